@@ -1,0 +1,253 @@
+//! The packet decoder: frames in, events out. Pure: it takes each packet's timestamp as the
+//! time, never the clock, so a replay and a live capture of the same traffic give the same
+//! events.
+
+use crate::capture::Packet;
+use crate::event::{ConnError, Connection, Event, Source};
+use crate::net::dns::DnsTable;
+use crate::net::packet::{self, TcpSegment, Transport};
+use crate::net::reassembly::Budget;
+use crate::net::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
+use crate::proto::{http1, tls::Tls, App, ConnCtx, DecodeEnv};
+use crate::time::Ts;
+use std::net::SocketAddr;
+
+/// Counters for the summary and the status bar.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub connections: u64,
+    pub exchanges: u64,
+    pub gaps: u64,
+    /// Frames that were not TCP/UDP over IP, or were malformed.
+    pub skipped: u64,
+}
+
+/// How a flow ended, which decides its `error`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Finished,
+    Reset,
+    /// The input ended (or the flow was evicted) with the connection still open.
+    Cut,
+    /// No packet for the idle timeout.
+    Idle,
+}
+
+pub struct Decoder {
+    flows: FlowTable<App>,
+    budget: Budget,
+    core: Core,
+    last_sweep: Ts,
+}
+
+/// Everything but the flow table, so a flow borrowed from the table can be worked on.
+struct Core {
+    dns: DnsTable,
+    env: DecodeEnv,
+    next_exchange: u64,
+    out: Vec<Event>,
+    stats: Stats,
+    last_ts: Ts,
+}
+
+impl Decoder {
+    pub fn new(env: DecodeEnv) -> Self {
+        Self::with_limits(env, Limits::default())
+    }
+
+    pub fn with_limits(env: DecodeEnv, limits: Limits) -> Self {
+        let flows = FlowTable::new(limits);
+        Decoder {
+            budget: flows.budget(),
+            flows,
+            core: Core {
+                dns: DnsTable::default(),
+                env,
+                next_exchange: 0,
+                out: Vec::new(),
+                stats: Stats::default(),
+                last_ts: Ts(i64::MIN),
+            },
+            last_sweep: Ts(i64::MIN),
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.core.stats
+    }
+
+    pub fn open_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Events produced since the last call.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Event> {
+        self.core.out.drain(..)
+    }
+
+    pub fn packet(&mut self, pkt: &Packet<'_>) {
+        let core = &mut self.core;
+        core.stats.packets += 1;
+        core.stats.bytes += pkt.wire_len as u64;
+        let ts = pkt.ts;
+        core.last_ts = core.last_ts.max(ts);
+        match packet::decode(pkt) {
+            Ok(Transport::Tcp(seg)) => self.tcp(ts, &seg),
+            Ok(Transport::Udp(d)) => {
+                if d.src.port() == 53 || d.dst.port() == 53 {
+                    if let Some(ans) = core.dns.datagram(ts, d.src, d.dst, d.payload) {
+                        core.out.push(Event::Dns(ans));
+                    }
+                }
+            }
+            Err(_) => core.stats.skipped += 1,
+        }
+        // Expire flows once per second of capture time.
+        if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
+            self.last_sweep = ts;
+            let idle_ns = self.flows.limits.idle_timeout_ns;
+            for mut flow in self.flows.sweep(ts) {
+                let end = if ts.0 - flow.last_ts.0 > idle_ns {
+                    End::Idle
+                } else {
+                    End::Cut
+                };
+                let at = flow.last_ts;
+                self.core.end_flow(&mut flow, end, at, &mut self.budget);
+            }
+        }
+    }
+
+    /// The input is over: every open flow ends as it is.
+    pub fn finish(&mut self) {
+        let ts = self.core.last_ts;
+        for mut flow in self.flows.drain_open() {
+            self.core
+                .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
+        }
+    }
+
+    fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {
+        if let Lookup::Missing { stale } = self.flows.lookup(seg) {
+            if let Some(mut old) = stale.filter(|f| !f.done) {
+                let at = old.last_ts;
+                self.core.end_flow(&mut old, End::Cut, at, &mut self.budget);
+            }
+            // Only a SYN, or a segment carrying data, starts a flow: a stray ACK or FIN
+            // after a flow was forgotten must not invent a connection.
+            let f = seg.flags;
+            if !f.syn && seg.payload.is_empty() {
+                return;
+            }
+            let (client, server) = orient(seg);
+            let flow = self.flows.insert(ts, client, server, App::Undecided);
+            flow.mid_stream = !f.syn || f.ack;
+            self.core.stats.connections += 1;
+        }
+        let Some(flow) = self.flows.get_mut(seg.src, seg.dst) else {
+            return;
+        };
+        if flow.done {
+            flow.last_ts = ts;
+            return;
+        }
+        let core = &mut self.core;
+        let mid = flow.mid_stream;
+        let mut ctx = core.ctx(flow.id, flow.client, flow.server);
+        let outcome = flow.segment(ts, seg, &mut self.budget, &mut |app, dir, chunk| {
+            app.chunk(dir, chunk, mid, &mut ctx)
+        });
+        match outcome {
+            Outcome::Open => {}
+            Outcome::Finished => core.end_flow(flow, End::Finished, ts, &mut self.budget),
+            Outcome::Reset => core.end_flow(flow, End::Reset, ts, &mut self.budget),
+        }
+    }
+}
+
+impl Core {
+    fn ctx(&mut self, conn_id: u64, client: SocketAddr, server: SocketAddr) -> ConnCtx<'_> {
+        ConnCtx {
+            conn_id,
+            client,
+            server,
+            scheme: "http",
+            source: Source::Capture,
+            env: &self.env,
+            next_exchange: &mut self.next_exchange,
+            out: &mut self.out,
+        }
+    }
+
+    /// Finishes a flow: delivers what is held, closes its protocol, emits the connection.
+    /// A flow still in the table stays there, done, to absorb late ACKs.
+    fn end_flow(&mut self, flow: &mut Flow<App>, end: End, ts: Ts, budget: &mut Budget) {
+        let mid = flow.mid_stream;
+        let mut ctx = self.ctx(flow.id, flow.client, flow.server);
+        flow.flush(ts, budget, &mut |app, dir, chunk| {
+            app.chunk(dir, chunk, mid, &mut ctx)
+        });
+        if end != End::Finished {
+            flow.app.close(end == End::Reset, ts, &mut ctx);
+        }
+        flow.done = true;
+        let gaps = flow.gaps();
+        self.stats.gaps += gaps as u64;
+        self.stats.exchanges = self.next_exchange;
+        let answered = flow.synack_at.is_some() || flow.dirs[Dir::Down as usize].started();
+        let both_fin = flow.dirs[0].finished() && flow.dirs[1].finished();
+        let error = match end {
+            End::Reset if flow.rst == Some(Dir::Down) && flow.syn_at.is_some() && !answered => {
+                Some(ConnError::Refused)
+            }
+            _ if flow.syn_at.is_some() && !answered && flow.rst.is_none() => {
+                Some(ConnError::NoAnswer)
+            }
+            End::Reset if !both_fin => Some(ConnError::Reset),
+            _ if gaps > 0 => Some(ConnError::Gap),
+            End::Cut if !both_fin => Some(ConnError::Truncated),
+            _ => None,
+        };
+        let app = std::mem::replace(&mut flow.app, App::Opaque);
+        let end_ts = flow.last_ts.max(ts);
+        self.out.push(Event::Connection(Connection {
+            id: flow.id,
+            ts: flow.first_ts,
+            client: flow.client,
+            server: flow.server,
+            source: Source::Capture,
+            tls: app.tls_info(),
+            connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),
+            connected_at: flow.synack_at,
+            bytes_up: flow.dirs[0].bytes,
+            bytes_down: flow.dirs[1].bytes,
+            duration_ms: end_ts.ms_since(flow.first_ts),
+            end: end_ts,
+            error,
+            server_name: self.dns.name_of(&flow.server.ip()).map(str::to_string),
+            protocol: app.protocol(),
+        }));
+    }
+}
+
+/// Who opened the connection? The SYN says; without it, the payload or the ports guess.
+fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
+    let f = seg.flags;
+    let sender_is_client = if f.syn {
+        !f.ack
+    } else if Tls::detect(seg.payload) || http1::looks_like_request(seg.payload) {
+        true
+    } else if http1::looks_like_response(seg.payload) {
+        false
+    } else {
+        // Ephemeral ports are high: the server usually has the lower one.
+        seg.src.port() > seg.dst.port()
+    };
+    if sender_is_client {
+        (seg.src, seg.dst)
+    } else {
+        (seg.dst, seg.src)
+    }
+}

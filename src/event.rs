@@ -1,0 +1,138 @@
+//! The event vocabulary that connects every source to every view (CONTRACT.md). Fields
+//! serialise exactly as the NDJSON contract names them; unknown values are `null`.
+
+use crate::gomod::classify::GoRequest;
+use crate::time::Ts;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    #[default]
+    Capture,
+    Mitm,
+}
+
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct TlsInfo {
+    pub sni: Option<String>,
+    /// Protocols the client offered, in its order.
+    pub alpn: Vec<String>,
+    /// The protocol the server chose, when visible (TLS 1.2 ServerHello; TLS 1.3 hides it).
+    pub alpn_selected: Option<String>,
+    /// Negotiated version ("TLS 1.3"), from the ServerHello.
+    pub version: Option<String>,
+    pub handshake_ms: Option<f64>,
+    /// Versions the client offered.
+    pub versions_offered: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnError {
+    /// RST answered the SYN.
+    Refused,
+    /// RST after the connection was established.
+    Reset,
+    /// The SYN was never answered.
+    NoAnswer,
+    /// The capture ended while the connection was open.
+    Truncated,
+    /// Bytes are missing from the capture.
+    Gap,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Connection {
+    pub id: u64,
+    pub ts: Ts,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub source: Source,
+    pub tls: Option<TlsInfo>,
+    pub connect_ms: Option<f64>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration_ms: f64,
+    pub error: Option<ConnError>,
+    pub server_name: Option<String>,
+    /// Extension: what the stream carried ("http1", "tls", "unknown").
+    pub protocol: &'static str,
+    /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
+    #[serde(skip)]
+    pub connected_at: Option<Ts>,
+    #[serde(skip)]
+    pub end: Ts,
+}
+
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct Timing {
+    pub ttfb_ms: Option<f64>,
+    pub total_ms: Option<f64>,
+}
+
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct Exchange {
+    pub id: u64,
+    pub connection: u64,
+    pub ts: Ts,
+    pub source: Source,
+    pub client: Option<SocketAddr>,
+    pub server: Option<SocketAddr>,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub http_version: Option<String>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub req_bytes: u64,
+    pub resp_bytes: u64,
+    pub timing: Timing,
+    pub go: GoRequest,
+    /// Extension: the request's User-Agent (tells Go versions apart, reference §8.9).
+    pub user_agent: Option<String>,
+    /// Extension: `Location` of a redirect.
+    pub location: Option<String>,
+    pub content_type: Option<String>,
+    /// What the body said, for the module model (hashes, lookup records); not serialised.
+    #[serde(skip)]
+    pub body: BodyInfo,
+    /// First and last response byte, for waterfalls.
+    #[serde(skip)]
+    pub first_byte_at: Option<Ts>,
+    #[serde(skip)]
+    pub last_byte_at: Option<Ts>,
+}
+
+/// Facts taken from a response body while it streamed past.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BodyInfo {
+    /// `h1:` hash of a `.zip` (dirhash over its files) or a `.mod` (as `go.mod`), when the
+    /// whole body was seen.
+    pub h1: Option<String>,
+    /// Small text bodies kept whole (checksum DB lookups, `.info`, `@v/list`), capped.
+    pub text: Option<String>,
+    /// Why no hash could be computed, when one was wanted.
+    pub hash_error: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct DnsAnswer {
+    pub ts: Ts,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub name: String,
+    pub qtype: &'static str,
+    pub rcode: u8,
+    pub addresses: Vec<std::net::IpAddr>,
+    pub duration_ms: Option<f64>,
+}
+
+/// One event of the stream.
+#[derive(Serialize, Clone, Debug)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Event {
+    Connection(Connection),
+    Exchange(Box<Exchange>),
+    Dns(DnsAnswer),
+}

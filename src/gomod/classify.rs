@@ -1,0 +1,324 @@
+//! What a URL means to the go command (reference §1.1, §3.3, §8.1): which kind of request,
+//! against which proxy base, for which module and version.
+
+use super::path;
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    List,
+    Latest,
+    Info,
+    Mod,
+    Zip,
+    SumdbSupported,
+    SumdbLookup,
+    SumdbTile,
+    SumdbLatest,
+    GoGet,
+    Vcs,
+    #[default]
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::List => "list",
+            Kind::Latest => "latest",
+            Kind::Info => "info",
+            Kind::Mod => "mod",
+            Kind::Zip => "zip",
+            Kind::SumdbSupported => "sumdb-supported",
+            Kind::SumdbLookup => "sumdb-lookup",
+            Kind::SumdbTile => "sumdb-tile",
+            Kind::SumdbLatest => "sumdb-latest",
+            Kind::GoGet => "go-get",
+            Kind::Vcs => "vcs",
+            Kind::Other => "other",
+        }
+    }
+
+    /// A GOPROXY protocol request for one module (as opposed to the checksum DB etc.).
+    pub fn is_proxy_artifact(self) -> bool {
+        matches!(
+            self,
+            Kind::List | Kind::Latest | Kind::Info | Kind::Mod | Kind::Zip
+        )
+    }
+
+    pub fn is_sumdb(self) -> bool {
+        matches!(
+            self,
+            Kind::SumdbSupported | Kind::SumdbLookup | Kind::SumdbTile | Kind::SumdbLatest
+        )
+    }
+}
+
+/// The `go` object of an exchange event.
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GoRequest {
+    pub kind: Kind,
+    pub proxy: Option<String>,
+    pub module: Option<String>,
+    pub version: Option<String>,
+}
+
+/// The parts of an absolute URL that classification needs.
+struct Url<'a> {
+    /// `scheme://authority`
+    origin: &'a str,
+    path: &'a str,
+    query: &'a str,
+}
+
+fn split_url(url: &str) -> Option<Url<'_>> {
+    let after_scheme = url.find("://")? + 3;
+    let path_at = url[after_scheme..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| after_scheme + i);
+    let (rest, query) = match url[path_at..].find('?') {
+        Some(q) => (&url[path_at..path_at + q], &url[path_at + q + 1..]),
+        None => (&url[path_at..], ""),
+    };
+    Some(Url {
+        origin: &url[..path_at],
+        path: rest,
+        query,
+    })
+}
+
+/// Classifies an absolute URL. `bases` are proxy base URLs known from the configuration
+/// (GOPROXY); when one is a prefix of the URL it decides where the module path starts.
+pub fn classify(url: &str, bases: &[String]) -> GoRequest {
+    let Some(u) = split_url(url) else {
+        return GoRequest::default();
+    };
+    if u.query.split('&').any(|kv| kv == "go-get=1") {
+        let module = path::percent_decode(u.path.trim_matches('/')).map(|p| {
+            let host = u.origin.split("://").nth(1).unwrap_or("");
+            if p.is_empty() {
+                host.to_string()
+            } else {
+                format!("{host}/{p}")
+            }
+        });
+        return GoRequest {
+            kind: Kind::GoGet,
+            module,
+            ..Default::default()
+        };
+    }
+    if u.path.ends_with("/info/refs")
+        || u.path.ends_with("/git-upload-pack")
+        || u.path.ends_with("/git-receive-pack")
+    {
+        return GoRequest {
+            kind: Kind::Vcs,
+            ..Default::default()
+        };
+    }
+    if let Some(req) = sumdb(&u) {
+        return req;
+    }
+    proxy_request(url, &u, bases).unwrap_or_default()
+}
+
+/// Checksum database paths: under a proxy (`<base>/sumdb/<name>/...`) or at the database's
+/// own URL (`<base>/lookup/...`, `/tile/...`, `/latest`).
+fn sumdb(u: &Url<'_>) -> Option<GoRequest> {
+    let (base_path, rest) = if let Some(i) = u.path.find("/sumdb/") {
+        let after = &u.path[i + "/sumdb/".len()..];
+        let name_end = after.find('/').unwrap_or(after.len());
+        (&u.path[..i], &after[name_end..])
+    } else {
+        let i = ["/lookup/", "/tile/"]
+            .iter()
+            .filter_map(|m| u.path.find(m))
+            .min()
+            .or_else(|| u.path.strip_suffix("/latest").map(|p| p.len()))?;
+        // A GOPROXY artifact path never contains these markers before "/@v/".
+        if u.path.contains("/@v/") || u.path.ends_with("/@latest") {
+            return None;
+        }
+        (&u.path[..i], &u.path[i..])
+    };
+    let mut req = GoRequest {
+        proxy: Some(format!("{}{}", u.origin, base_path)),
+        ..Default::default()
+    };
+    if rest == "/supported" {
+        req.kind = Kind::SumdbSupported;
+    } else if rest == "/latest" {
+        req.kind = Kind::SumdbLatest;
+    } else if let Some(mv) = rest.strip_prefix("/lookup/") {
+        req.kind = Kind::SumdbLookup;
+        // Lookups carry a literal `!` (reference §1.2), but decode % as well to be safe.
+        if let Some((m, v)) = mv.rsplit_once('@') {
+            req.module = path::decode(m);
+            req.version = path::decode(v);
+        }
+    } else if rest.starts_with("/tile/") {
+        req.kind = Kind::SumdbTile;
+    } else {
+        return None;
+    }
+    Some(req)
+}
+
+fn proxy_request(url: &str, u: &Url<'_>, bases: &[String]) -> Option<GoRequest> {
+    let (mod_part, kind, version) = if let Some(i) = u.path.find("/@v/") {
+        let file = &u.path[i + 4..];
+        let (kind, ver) = if file == "list" {
+            (Kind::List, None)
+        } else if let Some(v) = file.strip_suffix(".info") {
+            (Kind::Info, Some(v))
+        } else if let Some(v) = file.strip_suffix(".mod") {
+            (Kind::Mod, Some(v))
+        } else if let Some(v) = file.strip_suffix(".zip") {
+            (Kind::Zip, Some(v))
+        } else {
+            return None;
+        };
+        (&u.path[..i], kind, ver)
+    } else if let Some(p) = u.path.strip_suffix("/@latest") {
+        (p, Kind::Latest, None)
+    } else {
+        return None;
+    };
+    // Where does the module path start? A configured base that prefixes the URL decides;
+    // otherwise the first path element holding a dot (a module path's first element must).
+    let known = bases
+        .iter()
+        .map(|b| b.trim_end_matches('/'))
+        .filter(|b| {
+            url.starts_with(b) && {
+                let rest = &url[b.len()..];
+                rest.starts_with('/')
+            }
+        })
+        .max_by_key(|b| b.len());
+    let prefix_len = match known {
+        Some(b) => b.len() - u.origin.len(),
+        None => {
+            let mut at = 0;
+            let mut found = None;
+            for elem in mod_part.split('/') {
+                if elem.contains('.') {
+                    found = Some(at);
+                    break;
+                }
+                at += elem.len() + 1;
+            }
+            found.unwrap_or(0).saturating_sub(1)
+        }
+    };
+    let prefix_len = prefix_len.min(mod_part.len());
+    let module = mod_part[prefix_len..].trim_start_matches('/');
+    Some(GoRequest {
+        kind,
+        proxy: Some(format!("{}{}", u.origin, &mod_part[..prefix_len])),
+        module: path::decode(module),
+        version: version.and_then(path::decode),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(url: &str) -> (Kind, Option<String>, Option<String>, Option<String>) {
+        let r = classify(url, &[]);
+        (r.kind, r.proxy, r.module, r.version)
+    }
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn proxy_artifacts() {
+        assert_eq!(
+            c("http://127.0.0.1:3000/github.com/%21burnt%21sushi/toml/@v/v1.2.0.info"),
+            (
+                Kind::Info,
+                s("http://127.0.0.1:3000"),
+                s("github.com/BurntSushi/toml"),
+                s("v1.2.0")
+            )
+        );
+        assert_eq!(
+            c("https://proxy.golang.org/golang.org/x/sync/@v/list").0,
+            Kind::List
+        );
+        assert_eq!(
+            c("https://h/goproxy/example.com/a/@latest"),
+            (
+                Kind::Latest,
+                s("https://h/goproxy"),
+                s("example.com/a"),
+                None
+            )
+        );
+        assert_eq!(
+            c("http://h:1/example.com/a/@v/v1.0.0-%21r%21c1.zip"),
+            (
+                Kind::Zip,
+                s("http://h:1"),
+                s("example.com/a"),
+                s("v1.0.0-RC1")
+            )
+        );
+    }
+
+    #[test]
+    fn configured_base_wins_over_heuristic() {
+        let bases = vec!["https://h/mirror.v2/".to_string()];
+        let r = classify("https://h/mirror.v2/example.com/a/@v/v1.0.0.mod", &bases);
+        assert_eq!(r.proxy.as_deref(), Some("https://h/mirror.v2"));
+        assert_eq!(r.module.as_deref(), Some("example.com/a"));
+    }
+
+    #[test]
+    fn checksum_database() {
+        assert_eq!(
+            c("http://127.0.0.1:3000/sumdb/sum.test/lookup/example.com/!upper@v1.0.0"),
+            (
+                Kind::SumdbLookup,
+                s("http://127.0.0.1:3000"),
+                s("example.com/Upper"),
+                s("v1.0.0")
+            )
+        );
+        assert_eq!(
+            c("https://proxy.golang.org/sumdb/sum.golang.org/supported").0,
+            Kind::SumdbSupported
+        );
+        assert_eq!(
+            c("https://sum.golang.org/tile/8/1/488.p/229"),
+            (Kind::SumdbTile, s("https://sum.golang.org"), None, None)
+        );
+        assert_eq!(c("https://sum.golang.org/latest").0, Kind::SumdbLatest);
+    }
+
+    #[test]
+    fn direct_mode_and_other() {
+        assert_eq!(
+            c("https://golang.org/x/net?go-get=1"),
+            (Kind::GoGet, None, s("golang.org/x/net"), None)
+        );
+        assert_eq!(
+            c("https://github.com/a/b/info/refs?service=git-upload-pack").0,
+            Kind::Vcs
+        );
+        assert_eq!(c("http://127.0.0.1:3000/healthz").0, Kind::Other);
+        assert_eq!(c("not a url").0, Kind::Other);
+    }
+
+    #[test]
+    fn invalid_escape_keeps_kind_but_no_module() {
+        let r = classify("http://h/github.com/Foo/bar/@v/v1.0.0.info", &[]);
+        assert_eq!((r.kind, r.module), (Kind::Info, None));
+    }
+}

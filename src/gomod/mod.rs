@@ -1,0 +1,4 @@
+//! What the go command meant: URL classification and module path escaping.
+
+pub mod classify;
+pub mod path;

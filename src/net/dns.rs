@@ -1,0 +1,226 @@
+//! Passive DNS: answers seen on the wire fill an address → name map, so a connection to
+//! 151.101.1.1 can say `proxy.golang.org`. Nothing is ever sent. The map and the table
+//! of outstanding queries are bounded.
+
+use crate::event::DnsAnswer;
+use crate::time::Ts;
+use ahash::AHashMap;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+const MAX_NAMES: usize = 16_384;
+const MAX_QUERIES: usize = 4_096;
+
+/// The question and answers of one DNS response.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Response {
+    pub id: u16,
+    pub name: String,
+    pub qtype: u16,
+    pub rcode: u8,
+    pub addresses: Vec<IpAddr>,
+}
+
+#[derive(Default)]
+pub struct DnsTable {
+    names: AHashMap<IpAddr, String>,
+    order: VecDeque<IpAddr>,
+    /// (client, server, id) → time of the query.
+    queries: AHashMap<(SocketAddr, SocketAddr, u16), Ts>,
+    query_order: VecDeque<(SocketAddr, SocketAddr, u16)>,
+}
+
+impl DnsTable {
+    pub fn name_of(&self, ip: &IpAddr) -> Option<&str> {
+        self.names.get(ip).map(String::as_str)
+    }
+
+    /// Feeds one UDP payload on port 53; returns an answer event for responses.
+    pub fn datagram(
+        &mut self,
+        ts: Ts,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) -> Option<DnsAnswer> {
+        if payload.len() < 12 {
+            return None;
+        }
+        let id = u16::from_be_bytes([payload[0], payload[1]]);
+        let is_response = payload[2] & 0x80 != 0;
+        if !is_response {
+            if self.query_order.len() >= MAX_QUERIES {
+                if let Some(old) = self.query_order.pop_front() {
+                    self.queries.remove(&old);
+                }
+            }
+            let key = (src, dst, id);
+            if self.queries.insert(key, ts).is_none() {
+                self.query_order.push_back(key);
+            }
+            return None;
+        }
+        let resp = parse_response(payload)?;
+        for ip in &resp.addresses {
+            self.remember(*ip, &resp.name);
+        }
+        let asked = self.queries.remove(&(dst, src, id));
+        Some(DnsAnswer {
+            ts,
+            client: dst,
+            server: src,
+            qtype: qtype_name(resp.qtype),
+            rcode: resp.rcode,
+            duration_ms: asked.map(|q| ts.ms_since(q)),
+            name: resp.name,
+            addresses: resp.addresses,
+        })
+    }
+
+    fn remember(&mut self, ip: IpAddr, name: &str) {
+        if self.names.insert(ip, name.to_string()).is_none() {
+            self.order.push_back(ip);
+            if self.order.len() > MAX_NAMES {
+                if let Some(old) = self.order.pop_front() {
+                    self.names.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+fn qtype_name(t: u16) -> &'static str {
+    match t {
+        1 => "A",
+        28 => "AAAA",
+        5 => "CNAME",
+        65 => "HTTPS",
+        _ => "other",
+    }
+}
+
+/// Parses a DNS response: the first question's name, and every A/AAAA record in the answer
+/// section (CNAME chains lead to them; they are attributed to the name asked for).
+pub fn parse_response(msg: &[u8]) -> Option<Response> {
+    let id = u16::from_be_bytes([msg[0], msg[1]]);
+    let rcode = msg[3] & 0x0f;
+    let qd = u16::from_be_bytes([msg[4], msg[5]]);
+    let an = u16::from_be_bytes([msg[6], msg[7]]);
+    if qd == 0 {
+        return None;
+    }
+    let mut pos = 12;
+    let (name, after) = read_name(msg, pos)?;
+    let qtype = u16::from_be_bytes([*msg.get(after)?, *msg.get(after + 1)?]);
+    pos = after + 4;
+    for _ in 1..qd {
+        pos = read_name(msg, pos)?.1 + 4;
+    }
+    let mut addresses = Vec::new();
+    for _ in 0..an {
+        let (_, after) = read_name(msg, pos)?;
+        let rr = msg.get(after..after + 10)?;
+        let ty = u16::from_be_bytes([rr[0], rr[1]]);
+        let len = u16::from_be_bytes([rr[8], rr[9]]) as usize;
+        let data = msg.get(after + 10..after + 10 + len)?;
+        match (ty, len) {
+            (1, 4) => addresses.push(IpAddr::V4(Ipv4Addr::new(
+                data[0], data[1], data[2], data[3],
+            ))),
+            (28, 16) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(data);
+                addresses.push(IpAddr::V6(Ipv6Addr::from(a)));
+            }
+            _ => {}
+        }
+        pos = after + 10 + len;
+    }
+    Some(Response {
+        id,
+        name,
+        qtype,
+        rcode,
+        addresses,
+    })
+}
+
+/// Reads a possibly compressed name; returns it and the offset after it in the message.
+fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
+    let mut name = String::new();
+    let mut end = None;
+    for _ in 0..64 {
+        let len = *msg.get(pos)? as usize;
+        match len {
+            0 => {
+                return Some((name, end.unwrap_or(pos + 1)));
+            }
+            l if l & 0xc0 == 0xc0 => {
+                let ptr = (l & 0x3f) << 8 | *msg.get(pos + 1)? as usize;
+                end.get_or_insert(pos + 2);
+                pos = ptr;
+            }
+            l if l < 64 => {
+                let label = msg.get(pos + 1..pos + 1 + l)?;
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
+                pos += 1 + l;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real-shaped answer: proxy.golang.org CNAME → A, with compression pointers.
+    fn answer() -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        for l in ["proxy", "golang", "org"] {
+            m.push(l.len() as u8);
+            m.extend(l.as_bytes());
+        }
+        m.extend([0, 0, 1, 0, 1]);
+        // CNAME proxy.golang.org → x.org (pointer to "org" at offset 25)
+        m.extend([0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, b'x', 0xc0, 25]);
+        // A x.org 142.250.1.1
+        m.extend([0xc0, 46, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 142, 250, 1, 1]);
+        m
+    }
+
+    #[test]
+    fn parses_compressed_answer() {
+        let r = parse_response(&answer()).unwrap();
+        assert_eq!(r.name, "proxy.golang.org");
+        assert_eq!(r.addresses, vec![IpAddr::from([142, 250, 1, 1])]);
+        assert_eq!(r.id, 0x1234);
+    }
+
+    #[test]
+    fn fills_map_and_times_queries() {
+        let mut t = DnsTable::default();
+        let c: SocketAddr = "10.0.0.2:5353".parse().unwrap();
+        let s: SocketAddr = "10.0.0.1:53".parse().unwrap();
+        let mut q = answer();
+        q[2] = 0x01;
+        assert!(t.datagram(Ts(1_000_000), c, s, &q).is_none());
+        let ev = t.datagram(Ts(3_000_000), s, c, &answer()).unwrap();
+        assert_eq!(ev.duration_ms, Some(2.0));
+        assert_eq!(
+            t.name_of(&IpAddr::from([142, 250, 1, 1])),
+            Some("proxy.golang.org")
+        );
+    }
+
+    #[test]
+    fn pointer_loops_are_rejected() {
+        let mut m = vec![0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend([0xc0, 12]);
+        assert!(parse_response(&m).is_none());
+    }
+}

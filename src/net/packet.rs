@@ -1,0 +1,123 @@
+//! From a link-layer frame to a TCP segment or UDP datagram, with etherparse doing the
+//! IP and VLAN work. Lax slicing keeps frames that the snap length cut short: the part that
+//! was captured is still delivered, and the missing tail becomes a reassembly gap.
+
+use crate::capture::link::{strip, L3};
+use crate::capture::Packet;
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice};
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+#[derive(Debug)]
+pub struct TcpSegment<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub flags: TcpFlags,
+    pub payload: &'a [u8],
+    /// Payload bytes the snap length cut off (they were on the wire, not in the file).
+    pub missing: u32,
+}
+
+#[derive(Debug)]
+pub struct UdpDatagram<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub payload: &'a [u8],
+}
+
+#[derive(Debug)]
+pub enum Transport<'a> {
+    Tcp(TcpSegment<'a>),
+    Udp(UdpDatagram<'a>),
+}
+
+/// Why a frame was not decoded any further; counted, never fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Not IPv4/IPv6 (ARP, LLDP, ...), or not TCP/UDP (ICMP, ...).
+    NotTcpUdp,
+    /// A header is cut off or malformed.
+    Malformed,
+    /// A non-first IP fragment (the go command's TCP traffic is never fragmented).
+    Fragment,
+}
+
+pub fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
+    let sliced = match strip(pkt.link, pkt.data).ok_or(Skip::Malformed)? {
+        L3::Ip(ip) => LaxSlicedPacket::from_ip(ip).map_err(|_| Skip::Malformed)?,
+        L3::Ether(ty, rest) => LaxSlicedPacket::from_ether_type(EtherType(ty), rest),
+    };
+    let net = sliced.net.as_ref().ok_or(Skip::NotTcpUdp)?;
+    let (src_ip, dst_ip, full_len, payload): (IpAddr, IpAddr, usize, _) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let full = (h.total_len() as usize).saturating_sub(h.ihl() as usize * 4);
+            (
+                h.source_addr().into(),
+                h.destination_addr().into(),
+                full,
+                v4.payload(),
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let p = v6.payload();
+            // Extension headers sit between the fixed header and the payload.
+            let ext = (p.payload.as_ptr() as usize).saturating_sub(h.slice().as_ptr() as usize);
+            let full = (40 + h.payload_length() as usize).saturating_sub(ext);
+            (h.source_addr().into(), h.destination_addr().into(), full, p)
+        }
+        LaxNetSlice::Arp(_) => return Err(Skip::NotTcpUdp),
+    };
+    if payload.fragmented {
+        return Err(Skip::Fragment);
+    }
+    let data = payload.payload;
+    match payload.ip_number {
+        IpNumber::TCP => {
+            let tcp = TcpHeaderSlice::from_slice(data).map_err(|_| Skip::Malformed)?;
+            let hl = tcp.slice().len();
+            let body = &data[hl..];
+            // A zero IPv4 total length happens with TSO super-segments: trust what we have.
+            let full_payload = if full_len == 0 {
+                body.len()
+            } else {
+                full_len.saturating_sub(hl)
+            };
+            Ok(Transport::Tcp(TcpSegment {
+                src: SocketAddr::new(src_ip, tcp.source_port()),
+                dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+                seq: tcp.sequence_number(),
+                flags: TcpFlags {
+                    syn: tcp.syn(),
+                    ack: tcp.ack(),
+                    fin: tcp.fin(),
+                    rst: tcp.rst(),
+                },
+                missing: full_payload.saturating_sub(body.len()) as u32,
+                payload: body,
+            }))
+        }
+        IpNumber::UDP => {
+            if data.len() < 8 {
+                return Err(Skip::Malformed);
+            }
+            let port = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
+            let len = (port(4) as usize).clamp(8, data.len());
+            Ok(Transport::Udp(UdpDatagram {
+                src: SocketAddr::new(src_ip, port(0)),
+                dst: SocketAddr::new(dst_ip, port(2)),
+                payload: &data[8..len],
+            }))
+        }
+        _ => Err(Skip::NotTcpUdp),
+    }
+}

@@ -1,0 +1,385 @@
+//! One direction of a TCP stream, put back in order.
+//!
+//! In-order bytes are handed on at once, straight from the packet (no copy, no waiting for
+//! ACKs: a live view wants them now). Segments from the future are copied into a small
+//! ordered buffer until the hole before them fills. Retransmissions and overlaps keep the
+//! first copy of each byte. When the buffer would exceed its bound — this direction's or
+//! the table-wide budget — the hole is declared a gap and the parser above resynchronises.
+//!
+//! Sequence numbers are mapped to 64-bit stream offsets relative to the last delivered byte,
+//! so wrap-around at 2^32 needs no special case.
+
+use crate::time::Ts;
+use std::collections::BTreeMap;
+
+/// What a direction hands to the protocol parser, in stream order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    Data(Ts, &'a [u8]),
+    /// `len` bytes were on the wire but are not in the capture.
+    Gap(Ts, u64),
+    /// The sender closed its side (FIN) after everything before it was delivered.
+    Fin(Ts),
+}
+
+struct Held {
+    ts: Ts,
+    data: Vec<u8>,
+    /// Bytes after `data` that the snap length cut off.
+    missing: u64,
+}
+
+#[derive(Default)]
+pub struct HalfStream {
+    /// Sequence number of stream offset 0; `None` until the first SYN or segment.
+    base: Option<u32>,
+    /// Stream offset of the next byte to deliver.
+    delivered: u64,
+    held: BTreeMap<u64, Held>,
+    held_bytes: usize,
+    fin_at: Option<u64>,
+    finished: bool,
+    /// Number of gaps and bytes lost in them.
+    pub gaps: u32,
+    pub gap_bytes: u64,
+    /// Bytes seen on the wire in this direction (first copy only).
+    pub bytes: u64,
+}
+
+/// Bounds shared by every direction of every flow.
+pub struct Budget {
+    /// Per-direction limit on held (out-of-order) bytes.
+    pub per_direction: usize,
+    /// Bytes still available to all directions together.
+    pub remaining: usize,
+}
+
+impl HalfStream {
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    pub fn started(&self) -> bool {
+        self.base.is_some()
+    }
+
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// A SYN from this side: the next byte is `seq + 1`.
+    pub fn syn(&mut self, seq: u32) {
+        if self.base.is_none() {
+            self.base = Some(seq.wrapping_add(1));
+        }
+    }
+
+    /// Offset in the stream of sequence number `seq`, relative to what was delivered.
+    fn offset_of(&self, base: u32, seq: u32) -> i64 {
+        let next = base.wrapping_add(self.delivered as u32);
+        self.delivered as i64 + seq.wrapping_sub(next) as i32 as i64
+    }
+
+    /// Feeds one segment: `payload` was captured, `missing` more bytes followed it on the
+    /// wire. Calls `out` with everything that became deliverable.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment(
+        &mut self,
+        ts: Ts,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        budget: &mut Budget,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        if self.finished {
+            return;
+        }
+        // Capture started mid-stream: the first byte we see is offset 0.
+        let base = *self.base.get_or_insert(seq);
+        let start = self.offset_of(base, seq);
+        let len = (payload.len() + missing as usize) as i64;
+        let end = start + len;
+        if fin && self.fin_at.is_none() && end >= self.delivered as i64 {
+            self.fin_at = Some(end as u64);
+        }
+        if end > self.delivered as i64 {
+            if start <= self.delivered as i64 {
+                let skip = (self.delivered as i64 - start) as usize;
+                self.deliver(ts, payload, missing as u64, skip, out);
+                self.drain(out, budget);
+            } else if len > 0 {
+                self.hold(ts, start as u64, payload, missing as u64, budget, out);
+            }
+        }
+        self.check_fin(ts, out);
+    }
+
+    /// Delivers `payload[skip..]` plus `missing` absent bytes after it (skip may reach
+    /// into the missing part).
+    fn deliver(
+        &mut self,
+        ts: Ts,
+        payload: &[u8],
+        missing: u64,
+        skip: usize,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        if skip < payload.len() {
+            let data = &payload[skip..];
+            self.delivered += data.len() as u64;
+            self.bytes += data.len() as u64;
+            out(Chunk::Data(ts, data));
+        }
+        let missing_left = (missing + payload.len() as u64).saturating_sub(skip as u64);
+        let missing_left = missing_left.min(missing);
+        if missing_left > 0 {
+            self.record_gap(ts, missing_left, out);
+        }
+    }
+
+    fn record_gap(&mut self, ts: Ts, len: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+        self.delivered += len;
+        self.bytes += len;
+        self.gaps += 1;
+        self.gap_bytes += len;
+        out(Chunk::Gap(ts, len));
+    }
+
+    fn hold(
+        &mut self,
+        ts: Ts,
+        at: u64,
+        payload: &[u8],
+        missing: u64,
+        budget: &mut Budget,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        // First copy wins: an identical or shorter retransmission of a held segment is dropped.
+        if let Some(h) = self.held.get(&at) {
+            if h.data.len() as u64 + h.missing >= payload.len() as u64 + missing {
+                return;
+            }
+        }
+        let need = payload.len();
+        while self.held_bytes + need > budget.per_direction || need > budget.remaining {
+            // Out of room: give up on the oldest hole so the parser can move on.
+            if !self.skip_to_first_held(out, budget) {
+                break;
+            }
+        }
+        if at <= self.delivered {
+            // Skipping ahead reached this segment: it is in order now.
+            if at + need as u64 + missing > self.delivered {
+                let skip = (self.delivered - at) as usize;
+                self.deliver(ts, payload, missing, skip, out);
+                self.drain(out, budget);
+            }
+            return;
+        }
+        if need > budget.remaining {
+            // Even an empty buffer cannot hold it: the bytes before it are lost.
+            let gap = at - self.delivered;
+            self.record_gap(ts, gap, out);
+            self.deliver(ts, payload, missing, 0, out);
+            self.drain(out, budget);
+            return;
+        }
+        if let Some(old) = self.held.insert(
+            at,
+            Held {
+                ts,
+                data: payload.to_vec(),
+                missing,
+            },
+        ) {
+            self.release(old.data.len(), budget);
+        }
+        self.held_bytes += need;
+        budget.remaining = budget.remaining.saturating_sub(need);
+        if self.held_bytes > budget.per_direction {
+            self.skip_to_first_held(out, budget);
+        }
+    }
+
+    fn release(&mut self, n: usize, budget: &mut Budget) {
+        self.held_bytes -= n;
+        budget.remaining += n;
+    }
+
+    /// Declares the hole before the first held segment a gap and delivers what follows.
+    fn skip_to_first_held(&mut self, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) -> bool {
+        let Some((&at, h)) = self.held.first_key_value() else {
+            return false;
+        };
+        if at > self.delivered {
+            let ts = h.ts;
+            self.record_gap(ts, at - self.delivered, out);
+        }
+        self.drain(out, budget);
+        true
+    }
+
+    /// Delivers held segments that the delivered stream has caught up with.
+    fn drain(&mut self, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
+        while let Some(entry) = self.held.first_entry() {
+            let at = *entry.key();
+            if at > self.delivered {
+                break;
+            }
+            let h = entry.remove();
+            self.release(h.data.len(), budget);
+            let end = at + h.data.len() as u64 + h.missing;
+            if end > self.delivered {
+                let skip = (self.delivered - at) as usize;
+                self.deliver(h.ts, &h.data, h.missing, skip, out);
+            }
+        }
+    }
+
+    fn check_fin(&mut self, ts: Ts, out: &mut dyn FnMut(Chunk<'_>)) {
+        if !self.finished && self.fin_at.is_some_and(|f| f <= self.delivered) {
+            self.finished = true;
+            out(Chunk::Fin(ts));
+        }
+    }
+
+    /// The flow is over (RST, end of capture, eviction): whatever is held is delivered
+    /// with gaps for the holes.
+    pub fn flush(&mut self, ts: Ts, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
+        while self.skip_to_first_held(out, budget) {}
+        self.check_fin(ts, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget {
+            per_direction: 1 << 20,
+            remaining: 1 << 24,
+        }
+    }
+
+    /// Feeds segments and returns the delivered stream, with `_` marking each gap byte.
+    fn run(isn: u32, segs: &[(u32, &[u8])]) -> (Vec<u8>, u32) {
+        let mut s = HalfStream::default();
+        s.syn(isn.wrapping_sub(1));
+        let mut b = budget();
+        let mut got = Vec::new();
+        let mut sink = |c: Chunk<'_>| match c {
+            Chunk::Data(_, d) => got.extend_from_slice(d),
+            Chunk::Gap(_, n) => got.extend(std::iter::repeat_n(b'_', n as usize)),
+            Chunk::Fin(_) => {}
+        };
+        for (off, data) in segs {
+            s.segment(
+                Ts(0),
+                isn.wrapping_add(*off),
+                data,
+                0,
+                false,
+                &mut b,
+                &mut sink,
+            );
+        }
+        s.flush(Ts(0), &mut sink, &mut b);
+        assert_eq!(b.remaining, 1 << 24, "budget leaked");
+        (got, s.gaps)
+    }
+
+    #[test]
+    fn in_order_and_reordered() {
+        assert_eq!(run(1000, &[(0, b"abc"), (3, b"def")]).0, b"abcdef");
+        assert_eq!(run(1000, &[(3, b"def"), (0, b"abc")]).0, b"abcdef");
+        assert_eq!(
+            run(1000, &[(6, b"g"), (3, b"def"), (0, b"abc")]).0,
+            b"abcdefg"
+        );
+    }
+
+    #[test]
+    fn retransmission_and_overlap_keep_first_copy() {
+        let (got, gaps) = run(7, &[(0, b"abcd"), (2, b"cdef"), (0, b"abcd"), (6, b"gh")]);
+        assert_eq!((got.as_slice(), gaps), (&b"abcdefgh"[..], 0));
+        // Held segments overlapping each other: the one that starts first wins (for real
+        // retransmissions both copies are the same bytes).
+        let (got, _) = run(7, &[(4, b"efgh"), (2, b"cdef"), (0, b"ab")]);
+        assert_eq!(got, b"abcdefgh");
+    }
+
+    #[test]
+    fn sequence_wrap() {
+        let isn = u32::MAX - 2;
+        assert_eq!(
+            run(isn, &[(3, b"def"), (0, b"abc"), (6, b"g")]).0,
+            b"abcdefg"
+        );
+    }
+
+    #[test]
+    fn hole_at_end_becomes_gap() {
+        let (got, gaps) = run(1, &[(0, b"ab"), (4, b"ef")]);
+        assert_eq!((got.as_slice(), gaps), (&b"ab__ef"[..], 1));
+    }
+
+    #[test]
+    fn snaplen_cut_becomes_gap() {
+        let mut s = HalfStream::default();
+        s.syn(99);
+        let mut b = budget();
+        let mut got = Vec::new();
+        s.segment(Ts(0), 100, b"abc", 2, false, &mut b, &mut |c| {
+            got.push(format!("{c:?}"))
+        });
+        s.segment(Ts(0), 105, b"f", 0, true, &mut b, &mut |c| {
+            got.push(format!("{c:?}"))
+        });
+        assert_eq!(
+            got,
+            [
+                "Data(Ts(0), [97, 98, 99])",
+                "Gap(Ts(0), 2)",
+                "Data(Ts(0), [102])",
+                "Fin(Ts(0))"
+            ]
+        );
+    }
+
+    #[test]
+    fn overflow_declares_gap_and_moves_on() {
+        let mut s = HalfStream::default();
+        s.syn(0);
+        let mut b = Budget {
+            per_direction: 8,
+            remaining: 100,
+        };
+        let mut got = Vec::new();
+        let mut sink = |c: Chunk<'_>| match c {
+            Chunk::Data(_, d) => got.extend_from_slice(d),
+            Chunk::Gap(_, n) => got.extend(std::iter::repeat_n(b'_', n as usize)),
+            Chunk::Fin(_) => {}
+        };
+        s.segment(Ts(0), 1, b"ab", 0, false, &mut b, &mut sink);
+        s.segment(Ts(0), 5, b"efgh", 0, false, &mut b, &mut sink);
+        s.segment(Ts(0), 9, b"ijklm", 0, false, &mut b, &mut sink);
+        assert_eq!(got, b"ab__efghijklm");
+        assert_eq!(s.held_bytes(), 0);
+    }
+
+    #[test]
+    fn mid_stream_join_starts_at_first_segment() {
+        let mut s = HalfStream::default();
+        let mut b = budget();
+        let mut got = Vec::new();
+        s.segment(Ts(0), 5000, b"xy", 0, false, &mut b, &mut |c| {
+            if let Chunk::Data(_, d) = c {
+                got.extend_from_slice(d)
+            }
+        });
+        assert_eq!(got, b"xy");
+    }
+}

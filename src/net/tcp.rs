@@ -1,0 +1,304 @@
+//! The TCP flow table: which connection a segment belongs to, who is the client, the
+//! handshake and its timing, FIN/RST, port reuse, and bounds (flows expire in capture time,
+//! and the table never grows past its limit).
+
+use super::packet::TcpSegment;
+use super::reassembly::{Budget, Chunk, HalfStream};
+use crate::time::Ts;
+use ahash::AHashMap;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Client to server.
+    Up = 0,
+    /// Server to client.
+    Down = 1,
+}
+
+/// Limits. The defaults keep a replay of any file well under 64 MiB.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_flows: usize,
+    /// Out-of-order bytes held per direction and in all.
+    pub held_per_direction: usize,
+    pub held_total: usize,
+    /// An open flow with no packet for this long (capture time) is given up.
+    pub idle_timeout_ns: i64,
+    /// A closed flow stays this long to absorb its last ACKs and retransmissions.
+    pub linger_ns: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 32_768,
+            held_per_direction: 1 << 20,
+            held_total: 24 << 20,
+            idle_timeout_ns: 300 * 1_000_000_000,
+            linger_ns: 5 * 1_000_000_000,
+        }
+    }
+}
+
+pub struct Flow<A> {
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_ts: Ts,
+    pub last_ts: Ts,
+    pub syn_at: Option<Ts>,
+    pub synack_at: Option<Ts>,
+    syn_seq: Option<u32>,
+    pub dirs: [HalfStream; 2],
+    /// The connection event was emitted; the flow only lingers.
+    pub done: bool,
+    pub rst: Option<Dir>,
+    /// The capture joined this connection after its SYN.
+    pub mid_stream: bool,
+    pub app: A,
+}
+
+/// What a segment did to its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Open,
+    /// Both sides sent FIN and everything before it was delivered.
+    Finished,
+    /// An RST ended the flow.
+    Reset,
+}
+
+impl<A> Flow<A> {
+    pub fn dir_of(&self, src: SocketAddr) -> Dir {
+        if src == self.client {
+            Dir::Up
+        } else {
+            Dir::Down
+        }
+    }
+
+    pub fn gaps(&self) -> u32 {
+        self.dirs[0].gaps + self.dirs[1].gaps
+    }
+
+    /// Applies one segment. Stream bytes are handed to `on_chunk` with the app state.
+    pub fn segment(
+        &mut self,
+        ts: Ts,
+        seg: &TcpSegment<'_>,
+        budget: &mut Budget,
+        on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
+    ) -> Outcome {
+        let dir = self.dir_of(seg.src);
+        self.last_ts = ts;
+        if self.done {
+            return Outcome::Open;
+        }
+        let f = seg.flags;
+        if f.syn {
+            match dir {
+                Dir::Up => {
+                    self.syn_at.get_or_insert(ts);
+                    self.syn_seq.get_or_insert(seg.seq);
+                }
+                Dir::Down => {
+                    self.synack_at.get_or_insert(ts);
+                }
+            }
+            self.dirs[dir as usize].syn(seg.seq);
+        }
+        if f.rst {
+            self.rst = Some(dir);
+            return Outcome::Reset;
+        }
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        if has_data || f.fin {
+            // SYN-carried data (TFO) starts one after the SYN's sequence number.
+            let seq = if f.syn {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
+            let Flow { dirs, app, .. } = self;
+            dirs[dir as usize].segment(
+                ts,
+                seq,
+                seg.payload,
+                seg.missing,
+                f.fin,
+                budget,
+                &mut |c| on_chunk(app, dir, c),
+            );
+        }
+        if self.dirs[0].finished() && self.dirs[1].finished() {
+            Outcome::Finished
+        } else {
+            Outcome::Open
+        }
+    }
+
+    /// Hands on whatever is held (with gaps for the holes): the flow is ending.
+    pub fn flush(
+        &mut self,
+        ts: Ts,
+        budget: &mut Budget,
+        on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
+    ) {
+        let Flow { dirs, app, .. } = self;
+        for (i, d) in dirs.iter_mut().enumerate() {
+            let dir = if i == 0 { Dir::Up } else { Dir::Down };
+            d.flush(ts, &mut |c| on_chunk(app, dir, c), budget);
+        }
+    }
+
+    /// A SYN for an address pair whose flow is over (or a different connection): the
+    /// port is being reused.
+    fn is_new_connection(&self, seg: &TcpSegment<'_>) -> bool {
+        seg.flags.syn
+            && !seg.flags.ack
+            && seg.src != self.server
+            && self.syn_seq.is_some_and(|s| s != seg.seq)
+    }
+}
+
+type Key = (SocketAddr, SocketAddr);
+
+fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+pub struct FlowTable<A> {
+    map: AHashMap<Key, Flow<A>>,
+    next_id: u64,
+    pub limits: Limits,
+}
+
+/// How a new flow is started: the caller decides who the client is from the payload.
+pub enum Lookup<'t, A> {
+    Found(&'t mut Flow<A>),
+    /// No flow yet, or the old one must end first (port reuse): `stale` is the old one.
+    Missing {
+        stale: Option<Box<Flow<A>>>,
+    },
+}
+
+impl<A> FlowTable<A> {
+    pub fn new(limits: Limits) -> Self {
+        FlowTable {
+            map: AHashMap::new(),
+            next_id: 0,
+            limits,
+        }
+    }
+
+    /// The out-of-order budget these limits allow.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            per_direction: self.limits.held_per_direction,
+            remaining: self.limits.held_total,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn lookup(&mut self, seg: &TcpSegment<'_>) -> Lookup<'_, A> {
+        let k = key(seg.src, seg.dst);
+        let reuse = match self.map.get(&k) {
+            None => false,
+            Some(f) => f.is_new_connection(seg),
+        };
+        if reuse {
+            return Lookup::Missing {
+                stale: self.map.remove(&k).map(Box::new),
+            };
+        }
+        match self.map.get_mut(&k) {
+            Some(f) => Lookup::Found(f),
+            None => Lookup::Missing { stale: None },
+        }
+    }
+
+    /// Starts a flow. `client` is the side that opened it (or that we guess did).
+    pub fn insert(
+        &mut self,
+        ts: Ts,
+        client: SocketAddr,
+        server: SocketAddr,
+        app: A,
+    ) -> &mut Flow<A> {
+        self.next_id += 1;
+        let flow = Flow {
+            id: self.next_id,
+            client,
+            server,
+            first_ts: ts,
+            last_ts: ts,
+            syn_at: None,
+            synack_at: None,
+            syn_seq: None,
+            dirs: [HalfStream::default(), HalfStream::default()],
+            done: false,
+            rst: None,
+            mid_stream: false,
+            app,
+        };
+        let k = key(client, server);
+        self.map.insert(k, flow);
+        self.map.get_mut(&k).expect("just inserted")
+    }
+
+    pub fn get_mut(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&mut Flow<A>> {
+        self.map.get_mut(&key(a, b))
+    }
+
+    /// Removes flows that lingered long enough after closing, flows idle past the timeout,
+    /// and — if the table is over its limit — the least recently active ones. Returns the
+    /// removed flows that were still open, for the caller to finish.
+    pub fn sweep(&mut self, now: Ts) -> Vec<Flow<A>> {
+        let limits = &self.limits;
+        let expired: Vec<Key> = self
+            .map
+            .iter()
+            .filter(|(_, f)| {
+                let idle = now.0 - f.last_ts.0;
+                (f.done && idle > limits.linger_ns) || idle > limits.idle_timeout_ns
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out: Vec<Flow<A>> = expired.iter().filter_map(|k| self.map.remove(k)).collect();
+        if self.map.len() > self.limits.max_flows {
+            let mut by_age: Vec<(Ts, Key)> =
+                self.map.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+            by_age.sort_unstable_by_key(|(t, _)| *t);
+            let excess = self.map.len() - self.limits.max_flows * 3 / 4;
+            for (_, k) in by_age.into_iter().take(excess) {
+                out.extend(self.map.remove(&k));
+            }
+        }
+        out.retain(|f| !f.done);
+        out
+    }
+
+    /// Every flow still open, for the end of input.
+    pub fn drain_open(&mut self) -> Vec<Flow<A>> {
+        let mut flows: Vec<Flow<A>> = self
+            .map
+            .drain()
+            .map(|(_, f)| f)
+            .filter(|f| !f.done)
+            .collect();
+        flows.sort_by_key(|f| f.id);
+        flows
+    }
+}

@@ -1,0 +1,245 @@
+//! HTTP/1.1 message body framing: Content-Length, chunked, or until the connection closes.
+//! Bodies are never kept: payload bytes are handed to a sink as they pass.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framing {
+    Length(u64),
+    Chunked(ChunkState),
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkState {
+    /// Reading a `size[;ext]` line.
+    Size,
+    /// Inside chunk data, this many bytes to go.
+    Data(u64),
+    /// After chunk data: the CRLF that ends it.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailer,
+}
+
+/// A chunk-size or trailer line longer than this is not HTTP.
+const MAX_LINE: usize = 8192;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Consumed this many bytes; the body goes on.
+    More(usize),
+    /// Consumed this many bytes; the body is complete.
+    Done(usize),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed chunked encoding")]
+pub struct FramingError;
+
+/// What a gap did to the body.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GapEffect {
+    /// The missing bytes were body payload; framing is intact.
+    Absorbed,
+    /// The gap swallowed framing (a chunk header, or more than the rest of the body):
+    /// the parser must resynchronise.
+    Lost,
+}
+
+#[derive(Debug)]
+pub struct BodyReader {
+    framing: Framing,
+    line: Vec<u8>,
+}
+
+impl BodyReader {
+    pub fn new(framing: Framing) -> Self {
+        BodyReader {
+            framing,
+            line: Vec::new(),
+        }
+    }
+
+    pub fn framing(&self) -> &Framing {
+        &self.framing
+    }
+
+    /// Consumes body bytes from the front of `data`, passing payload to `sink`.
+    pub fn feed(&mut self, data: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<Step, FramingError> {
+        match &mut self.framing {
+            Framing::Length(left) => {
+                let take = (*left).min(data.len() as u64) as usize;
+                sink(&data[..take]);
+                *left -= take as u64;
+                Ok(if *left == 0 {
+                    Step::Done(take)
+                } else {
+                    Step::More(take)
+                })
+            }
+            Framing::UntilClose => {
+                sink(data);
+                Ok(Step::More(data.len()))
+            }
+            Framing::Chunked(_) => self.feed_chunked(data, sink),
+        }
+    }
+
+    fn feed_chunked(
+        &mut self,
+        data: &[u8],
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Step, FramingError> {
+        let mut i = 0;
+        while i < data.len() {
+            let Framing::Chunked(state) = &mut self.framing else {
+                unreachable!()
+            };
+            match *state {
+                ChunkState::Data(left) => {
+                    let take = left.min((data.len() - i) as u64) as usize;
+                    sink(&data[i..i + take]);
+                    i += take;
+                    *state = if left == take as u64 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left - take as u64)
+                    };
+                }
+                ChunkState::DataEnd => {
+                    match data[i] {
+                        b'\r' => {}
+                        b'\n' => *state = ChunkState::Size,
+                        _ => return Err(FramingError),
+                    }
+                    i += 1;
+                }
+                ChunkState::Size | ChunkState::Trailer => {
+                    let Some(nl) = memchr::memchr(b'\n', &data[i..]) else {
+                        self.push_line(&data[i..])?;
+                        return Ok(Step::More(data.len()));
+                    };
+                    let in_trailer = *state == ChunkState::Trailer;
+                    self.push_line(&data[i..i + nl])?;
+                    i += nl + 1;
+                    let line = std::mem::take(&mut self.line);
+                    let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                    let Framing::Chunked(state) = &mut self.framing else {
+                        unreachable!()
+                    };
+                    if in_trailer {
+                        if line.is_empty() {
+                            return Ok(Step::Done(i));
+                        }
+                    } else {
+                        let size = parse_chunk_size(line)?;
+                        *state = if size == 0 {
+                            ChunkState::Trailer
+                        } else {
+                            ChunkState::Data(size)
+                        };
+                    }
+                }
+            }
+        }
+        Ok(Step::More(i))
+    }
+
+    fn push_line(&mut self, part: &[u8]) -> Result<(), FramingError> {
+        if self.line.len() + part.len() > MAX_LINE {
+            return Err(FramingError);
+        }
+        self.line.extend_from_slice(part);
+        Ok(())
+    }
+
+    /// `len` bytes of this body's stream are missing.
+    pub fn gap(&mut self, len: u64) -> GapEffect {
+        match &mut self.framing {
+            Framing::Length(left) if len < *left => {
+                *left -= len;
+                GapEffect::Absorbed
+            }
+            Framing::Chunked(ChunkState::Data(left)) if len < *left => {
+                *left -= len;
+                GapEffect::Absorbed
+            }
+            Framing::UntilClose => GapEffect::Absorbed,
+            _ => GapEffect::Lost,
+        }
+    }
+
+    /// The sender closed its side: a close-delimited body ends cleanly here.
+    pub fn ends_at_close(&self) -> bool {
+        self.framing == Framing::UntilClose
+    }
+}
+
+fn parse_chunk_size(line: &[u8]) -> Result<u64, FramingError> {
+    let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
+    let hex = std::str::from_utf8(&line[..end])
+        .map_err(|_| FramingError)?
+        .trim();
+    if hex.is_empty() || hex.len() > 15 {
+        return Err(FramingError);
+    }
+    u64::from_str_radix(hex, 16).map_err(|_| FramingError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces of `step` bytes; returns (payload, bytes consumed, done).
+    fn run(framing: Framing, input: &[u8], step: usize) -> (Vec<u8>, usize, bool) {
+        let mut r = BodyReader::new(framing);
+        let mut body = Vec::new();
+        let mut used = 0;
+        for piece in input.chunks(step) {
+            let mut off = 0;
+            while off < piece.len() {
+                match r
+                    .feed(&piece[off..], &mut |b| body.extend_from_slice(b))
+                    .unwrap()
+                {
+                    Step::More(n) => off += n,
+                    Step::Done(n) => return (body, used + off + n, true),
+                }
+            }
+            used += piece.len();
+        }
+        (body, used, false)
+    }
+
+    #[test]
+    fn content_length_stops_at_its_end() {
+        assert_eq!(
+            run(Framing::Length(3), b"abcGET", 100),
+            (b"abc".to_vec(), 3, true)
+        );
+    }
+
+    #[test]
+    fn chunked_any_split() {
+        let wire = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        for step in 1..wire.len() {
+            let (body, used, done) = run(Framing::Chunked(ChunkState::Size), wire, step);
+            assert_eq!(body, b"Wikipedia", "step {step}");
+            assert!(done);
+            assert_eq!(&wire[used..], b"NEXT", "step {step}");
+        }
+    }
+
+    #[test]
+    fn chunked_rejects_garbage() {
+        let mut r = BodyReader::new(Framing::Chunked(ChunkState::Size));
+        assert_eq!(r.feed(b"zz\r\n", &mut |_| {}), Err(FramingError));
+    }
+
+    #[test]
+    fn gaps_inside_payload_are_absorbed() {
+        let mut r = BodyReader::new(Framing::Length(10));
+        assert_eq!(r.gap(4), GapEffect::Absorbed);
+        assert_eq!(r.framing(), &Framing::Length(6));
+        assert_eq!(r.gap(6), GapEffect::Lost);
+    }
+}

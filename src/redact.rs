@@ -1,0 +1,39 @@
+//! Credentials never reach a view or an export unless the user asks (`--show-credentials`).
+
+/// Replaces the password of a URL's userinfo with `xxxxx`, as Go's `url.Redacted` does:
+/// `https://user:secret@host/p` → `https://user:xxxxx@host/p`. A user name alone is kept.
+pub fn url_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let auth_start = scheme_end + 3;
+    let auth_end = url[auth_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| auth_start + i);
+    let authority = &url[auth_start..auth_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let user = match userinfo.find(':') {
+        Some(colon) => format!("{}:xxxxx", &userinfo[..colon]),
+        None => userinfo.to_string(),
+    };
+    format!("{}{}{}", &url[..auth_start], user, &url[auth_start + at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_passwords_only() {
+        assert_eq!(
+            url_userinfo("https://bob:s3cret@proxy.corp/p/@v/list"),
+            "https://bob:xxxxx@proxy.corp/p/@v/list"
+        );
+        assert_eq!(url_userinfo("https://bob@h/x"), "https://bob@h/x");
+        assert_eq!(url_userinfo("http://h/x@v1"), "http://h/x@v1");
+        assert_eq!(url_userinfo("h:1"), "h:1");
+    }
+}

@@ -1,0 +1,134 @@
+//! Per-proxy statistics: requests, status mix, errors, bytes and time-to-first-byte
+//! percentiles. Memory stays bounded: past `MAX_SAMPLES` the latency samples become a
+//! uniform reservoir, so percentiles stay honest estimates on endless live captures.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const MAX_SAMPLES: usize = 200_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct Latencies {
+    samples: Vec<f64>,
+    seen: u64,
+    max: Option<f64>,
+    /// xorshift state for reservoir replacement (deterministic: same input, same output).
+    rng: u64,
+}
+
+impl Latencies {
+    pub fn add(&mut self, ms: f64) {
+        self.seen += 1;
+        self.max = Some(self.max.map_or(ms, |m| m.max(ms)));
+        if self.samples.len() < MAX_SAMPLES {
+            self.samples.push(ms);
+            return;
+        }
+        self.rng ^= self.rng << 13 | 0x9e37_79b9;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let slot = self.rng % self.seen;
+        if (slot as usize) < MAX_SAMPLES {
+            self.samples[slot as usize] = ms;
+        }
+    }
+
+    /// Nearest-rank percentile (`p` in 0..=100).
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+        Some(v[rank.min(v.len()) - 1])
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.max
+    }
+
+    pub fn count(&self) -> u64 {
+        self.seen
+    }
+
+    /// The most recent samples, oldest first (for sparklines); exact until the reservoir
+    /// starts replacing.
+    pub fn recent(&self, n: usize) -> &[f64] {
+        &self.samples[self.samples.len().saturating_sub(n)..]
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProxyTally {
+    pub requests: u64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub bytes: u64,
+    pub ttfb: Latencies,
+}
+
+/// One entry of the summary's `proxies` list.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ProxySummary {
+    pub proxy: String,
+    pub requests: u64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub bytes: u64,
+}
+
+impl ProxyTally {
+    pub fn add(&mut self, status: Option<u16>, error: bool, bytes: u64, ttfb_ms: Option<f64>) {
+        self.requests += 1;
+        let key = status.map_or_else(|| "none".to_string(), |s| s.to_string());
+        *self.status.entry(key).or_default() += 1;
+        self.errors += u64::from(error);
+        self.bytes += bytes;
+        if let Some(t) = ttfb_ms {
+            self.ttfb.add(t);
+        }
+    }
+
+    pub fn summary(&self, proxy: &str) -> ProxySummary {
+        ProxySummary {
+            proxy: proxy.to_string(),
+            requests: self.requests,
+            status: self.status.clone(),
+            errors: self.errors,
+            p50_ms: self.ttfb.percentile(50.0),
+            p95_ms: self.ttfb.percentile(95.0),
+            max_ms: self.ttfb.max(),
+            bytes: self.bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut l = Latencies::default();
+        for ms in [5.0, 1.0, 3.0, 2.0, 4.0] {
+            l.add(ms);
+        }
+        assert_eq!(l.percentile(50.0), Some(3.0));
+        assert_eq!(l.percentile(95.0), Some(5.0));
+        assert_eq!(l.max(), Some(5.0));
+    }
+
+    #[test]
+    fn reservoir_stays_bounded() {
+        let mut l = Latencies::default();
+        for i in 0..(MAX_SAMPLES as u64 + 1000) {
+            l.add(i as f64);
+        }
+        assert_eq!(l.samples.len(), MAX_SAMPLES);
+        assert_eq!(l.max(), Some((MAX_SAMPLES + 999) as f64));
+    }
+}

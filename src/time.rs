@@ -1,0 +1,96 @@
+//! Timestamps as the decoders see them: nanoseconds since the Unix epoch, taken from the
+//! packet (replay, live) or the clock (MITM). Decoders never read the wall clock themselves,
+//! so replay and live capture run the same code and tests are exact.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// A point in time, nanoseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    pub fn from_micros(us: i64) -> Ts {
+        Ts(us.saturating_mul(1_000))
+    }
+
+    pub fn now() -> Ts {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ts(d.as_nanos() as i64)
+    }
+
+    /// Milliseconds from `earlier` to `self`, rounded to the microsecond (never negative).
+    pub fn ms_since(self, earlier: Ts) -> f64 {
+        let ns = (self.0 - earlier.0).max(0);
+        (ns / 1_000) as f64 / 1_000.0
+    }
+
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+}
+
+/// Milliseconds between two optional points, `None` if either is unknown.
+pub fn ms_between(from: Option<Ts>, to: Option<Ts>) -> Option<f64> {
+    Some(to?.ms_since(from?))
+}
+
+impl fmt::Display for Ts {
+    /// RFC 3339 UTC with microseconds, e.g. `2026-11-24T07:30:27.123456Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.secs();
+        let micros = self.0.rem_euclid(1_000_000_000) / 1_000;
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        )
+    }
+}
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Days since the epoch to a proleptic Gregorian date (Howard Hinnant's algorithm), so that
+/// formatting a timestamp needs no calendar crate.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_with_micros() {
+        assert_eq!(Ts(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        // 2024-02-29T23:59:59.123456789Z
+        let t = Ts(1_709_251_199_123_456_789);
+        assert_eq!(t.to_string(), "2024-02-29T23:59:59.123456Z");
+        assert_eq!(Ts(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn ms_rounds_to_microseconds() {
+        assert_eq!(Ts(2_500_700).ms_since(Ts(0)), 2.5);
+        assert_eq!(Ts(0).ms_since(Ts(5)), 0.0);
+    }
+}
