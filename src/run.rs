@@ -5,8 +5,9 @@ use gomodwatch::capture::file::CaptureFile;
 use gomodwatch::decode::Decoder;
 use gomodwatch::event::Event;
 use gomodwatch::export::ndjson::NdjsonWriter;
+use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::proto::DecodeEnv;
-use gomodwatch::session::{Session, SourceCounts};
+use gomodwatch::session::{Session, SessionConfig, SourceCounts};
 use std::io::{self, Read};
 
 pub enum Failure {
@@ -46,7 +47,13 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         show_credentials: cli.show_credentials,
     };
     let mut decoder = Decoder::new(env);
-    let mut session = Session::default();
+    let mut session = Session::new(SessionConfig {
+        goproxy: cli
+            .goproxy
+            .as_deref()
+            .map(|l| GoproxyList::parse(l, ChainSource::Flag)),
+        ..Default::default()
+    });
     let mut out = NdjsonWriter::new(io::stdout().lock());
     let mut emit = |ev: Event, session: &mut Session| -> Result<(), Failure> {
         session.apply(&ev);
@@ -75,7 +82,12 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         dropped: file.dropped(),
         gaps: st.gaps,
     };
-    out.write(&session.summary(counts)).map_err(output_error)?;
+    let modules = session.modules();
+    for m in &modules {
+        out.write(m).map_err(output_error)?;
+    }
+    out.write(&session.summary(counts, &modules))
+        .map_err(output_error)?;
     match damage {
         Some(e) => Err(Failure::Input(format!("{}: {e}", path.display()))),
         None => Ok(()),

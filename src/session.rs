@@ -1,19 +1,90 @@
-//! The model every view reads: what the traffic amounted to so far. Built from events
-//! only, so captures and the MITM proxy feed it alike.
+//! The model every view reads: modules with their lookup chains, proxies with their
+//! statistics, the checksum database's answers, and the problems worth telling. Built from
+//! events only, so captures and the MITM proxy feed it alike.
 
-use crate::event::Event;
+use crate::event::{ConnError, Connection, Event, Exchange};
+use crate::gomod::classify::Kind;
+use crate::gomod::goproxy::{ChainSource, EntryKind, GoproxyList};
+use crate::gomod::module::{Attempt, ModuleRecord};
+use crate::gomod::sumdb::{lookup_lines, SumTable, Sums};
+use crate::gomod::verdict::{judge, JudgeCtx, Outcome, Problem, Severity};
 use crate::stats::{ProxySummary, ProxyTally};
+use crate::time::Ts;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
 
-#[derive(Default)]
-pub struct Session {
-    pub connections: u64,
-    pub exchanges: u64,
-    pub proxies: BTreeMap<String, ProxyTally>,
-    modules: BTreeSet<(String, String)>,
-    /// Bumped on every change, so a view redraws only when something happened.
-    pub generation: u64,
+/// Records kept at most (module@version pairs); a capture touching more is summarised.
+const MAX_MODULES: usize = 50_000;
+const MAX_CONNECTIONS: usize = 20_000;
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub goproxy: Option<GoproxyList>,
+    /// Time-to-first-byte above which a proxy is called slow.
+    pub slo_ms: f64,
+    pub gosum: SumTable,
+    /// Exchanges kept for the raw log view (0 for batch output).
+    pub log_capacity: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            goproxy: None,
+            slo_ms: 80.0,
+            gosum: SumTable::default(),
+            log_capacity: 0,
+        }
+    }
+}
+
+/// A connection as the views need it (the waterfall's DNS, connect and TLS phases).
+#[derive(Debug, Clone)]
+pub struct ConnBrief {
+    pub ts: Ts,
+    pub server: SocketAddr,
+    pub server_name: Option<String>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    pub sni: Option<String>,
+    pub error: Option<ConnError>,
+    pub dns_ms: Option<f64>,
+}
+
+/// The `module` event.
+#[derive(Serialize, Debug, Clone)]
+pub struct ModuleView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub module: String,
+    pub version: Option<String>,
+    pub outcome: Outcome,
+    pub served_by: ServedBy,
+    pub attempts: Vec<Attempt>,
+    pub zip_bytes: Option<u64>,
+    pub h1: Option<String>,
+    pub sumdb_h1: Option<String>,
+    pub problem: Option<String>,
+    /// Extensions.
+    pub mod_h1: Option<String>,
+    pub sumdb_mod_h1: Option<String>,
+    pub gosum_h1: Option<String>,
+    pub gosum_mod_h1: Option<String>,
+    /// Other paths tried for the same query that 404'd as expected (prefix probes).
+    pub probes: Vec<String>,
+    pub ts: Ts,
+    pub duration_ms: f64,
+    #[serde(skip)]
+    pub severity: Option<Severity>,
+}
+
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedBy {
+    pub info: Option<String>,
+    #[serde(rename = "mod")]
+    pub gomod: Option<String>,
+    pub zip: Option<String>,
 }
 
 /// The last NDJSON line.
@@ -29,6 +100,9 @@ pub struct Summary {
     pub dropped: u64,
     pub gaps: u64,
     pub proxies: Vec<ProxySummary>,
+    /// Extensions: the GOPROXY chain used to judge, and every problem, most serious first.
+    pub goproxy: Option<GoproxyList>,
+    pub problems: Vec<Problem>,
 }
 
 /// Counters that come from the packet source rather than from events.
@@ -40,42 +114,648 @@ pub struct SourceCounts {
     pub gaps: u64,
 }
 
+#[derive(Default)]
+pub struct Session {
+    pub config: SessionConfig,
+    pub connections: u64,
+    pub exchanges: u64,
+    pub proxies: BTreeMap<String, ProxyTally>,
+    records: BTreeMap<(String, Option<String>), ModuleRecord>,
+    /// Records that did not fit (MAX_MODULES).
+    pub modules_dropped: u64,
+    sumdb: SumTable,
+    /// Who answered each lookup.
+    sumdb_source: HashMap<(String, String), String>,
+    /// `sumdb/<name>/supported` answers by proxy.
+    sumdb_supported: BTreeMap<String, Option<u16>>,
+    conns: BTreeMap<u64, ConnBrief>,
+    /// Refused connections waiting for the request that fell back after them.
+    refused: VecDeque<(Ts, SocketAddr)>,
+    /// Refused connections per server address.
+    refused_by_server: BTreeMap<SocketAddr, u64>,
+    /// TLS connections (that nobody decoded) by server name: (count, bytes).
+    tls_undecoded: BTreeMap<String, (u64, u64)>,
+    /// DNS lookup times by name, for waterfalls.
+    dns_ms: HashMap<String, f64>,
+    pub log: VecDeque<Exchange>,
+    pub first: Option<Ts>,
+    pub last: Ts,
+    /// Bumped on every change, so a view redraws only when something happened.
+    pub generation: u64,
+}
+
 impl Session {
-    pub fn apply(&mut self, ev: &Event) {
-        self.generation += 1;
-        match ev {
-            Event::Connection(_) => self.connections += 1,
-            Event::Exchange(ex) => {
-                self.exchanges += 1;
-                if let (Some(m), Some(v)) = (&ex.go.module, &ex.go.version) {
-                    if ex.go.kind.is_proxy_artifact() {
-                        self.modules.insert((m.clone(), v.clone()));
-                    }
-                }
-                if let Some(proxy) = &ex.go.proxy {
-                    self.proxies.entry(proxy.clone()).or_default().add(
-                        ex.status,
-                        ex.error.is_some(),
-                        ex.resp_bytes,
-                        ex.timing.ttfb_ms,
-                    );
-                }
-            }
-            Event::Dns(_) => {}
+    pub fn new(config: SessionConfig) -> Self {
+        Session {
+            config,
+            ..Default::default()
         }
     }
 
-    pub fn summary(&self, src: SourceCounts) -> Summary {
+    pub fn apply(&mut self, ev: &Event) {
+        self.generation += 1;
+        match ev {
+            Event::Connection(c) => self.connection(c),
+            Event::Exchange(ex) => self.exchange(ex),
+            Event::Dns(d) => {
+                if let Some(ms) = d.duration_ms {
+                    if self.dns_ms.len() < 10_000 {
+                        self.dns_ms.insert(d.name.clone(), ms);
+                    }
+                }
+            }
+        }
+    }
+
+    fn touch(&mut self, ts: Ts) {
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = self.last.max(ts);
+    }
+
+    fn connection(&mut self, c: &Connection) {
+        self.connections += 1;
+        self.touch(c.ts);
+        self.touch(c.end);
+        if c.error == Some(ConnError::Refused) {
+            *self.refused_by_server.entry(c.server).or_default() += 1;
+            self.refused.push_back((c.ts, c.server));
+            if self.refused.len() > 256 {
+                self.refused.pop_front();
+            }
+        }
+        if let Some(tls) = &c.tls {
+            let name = tls
+                .sni
+                .clone()
+                .or_else(|| c.server_name.clone())
+                .unwrap_or_else(|| c.server.to_string());
+            let e = self.tls_undecoded.entry(name).or_default();
+            e.0 += 1;
+            e.1 += c.bytes_up + c.bytes_down;
+        }
+        if self.conns.len() >= MAX_CONNECTIONS {
+            self.conns.pop_first();
+        }
+        let dns_ms = c
+            .server_name
+            .as_ref()
+            .and_then(|n| self.dns_ms.get(n).copied());
+        self.conns.insert(
+            c.id,
+            ConnBrief {
+                ts: c.ts,
+                server: c.server,
+                server_name: c.server_name.clone(),
+                connect_ms: c.connect_ms,
+                tls_ms: c.tls.as_ref().and_then(|t| t.handshake_ms),
+                sni: c.tls.as_ref().and_then(|t| t.sni.clone()),
+                error: c.error,
+                dns_ms,
+            },
+        );
+    }
+
+    pub fn conn(&self, id: u64) -> Option<&ConnBrief> {
+        self.conns.get(&id)
+    }
+
+    fn exchange(&mut self, ex: &Exchange) {
+        self.exchanges += 1;
+        self.touch(ex.ts);
+        if let Some(t) = ex.last_byte_at {
+            self.touch(t);
+        }
+        if self.config.log_capacity > 0 {
+            if self.log.len() >= self.config.log_capacity {
+                self.log.pop_front();
+            }
+            self.log.push_back(ex.clone());
+        }
+        let go = &ex.go;
+        if let Some(proxy) = &go.proxy {
+            self.proxies.entry(proxy.clone()).or_default().add(
+                ex.status,
+                ex.error.is_some(),
+                ex.resp_bytes,
+                ex.timing.ttfb_ms,
+            );
+        }
+        match go.kind {
+            Kind::SumdbSupported => {
+                if let Some(p) = &go.proxy {
+                    self.sumdb_supported.insert(p.clone(), ex.status);
+                }
+            }
+            Kind::SumdbLookup if ex.status == Some(200) => {
+                if let Some(text) = &ex.body.text {
+                    let lines = lookup_lines(text);
+                    self.sumdb.add_lines(lines);
+                    let keys = SumTable::parse(lines);
+                    if let (Some(m), Some(v)) = (&go.module, &go.version) {
+                        if keys.get(m, v).is_some() {
+                            let src = go.proxy.clone().unwrap_or_default();
+                            self.sumdb_source.insert((m.clone(), v.clone()), src);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !(go.kind.is_proxy_artifact() || go.kind == Kind::SumdbLookup) {
+            return;
+        }
+        let Some(module) = go.module.clone() else {
+            return;
+        };
+        let version = match go.kind {
+            Kind::List | Kind::Latest => None,
+            _ => go.version.clone(),
+        };
+        // A refused connection just before this request was the same request, failing
+        // at the proxy before (GOPROXY's '|' fell back to this one).
+        let refused: Vec<(Ts, SocketAddr)> = {
+            let mut taken = Vec::new();
+            while let Some(&(t, s)) = self.refused.front() {
+                if t > ex.ts {
+                    break;
+                }
+                self.refused.pop_front();
+                if ex.ts.0 - t.0 < 2_000_000_000 {
+                    taken.push((t, s));
+                }
+            }
+            taken
+        };
+        let key = (module.clone(), version.clone());
+        if !self.records.contains_key(&key) && self.records.len() >= MAX_MODULES {
+            self.modules_dropped += 1;
+            return;
+        }
+        let base_for = |s: &SocketAddr| self.base_for_server(s);
+        let refused_attempts: Vec<Attempt> = refused
+            .iter()
+            .map(|(t, s)| Attempt {
+                exchange: None,
+                proxy: Some(base_for(s)),
+                kind: go.kind,
+                status: None,
+                error: Some("refused".into()),
+                ttfb_ms: None,
+                count: 1,
+                total_ms: None,
+                url: None,
+                redirected_to: None,
+                ts: *t,
+                bytes: 0,
+                connection: None,
+            })
+            .collect();
+        let rec = self
+            .records
+            .entry(key)
+            .or_insert_with(|| ModuleRecord::new(module, version, ex.ts));
+        for a in refused_attempts {
+            rec.add(a);
+        }
+        rec.add(Attempt::from_exchange(ex));
+        match go.kind {
+            Kind::Zip if ex.status == Some(200) => {
+                rec.zip_bytes = Some(ex.resp_bytes);
+                rec.zip_proxy = go.proxy.clone();
+                rec.zip_h1 = ex.body.h1.clone().or(rec.zip_h1.take());
+                rec.zip_hash_error = ex.body.hash_error.clone();
+            }
+            Kind::Mod if ex.status == Some(200) && ex.body.h1.is_some() => {
+                rec.mod_h1 = ex.body.h1.clone();
+            }
+            _ => {}
+        }
+    }
+
+    /// The proxy base URL for a server address: from the configured chain, else from a
+    /// proxy seen in the traffic at that address, else `http://addr`.
+    fn base_for_server(&self, s: &SocketAddr) -> String {
+        let hostport = s.to_string();
+        let matches = |base: &str| {
+            base.split("://")
+                .nth(1)
+                .map(|rest| rest.split('/').next().unwrap_or("") == hostport)
+                .unwrap_or(false)
+        };
+        if let Some(l) = &self.config.goproxy {
+            if let Some(e) = l.entries.iter().find(|e| matches(&e.url)) {
+                return e.url.clone();
+            }
+        }
+        if let Some(p) = self.proxies.keys().find(|p| matches(p)) {
+            return p.clone();
+        }
+        format!("http://{hostport}")
+    }
+
+    /// The GOPROXY chain used for verdicts: configured, or inferred from the order in
+    /// which the traffic asked proxies.
+    pub fn chain(&self) -> Option<GoproxyList> {
+        self.config.goproxy.clone().or_else(|| self.infer_chain())
+    }
+
+    fn infer_chain(&self) -> Option<GoproxyList> {
+        // Proxies in the order the walks visit them; an error followed by another proxy
+        // means '|'.
+        let mut order: Vec<String> = Vec::new();
+        let mut pipe: BTreeSet<String> = BTreeSet::new();
+        let mut first_seen: Vec<(Ts, String)> = Vec::new();
+        for rec in self.records.values() {
+            for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::List, Kind::Latest] {
+                let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
+                for (i, a) in walk.iter().enumerate() {
+                    let Some(p) = &a.proxy else { continue };
+                    first_seen.push((a.ts, p.clone()));
+                    if let Some(next) = walk.get(i + 1).and_then(|b| b.proxy.as_ref()) {
+                        if next != p && !a.ok() {
+                            if !a.not_found() {
+                                pipe.insert(p.clone());
+                            }
+                            let (ia, ib) = (
+                                order.iter().position(|x| x == p),
+                                order.iter().position(|x| x == next),
+                            );
+                            match (ia, ib) {
+                                (None, None) => order.extend([p.clone(), next.clone()]),
+                                (Some(_), None) => order.push(next.clone()),
+                                (None, Some(j)) => order.insert(j, p.clone()),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        first_seen.sort();
+        for (_, p) in first_seen {
+            if !order.contains(&p) {
+                order.push(p);
+            }
+        }
+        if order.is_empty() {
+            return None;
+        }
+        let text: String = order
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let sep = if i + 1 == order.len() {
+                    ""
+                } else if pipe.contains(p) {
+                    "|"
+                } else {
+                    ","
+                };
+                format!("{p}{sep}")
+            })
+            .collect();
+        Some(GoproxyList::parse(&text, ChainSource::Inferred))
+    }
+
+    /// Every module@version the traffic touched, with its verdict, oldest first.
+    pub fn modules(&self) -> Vec<ModuleView> {
+        let chain = self.chain();
+        let merged = self.merged_records();
+        let ctx_for = |rec: &ModuleRecord| {
+            let key = rec
+                .version
+                .as_ref()
+                .map(|v| (rec.module.clone(), v.clone()));
+            (
+                key.as_ref()
+                    .and_then(|(m, v)| self.sumdb.get(m, v).cloned()),
+                key.as_ref()
+                    .and_then(|(m, v)| self.config.gosum.get(m, v).cloned()),
+                key.and_then(|k| self.sumdb_source.get(&k).cloned()),
+            )
+        };
+        let mut views: Vec<ModuleView> = merged
+            .iter()
+            .map(|(rec, probes)| {
+                let (sumdb, gosum, source) = ctx_for(rec);
+                let ctx = JudgeCtx {
+                    goproxy: chain.as_ref(),
+                    slo_ms: self.config.slo_ms,
+                    sumdb: sumdb.as_ref(),
+                    sumdb_source: source.as_deref(),
+                    gosum: gosum.as_ref(),
+                    end: self.last,
+                };
+                let j = judge(rec, &ctx);
+                view(rec, probes.clone(), j, sumdb, gosum)
+            })
+            .collect();
+        views.sort_by(|a, b| (a.ts, &a.module).cmp(&(b.ts, &b.module)));
+        views
+    }
+
+    /// Version-less lookups (`@v/list`, `@latest`) join the version they led to; prefix
+    /// probes that 404'd next to a path that resolved are folded into it.
+    fn merged_records(&self) -> Vec<(ModuleRecord, Vec<String>)> {
+        let mut versioned: Vec<ModuleRecord> = Vec::new();
+        let mut loose: Vec<&ModuleRecord> = Vec::new();
+        for rec in self.records.values() {
+            if rec.version.is_some() {
+                versioned.push(rec.clone());
+            } else {
+                loose.push(rec);
+            }
+        }
+        let mut leftovers: Vec<ModuleRecord> = Vec::new();
+        for rec in loose {
+            let mut rest = ModuleRecord::new(rec.module.clone(), None, rec.first);
+            for a in &rec.attempts {
+                // The version of this module whose requests follow the lookup soonest.
+                let target = versioned
+                    .iter_mut()
+                    .filter(|v| v.module == rec.module)
+                    .min_by_key(|v| {
+                        let after = v.attempts.iter().find(|x| x.ts >= a.ts);
+                        match after {
+                            Some(x) => (0, x.ts.0 - a.ts.0),
+                            None => (1, a.ts.0 - v.last.0),
+                        }
+                    });
+                match target {
+                    Some(t) => t.add(a.clone()),
+                    None => rest.add(a.clone()),
+                }
+            }
+            if !rest.attempts.is_empty() {
+                leftovers.push(rest);
+            }
+        }
+        let all: Vec<ModuleRecord> = versioned.into_iter().chain(leftovers).collect();
+        let found = |r: &ModuleRecord| r.attempts.iter().any(Attempt::ok);
+        let all_not_found = |r: &ModuleRecord| r.attempts.iter().all(Attempt::not_found);
+        let related = |a: &str, b: &str| {
+            a != b && (a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/")))
+        };
+        let mut probes_of: Vec<Vec<String>> = vec![Vec::new(); all.len()];
+        let mut is_probe = vec![false; all.len()];
+        for (i, r) in all.iter().enumerate() {
+            if !all_not_found(r) {
+                continue;
+            }
+            let owner = all.iter().position(|o| {
+                found(o)
+                    && related(&r.module, &o.module)
+                    && (r.version.is_none() || r.version == o.version)
+                    && (r.first.0 - o.first.0).abs() < 10_000_000_000
+            });
+            if let Some(o) = owner {
+                is_probe[i] = true;
+                probes_of[o].push(match &r.version {
+                    Some(v) => format!("{}@{v}", r.module),
+                    None => r.module.clone(),
+                });
+            }
+        }
+        all.into_iter()
+            .zip(probes_of)
+            .zip(is_probe)
+            .filter(|(_, p)| !p)
+            .map(|(x, _)| x)
+            .collect()
+    }
+
+    /// Every problem worth telling, most serious first: module verdicts, then what only
+    /// the whole session shows (refused proxies, undecodable TLS, configuration drift).
+    pub fn problems(&self, modules: &[ModuleView]) -> Vec<Problem> {
+        let mut out: Vec<Problem> = modules
+            .iter()
+            .filter_map(|m| {
+                Some(Problem {
+                    severity: m.severity?,
+                    text: m.problem.clone()?,
+                    subject: Some(match &m.version {
+                        Some(v) => format!("{}@{v}", m.module),
+                        None => m.module.clone(),
+                    }),
+                    proxy: None,
+                })
+            })
+            .collect();
+        for (server, n) in &self.refused_by_server {
+            out.push(Problem {
+                severity: Severity::Warning,
+                text: format!(
+                    "{} refused {n} connection{} (nothing listens there): remove it from GOPROXY \
+                     or start the proxy",
+                    self.base_for_server(server),
+                    if *n == 1 { "" } else { "s" }
+                ),
+                subject: None,
+                proxy: Some(self.base_for_server(server)),
+            });
+        }
+        for (name, (n, bytes)) in &self.tls_undecoded {
+            out.push(Problem {
+                severity: Severity::Info,
+                text: format!(
+                    "{n} TLS connection{} to {name} ({}) cannot be decoded from a capture: run \
+                     gomodwatch --mitm to see which modules they carried",
+                    if *n == 1 { "" } else { "s" },
+                    human_bytes(*bytes)
+                ),
+                subject: None,
+                proxy: None,
+            });
+        }
+        out.extend(self.config_drift());
+        for (proxy, t) in &self.proxies {
+            if let Some(p95) = t.ttfb.percentile(95.0) {
+                if p95 > self.config.slo_ms && t.requests >= 5 {
+                    out.push(Problem {
+                        severity: Severity::Info,
+                        text: format!(
+                            "proxy {proxy} is slow: p95 time to first byte {p95:.0} ms over {} \
+                             requests (SLO {:.0} ms)",
+                            t.requests, self.config.slo_ms
+                        ),
+                        subject: None,
+                        proxy: Some(proxy.clone()),
+                    });
+                }
+            }
+        }
+        // Most serious first; a stable order within a severity.
+        out.sort_by_key(|p| std::cmp::Reverse(p.severity));
+        let mut seen = BTreeSet::new();
+        out.retain(|p| seen.insert(p.text.clone()));
+        out
+    }
+
+    /// Traffic that contradicts the configured GOPROXY (not an inferred one).
+    fn config_drift(&self) -> Vec<Problem> {
+        let Some(list) = &self.config.goproxy else {
+            return Vec::new();
+        };
+        let warn = |text: String, proxy: Option<&str>| Problem {
+            severity: Severity::Warning,
+            text,
+            subject: None,
+            proxy: proxy.map(str::to_string),
+        };
+        let mut out = Vec::new();
+        let display = list.display();
+        for proxy in self.proxies.keys() {
+            let is_sumdb_host = self.sumdb_source.values().any(|s| s == proxy)
+                && !self.records.values().any(|r| {
+                    r.attempts
+                        .iter()
+                        .any(|a| a.proxy.as_deref() == Some(proxy) && a.kind.is_proxy_artifact())
+                });
+            if list.position(proxy).is_none() && !is_sumdb_host {
+                out.push(warn(
+                    format!(
+                        "proxy {proxy} was asked but is not in GOPROXY ({display}): another \
+                         GOPROXY was in effect"
+                    ),
+                    Some(proxy),
+                ));
+            }
+        }
+        // Each artifact walk must start at the top of the list.
+        let mut skipped: BTreeSet<(String, String)> = BTreeSet::new();
+        for rec in self.records.values() {
+            for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::List] {
+                let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
+                for (i, a) in walk.iter().enumerate() {
+                    let Some(pos) = a.proxy.as_deref().and_then(|p| list.position(p)) else {
+                        continue;
+                    };
+                    for earlier in &list.entries[..pos] {
+                        if earlier.kind != EntryKind::Proxy {
+                            continue;
+                        }
+                        let asked = walk[..i].iter().any(|b| {
+                            b.proxy.as_deref() == Some(earlier.url.as_str())
+                                && a.ts.0 - b.ts.0 < 60_000_000_000
+                        });
+                        if !asked {
+                            skipped
+                                .insert((earlier.url.clone(), a.proxy.clone().unwrap_or_default()));
+                        }
+                    }
+                }
+            }
+        }
+        for (first, then) in skipped {
+            out.push(warn(
+                format!(
+                    "{then} was asked without asking {first} first, although GOPROXY ({display}) \
+                     lists {first} before it: another GOPROXY (or GONOPROXY) was in effect"
+                ),
+                Some(&then),
+            ));
+        }
+        let serving: Vec<&String> = self
+            .sumdb_supported
+            .iter()
+            .filter(|(_, s)| **s == Some(200))
+            .map(|(p, _)| p)
+            .collect();
+        if let Some(p) = serving.first() {
+            let direct: BTreeSet<&String> = self
+                .sumdb_source
+                .values()
+                .filter(|s| !self.sumdb_supported.contains_key(*s))
+                .collect();
+            for d in direct {
+                out.push(warn(
+                    format!(
+                        "the checksum database was asked directly at {d} although proxy {p} serves \
+                         it (sumdb/supported answered 200): GOSUMDB names an explicit URL"
+                    ),
+                    Some(d),
+                ));
+            }
+        }
+        out
+    }
+
+    pub fn summary(&self, src: SourceCounts, modules: &[ModuleView]) -> Summary {
         Summary {
             kind: "summary",
             packets: src.packets,
             bytes: src.bytes,
             connections: self.connections,
             exchanges: self.exchanges,
-            modules: self.modules.len() as u64,
+            modules: modules.len() as u64 + self.modules_dropped,
             dropped: src.dropped,
             gaps: src.gaps,
             proxies: self.proxies.iter().map(|(p, t)| t.summary(p)).collect(),
+            goproxy: self.chain(),
+            problems: self.problems(modules),
         }
+    }
+
+    pub fn sumdb_supported(&self) -> &BTreeMap<String, Option<u16>> {
+        &self.sumdb_supported
+    }
+
+    pub fn dns_ms(&self, name: &str) -> Option<f64> {
+        self.dns_ms.get(name).copied()
+    }
+}
+
+fn view(
+    rec: &ModuleRecord,
+    probes: Vec<String>,
+    j: crate::gomod::verdict::Judgement,
+    sumdb: Option<Sums>,
+    gosum: Option<Sums>,
+) -> ModuleView {
+    let served = |k| rec.served_by(k).map(str::to_string);
+    let end = rec
+        .attempts
+        .iter()
+        .map(|a| Ts(a.ts.0 + (a.total_ms.unwrap_or(0.0) * 1e6) as i64))
+        .max()
+        .unwrap_or(rec.last);
+    ModuleView {
+        kind: "module",
+        module: rec.module.clone(),
+        version: rec.version.clone(),
+        outcome: j.outcome,
+        served_by: ServedBy {
+            info: served(Kind::Info),
+            gomod: served(Kind::Mod),
+            zip: served(Kind::Zip),
+        },
+        attempts: rec.attempts.clone(),
+        zip_bytes: rec.zip_bytes,
+        h1: rec.zip_h1.clone(),
+        sumdb_h1: sumdb.as_ref().and_then(|s| s.zip.clone()),
+        severity: j.problem.as_ref().map(|p| p.severity),
+        problem: j.problem.map(|p| p.text),
+        mod_h1: rec.mod_h1.clone(),
+        sumdb_mod_h1: sumdb.and_then(|s| s.gomod),
+        gosum_h1: gosum.as_ref().and_then(|s| s.zip.clone()),
+        gosum_mod_h1: gosum.and_then(|s| s.gomod),
+        probes,
+        ts: rec.first,
+        duration_ms: end.ms_since(rec.first),
+    }
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }

@@ -1,4 +1,9 @@
 //! What the go command meant: URL classification and module path escaping.
 
 pub mod classify;
+pub mod goproxy;
+pub mod h1;
+pub mod module;
 pub mod path;
+pub mod sumdb;
+pub mod verdict;

@@ -4,6 +4,7 @@
 
 use crate::event::BodyInfo;
 use crate::gomod::classify::Kind;
+use crate::gomod::h1::{ModHasher, ZipHasher};
 
 /// Text bodies larger than this are not kept (a lookup record is a few hundred bytes).
 const TEXT_CAP: usize = 64 << 10;
@@ -11,6 +12,8 @@ const TEXT_CAP: usize = 64 << 10;
 pub enum BodySink {
     Discard,
     Text { buf: Vec<u8>, overflow: bool },
+    Mod(ModHasher),
+    Zip(Box<ZipHasher>),
 }
 
 impl BodySink {
@@ -21,6 +24,8 @@ impl BodySink {
                 buf: Vec::new(),
                 overflow: false,
             },
+            Kind::Mod => BodySink::Mod(ModHasher::default()),
+            Kind::Zip => BodySink::Zip(Box::default()),
             _ => BodySink::Discard,
         }
     }
@@ -35,6 +40,8 @@ impl BodySink {
                     buf.extend_from_slice(data);
                 }
             }
+            BodySink::Mod(h) => h.update(data),
+            BodySink::Zip(z) => z.update(data),
         }
     }
 
@@ -44,6 +51,24 @@ impl BodySink {
             BodySink::Discard => BodyInfo::default(),
             BodySink::Text { buf, overflow } => BodyInfo {
                 text: (complete && !overflow).then(|| String::from_utf8_lossy(&buf).into_owned()),
+                ..Default::default()
+            },
+            BodySink::Mod(h) if complete => BodyInfo {
+                h1: Some(h.finish()),
+                ..Default::default()
+            },
+            BodySink::Zip(z) if complete => match z.finish() {
+                Ok(h1) => BodyInfo {
+                    h1: Some(h1),
+                    ..Default::default()
+                },
+                Err(e) => BodyInfo {
+                    hash_error: Some(e),
+                    ..Default::default()
+                },
+            },
+            BodySink::Mod(_) | BodySink::Zip(_) => BodyInfo {
+                hash_error: Some("the body was not seen in full".into()),
                 ..Default::default()
             },
         }

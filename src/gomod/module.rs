@@ -1,0 +1,189 @@
+//! What happened to one module@version: every request for it, in time order, across the
+//! proxies of the chain.
+
+use super::classify::Kind;
+use crate::event::Exchange;
+use crate::time::Ts;
+use serde::Serialize;
+
+/// Requests kept per module@version; beyond this only counters grow (a capture that fetches
+/// one module a million times must not grow without bound).
+const MAX_ATTEMPTS: usize = 512;
+
+/// One request for a module@version (an element of the module event's `attempts`).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Attempt {
+    /// The exchange event, or null for a request that never reached the wire (refused).
+    pub exchange: Option<u64>,
+    pub proxy: Option<String>,
+    pub kind: Kind,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub ttfb_ms: Option<f64>,
+    /// Extension: identical requests folded into this one (Go ≥ 1.24 sends every 4xx on
+    /// https twice, reference §1.3).
+    pub count: u32,
+    pub total_ms: Option<f64>,
+    pub url: Option<String>,
+    /// Extension: the request was redirected; the status is the final hop's.
+    pub redirected_to: Option<String>,
+    #[serde(skip)]
+    pub ts: Ts,
+    #[serde(skip)]
+    pub bytes: u64,
+    #[serde(skip)]
+    pub connection: Option<u64>,
+}
+
+impl Attempt {
+    pub fn from_exchange(ex: &Exchange) -> Attempt {
+        Attempt {
+            exchange: Some(ex.id),
+            proxy: ex.go.proxy.clone(),
+            kind: ex.go.kind,
+            status: ex.status,
+            error: ex.error.clone(),
+            ttfb_ms: ex.timing.ttfb_ms,
+            count: 1,
+            total_ms: ex.timing.total_ms,
+            url: ex.url.clone(),
+            redirected_to: None,
+            ts: ex.ts,
+            bytes: ex.resp_bytes,
+            connection: Some(ex.connection),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.status == Some(200) && self.error.is_none()
+    }
+
+    /// 404 and 410 mean "not here, ask the next proxy" (reference §1.3).
+    pub fn not_found(&self) -> bool {
+        matches!(self.status, Some(404 | 410))
+    }
+
+    /// The slowest phase the user waited for: first byte, or the whole request when no
+    /// byte ever came.
+    pub fn wait_ms(&self) -> Option<f64> {
+        self.ttfb_ms.or(self.total_ms)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ModuleRecord {
+    pub module: String,
+    pub version: Option<String>,
+    pub attempts: Vec<Attempt>,
+    /// Requests beyond `MAX_ATTEMPTS` that were only counted.
+    pub dropped_attempts: u64,
+    pub zip_h1: Option<String>,
+    pub zip_proxy: Option<String>,
+    pub zip_bytes: Option<u64>,
+    pub zip_hash_error: Option<String>,
+    pub mod_h1: Option<String>,
+    pub first: Ts,
+    pub last: Ts,
+}
+
+impl ModuleRecord {
+    pub fn new(module: String, version: Option<String>, ts: Ts) -> Self {
+        ModuleRecord {
+            module,
+            version,
+            attempts: Vec::new(),
+            dropped_attempts: 0,
+            zip_h1: None,
+            zip_proxy: None,
+            zip_bytes: None,
+            zip_hash_error: None,
+            mod_h1: None,
+            first: ts,
+            last: ts,
+        }
+    }
+
+    /// Adds a request, folding the Go ≥ 1.24 GOAUTH retry of a 4xx on https into the
+    /// attempt it repeats.
+    pub fn add(&mut self, a: Attempt) {
+        self.first = self.first.min(a.ts);
+        self.last = self.last.max(a.ts);
+        if let Some(prev) = self.attempts.iter_mut().rev().find(|p| is_retry_of(p, &a)) {
+            prev.count += 1;
+            prev.total_ms = a.total_ms.map(|t| t + a.ts.ms_since(prev.ts));
+            return;
+        }
+        if self.attempts.len() >= MAX_ATTEMPTS {
+            self.dropped_attempts += 1;
+            return;
+        }
+        let at = self.attempts.partition_point(|p| p.ts <= a.ts);
+        self.attempts.insert(at, a);
+    }
+
+    pub fn attempts_of(&self, kind: Kind) -> impl Iterator<Item = &Attempt> {
+        self.attempts.iter().filter(move |a| a.kind == kind)
+    }
+
+    /// The proxy whose 200 for this artifact came last.
+    pub fn served_by(&self, kind: Kind) -> Option<&str> {
+        self.attempts_of(kind)
+            .filter(|a| a.ok())
+            .last()
+            .and_then(|a| a.proxy.as_deref())
+    }
+}
+
+/// Is `b` the go command's automatic retry of `a`? Same URL on https, `a` answered 4xx,
+/// `b` came right after and was answered the same, and `a` was not folded yet.
+fn is_retry_of(a: &Attempt, b: &Attempt) -> bool {
+    a.count == 1
+        && a.url.is_some()
+        && a.url == b.url
+        && a.url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        && a.status.is_some_and(|s| (400..500).contains(&s))
+        && b.status == a.status
+        && b.ts.0 - a.ts.0 < 5_000_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(url: &str, status: u16, ts: i64) -> Attempt {
+        Attempt {
+            exchange: Some(ts as u64),
+            proxy: Some("https://p".into()),
+            kind: Kind::Info,
+            status: Some(status),
+            error: None,
+            ttfb_ms: Some(1.0),
+            count: 1,
+            total_ms: Some(1.0),
+            url: Some(url.into()),
+            redirected_to: None,
+            ts: Ts(ts * 1_000_000),
+            bytes: 0,
+            connection: None,
+        }
+    }
+
+    #[test]
+    fn folds_https_4xx_retry_once() {
+        let mut r = ModuleRecord::new("m".into(), None, Ts(0));
+        r.add(attempt("https://p/m/@v/v1.info", 404, 1));
+        r.add(attempt("https://p/m/@v/v1.info", 404, 3));
+        r.add(attempt("https://p/m/@v/v1.info", 404, 10));
+        assert_eq!(r.attempts.len(), 2);
+        assert_eq!(r.attempts[0].count, 2);
+        assert_eq!(r.attempts[0].total_ms, Some(3.0));
+    }
+
+    #[test]
+    fn plain_http_repeats_are_separate_requests() {
+        let mut r = ModuleRecord::new("m".into(), None, Ts(0));
+        r.add(attempt("http://p/m/@v/v1.info", 404, 1));
+        r.add(attempt("http://p/m/@v/v1.info", 404, 2));
+        assert_eq!(r.attempts.len(), 2);
+    }
+}
