@@ -3,14 +3,17 @@
 use clap::Parser;
 use std::path::PathBuf;
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(
     name = "gomodwatch",
     version,
     about = "Watch Go module downloads on the wire: which proxy served each module, \
              who was asked first, what the checksum database said, and where the time went.",
-    after_help = "Examples:\n  gomodwatch -r captures/fallback-404-go127.pcap --json\n  \
-                  sudo gomodwatch -i lo -i eth0\n  tcpdump -w - -i any | gomodwatch -r - --report"
+    after_help = "Examples:\n  \
+        gomodwatch -r captures/fallback-404-go127.pcap             (TUI, or a report when piped)\n  \
+        gomodwatch -r capture.pcapng --json | jq 'select(.type==\"module\")'\n  \
+        sudo gomodwatch -i lo -i eth0 --report\n  \
+        tcpdump -i any -w - 'tcp or udp port 53' | gomodwatch -r - --report"
 )]
 pub struct Cli {
     /// Read packets from a pcap or pcapng file ("-" for standard input).
@@ -21,15 +24,32 @@ pub struct Cli {
     #[arg(long, conflicts_with = "report")]
     pub json: bool,
 
-    /// No TUI: a human-readable summary on stdout.
+    /// No TUI: a human-readable summary on stdout (the default when stdout is not a terminal).
     #[arg(long)]
     pub report: bool,
 
-    /// Known GOPROXY list (same syntax as GOPROXY), to find proxy base URLs.
+    /// Also write the exchanges as HAR 1.2 to FILE (refuses to overwrite without --force).
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+
+    /// Overwrite files given to -w or --har if they exist.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The GOPROXY list in effect (same syntax as GOPROXY). Default: `go env` for live
+    /// capture; inferred from the traffic for a file, which may come from another machine.
     #[arg(long, value_name = "LIST")]
     pub goproxy: Option<String>,
 
-    /// Keep passwords in URLs and Authorization headers instead of redacting them.
+    /// go.sum to check downloaded hashes against [default: ./go.sum when present].
+    #[arg(long, value_name = "FILE")]
+    pub gosum: Option<PathBuf>,
+
+    /// Time to first byte (ms) above which a proxy is reported as slow.
+    #[arg(long, value_name = "MS", default_value_t = 80.0)]
+    pub slo: f64,
+
+    /// Keep passwords in URLs instead of redacting them in every view and export.
     #[arg(long)]
     pub show_credentials: bool,
 }

@@ -3,11 +3,12 @@
 //! events.
 
 use crate::capture::Packet;
-use crate::event::{ConnError, Connection, Event, Source};
+use crate::event::{ConnError, Connection, Event, Setup, Source};
 use crate::net::dns::DnsTable;
 use crate::net::packet::{self, TcpSegment, Transport};
 use crate::net::reassembly::Budget;
 use crate::net::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
+use crate::proto::redirect::Redirects;
 use crate::proto::{http1, tls::Tls, App, ConnCtx, DecodeEnv};
 use crate::time::Ts;
 use std::net::SocketAddr;
@@ -45,6 +46,7 @@ pub struct Decoder {
 /// Everything but the flow table, so a flow borrowed from the table can be worked on.
 struct Core {
     dns: DnsTable,
+    redirects: Redirects,
     env: DecodeEnv,
     next_exchange: u64,
     out: Vec<Event>,
@@ -64,6 +66,7 @@ impl Decoder {
             flows,
             core: Core {
                 dns: DnsTable::default(),
+                redirects: Redirects::default(),
                 env,
                 next_exchange: 0,
                 out: Vec::new(),
@@ -155,7 +158,7 @@ impl Decoder {
         }
         let core = &mut self.core;
         let mid = flow.mid_stream;
-        let mut ctx = core.ctx(flow.id, flow.client, flow.server);
+        let mut ctx = core.ctx(flow);
         let outcome = flow.segment(ts, seg, &mut self.budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
@@ -168,16 +171,22 @@ impl Decoder {
 }
 
 impl Core {
-    fn ctx(&mut self, conn_id: u64, client: SocketAddr, server: SocketAddr) -> ConnCtx<'_> {
+    fn ctx(&mut self, flow: &Flow<App>) -> ConnCtx<'_> {
         ConnCtx {
-            conn_id,
-            client,
-            server,
+            conn_id: flow.id,
+            client: flow.client,
+            server: flow.server,
             scheme: "http",
             source: Source::Capture,
             env: &self.env,
             next_exchange: &mut self.next_exchange,
             out: &mut self.out,
+            redirects: &mut self.redirects,
+            setup: Setup {
+                dns_ms: self.dns.lookup_ms(&flow.server.ip()),
+                connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),
+                tls_ms: None,
+            },
         }
     }
 
@@ -185,7 +194,7 @@ impl Core {
     /// A flow still in the table stays there, done, to absorb late ACKs.
     fn end_flow(&mut self, flow: &mut Flow<App>, end: End, ts: Ts, budget: &mut Budget) {
         let mid = flow.mid_stream;
-        let mut ctx = self.ctx(flow.id, flow.client, flow.server);
+        let mut ctx = self.ctx(flow);
         flow.flush(ts, budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });

@@ -94,6 +94,11 @@ pub struct Exchange {
     /// Extension: `Location` of a redirect.
     pub location: Option<String>,
     pub content_type: Option<String>,
+    /// Extension: this request followed a redirect answered to that exchange.
+    pub redirect_of: Option<u64>,
+    /// Connection setup paid by this request (only the first request on a connection).
+    #[serde(skip)]
+    pub setup: Setup,
     /// What the body said, for the module model (hashes, lookup records); not serialised.
     #[serde(skip)]
     pub body: BodyInfo,
@@ -102,6 +107,14 @@ pub struct Exchange {
     pub first_byte_at: Option<Ts>,
     #[serde(skip)]
     pub last_byte_at: Option<Ts>,
+}
+
+/// Time spent before the request could be sent: DNS, TCP connect, TLS handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Setup {
+    pub dns_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
 }
 
 /// Facts taken from a response body while it streamed past.

@@ -232,7 +232,7 @@ impl Session {
             self.log.push_back(ex.clone());
         }
         let go = &ex.go;
-        if let Some(proxy) = &go.proxy {
+        if let Some(proxy) = go.proxy.as_ref().filter(|_| ex.redirect_of.is_none()) {
             self.proxies.entry(proxy.clone()).or_default().add(
                 ex.status,
                 ex.error.is_some(),
@@ -317,7 +317,10 @@ impl Session {
         for a in refused_attempts {
             rec.add(a);
         }
-        rec.add(Attempt::from_exchange(ex));
+        match ex.redirect_of {
+            Some(orig) => follow_redirect(rec, orig, ex),
+            None => rec.add(Attempt::from_exchange(ex)),
+        }
         match go.kind {
             Kind::Zip if ex.status == Some(200) => {
                 rec.zip_bytes = Some(ex.resp_bytes);
@@ -703,6 +706,24 @@ impl Session {
     pub fn dns_ms(&self, name: &str) -> Option<f64> {
         self.dns_ms.get(name).copied()
     }
+}
+
+/// A redirect hop finishes the attempt that was redirected: its status, bytes and time
+/// are what the go command got for that request.
+fn follow_redirect(rec: &mut ModuleRecord, orig: u64, hop: &Exchange) {
+    let Some(a) = rec.attempts.iter_mut().find(|a| a.exchange == Some(orig)) else {
+        rec.add(Attempt::from_exchange(hop));
+        return;
+    };
+    a.status = hop.status;
+    a.error = hop.error.clone();
+    a.bytes = hop.resp_bytes;
+    a.total_ms = hop.last_byte_at.map(|t| t.ms_since(a.ts));
+    a.redirected_to = hop
+        .url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .map(|r| r.split('/').next().unwrap_or(r).to_string());
 }
 
 fn view(

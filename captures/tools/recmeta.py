@@ -102,6 +102,7 @@ def main():
     with open(os.path.join(out, name + ".server.jsonl"), "w", encoding="utf-8") as f:
         for rec in logs:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
+    stats = dict(read_tsv(os.path.join(scen, "capstats.tsv")))
     captures, interfaces, linktypes = [], [], []
     for row in read_tsv(os.path.join(scen, "captures.tsv")):
         fname, tool, netns, ifaces, filt, cmdline = (row + [""] * 6)[:6]
@@ -109,6 +110,8 @@ def main():
         cap = {"file": fname, "tool": tool, "command": cmdline, "netns": netns,
                "interfaces": ifaces.split(), "filter": filt}
         cap.update(info)
+        if stats.get(fname):
+            cap["tool_stats"] = stats[fname]
         captures.append(cap)
         for i in ifaces.split():
             if i not in interfaces:

@@ -24,6 +24,8 @@ pub struct Response {
 #[derive(Default)]
 pub struct DnsTable {
     names: AHashMap<IpAddr, String>,
+    /// How long the lookup that produced each address took.
+    lookup_ms: AHashMap<IpAddr, f64>,
     order: VecDeque<IpAddr>,
     /// (client, server, id) → time of the query.
     queries: AHashMap<(SocketAddr, SocketAddr, u16), Ts>,
@@ -33,6 +35,11 @@ pub struct DnsTable {
 impl DnsTable {
     pub fn name_of(&self, ip: &IpAddr) -> Option<&str> {
         self.names.get(ip).map(String::as_str)
+    }
+
+    /// Duration of the DNS lookup that answered with this address, when it was seen.
+    pub fn lookup_ms(&self, ip: &IpAddr) -> Option<f64> {
+        self.lookup_ms.get(ip).copied()
     }
 
     /// Feeds one UDP payload on port 53; returns an answer event for responses.
@@ -61,10 +68,13 @@ impl DnsTable {
             return None;
         }
         let resp = parse_response(payload)?;
+        let asked = self.queries.remove(&(dst, src, id));
         for ip in &resp.addresses {
             self.remember(*ip, &resp.name);
+            if let Some(q) = asked {
+                self.lookup_ms.insert(*ip, ts.ms_since(q));
+            }
         }
-        let asked = self.queries.remove(&(dst, src, id));
         Some(DnsAnswer {
             ts,
             client: dst,
@@ -83,6 +93,7 @@ impl DnsTable {
             if self.order.len() > MAX_NAMES {
                 if let Some(old) = self.order.pop_front() {
                     self.names.remove(&old);
+                    self.lookup_ms.remove(&old);
                 }
             }
         }

@@ -67,6 +67,8 @@ pub struct Http1 {
     up: Side,
     down: Side,
     pending: VecDeque<Pending>,
+    /// Requests seen on this connection (the first one pays for the connection setup).
+    requests: u64,
 }
 
 /// What kind of message a side carries.
@@ -88,6 +90,7 @@ impl Http1 {
             up: Side::new(),
             down: Side::new(),
             pending: VecDeque::new(),
+            requests: 0,
         }
     }
 
@@ -172,7 +175,16 @@ impl Http1 {
         let target = req.path.unwrap_or("");
         let h = Headers::from(req.headers);
         let url = absolute_url(ctx, h.host.as_deref(), target);
-        let go = classify(&url, &ctx.env.proxy_bases);
+        let (go, redirect_of) = match ctx.redirects.take(&url) {
+            Some((go, of)) => (go, Some(of)),
+            None => (classify(&url, &ctx.env.proxy_bases), None),
+        };
+        self.requests += 1;
+        let setup = if self.requests == 1 {
+            ctx.setup
+        } else {
+            Default::default()
+        };
         let sink = BodySink::for_kind(go.kind);
         let framing = if h.chunked {
             Some(Framing::Chunked(ChunkState::Size))
@@ -192,6 +204,8 @@ impl Http1 {
             http_version: Some(format!("HTTP/1.{}", req.version.unwrap_or(1))),
             go,
             user_agent: h.user_agent,
+            redirect_of,
+            setup,
             ..Default::default()
         };
         self.pending.push_back(Pending {
@@ -296,6 +310,11 @@ impl Http1 {
             return used;
         }
         p.ex.status = Some(status);
+        if let (300..=399, Some(loc), Some(url)) = (status, &h.location, &p.ex.url) {
+            if p.ex.go.kind != crate::gomod::classify::Kind::Other {
+                ctx.redirects.remember(url, loc, &p.ex.go, p.ex.id);
+            }
+        }
         p.ex.location = h.location;
         p.ex.content_type = h.content_type;
         if p.ex.http_version.is_none() {

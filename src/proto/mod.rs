@@ -3,9 +3,10 @@
 pub mod body;
 pub mod framing;
 pub mod http1;
+pub mod redirect;
 pub mod tls;
 
-use crate::event::{Event, Source, TlsInfo};
+use crate::event::{Event, Setup, Source, TlsInfo};
 use crate::net::reassembly::Chunk;
 use crate::net::tcp::Dir;
 use crate::time::Ts;
@@ -32,6 +33,9 @@ pub struct ConnCtx<'a> {
     pub env: &'a DecodeEnv,
     pub next_exchange: &'a mut u64,
     pub out: &'a mut Vec<Event>,
+    pub redirects: &'a mut redirect::Redirects,
+    /// How long it took to reach the server, told with the connection's first request.
+    pub setup: Setup,
 }
 
 #[derive(Default)]

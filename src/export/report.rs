@@ -1,0 +1,251 @@
+//! `--report`: a readable text summary. Problems first, then every module with its lookup
+//! chain, then the proxies, then the checksum database.
+
+use crate::gomod::classify::Kind;
+use crate::gomod::module::Attempt;
+use crate::gomod::verdict::{artifact_name, Outcome, Severity};
+use crate::session::{human_bytes, ModuleView, Session, Summary};
+use std::fmt::Write;
+
+pub struct ReportInput<'a> {
+    /// What was read: a file name, interfaces, or the MITM address.
+    pub source: &'a str,
+    pub session: &'a Session,
+    pub modules: &'a [ModuleView],
+    pub summary: &'a Summary,
+}
+
+pub fn render(r: &ReportInput<'_>) -> String {
+    let mut o = String::new();
+    let s = r.summary;
+    let _ = writeln!(o, "gomodwatch report: {}", r.source);
+    let _ = writeln!(
+        o,
+        "{} packets ({}), {} connections, {} requests, {} modules, {} dropped, {} gaps",
+        s.packets,
+        human_bytes(s.bytes),
+        s.connections,
+        s.exchanges,
+        s.modules,
+        s.dropped,
+        s.gaps
+    );
+    match &s.goproxy {
+        Some(l) => {
+            let from = match l.source {
+                crate::gomod::goproxy::ChainSource::Flag => "--goproxy",
+                crate::gomod::goproxy::ChainSource::GoEnv => "go env",
+                crate::gomod::goproxy::ChainSource::Inferred => "inferred from the traffic",
+            };
+            let _ = writeln!(o, "GOPROXY: {} ({from})", l.display());
+        }
+        None => {
+            let _ = writeln!(o, "GOPROXY: unknown (no proxy requests seen)");
+        }
+    }
+    problems(&mut o, s);
+    modules(&mut o, r.modules);
+    proxies(&mut o, s);
+    sumdb(&mut o, r.session, r.modules);
+    o
+}
+
+fn problems(o: &mut String, s: &Summary) {
+    let _ = writeln!(o, "\nPROBLEMS ({})", s.problems.len());
+    if s.problems.is_empty() {
+        let _ = writeln!(o, "  none");
+    }
+    for p in &s.problems {
+        let tag = match p.severity {
+            Severity::Critical => "CRITICAL",
+            Severity::Error => "ERROR   ",
+            Severity::Warning => "WARNING ",
+            Severity::Info => "INFO    ",
+        };
+        match &p.subject {
+            Some(subj) => {
+                let _ = writeln!(o, "  {tag} {subj}: {}", p.text);
+            }
+            None => {
+                let _ = writeln!(o, "  {tag} {}", p.text);
+            }
+        }
+    }
+}
+
+fn outcome_mark(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::NotFound => "NOT FOUND",
+        Outcome::Incomplete => "INCOMPLETE",
+        Outcome::Failed => "FAILED",
+        Outcome::ChecksumMismatch => "CHECKSUM MISMATCH",
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
+        Some(v) if v >= 10.0 => format!("{v:.0} ms"),
+        Some(v) => format!("{v:.1} ms"),
+        None => "-".to_string(),
+    }
+}
+
+/// One attempt as `proxy 404 (0.3 ms)`.
+fn attempt(a: &Attempt) -> String {
+    let proxy = a.proxy.as_deref().unwrap_or("?");
+    let answer = match (a.status, &a.error) {
+        (Some(s), None) => s.to_string(),
+        (Some(s), Some(e)) => format!("{s} {e}"),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "no answer".into(),
+    };
+    let times = if a.count > 1 {
+        format!(" x{}", a.count)
+    } else {
+        String::new()
+    };
+    let via = a
+        .redirected_to
+        .as_ref()
+        .map(|h| format!(" via {h}"))
+        .unwrap_or_default();
+    format!("{proxy} {answer}{times}{via} ({})", ms(a.wait_ms()))
+}
+
+fn modules(o: &mut String, mods: &[ModuleView]) {
+    let _ = writeln!(o, "\nMODULES ({})", mods.len());
+    // Failures first, then by time.
+    let mut order: Vec<&ModuleView> = mods.iter().collect();
+    order.sort_by_key(|m| std::cmp::Reverse(m.outcome));
+    for m in order {
+        let version = m.version.as_deref().unwrap_or("(no version)");
+        let size = m.zip_bytes.map(human_bytes).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {} {}  {}  {}  {}",
+            m.module,
+            version,
+            outcome_mark(m.outcome),
+            size,
+            ms(Some(m.duration_ms))
+        );
+        if let Some(p) = &m.problem {
+            let _ = writeln!(o, "    ! {p}");
+        }
+        for kind in [
+            Kind::List,
+            Kind::Latest,
+            Kind::Info,
+            Kind::Mod,
+            Kind::Zip,
+            Kind::SumdbLookup,
+        ] {
+            let chain: Vec<String> = m
+                .attempts
+                .iter()
+                .filter(|a| a.kind == kind)
+                .map(attempt)
+                .collect();
+            if !chain.is_empty() {
+                let _ = writeln!(o, "    {:<15} {}", artifact_name(kind), chain.join(" -> "));
+            }
+        }
+        if let Some(h) = &m.h1 {
+            let verdict = hash_verdict(h, m.sumdb_h1.as_deref(), m.gosum_h1.as_deref());
+            let _ = writeln!(o, "    zip {h}  {verdict}");
+        }
+        if let Some(h) = &m.mod_h1 {
+            let verdict = hash_verdict(h, m.sumdb_mod_h1.as_deref(), m.gosum_mod_h1.as_deref());
+            let _ = writeln!(o, "    go.mod {h}  {verdict}");
+        }
+        if !m.probes.is_empty() {
+            let _ = writeln!(
+                o,
+                "    also tried (not found, as expected): {}",
+                m.probes.join(", ")
+            );
+        }
+    }
+}
+
+fn hash_verdict(seen: &str, sumdb: Option<&str>, gosum: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    for (name, want) in [("checksum database", sumdb), ("go.sum", gosum)] {
+        match want {
+            Some(w) if w == seen => parts.push(format!("matches {name}")),
+            Some(w) => parts.push(format!("DIFFERS from {name} ({w})")),
+            None => {}
+        }
+    }
+    if parts.is_empty() {
+        "(no checksum database answer or go.sum line to compare with)".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn proxies(o: &mut String, s: &Summary) {
+    let _ = writeln!(o, "\nPROXIES ({})", s.proxies.len());
+    if s.proxies.is_empty() {
+        return;
+    }
+    let width = s
+        .proxies
+        .iter()
+        .map(|p| p.proxy.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        o,
+        "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}",
+        "PROXY", "REQS", "STATUS", "ERRS", "P50", "P95", "MAX", "BYTES"
+    );
+    for p in &s.proxies {
+        let status: Vec<String> = p.status.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let _ = writeln!(
+            o,
+            "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}",
+            p.proxy,
+            p.requests,
+            status.join(" "),
+            p.errors,
+            ms(p.p50_ms),
+            ms(p.p95_ms),
+            ms(p.max_ms),
+            human_bytes(p.bytes)
+        );
+    }
+}
+
+fn sumdb(o: &mut String, session: &Session, mods: &[ModuleView]) {
+    let supported = session.sumdb_supported();
+    let lookups = mods
+        .iter()
+        .flat_map(|m| m.attempts.iter())
+        .filter(|a| a.kind == Kind::SumdbLookup)
+        .count();
+    if supported.is_empty() && lookups == 0 {
+        return;
+    }
+    let _ = writeln!(o, "\nCHECKSUM DATABASE");
+    for (proxy, status) in supported {
+        let answer = status.map_or("no answer".to_string(), |s| s.to_string());
+        let meaning = if *status == Some(200) {
+            "lookups go through this proxy"
+        } else {
+            "not mirrored here"
+        };
+        let _ = writeln!(o, "  {proxy}/sumdb/.../supported: {answer} ({meaning})");
+    }
+    let verified = mods
+        .iter()
+        .filter(|m| m.h1.is_some() && m.h1 == m.sumdb_h1)
+        .count();
+    let _ = writeln!(
+        o,
+        "  {lookups} lookups; {verified} zip hashes seen on the wire match the database"
+    );
+}
