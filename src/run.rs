@@ -121,7 +121,7 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
             .map(|t| SumTable::parse(&t))
             .unwrap_or_default(),
     };
-    if !(cli.slo > 0.0) {
+    if !cli.slo.is_finite() || cli.slo <= 0.0 {
         return Err(Failure::Input(
             "--slo must be a positive number of milliseconds".into(),
         ));
@@ -198,7 +198,6 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         dropped: file.dropped(),
         gaps: st.gaps,
     };
-    let _ = io::stdout().is_terminal();
     views.finish(view, &path.display().to_string(), counts)?;
     match damage {
         Some(e) => Err(Failure::Input(format!("{}: {e}", path.display()))),
