@@ -237,6 +237,7 @@ cat "$WORK/tcpdump.err" | grep -E 'captured|received|dropped' >&2 || true
     grep -E 'dropped by kernel' "$WORK/tcpdump.err" | awk '{print "kernel_drops=" $1}'
 } > "$OUT.meta"
 # every request as the go commands saw it: "STATUS URL" (URL as sent on the wire, e.g. %21 escapes)
+cp "$WORK/tree/go.sum.expected" "$OUT.gosum"   # real h1: hashes of every .zip and .mod served
 cat "$WORK"/go-r*.out | sed -nE 's/^# get ([^ ]+): ([0-9]{3}) .*/\2 \1/p' | sort > "$OUT.requests"
 cat <<EOF
 capture           $OUT
@@ -245,5 +246,6 @@ packets           ${PKTS% *}   (largest frame ${PKTS#* } bytes)
 rounds            $ROUNDS in ${ELAPSED}s ($WORKERS workers)
 HTTP requests     $SRVREQ served by goproxyd ($ZIPS .zip)
 go '# get' lines  $GETS results ($GETS_OK 200, $GETS_404 404)
-ground truth      $OUT.meta, $OUT.requests ("STATUS URL" per request, from go -x)
+ground truth      $OUT.meta, $OUT.requests ("STATUS URL" per request, from go -x),
+                  $OUT.gosum (h1: hashes of what was served, from mkproxy)
 EOF

@@ -132,3 +132,16 @@ if [[ -f $CAPTURE.requests ]]; then
         echo "         every requested URL (with its status) was reported exactly as often as requested"
     fi
 fi
+
+# h1: hashes reported for the modules vs the real ones mkproxy computed when building the tree
+if [[ -f $CAPTURE.gosum ]] && command -v jq >/dev/null; then
+    jq -r 'select(.type=="module") |
+           (if .h1 then "\(.module) \(.version) \(.h1)" else empty end),
+           (if .mod_h1 then "\(.module) \(.version)/go.mod \(.mod_h1)" else empty end)' \
+        "$TMP/events.ndjson" | sort -u > "$TMP/h1.seen"
+    sort -u "$CAPTURE.gosum" | grep . > "$TMP/h1.want" || true
+    HAVE=$(wc -l < "$TMP/h1.seen"); WANT=$(wc -l < "$TMP/h1.want")
+    BAD=$(comm -23 "$TMP/h1.seen" "$TMP/h1.want" | wc -l)
+    echo "h1:      $HAVE hashes reported, $((HAVE - BAD)) equal to mkproxy's ($WANT in the tree), $BAD differ"
+    comm -23 "$TMP/h1.seen" "$TMP/h1.want" | head -5 | sed 's/^/           /'
+fi

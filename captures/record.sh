@@ -173,7 +173,7 @@ begin() {  # begin NAME DESCRIPTION
   NAME=$1
   SC=$WORK/sc/$NAME
   rm -rf "$SC"; mkdir -p "$SC/m" "$SC/home"
-  SC_PIDS=(); CAP_PIDS=(); NPROXY=0; NCAP=0; ROLE=proxy; NS_GO=""
+  SC_PIDS=(); CAP_PIDS=(); NPROXY=0; NCAP=0; ROLE=proxy; NS_GO=""; EXPECT_STATUS=0
   : > "$SC/meta.tsv"; : > "$SC/goenv.tsv"; : > "$SC/proxies.tsv"; : > "$SC/captures.tsv"
   meta name "$NAME"
   meta description "$2"
@@ -299,6 +299,8 @@ run_go() {  # run_go [--timeout SECONDS] GO-ARGS...
   GO_STATUS=$?
   set -e
   meta exit_status "$GO_STATUS"
+  [ "$GO_STATUS" = "${EXPECT_STATUS:-0}" ] ||
+    die "$NAME: go exited $GO_STATUS, expected ${EXPECT_STATUS:-0}; stderr: $(tail -5 "$SC/xlog")"
   log "   go exited $GO_STATUS; $(grep -c '^# get .*: ' "$SC/xlog" || true) answered gets in the xlog"
 }
 
@@ -365,6 +367,7 @@ sc_comma_after_500() {
   start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE"
   setup_go "$GO127" "$P0,$P1" off
   start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  EXPECT_STATUS=1
   run_go get -x "${MODS[@]}"
   finish
 }
@@ -383,7 +386,7 @@ sc_sumdb_via_proxy() {
 }
 
 sc_sumdb_direct() {
-  begin sumdb-direct-go127 "GOSUMDB names its own URL (http://127.0.0.1:3001): the proxy at 3000 answers 404 to /sumdb/sum.test/supported, so lookup/ and tile/ go straight to the checksum database at 3001, not under the proxy."
+  begin sumdb-direct-go127 "GOSUMDB names its own URL (sum.test+KEY http://127.0.0.1:3001): the go command sends lookup/ and tile/ straight to the checksum database at 3001 (not under the proxy at 3000, which it never asks for /sumdb/sum.test/supported)."
   lo_ns
   start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE"
   ROLE=sumdb
@@ -406,6 +409,7 @@ sc_checksum_mismatch() {
   meta tampered "github.com/ghodss/yaml@v1.0.0: zip served h1 $TAMPERED_H1, checksum database (genuine) h1 $GENUINE_H1"
   setup_go "$GO127" "$P0" "$(cat "$SC/sumdb.key")"
   start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  EXPECT_STATUS=1
   run_go get -x "${MODS[@]}"
   grep -q "checksum mismatch" "$SC/xlog" || die "$NAME: no checksum mismatch in the xlog"
   finish
@@ -427,6 +431,7 @@ sc_hang_proxy() {
   start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -mode hang
   setup_go "$GO127" "$P0" off
   start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000"
+  EXPECT_STATUS=124
   run_go --timeout 3 get -x "${MODS[@]}"
   meta notes "goproxyd writes a log line when a request finishes, so the hung requests are not in $NAME.server.jsonl (it is empty). The capture was stopped before goproxyd was killed."
   finish
@@ -478,10 +483,10 @@ sc_any() {  # any NAME LINKTYPE
 sc_veth() {
   begin veth-mtu1500-go127 "The proxy is a separate host (netns $NS_S, 10.203.0.2:3000) behind a veth link with MTU 1500 and no TSO/GSO/GRO, named goproxy.test by a dnsmasq there: the capture on the client's veth has the UDP DNS queries/answers (A and AAAA) for goproxy.test, ARP, and full-size 1514-byte frames."
   veth_pair ip
-  meta topology "netns $NS_C (go command; veth gmw-c 10.203.0.1/24; resolv.conf: nameserver 10.203.0.2) <-> netns $NS_S (veth gmw-s 10.203.0.2/24; goproxyd 10.203.0.2:3000; dnsmasq 10.203.0.2:53 answering goproxy.test A 10.203.0.2). MTU 1500, TSO/GSO/GRO off on both ends, IPv6 off. Captured on gmw-c in $NS_C."
+  meta topology "netns $NS_C (go command; veth gmw-c 10.203.0.1/24; resolv.conf: nameserver 10.203.0.2) <-> netns $NS_S (veth gmw-s 10.203.0.2/24; goproxyd 10.203.0.2:3000; dnsmasq 10.203.0.2:53 answering goproxy.test A 10.203.0.2 and AAAA with NOERROR/no data). MTU 1500, TSO/GSO/GRO off on both ends, IPv6 off. Captured on gmw-c in $NS_C."
   spawn ip netns exec $NS_S dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
     --user=root --pid-file= --listen-address=10.203.0.2 --bind-interfaces \
-    --address=/goproxy.test/10.203.0.2 --log-queries --log-facility="$SC/dnsmasq.log"
+    --address=/goproxy.test/10.203.0.2 --local=/goproxy.test/ --log-queries > "$SC/dnsmasq.log" 2>&1
   wait_until 10 listening $NS_S -u 53 || die "dnsmasq did not start"
   mkdir -p /etc/netns/$NS_C
   printf 'nameserver 10.203.0.2\n' > /etc/netns/$NS_C/resolv.conf

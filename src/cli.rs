@@ -16,9 +16,52 @@ use std::path::PathBuf;
         tcpdump -i any -w - 'tcp or udp port 53' | gomodwatch -r - --report"
 )]
 pub struct Cli {
+    /// Capture live on this interface; repeat for several (merged in time order).
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
+    pub interfaces: Vec<String>,
+
     /// Read packets from a pcap or pcapng file ("-" for standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,
+
+    /// BPF capture filter (tcpdump syntax) [default: TCP and DNS, VLAN-tagged or not].
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+
+    /// List the capture interfaces and exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+
+    /// Also write the captured packets to FILE (pcap; pcapng for several interfaces).
+    #[arg(
+        short = 'w',
+        long = "write",
+        value_name = "FILE",
+        requires = "interfaces"
+    )]
+    pub write: Option<PathBuf>,
+
+    /// Snap length: bytes kept per packet.
+    #[arg(
+        short = 's',
+        long = "snaplen",
+        value_name = "BYTES",
+        default_value_t = 262_144
+    )]
+    pub snaplen: i32,
+
+    /// After opening the capture, run as USER [default: the user who ran sudo].
+    #[arg(short = 'Z', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Replay a file at the pace it was recorded (default: as fast as possible).
+    #[arg(long, requires = "read")]
+    pub realtime: bool,
 
     /// No TUI: NDJSON events on stdout, diagnostics on stderr.
     #[arg(long, conflicts_with = "report")]

@@ -10,6 +10,8 @@ pub mod event;
 pub mod export;
 pub mod gomod;
 pub mod net;
+pub mod pipeline;
+pub mod privdrop;
 pub mod proto;
 pub mod redact;
 pub mod session;

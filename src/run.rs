@@ -1,19 +1,25 @@
-//! Wiring: a source feeds the decoder, events feed the session and the chosen views.
+//! From the command line to a running pipeline: pick the source (file or live
+//! interfaces), the view (TUI, NDJSON, report), open files, drop privileges, handle signals.
 
 use crate::cli::Cli;
 use gomodwatch::capture::file::CaptureFile;
+use gomodwatch::capture::live::{self, LiveConfig, LiveStats, Merger};
+use gomodwatch::capture::writer::{CaptureWriter, IfaceDesc};
 use gomodwatch::decode::Decoder;
-use gomodwatch::event::Event;
 use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::ndjson::NdjsonWriter;
 use gomodwatch::export::report;
-use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
+use gomodwatch::gomod::goproxy::{self, ChainSource, GoproxyList};
 use gomodwatch::gomod::sumdb::SumTable;
+use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
+use gomodwatch::privdrop;
 use gomodwatch::proto::DecodeEnv;
-use gomodwatch::session::{Session, SessionConfig, SourceCounts};
+use gomodwatch::session::{Session, SessionConfig};
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 pub enum Failure {
     /// Bad usage or unreadable/corrupt input: exit status 2.
@@ -33,7 +39,7 @@ fn output_error(e: io::Error) -> Failure {
 }
 
 /// Creates an output file, refusing to replace one that exists unless forced.
-pub fn create_output(path: &Path, force: bool) -> Result<File, Failure> {
+fn create_output(path: &Path, force: bool) -> Result<File, Failure> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true);
     if force {
@@ -57,57 +63,6 @@ pub fn create_output(path: &Path, force: bool) -> Result<File, Failure> {
 enum View {
     Json,
     Report,
-}
-
-/// Everything downstream of the decoder.
-struct Views {
-    session: Session,
-    json: Option<NdjsonWriter<io::StdoutLock<'static>>>,
-    har: Option<HarWriter<BufWriter<File>>>,
-}
-
-impl Views {
-    fn event(&mut self, ev: Event) -> Result<(), Failure> {
-        self.session.apply(&ev);
-        if let (Some(har), Event::Exchange(ex)) = (&mut self.har, &ev) {
-            har.entry(ex)
-                .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?;
-        }
-        if let Some(out) = &mut self.json {
-            out.write(&ev).map_err(output_error)?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self, view: View, source: &str, counts: SourceCounts) -> Result<(), Failure> {
-        if let Some(har) = self.har.take() {
-            har.finish()
-                .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?;
-        }
-        let modules = self.session.modules();
-        let summary = self.session.summary(counts, &modules);
-        match view {
-            View::Json => {
-                let out = self.json.as_mut().expect("json view has a writer");
-                for m in &modules {
-                    out.write(m).map_err(output_error)?;
-                }
-                out.write(&summary).map_err(output_error)?;
-            }
-            View::Report => {
-                let text = report::render(&report::ReportInput {
-                    source,
-                    session: &self.session,
-                    modules: &modules,
-                    summary: &summary,
-                });
-                let mut out = io::stdout().lock();
-                out.write_all(text.as_bytes()).map_err(output_error)?;
-                out.flush().map_err(output_error)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
@@ -137,70 +92,256 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
     })
 }
 
-pub fn main(cli: Cli) -> Result<(), Failure> {
-    let Some(path) = cli.read.clone() else {
-        return Err(Failure::Input(
-            "nothing to do: give -r FILE to replay a capture (see --help)".to_string(),
-        ));
-    };
-    let view = if cli.json { View::Json } else { View::Report };
-    let config = session_config(&cli)?;
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        let f =
-            File::open(&path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-        Box::new(f)
-    };
-    let mut file =
-        CaptureFile::new(input).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let env = DecodeEnv {
+fn decode_env(cli: &Cli, config: &SessionConfig) -> DecodeEnv {
+    DecodeEnv {
         proxy_bases: config
             .goproxy
             .as_ref()
             .map(GoproxyList::proxy_bases)
             .unwrap_or_default(),
         show_credentials: cli.show_credentials,
-    };
-    let har = match &cli.har {
-        Some(p) => Some(
-            HarWriter::new(BufWriter::new(create_output(p, cli.force)?))
+    }
+}
+
+pub fn main(cli: Cli) -> Result<(), Failure> {
+    if cli.list_interfaces {
+        let lines = live::list_devices().map_err(|e| Failure::Runtime(e.to_string()))?;
+        for l in lines {
+            println!("{l}");
+        }
+        return Ok(());
+    }
+    if !cli.interfaces.is_empty() {
+        return run_live(cli);
+    }
+    if cli.read.is_some() {
+        return run_file(cli);
+    }
+    Err(Failure::Input(
+        "nothing to do: give -r FILE to replay a capture or -i IFACE to capture live (see --help)"
+            .to_string(),
+    ))
+}
+
+fn view_of(cli: &Cli) -> View {
+    if cli.json {
+        View::Json
+    } else {
+        View::Report
+    }
+}
+
+fn outputs(
+    cli: &Cli,
+    view: View,
+    config: SessionConfig,
+    har: Option<File>,
+) -> Result<Outputs, Failure> {
+    let har = match har {
+        Some(f) => Some(
+            HarWriter::new(BufWriter::new(f))
                 .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?,
         ),
         None => None,
     };
-    let mut views = Views {
+    let _ = cli;
+    Ok(Outputs {
         session: Session::new(config),
-        json: (view == View::Json).then(|| NdjsonWriter::new(io::stdout().lock())),
+        json: (view == View::Json)
+            .then(|| NdjsonWriter::new(Box::new(io::stdout().lock()) as Box<dyn Write>)),
         har,
+    })
+}
+
+fn run_file(cli: Cli) -> Result<(), Failure> {
+    let path = cli.read.clone().expect("checked by caller");
+    let name = path.display().to_string();
+    let view = view_of(&cli);
+    let config = session_config(&cli)?;
+    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(&path).map_err(|e| Failure::Input(format!("{name}: {e}")))?)
     };
+    let file = CaptureFile::new(input).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    let har = cli
+        .har
+        .as_deref()
+        .map(|p| create_output(p, cli.force))
+        .transpose()?;
+    let env = decode_env(&cli, &config);
+    let mut out = outputs(&cli, view, config, har)?;
+    let mut src = FileSource::new(file, cli.realtime);
     let mut decoder = Decoder::new(env);
-    let damage = loop {
-        match file.next_packet() {
-            Ok(Some(pkt)) => {
-                decoder.packet(&pkt);
-                for ev in decoder.drain() {
-                    views.event(ev)?;
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(e),
-        }
+    let stop = AtomicBool::new(false);
+    let mut status = Status {
+        source: name.clone(),
+        ..Default::default()
     };
-    decoder.finish();
-    for ev in decoder.drain() {
-        views.event(ev)?;
-    }
-    let st = decoder.stats();
-    let counts = SourceCounts {
-        packets: st.packets,
-        bytes: st.bytes,
-        dropped: file.dropped(),
-        gaps: st.gaps,
-    };
-    views.finish(view, &path.display().to_string(), counts)?;
-    match damage {
-        Some(e) => Err(Failure::Input(format!("{}: {e}", path.display()))),
+    let fin = pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
+        .map_err(output_error)?;
+    finish(out, view, &name, &fin)?;
+    match fin.damage {
+        Some(e) => Err(Failure::Input(format!("{name}: {e}"))),
         None => Ok(()),
     }
+}
+
+/// Closes the HAR file and writes the module events, the summary or the report.
+fn finish(mut out: Outputs, view: View, source: &str, fin: &Finished) -> Result<(), Failure> {
+    if let Some(har) = out.har.take() {
+        har.finish()
+            .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?;
+    }
+    let modules = out.session.modules();
+    let summary = out.session.summary(fin.counts, &modules);
+    match view {
+        View::Json => {
+            let json = out.json.as_mut().expect("json view has a writer");
+            for m in &modules {
+                json.write(m).map_err(output_error)?;
+            }
+            json.write(&summary).map_err(output_error)?;
+        }
+        View::Report => {
+            let text = report::render(&report::ReportInput {
+                source,
+                session: &out.session,
+                modules: &modules,
+                summary: &summary,
+            });
+            let mut stdout = io::stdout().lock();
+            stdout.write_all(text.as_bytes()).map_err(output_error)?;
+            stdout.flush().map_err(output_error)?;
+        }
+    }
+    Ok(())
+}
+
+fn run_live(cli: Cli) -> Result<(), Failure> {
+    let view = view_of(&cli);
+    let mut config = session_config(&cli)?;
+    let live_cfg = LiveConfig {
+        interfaces: cli.interfaces.clone(),
+        filter: cli.filter.clone(),
+        snaplen: cli.snaplen,
+    };
+    if cli.snaplen < 64 {
+        return Err(Failure::Input("-s must be at least 64 bytes".into()));
+    }
+    // Everything that needs root happens first: open the interfaces and the output files.
+    let mut opened = live::open_all(&live_cfg).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let target =
+        privdrop::target(cli.user.as_deref()).map_err(|e| Failure::Input(e.to_string()))?;
+    let pcap_file = cli
+        .write
+        .as_deref()
+        .map(|p| create_output(p, cli.force))
+        .transpose()?;
+    let har = cli
+        .har
+        .as_deref()
+        .map(|p| create_output(p, cli.force))
+        .transpose()?;
+    if let Some(id) = target {
+        for f in pcap_file.iter().chain(har.iter()) {
+            privdrop::chown(f, id);
+        }
+        privdrop::drop_to(id).map_err(|e| Failure::Runtime(e.to_string()))?;
+    }
+    // Now unprivileged: ask the user's go command which GOPROXY is in effect.
+    if config.goproxy.is_none() {
+        config.goproxy = goproxy::from_go_env();
+    }
+    let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
+    let writer = match pcap_file {
+        Some(f) => {
+            let descs: Vec<IfaceDesc<'_>> = opened
+                .iter()
+                .map(|o| IfaceDesc {
+                    name: &o.name,
+                    link: o.link,
+                    snaplen: o.snaplen,
+                })
+                .collect();
+            let w = CaptureWriter::new(BufWriter::with_capacity(1 << 20, f), &descs)
+                .map_err(|e| Failure::Runtime(format!("writing capture: {e}")))?;
+            Some(w)
+        }
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let breakers: Vec<pcap::BreakLoop> = opened.iter_mut().map(|o| o.breaker()).collect();
+    {
+        let stop = stop.clone();
+        // Runs on ctrlc's own thread, not in the signal handler, so breakloop is safe.
+        ctrlc::set_handler(move || {
+            stop.store(true, Ordering::Relaxed);
+            for b in &breakers {
+                b.breakloop();
+            }
+        })
+        .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
+    }
+    let stats = Arc::new(LiveStats::default());
+    let (tx, rx) = mpsc::sync_channel(live::CHANNEL_BATCHES);
+    let (wtx, writer_thread) = match writer {
+        Some(mut w) => {
+            let (wtx, wrx) = mpsc::sync_channel::<Arc<live::Batch>>(live::CHANNEL_BATCHES);
+            let handle = std::thread::spawn(move || -> io::Result<()> {
+                for b in wrx {
+                    for m in &b.packets {
+                        let data = &b.data[m.offset as usize..(m.offset + m.caplen) as usize];
+                        w.packet(b.iface, m.ts, m.wire_len, data)?;
+                    }
+                    // Every batch reaches the disk: a Ctrl-C leaves a complete file.
+                    w.flush()?;
+                }
+                w.flush()
+            });
+            (Some(wtx), Some(handle))
+        }
+        None => (None, None),
+    };
+    let threads = live::spawn(opened, tx, wtx, stats.clone(), stop.clone());
+    let env = decode_env(&cli, &config);
+    let mut out = outputs(&cli, view, config, har)?;
+    let mut src = LiveSource {
+        merger: Merger::new(rx, names.len()),
+        stats: stats.clone(),
+        names: names.clone(),
+    };
+    let mut decoder = Decoder::new(env);
+    let mut status = Status {
+        source: names.join(", "),
+        ..Default::default()
+    };
+    if view != View::Json {
+        eprintln!(
+            "gomodwatch: capturing on {}; Ctrl-C to stop and print the report",
+            names.join(", ")
+        );
+    }
+    let never = AtomicBool::new(false);
+    // `pump` runs until every capture thread has ended (Ctrl-C makes them end), so the
+    // last packets are decoded before the summary.
+    let fin = pipeline::pump(&mut src, &mut decoder, &mut out, None, &never, &mut status)
+        .map_err(output_error)?;
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    drop(src);
+    if let Some(h) = writer_thread {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Failure::Runtime(format!("writing capture: {e}"))),
+            Err(_) => return Err(Failure::Runtime("the capture writer crashed".into())),
+        }
+    }
+    let unwritten = stats.unwritten.load(Ordering::Relaxed);
+    if unwritten > 0 {
+        eprintln!("gomodwatch: {unwritten} packets could not be written to the -w file in time");
+    }
+    finish(out, view, &names.join(", "), &fin)
 }

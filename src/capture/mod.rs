@@ -3,6 +3,8 @@
 
 pub mod file;
 pub mod link;
+pub mod live;
+pub mod writer;
 
 use crate::time::Ts;
 pub use link::LinkType;

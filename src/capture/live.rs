@@ -1,0 +1,482 @@
+//! Live capture with libpcap. One thread per interface reads packets in immediate mode,
+//! copies them into batches and hands the batches over a bounded channel with `try_send`:
+//! when the decoder falls behind, whole batches are dropped and counted, and libpcap is
+//! never kept waiting. Kernel drops come from `pcap_stats`.
+
+use super::link::{LinkType, UnsupportedLinkType};
+use crate::time::Ts;
+use pcap::{Active, BreakLoop, Capture, Device, Linktype, Precision};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Packets per batch, bytes per batch, and how long a batch may wait before it is sent.
+const BATCH_PACKETS: usize = 512;
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_AGE: Duration = Duration::from_millis(20);
+/// Batches in flight between the capture threads and the decoder (≈ 64 MiB worst case).
+pub const CHANNEL_BATCHES: usize = 64;
+
+/// Default filter: TCP (any proxy, any port) and DNS, with or without a VLAN tag.
+pub const DEFAULT_FILTER: &str = "tcp or udp port 53 or (vlan and (tcp or udp port 53))";
+/// Fallback for link types where `vlan` does not compile.
+const PLAIN_FILTER: &str = "tcp or udp port 53";
+/// Large enough for a 64 KiB loopback MTU plus link headers (and GRO super-segments).
+pub const DEFAULT_SNAPLEN: i32 = 262_144;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("cannot capture on {iface}: {hint}")]
+    Permission { iface: String, hint: String },
+    #[error("no interface named {name}; available: {available} (gomodwatch -D lists them)")]
+    NoSuchDevice { name: String, available: String },
+    #[error("{iface}: {source}")]
+    LinkType {
+        iface: String,
+        source: UnsupportedLinkType,
+    },
+    #[error("bad filter {filter:?} on {iface}: {msg}")]
+    Filter {
+        iface: String,
+        filter: String,
+        msg: String,
+    },
+    #[error("{iface}: {msg}")]
+    Pcap { iface: String, msg: String },
+}
+
+fn permission_hint() -> String {
+    if cfg!(target_os = "macos") {
+        "permission denied on /dev/bpf*: run it with sudo, or install Wireshark's ChmodBPF \
+         (or add yourself to the access_bpf group)"
+            .into()
+    } else {
+        "permission denied: run it with sudo, or give the binary the capture capabilities: \
+         sudo setcap cap_net_raw,cap_net_admin+eip $(command -v gomodwatch)"
+            .into()
+    }
+}
+
+fn classify_error(iface: &str, e: pcap::Error) -> LiveError {
+    let msg = e.to_string();
+    let lower = msg.to_lowercase();
+    // macOS reports a missing BPF permission as "No such file or directory" (bandwhich#486).
+    let denied = lower.contains("permission")
+        || lower.contains("not permitted")
+        || (cfg!(target_os = "macos") && lower.contains("no such file"));
+    if denied {
+        LiveError::Permission {
+            iface: iface.to_string(),
+            hint: permission_hint(),
+        }
+    } else {
+        LiveError::Pcap {
+            iface: iface.to_string(),
+            msg,
+        }
+    }
+}
+
+/// `-D`: interfaces with their state and addresses, one per line.
+pub fn list_devices() -> Result<Vec<String>, LiveError> {
+    let devs = Device::list().map_err(|e| classify_error("(listing)", e))?;
+    Ok(devs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut flags = Vec::new();
+            if d.flags.is_up() {
+                flags.push("Up");
+            }
+            if d.flags.is_running() {
+                flags.push("Running");
+            }
+            if d.flags.is_loopback() {
+                flags.push("Loopback");
+            }
+            let addrs: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+            let mut line = format!("{}. {}", i + 1, d.name);
+            if !flags.is_empty() {
+                line.push_str(&format!(" [{}]", flags.join(", ")));
+            }
+            if !addrs.is_empty() {
+                line.push_str(&format!(" {}", addrs.join(" ")));
+            }
+            if let Some(desc) = &d.desc {
+                line.push_str(&format!(" ({desc})"));
+            }
+            line
+        })
+        .collect())
+}
+
+/// An opened capture handle, before its thread starts.
+pub struct Opened {
+    pub name: String,
+    pub link: LinkType,
+    pub snaplen: u32,
+    cap: Capture<Active>,
+}
+
+impl Opened {
+    /// A handle that makes this capture's blocking read return (for Ctrl-C).
+    pub fn breaker(&mut self) -> BreakLoop {
+        self.cap.breakloop_handle()
+    }
+}
+
+pub struct LiveConfig {
+    pub interfaces: Vec<String>,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+}
+
+/// Opens every interface (as root, before privileges are dropped).
+pub fn open_all(cfg: &LiveConfig) -> Result<Vec<Opened>, LiveError> {
+    let devices = Device::list().unwrap_or_default();
+    cfg.interfaces
+        .iter()
+        .map(|name| open_one(name, cfg, &devices))
+        .collect()
+}
+
+fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, LiveError> {
+    if !devices.is_empty() && !devices.iter().any(|d| d.name == name) {
+        let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+        return Err(LiveError::NoSuchDevice {
+            name: name.to_string(),
+            available: names.join(", "),
+        });
+    }
+    let mut cap = Capture::from_device(name)
+        .map_err(|e| classify_error(name, e))?
+        .immediate_mode(true)
+        .snaplen(cfg.snaplen)
+        .timeout(100)
+        .buffer_size(32 << 20)
+        .precision(Precision::Nano)
+        .promisc(false)
+        .open()
+        .map_err(|e| classify_error(name, e))?;
+    // Linux `any` offers LINUX_SLL2 (with the interface index); prefer it to SLL.
+    if cap.get_datalink() == Linktype::LINUX_SLL {
+        if let Ok(links) = cap.list_datalinks() {
+            if links.contains(&Linktype::LINUX_SLL2) {
+                let _ = cap.set_datalink(Linktype::LINUX_SLL2);
+            }
+        }
+    }
+    let link =
+        LinkType::from_code(cap.get_datalink().0 as u32).map_err(|source| LiveError::LinkType {
+            iface: name.to_string(),
+            source,
+        })?;
+    let filter = cfg.filter.as_deref().unwrap_or(DEFAULT_FILTER);
+    if let Err(e) = cap.filter(filter, true) {
+        // The default's `vlan` clause does not compile on every link type.
+        if cfg.filter.is_none() {
+            cap.filter(PLAIN_FILTER, true)
+                .map_err(|e| filter_error(name, PLAIN_FILTER, e))?;
+        } else {
+            return Err(filter_error(name, filter, e));
+        }
+    }
+    Ok(Opened {
+        name: name.to_string(),
+        link,
+        snaplen: cfg.snaplen as u32,
+        cap,
+    })
+}
+
+fn filter_error(iface: &str, filter: &str, e: pcap::Error) -> LiveError {
+    LiveError::Filter {
+        iface: iface.to_string(),
+        filter: filter.to_string(),
+        msg: e.to_string(),
+    }
+}
+
+/// Packets of one interface, stored back to back.
+pub struct Batch {
+    pub iface: u32,
+    pub link: LinkType,
+    pub data: Vec<u8>,
+    pub packets: Vec<PacketMeta>,
+}
+
+#[derive(Clone, Copy)]
+pub struct PacketMeta {
+    pub ts: Ts,
+    pub offset: u32,
+    pub caplen: u32,
+    pub wire_len: u32,
+}
+
+/// What the capture threads tell the decoder.
+pub enum Message {
+    Batch(Arc<Batch>),
+    /// The interface's capture ended (error, interface gone, or stop).
+    Ended {
+        iface: u32,
+        error: Option<String>,
+    },
+}
+
+/// Counters shared between the capture threads and the views.
+#[derive(Default)]
+pub struct LiveStats {
+    pub captured: AtomicU64,
+    /// Dropped by the kernel (pcap_stats), summed over interfaces.
+    pub kernel_dropped: AtomicU64,
+    /// Dropped here because the decoder was behind (whole batches).
+    pub handoff_dropped: AtomicU64,
+    /// Packets the -w writer could not keep up with.
+    pub unwritten: AtomicU64,
+    per_iface_kernel: Mutex<Vec<u64>>,
+}
+
+impl LiveStats {
+    pub fn dropped(&self) -> u64 {
+        self.kernel_dropped.load(Ordering::Relaxed) + self.handoff_dropped.load(Ordering::Relaxed)
+    }
+
+    fn set_kernel(&self, iface: usize, n: u64) {
+        let mut v = self
+            .per_iface_kernel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if v.len() <= iface {
+            v.resize(iface + 1, 0);
+        }
+        v[iface] = n;
+        self.kernel_dropped.store(v.iter().sum(), Ordering::Relaxed);
+    }
+}
+
+/// Starts one capture thread per interface.
+pub fn spawn(
+    opened: Vec<Opened>,
+    tx: SyncSender<Message>,
+    writer: Option<SyncSender<Arc<Batch>>>,
+    stats: Arc<LiveStats>,
+    stop: Arc<AtomicBool>,
+) -> Vec<JoinHandle<()>> {
+    opened
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let (tx, writer, stats, stop) =
+                (tx.clone(), writer.clone(), stats.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name(format!("capture-{}", o.name))
+                .spawn(move || capture_loop(i as u32, o, tx, writer, stats, stop))
+                .expect("spawn capture thread")
+        })
+        .collect()
+}
+
+fn capture_loop(
+    iface: u32,
+    mut o: Opened,
+    tx: SyncSender<Message>,
+    writer: Option<SyncSender<Arc<Batch>>>,
+    stats: Arc<LiveStats>,
+    stop: Arc<AtomicBool>,
+) {
+    let new_batch = || Batch {
+        iface,
+        link: o.link,
+        data: Vec::with_capacity(BATCH_BYTES),
+        packets: Vec::with_capacity(BATCH_PACKETS),
+    };
+    let mut batch = new_batch();
+    let mut started = Instant::now();
+    let mut last_stats = Instant::now();
+    let send = |batch: Batch, stats: &LiveStats| {
+        let n = batch.packets.len() as u64;
+        let batch = Arc::new(batch);
+        if let Some(w) = &writer {
+            if w.try_send(batch.clone()).is_err() {
+                stats.unwritten.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        match tx.try_send(Message::Batch(batch)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                stats.handoff_dropped.fetch_add(n, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    };
+    let error = loop {
+        if stop.load(Ordering::Relaxed) {
+            break None;
+        }
+        match o.cap.next_packet() {
+            Ok(p) => {
+                let h = p.header;
+                let ts = Ts(h.ts.tv_sec as i64 * 1_000_000_000 + h.ts.tv_usec as i64);
+                batch.packets.push(PacketMeta {
+                    ts,
+                    offset: batch.data.len() as u32,
+                    caplen: p.data.len() as u32,
+                    wire_len: h.len,
+                });
+                batch.data.extend_from_slice(p.data);
+                stats.captured.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::NoMorePackets) => break None,
+            Err(e) => break Some(e.to_string()),
+        }
+        let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
+        if full || (!batch.packets.is_empty() && started.elapsed() >= BATCH_AGE) {
+            if !send(std::mem::replace(&mut batch, new_batch()), &stats) {
+                return;
+            }
+            started = Instant::now();
+        }
+        if batch.packets.is_empty() {
+            started = Instant::now();
+        }
+        if last_stats.elapsed() >= Duration::from_millis(500) {
+            last_stats = Instant::now();
+            if let Ok(s) = o.cap.stats() {
+                stats.set_kernel(iface as usize, s.dropped as u64 + s.if_dropped as u64);
+            }
+        }
+    };
+    if let Ok(s) = o.cap.stats() {
+        stats.set_kernel(iface as usize, s.dropped as u64 + s.if_dropped as u64);
+    }
+    if !batch.packets.is_empty() {
+        send(batch, &stats);
+    }
+    let _ = tx.send(Message::Ended { iface, error });
+}
+
+/// Merges the interfaces' batches into one stream in time order. Each interface is in
+/// order by itself; a packet is released once every live interface has something queued
+/// (so nothing earlier can still come), or once it has waited `HOLD`.
+pub struct Merger {
+    rx: Receiver<Message>,
+    queues: Vec<Queue>,
+    pub ended: Vec<(u32, Option<String>)>,
+    current: Option<(Arc<Batch>, usize)>,
+}
+
+const HOLD: Duration = Duration::from_millis(50);
+
+#[derive(Default)]
+struct Queue {
+    batches: std::collections::VecDeque<(Arc<Batch>, Instant)>,
+    cursor: usize,
+    done: bool,
+}
+
+/// What `Merger::next` produced.
+pub enum Next {
+    /// A packet is ready: read it with `Merger::packet`.
+    Packet,
+    /// Nothing arrived within the wait; do housekeeping and ask again.
+    Idle,
+    /// Every interface has ended.
+    End,
+}
+
+impl Merger {
+    pub fn new(rx: Receiver<Message>, interfaces: usize) -> Self {
+        Merger {
+            rx,
+            queues: (0..interfaces).map(|_| Queue::default()).collect(),
+            ended: Vec::new(),
+            current: None,
+        }
+    }
+
+    fn accept(&mut self, m: Message) {
+        match m {
+            Message::Batch(b) => {
+                let q = &mut self.queues[b.iface as usize];
+                q.batches.push_back((b, Instant::now()));
+            }
+            Message::Ended { iface, error } => {
+                self.queues[iface as usize].done = true;
+                self.ended.push((iface, error));
+            }
+        }
+    }
+
+    /// Waits up to `wait` for the next packet.
+    pub fn next(&mut self, wait: Duration) -> Next {
+        let deadline = Instant::now() + wait;
+        loop {
+            while let Ok(m) = self.rx.try_recv() {
+                self.accept(m);
+            }
+            if let Some(i) = self.pick() {
+                let q = &mut self.queues[i];
+                let (b, _) = q.batches.front().expect("picked a non-empty queue").clone();
+                let idx = q.cursor;
+                q.cursor += 1;
+                if q.cursor >= b.packets.len() {
+                    q.batches.pop_front();
+                    q.cursor = 0;
+                }
+                self.current = Some((b, idx));
+                return Next::Packet;
+            }
+            if self.queues.iter().all(|q| q.done && q.batches.is_empty()) {
+                return Next::End;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Next::Idle;
+            }
+            let step = (deadline - now).min(HOLD / 2);
+            match self.rx.recv_timeout(step) {
+                Ok(m) => self.accept(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    for q in &mut self.queues {
+                        q.done = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The queue whose head packet is earliest, if it may be released now.
+    fn pick(&self) -> Option<usize> {
+        let heads: Vec<(usize, Ts, Instant)> = self
+            .queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| {
+                let (b, at) = q.batches.front()?;
+                Some((i, b.packets[q.cursor].ts, *at))
+            })
+            .collect();
+        let (i, _, arrived) = *heads.iter().min_by_key(|(_, ts, _)| *ts)?;
+        let all_present = self.queues.iter().all(|q| q.done || !q.batches.is_empty());
+        (all_present || arrived.elapsed() >= HOLD).then_some(i)
+    }
+
+    /// The packet `next` announced.
+    pub fn packet(&self) -> Option<super::Packet<'_>> {
+        let (b, i) = self.current.as_ref()?;
+        let m = b.packets[*i];
+        let data = &b.data[m.offset as usize..(m.offset + m.caplen) as usize];
+        Some(super::Packet {
+            ts: m.ts,
+            link: b.link,
+            iface: b.iface,
+            wire_len: m.wire_len,
+            data,
+        })
+    }
+}
