@@ -216,6 +216,7 @@ start_proxy() {  # start_proxy NETNS URL ADDR GOPROXYD-FLAGS...
   local logf=$SC/proxy$NPROXY.jsonl port=${addr##*:}
   spawn ip netns exec "$ns" "$BIN/goproxyd" -addr "$addr" -log "$logf" "$@" > "$SC/proxy$NPROXY.out" 2>&1
   local shown="-addr $addr $*"
+  shown=${shown//$SC\//}
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$url" "$addr" "$ns" "$ROLE" "$logf" "${shown//$WORK\//}" >> "$SC/proxies.tsv"
   wait_until 10 listening "$ns" -t "$port" || die "goproxyd $addr did not start: $(cat "$SC/proxy$NPROXY.out")"
 }
