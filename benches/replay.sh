@@ -41,7 +41,9 @@ fi
 [[ -x /usr/bin/time ]] || { echo "replay.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
 
 echo "building: cargo build --release (in $ROOT)" >&2
-(cd "$ROOT" && cargo build --release --quiet)
+if ! (cd "$ROOT" && cargo build --release) > /tmp/gmw-replay-build.log 2>&1; then
+    cat /tmp/gmw-replay-build.log >&2; echo "replay.sh: cargo build --release failed" >&2; exit 1
+fi
 BIN=$ROOT/target/release/gomodwatch
 [[ -x $BIN ]] || { echo "replay.sh: $BIN not built" >&2; exit 1; }
 

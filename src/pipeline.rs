@@ -241,7 +241,7 @@ pub fn pump(
         let paused = ui.as_ref().is_some_and(|u| u.paused());
         let slice_end = Instant::now() + SLICE;
         let mut n = 0u32;
-        while !paused {
+        while !paused && !ended {
             match src.pull(SLICE) {
                 Ok(Pull::Packet(p)) => decoder.packet(&p),
                 Ok(Pull::Idle) => break,

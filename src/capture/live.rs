@@ -319,6 +319,8 @@ fn capture_loop(
         match o.cap.next_packet() {
             Ok(p) => {
                 let h = p.header;
+                // With nanosecond precision the usec field holds nanoseconds.
+                #[allow(clippy::unnecessary_cast)] // time_t/suseconds_t vary by platform
                 let ts = Ts(h.ts.tv_sec as i64 * 1_000_000_000 + h.ts.tv_usec as i64);
                 batch.packets.push(PacketMeta {
                     ts,

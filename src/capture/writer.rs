@@ -135,7 +135,6 @@ mod tests {
             .unwrap();
         w.packet(0, Ts(1_700_000_001_000_000_000), 3, b"xyz")
             .unwrap();
-        drop(w);
         let mut r = CaptureFile::new(&buf[..]).unwrap();
         let p = r.next_packet().unwrap().unwrap();
         assert_eq!(
@@ -166,7 +165,6 @@ mod tests {
         }];
         let mut w = CaptureWriter::new(&mut buf, &ifaces).unwrap();
         w.packet(0, Ts(5_000_000_007), 4, b"abcd").unwrap();
-        drop(w);
         let mut r = CaptureFile::new(&buf[..]).unwrap();
         assert_eq!(r.next_packet().unwrap().unwrap().ts, Ts(5_000_000_007));
     }

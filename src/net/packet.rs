@@ -20,6 +20,8 @@ pub struct TcpSegment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub seq: u32,
+    /// Acknowledgment number (meaningful when `flags.ack`).
+    pub ack: u32,
     pub flags: TcpFlags,
     pub payload: &'a [u8],
     /// Payload bytes the snap length cut off (they were on the wire, not in the file).
@@ -96,6 +98,7 @@ pub fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
                 src: SocketAddr::new(src_ip, tcp.source_port()),
                 dst: SocketAddr::new(dst_ip, tcp.destination_port()),
                 seq: tcp.sequence_number(),
+                ack: tcp.acknowledgment_number(),
                 flags: TcpFlags {
                     syn: tcp.syn(),
                     ack: tcp.ack(),

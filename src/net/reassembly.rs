@@ -67,6 +67,17 @@ impl HalfStream {
         self.held_bytes
     }
 
+    /// The sequence number right after everything delivered (and a delivered FIN), or
+    /// `None` before the first segment.
+    pub fn next_seq(&self) -> Option<u32> {
+        let fin = u32::from(self.finished);
+        Some(
+            self.base?
+                .wrapping_add(self.delivered as u32)
+                .wrapping_add(fin),
+        )
+    }
+
     /// A SYN from this side: the next byte is `seq + 1`.
     pub fn syn(&mut self, seq: u32) {
         if self.base.is_none() {

@@ -6,6 +6,7 @@ use super::packet::TcpSegment;
 use super::reassembly::{Budget, Chunk, HalfStream};
 use crate::time::Ts;
 use ahash::AHashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +57,25 @@ pub struct Flow<A> {
     pub rst: Option<Dir>,
     /// The capture joined this connection after its SYN.
     pub mid_stream: bool,
+    /// Segments held until the bytes they acknowledge arrive, in arrival order.
+    waiting: VecDeque<(Waiting, Vec<u8>)>,
+    waiting_bytes: usize,
     pub app: A,
 }
+
+/// A segment held back by `Flow::segment` (its payload is stored beside it).
+struct Waiting {
+    dir: Dir,
+    ts: Ts,
+    seq: u32,
+    ack: Option<u32>,
+    fin: bool,
+    missing: u32,
+}
+
+/// Bounds on held segments per flow; past them the other side's bytes are taken as lost.
+const MAX_WAITING: usize = 64;
+const MAX_WAITING_BYTES: usize = 256 << 10;
 
 /// What a segment did to its flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,28 +131,86 @@ impl<A> Flow<A> {
             return Outcome::Reset;
         }
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
-        if has_data || f.fin {
-            // SYN-carried data (TFO) starts one after the SYN's sequence number.
-            let seq = if f.syn {
-                seg.seq.wrapping_add(1)
-            } else {
-                seg.seq
-            };
-            let Flow { dirs, app, .. } = self;
-            dirs[dir as usize].segment(
-                ts,
-                seq,
-                seg.payload,
-                seg.missing,
-                f.fin,
-                budget,
-                &mut |c| on_chunk(app, dir, c),
-            );
+        if !(has_data || f.fin) {
+            return self.outcome();
         }
+        // SYN-carried data (TFO) starts one after the SYN's sequence number.
+        let seq = if f.syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        let w = Waiting {
+            dir,
+            ts,
+            seq,
+            ack: f.ack.then_some(seg.ack),
+            fin: f.fin,
+            missing: seg.missing,
+        };
+        if self.acks_unseen(&w)
+            || !self.waiting.is_empty() && self.waiting.iter().any(|o| o.0.dir == dir)
+        {
+            // It answers bytes of the other side that are not here yet (capture order
+            // differs from send order across directions): hold it until they come.
+            self.waiting_bytes += seg.payload.len();
+            self.waiting.push_back((w, seg.payload.to_vec()));
+            if self.waiting.len() > MAX_WAITING || self.waiting_bytes > MAX_WAITING_BYTES {
+                self.release_waiting(true, budget, on_chunk);
+            }
+            return self.outcome();
+        }
+        self.apply(&w, seg.payload, budget, on_chunk);
+        self.release_waiting(false, budget, on_chunk);
+        self.outcome()
+    }
+
+    fn outcome(&self) -> Outcome {
         if self.dirs[0].finished() && self.dirs[1].finished() {
             Outcome::Finished
         } else {
             Outcome::Open
+        }
+    }
+
+    /// Does this segment acknowledge bytes of the other direction that were not delivered?
+    fn acks_unseen(&self, w: &Waiting) -> bool {
+        let other = &self.dirs[1 - w.dir as usize];
+        match (w.ack, other.next_seq()) {
+            (Some(ack), Some(next)) => (ack.wrapping_sub(next) as i32) > 0,
+            _ => false,
+        }
+    }
+
+    fn apply(
+        &mut self,
+        w: &Waiting,
+        payload: &[u8],
+        budget: &mut Budget,
+        on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
+    ) {
+        let dir = w.dir;
+        let Flow { dirs, app, .. } = self;
+        dirs[dir as usize].segment(w.ts, w.seq, payload, w.missing, w.fin, budget, &mut |c| {
+            on_chunk(app, dir, c)
+        });
+    }
+
+    /// Applies held segments whose acknowledged bytes have arrived (all of them when
+    /// `force`: the bytes they acknowledge are missing from the capture).
+    fn release_waiting(
+        &mut self,
+        force: bool,
+        budget: &mut Budget,
+        on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
+    ) {
+        while let Some((w, _)) = self.waiting.front() {
+            if !force && self.acks_unseen(w) {
+                break;
+            }
+            let (w, data) = self.waiting.pop_front().expect("front exists");
+            self.waiting_bytes -= data.len();
+            self.apply(&w, &data, budget, on_chunk);
         }
     }
 
@@ -145,6 +221,7 @@ impl<A> Flow<A> {
         budget: &mut Budget,
         on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
     ) {
+        self.release_waiting(true, budget, on_chunk);
         let Flow { dirs, app, .. } = self;
         for (i, d) in dirs.iter_mut().enumerate() {
             let dir = if i == 0 { Dir::Up } else { Dir::Down };
@@ -251,6 +328,8 @@ impl<A> FlowTable<A> {
             done: false,
             rst: None,
             mid_stream: false,
+            waiting: VecDeque::new(),
+            waiting_bytes: 0,
             app,
         };
         let k = key(client, server);

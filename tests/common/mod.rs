@@ -107,19 +107,3 @@ pub fn parse_xlog(text: &str) -> Vec<XRequest> {
     }
     out
 }
-
-#[test]
-fn xlog_parser_pairs_interleaved_lines() {
-    let log = "# get http://h/a/@v/list\n# get http://h/b/@v/list\n\
-               # get http://h/b/@v/list: 404 Not Found (0.012s)\n\
-               # get http://h/a/@v/list: 200 OK (1.500s)\n\
-               # get http://h:9/c/@v/list\n\
-               # get http://h:9/c/@v/list: dial tcp 127.0.0.1:9: connect: connection refused\n\
-               # get http://h/d/@v/list\n";
-    let r = parse_xlog(log);
-    assert_eq!(r[0].status, Some(200));
-    assert_eq!(r[0].ms, Some(1500.0));
-    assert_eq!(r[1].status, Some(404));
-    assert!(r[2].error.as_deref().unwrap().contains("refused"));
-    assert!(r[3].unanswered);
-}
