@@ -92,6 +92,11 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 80.0)]
     pub slo: f64,
 
+    /// Do not compute the h1: hash of downloaded zips (faster on huge captures; no
+    /// checksum verdicts for zips).
+    #[arg(long)]
+    pub no_hash: bool,
+
     /// Keep passwords in URLs instead of redacting them in every view and export.
     #[arg(long)]
     pub show_credentials: bool,

@@ -3,7 +3,8 @@
 //! events.
 
 use crate::capture::Packet;
-use crate::event::{ConnError, Connection, Event, Setup, Source};
+use crate::event::{ConnError, Connection, Event, Setup, Source, ZipHash};
+use crate::gomod::hashpool::{HashPool, HashResult};
 use crate::net::dns::DnsTable;
 use crate::net::packet::{self, TcpSegment, Transport};
 use crate::net::reassembly::Budget;
@@ -46,6 +47,7 @@ pub struct Decoder {
 /// Everything but the flow table, so a flow borrowed from the table can be worked on.
 struct Core {
     dns: DnsTable,
+    hashes: HashPool,
     redirects: Redirects,
     env: DecodeEnv,
     next_exchange: u64,
@@ -66,6 +68,7 @@ impl Decoder {
             flows,
             core: Core {
                 dns: DnsTable::default(),
+                hashes: HashPool::new(!env.live),
                 redirects: Redirects::default(),
                 env,
                 next_exchange: 0,
@@ -106,6 +109,9 @@ impl Decoder {
                 }
             }
             Err(_) => core.stats.skipped += 1,
+        }
+        if self.core.stats.packets % 256 == 0 {
+            self.core.collect_hashes(false);
         }
         // Expire flows once per second of capture time.
         if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
@@ -171,6 +177,26 @@ impl Decoder {
 }
 
 impl Core {
+    /// Moves finished zip hashes into the event stream (`all`: wait for every one).
+    fn collect_hashes(&mut self, all: bool) {
+        let results = if all {
+            self.hashes.finish()
+        } else {
+            self.hashes.ready()
+        };
+        for HashResult { exchange, h1 } in results {
+            let (h1, error) = match h1 {
+                Ok(h) => (Some(h), None),
+                Err(e) => (None, Some(e)),
+            };
+            self.out.push(Event::Hash(ZipHash {
+                exchange,
+                h1,
+                error,
+            }));
+        }
+    }
+
     fn ctx(&mut self, flow: &Flow<App>) -> ConnCtx<'_> {
         ConnCtx {
             conn_id: flow.id,
@@ -182,6 +208,7 @@ impl Core {
             next_exchange: &mut self.next_exchange,
             out: &mut self.out,
             redirects: &mut self.redirects,
+            hashes: &mut self.hashes,
             setup: Setup {
                 dns_ms: self.dns.lookup_ms(&flow.server.ip()),
                 connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),

@@ -141,6 +141,15 @@ pub struct DnsAnswer {
     pub duration_ms: Option<f64>,
 }
 
+/// Extension: the `h1:` of a `.zip` exchange, computed off the decoding thread; it
+/// follows its exchange event.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ZipHash {
+    pub exchange: u64,
+    pub h1: Option<String>,
+    pub error: Option<String>,
+}
+
 /// One event of the stream.
 #[derive(Serialize, Clone, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -148,4 +157,5 @@ pub enum Event {
     Connection(Connection),
     Exchange(Box<Exchange>),
     Dns(DnsAnswer),
+    Hash(ZipHash),
 }

@@ -100,6 +100,8 @@ fn decode_env(cli: &Cli, config: &SessionConfig) -> DecodeEnv {
             .map(GoproxyList::proxy_bases)
             .unwrap_or_default(),
         show_credentials: cli.show_credentials,
+        live: !cli.interfaces.is_empty(),
+        no_hash: cli.no_hash,
     }
 }
 

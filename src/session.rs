@@ -135,6 +135,8 @@ pub struct Session {
     refused_by_server: BTreeMap<SocketAddr, u64>,
     /// TLS connections (that nobody decoded) by server name: (count, bytes).
     tls_undecoded: BTreeMap<String, (u64, u64)>,
+    /// Zip exchanges whose hash has not arrived yet → their module record.
+    zip_exchanges: HashMap<u64, (String, Option<String>)>,
     /// DNS lookup times by name, for waterfalls.
     dns_ms: HashMap<String, f64>,
     pub log: VecDeque<Exchange>,
@@ -157,6 +159,7 @@ impl Session {
         match ev {
             Event::Connection(c) => self.connection(c),
             Event::Exchange(ex) => self.exchange(ex),
+            Event::Hash(h) => self.zip_hash(h),
             Event::Dns(d) => {
                 if let Some(ms) = d.duration_ms {
                     if self.dns_ms.len() < 10_000 {
@@ -164,6 +167,19 @@ impl Session {
                     }
                 }
             }
+        }
+    }
+
+    /// A zip's `h1:` arrived from the hashing thread.
+    fn zip_hash(&mut self, h: &crate::event::ZipHash) {
+        let Some(key) = self.zip_exchanges.remove(&h.exchange) else {
+            return;
+        };
+        if let Some(rec) = self.records.get_mut(&key) {
+            if h.h1.is_some() {
+                rec.zip_h1 = h.h1.clone();
+            }
+            rec.zip_hash_error = h.error.clone();
         }
     }
 
@@ -325,8 +341,10 @@ impl Session {
             Kind::Zip if ex.status == Some(200) => {
                 rec.zip_bytes = Some(ex.resp_bytes);
                 rec.zip_proxy = go.proxy.clone();
-                rec.zip_h1 = ex.body.h1.clone().or(rec.zip_h1.take());
-                rec.zip_hash_error = ex.body.hash_error.clone();
+                let key = (rec.module.clone(), rec.version.clone());
+                if self.zip_exchanges.len() < MAX_MODULES {
+                    self.zip_exchanges.insert(ex.id, key);
+                }
             }
             Kind::Mod if ex.status == Some(200) && ex.body.h1.is_some() => {
                 rec.mod_h1 = ex.body.h1.clone();

@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod goproxy;
 pub mod h1;
+pub mod hashpool;
 pub mod module;
 pub mod path;
 pub mod sumdb;

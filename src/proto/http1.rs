@@ -185,13 +185,17 @@ impl Http1 {
         } else {
             Default::default()
         };
-        let sink = BodySink::for_kind(go.kind);
         let framing = if h.chunked {
             Some(Framing::Chunked(ChunkState::Size))
         } else {
             h.content_length.filter(|&n| n > 0).map(Framing::Length)
         };
         *ctx.next_exchange += 1;
+        let sink = if ctx.env.no_hash {
+            BodySink::for_kind(go.kind)
+        } else {
+            BodySink::for_request(&go, *ctx.next_exchange)
+        };
         let ex = Exchange {
             id: *ctx.next_exchange,
             connection: ctx.conn_id,
@@ -249,9 +253,10 @@ impl Http1 {
                     };
                     let mut n = 0u64;
                     let sink = &mut p.sink;
+                    let pool = &mut *ctx.hashes;
                     let step = reader.feed(data, &mut |b| {
                         n += b.len() as u64;
-                        sink.feed(b);
+                        sink.feed(b, pool);
                     });
                     p.ex.resp_bytes += n;
                     p.ex.last_byte_at = Some(ts);
@@ -310,6 +315,10 @@ impl Http1 {
             return used;
         }
         p.ex.status = Some(status);
+        if status != 200 {
+            // Only a 200 carries the artifact; an error page is not hashed.
+            p.sink = BodySink::Discard;
+        }
         if let (300..=399, Some(loc), Some(url)) = (status, &h.location, &p.ex.url) {
             if p.ex.go.kind != crate::gomod::classify::Kind::Other {
                 ctx.redirects.remember(url, loc, &p.ex.go, p.ex.id);
@@ -443,7 +452,7 @@ fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
 fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
     let mut ex = p.ex;
     let complete = error.is_none();
-    ex.body = p.sink.finish(complete);
+    ex.body = p.sink.finish(complete, ctx.hashes);
     ex.error = error.map(str::to_string);
     if let Some(end) = end {
         ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));

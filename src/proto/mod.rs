@@ -21,6 +21,10 @@ pub struct DecodeEnv {
     pub proxy_bases: Vec<String>,
     /// Keep credentials (URL passwords) in URLs instead of redacting them.
     pub show_credentials: bool,
+    /// Live capture: never wait for the hashing thread (give up a hash instead).
+    pub live: bool,
+    /// Skip `h1:` hashing of zips (`--no-hash`).
+    pub no_hash: bool,
 }
 
 /// What a protocol decoder needs to know about its connection, and where events go.
@@ -34,6 +38,8 @@ pub struct ConnCtx<'a> {
     pub next_exchange: &'a mut u64,
     pub out: &'a mut Vec<Event>,
     pub redirects: &'a mut redirect::Redirects,
+    /// Where zip bodies go to be hashed.
+    pub hashes: &'a mut crate::gomod::hashpool::HashPool,
     /// How long it took to reach the server, told with the connection's first request.
     pub setup: Setup,
 }

@@ -1,0 +1,423 @@
+//! Zip hashing off the decoding thread.
+//!
+//! Inflating and hashing a module zip costs several times more than decoding the packets
+//! that carried it, so it runs on a worker thread: the decoder copies zip bytes into
+//! chunks and hands them over; `h1:` results come back as they finish.
+//!
+//! The same zip is often fetched again and again (every CI job, every fresh module cache).
+//! The workers remember, per module@version, the BLAKE3 hash of the raw zip bytes they
+//! hashed and the resulting `h1:`. A later download of that module@version is only BLAKE3'd
+//! raw while it streams (kept in memory, within a budget); if the raw hash is the same, the
+//! bytes are the same and so is the `h1:` — a cryptographic hash makes that sound even
+//! against a hostile proxy. If it differs, the kept bytes are inflated and hashed for real.
+//!
+//! Two workers share the load (downloads are spread by exchange id) and the memory.
+
+use super::h1::ZipHasher;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Bytes per chunk handed to the worker.
+/// (Below glibc's mmap threshold, so chunk buffers are recycled, not faulted in afresh.)
+pub const CHUNK: usize = 64 << 10;
+/// Chunks in flight (bounds the memory between the threads).
+const QUEUE: usize = 256;
+/// Zip bytes kept for speculative reuse, over all downloads in flight.
+const SPECULATION_BUDGET: usize = 48 << 20;
+/// Remembered (module@version → raw hash, h1) entries.
+const MAX_REMEMBERED: usize = 100_000;
+
+pub enum Job {
+    Start {
+        id: u64,
+        module: Option<String>,
+        version: Option<String>,
+    },
+    Data {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    /// The body ended; `complete` is false when bytes were missing.
+    End {
+        id: u64,
+        complete: bool,
+    },
+}
+
+/// An `h1:` (or why there is none) for a zip exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashResult {
+    pub exchange: u64,
+    pub h1: Result<String, String>,
+}
+
+const WORKERS: usize = 2;
+
+pub struct HashPool {
+    txs: Vec<SyncSender<Job>>,
+    rx: Receiver<HashResult>,
+    workers: Vec<JoinHandle<()>>,
+    /// Block when the worker is behind (replay) rather than give up on a hash (live).
+    blocking: bool,
+    /// Jobs whose End was sent and whose result has not come back.
+    outstanding: usize,
+    /// Ends that found the queue full (live mode): sent at the next chance, since the
+    /// worker holds the download until its End arrives.
+    deferred: Vec<Job>,
+}
+
+impl HashPool {
+    pub fn new(blocking: bool) -> Self {
+        let (results, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let mut txs = Vec::new();
+        let mut workers = Vec::new();
+        for i in 0..WORKERS {
+            let (tx, jobs) = mpsc::sync_channel(QUEUE / WORKERS);
+            let (results, shared) = (results.clone(), shared.clone());
+            let w = std::thread::Builder::new()
+                .name(format!("zip-hash-{i}"))
+                .spawn(move || {
+                    let worker = Worker {
+                        active: HashMap::new(),
+                        shared,
+                        results,
+                    };
+                    worker.run(jobs)
+                })
+                .expect("spawn a zip hashing thread");
+            txs.push(tx);
+            workers.push(w);
+        }
+        HashPool {
+            txs,
+            rx,
+            workers,
+            blocking,
+            outstanding: 0,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Sends a job; `false` if it could not be delivered (worker behind in live mode).
+    pub fn send(&mut self, job: Job) -> bool {
+        let id = match &job {
+            Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
+        };
+        let Some(tx) = self.txs.get(id as usize % WORKERS.max(1)) else {
+            return false;
+        };
+        let is_end = matches!(job, Job::End { .. });
+        let sent = if self.blocking {
+            tx.send(job).is_ok()
+        } else {
+            match tx.try_send(job) {
+                Ok(()) => true,
+                Err(TrySendError::Full(job)) if is_end => {
+                    self.deferred.push(job);
+                    true
+                }
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            }
+        };
+        if sent && is_end {
+            self.outstanding += 1;
+        }
+        sent
+    }
+
+    /// Results that are ready now.
+    pub fn ready(&mut self) -> Vec<HashResult> {
+        let mut still = Vec::new();
+        for job in self.deferred.drain(..) {
+            let Job::End { id, .. } = &job else { continue };
+            if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
+                if let Err(TrySendError::Full(job)) = tx.try_send(job) {
+                    still.push(job);
+                }
+            }
+        }
+        self.deferred = still;
+        let v: Vec<HashResult> = self.rx.try_iter().collect();
+        self.outstanding -= v.len().min(self.outstanding);
+        v
+    }
+
+    /// Waits for every job sent so far and stops the worker.
+    pub fn finish(&mut self) -> Vec<HashResult> {
+        for job in self.deferred.drain(..) {
+            if let Job::End { id, .. } = &job {
+                if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
+                    let _ = tx.send(job);
+                }
+            }
+        }
+        self.txs.clear();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        let mut v: Vec<HashResult> = self.rx.try_iter().collect();
+        v.sort_by_key(|r| r.exchange);
+        self.outstanding = 0;
+        v
+    }
+}
+
+impl Drop for HashPool {
+    fn drop(&mut self) {
+        self.txs.clear();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// One zip download being hashed.
+struct Download {
+    key: Option<(String, String)>,
+    raw: blake3::Hasher,
+    mode: Mode,
+}
+
+enum Mode {
+    /// Inflating as it streams.
+    Inflate(Box<ZipHasher>),
+    /// Expecting the same bytes as before: only the raw hash, and the bytes kept in case
+    /// they are not.
+    Speculate(Vec<u8>),
+}
+
+struct Known {
+    raw: [u8; 32],
+    h1: String,
+}
+
+type Key = (String, String);
+
+/// A speculative download that ended while another download of the same module@version
+/// was still being inflated: it waits for that one's result.
+struct Parked {
+    id: u64,
+    raw: [u8; 32],
+    buf: Vec<u8>,
+}
+
+#[derive(Default)]
+struct State {
+    known: HashMap<Key, Known>,
+    /// Downloads being inflated right now, per module@version.
+    inflating: HashMap<Key, usize>,
+    parked: HashMap<Key, Vec<Parked>>,
+}
+
+/// What the workers share: remembered hashes, who is inflating what, and the budget.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    kept: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct Worker {
+    active: HashMap<u64, Download>,
+    shared: Arc<Shared>,
+    results: mpsc::Sender<HashResult>,
+}
+
+impl Worker {
+    fn run(mut self, jobs: Receiver<Job>) {
+        for job in jobs {
+            match job {
+                Job::Start {
+                    id,
+                    module,
+                    version,
+                } => self.start(id, module.zip(version)),
+                Job::Data { id, bytes } => self.data(id, &bytes),
+                Job::End { id, complete } => {
+                    if let Some(d) = self.active.remove(&id) {
+                        self.end(id, d, complete);
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, id: u64, key: Option<Key>) {
+        let room = self.shared.kept.load(Ordering::Relaxed) < SPECULATION_BUDGET;
+        let mode = {
+            let mut st = self.shared.lock();
+            match &key {
+                // Seen before, or being inflated right now: expect the same bytes.
+                Some(k)
+                    if room
+                        && (st.known.contains_key(k)
+                            || st.inflating.get(k).copied().unwrap_or(0) > 0) =>
+                {
+                    Mode::Speculate(Vec::new())
+                }
+                Some(k) => {
+                    *st.inflating.entry(k.clone()).or_default() += 1;
+                    Mode::Inflate(Box::default())
+                }
+                None => Mode::Inflate(Box::default()),
+            }
+        };
+        self.active.insert(
+            id,
+            Download {
+                key,
+                raw: blake3::Hasher::new(),
+                mode,
+            },
+        );
+    }
+
+    fn data(&mut self, id: u64, bytes: &[u8]) {
+        let Some(d) = self.active.get_mut(&id) else {
+            return;
+        };
+        d.raw.update(bytes);
+        let kept = &self.shared.kept;
+        match &mut d.mode {
+            Mode::Inflate(z) => z.update(bytes),
+            Mode::Speculate(buf) => {
+                if kept.load(Ordering::Relaxed) + bytes.len() > SPECULATION_BUDGET {
+                    // Out of room: inflate what was kept and carry on inflating.
+                    let mut z = Box::<ZipHasher>::default();
+                    z.update(buf);
+                    z.update(bytes);
+                    kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    if let Some(k) = &d.key {
+                        *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
+                    }
+                    d.mode = Mode::Inflate(z);
+                } else {
+                    kept.fetch_add(bytes.len(), Ordering::Relaxed);
+                    buf.extend_from_slice(bytes);
+                }
+            }
+        }
+    }
+
+    fn send(&self, exchange: u64, h1: Result<String, String>) {
+        let _ = self.results.send(HashResult { exchange, h1 });
+    }
+
+    fn end(&mut self, id: u64, d: Download, complete: bool) {
+        let raw: [u8; 32] = d.raw.finalize().into();
+        let key = d.key;
+        match d.mode {
+            Mode::Speculate(buf) => {
+                if !complete {
+                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    return self.send(id, Err("the body was not seen in full".into()));
+                }
+                let Some(k) = key else {
+                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    return self.send(id, inflate(&buf));
+                };
+                let mut st = self.shared.lock();
+                if let Some(h1) = st
+                    .known
+                    .get(&k)
+                    .filter(|x| x.raw == raw)
+                    .map(|x| x.h1.clone())
+                {
+                    drop(st);
+                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    return self.send(id, Ok(h1));
+                }
+                if st.inflating.get(&k).copied().unwrap_or(0) > 0 {
+                    // Its twin is still being inflated: decide when that one is done.
+                    st.parked
+                        .entry(k)
+                        .or_default()
+                        .push(Parked { id, raw, buf });
+                    return;
+                }
+                drop(st);
+                self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                let h1 = inflate(&buf);
+                self.remember(&k, raw, &h1);
+                self.send(id, h1);
+            }
+            Mode::Inflate(z) => {
+                let h1 = if complete {
+                    z.finish()
+                } else {
+                    Err("the body was not seen in full".into())
+                };
+                if let Some(k) = &key {
+                    if complete {
+                        self.remember(k, raw, &h1);
+                    }
+                    self.resolve_parked(k);
+                }
+                self.send(id, h1);
+            }
+        }
+    }
+
+    fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, String>) {
+        if let Ok(h1) = h1 {
+            let mut st = self.shared.lock();
+            if st.known.len() < MAX_REMEMBERED || st.known.contains_key(k) {
+                st.known.insert(
+                    k.clone(),
+                    Known {
+                        raw,
+                        h1: h1.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// One inflating download of `k` ended: parked twins get its answer (same raw bytes),
+    /// or, once nothing of `k` is inflating any more, are inflated themselves.
+    fn resolve_parked(&self, k: &Key) {
+        let (parked, known) = {
+            let mut st = self.shared.lock();
+            let left = st.inflating.get_mut(k).map(|n| {
+                *n = n.saturating_sub(1);
+                *n
+            });
+            if left == Some(0) {
+                st.inflating.remove(k);
+            }
+            let known = st.known.get(k).map(|x| (x.raw, x.h1.clone()));
+            let all = left.unwrap_or(0) == 0;
+            let list = st.parked.remove(k).unwrap_or_default();
+            let (ready, wait): (Vec<Parked>, Vec<Parked>) = list
+                .into_iter()
+                .partition(|p| all || known.as_ref().is_some_and(|(r, _)| *r == p.raw));
+            if !wait.is_empty() {
+                st.parked.insert(k.clone(), wait);
+            }
+            (ready, known)
+        };
+        for p in parked {
+            self.shared.kept.fetch_sub(p.buf.len(), Ordering::Relaxed);
+            let h1 = match &known {
+                Some((raw, h1)) if *raw == p.raw => Ok(h1.clone()),
+                _ => inflate(&p.buf),
+            };
+            self.send(p.id, h1);
+        }
+    }
+}
+
+fn inflate(buf: &[u8]) -> Result<String, String> {
+    let mut z = ZipHasher::new();
+    z.update(buf);
+    z.finish()
+}
