@@ -129,13 +129,14 @@ impl Decoder {
         }
     }
 
-    /// The input is over: every open flow ends as it is.
+    /// The input is over: every open flow ends as it is, and every hash is waited for.
     pub fn finish(&mut self) {
         let ts = self.core.last_ts;
         for mut flow in self.flows.drain_open() {
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
         }
+        self.core.collect_hashes(true);
     }
 
     fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {

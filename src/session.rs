@@ -52,6 +52,21 @@ pub struct ConnBrief {
     pub dns_ms: Option<f64>,
 }
 
+/// TLS connections to one server name, which a capture sees only from outside.
+#[derive(Debug, Clone, Default)]
+pub struct TlsServer {
+    pub connections: u64,
+    pub bytes: u64,
+    pub address: Option<SocketAddr>,
+    pub dns_name: Option<String>,
+    pub versions: BTreeSet<String>,
+    /// Negotiated ALPN when visible, else what the client offered.
+    pub alpn: Vec<String>,
+    pub alpn_selected: bool,
+    pub handshake: crate::stats::Latencies,
+    pub duration: crate::stats::Latencies,
+}
+
 /// The `module` event.
 #[derive(Serialize, Debug, Clone)]
 pub struct ModuleView {
@@ -126,6 +141,8 @@ pub struct Session {
     sumdb: SumTable,
     /// Who answered each lookup.
     sumdb_source: HashMap<(String, String), String>,
+    /// Checksum database names seen under each base (`/sumdb/<name>/`).
+    log_sumdb_names: BTreeMap<String, String>,
     /// `sumdb/<name>/supported` answers by proxy.
     sumdb_supported: BTreeMap<String, Option<u16>>,
     conns: BTreeMap<u64, ConnBrief>,
@@ -134,7 +151,7 @@ pub struct Session {
     /// Refused connections per server address.
     refused_by_server: BTreeMap<SocketAddr, u64>,
     /// TLS connections (that nobody decoded) by server name: (count, bytes).
-    tls_undecoded: BTreeMap<String, (u64, u64)>,
+    pub tls_servers: BTreeMap<String, TlsServer>,
     /// Zip exchanges whose hash has not arrived yet → their module record.
     zip_exchanges: HashMap<u64, (String, Option<String>)>,
     /// DNS lookup times by name, for waterfalls.
@@ -205,9 +222,24 @@ impl Session {
                 .clone()
                 .or_else(|| c.server_name.clone())
                 .unwrap_or_else(|| c.server.to_string());
-            let e = self.tls_undecoded.entry(name).or_default();
-            e.0 += 1;
-            e.1 += c.bytes_up + c.bytes_down;
+            let e = self.tls_servers.entry(name).or_default();
+            e.connections += 1;
+            e.bytes += c.bytes_up + c.bytes_down;
+            e.address = Some(c.server);
+            if let Some(h) = tls.handshake_ms {
+                e.handshake.add(h);
+            }
+            e.duration.add(c.duration_ms);
+            if let Some(v) = &tls.version {
+                e.versions.insert(v.clone());
+            }
+            e.alpn_selected = tls.alpn_selected.is_some();
+            e.alpn = tls
+                .alpn_selected
+                .clone()
+                .map(|a| vec![a])
+                .unwrap_or(tls.alpn.clone());
+            e.dns_name = c.server_name.clone().or(e.dns_name.take());
         }
         if self.conns.len() >= MAX_CONNECTIONS {
             self.conns.pop_first();
@@ -256,6 +288,17 @@ impl Session {
                 ex.timing.ttfb_ms,
             );
         }
+        if go.kind.is_sumdb() {
+            if let (Some(base), Some(url)) = (&go.proxy, &ex.url) {
+                if let Some(name) = url
+                    .split("/sumdb/")
+                    .nth(1)
+                    .and_then(|r| r.split('/').next())
+                {
+                    self.log_sumdb_names.insert(base.clone(), name.to_string());
+                }
+            }
+        }
         match go.kind {
             Kind::SumdbSupported => {
                 if let Some(p) = &go.proxy {
@@ -269,8 +312,8 @@ impl Session {
                     let keys = SumTable::parse(lines);
                     if let (Some(m), Some(v)) = (&go.module, &go.version) {
                         if keys.get(m, v).is_some() {
-                            let src = go.proxy.clone().unwrap_or_default();
-                            self.sumdb_source.insert((m.clone(), v.clone()), src);
+                            let base = go.proxy.clone().unwrap_or_default();
+                            self.sumdb_source.insert((m.clone(), v.clone()), base);
                         }
                     }
                 }
@@ -290,17 +333,21 @@ impl Session {
         // A refused connection just before this request was the same request, failing
         // at the proxy before (GOPROXY's '|' fell back to this one).
         let refused: Vec<(Ts, SocketAddr)> = {
-            let mut taken = Vec::new();
-            while let Some(&(t, s)) = self.refused.front() {
-                if t > ex.ts {
-                    break;
-                }
+            // Forget refusals too old to belong to any request still to come.
+            while self
+                .refused
+                .front()
+                .is_some_and(|(t, _)| ex.ts.0 - t.0 > 2_000_000_000)
+            {
                 self.refused.pop_front();
-                if ex.ts.0 - t.0 < 2_000_000_000 {
-                    taken.push((t, s));
-                }
             }
-            taken
+            match self.refused.front() {
+                Some(&(t, s)) if t <= ex.ts => {
+                    self.refused.pop_front();
+                    vec![(t, s)]
+                }
+                _ => Vec::new(),
+            }
         };
         let key = (module.clone(), version.clone());
         if !self.records.contains_key(&key) && self.records.len() >= MAX_MODULES {
@@ -452,7 +499,7 @@ impl Session {
                     .and_then(|(m, v)| self.sumdb.get(m, v).cloned()),
                 key.as_ref()
                     .and_then(|(m, v)| self.config.gosum.get(m, v).cloned()),
-                key.and_then(|k| self.sumdb_source.get(&k).cloned()),
+                key.and_then(|k| self.sumdb_source.get(&k).map(|b| self.describe_sumdb(b))),
             )
         };
         let mut views: Vec<ModuleView> = merged
@@ -513,28 +560,47 @@ impl Session {
         }
         let all: Vec<ModuleRecord> = versioned.into_iter().chain(leftovers).collect();
         let found = |r: &ModuleRecord| r.attempts.iter().any(Attempt::ok);
-        let all_not_found = |r: &ModuleRecord| r.attempts.iter().all(Attempt::not_found);
         let related = |a: &str, b: &str| {
             a != b && (a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/")))
         };
         let mut probes_of: Vec<Vec<String>> = vec![Vec::new(); all.len()];
         let mut is_probe = vec![false; all.len()];
+        let label = |r: &ModuleRecord| match &r.version {
+            Some(v) => format!("{}@{v}", r.module),
+            None => r.module.clone(),
+        };
+        let same_query = |r: &ModuleRecord, o: &ModuleRecord| {
+            related(&r.module, &o.module)
+                && (r.version.is_none() || r.version == o.version)
+                && (r.first.0 - o.first.0).abs() < 10_000_000_000
+        };
         for (i, r) in all.iter().enumerate() {
-            if !all_not_found(r) {
+            if found(r) {
                 continue;
             }
-            let owner = all.iter().position(|o| {
-                found(o)
-                    && related(&r.module, &o.module)
-                    && (r.version.is_none() || r.version == o.version)
-                    && (r.first.0 - o.first.0).abs() < 10_000_000_000
-            });
-            if let Some(o) = owner {
+            // A path that resolved in the same query owns the probes that did not.
+            if let Some(o) = all.iter().position(|o| found(o) && same_query(r, o)) {
                 is_probe[i] = true;
-                probes_of[o].push(match &r.version {
-                    Some(v) => format!("{}@{v}", r.module),
-                    None => r.module.clone(),
-                });
+                probes_of[o].push(label(r));
+            }
+        }
+        // A query where no path resolved is one failure, told under its longest path (the
+        // package the user asked for), not one per prefix.
+        let failed = |r: &ModuleRecord| !r.attempts.iter().any(Attempt::ok);
+        for i in 0..all.len() {
+            if is_probe[i] || !failed(&all[i]) {
+                continue;
+            }
+            let owner = (0..all.len())
+                .filter(|&o| {
+                    !is_probe[o] && failed(&all[o]) && (o == i || same_query(&all[i], &all[o]))
+                })
+                .max_by_key(|&o| (all[o].module.len(), std::cmp::Reverse(o)));
+            if let Some(o) = owner.filter(|&o| o != i) {
+                is_probe[i] = true;
+                let mut moved = std::mem::take(&mut probes_of[i]);
+                probes_of[o].push(label(&all[i]));
+                probes_of[o].append(&mut moved);
             }
         }
         all.into_iter()
@@ -575,7 +641,15 @@ impl Session {
                 proxy: Some(self.base_for_server(server)),
             });
         }
-        for (name, (n, bytes)) in &self.tls_undecoded {
+        for (
+            name,
+            TlsServer {
+                connections: n,
+                bytes,
+                ..
+            },
+        ) in &self.tls_servers
+        {
             out.push(Problem {
                 severity: Severity::Info,
                 text: format!(
@@ -605,11 +679,22 @@ impl Session {
                 }
             }
         }
-        // Most serious first; a stable order within a severity.
+        // Most serious first; a stable order within a severity. The same sentence for
+        // several modules is told once, naming them all.
         out.sort_by_key(|p| std::cmp::Reverse(p.severity));
-        let mut seen = BTreeSet::new();
-        out.retain(|p| seen.insert(p.text.clone()));
-        out
+        let mut merged: Vec<Problem> = Vec::new();
+        for p in out {
+            match merged.iter_mut().find(|m| m.text == p.text) {
+                Some(m) => {
+                    if let (Some(a), Some(b)) = (&mut m.subject, &p.subject) {
+                        a.push_str(", ");
+                        a.push_str(b);
+                    }
+                }
+                None => merged.push(p),
+            }
+        }
+        merged
     }
 
     /// Traffic that contradicts the configured GOPROXY (not an inferred one).
@@ -651,6 +736,11 @@ impl Session {
                     let Some(pos) = a.proxy.as_deref().and_then(|p| list.position(p)) else {
                         continue;
                     };
+                    // A query's `.info` goes to the proxy whose `@v/list` answered it, not
+                    // to the top of the list (TryProxies wraps list and stat together).
+                    if kind == Kind::Info && self.listed_just_before(&rec.module, a) {
+                        continue;
+                    }
                     for earlier in &list.entries[..pos] {
                         if earlier.kind != EntryKind::Proxy {
                             continue;
@@ -699,6 +789,31 @@ impl Session {
             }
         }
         out
+    }
+
+    /// How to name the checksum database that answered through `base`: under a proxy
+    /// (`<proxy>/sumdb/<name>/lookup/...`) or at its own URL.
+    fn describe_sumdb(&self, base: &str) -> String {
+        let name = self
+            .log_sumdb_names
+            .get(base)
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default();
+        if self.sumdb_supported.contains_key(base) {
+            format!("the checksum database{name} (via proxy {base})")
+        } else {
+            format!("the checksum database{name} at {base}")
+        }
+    }
+
+    /// Did the proxy of `a` answer `@v/list` (or `@latest`) for this module just before?
+    fn listed_just_before(&self, module: &str, a: &Attempt) -> bool {
+        let Some(rec) = self.records.get(&(module.to_string(), None)) else {
+            return false;
+        };
+        rec.attempts.iter().any(|l| {
+            l.ok() && l.proxy == a.proxy && l.ts <= a.ts && a.ts.0 - l.ts.0 < 10_000_000_000
+        })
     }
 
     pub fn summary(&self, src: SourceCounts, modules: &[ModuleView]) -> Summary {

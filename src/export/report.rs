@@ -46,8 +46,44 @@ pub fn render(r: &ReportInput<'_>) -> String {
     problems(&mut o, s);
     modules(&mut o, r.modules);
     proxies(&mut o, s);
+    tls(&mut o, r.session);
     sumdb(&mut o, r.session, r.modules);
     o
+}
+
+/// What the capture could see of TLS connections: who, how long the handshake took, how
+/// much went through.
+fn tls(o: &mut String, session: &Session) {
+    if session.tls_servers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nTLS ({} servers, contents not visible in a capture)",
+        session.tls_servers.len()
+    );
+    for (name, t) in &session.tls_servers {
+        let addr = t.address.map(|a| a.to_string()).unwrap_or_default();
+        let versions: Vec<&str> = t.versions.iter().map(String::as_str).collect();
+        let _ =
+            writeln!(
+            o,
+            "  {name} ({addr}{dns}): {} connections, {}, {}, ALPN {}, handshake p50 {} max {}, \
+             connection p50 {}",
+            t.connections,
+            human_bytes(t.bytes),
+            if versions.is_empty() { "version unknown".to_string() } else { versions.join("/") },
+            match (t.alpn.is_empty(), t.alpn_selected) {
+                (true, _) => "none".to_string(),
+                (false, true) => t.alpn.join(","),
+                (false, false) => format!("offered {}", t.alpn.join(",")),
+            },
+            ms(t.handshake.percentile(50.0)),
+            ms(t.handshake.max()),
+            ms(t.duration.percentile(50.0)),
+            dns = t.dns_name.as_ref().map(|n| format!(", DNS {n}")).unwrap_or_default(),
+        );
+    }
 }
 
 fn problems(o: &mut String, s: &Summary) {
@@ -161,11 +197,7 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
             let _ = writeln!(o, "    go.mod {h}  {verdict}");
         }
         if !m.probes.is_empty() {
-            let _ = writeln!(
-                o,
-                "    also tried (not found, as expected): {}",
-                m.probes.join(", ")
-            );
+            let _ = writeln!(o, "    same query also asked for: {}", m.probes.join(", "));
         }
     }
 }

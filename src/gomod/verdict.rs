@@ -231,7 +231,12 @@ fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
     if kind == Kind::SumdbLookup {
         return format!("{cause}, so the go command cannot verify the download");
     }
-    match ctx.goproxy.and_then(|l| l.position(p).map(|i| (l, i))) {
+    // Only a chain the user configured (not one guessed from the traffic) can say what the
+    // separator after this proxy is.
+    let configured = ctx
+        .goproxy
+        .filter(|l| l.source != super::goproxy::ChainSource::Inferred);
+    match configured.and_then(|l| l.position(p).map(|i| (l, i))) {
         Some((l, i)) if i + 1 == l.entries.len() => {
             format!("{cause}, and it is the last entry in GOPROXY")
         }
