@@ -232,7 +232,13 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         return Err(Failure::Input("-s must be at least 64 bytes".into()));
     }
     // Everything that needs root happens first: open the interfaces and the output files.
-    let mut opened = live::open_all(&live_cfg).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let mut opened = live::open_all(&live_cfg).map_err(|e| match e {
+        // A wrong name or filter is bad usage; anything else (permissions) is a runtime failure.
+        live::LiveError::NoSuchDevice { .. } | live::LiveError::Filter { .. } => {
+            Failure::Input(e.to_string())
+        }
+        _ => Failure::Runtime(e.to_string()),
+    })?;
     let target =
         privdrop::target(cli.user.as_deref()).map_err(|e| Failure::Input(e.to_string()))?;
     let pcap_file = cli
@@ -256,6 +262,10 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         config.goproxy = goproxy::from_go_env();
     }
     let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
+    let opened_links: Vec<(String, &str)> = opened
+        .iter()
+        .map(|o| (o.name.clone(), o.link.name()))
+        .collect();
     let writer = match pcap_file {
         Some(f) => {
             let descs: Vec<IfaceDesc<'_>> = opened
@@ -289,15 +299,28 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
     let (tx, rx) = mpsc::sync_channel(live::CHANNEL_BATCHES);
     let (wtx, writer_thread) = match writer {
         Some(mut w) => {
-            let (wtx, wrx) = mpsc::sync_channel::<Arc<live::Batch>>(live::CHANNEL_BATCHES);
+            let (wtx, wrx) = mpsc::sync_channel::<live::Message>(live::CHANNEL_BATCHES);
+            let interfaces = names.len();
             let handle = std::thread::spawn(move || -> io::Result<()> {
-                for b in wrx {
-                    for m in &b.packets {
-                        let data = &b.data[m.offset as usize..(m.offset + m.caplen) as usize];
-                        w.packet(b.iface, m.ts, m.wire_len, data)?;
+                // The file gets every captured packet, merged across interfaces in time
+                // order like the decoder sees them, and reaches the disk at least every
+                // 100 ms: a Ctrl-C (or a crash) leaves a readable file.
+                let mut merger = Merger::new(wrx, interfaces);
+                let mut flushed = std::time::Instant::now();
+                loop {
+                    match merger.next(std::time::Duration::from_millis(100)) {
+                        live::Next::Packet => {
+                            if let Some(p) = merger.packet() {
+                                w.packet(p.iface, p.ts, p.wire_len, p.data)?;
+                            }
+                        }
+                        live::Next::Idle => {}
+                        live::Next::End => break,
                     }
-                    // Every batch reaches the disk: a Ctrl-C leaves a complete file.
-                    w.flush()?;
+                    if flushed.elapsed() >= std::time::Duration::from_millis(100) {
+                        w.flush()?;
+                        flushed = std::time::Instant::now();
+                    }
                 }
                 w.flush()
             });
@@ -318,12 +341,22 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         source: names.join(", "),
         ..Default::default()
     };
-    if view != View::Json {
-        eprintln!(
-            "gomodwatch: capturing on {}; Ctrl-C to stop and print the report",
-            names.join(", ")
-        );
-    }
+    // Like tcpdump: say what is being captured (stderr, so --json stays clean). Tests wait
+    // for this line before they start traffic.
+    let links: Vec<String> = opened_links
+        .iter()
+        .map(|(n, l)| format!("{n} ({l})"))
+        .collect();
+    eprintln!(
+        "gomodwatch: listening on {}, snapshot length {}{}",
+        links.join(", "),
+        cli.snaplen,
+        if view == View::Report {
+            "; Ctrl-C stops and prints the report"
+        } else {
+            ""
+        }
+    );
     let never = AtomicBool::new(false);
     // `pump` runs until every capture thread has ended (Ctrl-C makes them end), so the
     // last packets are decoded before the summary.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// Packets per batch, bytes per batch, and how long a batch may wait before it is sent.
 const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 1 << 20;
-const BATCH_AGE: Duration = Duration::from_millis(20);
+const BATCH_AGE: Duration = Duration::from_millis(10);
 /// Batches in flight between the capture threads and the decoder (≈ 64 MiB worst case).
 pub const CHANNEL_BATCHES: usize = 64;
 
@@ -154,7 +154,7 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
         .map_err(|e| classify_error(name, e))?
         .immediate_mode(true)
         .snaplen(cfg.snaplen)
-        .timeout(100)
+        .timeout(15)
         .buffer_size(32 << 20)
         .precision(Precision::Nano)
         .promisc(false)
@@ -260,7 +260,7 @@ impl LiveStats {
 pub fn spawn(
     opened: Vec<Opened>,
     tx: SyncSender<Message>,
-    writer: Option<SyncSender<Arc<Batch>>>,
+    writer: Option<SyncSender<Message>>,
     stats: Arc<LiveStats>,
     stop: Arc<AtomicBool>,
 ) -> Vec<JoinHandle<()>> {
@@ -282,7 +282,7 @@ fn capture_loop(
     iface: u32,
     mut o: Opened,
     tx: SyncSender<Message>,
-    writer: Option<SyncSender<Arc<Batch>>>,
+    writer: Option<SyncSender<Message>>,
     stats: Arc<LiveStats>,
     stop: Arc<AtomicBool>,
 ) {
@@ -299,7 +299,7 @@ fn capture_loop(
         let n = batch.packets.len() as u64;
         let batch = Arc::new(batch);
         if let Some(w) = &writer {
-            if w.try_send(batch.clone()).is_err() {
+            if w.try_send(Message::Batch(batch.clone())).is_err() {
                 stats.unwritten.fetch_add(n, Ordering::Relaxed);
             }
         }
@@ -358,6 +358,9 @@ fn capture_loop(
     if !batch.packets.is_empty() {
         send(batch, &stats);
     }
+    if let Some(w) = &writer {
+        let _ = w.send(Message::Ended { iface, error: None });
+    }
     let _ = tx.send(Message::Ended { iface, error });
 }
 
@@ -371,7 +374,7 @@ pub struct Merger {
     current: Option<(Arc<Batch>, usize)>,
 }
 
-const HOLD: Duration = Duration::from_millis(50);
+const HOLD: Duration = Duration::from_millis(120);
 
 #[derive(Default)]
 struct Queue {

