@@ -17,3 +17,4 @@ pub mod redact;
 pub mod session;
 pub mod stats;
 pub mod time;
+pub mod ui;

@@ -15,8 +15,9 @@ use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Stat
 use gomodwatch::privdrop;
 use gomodwatch::proto::DecodeEnv;
 use gomodwatch::session::{Session, SessionConfig};
+use gomodwatch::ui::{self, Tui};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -63,6 +64,7 @@ fn create_output(path: &Path, force: bool) -> Result<File, Failure> {
 enum View {
     Json,
     Report,
+    Tui,
 }
 
 fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
@@ -125,20 +127,21 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
     ))
 }
 
+/// `--json` and `--report` say; otherwise the TUI on a terminal, the report elsewhere.
 fn view_of(cli: &Cli) -> View {
     if cli.json {
         View::Json
-    } else {
+    } else if cli.report || !io::stdout().is_terminal() {
         View::Report
+    } else {
+        View::Tui
     }
 }
 
-fn outputs(
-    cli: &Cli,
-    view: View,
-    config: SessionConfig,
-    har: Option<File>,
-) -> Result<Outputs, Failure> {
+fn outputs(view: View, mut config: SessionConfig, har: Option<File>) -> Result<Outputs, Failure> {
+    if view == View::Tui {
+        config.log_capacity = ui::LOG_CAPACITY;
+    }
     let har = match har {
         Some(f) => Some(
             HarWriter::new(BufWriter::new(f))
@@ -146,7 +149,6 @@ fn outputs(
         ),
         None => None,
     };
-    let _ = cli;
     Ok(Outputs {
         session: Session::new(config),
         json: (view == View::Json)
@@ -172,16 +174,33 @@ fn run_file(cli: Cli) -> Result<(), Failure> {
         .map(|p| create_output(p, cli.force))
         .transpose()?;
     let env = decode_env(&cli, &config);
-    let mut out = outputs(&cli, view, config, har)?;
+    let mut out = outputs(view, config, har)?;
     let mut src = FileSource::new(file, cli.realtime);
     let mut decoder = Decoder::new(env);
-    let stop = AtomicBool::new(false);
+    let stop = Arc::new(AtomicBool::new(false));
     let mut status = Status {
         source: name.clone(),
         ..Default::default()
     };
-    let fin = pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
-        .map_err(output_error)?;
+    let fin = if view == View::Tui {
+        // The TUI reads keys in raw mode (Ctrl-C is a key there); SIGTERM still ends it.
+        let s = stop.clone();
+        let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
+        let fin = pipeline::pump(
+            &mut src,
+            &mut decoder,
+            &mut out,
+            Some(&mut tui),
+            &stop,
+            &mut status,
+        );
+        drop(tui);
+        fin
+    } else {
+        pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
+    }
+    .map_err(output_error)?;
     finish(out, view, &name, &fin)?;
     match fin.damage {
         Some(e) => Err(Failure::Input(format!("{name}: {e}"))),
@@ -195,9 +214,13 @@ fn finish(mut out: Outputs, view: View, source: &str, fin: &Finished) -> Result<
         har.finish()
             .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?;
     }
+    if view == View::Tui {
+        return Ok(());
+    }
     let modules = out.session.modules();
     let summary = out.session.summary(fin.counts, &modules);
     match view {
+        View::Tui => {}
         View::Json => {
             let json = out.json.as_mut().expect("json view has a writer");
             for m in &modules {
@@ -330,7 +353,7 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
     };
     let threads = live::spawn(opened, tx, wtx, stats.clone(), stop.clone());
     let env = decode_env(&cli, &config);
-    let mut out = outputs(&cli, view, config, har)?;
+    let mut out = outputs(view, config, har)?;
     let mut src = LiveSource {
         merger: Merger::new(rx, names.len()),
         stats: stats.clone(),
@@ -347,21 +370,37 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         .iter()
         .map(|(n, l)| format!("{n} ({l})"))
         .collect();
-    eprintln!(
-        "gomodwatch: listening on {}, snapshot length {}{}",
-        links.join(", "),
-        cli.snaplen,
-        if view == View::Report {
-            "; Ctrl-C stops and prints the report"
-        } else {
-            ""
-        }
-    );
-    let never = AtomicBool::new(false);
-    // `pump` runs until every capture thread has ended (Ctrl-C makes them end), so the
-    // last packets are decoded before the summary.
-    let fin = pipeline::pump(&mut src, &mut decoder, &mut out, None, &never, &mut status)
-        .map_err(output_error)?;
+    if view != View::Tui {
+        eprintln!(
+            "gomodwatch: listening on {}, snapshot length {}{}",
+            links.join(", "),
+            cli.snaplen,
+            if view == View::Report {
+                "; Ctrl-C stops and prints the report"
+            } else {
+                ""
+            }
+        );
+    }
+    let fin = if view == View::Tui {
+        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
+        let fin = pipeline::pump(
+            &mut src,
+            &mut decoder,
+            &mut out,
+            Some(&mut tui),
+            &stop,
+            &mut status,
+        );
+        drop(tui);
+        fin
+    } else {
+        // Without a TUI, `pump` runs until every capture thread has ended (Ctrl-C makes
+        // them end), so the last packets are decoded before the summary.
+        let never = AtomicBool::new(false);
+        pipeline::pump(&mut src, &mut decoder, &mut out, None, &never, &mut status)
+    }
+    .map_err(output_error)?;
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();

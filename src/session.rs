@@ -52,6 +52,38 @@ pub struct ConnBrief {
     pub dns_ms: Option<f64>,
 }
 
+/// One line of the raw exchange log: what `tail -f` of the traffic would show.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub id: u64,
+    pub ts: Ts,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub ttfb_ms: Option<f64>,
+    pub total_ms: Option<f64>,
+    pub resp_bytes: u64,
+    pub kind: Kind,
+}
+
+impl From<&Exchange> for LogRow {
+    fn from(ex: &Exchange) -> Self {
+        LogRow {
+            id: ex.id,
+            ts: ex.ts,
+            method: ex.method.clone(),
+            url: ex.url.clone(),
+            status: ex.status,
+            error: ex.error.clone(),
+            ttfb_ms: ex.timing.ttfb_ms,
+            total_ms: ex.timing.total_ms,
+            resp_bytes: ex.resp_bytes,
+            kind: ex.go.kind,
+        }
+    }
+}
+
 /// TLS connections to one server name, which a capture sees only from outside.
 #[derive(Debug, Clone, Default)]
 pub struct TlsServer {
@@ -156,7 +188,10 @@ pub struct Session {
     zip_exchanges: HashMap<u64, (String, Option<String>)>,
     /// DNS lookup times by name, for waterfalls.
     dns_ms: HashMap<String, f64>,
-    pub log: VecDeque<Exchange>,
+    /// The newest exchanges, for the raw log view (bounded by `log_capacity`).
+    pub log: VecDeque<LogRow>,
+    /// Exchanges ever logged (the log's first row is number `logged - log.len()`).
+    pub logged: u64,
     pub first: Option<Ts>,
     pub last: Ts,
     /// Bumped on every change, so a view redraws only when something happened.
@@ -277,7 +312,8 @@ impl Session {
             if self.log.len() >= self.config.log_capacity {
                 self.log.pop_front();
             }
-            self.log.push_back(ex.clone());
+            self.log.push_back(LogRow::from(ex));
+            self.logged += 1;
         }
         let go = &ex.go;
         if let Some(proxy) = go.proxy.as_ref().filter(|_| ex.redirect_of.is_none()) {
@@ -371,6 +407,7 @@ impl Session {
                 ts: *t,
                 bytes: 0,
                 connection: None,
+                setup: Default::default(),
             })
             .collect();
         let rec = self

@@ -33,6 +33,9 @@ pub struct Attempt {
     pub bytes: u64,
     #[serde(skip)]
     pub connection: Option<u64>,
+    /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
+    #[serde(skip)]
+    pub setup: crate::event::Setup,
 }
 
 impl Attempt {
@@ -51,6 +54,7 @@ impl Attempt {
             ts: ex.ts,
             bytes: ex.resp_bytes,
             connection: Some(ex.connection),
+            setup: ex.setup,
         }
     }
 
@@ -165,6 +169,7 @@ mod tests {
             ts: Ts(ts * 1_000_000),
             bytes: 0,
             connection: None,
+            setup: Default::default(),
         }
     }
 

@@ -1,0 +1,74 @@
+//! What the views draw, derived from the session. Deriving verdicts costs work in
+//! proportion to the traffic, so it is done when the session changed and at most a few
+//! times a second — never per key press.
+
+use crate::gomod::verdict::{Outcome, Problem};
+use crate::session::{ModuleView, Session, SourceCounts, Summary};
+use std::time::{Duration, Instant};
+
+pub struct Data {
+    pub generation: u64,
+    pub modules: Vec<ModuleView>,
+    pub summary: Summary,
+    /// Short names for proxies on narrow screens: A, B, … in GOPROXY order.
+    pub letters: Vec<(String, char)>,
+    computed: Option<Instant>,
+}
+
+/// How stale the derived data may get while traffic keeps flowing.
+const REFRESH: Duration = Duration::from_millis(300);
+
+impl Data {
+    pub fn new(session: &Session) -> Data {
+        let modules = session.modules();
+        let summary = session.summary(SourceCounts::default(), &modules);
+        let mut order: Vec<String> = summary
+            .goproxy
+            .iter()
+            .flat_map(|l| l.entries.iter().map(|e| e.url.clone()))
+            .collect();
+        for p in &summary.proxies {
+            if !order.contains(&p.proxy) {
+                order.push(p.proxy.clone());
+            }
+        }
+        let letters = order.into_iter().zip('A'..='Z').collect();
+        Data {
+            generation: session.generation,
+            modules,
+            summary,
+            letters,
+            computed: Some(Instant::now()),
+        }
+    }
+
+    /// Recomputes if the session changed and the last computation is old enough (or
+    /// `force`, e.g. the source just ended). Returns whether anything changed.
+    pub fn refresh(&mut self, session: &Session, force: bool) -> bool {
+        if session.generation == self.generation {
+            return false;
+        }
+        let due = self.computed.is_none_or(|t| t.elapsed() >= REFRESH);
+        if !(force || due) {
+            return false;
+        }
+        *self = Data::new(session);
+        true
+    }
+
+    /// The letter of a proxy base URL, if it has one.
+    pub fn letter(&self, proxy: &str) -> Option<char> {
+        self.letters
+            .iter()
+            .find(|(p, _)| p == proxy)
+            .map(|(_, c)| *c)
+    }
+
+    pub fn problems(&self) -> &[Problem] {
+        &self.summary.problems
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.modules.iter().filter(|m| m.outcome == outcome).count()
+    }
+}

@@ -1,0 +1,147 @@
+//! Tabs, status bar, filter line and help.
+
+use super::super::app::{App, View, TABS};
+use super::super::data::Data;
+use super::super::style;
+use crate::pipeline::Status;
+use crate::session::Session;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &Session) {
+    let current = if app.view == View::Detail {
+        app.back_to
+    } else {
+        app.view
+    };
+    let mut spans = vec![Span::styled(
+        " gomodwatch ",
+        style::header().fg(Color::Cyan),
+    )];
+    for v in TABS {
+        let n = match v {
+            View::Modules => data.modules.len(),
+            View::Proxies => data.summary.proxies.len(),
+            View::Problems => data.problems().len(),
+            View::Log => session.exchanges as usize,
+            View::Detail => 0,
+        };
+        let label = format!(" {} {} ", v.title(), n);
+        let st = if v == current {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else if v == View::Problems && n > 0 {
+            Style::new().fg(Color::Yellow)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::raw("│"));
+        spans.push(Span::styled(label, st));
+    }
+    if app.view == View::Detail {
+        spans.push(Span::raw("│"));
+        spans.push(Span::styled(
+            " Detail ",
+            Style::new().add_modifier(Modifier::REVERSED),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn elapsed(status: &Status) -> String {
+    let secs = status.started.map_or(0, |s| s.elapsed().as_secs());
+    format!("{:02}:{:02}", secs / 60, secs % 60)
+}
+
+pub fn status_bar(f: &mut Frame, area: Rect, app: &App, status: &Status) {
+    if let Some(text) = &app.editing {
+        let line = Line::from(vec![
+            Span::styled(" filter: ", style::header()),
+            Span::raw(text.clone()),
+            Span::styled("▏", Style::new().add_modifier(Modifier::SLOW_BLINK)),
+            Span::styled("  Enter apply · Esc cancel", style::dim()),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let state = if app.paused {
+        Span::styled(" PAUSED ", Style::new().bg(Color::Yellow).fg(Color::Black))
+    } else if status.done {
+        Span::styled(" done ", Style::new().bg(Color::DarkGray).fg(Color::White))
+    } else {
+        Span::styled(" live ", Style::new().bg(Color::Green).fg(Color::Black))
+    };
+    let drops = if status.dropped > 0 {
+        Span::styled(
+            format!(" {} dropped ", status.dropped),
+            Style::new().fg(Color::Red),
+        )
+    } else {
+        Span::raw(" 0 dropped ")
+    };
+    let mut spans = vec![
+        state,
+        Span::raw(format!(" {} │ {} pkts │", status.source, status.packets)),
+        drops,
+        Span::raw(format!("│ {} gaps │ {} ", status.gaps, elapsed(status))),
+    ];
+    if !app.filter.is_empty() {
+        spans.push(Span::styled(
+            format!("│ filter: {} ", app.filter),
+            Style::new().fg(Color::Cyan),
+        ));
+    }
+    if let Some(n) = status.notices.last() {
+        spans.push(Span::styled(format!("│ {n} "), Style::new().fg(Color::Red)));
+    }
+    spans.push(Span::styled("│ ? help  q quit", style::dim()));
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)),
+        area,
+    );
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "move"),
+    ("PgUp PgDn  g G", "page, top, bottom"),
+    ("Enter", "module detail: chain, waterfall, hashes"),
+    ("Esc  ←", "back; clears the filter"),
+    ("Tab  Shift-Tab", "next / previous view"),
+    ("/", "filter by module, proxy, status, outcome"),
+    ("s", "sort: recent, outcome, module, bytes, time"),
+    ("p", "pause / resume decoding"),
+    ("f", "log: follow new exchanges (tail -f)"),
+    ("mouse wheel", "scroll"),
+    ("q  Ctrl-C", "quit"),
+];
+
+pub fn help(f: &mut Frame, area: Rect) {
+    let [area] = Layout::horizontal([Constraint::Length(64)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [area] = Layout::vertical([Constraint::Length(HELP.len() as u16 + 4)])
+        .flex(Flex::Center)
+        .areas(area);
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<16}"), style::header()),
+                Span::raw(*what),
+            ])
+        })
+        .chain([
+            Line::raw(""),
+            Line::styled(" any key closes this", style::dim()),
+        ])
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" keys ")),
+        area,
+    );
+}

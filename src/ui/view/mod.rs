@@ -1,0 +1,53 @@
+//! Drawing: one module per view, plus the chrome around them (tabs, status bar, help).
+
+mod chrome;
+mod detail;
+mod log;
+mod modules;
+mod problems;
+mod proxies;
+
+use super::app::{App, View};
+use super::data::Data;
+use crate::pipeline::Status;
+use crate::session::Session;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::Frame;
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session, status: &Status) {
+    let [tabs, body, bar] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    chrome::tabs(f, tabs, app, data, session);
+    match app.view {
+        View::Modules => modules::draw(f, body, app, data),
+        View::Detail => detail::draw(f, body, app, data),
+        View::Proxies => proxies::draw(f, body, app, data, session),
+        View::Problems => problems::draw(f, body, app, data),
+        View::Log => log::draw(f, body, app, session),
+    }
+    chrome::status_bar(f, bar, app, status);
+    if app.help {
+        chrome::help(f, f.area());
+    }
+}
+
+/// The first row to show so that `selected` is visible in `height` rows, moving the
+/// window as little as possible from `offset`.
+pub(crate) fn window(selected: usize, offset: usize, height: usize, len: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    };
+    offset.min(len - height)
+}

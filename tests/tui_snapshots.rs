@@ -1,0 +1,203 @@
+//! Every TUI view rendered from real recordings into ratatui's TestBackend, driven by the
+//! same key events a user sends, and compared with insta snapshots (the status bar's
+//! wall-clock timer is scrubbed; everything else comes from the capture).
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use gomodwatch::capture::file::CaptureFile;
+use gomodwatch::decode::Decoder;
+use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
+use gomodwatch::pipeline::Status;
+use gomodwatch::proto::DecodeEnv;
+use gomodwatch::session::{Session, SessionConfig};
+use gomodwatch::ui::Tui;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn session(name: &str) -> Session {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{dir}/captures/{name}.json")).unwrap(),
+    )
+    .unwrap();
+    let goproxy = GoproxyList::parse(meta["env"]["GOPROXY"].as_str().unwrap(), ChainSource::Flag);
+    let mut path = format!("{dir}/captures/{name}.pcap");
+    if !std::path::Path::new(&path).exists() {
+        path.push_str("ng");
+    }
+    let mut file = CaptureFile::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut decoder = Decoder::new(DecodeEnv {
+        proxy_bases: goproxy.proxy_bases(),
+        ..Default::default()
+    });
+    let mut s = Session::new(SessionConfig {
+        goproxy: Some(goproxy),
+        log_capacity: 1000,
+        ..Default::default()
+    });
+    while let Some(p) = file.next_packet().unwrap() {
+        decoder.packet(&p);
+        for ev in decoder.drain() {
+            s.apply(&ev);
+        }
+    }
+    decoder.finish();
+    for ev in decoder.drain() {
+        s.apply(&ev);
+    }
+    s
+}
+
+fn status(name: &str) -> Status {
+    Status {
+        source: format!("captures/{name}.pcap"),
+        packets: 1234,
+        done: true,
+        ..Default::default()
+    }
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// Renders after feeding `keys`; returns the screen as text.
+fn screen(name: &str, w: u16, h: u16, keys: &[Event]) -> String {
+    let s = session(name);
+    let st = status(name);
+    let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(w, h)).unwrap());
+    tui.draw_now(&s, &st).unwrap();
+    for k in keys {
+        tui.input(k, &s);
+        tui.draw_now(&s, &st).unwrap();
+    }
+    let buf = tui.terminal().backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snap(name: &str, text: String) {
+    insta::with_settings!({ filters => vec![(r"│ \d\d:\d\d │", "│ [elapsed] │")] }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn modules_view_80x24() {
+    snap("modules_80x24", screen("fallback-404-go127", 80, 24, &[]));
+}
+
+#[test]
+fn modules_view_large_sorted_by_outcome() {
+    snap(
+        "modules_140x40_outcome",
+        screen("pipe-after-500-go127", 140, 40, &[key(KeyCode::Char('s'))]),
+    );
+}
+
+#[test]
+fn detail_of_a_module_that_fell_back_from_a_404() {
+    // Rows are newest first: ghodss/yaml, whose .info went 404 → 200, is on top.
+    let text = screen("fallback-404-go127", 100, 32, &[key(KeyCode::Enter)]);
+    assert!(text.contains("github.com/ghodss/yaml v1.0.0"));
+    assert!(text.contains("127.0.0.1:3000               404"));
+    assert!(text.contains("127.0.0.1:3001               200"));
+    snap("detail_fallback_404", text);
+}
+
+#[test]
+fn detail_of_a_checksum_mismatch() {
+    // Sort worst first, go to the top, open it.
+    let keys = [
+        key(KeyCode::Char('s')),
+        key(KeyCode::Char('g')),
+        key(KeyCode::Enter),
+    ];
+    let text = screen("checksum-mismatch-go127", 120, 30, &keys);
+    assert!(text.contains("checksum-mismatch"));
+    assert!(text.contains("≠ checksum db"));
+    snap("detail_checksum_mismatch", text);
+}
+
+#[test]
+fn detail_waterfall_shows_connection_setup() {
+    let keys = [key(KeyCode::Enter)];
+    snap("detail_refused", screen("refused-go127", 110, 34, &keys));
+}
+
+#[test]
+fn proxies_view() {
+    snap(
+        "proxies",
+        screen("pipe-after-500-go127", 100, 24, &[key(KeyCode::Tab)]),
+    );
+}
+
+#[test]
+fn problems_view() {
+    let keys = [key(KeyCode::Tab), key(KeyCode::Tab)];
+    snap("problems", screen("refused-go127", 100, 24, &keys));
+}
+
+#[test]
+fn problem_enter_opens_its_module() {
+    let keys = [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Enter)];
+    let text = screen("comma-after-500-go127", 100, 24, &keys);
+    assert!(text.contains("Detail"));
+    assert!(text.contains("500"));
+}
+
+#[test]
+fn log_view_follows() {
+    let keys = [key(KeyCode::BackTab)];
+    snap("log", screen("sumdb-via-proxy-go127", 100, 20, &keys));
+}
+
+#[test]
+fn filter_narrows_the_modules() {
+    let mut keys = vec![key(KeyCode::Char('/'))];
+    keys.extend("yaml".chars().map(|c| key(KeyCode::Char(c))));
+    let typing = screen("fallback-404-go127", 80, 24, &keys);
+    assert!(typing.contains("filter: yaml"));
+    keys.push(key(KeyCode::Enter));
+    let text = screen("fallback-404-go127", 80, 24, &keys);
+    assert!(!text.contains("BurntSushi"));
+    snap("filtered", text);
+}
+
+#[test]
+fn help_overlay() {
+    snap(
+        "help",
+        screen("fallback-404-go127", 80, 24, &[key(KeyCode::Char('?'))]),
+    );
+}
+
+#[test]
+fn waiting_for_traffic() {
+    let s = Session::default();
+    let st = Status {
+        source: "lo".into(),
+        ..Default::default()
+    };
+    let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(80, 12)).unwrap());
+    tui.draw_now(&s, &st).unwrap();
+    let buf = tui.terminal().backend().buffer().clone();
+    let text: String = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    snap("waiting", text);
+}

@@ -1,0 +1,171 @@
+//! The real binary in a real terminal (tmux), used as a person would: keys in, screens out.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    name: String,
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Tmux {
+    /// Starts `gomodwatch ARGS` in a detached 100×30 terminal; afterwards the shell prints
+    /// the exit status and whether the terminal is back in cooked mode.
+    fn start(tag: &str, args: &str) -> Tmux {
+        let name = format!("gmw-{tag}-{}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_gomodwatch");
+        let script = format!(
+            "cd {dir} && {bin} {args}; echo EXITED $?; stty -a | grep -Eo '(-)?icanon'; sleep 60",
+            dir = env!("CARGO_MANIFEST_DIR")
+        );
+        let _ = tmux(&["kill-session", "-t", &name]);
+        let out = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                "bash",
+                "-c",
+                &script,
+            ])
+            .env("TERM", "xterm-256color")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.name])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.name.as_str()];
+        args.extend_from_slice(keys);
+        tmux(&args);
+    }
+
+    /// Waits until the screen shows all of `wanted`; returns it.
+    fn wait_for(&self, wanted: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if wanted.iter().all(|w| s.contains(w)) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {wanted:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alternate_screen(&self) -> bool {
+        tmux(&["display", "-p", "-t", &self.name, "#{alternate_on}"]).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.name]);
+    }
+}
+
+#[test]
+fn navigate_a_fallback_chain_filter_switch_views_and_quit() {
+    let t = Tmux::start(
+        "nav",
+        "-r captures/fallback-404-go127.pcap --goproxy http://127.0.0.1:3000,http://127.0.0.1:3001",
+    );
+    let s = t.wait_for(&["Modules 5", " done ", "github.com/ghodss/yaml"]);
+    assert!(t.alternate_screen(), "the TUI uses the alternate screen");
+    assert!(s.contains("404→200"), "{s}");
+    // Newest first: ghodss/yaml (404 at the first proxy, 200 at the second) is on top.
+    t.keys(&["g", "Enter"]);
+    let s = t.wait_for(&["LOOKUP CHAIN", "WATERFALL"]);
+    assert!(s.contains("github.com/ghodss/yaml v1.0.0"), "{s}");
+    let chain: Vec<&str> = s.lines().filter(|l| l.contains(".info ")).collect();
+    assert!(
+        chain
+            .iter()
+            .any(|l| l.contains("127.0.0.1:3000") && l.contains("404")),
+        "{s}"
+    );
+    assert!(
+        chain
+            .iter()
+            .any(|l| l.contains("127.0.0.1:3001") && l.contains("200")),
+        "{s}"
+    );
+    assert!(s.contains("served by: info 127.0.0.1:3001"), "{s}");
+    // Back, filter, then the other views.
+    t.keys(&["Escape"]);
+    t.wait_for(&["Attempts"]);
+    t.keys(&["/", "y", "a", "m", "l"]);
+    t.wait_for(&["filter: yaml"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for(&["3 modules"]);
+    assert!(!s.contains("BurntSushi"), "{s}");
+    t.keys(&["Tab"]);
+    t.wait_for(&["GOPROXY", "configured", "p50"]);
+    t.keys(&["Tab"]);
+    t.wait_for(&["problems"]);
+    t.keys(&["Tab"]);
+    t.wait_for(&["exchanges", "following"]);
+    t.keys(&["?"]);
+    t.wait_for(&[" keys ", "any key closes this"]);
+    // (Escape and q sent together would arrive as Alt-q.)
+    t.keys(&["Escape"]);
+    t.wait_for(&["following"]);
+    t.keys(&["q"]);
+    let s = t.wait_for(&["EXITED 0", "icanon"]);
+    assert!(!t.alternate_screen(), "left the alternate screen");
+    assert!(
+        s.lines().any(|l| l.trim() == "icanon"),
+        "raw mode still on:\n{s}"
+    );
+    assert!(!s.contains("gomodwatch │"), "{s}");
+}
+
+#[test]
+fn ctrl_c_restores_the_terminal() {
+    let t = Tmux::start("ctrlc", "-r captures/refused-go127.pcap");
+    t.wait_for(&["Problems 3", " done "]);
+    t.keys(&["C-c"]);
+    let s = t.wait_for(&["EXITED 0", "icanon"]);
+    assert!(!t.alternate_screen());
+    assert!(s.lines().any(|l| l.trim() == "icanon"), "{s}");
+}
+
+#[test]
+fn not_a_terminal_means_a_report() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gomodwatch"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-r", "captures/refused-go127.pcap"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("gomodwatch report: captures/refused-go127.pcap"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no terminal escapes in a report");
+}
