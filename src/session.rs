@@ -11,8 +11,10 @@ use crate::gomod::verdict::{judge, JudgeCtx, Outcome, Problem, Severity};
 use crate::stats::{ProxySummary, ProxyTally};
 use crate::time::Ts;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Records kept at most (module@version pairs); a capture touching more is summarised.
 const MAX_MODULES: usize = 50_000;
@@ -121,6 +123,7 @@ pub struct ModuleView {
     /// Other paths tried for the same query that 404'd as expected (prefix probes).
     pub probes: Vec<String>,
     pub ts: Ts,
+    /// Time spent on this module's requests (the latest walk of each artifact).
     pub duration_ms: f64,
     #[serde(skip)]
     pub severity: Option<Severity>,
@@ -395,10 +398,10 @@ impl Session {
             .iter()
             .map(|(t, s)| Attempt {
                 exchange: None,
-                proxy: Some(base_for(s)),
+                proxy: Some(base_for(s).into()),
                 kind: go.kind,
                 status: None,
-                error: Some("refused".into()),
+                error: Some(Arc::from("refused")),
                 ttfb_ms: None,
                 count: 1,
                 total_ms: None,
@@ -466,38 +469,46 @@ impl Session {
 
     fn infer_chain(&self) -> Option<GoproxyList> {
         // Proxies in the order the walks visit them; an error followed by another proxy
-        // means '|'.
-        let mut order: Vec<String> = Vec::new();
-        let mut pipe: BTreeSet<String> = BTreeSet::new();
-        let mut first_seen: Vec<(Ts, String)> = Vec::new();
+        // means '|'. Everything is compared as &str: no copies of the attempts' strings.
+        let mut order: Vec<&str> = Vec::new();
+        let mut pipe: BTreeSet<&str> = BTreeSet::new();
+        // Few proxies, many attempts: a small list beats hashing every attempt's string.
+        let mut first_seen: Vec<(&str, Ts)> = Vec::new();
         for rec in self.records.values() {
             for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::List, Kind::Latest] {
-                let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
-                for (i, a) in walk.iter().enumerate() {
-                    let Some(p) = &a.proxy else { continue };
-                    first_seen.push((a.ts, p.clone()));
-                    if let Some(next) = walk.get(i + 1).and_then(|b| b.proxy.as_ref()) {
-                        if next != p && !a.ok() {
-                            if !a.not_found() {
-                                pipe.insert(p.clone());
+                let mut prev: Option<&Attempt> = None;
+                for a in rec.attempts_of(kind) {
+                    let Some(p) = a.proxy.as_deref() else {
+                        continue;
+                    };
+                    match first_seen.iter_mut().find(|(q, _)| *q == p) {
+                        Some((_, t)) => *t = (*t).min(a.ts),
+                        None => first_seen.push((p, a.ts)),
+                    }
+                    if let Some(b) = prev.filter(|b| !b.ok()) {
+                        let q = b.proxy.as_deref().unwrap_or("");
+                        if q != p {
+                            if !b.not_found() {
+                                pipe.insert(q);
                             }
-                            let (ia, ib) = (
-                                order.iter().position(|x| x == p),
-                                order.iter().position(|x| x == next),
-                            );
-                            match (ia, ib) {
-                                (None, None) => order.extend([p.clone(), next.clone()]),
-                                (Some(_), None) => order.push(next.clone()),
-                                (None, Some(j)) => order.insert(j, p.clone()),
+                            match (
+                                order.iter().position(|x| *x == q),
+                                order.iter().position(|x| *x == p),
+                            ) {
+                                (None, None) => order.extend([q, p]),
+                                (Some(_), None) => order.push(p),
+                                (None, Some(j)) => order.insert(j, q),
                                 _ => {}
                             }
                         }
                     }
+                    prev = Some(a);
                 }
             }
         }
-        first_seen.sort();
-        for (_, p) in first_seen {
+        let mut by_time: Vec<(Ts, &str)> = first_seen.into_iter().map(|(p, t)| (t, p)).collect();
+        by_time.sort();
+        for (_, p) in by_time {
             if !order.contains(&p) {
                 order.push(p);
             }
@@ -540,9 +551,9 @@ impl Session {
             )
         };
         let mut views: Vec<ModuleView> = merged
-            .iter()
+            .into_iter()
             .map(|(rec, probes)| {
-                let (sumdb, gosum, source) = ctx_for(rec);
+                let (sumdb, gosum, source) = ctx_for(&rec);
                 let ctx = JudgeCtx {
                     goproxy: chain.as_ref(),
                     slo_ms: self.config.slo_ms,
@@ -551,8 +562,8 @@ impl Session {
                     gosum: gosum.as_ref(),
                     end: self.last,
                 };
-                let j = judge(rec, &ctx);
-                view(rec, probes.clone(), j, sumdb, gosum)
+                let j = judge(&rec, &ctx);
+                view(rec, probes, j, sumdb, gosum)
             })
             .collect();
         views.sort_by(|a, b| (a.ts, &a.module).cmp(&(b.ts, &b.module)));
@@ -561,12 +572,13 @@ impl Session {
 
     /// Version-less lookups (`@v/list`, `@latest`) join the version they led to; prefix
     /// probes that 404'd next to a path that resolved are folded into it.
-    fn merged_records(&self) -> Vec<(ModuleRecord, Vec<String>)> {
-        let mut versioned: Vec<ModuleRecord> = Vec::new();
+    fn merged_records(&self) -> Vec<(Cow<'_, ModuleRecord>, Vec<String>)> {
+        // Borrowed unless a version-less lookup has to be merged in (then copied once).
+        let mut versioned: Vec<Cow<'_, ModuleRecord>> = Vec::new();
         let mut loose: Vec<&ModuleRecord> = Vec::new();
         for rec in self.records.values() {
             if rec.version.is_some() {
-                versioned.push(rec.clone());
+                versioned.push(Cow::Borrowed(rec));
             } else {
                 loose.push(rec);
             }
@@ -575,19 +587,20 @@ impl Session {
         for rec in loose {
             let mut rest = ModuleRecord::new(rec.module.clone(), None, rec.first);
             for a in &rec.attempts {
-                // The version of this module whose requests follow the lookup soonest.
+                // The version of this module whose requests follow the lookup soonest
+                // (attempts are kept in time order: a binary search finds the next one).
                 let target = versioned
                     .iter_mut()
                     .filter(|v| v.module == rec.module)
                     .min_by_key(|v| {
-                        let after = v.attempts.iter().find(|x| x.ts >= a.ts);
-                        match after {
+                        let next = v.attempts.partition_point(|x| x.ts < a.ts);
+                        match v.attempts.get(next) {
                             Some(x) => (0, x.ts.0 - a.ts.0),
                             None => (1, a.ts.0 - v.last.0),
                         }
                     });
                 match target {
-                    Some(t) => t.add(a.clone()),
+                    Some(t) => t.to_mut().add(a.clone()),
                     None => rest.add(a.clone()),
                 }
             }
@@ -595,7 +608,10 @@ impl Session {
                 leftovers.push(rest);
             }
         }
-        let all: Vec<ModuleRecord> = versioned.into_iter().chain(leftovers).collect();
+        let all: Vec<Cow<'_, ModuleRecord>> = versioned
+            .into_iter()
+            .chain(leftovers.into_iter().map(Cow::Owned))
+            .collect();
         let found = |r: &ModuleRecord| r.attempts.iter().any(Attempt::ok);
         let related = |a: &str, b: &str| {
             a != b && (a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/")))
@@ -768,29 +784,28 @@ impl Session {
         let mut skipped: BTreeSet<(String, String)> = BTreeSet::new();
         for rec in self.records.values() {
             for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::List] {
-                let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
-                for (i, a) in walk.iter().enumerate() {
+                // When each proxy of the list was last asked for this artifact.
+                let mut last_asked: Vec<Option<Ts>> = vec![None; list.entries.len()];
+                for a in rec.attempts_of(kind) {
                     let Some(pos) = a.proxy.as_deref().and_then(|p| list.position(p)) else {
                         continue;
                     };
                     // A query's `.info` goes to the proxy whose `@v/list` answered it, not
                     // to the top of the list (TryProxies wraps list and stat together).
-                    if kind == Kind::Info && self.listed_just_before(&rec.module, a) {
-                        continue;
-                    }
-                    for earlier in &list.entries[..pos] {
-                        if earlier.kind != EntryKind::Proxy {
-                            continue;
-                        }
-                        let asked = walk[..i].iter().any(|b| {
-                            b.proxy.as_deref() == Some(earlier.url.as_str())
-                                && a.ts.0 - b.ts.0 < 60_000_000_000
-                        });
-                        if !asked {
-                            skipped
-                                .insert((earlier.url.clone(), a.proxy.clone().unwrap_or_default()));
+                    let follows_list =
+                        kind == Kind::Info && self.listed_just_before(&rec.module, a);
+                    if !follows_list {
+                        for (earlier, asked) in list.entries[..pos].iter().zip(&last_asked) {
+                            let recent = asked.is_some_and(|t| a.ts.0 - t.0 < 60_000_000_000);
+                            if earlier.kind == EntryKind::Proxy && !recent {
+                                skipped.insert((
+                                    earlier.url.clone(),
+                                    a.proxy.as_deref().unwrap_or_default().to_string(),
+                                ));
+                            }
                         }
                     }
+                    last_asked[pos] = Some(a.ts);
                 }
             }
         }
@@ -854,6 +869,7 @@ impl Session {
     }
 
     pub fn summary(&self, src: SourceCounts, modules: &[ModuleView]) -> Summary {
+        let chain = self.chain();
         Summary {
             kind: "summary",
             packets: src.packets,
@@ -864,7 +880,7 @@ impl Session {
             dropped: src.dropped,
             gaps: src.gaps,
             proxies: self.proxies.iter().map(|(p, t)| t.summary(p)).collect(),
-            goproxy: self.chain(),
+            goproxy: chain,
             problems: self.problems(modules),
         }
     }
@@ -886,7 +902,7 @@ fn follow_redirect(rec: &mut ModuleRecord, orig: u64, hop: &Exchange) {
         return;
     };
     a.status = hop.status;
-    a.error = hop.error.clone();
+    a.error = hop.error.as_deref().map(Arc::from);
     a.bytes = hop.resp_bytes;
     a.total_ms = hop.last_byte_at.map(|t| t.ms_since(a.ts));
     a.redirected_to = hop
@@ -897,20 +913,29 @@ fn follow_redirect(rec: &mut ModuleRecord, orig: u64, hop: &Exchange) {
 }
 
 fn view(
-    rec: &ModuleRecord,
+    rec: Cow<'_, ModuleRecord>,
     probes: Vec<String>,
     j: crate::gomod::verdict::Judgement,
     sumdb: Option<Sums>,
     gosum: Option<Sums>,
 ) -> ModuleView {
     let served = |k| rec.served_by(k).map(str::to_string);
-    let end = rec
-        .attempts
-        .iter()
-        .map(|a| Ts(a.ts.0 + (a.total_ms.unwrap_or(0.0) * 1e6) as i64))
-        .max()
-        .unwrap_or(rec.last);
-    ModuleView {
+    // Time spent waiting on the network for this module: every request of the latest walk
+    // of each artifact (a module fetched eight times does not take eight times as long).
+    let duration_ms: f64 = [
+        Kind::List,
+        Kind::Latest,
+        Kind::Info,
+        Kind::Mod,
+        Kind::Zip,
+        Kind::SumdbLookup,
+    ]
+    .into_iter()
+    .filter_map(|k| rec.walks(k).pop())
+    .flatten()
+    .map(|a| a.total_ms.or(a.ttfb_ms).unwrap_or(0.0))
+    .sum();
+    let mut v = ModuleView {
         kind: "module",
         module: rec.module.clone(),
         version: rec.version.clone(),
@@ -920,7 +945,7 @@ fn view(
             gomod: served(Kind::Mod),
             zip: served(Kind::Zip),
         },
-        attempts: rec.attempts.clone(),
+        attempts: Vec::new(),
         zip_bytes: rec.zip_bytes,
         h1: rec.zip_h1.clone(),
         sumdb_h1: sumdb.as_ref().and_then(|s| s.zip.clone()),
@@ -932,8 +957,11 @@ fn view(
         gosum_mod_h1: gosum.and_then(|s| s.gomod),
         probes,
         ts: rec.first,
-        duration_ms: end.ms_since(rec.first),
-    }
+        duration_ms: (duration_ms * 1000.0).round() / 1000.0,
+    };
+    // A merged copy gives its attempts away; a borrowed record's are copied.
+    v.attempts = rec.into_owned().attempts;
+    v
 }
 
 pub fn human_bytes(n: u64) -> String {

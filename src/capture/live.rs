@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 1 << 20;
 const BATCH_AGE: Duration = Duration::from_millis(10);
+/// How often a quiet interface says so (see `Message::Watermark`).
+const WATERMARK_EVERY: Duration = Duration::from_millis(10);
 /// Batches in flight between the capture threads and the decoder (≈ 64 MiB worst case).
 pub const CHANNEL_BATCHES: usize = 64;
 
@@ -218,6 +220,12 @@ pub struct PacketMeta {
 /// What the capture threads tell the decoder.
 pub enum Message {
     Batch(Arc<Batch>),
+    /// The interface had nothing captured before `upto` that it has not sent: lets the
+    /// merge release other interfaces' packets without waiting on a quiet one.
+    Watermark {
+        iface: u32,
+        upto: Ts,
+    },
     /// The interface's capture ended (error, interface gone, or stop).
     Ended {
         iface: u32,
@@ -295,6 +303,7 @@ fn capture_loop(
     let mut batch = new_batch();
     let mut started = Instant::now();
     let mut last_stats = Instant::now();
+    let mut last_mark = Instant::now();
     let send = |batch: Batch, stats: &LiveStats| {
         let n = batch.packets.len() as u64;
         let batch = Arc::new(batch);
@@ -331,7 +340,18 @@ fn capture_loop(
                 batch.data.extend_from_slice(p.data);
                 stats.captured.fetch_add(1, Ordering::Relaxed);
             }
-            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::TimeoutExpired) => {
+                // The ring was empty just now: nothing stamped before (now - a margin for
+                // packets between stamping and the ring) is still to come.
+                if batch.packets.is_empty() && last_mark.elapsed() >= WATERMARK_EVERY {
+                    last_mark = Instant::now();
+                    let upto = Ts(Ts::now().0 - 2_000_000);
+                    let _ = tx.try_send(Message::Watermark { iface, upto });
+                    if let Some(w) = &writer {
+                        let _ = w.try_send(Message::Watermark { iface, upto });
+                    }
+                }
+            }
             Err(pcap::Error::NoMorePackets) => break None,
             Err(e) => break Some(e.to_string()),
         }
@@ -365,8 +385,9 @@ fn capture_loop(
 }
 
 /// Merges the interfaces' batches into one stream in time order. Each interface is in
-/// order by itself; a packet is released once every live interface has something queued
-/// (so nothing earlier can still come), or once it has waited `HOLD`.
+/// order by itself; a packet is released once every other live interface has something
+/// queued or has told (watermark) that nothing earlier is coming — or, as a last resort
+/// for an interface that went silent, once it has waited `HOLD`.
 pub struct Merger {
     rx: Receiver<Message>,
     queues: Vec<Queue>,
@@ -374,13 +395,15 @@ pub struct Merger {
     current: Option<(Arc<Batch>, usize)>,
 }
 
-const HOLD: Duration = Duration::from_millis(120);
+const HOLD: Duration = Duration::from_millis(1000);
 
 #[derive(Default)]
 struct Queue {
     batches: std::collections::VecDeque<(Arc<Batch>, Instant)>,
     cursor: usize,
     done: bool,
+    /// Everything this interface captured up to here has been received.
+    seen_upto: Ts,
 }
 
 /// What `Merger::next` produced.
@@ -407,7 +430,14 @@ impl Merger {
         match m {
             Message::Batch(b) => {
                 let q = &mut self.queues[b.iface as usize];
+                if let Some(last) = b.packets.last() {
+                    q.seen_upto = q.seen_upto.max(last.ts);
+                }
                 q.batches.push_back((b, Instant::now()));
+            }
+            Message::Watermark { iface, upto } => {
+                let q = &mut self.queues[iface as usize];
+                q.seen_upto = q.seen_upto.max(upto);
             }
             Message::Ended { iface, error } => {
                 self.queues[iface as usize].done = true;
@@ -466,9 +496,14 @@ impl Merger {
                 Some((i, b.packets[q.cursor].ts, *at))
             })
             .collect();
-        let (i, _, arrived) = *heads.iter().min_by_key(|(_, ts, _)| *ts)?;
-        let all_present = self.queues.iter().all(|q| q.done || !q.batches.is_empty());
-        (all_present || arrived.elapsed() >= HOLD).then_some(i)
+        let (i, ts, arrived) = *heads.iter().min_by_key(|(_, ts, _)| *ts)?;
+        // Every other interface has either something queued (later, since this is the
+        // earliest head), or said it has nothing before this packet, or has ended.
+        let safe = self
+            .queues
+            .iter()
+            .all(|q| q.done || !q.batches.is_empty() || q.seen_upto >= ts);
+        (safe || arrived.elapsed() >= HOLD).then_some(i)
     }
 
     /// The packet `next` announced.

@@ -134,7 +134,7 @@ fn attempt(a: &Attempt) -> String {
     let answer = match (a.status, &a.error) {
         (Some(s), None) => s.to_string(),
         (Some(s), Some(e)) => format!("{s} {e}"),
-        (None, Some(e)) => e.clone(),
+        (None, Some(e)) => e.to_string(),
         (None, None) => "no answer".into(),
     };
     let times = if a.count > 1 {

@@ -5,6 +5,7 @@ use super::classify::Kind;
 use crate::event::Exchange;
 use crate::time::Ts;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Requests kept per module@version; beyond this only counters grow (a capture that fetches
 /// one module a million times must not grow without bound).
@@ -15,16 +16,18 @@ const MAX_ATTEMPTS: usize = 512;
 pub struct Attempt {
     /// The exchange event, or null for a request that never reached the wire (refused).
     pub exchange: Option<u64>,
-    pub proxy: Option<String>,
+    /// Shared strings: a module fetched many times keeps many attempts, and views copy
+    /// them around (cloning an `Arc` is a counter increment, not an allocation).
+    pub proxy: Option<Arc<str>>,
     pub kind: Kind,
     pub status: Option<u16>,
-    pub error: Option<String>,
+    pub error: Option<Arc<str>>,
     pub ttfb_ms: Option<f64>,
     /// Extension: identical requests folded into this one (Go ≥ 1.24 sends every 4xx on
     /// https twice, reference §1.3).
     pub count: u32,
     pub total_ms: Option<f64>,
-    pub url: Option<String>,
+    pub url: Option<Arc<str>>,
     /// Extension: the request was redirected; the status is the final hop's.
     pub redirected_to: Option<String>,
     #[serde(skip)]
@@ -42,14 +45,14 @@ impl Attempt {
     pub fn from_exchange(ex: &Exchange) -> Attempt {
         Attempt {
             exchange: Some(ex.id),
-            proxy: ex.go.proxy.clone(),
+            proxy: ex.go.proxy.as_deref().map(Arc::from),
             kind: ex.go.kind,
             status: ex.status,
-            error: ex.error.clone(),
+            error: ex.error.as_deref().map(Arc::from),
             ttfb_ms: ex.timing.ttfb_ms,
             count: 1,
             total_ms: ex.timing.total_ms,
-            url: ex.url.clone(),
+            url: ex.url.as_deref().map(Arc::from),
             redirected_to: None,
             ts: ex.ts,
             bytes: ex.resp_bytes,
@@ -112,7 +115,14 @@ impl ModuleRecord {
     pub fn add(&mut self, a: Attempt) {
         self.first = self.first.min(a.ts);
         self.last = self.last.max(a.ts);
-        if let Some(prev) = self.attempts.iter_mut().rev().find(|p| is_retry_of(p, &a)) {
+        // The retry follows its original within milliseconds: look at the last few only.
+        if let Some(prev) = self
+            .attempts
+            .iter_mut()
+            .rev()
+            .take(16)
+            .find(|p| is_retry_of(p, &a))
+        {
             prev.count += 1;
             prev.total_ms = a.total_ms.map(|t| t + a.ts.ms_since(prev.ts));
             return;
@@ -129,6 +139,13 @@ impl ModuleRecord {
         self.attempts.iter().filter(move |a| a.kind == kind)
     }
 
+    /// This artifact's requests split into walks down the proxy list: a walk ends at the
+    /// proxy that served it. Repeated downloads (another go command, a fresh cache) make
+    /// more walks.
+    pub fn walks(&self, kind: Kind) -> Vec<Vec<&Attempt>> {
+        walks(self.attempts_of(kind))
+    }
+
     /// The proxy whose 200 for this artifact came last.
     pub fn served_by(&self, kind: Kind) -> Option<&str> {
         self.attempts_of(kind)
@@ -136,6 +153,23 @@ impl ModuleRecord {
             .last()
             .and_then(|a| a.proxy.as_deref())
     }
+}
+
+/// Splits attempts (one artifact, in time order) after each success.
+pub fn walks<'a>(attempts: impl Iterator<Item = &'a Attempt>) -> Vec<Vec<&'a Attempt>> {
+    let mut out: Vec<Vec<&Attempt>> = Vec::new();
+    let mut open = false;
+    for a in attempts {
+        if !open {
+            out.push(Vec::new());
+            open = true;
+        }
+        out.last_mut().expect("pushed above").push(a);
+        if a.ok() {
+            open = false;
+        }
+    }
+    out
 }
 
 /// Is `b` the go command's automatic retry of `a`? Same URL on https, `a` answered 4xx,

@@ -175,7 +175,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         };
         if let Some((o, text)) = verdict {
             if worst.as_ref().is_none_or(|w| o > w.0) {
-                worst = Some((o, text, last.proxy.clone()));
+                worst = Some((o, text, last.proxy.as_deref().map(str::to_string)));
             }
         }
     }
@@ -279,7 +279,7 @@ fn fallback_after_error(rec: &ModuleRecord) -> Option<(String, Option<String>)> 
                     artifact_name(kind),
                     proxy_name(next)
                 ),
-                a.proxy.clone(),
+                a.proxy.as_deref().map(str::to_string),
             ));
         }
     }
@@ -305,7 +305,7 @@ fn slow_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Optio
                 artifact_name(slowest.kind),
                 ctx.slo_ms
             ),
-            slowest.proxy.clone(),
+            slowest.proxy.as_deref().map(str::to_string),
         )
     })
 }

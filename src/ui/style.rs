@@ -92,10 +92,12 @@ pub fn answer(a: &Attempt) -> String {
     }
 }
 
-/// The chain of answers for the artifact that says most (the zip, else .info or .mod):
-/// `404→200`, `500→200`, `refused→200`.
+/// The chain of answers for the artifact that says most (the zip, else .info or .mod), in
+/// its latest walk down the proxy list: `404→200`, `500→200`, `refused→200`; `×8` when the
+/// module was fetched that many times.
 pub fn chain(attempts: &[Attempt]) -> String {
     use crate::gomod::classify::Kind;
+    use crate::gomod::module::walks;
     let pick = [
         Kind::Zip,
         Kind::Info,
@@ -104,10 +106,13 @@ pub fn chain(attempts: &[Attempt]) -> String {
         Kind::SumdbLookup,
     ]
     .into_iter()
-    .map(|k| attempts.iter().filter(|a| a.kind == k).collect::<Vec<_>>())
-    .max_by_key(|w| w.len())
+    .map(|k| walks(attempts.iter().filter(|a| a.kind == k)))
+    .max_by_key(|w| w.last().map_or(0, Vec::len))
     .unwrap_or_default();
-    let parts: Vec<String> = pick
+    let Some(last) = pick.last() else {
+        return String::new();
+    };
+    let parts: Vec<String> = last
         .iter()
         .map(|a| match (a.status, a.error.as_deref()) {
             (Some(s), _) => s.to_string(),
@@ -117,5 +122,9 @@ pub fn chain(attempts: &[Attempt]) -> String {
             (None, None) => "?".into(),
         })
         .collect();
-    parts.join("→")
+    let mut s = parts.join("→");
+    if pick.len() > 1 {
+        s.push_str(&format!(" ×{}", pick.len()));
+    }
+    s
 }
