@@ -22,6 +22,23 @@ pub fn url_userinfo(url: &str) -> String {
     format!("{}{}{}", &url[..auth_start], user, &url[auth_start + at..])
 }
 
+/// Removes a URL's userinfo altogether (`https://user:pw@host/p` → `https://host/p`):
+/// configured proxy URLs are matched against traffic, where credentials never appear in
+/// the URL (the go command sends them as an Authorization header).
+pub fn strip_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let auth_start = scheme_end + 3;
+    let auth_end = url[auth_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| auth_start + i);
+    match url[auth_start..auth_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..auth_start], &url[auth_start + at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +52,14 @@ mod tests {
         assert_eq!(url_userinfo("https://bob@h/x"), "https://bob@h/x");
         assert_eq!(url_userinfo("http://h/x@v1"), "http://h/x@v1");
         assert_eq!(url_userinfo("h:1"), "h:1");
+    }
+
+    #[test]
+    fn strips_userinfo() {
+        assert_eq!(
+            strip_userinfo("https://bob:pw@proxy.corp/x"),
+            "https://proxy.corp/x"
+        );
+        assert_eq!(strip_userinfo("https://proxy.corp"), "https://proxy.corp");
     }
 }

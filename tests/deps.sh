@@ -7,7 +7,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpdump golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps
+  pkgs+=(tcpdump golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev)
 fi

@@ -298,3 +298,59 @@ fn live_usage_errors_are_clear() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("lo [Up, Running, Loopback]"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Credentials reach no view or export: not the Authorization header a client sent, not
+/// the password in a configured GOPROXY.
+#[test]
+fn credentials_are_redacted_everywhere() {
+    require_root();
+    let _proxy = goproxyd(None, "127.0.0.1:3416", &[]);
+    let dir = tempdir("live-creds");
+    let har = dir.join("creds.har");
+    let goproxy = "http://alice:s3cret@127.0.0.1:3416";
+    let run = LiveRun::start(
+        &[
+            "-i",
+            "lo",
+            "-f",
+            "tcp port 3416",
+            "--json",
+            "--har",
+            har.to_str().unwrap(),
+            "--goproxy",
+            goproxy,
+        ],
+        &[],
+    );
+    // curl sends the userinfo as `Authorization: Basic YWxpY2U6czNjcmV0`.
+    for path in [
+        "github.com/%21burnt%21sushi/toml/@v/list",
+        "github.com/%21burnt%21sushi/toml/@v/v1.2.0.info",
+    ] {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &format!("{goproxy}/{path}")])
+            .output()
+            .expect("curl");
+        assert!(out.status.success());
+    }
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    assert_eq!(of_type(&events, "exchange").len(), 2);
+    let json = String::from_utf8_lossy(&out.stdout);
+    let har_text = std::fs::read_to_string(&har).unwrap();
+    for text in [json.as_ref(), har_text.as_str(), out.stderr.as_str()] {
+        assert!(
+            !text.contains("s3cret") && !text.contains("YWxpY2U6czNjcmV0"),
+            "{text}"
+        );
+    }
+    // The configured proxy still matches the traffic (without its credentials).
+    let summary = of_type(&events, "summary")[0];
+    assert_eq!(
+        summary["goproxy"]["entries"][0]["url"],
+        "http://127.0.0.1:3416"
+    );
+    assert_eq!(summary["proxies"][0]["proxy"], "http://127.0.0.1:3416");
+    std::fs::remove_dir_all(&dir).ok();
+}

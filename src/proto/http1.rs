@@ -324,7 +324,11 @@ impl Http1 {
                 ctx.redirects.remember(url, loc, &p.ex.go, p.ex.id);
             }
         }
-        p.ex.location = h.location;
+        p.ex.location = if ctx.env.show_credentials {
+            h.location
+        } else {
+            h.location.map(|l| crate::redact::url_userinfo(&l))
+        };
         p.ex.content_type = h.content_type;
         if p.ex.http_version.is_none() {
             p.ex.http_version = Some(format!("HTTP/1.{}", resp.version.unwrap_or(1)));
