@@ -25,6 +25,25 @@ pub struct Cli {
     )]
     pub interfaces: Vec<String>,
 
+    /// Run an intercepting HTTPS proxy (default 127.0.0.1:8080) and decode what goes
+    /// through it. Point the go command at it with HTTPS_PROXY and trust the CA.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080",
+          conflicts_with_all = ["read", "interfaces"])]
+    pub mitm: Option<String>,
+
+    /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+
+    /// Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one).
+    /// Upstream certificates are always verified.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Print the MITM CA certificate (creating it if needed) and how to trust it, and exit.
+    #[arg(long)]
+    pub print_ca: bool,
+
     /// Read packets from a pcap or pcapng file ("-" for standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,

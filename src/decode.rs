@@ -3,16 +3,69 @@
 //! events.
 
 use crate::capture::Packet;
-use crate::event::{ConnError, Connection, Event, Setup, Source, ZipHash};
+use crate::event::{ConnError, Connection, Event, Setup, Source, TlsInfo, ZipHash};
 use crate::gomod::hashpool::{HashPool, HashResult};
 use crate::net::dns::DnsTable;
 use crate::net::packet::{self, TcpSegment, Transport};
-use crate::net::reassembly::Budget;
+use crate::net::reassembly::{Budget, Chunk};
 use crate::net::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
 use crate::proto::redirect::Redirects;
 use crate::proto::{http1, tls::Tls, App, ConnCtx, DecodeEnv};
 use crate::time::Ts;
 use std::net::SocketAddr;
+
+/// Plaintext from a stream source (the MITM proxy): what the decoder gets instead of
+/// packets. Timestamps are the proxy's clock at the moment each chunk arrived.
+#[derive(Debug)]
+pub enum StreamEvent {
+    /// A proxied connection is ready: the client's side and the real server's.
+    Open {
+        id: u64,
+        ts: Ts,
+        client: SocketAddr,
+        server: SocketAddr,
+        host: String,
+        tls: TlsInfo,
+        setup: Setup,
+    },
+    Data {
+        id: u64,
+        dir: Dir,
+        ts: Ts,
+        bytes: Vec<u8>,
+    },
+    /// One side closed its half.
+    Fin { id: u64, dir: Dir, ts: Ts },
+    End {
+        id: u64,
+        ts: Ts,
+        error: Option<ConnError>,
+    },
+    /// The server could not be reached, or TLS failed: a connection with an error.
+    Failed {
+        id: u64,
+        ts: Ts,
+        client: SocketAddr,
+        server: Option<SocketAddr>,
+        host: String,
+        error: ConnError,
+        message: String,
+    },
+}
+
+/// A proxied connection being decoded.
+struct Stream {
+    client: SocketAddr,
+    server: SocketAddr,
+    host: String,
+    tls: TlsInfo,
+    setup: Setup,
+    first: Ts,
+    last: Ts,
+    bytes: [u64; 2],
+    fin: [bool; 2],
+    app: App,
+}
 
 /// Counters for the summary and the status bar.
 #[derive(Debug, Default, Clone)]
@@ -39,6 +92,7 @@ enum End {
 
 pub struct Decoder {
     flows: FlowTable<App>,
+    streams: ahash::AHashMap<u64, Stream>,
     budget: Budget,
     core: Core,
     last_sweep: Ts,
@@ -46,6 +100,8 @@ pub struct Decoder {
 
 /// Everything but the flow table, so a flow borrowed from the table can be worked on.
 struct Core {
+    /// Things to tell the user that are not events.
+    notices: Vec<String>,
     dns: DnsTable,
     hashes: HashPool,
     redirects: Redirects,
@@ -66,7 +122,9 @@ impl Decoder {
         Decoder {
             budget: flows.budget(),
             flows,
+            streams: Default::default(),
             core: Core {
+                notices: Vec::new(),
                 dns: DnsTable::default(),
                 hashes: HashPool::new(!env.live),
                 redirects: Redirects::default(),
@@ -129,9 +187,105 @@ impl Decoder {
         }
     }
 
+    /// Plaintext from the MITM proxy.
+    pub fn stream(&mut self, ev: StreamEvent) {
+        let core = &mut self.core;
+        match ev {
+            StreamEvent::Open {
+                id,
+                ts,
+                client,
+                server,
+                host,
+                tls,
+                setup,
+            } => {
+                core.stats.connections += 1;
+                core.last_ts = core.last_ts.max(ts);
+                self.streams.insert(
+                    id,
+                    Stream {
+                        client,
+                        server,
+                        host,
+                        tls,
+                        setup,
+                        first: ts,
+                        last: ts,
+                        bytes: [0, 0],
+                        fin: [false, false],
+                        app: App::Http(Box::default()),
+                    },
+                );
+            }
+            StreamEvent::Data { id, dir, ts, bytes } => {
+                let Some(s) = self.streams.get_mut(&id) else { return };
+                core.stats.bytes += bytes.len() as u64;
+                core.last_ts = core.last_ts.max(ts);
+                s.last = ts;
+                s.bytes[dir as usize] += bytes.len() as u64;
+                let mut ctx = core.stream_ctx(id, s);
+                s.app.chunk(dir, Chunk::Data(ts, &bytes), false, &mut ctx);
+            }
+            StreamEvent::Fin { id, dir, ts } => {
+                let Some(s) = self.streams.get_mut(&id) else { return };
+                s.fin[dir as usize] = true;
+                s.last = ts;
+                let mut ctx = core.stream_ctx(id, s);
+                s.app.chunk(dir, Chunk::Fin(ts), false, &mut ctx);
+            }
+            StreamEvent::End { id, ts, error } => {
+                if let Some(mut s) = self.streams.remove(&id) {
+                    core.end_stream(id, &mut s, ts, error);
+                }
+            }
+            StreamEvent::Failed {
+                id,
+                ts,
+                client,
+                server,
+                host,
+                error,
+                message,
+            } => {
+                core.stats.connections += 1;
+                let server = server.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+                core.notices.push(format!("{host}: {message}"));
+                core.out.push(Event::Connection(Connection {
+                    id,
+                    ts,
+                    client,
+                    server,
+                    source: Source::Mitm,
+                    tls: None,
+                    connect_ms: None,
+                    connected_at: None,
+                    bytes_up: 0,
+                    bytes_down: 0,
+                    duration_ms: Ts::now().ms_since(ts),
+                    end: Ts::now(),
+                    error: Some(error),
+                    server_name: Some(host),
+                    protocol: "tls",
+                }));
+            }
+        }
+    }
+
+    /// Messages for the user (a proxied server that could not be reached), taken once.
+    pub fn notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.core.notices)
+    }
+
     /// The input is over: every open flow ends as it is, and every hash is waited for.
     pub fn finish(&mut self) {
         let ts = self.core.last_ts;
+        let open: Vec<u64> = self.streams.keys().copied().collect();
+        for id in open {
+            if let Some(mut s) = self.streams.remove(&id) {
+                self.core.end_stream(id, &mut s, ts, Some(ConnError::Truncated));
+            }
+        }
         for mut flow in self.flows.drain_open() {
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
@@ -178,6 +332,49 @@ impl Decoder {
 }
 
 impl Core {
+    fn stream_ctx<'a>(&'a mut self, id: u64, s: &Stream) -> ConnCtx<'a> {
+        ConnCtx {
+            conn_id: id,
+            client: s.client,
+            server: s.server,
+            scheme: "https",
+            source: Source::Mitm,
+            env: &self.env,
+            next_exchange: &mut self.next_exchange,
+            out: &mut self.out,
+            redirects: &mut self.redirects,
+            hashes: &mut self.hashes,
+            setup: s.setup,
+        }
+    }
+
+    fn end_stream(&mut self, id: u64, s: &mut Stream, ts: Ts, error: Option<ConnError>) {
+        let finished = s.fin[0] && s.fin[1];
+        let mut ctx = self.stream_ctx(id, s);
+        if !finished {
+            s.app.close(error == Some(ConnError::Reset), ts, &mut ctx);
+        }
+        self.stats.exchanges = self.next_exchange;
+        let end = s.last.max(ts);
+        self.out.push(Event::Connection(Connection {
+            id,
+            ts: s.first,
+            client: s.client,
+            server: s.server,
+            source: Source::Mitm,
+            tls: Some(s.tls.clone()),
+            connect_ms: s.setup.connect_ms,
+            connected_at: None,
+            bytes_up: s.bytes[0],
+            bytes_down: s.bytes[1],
+            duration_ms: end.ms_since(s.first),
+            end,
+            error: if finished { None } else { error },
+            server_name: Some(s.host.clone()),
+            protocol: "http1",
+        }));
+    }
+
     /// Moves finished zip hashes into the event stream (`all`: wait for every one).
     fn collect_hashes(&mut self, all: bool) {
         let results = if all {

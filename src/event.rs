@@ -41,6 +41,9 @@ pub enum ConnError {
     Truncated,
     /// Bytes are missing from the capture.
     Gap,
+    /// Extension (MITM): the TLS handshake failed (a certificate that did not verify, or a
+    /// client that does not trust the local CA).
+    Tls,
 }
 
 #[derive(Serialize, Clone, Debug)]

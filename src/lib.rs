@@ -9,6 +9,7 @@ pub mod decode;
 pub mod event;
 pub mod export;
 pub mod gomod;
+pub mod mitm;
 pub mod net;
 pub mod pipeline;
 pub mod privdrop;

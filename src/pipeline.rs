@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 /// What a source had for us.
 pub enum Pull<'a> {
     Packet(Packet<'a>),
+    /// Plaintext from a proxy (MITM mode).
+    Stream(crate::decode::StreamEvent),
     /// Nothing right now (live capture is quiet).
     Idle,
     /// No more packets.
@@ -160,6 +162,24 @@ impl PacketSource for LiveSource {
     }
 }
 
+/// The MITM proxy as a source.
+pub struct MitmSource {
+    pub mitm: crate::mitm::Mitm,
+}
+
+impl PacketSource for MitmSource {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+        Ok(match self.mitm.next(wait) {
+            Some(ev) => Pull::Stream(ev),
+            None => Pull::Idle,
+        })
+    }
+
+    fn dropped(&self) -> u64 {
+        0
+    }
+}
+
 /// What the front end wants after its turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -244,6 +264,7 @@ pub fn pump(
         while !paused && !ended {
             match src.pull(SLICE) {
                 Ok(Pull::Packet(p)) => decoder.packet(&p),
+                Ok(Pull::Stream(ev)) => decoder.stream(ev),
                 Ok(Pull::Idle) => break,
                 Ok(Pull::End) => {
                     ended = true;
@@ -276,6 +297,7 @@ pub fn pump(
         status.gaps = st.gaps;
         status.dropped = src.dropped();
         status.notices.extend(src.notices());
+        status.notices.extend(decoder.notices());
         if ui.is_none() {
             for n in status.notices.drain(..) {
                 eprintln!("gomodwatch: {n}");

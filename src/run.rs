@@ -12,6 +12,7 @@ use gomodwatch::export::report;
 use gomodwatch::gomod::goproxy::{self, ChainSource, GoproxyList};
 use gomodwatch::gomod::sumdb::SumTable;
 use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
+use gomodwatch::mitm;
 use gomodwatch::privdrop;
 use gomodwatch::proto::DecodeEnv;
 use gomodwatch::session::{Session, SessionConfig};
@@ -114,6 +115,12 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
             println!("{l}");
         }
         return Ok(());
+    }
+    if cli.print_ca {
+        return print_ca(&cli);
+    }
+    if cli.mitm.is_some() {
+        return run_mitm(cli);
     }
     if !cli.interfaces.is_empty() {
         return run_live(cli);
@@ -418,4 +425,75 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         eprintln!("gomodwatch: {unwritten} packets could not be written to the -w file in time");
     }
     finish(out, view, &names.join(", "), &fin)
+}
+
+fn ca_dir(cli: &Cli) -> std::path::PathBuf {
+    cli.ca_dir.clone().unwrap_or_else(mitm::ca::default_dir)
+}
+
+fn print_ca(cli: &Cli) -> Result<(), Failure> {
+    let ca = mitm::ca::Ca::load_or_create(&ca_dir(cli)).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let pem = std::fs::read_to_string(&ca.cert_path)
+        .map_err(|e| Failure::Runtime(format!("{}: {e}", ca.cert_path.display())))?;
+    print!("{pem}");
+    eprintln!(
+        "gomodwatch: CA certificate {path}\n  the go command alone:  SSL_CERT_FILE={path} HTTPS_PROXY=http://127.0.0.1:8080 go ...\n  \
+         Debian/Ubuntu:         sudo cp {path} /usr/local/share/ca-certificates/gomodwatch.crt && sudo update-ca-certificates\n  \
+         macOS:                 sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}\n  \
+         (details: certs/README.md)",
+        path = ca.cert_path.display()
+    );
+    Ok(())
+}
+
+fn run_mitm(cli: Cli) -> Result<(), Failure> {
+    let view = view_of(&cli);
+    let mut config = session_config(&cli)?;
+    let addr_text = cli.mitm.clone().unwrap_or_default();
+    let addr: std::net::SocketAddr = addr_text
+        .parse()
+        .map_err(|_| Failure::Input(format!("--mitm {addr_text}: not an address like 127.0.0.1:8080")))?;
+    let mitm = mitm::Mitm::start(&mitm::MitmConfig {
+        addr,
+        ca_dir: ca_dir(&cli),
+        upstream_ca: cli.upstream_ca.clone(),
+    })
+    .map_err(Failure::Runtime)?;
+    if config.goproxy.is_none() {
+        config.goproxy = goproxy::from_go_env();
+    }
+    let har = cli.har.as_deref().map(|p| create_output(p, cli.force)).transpose()?;
+    let env = decode_env(&cli, &config);
+    let mut out = outputs(view, config, har)?;
+    let name = format!("MITM {}", mitm.addr);
+    if view != View::Tui {
+        eprintln!(
+            "gomodwatch: MITM proxy listening on {addr}; CA {ca}\n  run: HTTPS_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
+            addr = mitm.addr,
+            ca = mitm.ca_path.display(),
+            stop = if view == View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        ctrlc::set_handler(move || s.store(true, Ordering::Relaxed))
+            .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
+    }
+    let mut src = pipeline::MitmSource { mitm };
+    let mut decoder = Decoder::new(env);
+    let mut status = Status {
+        source: name.clone(),
+        ..Default::default()
+    };
+    let fin = if view == View::Tui {
+        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
+        let fin = pipeline::pump(&mut src, &mut decoder, &mut out, Some(&mut tui), &stop, &mut status);
+        drop(tui);
+        fin
+    } else {
+        pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
+    }
+    .map_err(output_error)?;
+    finish(out, view, &name, &fin)
 }

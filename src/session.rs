@@ -254,7 +254,8 @@ impl Session {
                 self.refused.pop_front();
             }
         }
-        if let Some(tls) = &c.tls {
+        // A TLS connection seen from outside (the MITM proxy decodes its own).
+        if let (Some(tls), crate::event::Source::Capture) = (&c.tls, c.source) {
             let name = tls
                 .sni
                 .clone()

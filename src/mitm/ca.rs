@@ -1,0 +1,206 @@
+//! The local certificate authority for MITM mode: created on first use (rcgen), kept in
+//! the user's config directory with an owner-only key, and used to sign a certificate for
+//! each host the client asks for. Never committed anywhere: certs/ holds only instructions.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const CA_NAME: &str = "gomodwatch local CA";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Cert(#[from] rcgen::Error),
+    #[error("signing key: {0}")]
+    Key(String),
+    #[error("{path} is readable by other users; run: chmod 600 {path}")]
+    LooseKey { path: String },
+}
+
+/// The CA's parameters. They are fixed, so an Issuer can be rebuilt from the saved key
+/// alone and its signatures chain to the saved certificate.
+fn ca_params() -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, CA_NAME);
+    dn.push(DnType::OrganizationName, "gomodwatch");
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let now = time_now();
+    p.not_before = now - std::time::Duration::from_secs(24 * 3600);
+    p.not_after = now + std::time::Duration::from_secs(3 * 365 * 24 * 3600);
+    p
+}
+
+fn time_now() -> time::OffsetDateTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+pub struct Ca {
+    pub cert_path: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
+    cert_der: CertificateDer<'static>,
+    leaves: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ca({})", self.cert_path.display())
+    }
+}
+
+/// `$XDG_CONFIG_HOME/gomodwatch`, else `~/.config/gomodwatch`.
+pub fn default_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("gomodwatch");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".config").join("gomodwatch")
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaError + '_ {
+    move |source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Ca {
+    /// Loads the CA from `dir`, creating it (and `dir`) on first use.
+    pub fn load_or_create(dir: &Path) -> Result<Ca, CaError> {
+        let cert_path = dir.join("ca.pem");
+        let key_path = dir.join("ca.key");
+        if !cert_path.exists() || !key_path.exists() {
+            create(dir, &cert_path, &key_path)?;
+        }
+        check_private(&key_path)?;
+        let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
+        let key = KeyPair::from_pem(&key_pem)?;
+        let cert_der = pem_certificate(&cert_pem).ok_or_else(|| CaError::Io {
+            path: cert_path.clone(),
+            source: std::io::Error::other("no certificate in the file"),
+        })?;
+        Ok(Ca {
+            cert_path,
+            issuer: Issuer::new(ca_params(), key),
+            cert_der,
+            leaves: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A certificate for `host` (name or IP address) signed by the CA, made once per host.
+    pub fn leaf(&self, host: &str) -> Result<Arc<CertifiedKey>, CaError> {
+        let mut leaves = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = leaves.get(host) {
+            return Ok(k.clone());
+        }
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![host.to_string()])?;
+        params.distinguished_name.push(DnType::CommonName, host);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let now = time_now();
+        params.not_before = now - std::time::Duration::from_secs(3600);
+        params.not_after = now + std::time::Duration::from_secs(30 * 24 * 3600);
+        let cert = params.signed_by(&key, &self.issuer)?;
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signer = rustls::crypto::ring::sign::any_supported_type(&der)
+            .map_err(|e| CaError::Key(e.to_string()))?;
+        let ck = Arc::new(CertifiedKey::new(
+            vec![cert.der().clone(), self.cert_der.clone()],
+            signer,
+        ));
+        leaves.insert(host.to_string(), ck.clone());
+        Ok(ck)
+    }
+}
+
+fn pem_certificate(pem: &str) -> Option<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes()).flatten().next()
+}
+
+fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), CaError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let key = KeyPair::generate()?;
+    let cert = ca_params().self_signed(&key)?;
+    // The key is created owner-only from the start: there is no moment it is readable.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(key_path).map_err(io(key_path))?;
+    std::io::Write::write_all(&mut f, key.serialize_pem().as_bytes()).map_err(io(key_path))?;
+    std::fs::write(cert_path, cert.pem()).map_err(io(cert_path))?;
+    Ok(())
+}
+
+fn check_private(path: &Path) -> Result<(), CaError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(CaError::LooseKey {
+                path: path.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_once_with_a_private_key_and_signs_leaves() {
+        let dir = std::env::temp_dir().join(format!("gmw-ca-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ca = Ca::load_or_create(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("ca.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let pem = std::fs::read_to_string(&ca.cert_path).unwrap();
+        // A second load reuses the same CA.
+        let again = Ca::load_or_create(&dir).unwrap();
+        assert_eq!(std::fs::read_to_string(&again.cert_path).unwrap(), pem);
+        let leaf = again.leaf("proxy.golang.org").unwrap();
+        assert_eq!(leaf.cert.len(), 2);
+        assert!(again.leaf("127.0.0.1").is_ok());
+        // A key others can read is refused.
+        std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(Ca::load_or_create(&dir), Err(CaError::LooseKey { .. })));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
