@@ -219,7 +219,9 @@ impl Decoder {
                 );
             }
             StreamEvent::Data { id, dir, ts, bytes } => {
-                let Some(s) = self.streams.get_mut(&id) else { return };
+                let Some(s) = self.streams.get_mut(&id) else {
+                    return;
+                };
                 core.stats.bytes += bytes.len() as u64;
                 core.last_ts = core.last_ts.max(ts);
                 s.last = ts;
@@ -228,7 +230,9 @@ impl Decoder {
                 s.app.chunk(dir, Chunk::Data(ts, &bytes), false, &mut ctx);
             }
             StreamEvent::Fin { id, dir, ts } => {
-                let Some(s) = self.streams.get_mut(&id) else { return };
+                let Some(s) = self.streams.get_mut(&id) else {
+                    return;
+                };
                 s.fin[dir as usize] = true;
                 s.last = ts;
                 let mut ctx = core.stream_ctx(id, s);
@@ -283,7 +287,8 @@ impl Decoder {
         let open: Vec<u64> = self.streams.keys().copied().collect();
         for id in open {
             if let Some(mut s) = self.streams.remove(&id) {
-                self.core.end_stream(id, &mut s, ts, Some(ConnError::Truncated));
+                self.core
+                    .end_stream(id, &mut s, ts, Some(ConnError::Truncated));
             }
         }
         for mut flow in self.flows.drain_open() {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub enum Pull<'a> {
     Packet(Packet<'a>),
     /// Plaintext from a proxy (MITM mode).
-    Stream(crate::decode::StreamEvent),
+    Stream(Box<crate::decode::StreamEvent>),
     /// Nothing right now (live capture is quiet).
     Idle,
     /// No more packets.
@@ -170,7 +170,7 @@ pub struct MitmSource {
 impl PacketSource for MitmSource {
     fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
         Ok(match self.mitm.next(wait) {
-            Some(ev) => Pull::Stream(ev),
+            Some(ev) => Pull::Stream(Box::new(ev)),
             None => Pull::Idle,
         })
     }
@@ -264,7 +264,7 @@ pub fn pump(
         while !paused && !ended {
             match src.pull(SLICE) {
                 Ok(Pull::Packet(p)) => decoder.packet(&p),
-                Ok(Pull::Stream(ev)) => decoder.stream(ev),
+                Ok(Pull::Stream(ev)) => decoder.stream(*ev),
                 Ok(Pull::Idle) => break,
                 Ok(Pull::End) => {
                     ended = true;

@@ -11,8 +11,8 @@ use gomodwatch::export::ndjson::NdjsonWriter;
 use gomodwatch::export::report;
 use gomodwatch::gomod::goproxy::{self, ChainSource, GoproxyList};
 use gomodwatch::gomod::sumdb::SumTable;
-use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
 use gomodwatch::mitm;
+use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
 use gomodwatch::privdrop;
 use gomodwatch::proto::DecodeEnv;
 use gomodwatch::session::{Session, SessionConfig};
@@ -432,7 +432,8 @@ fn ca_dir(cli: &Cli) -> std::path::PathBuf {
 }
 
 fn print_ca(cli: &Cli) -> Result<(), Failure> {
-    let ca = mitm::ca::Ca::load_or_create(&ca_dir(cli)).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let ca =
+        mitm::ca::Ca::load_or_create(&ca_dir(cli)).map_err(|e| Failure::Runtime(e.to_string()))?;
     let pem = std::fs::read_to_string(&ca.cert_path)
         .map_err(|e| Failure::Runtime(format!("{}: {e}", ca.cert_path.display())))?;
     print!("{pem}");
@@ -450,9 +451,11 @@ fn run_mitm(cli: Cli) -> Result<(), Failure> {
     let view = view_of(&cli);
     let mut config = session_config(&cli)?;
     let addr_text = cli.mitm.clone().unwrap_or_default();
-    let addr: std::net::SocketAddr = addr_text
-        .parse()
-        .map_err(|_| Failure::Input(format!("--mitm {addr_text}: not an address like 127.0.0.1:8080")))?;
+    let addr: std::net::SocketAddr = addr_text.parse().map_err(|_| {
+        Failure::Input(format!(
+            "--mitm {addr_text}: not an address like 127.0.0.1:8080"
+        ))
+    })?;
     let mitm = mitm::Mitm::start(&mitm::MitmConfig {
         addr,
         ca_dir: ca_dir(&cli),
@@ -462,7 +465,11 @@ fn run_mitm(cli: Cli) -> Result<(), Failure> {
     if config.goproxy.is_none() {
         config.goproxy = goproxy::from_go_env();
     }
-    let har = cli.har.as_deref().map(|p| create_output(p, cli.force)).transpose()?;
+    let har = cli
+        .har
+        .as_deref()
+        .map(|p| create_output(p, cli.force))
+        .transpose()?;
     let env = decode_env(&cli, &config);
     let mut out = outputs(view, config, har)?;
     let name = format!("MITM {}", mitm.addr);
@@ -488,7 +495,14 @@ fn run_mitm(cli: Cli) -> Result<(), Failure> {
     };
     let fin = if view == View::Tui {
         let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
-        let fin = pipeline::pump(&mut src, &mut decoder, &mut out, Some(&mut tui), &stop, &mut status);
+        let fin = pipeline::pump(
+            &mut src,
+            &mut decoder,
+            &mut out,
+            Some(&mut tui),
+            &stop,
+            &mut status,
+        );
         drop(tui);
         fin
     } else {

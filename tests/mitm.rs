@@ -26,7 +26,11 @@ fn upstream_certs(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
         .unwrap()
         .signed_by(&key, &issuer)
         .unwrap();
-    let (ca, crt, k) = (dir.join("upstream-ca.pem"), dir.join("srv.pem"), dir.join("srv.key"));
+    let (ca, crt, k) = (
+        dir.join("upstream-ca.pem"),
+        dir.join("srv.pem"),
+        dir.join("srv.key"),
+    );
     std::fs::write(&ca, ca_cert.pem()).unwrap();
     std::fs::write(&crt, cert.pem()).unwrap();
     std::fs::write(&k, key.serialize_pem()).unwrap();
@@ -48,12 +52,26 @@ fn setup(tag: &str, subnet: u8, ports: (u16, u16)) -> Setup {
     let ns = Netns::create(tag, subnet);
     let dir = tempdir(&format!("mitm-{tag}"));
     let (ca, crt, key) = upstream_certs(&dir, &ns.ns_ip);
-    let tls = ["-cert", crt.to_str().unwrap(), "-key", key.to_str().unwrap()];
+    let tls = [
+        "-cert",
+        crt.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+    ];
     let mut a_args = tls.to_vec();
     a_args.extend(["-only", "github.com/BurntSushi", "-miss", "404"]);
-    let a = goproxyd(Some(&ns.name), &format!("{}:{}", ns.ns_ip, ports.0), &a_args);
+    let a = goproxyd(
+        Some(&ns.name),
+        &format!("{}:{}", ns.ns_ip, ports.0),
+        &a_args,
+    );
     let b = goproxyd(Some(&ns.name), &format!("{}:{}", ns.ns_ip, ports.1), &tls);
-    let goproxy = format!("https://{ip}:{},https://{ip}:{}", ports.0, ports.1, ip = ns.ns_ip);
+    let goproxy = format!(
+        "https://{ip}:{},https://{ip}:{}",
+        ports.0,
+        ports.1,
+        ip = ns.ns_ip
+    );
     Setup {
         ns,
         _a: a,
@@ -88,12 +106,21 @@ fn go_through(go: &Path, s: &Setup, proxy: &str, args: &[&str]) -> (bool, String
         .output()
         .unwrap();
     let _ = std::fs::remove_dir_all(&home);
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn start_mitm(s: &Setup, addr: &str, trust_upstream: bool) -> LiveRun {
     let ca_dir = s.dir.join("ca");
-    let mut args = vec!["--mitm", addr, "--ca-dir", ca_dir.to_str().unwrap(), "--json"];
+    let mut args = vec![
+        "--mitm",
+        addr,
+        "--ca-dir",
+        ca_dir.to_str().unwrap(),
+        "--json",
+    ];
     if trust_upstream {
         args.extend(["--upstream-ca", s.upstream_ca.to_str().unwrap()]);
     }
@@ -114,13 +141,23 @@ fn module<'a>(events: &'a [Value], path: &str) -> &'a Value {
 fn https_fallback_chain_through_mitm_with_both_go_versions() {
     let s = setup("m", 41, (3451, 3452));
     for (go, retries) in [(go119(), 1), (go127(), 2)] {
-        let addr = if retries == 1 { "127.0.0.1:18461" } else { "127.0.0.1:18462" };
+        let addr = if retries == 1 {
+            "127.0.0.1:18461"
+        } else {
+            "127.0.0.1:18462"
+        };
         let run = start_mitm(&s, addr, true);
         let (ok, xlog) = go_through(
             &go,
             &s,
             addr,
-            &["mod", "download", "-x", "github.com/ghodss/yaml@v1.0.0", "github.com/BurntSushi/toml@v1.2.0"],
+            &[
+                "mod",
+                "download",
+                "-x",
+                "github.com/ghodss/yaml@v1.0.0",
+                "github.com/BurntSushi/toml@v1.2.0",
+            ],
         );
         assert!(ok, "go failed: {xlog}");
         let out = run.stop();
@@ -132,14 +169,26 @@ fn https_fallback_chain_through_mitm_with_both_go_versions() {
         let not_found = x.iter().filter(|r| r.status == Some(404)).count();
         assert!(not_found >= 3, "{xlog}");
         let exchanges = of_type(&events, "exchange");
-        assert_eq!(exchanges.len(), x.len() + (retries - 1) * not_found, "{xlog}");
+        assert_eq!(
+            exchanges.len(),
+            x.len() + (retries - 1) * not_found,
+            "{xlog}"
+        );
         for e in &exchanges {
             assert_eq!(e["source"], "mitm");
-            assert!(e["url"].as_str().unwrap().starts_with("https://10.206.41.2:345"));
+            assert!(e["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://10.206.41.2:345"));
         }
         // The chain, with the retry folded into one attempt of count 2.
         let yaml = module(&events, "github.com/ghodss/yaml");
-        let info: Vec<&Value> = yaml["attempts"].as_array().unwrap().iter().filter(|a| a["kind"] == "info").collect();
+        let info: Vec<&Value> = yaml["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "info")
+            .collect();
         assert_eq!(info.len(), 2, "{yaml}");
         assert_eq!(info[0]["status"], 404);
         assert_eq!(info[0]["count"], retries);
@@ -169,9 +218,20 @@ fn https_fallback_chain_through_mitm_with_both_go_versions() {
 fn an_untrusted_upstream_certificate_is_refused_and_said() {
     let s = setup("u", 42, (3453, 3454));
     let run = start_mitm(&s, "127.0.0.1:18463", false);
-    let (ok, xlog) = go_through(&go127(), &s, "127.0.0.1:18463", &["mod", "download", "-x", "github.com/BurntSushi/toml@v1.2.0"]);
-    assert!(!ok, "the go command must fail when the upstream cannot be verified");
-    assert!(xlog.contains("Bad Gateway") || xlog.contains("502"), "{xlog}");
+    let (ok, xlog) = go_through(
+        &go127(),
+        &s,
+        "127.0.0.1:18463",
+        &["mod", "download", "-x", "github.com/BurntSushi/toml@v1.2.0"],
+    );
+    assert!(
+        !ok,
+        "the go command must fail when the upstream cannot be verified"
+    );
+    assert!(
+        xlog.contains("Bad Gateway") || xlog.contains("502"),
+        "{xlog}"
+    );
     let out = run.stop();
     let events = parse_ndjson(&out.stdout);
     let conns = of_type(&events, "connection");
@@ -192,9 +252,15 @@ fn the_ca_key_is_private_and_printable() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("-----BEGIN CERTIFICATE-----"));
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.join("ca/ca.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.join("ca/ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // The proxy binds loopback by default.
-    let help = Command::new(env!("CARGO_BIN_EXE_gomodwatch")).arg("--help").output().unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_gomodwatch"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("127.0.0.1:8080"));
 }

@@ -3,8 +3,8 @@
 //! each host the client asks for. Never committed anywhere: certs/ holds only instructions.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::sign::CertifiedKey;
@@ -54,8 +54,7 @@ fn time_now() -> time::OffsetDateTime {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 pub struct Ca {
@@ -169,7 +168,10 @@ fn check_private(path: &Path) -> Result<(), CaError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
+        let mode = std::fs::metadata(path)
+            .map_err(io(path))?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(CaError::LooseKey {
                 path: path.display().to_string(),
@@ -189,7 +191,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let ca = Ca::load_or_create(&dir).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("ca.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("ca.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let pem = std::fs::read_to_string(&ca.cert_path).unwrap();
         // A second load reuses the same CA.
@@ -199,8 +204,12 @@ mod tests {
         assert_eq!(leaf.cert.len(), 2);
         assert!(again.leaf("127.0.0.1").is_ok());
         // A key others can read is refused.
-        std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(Ca::load_or_create(&dir), Err(CaError::LooseKey { .. })));
+        std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        assert!(matches!(
+            Ca::load_or_create(&dir),
+            Err(CaError::LooseKey { .. })
+        ));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

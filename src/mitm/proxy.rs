@@ -30,7 +30,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(ca: Arc<Ca>, upstream: Arc<rustls::ClientConfig>, events: Sender<StreamEvent>) -> Self {
+    pub fn new(
+        ca: Arc<Ca>,
+        upstream: Arc<rustls::ClientConfig>,
+        events: Sender<StreamEvent>,
+    ) -> Self {
         Proxy {
             ca,
             upstream: TlsConnector::from(upstream),
@@ -104,8 +108,8 @@ impl Proxy {
             host: host.clone(),
         });
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let Ok(builder) =
-            rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
+        let Ok(builder) = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
         else {
             return;
         };
@@ -171,7 +175,13 @@ impl Proxy {
 }
 
 /// Copies one direction, handing every chunk to the decoder as it passes.
-async fn relay<R, W>(mut from: R, mut to: W, dir: Dir, id: u64, events: Sender<StreamEvent>) -> std::io::Result<()>
+async fn relay<R, W>(
+    mut from: R,
+    mut to: W,
+    dir: Dir,
+    id: u64,
+    events: Sender<StreamEvent>,
+) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -243,7 +253,10 @@ async fn read_connect(client: &mut TcpStream) -> Option<(String, u16)> {
         return None;
     }
     let (host, port) = target.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     Some((host, port.parse().ok()?))
 }
 

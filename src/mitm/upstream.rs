@@ -32,7 +32,10 @@ pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig
         }
     }
     if roots.is_empty() {
-        return Err("no trusted root certificates found (install ca-certificates, or give --upstream-ca)".into());
+        return Err(
+            "no trusted root certificates found (install ca-certificates, or give --upstream-ca)"
+                .into(),
+        );
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
@@ -76,7 +79,10 @@ impl std::fmt::Display for ConnectError {
             ConnectError::Dns(e) => write!(f, "DNS lookup failed: {e}"),
             ConnectError::Refused(e) => write!(f, "connection refused: {e}"),
             ConnectError::Connect(e) => write!(f, "connect failed: {e}"),
-            ConnectError::Tls(e) => write!(f, "TLS handshake failed (certificate verification is never skipped): {e}"),
+            ConnectError::Tls(e) => write!(
+                f,
+                "TLS handshake failed (certificate verification is never skipped): {e}"
+            ),
         }
     }
 }
