@@ -460,3 +460,154 @@ fn xlog_parser_pairs_interleaved_lines() {
     assert!(r[2].error.as_deref().unwrap().contains("refused"));
     assert!(r[3].unanswered);
 }
+
+/// Packets of a real capture, to cut or thin out.
+fn packets_of(name: &str) -> (gomodwatch::capture::LinkType, Vec<(gomodwatch::time::Ts, u32, Vec<u8>)>) {
+    let mut f = CaptureFile::new(std::fs::File::open(captures().join(name)).unwrap()).unwrap();
+    let mut v = Vec::new();
+    let mut link = None;
+    while let Some(p) = f.next_packet().unwrap() {
+        link = Some(p.link);
+        v.push((p.ts, p.wire_len, p.data.to_vec()));
+    }
+    (link.unwrap(), v)
+}
+
+fn write_capture(
+    tag: &str,
+    link: gomodwatch::capture::LinkType,
+    packets: &[(gomodwatch::time::Ts, u32, Vec<u8>)],
+) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("gmw-{tag}-{}.pcap", std::process::id()));
+    let f = std::fs::File::create(&path).unwrap();
+    let desc = [IfaceDesc { name: "x", link, snaplen: 262_144 }];
+    let mut w = CaptureWriter::new(std::io::BufWriter::new(f), &desc).unwrap();
+    for (ts, wire, data) in packets {
+        w.packet(0, *ts, *wire, data).unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+/// TCP flags byte of an Ethernet/IPv4 frame, and its source port.
+fn tcp_flags(frame: &[u8]) -> (u8, u16) {
+    let ihl = (frame[14] & 0x0f) as usize * 4;
+    let tcp = &frame[14 + ihl..];
+    (tcp[13], u16::from_be_bytes([tcp[0], tcp[1]]))
+}
+
+#[test]
+fn a_syn_never_answered_is_no_answer() {
+    // The refused recording without the RSTs that answered its SYNs.
+    let (link, pkts) = packets_of("refused-go127.pcap");
+    let kept: Vec<_> = pkts
+        .into_iter()
+        .filter(|(_, _, d)| !(tcp_flags(d).1 == 3009 && tcp_flags(d).0 & 0x04 != 0))
+        .collect();
+    let path = write_capture("noanswer", link, &kept);
+    let events = replay_json(&path, &[]);
+    std::fs::remove_file(&path).ok();
+    let silent: Vec<&Value> = of_type(&events, "connection")
+        .into_iter()
+        .filter(|c| c["server"] == "127.0.0.1:3009")
+        .collect();
+    assert_eq!(silent.len(), 17);
+    assert!(silent.iter().all(|c| c["error"] == "no-answer" && c["connect_ms"].is_null()));
+}
+
+#[test]
+fn a_capture_cut_mid_download_is_truncated() {
+    // Stop the recording in the middle of the 217 KiB toml zip.
+    let (link, pkts) = packets_of("one-proxy-go119.pcap");
+    let first_zip_data = pkts
+        .iter()
+        .position(|(_, _, d)| memchr_find(d, b"application/zip"))
+        .expect("a zip response");
+    let path = write_capture("cut", link, &pkts[..first_zip_data + 3]);
+    let events = replay_json(&path, &[]);
+    std::fs::remove_file(&path).ok();
+    let cut: Vec<&Value> = of_type(&events, "exchange")
+        .into_iter()
+        .filter(|e| e["error"] == "truncated")
+        .collect();
+    assert_eq!(cut.len(), 1, "{events:#?}");
+    assert_eq!(cut[0]["status"], 200);
+    assert!(of_type(&events, "connection").iter().any(|c| c["error"] == "truncated"));
+    let partial = of_type(&events, "module")
+        .into_iter()
+        .find(|m| m["module"] == cut[0]["go"]["module"])
+        .unwrap();
+    assert_eq!(partial["outcome"], "incomplete");
+    assert!(partial["h1"].is_null());
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_capture_that_starts_mid_stream_resynchronises() {
+    // Drop the first 40% of the packets: connections are joined without their SYN, often
+    // in the middle of a body.
+    let (link, pkts) = packets_of("fallback-404-go119.pcap");
+    let full = replay_json(&captures().join("fallback-404-go119.pcap"), &[]);
+    let want: std::collections::BTreeSet<String> = of_type(&full, "exchange")
+        .iter()
+        .map(|e| format!("{} {}", e["url"], e["status"]))
+        .collect();
+    let path = write_capture("midstream", link, &pkts[pkts.len() * 2 / 5..]);
+    let events = replay_json(&path, &[]);
+    std::fs::remove_file(&path).ok();
+    let got: Vec<String> = of_type(&events, "exchange")
+        .iter()
+        .filter(|e| !e["url"].is_null())
+        .map(|e| format!("{} {}", e["url"], e["status"]))
+        .collect();
+    assert!(got.len() >= 8, "only {got:?}");
+    // Nothing invented: every exchange decoded after joining late is a real one.
+    for g in &got {
+        assert!(want.contains(g), "invented {g}");
+    }
+}
+
+#[test]
+fn missing_packets_are_gaps_and_decoding_goes_on() {
+    // Lose three data segments in the middle of the biggest zip (as a capture that dropped
+    // them would), and nothing else.
+    let (link, pkts) = packets_of("veth-mtu1500-go127.pcap");
+    let big: Vec<usize> = pkts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, d))| d.len() > 1400 && tcp_flags(d).1 == 3000)
+        .map(|(i, _)| i)
+        .collect();
+    let lose: Vec<usize> = vec![big[40], big[41], big[60]];
+    let kept: Vec<_> = pkts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lose.contains(i))
+        .map(|(_, p)| p.clone())
+        .collect();
+    let path = write_capture("gaps", link, &kept);
+    let events = replay_json(&path, &[]);
+    std::fs::remove_file(&path).ok();
+    let full = replay_json(&captures().join("veth-mtu1500-go127.pcap"), &[]);
+    assert_eq!(of_type(&events, "exchange").len(), of_type(&full, "exchange").len());
+    let gapped: Vec<&Value> = of_type(&events, "exchange")
+        .into_iter()
+        .filter(|e| e["error"] == "gap")
+        .collect();
+    assert_eq!(gapped.len(), 1, "one zip lost bytes");
+    // Its size is still right: the framing survived the gap.
+    let same = of_type(&full, "exchange")
+        .into_iter()
+        .find(|e| e["url"] == gapped[0]["url"])
+        .unwrap();
+    assert_eq!(gapped[0]["resp_bytes"], same["resp_bytes"]);
+    assert!(of_type(&events, "summary")[0]["gaps"].as_u64().unwrap() >= 2);
+    let m = of_type(&events, "module")
+        .into_iter()
+        .find(|m| m["module"] == gapped[0]["go"]["module"])
+        .unwrap();
+    assert_eq!(m["outcome"], "incomplete");
+}

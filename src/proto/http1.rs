@@ -622,3 +622,142 @@ fn absolute_url(ctx: &ConnCtx<'_>, host: Option<&str>, target: &str) -> String {
         crate::redact::url_userinfo(&url)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Parser cases the go command never produces (so no recording can show them):
+    //! pipelining, HEAD, interim responses, close-delimited bodies, a capture that begins
+    //! with a response, and a gap inside a body.
+    use super::*;
+    use crate::gomod::hashpool::HashPool;
+    use crate::proto::redirect::Redirects;
+    use crate::proto::DecodeEnv;
+
+    struct Harness {
+        env: DecodeEnv,
+        next: u64,
+        out: Vec<Event>,
+        redirects: Redirects,
+        hashes: HashPool,
+    }
+
+    impl Harness {
+        fn new() -> Self {
+            Harness {
+                env: DecodeEnv::default(),
+                next: 0,
+                out: Vec::new(),
+                redirects: Redirects::default(),
+                hashes: HashPool::new(true),
+            }
+        }
+        fn ctx(&mut self) -> ConnCtx<'_> {
+            ConnCtx {
+                conn_id: 1,
+                client: "10.0.0.1:40000".parse().unwrap(),
+                server: "10.0.0.2:3000".parse().unwrap(),
+                scheme: "http",
+                source: crate::event::Source::Capture,
+                env: &self.env,
+                next_exchange: &mut self.next,
+                out: &mut self.out,
+                redirects: &mut self.redirects,
+                hashes: &mut self.hashes,
+                setup: Default::default(),
+            }
+        }
+        fn exchanges(&self) -> Vec<(Option<String>, Option<u16>, u64, Option<String>)> {
+            self.out
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Exchange(x) => Some((x.url.clone(), x.status, x.resp_bytes, x.error.clone())),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn url(p: &str) -> Option<String> {
+        Some(format!("http://h{p}"))
+    }
+
+    #[test]
+    fn pipelined_requests_pair_in_order() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let reqs = b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\nGET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n";
+        p.client_data(Ts(1), reqs, &mut h.ctx());
+        let resps = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        // Split anywhere: the pairing must not depend on segment boundaries.
+        p.server_data(Ts(2), &resps[..41], &mut h.ctx());
+        p.server_data(Ts(3), &resps[41..], &mut h.ctx());
+        assert_eq!(
+            h.exchanges(),
+            [(url("/a/@v/list"), Some(200), 3, None), (url("/b/@v/list"), Some(404), 0, None)]
+        );
+    }
+
+    #[test]
+    fn head_interim_and_close_delimited() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"HEAD /m/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        // A HEAD response announces a length but has no body.
+        p.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n", &mut h.ctx());
+        p.client_data(Ts(3), b"GET /m/@v/v1.info HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", &mut h.ctx());
+        p.server_data(Ts(4), b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n{\"Version\":", &mut h.ctx());
+        p.server_data(Ts(5), b"\"v1\"}", &mut h.ctx());
+        p.server_fin(Ts(6), &mut h.ctx());
+        let ex = h.exchanges();
+        assert_eq!(ex[0], (url("/m/@v/v1.zip"), Some(200), 0, None));
+        assert_eq!(ex[1], (url("/m/@v/v1.info"), Some(200), 16, None));
+        match &h.out[1] {
+            Event::Exchange(x) => {
+                // Time to first byte counts from the interim response's first byte.
+                assert_eq!(x.first_byte_at, Some(Ts(4)));
+                assert_eq!(x.body.text.as_deref(), Some("{\"Version\":\"v1\"}"));
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_capture_that_starts_with_a_response_resyncs() {
+        let mut h = Harness::new();
+        let mut p = Http1::resyncing();
+        // The tail of some earlier body, then a whole exchange.
+        p.server_data(Ts(1), b"zip bytes of an earlier response", &mut h.ctx());
+        p.client_data(Ts(2), b"est tail\r\n\r\nGET /x.com/m/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.server_data(Ts(3), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv1", &mut h.ctx());
+        assert_eq!(h.exchanges(), [(url("/x.com/m/@v/list"), Some(200), 2, None)]);
+    }
+
+    #[test]
+    fn a_gap_inside_a_body_keeps_framing() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\nGET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", &mut h.ctx());
+        p.server_gap(Ts(3), 5, &mut h.ctx());
+        p.server_data(Ts(4), b"cde", &mut h.ctx());
+        p.server_data(Ts(5), b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", &mut h.ctx());
+        let ex = h.exchanges();
+        assert_eq!(ex[0], (url("/a/@v/v1.zip"), Some(200), 10, Some("gap".into())));
+        assert_eq!(ex[1], (url("/b/@v/list"), Some(200), 1, None));
+    }
+
+    #[test]
+    fn unanswered_and_reset() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.close(false, Ts(9), &mut h.ctx());
+        let mut q = Http1::new();
+        q.client_data(Ts(1), b"GET /b/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        q.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx", &mut h.ctx());
+        q.close(true, Ts(3), &mut h.ctx());
+        let ex = h.exchanges();
+        assert_eq!(ex[0], (url("/a/@v/list"), None, 0, Some("no-response".into())));
+        assert_eq!(ex[1], (url("/b/@v/v1.zip"), Some(200), 2, Some("reset".into())));
+    }
+}
