@@ -8,9 +8,10 @@
 #
 # Everything runs in network namespace `gmwlive` (its own lo, nothing else on it): goproxyd
 # serves a GOPROXY tree of big real module zips (golang.org/x/text, x/sys, x/net, x/crypto, built
-# by mkproxy from /usr/share/gocode/src) on 127.0.0.1:3500; STREAMS parallel curl loops fetch the
-# zips (--limit-rate = target / STREAMS each; unlimited = as fast as the 2 cores allow), and an
-# optional last step runs real `go mod download` loops at full speed.
+# by mkproxy from /usr/share/gocode/src) on 127.0.0.1:3500, and STREAMS parallel curl loops fetch
+# the zips for STEP_SECONDS. A target rate is enforced by a `tc tbf` token bucket on the netns lo
+# (curl's --limit-rate if tc fails; it overshoots about 2x); unlimited = as fast as the 2 cores
+# allow. A last step runs real `go mod download -x` loops (fresh module cache each) at full speed.
 # Each step starts a fresh gomodwatch under /usr/bin/time -v and stops it with SIGINT.
 #
 # Run as root. Re-runnable: leftovers are removed first, a trap tears everything down.
@@ -19,11 +20,12 @@
 #
 # Tunables (environment; options override):
 #   STEP_SECONDS=10       load duration per step (--seconds)
-#   RATES="100 500 1000 0"  target rates in Mbit/s (payload), 0 = unlimited (--rates)
+#   RATES="100 500 1000 0"  target rates in Mbit/s on the wire, 0 = unlimited (--rates)
 #   STREAMS=4             parallel curl loops per step
 #   VERSIONS=2            versions served of each big module
 #   GO_STEP=1             add a step with real `go mod download` loops (--no-go: 0)
-#   GO_WORKERS=2          parallel go loops in that step
+#   GO_WORKERS=2          parallel go loops in that step (Go 1.19 and 1.27 alternating)
+#   FILTER='tcp port 3500'  gomodwatch's -f (e.g. 'inbound and tcp port 3500': see README)
 #   LO_MTU=               set the netns lo MTU (default 65536; 1500 gives wire-sized packets)
 #   KEEP_WORK=1           keep the work dir (tree, NDJSON, logs) for inspection
 set -euo pipefail
@@ -38,6 +40,7 @@ VERSIONS=${VERSIONS:-2}
 GO_STEP=${GO_STEP:-1}
 GO_WORKERS=${GO_WORKERS:-2}
 LO_MTU=${LO_MTU:-}
+FILTER=${FILTER:-tcp port 3500}
 while (($#)); do
     case $1 in
         --seconds) STEP_SECONDS=${2:?--seconds N}; shift ;;
@@ -45,7 +48,7 @@ while (($#)); do
         --rates) RATES=${2:?--rates LIST}; shift ;;
         --rates=*) RATES=${1#--rates=} ;;
         --no-go) GO_STEP=0 ;;
-        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "live_capture.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -214,7 +217,7 @@ step() {
     local S=$WORK/step-$label
     mkdir -p "$S"
     local srv0; srv0=$(wc -l < "$WORK/goproxyd.log")
-    ip netns exec "$NS" /usr/bin/time -v -o "$S/time" "$BIN" -i lo -f "tcp port $PORT" --goproxy "http://$ADDR" --json \
+    ip netns exec "$NS" /usr/bin/time -v -o "$S/time" "$BIN" -i lo -f "$FILTER" --goproxy "http://$ADDR" --json \
         > "$S/events.ndjson" 2> "$S/gmw.err" &
     local tpid=$!
     echo "$tpid" > "$WORK/gmw.pid"
@@ -337,7 +340,7 @@ shape 0
 echo
 echo "machine:   $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(uname -r)"
 echo "load:      netns $NS, lo MTU $LO_MTU_NOW; goproxyd $ADDR; ${#URLS[@]} zips ($((ZIPBYTES / 1000000)) MB): ${MODVERS[*]}"
-echo "           $STREAMS curl loops per step (limit = target / $STREAMS), ${STEP_SECONDS}s per step; gomodwatch -i lo -f 'tcp port $PORT' --json"
+echo "           $STREAMS curl loops per step (limit = target / $STREAMS), ${STEP_SECONDS}s per step; gomodwatch -i lo -f '$FILTER' --json"
 echo
 printf '%-9s %-9s %6s %8s %8s %6s %6s %6s %6s %6s %8s %5s %8s %8s %7s %6s %7s\n' \
     step target "win s" "MB" "Mbit/s" reqs server exch full miss dropped gaps "lo pkts" "decoded" "CPU s" "CPU %" "RSS MiB"

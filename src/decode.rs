@@ -490,3 +490,130 @@ fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
         (seg.dst, seg.src)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Flow-table cases that a recording of the go command does not produce on demand.
+    use super::*;
+    use crate::capture::LinkType;
+    use etherparse::PacketBuilder;
+
+    struct Tcp {
+        from_client: bool,
+        seq: u32,
+        ack: u32,
+        syn: bool,
+        fin: bool,
+        payload: &'static [u8],
+    }
+
+    fn frame(t: &Tcp) -> Vec<u8> {
+        let (src, dst, sp, dp) = if t.from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 3000)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 3000, 40000)
+        };
+        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, t.seq, 65535);
+        // Everything but the opening SYN acknowledges something.
+        if !(t.syn && t.from_client) {
+            b = b.ack(t.ack);
+        }
+        if t.syn {
+            b = b.syn();
+        }
+        if t.fin {
+            b = b.fin();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, t.payload).unwrap();
+        out
+    }
+
+    fn run(segs: &[Tcp]) -> Vec<Event> {
+        let mut d = Decoder::new(DecodeEnv::default());
+        let mut events = Vec::new();
+        for (i, t) in segs.iter().enumerate() {
+            let data = frame(t);
+            d.packet(&Packet {
+                ts: Ts(1_000_000 * (i as i64 + 1)),
+                link: LinkType::Ethernet,
+                iface: 0,
+                wire_len: data.len() as u32,
+                data: &data,
+            });
+            events.extend(d.drain());
+        }
+        d.finish();
+        events.extend(d.drain());
+        events
+    }
+
+    const REQ: &[u8] = b"GET /a.com/m/@v/list HTTP/1.1\r\nHost: h\r\n\r\n";
+    const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv1";
+
+    fn exchange(c_isn: u32, s_isn: u32) -> Vec<Tcp> {
+        let c = c_isn.wrapping_add(1);
+        let s = s_isn.wrapping_add(1);
+        let t = |from_client, seq, ack, syn, payload| Tcp {
+            from_client,
+            seq,
+            ack,
+            syn,
+            fin: false,
+            payload,
+        };
+        vec![
+            t(true, c_isn, 0, true, &[][..]),
+            t(false, s_isn, c, true, &[][..]),
+            t(true, c, s, false, REQ),
+            t(false, s, c.wrapping_add(REQ.len() as u32), false, RESP),
+        ]
+    }
+
+    #[test]
+    fn port_reuse_starts_a_new_connection() {
+        let mut segs = exchange(1000, 5000);
+        // Same addresses and ports, a new SYN with another sequence number.
+        segs.extend(exchange(900_000, 7000));
+        let events = run(&segs);
+        let conns: Vec<&Connection> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Connection(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let exchanges = events
+            .iter()
+            .filter(|e| matches!(e, Event::Exchange(x) if x.status == Some(200)))
+            .count();
+        assert_eq!(conns.len(), 2);
+        assert_eq!(exchanges, 2);
+        assert_ne!(conns[0].id, conns[1].id);
+    }
+
+    #[test]
+    fn sequence_numbers_wrapping_mid_connection() {
+        // The client's ISN sits just below 2^32, so its request crosses the wrap.
+        let events = run(&exchange(u32::MAX - 10, u32::MAX - 3));
+        let ok = events
+            .iter()
+            .any(|e| matches!(e, Event::Exchange(x) if x.status == Some(200) && x.resp_bytes == 2));
+        assert!(ok, "{events:?}");
+    }
+
+    #[test]
+    fn a_stray_ack_does_not_invent_a_connection() {
+        let events = run(&[Tcp {
+            from_client: true,
+            seq: 5,
+            ack: 9,
+            syn: false,
+            fin: false,
+            payload: &[],
+        }]);
+        assert!(events.is_empty());
+    }
+}

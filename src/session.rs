@@ -979,3 +979,64 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gomod::classify::classify;
+
+    fn exchange(id: u64, url: &str, status: u16, body: Option<&str>) -> Event {
+        Event::Exchange(Box::new(Exchange {
+            id,
+            connection: 1,
+            ts: Ts(id as i64 * 1_000_000),
+            url: Some(url.into()),
+            status: Some(status),
+            go: classify(url, &[]),
+            body: crate::event::BodyInfo {
+                text: body.map(str::to_string),
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+    }
+
+    /// The proxy mirrors the checksum database (`supported` 200), yet lookups go to the
+    /// database's own host: GOSUMDB names a URL.
+    #[test]
+    fn checksum_database_asked_directly_though_the_proxy_serves_it() {
+        let mut s = Session::new(SessionConfig {
+            goproxy: Some(GoproxyList::parse("https://proxy.corp", ChainSource::Flag)),
+            ..Default::default()
+        });
+        let record = "5\nexample.com/a v1.0.0 h1:AAAA\nexample.com/a v1.0.0/go.mod h1:BBBB\n\ngo.sum database tree\n6\nx\n";
+        for ev in [
+            exchange(
+                1,
+                "https://proxy.corp/sumdb/sum.golang.org/supported",
+                200,
+                None,
+            ),
+            exchange(
+                2,
+                "https://sum.golang.org/lookup/example.com/a@v1.0.0",
+                200,
+                Some(record),
+            ),
+        ] {
+            s.apply(&ev);
+        }
+        let mods = s.modules();
+        let problems = s.problems(&mods);
+        assert!(
+            problems.iter().any(|p| p.text.starts_with(
+                "the checksum database was asked directly at https://sum.golang.org although proxy https://proxy.corp serves it"
+            )),
+            "{problems:#?}"
+        );
+        // The lookup's hashes are known for the module.
+        let m = mods.iter().find(|m| m.module == "example.com/a").unwrap();
+        assert_eq!(m.sumdb_h1.as_deref(), Some("h1:AAAA"));
+        assert_eq!(m.sumdb_mod_h1.as_deref(), Some("h1:BBBB"));
+    }
+}

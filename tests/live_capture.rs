@@ -354,3 +354,94 @@ fn credentials_are_redacted_everywhere() {
     assert_eq!(summary["proxies"][0]["proxy"], "http://127.0.0.1:3416");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A proxy mounted under a path that sends zips to storage elsewhere (as proxy.golang.org
+/// does with 302s to storage.googleapis.com, and Athens in redirect mode).
+#[test]
+fn redirects_stay_with_their_request_and_path_prefixes_are_bases() {
+    require_root();
+    let _storage = goproxyd(None, "127.0.0.1:3418", &[]);
+    let _proxy = goproxyd(
+        None,
+        "127.0.0.1:3417",
+        &["-prefix", "/goproxy", "-redirect", "http://127.0.0.1:3418"],
+    );
+    let run = LiveRun::start(
+        &["-i", "lo", "-f", "tcp port 3417 or tcp port 3418", "--json"],
+        &[],
+    );
+    let xlog = run_go(
+        &go119(),
+        "http://127.0.0.1:3417/goproxy",
+        &["mod", "download", "-x", "github.com/BurntSushi/toml@v1.2.0"],
+        None,
+    );
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    // -x shows the proxy URL with the final status; the wire shows the 302 and the hop.
+    assert!(
+        xlog.contains("/goproxy/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip: 200 OK"),
+        "{xlog}"
+    );
+    let exchanges = of_type(&events, "exchange");
+    let first = exchanges
+        .iter()
+        .find(|e| e["status"] == 302)
+        .expect("a 302");
+    let hop = exchanges
+        .iter()
+        .find(|e| e["redirect_of"] == first["id"])
+        .expect("the hop");
+    assert_eq!(hop["status"], 200);
+    assert!(hop["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:3418/"));
+    assert_eq!(first["go"]["proxy"], "http://127.0.0.1:3417/goproxy");
+    let toml = of_type(&events, "module")
+        .into_iter()
+        .find(|m| m["module"] == "github.com/BurntSushi/toml")
+        .unwrap();
+    let zip: Vec<&Value> = toml["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "zip")
+        .collect();
+    assert_eq!(zip.len(), 1, "the hop is not a second attempt: {toml}");
+    assert_eq!(zip[0]["status"], 200);
+    assert_eq!(zip[0]["redirected_to"], "127.0.0.1:3418");
+    assert_eq!(toml["served_by"]["zip"], "http://127.0.0.1:3417/goproxy");
+    assert_eq!(toml["served_by"]["info"], "http://127.0.0.1:3417/goproxy");
+    let sums = std::fs::read_to_string(tools().tree.join("go.sum.expected")).unwrap();
+    assert!(
+        sums.contains(toml["h1"].as_str().unwrap()),
+        "the hop's body was hashed: {toml}"
+    );
+    assert_eq!(toml["outcome"], "ok");
+}
+
+#[test]
+fn an_interface_that_goes_away_is_reported_not_a_crash() {
+    require_root();
+    let ns = Netns::create("g", 33);
+    let run = LiveRun::start(&["-i", &ns.host_if, "--json"], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let del = std::process::Command::new("ip")
+        .args(["link", "del", &ns.host_if])
+        .output()
+        .unwrap();
+    assert!(del.status.success());
+    // With its only interface gone the capture ends by itself: no Ctrl-C needed.
+    let out = run.wait(std::time::Duration::from_secs(10));
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("capture on {} ended", ns.host_if)),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"));
+    assert_eq!(of_type(&parse_ndjson(&out.stdout), "summary").len(), 1);
+}

@@ -383,3 +383,35 @@ fn har_is_valid_har_1_2() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Traffic that contradicts the configured GOPROXY is flagged (the recording used
+/// `A,B`; we claim something else).
+#[test]
+fn traffic_that_contradicts_the_configuration_is_flagged() {
+    let problems = |goproxy: &str| -> Vec<String> {
+        let events = replay_json(&capture("fallback-404-go127"), &["--goproxy", goproxy]);
+        of_type(&events, "summary")[0]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let reversed = problems(&format!("{B},{A}"));
+    assert!(
+        reversed
+            .iter()
+            .any(|p| p.starts_with(&format!("{A} was asked without asking {B} first"))),
+        "{reversed:#?}"
+    );
+    let only_a = problems(A);
+    assert!(
+        only_a
+            .iter()
+            .any(|p| p.starts_with(&format!("proxy {B} was asked but is not in GOPROXY"))),
+        "{only_a:#?}"
+    );
+    // The configuration the recording really used draws no such remark.
+    let right = problems(&format!("{A},{B}"));
+    assert!(right.iter().all(|p| !p.contains("GOPROXY (")), "{right:#?}");
+}

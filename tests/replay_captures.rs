@@ -462,7 +462,12 @@ fn xlog_parser_pairs_interleaved_lines() {
 }
 
 /// Packets of a real capture, to cut or thin out.
-fn packets_of(name: &str) -> (gomodwatch::capture::LinkType, Vec<(gomodwatch::time::Ts, u32, Vec<u8>)>) {
+fn packets_of(
+    name: &str,
+) -> (
+    gomodwatch::capture::LinkType,
+    Vec<(gomodwatch::time::Ts, u32, Vec<u8>)>,
+) {
     let mut f = CaptureFile::new(std::fs::File::open(captures().join(name)).unwrap()).unwrap();
     let mut v = Vec::new();
     let mut link = None;
@@ -480,7 +485,11 @@ fn write_capture(
 ) -> PathBuf {
     let path = std::env::temp_dir().join(format!("gmw-{tag}-{}.pcap", std::process::id()));
     let f = std::fs::File::create(&path).unwrap();
-    let desc = [IfaceDesc { name: "x", link, snaplen: 262_144 }];
+    let desc = [IfaceDesc {
+        name: "x",
+        link,
+        snaplen: 262_144,
+    }];
     let mut w = CaptureWriter::new(std::io::BufWriter::new(f), &desc).unwrap();
     for (ts, wire, data) in packets {
         w.packet(0, *ts, *wire, data).unwrap();
@@ -512,7 +521,9 @@ fn a_syn_never_answered_is_no_answer() {
         .filter(|c| c["server"] == "127.0.0.1:3009")
         .collect();
     assert_eq!(silent.len(), 17);
-    assert!(silent.iter().all(|c| c["error"] == "no-answer" && c["connect_ms"].is_null()));
+    assert!(silent
+        .iter()
+        .all(|c| c["error"] == "no-answer" && c["connect_ms"].is_null()));
 }
 
 #[test]
@@ -532,7 +543,9 @@ fn a_capture_cut_mid_download_is_truncated() {
         .collect();
     assert_eq!(cut.len(), 1, "{events:#?}");
     assert_eq!(cut[0]["status"], 200);
-    assert!(of_type(&events, "connection").iter().any(|c| c["error"] == "truncated"));
+    assert!(of_type(&events, "connection")
+        .iter()
+        .any(|c| c["error"] == "truncated"));
     let partial = of_type(&events, "module")
         .into_iter()
         .find(|m| m["module"] == cut[0]["go"]["module"])
@@ -592,7 +605,10 @@ fn missing_packets_are_gaps_and_decoding_goes_on() {
     let events = replay_json(&path, &[]);
     std::fs::remove_file(&path).ok();
     let full = replay_json(&captures().join("veth-mtu1500-go127.pcap"), &[]);
-    assert_eq!(of_type(&events, "exchange").len(), of_type(&full, "exchange").len());
+    assert_eq!(
+        of_type(&events, "exchange").len(),
+        of_type(&full, "exchange").len()
+    );
     let gapped: Vec<&Value> = of_type(&events, "exchange")
         .into_iter()
         .filter(|e| e["error"] == "gap")

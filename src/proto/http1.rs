@@ -670,7 +670,9 @@ mod tests {
             self.out
                 .iter()
                 .filter_map(|e| match e {
-                    Event::Exchange(x) => Some((x.url.clone(), x.status, x.resp_bytes, x.error.clone())),
+                    Event::Exchange(x) => {
+                        Some((x.url.clone(), x.status, x.resp_bytes, x.error.clone()))
+                    }
                     _ => None,
                 })
                 .collect()
@@ -685,7 +687,8 @@ mod tests {
     fn pipelined_requests_pair_in_order() {
         let mut h = Harness::new();
         let mut p = Http1::new();
-        let reqs = b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\nGET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n";
+        let reqs =
+            b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\nGET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n";
         p.client_data(Ts(1), reqs, &mut h.ctx());
         let resps = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         // Split anywhere: the pairing must not depend on segment boundaries.
@@ -693,7 +696,10 @@ mod tests {
         p.server_data(Ts(3), &resps[41..], &mut h.ctx());
         assert_eq!(
             h.exchanges(),
-            [(url("/a/@v/list"), Some(200), 3, None), (url("/b/@v/list"), Some(404), 0, None)]
+            [
+                (url("/a/@v/list"), Some(200), 3, None),
+                (url("/b/@v/list"), Some(404), 0, None)
+            ]
         );
     }
 
@@ -701,11 +707,27 @@ mod tests {
     fn head_interim_and_close_delimited() {
         let mut h = Harness::new();
         let mut p = Http1::new();
-        p.client_data(Ts(1), b"HEAD /m/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.client_data(
+            Ts(1),
+            b"HEAD /m/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
         // A HEAD response announces a length but has no body.
-        p.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n", &mut h.ctx());
-        p.client_data(Ts(3), b"GET /m/@v/v1.info HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n", &mut h.ctx());
-        p.server_data(Ts(4), b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n{\"Version\":", &mut h.ctx());
+        p.server_data(
+            Ts(2),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n",
+            &mut h.ctx(),
+        );
+        p.client_data(
+            Ts(3),
+            b"GET /m/@v/v1.info HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+            &mut h.ctx(),
+        );
+        p.server_data(
+            Ts(4),
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n{\"Version\":",
+            &mut h.ctx(),
+        );
         p.server_data(Ts(5), b"\"v1\"}", &mut h.ctx());
         p.server_fin(Ts(6), &mut h.ctx());
         let ex = h.exchanges();
@@ -727,9 +749,20 @@ mod tests {
         let mut p = Http1::resyncing();
         // The tail of some earlier body, then a whole exchange.
         p.server_data(Ts(1), b"zip bytes of an earlier response", &mut h.ctx());
-        p.client_data(Ts(2), b"est tail\r\n\r\nGET /x.com/m/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
-        p.server_data(Ts(3), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv1", &mut h.ctx());
-        assert_eq!(h.exchanges(), [(url("/x.com/m/@v/list"), Some(200), 2, None)]);
+        p.client_data(
+            Ts(2),
+            b"est tail\r\n\r\nGET /x.com/m/@v/list HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        p.server_data(
+            Ts(3),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv1",
+            &mut h.ctx(),
+        );
+        assert_eq!(
+            h.exchanges(),
+            [(url("/x.com/m/@v/list"), Some(200), 2, None)]
+        );
     }
 
     #[test]
@@ -737,12 +770,23 @@ mod tests {
         let mut h = Harness::new();
         let mut p = Http1::new();
         p.client_data(Ts(1), b"GET /a/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\nGET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
-        p.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", &mut h.ctx());
+        p.server_data(
+            Ts(2),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
+            &mut h.ctx(),
+        );
         p.server_gap(Ts(3), 5, &mut h.ctx());
         p.server_data(Ts(4), b"cde", &mut h.ctx());
-        p.server_data(Ts(5), b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", &mut h.ctx());
+        p.server_data(
+            Ts(5),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+            &mut h.ctx(),
+        );
         let ex = h.exchanges();
-        assert_eq!(ex[0], (url("/a/@v/v1.zip"), Some(200), 10, Some("gap".into())));
+        assert_eq!(
+            ex[0],
+            (url("/a/@v/v1.zip"), Some(200), 10, Some("gap".into()))
+        );
         assert_eq!(ex[1], (url("/b/@v/list"), Some(200), 1, None));
     }
 
@@ -750,14 +794,32 @@ mod tests {
     fn unanswered_and_reset() {
         let mut h = Harness::new();
         let mut p = Http1::new();
-        p.client_data(Ts(1), b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.client_data(
+            Ts(1),
+            b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
         p.close(false, Ts(9), &mut h.ctx());
         let mut q = Http1::new();
-        q.client_data(Ts(1), b"GET /b/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
-        q.server_data(Ts(2), b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx", &mut h.ctx());
+        q.client_data(
+            Ts(1),
+            b"GET /b/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        q.server_data(
+            Ts(2),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx",
+            &mut h.ctx(),
+        );
         q.close(true, Ts(3), &mut h.ctx());
         let ex = h.exchanges();
-        assert_eq!(ex[0], (url("/a/@v/list"), None, 0, Some("no-response".into())));
-        assert_eq!(ex[1], (url("/b/@v/v1.zip"), Some(200), 2, Some("reset".into())));
+        assert_eq!(
+            ex[0],
+            (url("/a/@v/list"), None, 0, Some("no-response".into()))
+        );
+        assert_eq!(
+            ex[1],
+            (url("/b/@v/v1.zip"), Some(200), 2, Some("reset".into()))
+        );
     }
 }

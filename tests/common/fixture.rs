@@ -255,6 +255,29 @@ impl LiveRun {
         run
     }
 
+    /// Waits for it to exit by itself (at most `limit`, then it is killed and this fails).
+    pub fn wait(mut self, limit: Duration) -> LiveOutput {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + limit;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("gomodwatch did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let status = child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let stderr: Vec<String> = self.stderr_lines.try_iter().collect();
+        LiveOutput {
+            status,
+            stdout,
+            stderr: stderr.join("\n"),
+        }
+    }
+
     pub fn stop(mut self) -> LiveOutput {
         // Let the last packets reach the capture before Ctrl-C.
         std::thread::sleep(Duration::from_millis(500));

@@ -32,6 +32,8 @@ func main() {
 	sumKey := flag.String("sumkey", "", "file to write the sumdb verifier key")
 	logf := flag.String("log", "", "JSONL request log")
 	keylog := flag.String("keylog", "", "with -cert/-key: append TLS session secrets (NSS key log format) to this file")
+	prefix := flag.String("prefix", "", "serve the tree under this path prefix (a proxy mounted at /goproxy)")
+	redirect := flag.String("redirect", "", "answer .zip requests with 302 to this base URL + the same path (storage behind a proxy)")
 	flag.Parse()
 
 	var mu sync.Mutex
@@ -81,6 +83,19 @@ func main() {
 			time.Sleep(*delay)
 		}
 		p := r.URL.Path
+		if *prefix != "" {
+			if !strings.HasPrefix(p, *prefix+"/") {
+				status = 404
+				http.Error(w, "not under "+*prefix, status)
+				return
+			}
+			p = strings.TrimPrefix(p, *prefix)
+		}
+		if *redirect != "" && strings.HasSuffix(p, ".zip") {
+			status = http.StatusFound
+			http.Redirect(w, r, *redirect+strings.TrimPrefix(r.URL.EscapedPath(), *prefix), status)
+			return
+		}
 		if sumHandler != nil {
 			pre := "/sumdb/" + *sumName
 			if p == pre+"/supported" {
