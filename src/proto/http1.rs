@@ -633,6 +633,9 @@ mod tests {
     use crate::proto::redirect::Redirects;
     use crate::proto::DecodeEnv;
 
+    /// (url, status, response bytes, error) of an exchange.
+    type Seen = (Option<String>, Option<u16>, u64, Option<String>);
+
     struct Harness {
         env: DecodeEnv,
         next: u64,
@@ -666,7 +669,7 @@ mod tests {
                 setup: Default::default(),
             }
         }
-        fn exchanges(&self) -> Vec<(Option<String>, Option<u16>, u64, Option<String>)> {
+        fn exchanges(&self) -> Vec<Seen> {
             self.out
                 .iter()
                 .filter_map(|e| match e {
