@@ -208,6 +208,7 @@ shape() {
 # ---------------------------------------------------------------- one step
 ROWS=()
 LIMITER=none
+LIMITS=
 CURL_RATE=0
 FAIL=0
 TOTAL_DROPPED=0
@@ -332,6 +333,7 @@ step() {
 log "netns $NS, lo MTU $LO_MTU_NOW, goproxyd on $ADDR; steps: $RATES (Mbit/s, 0 = unlimited)$( ((GO_STEP)) && echo ", go")"
 for r in $RATES; do
     shape "$r"
+    ((r > 0)) && LIMITS+="${LIMITS:+; }$LIMITER"
     if ((r > 0)); then step "${r}M" "$r" curl; else step unlimited 0 curl; fi
 done
 shape 0
@@ -340,7 +342,7 @@ shape 0
 echo
 echo "machine:   $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(uname -r)"
 echo "load:      netns $NS, lo MTU $LO_MTU_NOW; goproxyd $ADDR; ${#URLS[@]} zips ($((ZIPBYTES / 1000000)) MB): ${MODVERS[*]}"
-echo "           $STREAMS curl loops per step (limit = target / $STREAMS), ${STEP_SECONDS}s per step; gomodwatch -i lo -f '$FILTER' --json"
+echo "           $STREAMS curl loops per step, ${STEP_SECONDS}s per step, rate limit: ${LIMITS:-none}; gomodwatch -i lo -f '$FILTER' --json"
 echo
 printf '%-9s %-9s %6s %8s %8s %6s %6s %6s %6s %6s %8s %5s %8s %8s %7s %6s %7s\n' \
     step target "win s" "MB" "Mbit/s" reqs server exch full miss dropped gaps "lo pkts" "decoded" "CPU s" "CPU %" "RSS MiB"
@@ -356,7 +358,9 @@ echo "columns: MB, Mbit/s = HTTP body bytes the clients received (1 MB = 10^6 by
 echo "         reqs = requests the clients made, server = requests goproxyd logged, exch = exchange events,"
 echo "         full = exchanges with status 200, no error and the whole body, miss = requests with no exchange event;"
 echo "         dropped / gaps = gomodwatch summary; lo pkts = packets on the netns lo (ip -s link) while capturing,"
-echo "         decoded = summary.packets (lo pkts should equal decoded + dropped); CPU = gomodwatch user+sys over the window"
+echo "         decoded = summary.packets (lo pkts - decoded = packets lost; on lo the kernel counts each lost packet"
+echo "         twice, once per direction, so dropped is about 2x that unless FILTER starts with 'inbound');"
+echo "         CPU = gomodwatch user+sys over the window (200 % = both cores)"
 echo
 for row in "${ROWS[@]}"; do
     IFS='|' read -r l tg w p a r sr e c m d g lp pk cpu pct rss pr lbr byr verdict <<< "$row"

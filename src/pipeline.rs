@@ -2,7 +2,7 @@
 //! to the session and the outputs, and give a front end (the TUI) regular turns. The same
 //! code serves a replayed file and a live capture; only the source differs.
 
-use crate::capture::file::{CaptureFile, FileError};
+use crate::capture::file::CaptureFile;
 use crate::capture::live::{LiveStats, Merger, Next};
 use crate::capture::Packet;
 use crate::decode::Decoder;
@@ -340,9 +340,4 @@ pub fn pump(
         },
         quit,
     })
-}
-
-/// Maps a capture file error for the user.
-pub fn file_error(path: &str, e: FileError) -> String {
-    format!("{path}: {e}")
 }

@@ -3,18 +3,10 @@
 /// Replaces the password of a URL's userinfo with `xxxxx`, as Go's `url.Redacted` does:
 /// `https://user:secret@host/p` → `https://user:xxxxx@host/p`. A user name alone is kept.
 pub fn url_userinfo(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
+    let Some((auth_start, at)) = userinfo_span(url) else {
         return url.to_string();
     };
-    let auth_start = scheme_end + 3;
-    let auth_end = url[auth_start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| auth_start + i);
-    let authority = &url[auth_start..auth_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
+    let userinfo = &url[auth_start..auth_start + at];
     let user = match userinfo.find(':') {
         Some(colon) => format!("{}:xxxxx", &userinfo[..colon]),
         None => userinfo.to_string(),
@@ -26,17 +18,20 @@ pub fn url_userinfo(url: &str) -> String {
 /// configured proxy URLs are matched against traffic, where credentials never appear in
 /// the URL (the go command sends them as an Authorization header).
 pub fn strip_userinfo(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let auth_start = scheme_end + 3;
+    match userinfo_span(url) {
+        Some((auth_start, at)) => format!("{}{}", &url[..auth_start], &url[auth_start + at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Where the authority starts, and the offset of its `@` if it has userinfo.
+fn userinfo_span(url: &str) -> Option<(usize, usize)> {
+    let auth_start = url.find("://")? + 3;
     let auth_end = url[auth_start..]
         .find(['/', '?', '#'])
         .map_or(url.len(), |i| auth_start + i);
-    match url[auth_start..auth_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..auth_start], &url[auth_start + at + 1..]),
-        None => url.to_string(),
-    }
+    let at = url[auth_start..auth_end].rfind('@')?;
+    Some((auth_start, at))
 }
 
 #[cfg(test)]

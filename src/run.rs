@@ -164,6 +164,27 @@ fn outputs(view: View, mut config: SessionConfig, har: Option<File>) -> Result<O
     })
 }
 
+/// Runs the pipeline with the TUI as front end when that is the view, else without one.
+fn pump_in_view(
+    view: View,
+    src: &mut dyn pipeline::PacketSource,
+    decoder: &mut Decoder,
+    out: &mut Outputs,
+    stop: &AtomicBool,
+    status: &mut Status,
+) -> Result<Finished, Failure> {
+    let fin = if view == View::Tui {
+        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
+        let fin = pipeline::pump(src, decoder, out, Some(&mut tui), stop, status);
+        // Dropping the TUI gives the terminal back before anything is printed.
+        drop(tui);
+        fin
+    } else {
+        pipeline::pump(src, decoder, out, None, stop, status)
+    };
+    fin.map_err(output_error)
+}
+
 fn run_file(cli: Cli) -> Result<(), Failure> {
     let path = cli.read.clone().expect("checked by caller");
     let name = path.display().to_string();
@@ -189,25 +210,12 @@ fn run_file(cli: Cli) -> Result<(), Failure> {
         source: name.clone(),
         ..Default::default()
     };
-    let fin = if view == View::Tui {
+    if view == View::Tui {
         // The TUI reads keys in raw mode (Ctrl-C is a key there); SIGTERM still ends it.
         let s = stop.clone();
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
-        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
-        let fin = pipeline::pump(
-            &mut src,
-            &mut decoder,
-            &mut out,
-            Some(&mut tui),
-            &stop,
-            &mut status,
-        );
-        drop(tui);
-        fin
-    } else {
-        pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
     }
-    .map_err(output_error)?;
+    let fin = pump_in_view(view, &mut src, &mut decoder, &mut out, &stop, &mut status)?;
     finish(out, view, &name, &fin)?;
     match fin.damage {
         Some(e) => Err(Failure::Input(format!("{name}: {e}"))),
@@ -389,25 +397,11 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
             }
         );
     }
-    let fin = if view == View::Tui {
-        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
-        let fin = pipeline::pump(
-            &mut src,
-            &mut decoder,
-            &mut out,
-            Some(&mut tui),
-            &stop,
-            &mut status,
-        );
-        drop(tui);
-        fin
-    } else {
-        // Without a TUI, `pump` runs until every capture thread has ended (Ctrl-C makes
-        // them end), so the last packets are decoded before the summary.
-        let never = AtomicBool::new(false);
-        pipeline::pump(&mut src, &mut decoder, &mut out, None, &never, &mut status)
-    }
-    .map_err(output_error)?;
+    // Without a TUI, `pump` runs until every capture thread has ended (Ctrl-C makes them
+    // end), so the last packets are decoded before the summary; the TUI stops at once.
+    let never = AtomicBool::new(false);
+    let until = if view == View::Tui { &*stop } else { &never };
+    let fin = pump_in_view(view, &mut src, &mut decoder, &mut out, until, &mut status)?;
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();
@@ -493,21 +487,6 @@ fn run_mitm(cli: Cli) -> Result<(), Failure> {
         source: name.clone(),
         ..Default::default()
     };
-    let fin = if view == View::Tui {
-        let mut tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
-        let fin = pipeline::pump(
-            &mut src,
-            &mut decoder,
-            &mut out,
-            Some(&mut tui),
-            &stop,
-            &mut status,
-        );
-        drop(tui);
-        fin
-    } else {
-        pipeline::pump(&mut src, &mut decoder, &mut out, None, &stop, &mut status)
-    }
-    .map_err(output_error)?;
+    let fin = pump_in_view(view, &mut src, &mut decoder, &mut out, &stop, &mut status)?;
     finish(out, view, &name, &fin)
 }

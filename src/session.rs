@@ -923,19 +923,12 @@ fn view(
     let served = |k| rec.served_by(k).map(str::to_string);
     // Time spent waiting on the network for this module: every request of the latest walk
     // of each artifact (a module fetched eight times does not take eight times as long).
-    let duration_ms: f64 = [
-        Kind::List,
-        Kind::Latest,
-        Kind::Info,
-        Kind::Mod,
-        Kind::Zip,
-        Kind::SumdbLookup,
-    ]
-    .into_iter()
-    .filter_map(|k| rec.walks(k).pop())
-    .flatten()
-    .map(|a| a.total_ms.or(a.ttfb_ms).unwrap_or(0.0))
-    .sum();
+    let duration_ms: f64 = ModuleRecord::ARTIFACTS
+        .into_iter()
+        .filter_map(|k| rec.walks(k).pop())
+        .flatten()
+        .map(|a| a.total_ms.or(a.ttfb_ms).unwrap_or(0.0))
+        .sum();
     let mut v = ModuleView {
         kind: "module",
         module: rec.module.clone(),

@@ -2,7 +2,7 @@
 //! chain, then the proxies, then the checksum database.
 
 use crate::gomod::classify::Kind;
-use crate::gomod::module::Attempt;
+use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::gomod::verdict::{artifact_name, Outcome, Severity};
 use crate::session::{human_bytes, ModuleView, Session, Summary};
 use std::fmt::Write;
@@ -131,12 +131,7 @@ fn ms(v: Option<f64>) -> String {
 /// One attempt as `proxy 404 (0.3 ms)`.
 fn attempt(a: &Attempt) -> String {
     let proxy = a.proxy.as_deref().unwrap_or("?");
-    let answer = match (a.status, &a.error) {
-        (Some(s), None) => s.to_string(),
-        (Some(s), Some(e)) => format!("{s} {e}"),
-        (None, Some(e)) => e.to_string(),
-        (None, None) => "no answer".into(),
-    };
+    let answer = a.answer();
     let times = if a.count > 1 {
         format!(" x{}", a.count)
     } else {
@@ -170,14 +165,7 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
         if let Some(p) = &m.problem {
             let _ = writeln!(o, "    ! {p}");
         }
-        for kind in [
-            Kind::List,
-            Kind::Latest,
-            Kind::Info,
-            Kind::Mod,
-            Kind::Zip,
-            Kind::SumdbLookup,
-        ] {
+        for kind in ModuleRecord::ARTIFACTS {
             let chain: Vec<String> = m
                 .attempts
                 .iter()

@@ -70,6 +70,16 @@ impl Attempt {
         matches!(self.status, Some(404 | 410))
     }
 
+    /// The answer in words: the status, or what went wrong instead.
+    pub fn answer(&self) -> String {
+        match (self.status, self.error.as_deref()) {
+            (Some(s), None) => s.to_string(),
+            (Some(s), Some(e)) => format!("{s} {e}"),
+            (None, Some(e)) => e.to_string(),
+            (None, None) => "no answer".into(),
+        }
+    }
+
     /// The slowest phase the user waited for: first byte, or the whole request when no
     /// byte ever came.
     pub fn wait_ms(&self) -> Option<f64> {
@@ -134,6 +144,16 @@ impl ModuleRecord {
         let at = self.attempts.partition_point(|p| p.ts <= a.ts);
         self.attempts.insert(at, a);
     }
+
+    /// Artifacts in the order a lookup touches them.
+    pub const ARTIFACTS: [Kind; 6] = [
+        Kind::List,
+        Kind::Latest,
+        Kind::Info,
+        Kind::Mod,
+        Kind::Zip,
+        Kind::SumdbLookup,
+    ];
 
     pub fn attempts_of(&self, kind: Kind) -> impl Iterator<Item = &Attempt> {
         self.attempts.iter().filter(move |a| a.kind == kind)

@@ -82,16 +82,6 @@ pub fn short_proxy(p: &str) -> &str {
     p.split_once("://").map_or(p, |(_, rest)| rest)
 }
 
-/// One attempt's answer: the status, or what went wrong.
-pub fn answer(a: &Attempt) -> String {
-    match (a.status, a.error.as_deref()) {
-        (Some(s), None) => s.to_string(),
-        (Some(s), Some(e)) => format!("{s} {e}"),
-        (None, Some(e)) => e.to_string(),
-        (None, None) => "-".into(),
-    }
-}
-
 /// The chain of answers for the artifact that says most (the zip, else .info or .mod), in
 /// its latest walk down the proxy list: `404→200`, `500→200`, `refused→200`; `×8` when the
 /// module was fetched that many times.

@@ -131,7 +131,7 @@ fn chain(m: &ModuleView) -> Vec<Line<'static>> {
                     a.proxy.as_deref().map(style::short_proxy).unwrap_or("?")
                 )),
                 Span::styled(
-                    format!("{:<12}", format!("{}{times}", style::answer(a))),
+                    format!("{:<12}", format!("{}{times}", a.answer())),
                     style::status(a.status, a.error.as_deref()),
                 ),
                 Span::raw(format!(
