@@ -322,6 +322,9 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let breakers: Vec<pcap::BreakLoop> = opened.iter_mut().map(|o| o.breaker()).collect();
+    // A second set for quitting from the TUI: a blocked read on a quiet interface may
+    // never time out (TPACKET_V3), so the threads are woken, not just told.
+    let wake: Vec<pcap::BreakLoop> = opened.iter_mut().map(|o| o.breaker()).collect();
     {
         let stop = stop.clone();
         // Runs on ctrlc's own thread, not in the signal handler, so breakloop is safe.
@@ -403,6 +406,9 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
     let until = if view == View::Tui { &*stop } else { &never };
     let fin = pump_in_view(view, &mut src, &mut decoder, &mut out, until, &mut status)?;
     stop.store(true, Ordering::Relaxed);
+    for b in &wake {
+        b.breakloop();
+    }
     for t in threads {
         let _ = t.join();
     }

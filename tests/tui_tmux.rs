@@ -169,3 +169,20 @@ fn not_a_terminal_means_a_report() {
     );
     assert!(!text.contains('\u{1b}'), "no terminal escapes in a report");
 }
+
+/// Live capture in the TUI on a quiet interface: `q` must end the capture threads too
+/// (a blocked read on an idle interface may never time out by itself).
+#[test]
+fn quitting_a_live_capture_on_a_quiet_interface() {
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "needs root to capture (tests/run-all.sh uses sudo)"
+    );
+    let t = Tmux::start("live", "-i lo -f 'tcp port 3499'");
+    t.wait_for(&[" live ", "lo │ 0 pkts", "Waiting for module traffic"]);
+    t.keys(&["q"]);
+    t.wait_for(&["EXITED 0", "icanon"]);
+    assert!(!t.alternate_screen());
+}
