@@ -77,6 +77,15 @@ impl Tmux {
         }
     }
 
+    /// Waits until the screen no longer shows `text`.
+    fn wait_gone(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.screen().contains(text) {
+            assert!(Instant::now() < deadline, "{text:?} never went away");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn alternate_screen(&self) -> bool {
         tmux(&["display", "-p", "-t", &self.name, "#{alternate_on}"]).trim() == "1"
     }
@@ -131,9 +140,10 @@ fn navigate_a_fallback_chain_filter_switch_views_and_quit() {
     t.wait_for(&["exchanges", "following"]);
     t.keys(&["?"]);
     t.wait_for(&[" keys ", "any key closes this"]);
-    // (Escape and q sent together would arrive as Alt-q.)
-    t.keys(&["Escape"]);
-    t.wait_for(&["following"]);
+    // Any key closes the help; wait until it is gone (an Escape followed at once by q
+    // would arrive as Alt-q).
+    t.keys(&["x"]);
+    t.wait_gone(" keys ");
     t.keys(&["q"]);
     let s = t.wait_for(&["EXITED 0", "icanon"]);
     assert!(!t.alternate_screen(), "left the alternate screen");
