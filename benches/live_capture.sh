@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# live_capture.sh [--seconds N] [--rates "100 500 1000 0"] [--no-go] — live-capture throughput and drops.
+# live_capture.sh [--seconds N] [--rates "100 500 1000 2000 0"] [--no-go] — live-capture throughput and drops.
 #
 # Pushes loopback traffic at several target rates while `gomodwatch -i lo -f 'tcp port 3500' --json`
 # captures it, and reports per step: payload bytes moved, achieved Mbit/s, requests made,
@@ -20,13 +20,14 @@
 #
 # Tunables (environment; options override):
 #   STEP_SECONDS=10       load duration per step (--seconds)
-#   RATES="100 500 1000 0"  target rates in Mbit/s on the wire, 0 = unlimited (--rates)
+#   RATES="100 500 1000 2000 0"  target rates in Mbit/s on the wire, 0 = unlimited (--rates)
 #   STREAMS=4             parallel curl loops per step
 #   VERSIONS=2            versions served of each big module
 #   GO_STEP=1             add a step with real `go mod download` loops (--no-go: 0)
 #   GO_WORKERS=2          parallel go loops in that step (Go 1.19 and 1.27 alternating)
 #   FILTER='tcp port 3500'  gomodwatch's -f (e.g. 'inbound and tcp port 3500': see README)
-#   LO_MTU=               set the netns lo MTU (default 65536; 1500 gives wire-sized packets)
+#   LO_MTU=               set the netns lo MTU and turn TSO/GSO/GRO off there (default: 65536
+#                         with offloads, i.e. 64 KiB packets; 1500 gives wire-sized packets)
 #   KEEP_WORK=1           keep the work dir (tree, NDJSON, logs) for inspection
 set -euo pipefail
 export LC_ALL=C   # sort/join/comm agree on one collation
@@ -34,7 +35,7 @@ export LC_ALL=C   # sort/join/comm agree on one collation
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 STEP_SECONDS=${STEP_SECONDS:-10}
-RATES=${RATES:-"100 500 1000 0"}
+RATES=${RATES:-"100 500 1000 2000 0"}
 STREAMS=${STREAMS:-4}
 VERSIONS=${VERSIONS:-2}
 GO_STEP=${GO_STEP:-1}
@@ -48,7 +49,7 @@ while (($#)); do
         --rates) RATES=${2:?--rates LIST}; shift ;;
         --rates=*) RATES=${1#--rates=} ;;
         --no-go) GO_STEP=0 ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "live_capture.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -131,7 +132,13 @@ log "zips: ${#URLS[@]}, $((ZIPBYTES / 1000000)) MB in all ($(for u in "${URLS[@]
 ip netns del "$NS" 2>/dev/null || true
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-[[ -n $LO_MTU ]] && ip -n "$NS" link set lo mtu "$LO_MTU"
+if [[ -n $LO_MTU ]]; then
+    # real frames of at most LO_MTU bytes: no segmentation offloads either (else lo carries
+    # 64 KiB GSO packets whatever its MTU)
+    ip -n "$NS" link set lo mtu "$LO_MTU"
+    ip netns exec "$NS" ethtool -K lo tso off gso off gro off >/dev/null 2>&1 ||
+        echo "live_capture.sh: ethtool -K lo tso/gso/gro off failed; packets may exceed the MTU" >&2
+fi
 LO_MTU_NOW=$(ip -n "$NS" -j link show lo | jq '.[0].mtu')
 ip netns exec "$NS" "$WORK/bin/goproxyd" -addr "$ADDR" -root "$WORK/tree" -log "$WORK/goproxyd.log" \
     2> "$WORK/goproxyd.err" & echo $! > "$WORK/goproxyd.pid"
@@ -317,6 +324,8 @@ step() {
         verdict="SILENT LOSS? dropped=$dr gaps=$gp, $lost lo packets not decoded, $unexplained requests not in full, $extra extra"
         FAIL=1
     fi
+    local errs; errs=$(awk '$4 != "-" {n[$4]++} END{for (e in n) printf "%s%d %s", (k++ ? ", " : ""), n[e], e}' "$S/exchanges")
+    [[ -n $errs ]] && verdict+="; exchange errors: $errs"
     TOTAL_DROPPED=$((TOTAL_DROPPED + dr))
     # label target win payload achieved reqs srvreqs exch complete missing dropped gaps lo_pkts pk lo_bytes cpu_s cpu% rss problems verdict
     ROWS+=("$(awk -v l="$label" -v tg="$target" -v w="$win" -v p="$payload" -v r="$reqs" -v sr="$srvreqs" \

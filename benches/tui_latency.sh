@@ -56,7 +56,9 @@ SESSION=
 TMP=$(mktemp -d /tmp/gmw-tui-latency.XXXXXX)
 cleanup() {
     local rc=$?
-    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    set +e
+    stop_tui
+    tmux -L "$SOCK" kill-server 2>/dev/null
     rm -rf "$TMP"
     exit $rc
 }
@@ -82,17 +84,37 @@ state() {
     case $last in " live "*) echo live ;; " done "*) echo done ;; " PAUSED "*) echo paused ;; *) echo "?" ;; esac
 }
 
+# The TUI is quit with q before its terminal goes away: gomodwatch outlives a killed tmux
+# session and then spins on the dead tty (crossterm's event loop), so a session is only
+# killed after its gomodwatch has exited (or, failing that, after SIGKILL to that pid).
 RUN=0
-start_tui() {   # start_tui ARGS... ; a new session (then the last one is killed); waits for the tab bar
-    local old=$SESSION
+GPID=
+stop_tui() {
+    [[ -n $SESSION ]] || return 0
+    local i
+    t send-keys -t "$SESSION" q 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+        t capture-pane -p -t "$SESSION" 2>/dev/null | grep -q '^EXITED' && break
+        sleep 0.01
+    done
+    if [[ -n $GPID ]] && kill -0 "$GPID" 2>/dev/null; then
+        sleep 0.5
+        kill -0 "$GPID" 2>/dev/null && { echo "tui_latency.sh: gomodwatch $GPID did not quit on q; killing it" >&2; kill -KILL "$GPID"; }
+    fi
+    t kill-session -t "$SESSION" 2>/dev/null || true
+    SESSION= GPID=
+}
+start_tui() {   # start_tui ARGS... ; a new session (the last one is quit first); waits for the tab bar
+    stop_tui
     RUN=$((RUN + 1)); SESSION=lat$RUN
     TERM=xterm-256color t new-session -d -s "$SESSION" -x 160 -y "$ROWS" \
         "$(printf '%q ' "$BIN" "$@"); echo EXITED \$?; sleep 600"
-    [[ -n $old ]] && t kill-session -t "$old" 2>/dev/null || true
-    local i
+    local i pane
+    pane=$(t display -p -t "$SESSION" '#{pane_pid}')
     for ((i = 0; i < 400; i++)); do
+        [[ -z $GPID ]] && GPID=$(pgrep -P "$pane" | head -1)
         read_tab
-        [[ -n $TAB ]] && return 0
+        [[ -n $TAB && -n $GPID ]] && return 0
         sleep 0.01
     done
     t capture-pane -p -t "$SESSION" >&2 || true
@@ -144,6 +166,8 @@ stats() {
             printf "%d %.1f %.1f %.1f\n", NR, a[int((NR+1)/2)]/1000, p95/1000, a[NR]/1000 }'
 }
 
+# A placeholder session keeps the private tmux server up between the TUI sessions.
+t new-session -d -s keep -x 80 -y 24 "sleep 100000"
 SIZE=$(stat -L -c %s "$CAPTURE")
 echo "capture: $CAPTURE ($(awk -v s="$SIZE" 'BEGIN{printf "%.1f MB", s/1e6}'))" >&2
 
@@ -186,6 +210,7 @@ if ((FAST)); then
     done
 fi
 
+stop_tui
 # ---------------------------------------------------------------- report
 read -r CN CMED CP95 CMAX < <(stats "$TMP/cap")
 read -r SN SMED SP95 SMAX < <(stats "$TMP/send")

@@ -196,3 +196,54 @@ fn quitting_a_live_capture_on_a_quiet_interface() {
     t.wait_for(&["EXITED 0", "icanon"]);
     assert!(!t.alternate_screen());
 }
+
+/// A terminal that goes away (the window closed, no SIGHUP) ends the TUI instead of
+/// leaving it spinning on a dead terminal.
+#[test]
+fn a_vanished_terminal_ends_the_process() {
+    let marker = "--slo 77.5";
+    let t = Tmux::start(
+        "vanish",
+        &format!("-r captures/refused-go127.pcap {marker}"),
+    );
+    t.wait_for(&["Problems", " done "]);
+    // The gomodwatch process itself (not the shell around it).
+    let pid = |pattern: &str| {
+        let out = Command::new("pgrep")
+            .args(["-f", pattern])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "gomodwatch")
+            })
+            .unwrap_or_default()
+            .to_string()
+    };
+    let pattern = format!("gomodwatch -r captures/refused-go127.pcap {marker}");
+    assert!(!pid(&pattern).is_empty());
+    // An idle TUI sleeps: a second of CPU time would mean it is spinning.
+    let before = cpu_ticks(&pid(&pattern));
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(&pid(&pattern)) - before;
+    assert!(used < 20, "{used} ticks of CPU in 2 s while idle");
+    drop(t);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pid(&pattern).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still running after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}

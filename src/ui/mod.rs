@@ -27,6 +27,8 @@ pub const LOG_CAPACITY: usize = 100_000;
 /// Redraw at most this often while data changes, and at least this often anyway (clock).
 const MIN_FRAME: Duration = Duration::from_millis(100);
 const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often an idle UI looks for a resize.
+const RESIZE_CHECK: Duration = Duration::from_millis(100);
 
 pub struct Tui<B: Backend> {
     terminal: Terminal<B>,
@@ -36,6 +38,24 @@ pub struct Tui<B: Backend> {
     dirty: bool,
     /// Whether the terminal is ours to restore (false for test backends).
     owns_terminal: bool,
+}
+
+/// Waits up to `wait` for input on the terminal; false when the terminal has hung up.
+///
+/// When a terminal's window closes (a killed tmux session, a dropped ssh connection)
+/// without a SIGHUP reaching us, stdin reports end-of-file, and crossterm's reader loops on
+/// it forever (crossterm-rs/crossterm#793). So the waiting is done here, with the kernel's
+/// poll, and crossterm is only asked to decode input that is there.
+fn wait_for_terminal(wait: Duration) -> bool {
+    let mut fds = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut fds, 1, ms) };
+    !(n > 0 && fds.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0)
 }
 
 /// Puts the terminal back: raw mode off, main screen, mouse released, cursor shown.
@@ -121,23 +141,35 @@ impl<B: Backend> Tui<B> {
 impl<B: Backend> Frontend for Tui<B> {
     fn turn(&mut self, session: &Session, status: &Status) -> Control {
         // Waiting for input is what keeps an idle UI at zero CPU; while packets flow the
-        // pipeline calls back every few milliseconds, so do not wait then.
+        // pipeline calls back every few milliseconds, so do not wait then. The wait is cut
+        // in slices so a resize (SIGWINCH, seen by crossterm) is drawn promptly.
         let wait = if status.done || self.app.paused {
             HEARTBEAT
         } else {
             Duration::ZERO
         };
-        if let Ok(true) = event::poll(wait) {
+        let deadline = Instant::now() + wait;
+        loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(RESIZE_CHECK);
+            if self.owns_terminal && !wait_for_terminal(slice) {
+                return Control::Quit;
+            }
             while let Ok(true) = event::poll(Duration::ZERO) {
                 match event::read() {
                     Ok(ev) => self.input(&ev, session),
                     Err(_) => break,
                 }
             }
+            if self.dirty || self.app.quit || Instant::now() >= deadline {
+                break;
+            }
         }
         if self.app.quit {
             return Control::Quit;
         }
+
         let since = self.last_draw.map_or(Duration::MAX, |t| t.elapsed());
         let data_changed = self
             .data
