@@ -227,7 +227,8 @@ impl Decoder {
                 s.last = ts;
                 s.bytes[dir as usize] += bytes.len() as u64;
                 let mut ctx = core.stream_ctx(id, s);
-                s.app.chunk(dir, Chunk::Data(ts, &bytes), false, &mut ctx);
+                s.app
+                    .chunk(dir, Chunk::Data(ts, &bytes, None), false, &mut ctx);
             }
             StreamEvent::Fin { id, dir, ts } => {
                 let Some(s) = self.streams.get_mut(&id) else {
@@ -350,6 +351,7 @@ impl Core {
             redirects: &mut self.redirects,
             hashes: &mut self.hashes,
             setup: s.setup,
+            acked: None,
         }
     }
 
@@ -417,6 +419,7 @@ impl Core {
                 connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),
                 tls_ms: None,
             },
+            acked: None,
         }
     }
 

@@ -296,6 +296,7 @@ pub fn pump(
         status.bytes = st.bytes;
         status.gaps = st.gaps;
         status.dropped = src.dropped();
+        out.session.lost = status.dropped + status.gaps;
         status.notices.extend(src.notices());
         status.notices.extend(decoder.notices());
         if ui.is_none() {
@@ -330,6 +331,7 @@ pub fn pump(
         }
     }
     let st = decoder.stats();
+    out.session.lost = src.dropped() + st.gaps;
     Ok(Finished {
         damage,
         counts: SourceCounts {

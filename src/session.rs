@@ -193,6 +193,9 @@ pub struct Session {
     dns_ms: HashMap<String, f64>,
     /// The newest exchanges, for the raw log view (bounded by `log_capacity`).
     pub log: VecDeque<LogRow>,
+    /// Packets the capture lost (drops and gaps) so far: an answer that is missing may have
+    /// been lost there rather than never sent.
+    pub lost: u64,
     /// Exchanges ever logged (the log's first row is number `logged - log.len()`).
     pub logged: u64,
     pub first: Option<Ts>,
@@ -562,6 +565,7 @@ impl Session {
                     sumdb_source: source.as_deref(),
                     gosum: gosum.as_ref(),
                     end: self.last,
+                    lost: self.lost,
                 };
                 let j = judge(&rec, &ctx);
                 view(rec, probes, j, sumdb, gosum)

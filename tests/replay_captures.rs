@@ -627,3 +627,77 @@ fn missing_packets_are_gaps_and_decoding_goes_on() {
         .unwrap();
     assert_eq!(m["outcome"], "incomplete");
 }
+
+#[test]
+fn a_response_lost_whole_does_not_shift_the_pairing() {
+    // On one keep-alive connection, remove every packet of a zip's response (as a capture
+    // that dropped them would); the requests after it must still get their own answers.
+    let (link, pkts) = packets_of("fallback-404-go119.pcap");
+    let full = replay_json(&captures().join("fallback-404-go119.pcap"), &[]);
+    let truth: std::collections::BTreeSet<String> = of_type(&full, "exchange")
+        .iter()
+        .map(|e| format!("{} {}", e["url"], e["status"]))
+        .collect();
+    let ports = |d: &[u8]| {
+        let ihl = (d[14] & 0x0f) as usize * 4;
+        let t = &d[14 + ihl..];
+        (
+            u16::from_be_bytes([t[0], t[1]]),
+            u16::from_be_bytes([t[2], t[3]]),
+            14 + ihl + ((t[12] >> 4) as usize * 4),
+        )
+    };
+    // The zip response head and the next response head on the same connection.
+    let (start, conn) = pkts
+        .iter()
+        .enumerate()
+        .find_map(|(i, (_, _, d))| {
+            let (sp, dp, off) = ports(d);
+            let body = &d[off..];
+            let is_zip_head =
+                body.starts_with(b"HTTP/1.1 200") && memchr_find(body, b"application/zip");
+            let later = pkts[i + 1..].iter().any(|(_, _, e)| {
+                let (s2, d2, o2) = ports(e);
+                s2 == sp && d2 == dp && e[o2..].starts_with(b"HTTP/1.1 ")
+            });
+            (is_zip_head && later).then_some((i, (sp, dp)))
+        })
+        .expect("a zip followed by another response on its connection");
+    let end = start
+        + 1
+        + pkts[start + 1..]
+            .iter()
+            .position(|(_, _, e)| {
+                let (s2, d2, o2) = ports(e);
+                (s2, d2) == conn && e[o2..].starts_with(b"HTTP/1.1 ")
+            })
+            .unwrap();
+    let kept: Vec<_> = pkts
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, _, d))| {
+            let (sp, dp, off) = ports(d);
+            !(*i >= start && *i < end && (sp, dp) == conn && d.len() > off)
+        })
+        .map(|(_, p)| p.clone())
+        .collect();
+    let path = write_capture("lostresp", link, &kept);
+    let events = replay_json(&path, &[]);
+    if std::env::var("KEEP").is_err() {
+        std::fs::remove_file(&path).ok();
+    }
+    let mut gapped = 0;
+    for e in of_type(&events, "exchange") {
+        if e["error"] == "gap" {
+            gapped += 1;
+            continue;
+        }
+        let key = format!("{} {}", e["url"], e["status"]);
+        assert!(truth.contains(&key), "mis-paired: {key}: {e}");
+    }
+    assert_eq!(gapped, 1, "{events:#?}");
+    assert_eq!(
+        of_type(&events, "exchange").len(),
+        of_type(&full, "exchange").len()
+    );
+}

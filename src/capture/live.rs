@@ -176,6 +176,21 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
             source,
         })?;
     let filter = cfg.filter.as_deref().unwrap_or(DEFAULT_FILTER);
+    // Linux loopback hands the kernel ring every packet twice (out and in) and libpcap
+    // throws one copy away afterwards: the ring fills twice as fast and its drop counter
+    // counts both copies. Keeping only `inbound` in the kernel filter fixes both.
+    let loopback = cfg!(target_os = "linux")
+        && devices
+            .iter()
+            .any(|d| d.name == name && d.flags.is_loopback());
+    if loopback && cap.filter(&format!("inbound and ({filter})"), true).is_ok() {
+        return Ok(Opened {
+            name: name.to_string(),
+            link,
+            snaplen: cfg.snaplen as u32,
+            cap,
+        });
+    }
     if let Err(e) = cap.filter(filter, true) {
         // The default's `vlan` clause does not compile on every link type.
         if cfg.filter.is_none() {

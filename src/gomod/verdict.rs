@@ -60,6 +60,8 @@ pub struct JudgeCtx<'a> {
     pub gosum: Option<&'a Sums>,
     /// The end of the traffic seen, for "never answered" waits.
     pub end: Ts,
+    /// Packets the capture lost (dropped or gaps).
+    pub lost: u64,
 }
 
 pub struct Judgement {
@@ -170,6 +172,19 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     ),
                 )
             })
+        } else if ctx.lost > 0 && last.status.is_none() && last.error.as_deref() != Some("refused")
+        {
+            // No answer was seen, but the capture lost packets: it may have been there.
+            Some((
+                Outcome::Incomplete,
+                format!(
+                    "no answer from {} to the {} request was captured, but the capture lost {} \
+                     packets, so it may have been answered: capture again with a narrower filter",
+                    proxy_name(last),
+                    artifact_name(kind),
+                    ctx.lost
+                ),
+            ))
         } else {
             Some((Outcome::Failed, failure_sentence(last, kind, ctx)))
         };

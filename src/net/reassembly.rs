@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 /// What a direction hands to the protocol parser, in stream order.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
-    Data(Ts, &'a [u8]),
+    /// Bytes, and how far into the *other* direction's stream the sender had received when
+    /// it sent them (its acknowledgment), if known.
+    Data(Ts, &'a [u8], Option<u64>),
     /// `len` bytes were on the wire but are not in the capture.
     Gap(Ts, u64),
     /// The sender closed its side (FIN) after everything before it was delivered.
@@ -24,6 +26,7 @@ pub enum Chunk<'a> {
 
 struct Held {
     ts: Ts,
+    acked: Option<u64>,
     data: Vec<u8>,
     /// Bytes after `data` that the snap length cut off.
     missing: u64,
@@ -78,6 +81,11 @@ impl HalfStream {
         )
     }
 
+    /// Stream offset of sequence number `seq` (for acknowledgments of this direction).
+    pub fn offset_of_seq(&self, seq: u32) -> Option<u64> {
+        Some(seq.wrapping_sub(self.base?) as u64)
+    }
+
     /// A SYN from this side: the next byte is `seq + 1`.
     pub fn syn(&mut self, seq: u32) {
         if self.base.is_none() {
@@ -101,6 +109,7 @@ impl HalfStream {
         payload: &[u8],
         missing: u32,
         fin: bool,
+        acked: Option<u64>,
         budget: &mut Budget,
         out: &mut dyn FnMut(Chunk<'_>),
     ) {
@@ -118,10 +127,18 @@ impl HalfStream {
         if end > self.delivered as i64 {
             if start <= self.delivered as i64 {
                 let skip = (self.delivered as i64 - start) as usize;
-                self.deliver(ts, payload, missing as u64, skip, out);
+                self.deliver(ts, acked, payload, missing as u64, skip, out);
                 self.drain(out, budget);
             } else if len > 0 {
-                self.hold(ts, start as u64, payload, missing as u64, budget, out);
+                self.hold(
+                    ts,
+                    acked,
+                    start as u64,
+                    payload,
+                    missing as u64,
+                    budget,
+                    out,
+                );
             }
         }
         self.check_fin(ts, out);
@@ -132,6 +149,7 @@ impl HalfStream {
     fn deliver(
         &mut self,
         ts: Ts,
+        acked: Option<u64>,
         payload: &[u8],
         missing: u64,
         skip: usize,
@@ -141,7 +159,7 @@ impl HalfStream {
             let data = &payload[skip..];
             self.delivered += data.len() as u64;
             self.bytes += data.len() as u64;
-            out(Chunk::Data(ts, data));
+            out(Chunk::Data(ts, data, acked));
         }
         let missing_left = (missing + payload.len() as u64).saturating_sub(skip as u64);
         let missing_left = missing_left.min(missing);
@@ -158,9 +176,11 @@ impl HalfStream {
         out(Chunk::Gap(ts, len));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn hold(
         &mut self,
         ts: Ts,
+        acked: Option<u64>,
         at: u64,
         payload: &[u8],
         missing: u64,
@@ -184,7 +204,7 @@ impl HalfStream {
             // Skipping ahead reached this segment: it is in order now.
             if at + need as u64 + missing > self.delivered {
                 let skip = (self.delivered - at) as usize;
-                self.deliver(ts, payload, missing, skip, out);
+                self.deliver(ts, acked, payload, missing, skip, out);
                 self.drain(out, budget);
             }
             return;
@@ -193,7 +213,7 @@ impl HalfStream {
             // Even an empty buffer cannot hold it: the bytes before it are lost.
             let gap = at - self.delivered;
             self.record_gap(ts, gap, out);
-            self.deliver(ts, payload, missing, 0, out);
+            self.deliver(ts, acked, payload, missing, 0, out);
             self.drain(out, budget);
             return;
         }
@@ -201,6 +221,7 @@ impl HalfStream {
             at,
             Held {
                 ts,
+                acked,
                 data: payload.to_vec(),
                 missing,
             },
@@ -217,6 +238,19 @@ impl HalfStream {
     fn release(&mut self, n: usize, budget: &mut Budget) {
         self.held_bytes -= n;
         budget.remaining += n;
+    }
+
+    /// The peer acknowledged bytes up to `acked`, past a hole before held data: those bytes
+    /// reached the peer but not the capture, and no retransmission will fill the hole.
+    pub fn hole_acked(&self, acked: u64) -> bool {
+        self.held
+            .first_key_value()
+            .is_some_and(|(&at, _)| at > self.delivered && at <= acked)
+    }
+
+    /// Gives up on the hole before the first held segment (see `hole_acked`).
+    pub fn skip_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
+        self.skip_to_first_held(out, budget);
     }
 
     /// Declares the hole before the first held segment a gap and delivers what follows.
@@ -244,7 +278,7 @@ impl HalfStream {
             let end = at + h.data.len() as u64 + h.missing;
             if end > self.delivered {
                 let skip = (self.delivered - at) as usize;
-                self.deliver(h.ts, &h.data, h.missing, skip, out);
+                self.deliver(h.ts, h.acked, &h.data, h.missing, skip, out);
             }
         }
     }
@@ -282,7 +316,7 @@ mod tests {
         let mut b = budget();
         let mut got = Vec::new();
         let mut sink = |c: Chunk<'_>| match c {
-            Chunk::Data(_, d) => got.extend_from_slice(d),
+            Chunk::Data(_, d, _) => got.extend_from_slice(d),
             Chunk::Gap(_, n) => got.extend(std::iter::repeat_n(b'_', n as usize)),
             Chunk::Fin(_) => {}
         };
@@ -293,6 +327,7 @@ mod tests {
                 data,
                 0,
                 false,
+                None,
                 &mut b,
                 &mut sink,
             );
@@ -343,18 +378,18 @@ mod tests {
         s.syn(99);
         let mut b = budget();
         let mut got = Vec::new();
-        s.segment(Ts(0), 100, b"abc", 2, false, &mut b, &mut |c| {
+        s.segment(Ts(0), 100, b"abc", 2, false, None, &mut b, &mut |c| {
             got.push(format!("{c:?}"))
         });
-        s.segment(Ts(0), 105, b"f", 0, true, &mut b, &mut |c| {
+        s.segment(Ts(0), 105, b"f", 0, true, None, &mut b, &mut |c| {
             got.push(format!("{c:?}"))
         });
         assert_eq!(
             got,
             [
-                "Data(Ts(0), [97, 98, 99])",
+                "Data(Ts(0), [97, 98, 99], None)",
                 "Gap(Ts(0), 2)",
-                "Data(Ts(0), [102])",
+                "Data(Ts(0), [102], None)",
                 "Fin(Ts(0))"
             ]
         );
@@ -370,13 +405,13 @@ mod tests {
         };
         let mut got = Vec::new();
         let mut sink = |c: Chunk<'_>| match c {
-            Chunk::Data(_, d) => got.extend_from_slice(d),
+            Chunk::Data(_, d, _) => got.extend_from_slice(d),
             Chunk::Gap(_, n) => got.extend(std::iter::repeat_n(b'_', n as usize)),
             Chunk::Fin(_) => {}
         };
-        s.segment(Ts(0), 1, b"ab", 0, false, &mut b, &mut sink);
-        s.segment(Ts(0), 5, b"efgh", 0, false, &mut b, &mut sink);
-        s.segment(Ts(0), 9, b"ijklm", 0, false, &mut b, &mut sink);
+        s.segment(Ts(0), 1, b"ab", 0, false, None, &mut b, &mut sink);
+        s.segment(Ts(0), 5, b"efgh", 0, false, None, &mut b, &mut sink);
+        s.segment(Ts(0), 9, b"ijklm", 0, false, None, &mut b, &mut sink);
         assert_eq!(got, b"ab__efghijklm");
         assert_eq!(s.held_bytes(), 0);
     }
@@ -386,8 +421,8 @@ mod tests {
         let mut s = HalfStream::default();
         let mut b = budget();
         let mut got = Vec::new();
-        s.segment(Ts(0), 5000, b"xy", 0, false, &mut b, &mut |c| {
-            if let Chunk::Data(_, d) = c {
+        s.segment(Ts(0), 5000, b"xy", 0, false, None, &mut b, &mut |c| {
+            if let Chunk::Data(_, d, _) = c {
                 got.extend_from_slice(d)
             }
         });

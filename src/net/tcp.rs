@@ -190,10 +190,26 @@ impl<A> Flow<A> {
         on_chunk: &mut dyn FnMut(&mut A, Dir, Chunk<'_>),
     ) {
         let dir = w.dir;
+        let other = 1 - dir as usize;
+        let acked = w.ack.and_then(|a| self.dirs[other].offset_of_seq(a));
         let Flow { dirs, app, .. } = self;
-        dirs[dir as usize].segment(w.ts, w.seq, payload, w.missing, w.fin, budget, &mut |c| {
-            on_chunk(app, dir, c)
-        });
+        if let Some(a) = acked {
+            // This side received bytes of the other that never reached the capture.
+            if dirs[other].hole_acked(a) {
+                let odir = if other == 0 { Dir::Up } else { Dir::Down };
+                dirs[other].skip_hole(&mut |c| on_chunk(app, odir, c), budget);
+            }
+        }
+        dirs[dir as usize].segment(
+            w.ts,
+            w.seq,
+            payload,
+            w.missing,
+            w.fin,
+            acked,
+            budget,
+            &mut |c| on_chunk(app, dir, c),
+        );
     }
 
     /// Applies held segments whose acknowledged bytes have arrived (all of them when

@@ -61,6 +61,8 @@ struct Pending {
     gap: bool,
     /// The request body is still being read.
     req_open: bool,
+    /// Where the request began in the client's stream.
+    req_off: u64,
 }
 
 pub struct Http1 {
@@ -69,6 +71,10 @@ pub struct Http1 {
     pending: VecDeque<Pending>,
     /// Requests seen on this connection (the first one pays for the connection setup).
     requests: u64,
+    /// Bytes of the client's stream handed to the parser so far (gaps included).
+    up_off: u64,
+    /// The server side just found a message start again after lost bytes.
+    resynced: bool,
 }
 
 /// What kind of message a side carries.
@@ -91,6 +97,8 @@ impl Http1 {
             down: Side::new(),
             pending: VecDeque::new(),
             requests: 0,
+            up_off: 0,
+            resynced: false,
         }
     }
 
@@ -103,8 +111,12 @@ impl Http1 {
     }
 
     pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
+        let chunk_off = self.up_off;
+        self.up_off += data.len() as u64;
+        let total = data.len();
         let mut data = data;
         while !data.is_empty() {
+            let here = chunk_off + (total - data.len()) as u64;
             let used = match &mut self.up.phase {
                 Phase::Opaque => return,
                 Phase::Resync { scanned } => match find_message_start(data, Dir::Request) {
@@ -120,7 +132,7 @@ impl Http1 {
                         data.len()
                     }
                 },
-                Phase::Head => self.request_head(ts, data, ctx),
+                Phase::Head => self.request_head(ts, data, here, ctx),
                 Phase::Body(reader) => {
                     let req = self.pending.iter_mut().rev().find(|p| p.req_open);
                     let mut n = 0u64;
@@ -154,7 +166,7 @@ impl Http1 {
     }
 
     /// Accumulates and parses a request head; returns how many bytes of `data` it used.
-    fn request_head(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) -> usize {
+    fn request_head(&mut self, ts: Ts, data: &[u8], here: u64, ctx: &mut ConnCtx<'_>) -> usize {
         let side = &mut self.up;
         let (used, head) = match take_head(side, ts, data, Dir::Request) {
             HeadStep::NeedMore(used) => return used,
@@ -219,6 +231,7 @@ impl Http1 {
             sink,
             gap: false,
             req_open: framing.is_some(),
+            req_off: here,
         });
         self.up.phase = match framing {
             Some(f) => Phase::Body(BodyReader::new(f)),
@@ -235,6 +248,7 @@ impl Http1 {
                 Phase::Resync { scanned } => match find_message_start(data, Dir::Response) {
                     Some(i) => {
                         self.down.phase = Phase::Head;
+                        self.resynced = true;
                         i
                     }
                     None => {
@@ -279,8 +293,10 @@ impl Http1 {
     }
 
     fn response_head(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) -> usize {
-        let side = &mut self.down;
-        if side.head.is_empty() && side.started.is_none() {
+        if self.down.head.is_empty() && self.down.started.is_none() {
+            if std::mem::take(&mut self.resynced) {
+                self.drop_lost_responses(ctx);
+            }
             // The first byte of a response: time to first byte for the oldest request.
             if self.pending.is_empty() {
                 self.pending.push_back(orphan_response(ts, ctx));
@@ -289,6 +305,7 @@ impl Http1 {
                 p.ex.first_byte_at.get_or_insert(ts);
             }
         }
+        let side = &mut self.down;
         let (used, head) = match take_head(side, ts, data, Dir::Response) {
             HeadStep::NeedMore(used) => return used,
             HeadStep::Bad(used) => {
@@ -359,6 +376,18 @@ impl Http1 {
         used
     }
 
+    /// After lost bytes, the next response may not answer the oldest request: the server's
+    /// acknowledgment says which requests it had read. A response answers the newest of
+    /// those (the go command does not pipeline); older ones lost their answers in the gap.
+    fn drop_lost_responses(&mut self, ctx: &mut ConnCtx<'_>) {
+        let Some(acked) = ctx.acked else { return };
+        while self.pending.len() > 1 && self.pending[1].req_off < acked {
+            if let Some(p) = self.pending.pop_front() {
+                emit(p, None, Some("gap"), ctx);
+            }
+        }
+    }
+
     /// The front request's response is complete (or abandoned with `error`).
     fn complete_response(&mut self, ts: Ts, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
         if !matches!(self.down.phase, Phase::Opaque) {
@@ -371,6 +400,7 @@ impl Http1 {
     }
 
     pub fn client_gap(&mut self, len: u64) {
+        self.up_off += len;
         if let Phase::Body(reader) = &mut self.up.phase {
             if reader.gap(len) == GapEffect::Absorbed {
                 return;
@@ -450,6 +480,7 @@ fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
         sink: BodySink::Discard,
         gap: false,
         req_open: false,
+        req_off: 0,
     }
 }
 
@@ -637,6 +668,7 @@ mod tests {
     type Seen = (Option<String>, Option<u16>, u64, Option<String>);
 
     struct Harness {
+        acked: Option<u64>,
         env: DecodeEnv,
         next: u64,
         out: Vec<Event>,
@@ -647,6 +679,7 @@ mod tests {
     impl Harness {
         fn new() -> Self {
             Harness {
+                acked: None,
                 env: DecodeEnv::default(),
                 next: 0,
                 out: Vec::new(),
@@ -667,6 +700,7 @@ mod tests {
                 redirects: &mut self.redirects,
                 hashes: &mut self.hashes,
                 setup: Default::default(),
+                acked: self.acked,
             }
         }
         fn exchanges(&self) -> Vec<Seen> {
@@ -824,5 +858,29 @@ mod tests {
             ex[1],
             (url("/b/@v/v1.zip"), Some(200), 2, Some("reset".into()))
         );
+    }
+
+    /// A gap swallowed a whole response: the next response must go to the request the
+    /// server had read when it answered, not to the oldest one waiting.
+    #[test]
+    fn after_a_lost_response_the_ack_pairs_the_next_one() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let r1 = b"GET /a/@v/v1.zip HTTP/1.1\r\nHost: h\r\n\r\n";
+        let r2 = b"GET /b/@v/list HTTP/1.1\r\nHost: h\r\n\r\n";
+        p.client_data(Ts(1), r1, &mut h.ctx());
+        // The zip's whole response is lost (its head went missing in the gap).
+        p.server_gap(Ts(2), 500, &mut h.ctx());
+        p.client_data(Ts(3), r2, &mut h.ctx());
+        // The next response acknowledges both requests: it answers the second.
+        h.acked = Some((r1.len() + r2.len()) as u64);
+        p.server_data(
+            Ts(4),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv1",
+            &mut h.ctx(),
+        );
+        let ex = h.exchanges();
+        assert_eq!(ex[0], (url("/a/@v/v1.zip"), None, 0, Some("gap".into())));
+        assert_eq!(ex[1], (url("/b/@v/list"), Some(200), 2, None));
     }
 }

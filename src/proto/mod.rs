@@ -42,6 +42,9 @@ pub struct ConnCtx<'a> {
     pub hashes: &'a mut crate::gomod::hashpool::HashPool,
     /// How long it took to reach the server, told with the connection's first request.
     pub setup: Setup,
+    /// For server data: how far into the client's stream the server had read (its TCP
+    /// acknowledgment), which pairs a response with its request again after lost packets.
+    pub acked: Option<u64>,
 }
 
 #[derive(Default)]
@@ -86,16 +89,19 @@ impl App {
 
     pub fn chunk(&mut self, dir: Dir, chunk: Chunk<'_>, mid_stream: bool, ctx: &mut ConnCtx<'_>) {
         match (&*self, &chunk) {
-            (App::Undecided, Chunk::Data(_, data)) => self.decide(dir, data, mid_stream),
+            (App::Undecided, Chunk::Data(_, data, _)) => self.decide(dir, data, mid_stream),
             // Bytes lost before the first ones we see: look for the next message.
             (App::Undecided, Chunk::Gap(..)) => *self = App::Http(Box::new(Http1::resyncing())),
             _ => {}
         }
         match (self, chunk) {
             (App::Undecided | App::Opaque, _) => {}
-            (App::Http(h), Chunk::Data(ts, d)) => match dir {
+            (App::Http(h), Chunk::Data(ts, d, acked)) => match dir {
                 Dir::Up => h.client_data(ts, d, ctx),
-                Dir::Down => h.server_data(ts, d, ctx),
+                Dir::Down => {
+                    ctx.acked = acked;
+                    h.server_data(ts, d, ctx)
+                }
             },
             (App::Http(h), Chunk::Gap(ts, n)) => match dir {
                 Dir::Up => h.client_gap(n),
@@ -106,7 +112,7 @@ impl App {
                     h.server_fin(ts, ctx)
                 }
             }
-            (App::Tls(t), Chunk::Data(ts, d)) => match dir {
+            (App::Tls(t), Chunk::Data(ts, d, _)) => match dir {
                 Dir::Up => t.client_data(ts, d),
                 Dir::Down => t.server_data(ts, d),
             },
