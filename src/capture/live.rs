@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 /// Packets per batch, bytes per batch, and how long a batch may wait before it is sent.
 const BATCH_PACKETS: usize = 512;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 const BATCH_AGE: Duration = Duration::from_millis(10);
 /// How often a quiet interface says so (see `Message::Watermark`).
 const WATERMARK_EVERY: Duration = Duration::from_millis(10);
-/// Batches in flight between the capture threads and the decoder (≈ 64 MiB worst case).
+/// Batches in flight between the capture threads and the decoder (≤ 16 MiB).
 pub const CHANNEL_BATCHES: usize = 64;
 
 /// Default filter: TCP (any proxy, any port) and DNS, with or without a VLAN tag.
@@ -312,7 +312,8 @@ fn capture_loop(
     let new_batch = || Batch {
         iface,
         link: o.link,
-        data: Vec::with_capacity(BATCH_BYTES),
+        // Grows as needed: a batch sent after 10 ms of light traffic stays small.
+        data: Vec::with_capacity(16 << 10),
         packets: Vec::with_capacity(BATCH_PACKETS),
     };
     let mut batch = new_batch();

@@ -26,7 +26,7 @@ pub const CHUNK: usize = 64 << 10;
 /// Chunks in flight (bounds the memory between the threads).
 const QUEUE: usize = 256;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
-const SPECULATION_BUDGET: usize = 48 << 20;
+const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
 const MAX_REMEMBERED: usize = 100_000;
 
