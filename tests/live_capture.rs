@@ -271,6 +271,25 @@ fn privileges_are_dropped_to_the_sudo_user() {
         65534,
         "the -w file belongs to the user"
     );
+    // -Z names the user explicitly (looked up with getpwnam).
+    let run = LiveRun::start(
+        &["-i", "lo", "-f", "tcp port 3415", "--json", "-Z", "nobody"],
+        &[],
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", run.pid)).unwrap();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(uid, "65534");
+    assert!(run.stop().status.success());
+    let unknown = run(&["-i", "lo", "-Z", "no-such-user-here", "--json"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named no-such-user-here"));
     std::fs::remove_dir_all(&dir).ok();
 }
 
