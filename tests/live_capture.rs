@@ -272,11 +272,11 @@ fn privileges_are_dropped_to_the_sudo_user() {
         "the -w file belongs to the user"
     );
     // -Z names the user explicitly (looked up with getpwnam).
-    let run = LiveRun::start(
+    let named = LiveRun::start(
         &["-i", "lo", "-f", "tcp port 3415", "--json", "-Z", "nobody"],
         &[],
     );
-    let status = std::fs::read_to_string(format!("/proc/{}/status", run.pid)).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", named.pid)).unwrap();
     let uid = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
