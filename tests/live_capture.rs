@@ -287,7 +287,7 @@ fn privileges_are_dropped_to_the_sudo_user() {
         .to_string();
     assert_eq!(uid, "65534");
     assert!(named.stop().status.success());
-    let unknown = run(&["-i", "lo", "-Z", "no-such-user-here", "--json"]);
+    let unknown = common::run(&["-i", "lo", "-Z", "no-such-user-here", "--json"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named no-such-user-here"));
     std::fs::remove_dir_all(&dir).ok();
