@@ -6,14 +6,14 @@
 //!     cargo bench --bench tui_frame [-- CAPTURE] [EXCHANGES]
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use gomodwatch::capture::file::CaptureFile;
-use gomodwatch::capture::Packet;
 use gomodwatch::decode::Decoder;
 use gomodwatch::pipeline::Status;
 use gomodwatch::session::{Session, SessionConfig};
-use gomodwatch::time::Ts;
+use gomodwatch::source::file::CaptureFile;
 use gomodwatch::ui::data::Data;
 use gomodwatch::ui::Tui;
+use gomodwatch::vocab::time::Ts;
+use gomodwatch::vocab::Packet;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::Instant;

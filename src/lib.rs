@@ -1,21 +1,14 @@
 //! gomodwatch: watch Go module downloads on the wire and explain them.
 //!
-//! Data flows one way: a packet source (`capture`) → link/IP/TCP (`net`) → application
-//! protocols (`proto`) → events (`event`) → the session model (`session`) → views
-//! (`export`). See ARCHITECTURE in the README.
+//! Data flows one way (docs/ARCHITECTURE.md): sources (`source`) → decoders (`decode`) →
+//! events (`vocab`) → Go-module understanding (`gomod`) → the model (`session`) → views
+//! (`ui`, `export`), with `pipeline` pumping between them.
 
-pub mod capture;
 pub mod decode;
-pub mod event;
 pub mod export;
 pub mod gomod;
-pub mod mitm;
-pub mod net;
 pub mod pipeline;
-pub mod privdrop;
-pub mod proto;
-pub mod redact;
 pub mod session;
-pub mod stats;
-pub mod time;
+pub mod source;
 pub mod ui;
+pub mod vocab;

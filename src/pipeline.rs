@@ -2,14 +2,14 @@
 //! to the session and the outputs, and give a front end (the TUI) regular turns. The same
 //! code serves a replayed file and a live capture; only the source differs.
 
-use crate::capture::file::CaptureFile;
-use crate::capture::live::{LiveStats, Merger, Next};
-use crate::capture::Packet;
 use crate::decode::Decoder;
-use crate::event::Event;
 use crate::export::har::HarWriter;
 use crate::export::ndjson::NdjsonWriter;
 use crate::session::{Session, SourceCounts};
+use crate::source::file::CaptureFile;
+use crate::source::live::{LiveStats, Merger, Next};
+use crate::vocab::event::Event;
+use crate::vocab::Packet;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub enum Pull<'a> {
     Packet(Packet<'a>),
     /// Plaintext from a proxy (MITM mode).
-    Stream(Box<crate::decode::StreamEvent>),
+    Stream(Box<crate::vocab::StreamEvent>),
     /// Nothing right now (live capture is quiet).
     Idle,
     /// No more packets.
@@ -44,7 +44,7 @@ pub struct FileSource<R: Read> {
 }
 
 struct Pace {
-    first_packet: Option<crate::time::Ts>,
+    first_packet: Option<crate::vocab::time::Ts>,
     started: Instant,
     /// A packet read ahead of its time, copied out of the reader's buffer.
     held: Option<Held>,
@@ -53,8 +53,8 @@ struct Pace {
 }
 
 struct Held {
-    ts: crate::time::Ts,
-    link: crate::capture::LinkType,
+    ts: crate::vocab::time::Ts,
+    link: crate::vocab::LinkType,
     iface: u32,
     wire_len: u32,
     data: Vec<u8>,
@@ -164,7 +164,7 @@ impl PacketSource for LiveSource {
 
 /// The MITM proxy as a source.
 pub struct MitmSource {
-    pub mitm: crate::mitm::Mitm,
+    pub mitm: crate::source::mitm::Mitm,
 }
 
 impl PacketSource for MitmSource {

@@ -2,20 +2,20 @@
 //! interfaces), the view (TUI, NDJSON, report), open files, drop privileges, handle signals.
 
 use crate::cli::Cli;
-use gomodwatch::capture::file::CaptureFile;
-use gomodwatch::capture::live::{self, LiveConfig, LiveStats, Merger};
-use gomodwatch::capture::writer::{CaptureWriter, IfaceDesc};
+use gomodwatch::decode::app::DecodeEnv;
 use gomodwatch::decode::Decoder;
 use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::ndjson::NdjsonWriter;
 use gomodwatch::export::report;
 use gomodwatch::gomod::goproxy::{self, ChainSource, GoproxyList};
 use gomodwatch::gomod::sumdb::SumTable;
-use gomodwatch::mitm;
 use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
-use gomodwatch::privdrop;
-use gomodwatch::proto::DecodeEnv;
 use gomodwatch::session::{Session, SessionConfig};
+use gomodwatch::source::file::CaptureFile;
+use gomodwatch::source::live::{self, LiveConfig, LiveStats, Merger};
+use gomodwatch::source::mitm;
+use gomodwatch::source::privdrop;
+use gomodwatch::source::writer::{CaptureWriter, IfaceDesc};
 use gomodwatch::ui::{self, Tui};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};

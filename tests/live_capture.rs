@@ -6,7 +6,7 @@ mod common;
 
 use common::fixture::*;
 use common::*;
-use gomodwatch::capture::file::CaptureFile;
+use gomodwatch::source::file::CaptureFile;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -211,7 +211,7 @@ fn live_on_two_interfaces_merges_them() {
     );
     // The -w file is a pcapng with both interfaces, in time order.
     let mut f = CaptureFile::new(std::fs::File::open(&pcapng).unwrap()).unwrap();
-    let mut last = gomodwatch::time::Ts(0);
+    let mut last = gomodwatch::vocab::time::Ts(0);
     let mut ifaces = std::collections::BTreeSet::new();
     while let Some(p) = f.next_packet().unwrap() {
         // Within one interface the kernel may stamp a packet a hair before the one queued

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use gomodwatch::capture::file::CaptureFile;
-use gomodwatch::capture::writer::{CaptureWriter, IfaceDesc};
+use gomodwatch::source::file::CaptureFile;
+use gomodwatch::source::writer::{CaptureWriter, IfaceDesc};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -290,7 +290,7 @@ fn reordering_and_duplication_change_nothing() {
     ] {
         let src = captures().join(name);
         let mut file = CaptureFile::new(std::fs::File::open(&src).unwrap()).unwrap();
-        let mut packets: Vec<(gomodwatch::time::Ts, u32, Vec<u8>)> = Vec::new();
+        let mut packets: Vec<(gomodwatch::vocab::time::Ts, u32, Vec<u8>)> = Vec::new();
         let mut link = None;
         while let Some(p) = file.next_packet().unwrap() {
             link = Some(p.link);
@@ -465,8 +465,8 @@ fn xlog_parser_pairs_interleaved_lines() {
 fn packets_of(
     name: &str,
 ) -> (
-    gomodwatch::capture::LinkType,
-    Vec<(gomodwatch::time::Ts, u32, Vec<u8>)>,
+    gomodwatch::vocab::LinkType,
+    Vec<(gomodwatch::vocab::time::Ts, u32, Vec<u8>)>,
 ) {
     let mut f = CaptureFile::new(std::fs::File::open(captures().join(name)).unwrap()).unwrap();
     let mut v = Vec::new();
@@ -480,8 +480,8 @@ fn packets_of(
 
 fn write_capture(
     tag: &str,
-    link: gomodwatch::capture::LinkType,
-    packets: &[(gomodwatch::time::Ts, u32, Vec<u8>)],
+    link: gomodwatch::vocab::LinkType,
+    packets: &[(gomodwatch::vocab::time::Ts, u32, Vec<u8>)],
 ) -> PathBuf {
     let path = std::env::temp_dir().join(format!("gmw-{tag}-{}.pcap", std::process::id()));
     let f = std::fs::File::create(&path).unwrap();

@@ -3,12 +3,12 @@
 //! wall-clock timer is scrubbed; everything else comes from the capture).
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use gomodwatch::capture::file::CaptureFile;
+use gomodwatch::decode::app::DecodeEnv;
 use gomodwatch::decode::Decoder;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::pipeline::Status;
-use gomodwatch::proto::DecodeEnv;
 use gomodwatch::session::{Session, SessionConfig};
+use gomodwatch::source::file::CaptureFile;
 use gomodwatch::ui::Tui;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

@@ -1,7 +1,7 @@
 //! `--har FILE`: HAR 1.2 of the exchanges with their timings, for a browser's network
 //! panel. Written as the exchanges arrive (no history kept), closed at the end.
 
-use crate::event::Exchange;
+use crate::vocab::event::Exchange;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 

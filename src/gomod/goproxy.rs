@@ -67,7 +67,7 @@ impl GoproxyList {
             };
             // Credentials in GOPROXY are never shown, and traffic never carries them in
             // the URL: keep the entry without them.
-            let url = crate::redact::strip_userinfo(&url);
+            let url = crate::vocab::redact::strip_userinfo(&url);
             let terminal = kind != EntryKind::Proxy;
             entries.push(Entry {
                 url: url.trim_end_matches('/').to_string(),

@@ -6,5 +6,7 @@ pub mod h1;
 pub mod hashpool;
 pub mod module;
 pub mod path;
+pub mod redirect;
+pub mod sinks;
 pub mod sumdb;
 pub mod verdict;

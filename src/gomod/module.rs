@@ -2,8 +2,8 @@
 //! proxies of the chain.
 
 use super::classify::Kind;
-use crate::event::Exchange;
-use crate::time::Ts;
+use crate::vocab::event::Exchange;
+use crate::vocab::time::Ts;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -38,7 +38,7 @@ pub struct Attempt {
     pub connection: Option<u64>,
     /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
     #[serde(skip)]
-    pub setup: crate::event::Setup,
+    pub setup: crate::vocab::event::Setup,
 }
 
 impl Attempt {

@@ -5,7 +5,7 @@ use super::classify::Kind;
 use super::goproxy::GoproxyList;
 use super::module::{Attempt, ModuleRecord};
 use super::sumdb::Sums;
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use serde::Serialize;
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

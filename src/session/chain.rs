@@ -5,7 +5,7 @@ use super::Session;
 use crate::gomod::classify::Kind;
 use crate::gomod::goproxy::{ChainSource, GoproxyList};
 use crate::gomod::module::Attempt;
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use std::collections::BTreeSet;
 
 impl Session {

@@ -5,15 +5,16 @@
 mod chain;
 mod modules;
 mod problems;
+pub mod stats;
 
-use crate::event::{ConnError, Connection, Event, Exchange};
 use crate::gomod::classify::Kind;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::gomod::sumdb::{lookup_lines, SumTable};
 use crate::gomod::verdict::{Outcome, Problem, Severity};
-use crate::stats::{ProxySummary, ProxyTally};
-use crate::time::Ts;
+use crate::session::stats::{ProxySummary, ProxyTally};
+use crate::vocab::event::{ConnError, Connection, Event, Exchange};
+use crate::vocab::time::Ts;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -100,8 +101,8 @@ pub struct TlsServer {
     /// Negotiated ALPN when visible, else what the client offered.
     pub alpn: Vec<String>,
     pub alpn_selected: bool,
-    pub handshake: crate::stats::Latencies,
-    pub duration: crate::stats::Latencies,
+    pub handshake: crate::session::stats::Latencies,
+    pub duration: crate::session::stats::Latencies,
 }
 
 /// The `module` event.
@@ -232,7 +233,7 @@ impl Session {
     }
 
     /// A zip's `h1:` arrived from the hashing thread.
-    fn zip_hash(&mut self, h: &crate::event::ZipHash) {
+    fn zip_hash(&mut self, h: &crate::vocab::event::ZipHash) {
         let Some(key) = self.zip_exchanges.remove(&h.exchange) else {
             return;
         };
@@ -261,7 +262,7 @@ impl Session {
             }
         }
         // A TLS connection seen from outside (the MITM proxy decodes its own).
-        if let (Some(tls), crate::event::Source::Capture) = (&c.tls, c.source) {
+        if let (Some(tls), crate::vocab::event::Source::Capture) = (&c.tls, c.source) {
             let name = tls
                 .sni
                 .clone()

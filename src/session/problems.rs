@@ -7,7 +7,7 @@ use crate::gomod::classify::Kind;
 use crate::gomod::goproxy::EntryKind;
 use crate::gomod::module::Attempt;
 use crate::gomod::verdict::{Problem, Severity};
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use std::collections::BTreeSet;
 
 impl Session {
@@ -220,9 +220,9 @@ impl Session {
 mod tests {
     use super::super::SessionConfig;
     use super::*;
-    use crate::event::{Event, Exchange};
     use crate::gomod::classify::classify;
     use crate::gomod::goproxy::{ChainSource, GoproxyList};
+    use crate::vocab::event::{Event, Exchange};
 
     fn exchange(id: u64, url: &str, status: u16, body: Option<&str>) -> Event {
         Event::Exchange(Box::new(Exchange {
@@ -232,7 +232,7 @@ mod tests {
             url: Some(url.into()),
             status: Some(status),
             go: classify(url, &[]),
-            body: crate::event::BodyInfo {
+            body: crate::vocab::event::BodyInfo {
                 text: body.map(str::to_string),
                 ..Default::default()
             },

@@ -7,7 +7,7 @@ use super::super::style;
 use crate::gomod::module::Attempt;
 use crate::gomod::verdict::artifact_name;
 use crate::session::{human_bytes, ModuleView};
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};

@@ -2,20 +2,13 @@
 //! handshake and its timing, FIN/RST, port reuse, and bounds (flows expire in capture time,
 //! and the table never grows past its limit).
 
-use super::packet::TcpSegment;
+use super::ip::TcpSegment;
 use super::reassembly::{Budget, Chunk, HalfStream};
-use crate::time::Ts;
+use crate::vocab::time::Ts;
+pub use crate::vocab::Dir;
 use ahash::AHashMap;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dir {
-    /// Client to server.
-    Up = 0,
-    /// Server to client.
-    Down = 1,
-}
 
 /// Limits. The defaults keep a replay of any file well under 64 MiB.
 #[derive(Debug, Clone)]

@@ -1,15 +1,13 @@
 //! Application protocols over a reassembled TCP stream. The first bytes decide which one.
 
-pub mod body;
-pub mod framing;
-pub mod http1;
-pub mod redirect;
-pub mod tls;
+use super::http1;
+use super::tls;
+use crate::gomod::redirect;
 
-use crate::event::{Event, Setup, Source, TlsInfo};
-use crate::net::reassembly::Chunk;
-use crate::net::tcp::Dir;
-use crate::time::Ts;
+use crate::decode::reassembly::Chunk;
+use crate::vocab::event::{Event, Setup, Source, TlsInfo};
+use crate::vocab::time::Ts;
+use crate::vocab::Dir;
 use http1::Http1;
 use std::net::SocketAddr;
 use tls::Tls;

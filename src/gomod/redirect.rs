@@ -18,7 +18,7 @@ impl Redirects {
     /// against the request's `url`.
     pub fn remember(&mut self, url: &str, location: &str, go: &GoRequest, id: u64) {
         // Requests never carry userinfo in their URL, so neither may the key.
-        let target = crate::redact::strip_userinfo(&resolve(url, location));
+        let target = crate::vocab::redact::strip_userinfo(&resolve(url, location));
         if self.order.len() >= MAX_PENDING {
             if let Some(old) = self.order.pop_front() {
                 self.by_url.remove(&old);

@@ -5,10 +5,10 @@
 
 use super::ca::Ca;
 use super::upstream::{self, ConnectError};
-use crate::decode::StreamEvent;
-use crate::event::{ConnError, Setup, TlsInfo};
-use crate::net::tcp::Dir;
-use crate::time::Ts;
+use crate::vocab::event::{ConnError, Setup, TlsInfo};
+use crate::vocab::time::Ts;
+use crate::vocab::Dir;
+use crate::vocab::StreamEvent;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::net::SocketAddr;
@@ -86,6 +86,7 @@ impl Proxy {
                 self.send(StreamEvent::Failed {
                     id,
                     ts: start,
+                    end: Ts::now(),
                     client: peer,
                     server,
                     host,
@@ -122,6 +123,7 @@ impl Proxy {
                 self.send(StreamEvent::Failed {
                     id,
                     ts: start,
+                    end: Ts::now(),
                     client: peer,
                     server: Some(up.server),
                     host,

@@ -2,12 +2,14 @@
 //! keep-alive and pipelined connections, bodies framed and counted (never kept whole),
 //! resynchronisation at the next message after a gap.
 
-use super::body::BodySink;
-use super::framing::{BodyReader, ChunkState, Framing, GapEffect, Step};
-use super::ConnCtx;
-use crate::event::{Event, Exchange, Timing};
+pub mod framing;
+
+use super::app::ConnCtx;
 use crate::gomod::classify::classify;
-use crate::time::Ts;
+use crate::gomod::sinks::BodySink;
+use crate::vocab::event::{Event, Exchange, Timing};
+use crate::vocab::time::Ts;
+use framing::{BodyReader, ChunkState, Framing, GapEffect, Step};
 use std::collections::VecDeque;
 
 /// A message head larger than this is not HTTP we can use.
@@ -344,7 +346,7 @@ impl Http1 {
         p.ex.location = if ctx.env.show_credentials {
             h.location
         } else {
-            h.location.map(|l| crate::redact::url_userinfo(&l))
+            h.location.map(|l| crate::vocab::redact::url_userinfo(&l))
         };
         p.ex.content_type = h.content_type;
         if p.ex.http_version.is_none() {
@@ -650,7 +652,7 @@ fn absolute_url(ctx: &ConnCtx<'_>, host: Option<&str>, target: &str) -> String {
     if ctx.env.show_credentials {
         url
     } else {
-        crate::redact::url_userinfo(&url)
+        crate::vocab::redact::url_userinfo(&url)
     }
 }
 
@@ -660,9 +662,9 @@ mod tests {
     //! pipelining, HEAD, interim responses, close-delimited bodies, a capture that begins
     //! with a response, and a gap inside a body.
     use super::*;
+    use crate::decode::app::DecodeEnv;
     use crate::gomod::hashpool::HashPool;
-    use crate::proto::redirect::Redirects;
-    use crate::proto::DecodeEnv;
+    use crate::gomod::redirect::Redirects;
 
     /// (url, status, response bytes, error) of an exchange.
     type Seen = (Option<String>, Option<u16>, u64, Option<String>);
@@ -693,7 +695,7 @@ mod tests {
                 client: "10.0.0.1:40000".parse().unwrap(),
                 server: "10.0.0.2:3000".parse().unwrap(),
                 scheme: "http",
-                source: crate::event::Source::Capture,
+                source: crate::vocab::event::Source::Capture,
                 env: &self.env,
                 next_exchange: &mut self.next,
                 out: &mut self.out,

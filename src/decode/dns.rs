@@ -2,8 +2,8 @@
 //! 151.101.1.1 can say `proxy.golang.org`. Nothing is ever sent. The map and the table
 //! of outstanding queries are bounded.
 
-use crate::event::DnsAnswer;
-use crate::time::Ts;
+use crate::vocab::event::DnsAnswer;
+use crate::vocab::time::Ts;
 use ahash::AHashMap;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

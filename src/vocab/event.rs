@@ -2,7 +2,7 @@
 //! serialise exactly as the NDJSON contract names them; unknown values are `null`.
 
 use crate::gomod::classify::GoRequest;
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use serde::Serialize;
 use std::net::SocketAddr;
 

@@ -2,8 +2,8 @@
 //! IP and VLAN work. Lax slicing keeps frames that the snap length cut short: the part that
 //! was captured is still delivered, and the missing tail becomes a reassembly gap.
 
-use crate::capture::link::{strip, L3};
-use crate::capture::Packet;
+use crate::decode::link::{strip, L3};
+use crate::vocab::Packet;
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice};
 use std::net::{IpAddr, SocketAddr};
 

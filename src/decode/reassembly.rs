@@ -9,7 +9,7 @@
 //! Sequence numbers are mapped to 64-bit stream offsets relative to the last delivered byte,
 //! so wrap-around at 2^32 needs no special case.
 
-use crate::time::Ts;
+use crate::vocab::time::Ts;
 use std::collections::BTreeMap;
 
 /// What a direction hands to the protocol parser, in stream order.

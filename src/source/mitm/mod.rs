@@ -7,7 +7,7 @@ pub mod ca;
 pub mod proxy;
 pub mod upstream;
 
-use crate::decode::StreamEvent;
+use crate::vocab::StreamEvent;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

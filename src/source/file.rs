@@ -6,9 +6,9 @@
 //! memory whatever the file size. Damage (a truncated record, a corrupt length) ends the
 //! stream with an error *after* every packet before it has been returned.
 
-use super::link::{LinkType, UnsupportedLinkType};
-use super::Packet;
-use crate::time::Ts;
+use crate::vocab::time::Ts;
+use crate::vocab::Packet;
+use crate::vocab::{LinkType, UnsupportedLinkType};
 use std::io::{self, Read};
 
 /// Largest record we accept. pcapng blocks carry one packet each; 64 KiB loopback MTUs and

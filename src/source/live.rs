@@ -3,8 +3,8 @@
 //! when the decoder falls behind, whole batches are dropped and counted, and libpcap is
 //! never kept waiting. Kernel drops come from `pcap_stats`.
 
-use super::link::{LinkType, UnsupportedLinkType};
-use crate::time::Ts;
+use crate::vocab::time::Ts;
+use crate::vocab::{LinkType, UnsupportedLinkType};
 use pcap::{Active, BreakLoop, Capture, Device, Linktype, Precision};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -523,11 +523,11 @@ impl Merger {
     }
 
     /// The packet `next` announced.
-    pub fn packet(&self) -> Option<super::Packet<'_>> {
+    pub fn packet(&self) -> Option<crate::vocab::Packet<'_>> {
         let (b, i) = self.current.as_ref()?;
         let m = b.packets[*i];
         let data = &b.data[m.offset as usize..(m.offset + m.caplen) as usize];
-        Some(super::Packet {
+        Some(crate::vocab::Packet {
             ts: m.ts,
             link: b.link,
             iface: b.iface,

@@ -2,56 +2,28 @@
 //! time, never the clock, so a replay and a live capture of the same traffic give the same
 //! events.
 
-use crate::capture::Packet;
-use crate::event::{ConnError, Connection, Event, Setup, Source, TlsInfo, ZipHash};
-use crate::gomod::hashpool::{HashPool, HashResult};
-use crate::net::dns::DnsTable;
-use crate::net::packet::{self, TcpSegment, Transport};
-use crate::net::reassembly::{Budget, Chunk};
-use crate::net::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
-use crate::proto::redirect::Redirects;
-use crate::proto::{http1, tls::Tls, App, ConnCtx, DecodeEnv};
-use crate::time::Ts;
-use std::net::SocketAddr;
+pub mod app;
+pub mod dns;
+pub mod http1;
+pub mod ip;
+pub mod link;
+pub mod reassembly;
+pub mod tcp;
+pub mod tls;
 
-/// Plaintext from a stream source (the MITM proxy): what the decoder gets instead of
-/// packets. Timestamps are the proxy's clock at the moment each chunk arrived.
-#[derive(Debug)]
-pub enum StreamEvent {
-    /// A proxied connection is ready: the client's side and the real server's.
-    Open {
-        id: u64,
-        ts: Ts,
-        client: SocketAddr,
-        server: SocketAddr,
-        host: String,
-        tls: TlsInfo,
-        setup: Setup,
-    },
-    Data {
-        id: u64,
-        dir: Dir,
-        ts: Ts,
-        bytes: Vec<u8>,
-    },
-    /// One side closed its half.
-    Fin { id: u64, dir: Dir, ts: Ts },
-    End {
-        id: u64,
-        ts: Ts,
-        error: Option<ConnError>,
-    },
-    /// The server could not be reached, or TLS failed: a connection with an error.
-    Failed {
-        id: u64,
-        ts: Ts,
-        client: SocketAddr,
-        server: Option<SocketAddr>,
-        host: String,
-        error: ConnError,
-        message: String,
-    },
-}
+use crate::decode::dns::DnsTable;
+use crate::decode::reassembly::{Budget, Chunk};
+use crate::decode::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
+use crate::gomod::hashpool::{HashPool, HashResult};
+use crate::gomod::redirect::Redirects;
+use crate::vocab::event::{ConnError, Connection, Event, Setup, Source, TlsInfo, ZipHash};
+use crate::vocab::time::Ts;
+use crate::vocab::Packet;
+use crate::vocab::StreamEvent;
+use app::{App, ConnCtx, DecodeEnv};
+use ip::{TcpSegment, Transport};
+use std::net::SocketAddr;
+use tls::Tls;
 
 /// A proxied connection being decoded.
 struct Stream {
@@ -157,7 +129,7 @@ impl Decoder {
         core.stats.bytes += pkt.wire_len as u64;
         let ts = pkt.ts;
         core.last_ts = core.last_ts.max(ts);
-        match packet::decode(pkt) {
+        match ip::decode(pkt) {
             Ok(Transport::Tcp(seg)) => self.tcp(ts, &seg),
             Ok(Transport::Udp(d)) => {
                 if d.src.port() == 53 || d.dst.port() == 53 {
@@ -247,6 +219,7 @@ impl Decoder {
             StreamEvent::Failed {
                 id,
                 ts,
+                end,
                 client,
                 server,
                 host,
@@ -267,8 +240,8 @@ impl Decoder {
                     connected_at: None,
                     bytes_up: 0,
                     bytes_down: 0,
-                    duration_ms: Ts::now().ms_since(ts),
-                    end: Ts::now(),
+                    duration_ms: end.ms_since(ts),
+                    end,
                     error: Some(error),
                     server_name: Some(host),
                     protocol: "tls",
@@ -416,7 +389,7 @@ impl Core {
             hashes: &mut self.hashes,
             setup: Setup {
                 dns_ms: self.dns.lookup_ms(&flow.server.ip()),
-                connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),
+                connect_ms: crate::vocab::time::ms_between(flow.syn_at, flow.synack_at),
                 tls_ms: None,
             },
             acked: None,
@@ -461,7 +434,7 @@ impl Core {
             server: flow.server,
             source: Source::Capture,
             tls: app.tls_info(),
-            connect_ms: crate::time::ms_between(flow.syn_at, flow.synack_at),
+            connect_ms: crate::vocab::time::ms_between(flow.syn_at, flow.synack_at),
             connected_at: flow.synack_at,
             bytes_up: flow.dirs[0].bytes,
             bytes_down: flow.dirs[1].bytes,
@@ -498,7 +471,7 @@ fn orient(seg: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
 mod tests {
     //! Flow-table cases that a recording of the go command does not produce on demand.
     use super::*;
-    use crate::capture::LinkType;
+    use crate::vocab::LinkType;
     use etherparse::PacketBuilder;
 
     struct Tcp {

@@ -6,8 +6,8 @@
 //! server's first flight at once, so it is the first client record after the ServerHello. In
 //! TLS 1.2 the server's ChangeCipherSpec comes last.
 
-use crate::event::TlsInfo;
-use crate::time::Ts;
+use crate::vocab::event::TlsInfo;
+use crate::vocab::time::Ts;
 
 /// A ClientHello or ServerHello larger than this is not something we can use.
 const MAX_HELLO: usize = 64 << 10;

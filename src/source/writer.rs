@@ -3,8 +3,8 @@
 //! description per capture interface, each with its own link type. The caller flushes
 //! after every batch, so a Ctrl-C leaves a complete file.
 
-use super::link::LinkType;
-use crate::time::Ts;
+use crate::vocab::time::Ts;
+use crate::vocab::LinkType;
 use std::io::{self, Write};
 
 pub enum CaptureWriter<W: Write> {

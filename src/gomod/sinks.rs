@@ -2,10 +2,10 @@
 //! the few bodies the module model reads (checksum DB lookups, `.info`, `@v/list`) a
 //! capped copy; for `.mod` and `.zip` an `h1:` hash computed on the fly.
 
-use crate::event::BodyInfo;
 use crate::gomod::classify::Kind;
 use crate::gomod::h1::ModHasher;
 use crate::gomod::hashpool::{HashPool, Job, CHUNK};
+use crate::vocab::event::BodyInfo;
 
 /// Text bodies larger than this are not kept (a lookup record is a few hundred bytes).
 const TEXT_CAP: usize = 64 << 10;

@@ -1,0 +1,18 @@
+//! The words every layer shares: time, packets and stream chunks, directions, and the
+//! events that connect the decoders to the model. It imports nothing else of gomodwatch.
+
+pub mod event;
+pub mod go;
+pub mod link;
+pub mod packet;
+pub mod redact;
+pub mod time;
+
+pub use event::{
+    BodyInfo, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source, Timing, TlsInfo,
+    ZipHash,
+};
+pub use go::{GoRequest, Kind};
+pub use link::{LinkType, UnsupportedLinkType};
+pub use packet::{Dir, Packet, StreamEvent};
+pub use time::Ts;
