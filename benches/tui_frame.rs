@@ -37,7 +37,10 @@ fn main() {
         log_capacity: gomodwatch::ui::LOG_CAPACITY,
         ..Default::default()
     });
-    let mut decoder = Decoder::new(Default::default());
+    let mut decoder = Decoder::new(
+        Default::default(),
+        Box::new(gomodwatch::gomod::hook::GoHook::new(Default::default())),
+    );
     let started = Instant::now();
     let mut pass = 0i64;
     while session.exchanges < want {

@@ -2,12 +2,13 @@
 //! interfaces), the view (TUI, NDJSON, report), open files, drop privileges, handle signals.
 
 use crate::cli::Cli;
-use gomodwatch::decode::app::DecodeEnv;
+use gomodwatch::decode::app::DecodeConfig;
 use gomodwatch::decode::Decoder;
 use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::ndjson::NdjsonWriter;
 use gomodwatch::export::report;
 use gomodwatch::gomod::goproxy::{self, ChainSource, GoproxyList};
+use gomodwatch::gomod::hook::{GoHook, GoHookConfig};
 use gomodwatch::gomod::sumdb::SumTable;
 use gomodwatch::pipeline::{self, FileSource, Finished, LiveSource, Outputs, Status};
 use gomodwatch::session::{Session, SessionConfig};
@@ -95,17 +96,22 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
     })
 }
 
-fn decode_env(cli: &Cli, config: &SessionConfig) -> DecodeEnv {
-    DecodeEnv {
+fn decode_env(cli: &Cli, config: &SessionConfig) -> Decoder {
+    let hook = GoHook::new(GoHookConfig {
         proxy_bases: config
             .goproxy
             .as_ref()
             .map(GoproxyList::proxy_bases)
             .unwrap_or_default(),
-        show_credentials: cli.show_credentials,
         live: !cli.interfaces.is_empty(),
         no_hash: cli.no_hash,
-    }
+    });
+    Decoder::new(
+        DecodeConfig {
+            show_credentials: cli.show_credentials,
+        },
+        Box::new(hook),
+    )
 }
 
 pub fn main(cli: Cli) -> Result<(), Failure> {
@@ -204,7 +210,7 @@ fn run_file(cli: Cli) -> Result<(), Failure> {
     let env = decode_env(&cli, &config);
     let mut out = outputs(view, config, har)?;
     let mut src = FileSource::new(file, cli.realtime);
-    let mut decoder = Decoder::new(env);
+    let mut decoder = env;
     let stop = Arc::new(AtomicBool::new(false));
     let mut status = Status {
         source: name.clone(),
@@ -377,7 +383,7 @@ fn run_live(cli: Cli) -> Result<(), Failure> {
         stats: stats.clone(),
         names: names.clone(),
     };
-    let mut decoder = Decoder::new(env);
+    let mut decoder = env;
     let mut status = Status {
         source: names.join(", "),
         ..Default::default()
@@ -488,7 +494,7 @@ fn run_mitm(cli: Cli) -> Result<(), Failure> {
             .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
     }
     let mut src = pipeline::MitmSource { mitm };
-    let mut decoder = Decoder::new(env);
+    let mut decoder = env;
     let mut status = Status {
         source: name.clone(),
         ..Default::default()

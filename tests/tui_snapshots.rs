@@ -3,9 +3,10 @@
 //! wall-clock timer is scrubbed; everything else comes from the capture).
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use gomodwatch::decode::app::DecodeEnv;
+use gomodwatch::decode::app::DecodeConfig;
 use gomodwatch::decode::Decoder;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
+use gomodwatch::gomod::hook::{GoHook, GoHookConfig};
 use gomodwatch::pipeline::Status;
 use gomodwatch::session::{Session, SessionConfig};
 use gomodwatch::source::file::CaptureFile;
@@ -25,10 +26,13 @@ fn session(name: &str) -> Session {
         path.push_str("ng");
     }
     let mut file = CaptureFile::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut decoder = Decoder::new(DecodeEnv {
-        proxy_bases: goproxy.proxy_bases(),
-        ..Default::default()
-    });
+    let mut decoder = Decoder::new(
+        DecodeConfig::default(),
+        Box::new(GoHook::new(GoHookConfig {
+            proxy_bases: goproxy.proxy_bases(),
+            ..Default::default()
+        })),
+    );
     let mut s = Session::new(SessionConfig {
         goproxy: Some(goproxy),
         log_capacity: 1000,

@@ -1,48 +1,60 @@
-//! Application protocols over a reassembled TCP stream. The first bytes decide which one.
+//! Application protocols over a reassembled stream: the first bytes decide which codec
+//! reads it, and [`ConnCtx`] is what a codec knows about its connection.
 
-use super::http1;
-use super::tls;
-use crate::gomod::redirect;
-
-use crate::decode::reassembly::Chunk;
-use crate::vocab::event::{Event, Setup, Source, TlsInfo};
-use crate::vocab::time::Ts;
-use crate::vocab::Dir;
-use http1::Http1;
+use super::hook::ExchangeHook;
+use super::http1::{self, Http1};
+use super::reassembly::Chunk;
+use super::tls::Tls;
+use crate::vocab::{url, Dir, Event, Setup, Source, TlsInfo, Ts};
 use std::net::SocketAddr;
-use tls::Tls;
 
-/// Settings the decoders need from the command line.
+/// Settings the decoders take from the command line.
 #[derive(Debug, Clone, Default)]
-pub struct DecodeEnv {
-    /// Proxy base URLs from the configured GOPROXY, to find where module paths start.
-    pub proxy_bases: Vec<String>,
+pub struct DecodeConfig {
     /// Keep credentials (URL passwords) in URLs instead of redacting them.
     pub show_credentials: bool,
-    /// Live capture: never wait for the hashing thread (give up a hash instead).
-    pub live: bool,
-    /// Skip `h1:` hashing of zips (`--no-hash`).
-    pub no_hash: bool,
 }
 
-/// What a protocol decoder needs to know about its connection, and where events go.
+/// What a protocol codec knows about its connection, and where its events go.
 pub struct ConnCtx<'a> {
     pub conn_id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub scheme: &'static str,
     pub source: Source,
-    pub env: &'a DecodeEnv,
+    pub show_credentials: bool,
     pub next_exchange: &'a mut u64,
     pub out: &'a mut Vec<Event>,
-    pub redirects: &'a mut redirect::Redirects,
-    /// Where zip bodies go to be hashed.
-    pub hashes: &'a mut crate::gomod::hashpool::HashPool,
+    pub hook: &'a mut dyn ExchangeHook,
     /// How long it took to reach the server, told with the connection's first request.
     pub setup: Setup,
     /// For server data: how far into the client's stream the server had read (its TCP
     /// acknowledgment), which pairs a response with its request again after lost packets.
     pub acked: Option<u64>,
+}
+
+impl ConnCtx<'_> {
+    /// The URL as the client asked for it: origin-form targets get the scheme and Host
+    /// (or the server's address); absolute-form targets (sent to an explicit proxy),
+    /// authority-form (CONNECT host:port) and `*` are kept as sent.
+    pub fn url(&self, host: Option<&str>, target: &str) -> String {
+        let url = if target.starts_with('/') {
+            let host = host.map_or_else(|| self.server.to_string(), str::to_string);
+            format!("{}://{}{}", self.scheme, host, target)
+        } else {
+            target.to_string()
+        };
+        self.redact(&url)
+    }
+
+    /// A URL from the wire, its password hidden unless the user asked to see them.
+    pub fn redact(&self, s: &str) -> String {
+        if self.show_credentials {
+            s.to_string()
+        } else {
+            url::redact_password(s)
+        }
+    }
 }
 
 #[derive(Default)]

@@ -1,43 +1,29 @@
-//! The packet decoder: frames in, events out. Pure: it takes each packet's timestamp as the
-//! time, never the clock, so a replay and a live capture of the same traffic give the same
-//! events.
+//! The decoder: packets (or a proxy's plaintext chunks) in, events out. Pure: it takes each
+//! packet's timestamp as the time, never the clock, so a replay and a live capture of the
+//! same traffic give the same events. What the exchanges mean is asked of an injected
+//! [`hook::ExchangeHook`]; nothing here knows about Go modules.
 
 pub mod app;
 pub mod dns;
+pub mod hook;
 pub mod http1;
 pub mod ip;
 pub mod link;
 pub mod reassembly;
+mod stream;
 pub mod tcp;
 pub mod tls;
 
-use crate::decode::dns::DnsTable;
-use crate::decode::reassembly::{Budget, Chunk};
-use crate::decode::tcp::{Dir, Flow, FlowTable, Limits, Lookup, Outcome};
-use crate::gomod::hashpool::{HashPool, HashResult};
-use crate::gomod::redirect::Redirects;
-use crate::vocab::event::{ConnError, Connection, Event, Setup, Source, TlsInfo, ZipHash};
-use crate::vocab::time::Ts;
-use crate::vocab::Packet;
-use crate::vocab::StreamEvent;
-use app::{App, ConnCtx, DecodeEnv};
+use crate::vocab::{ConnError, Connection, Dir, Event, Packet, Setup, Source, StreamEvent, Ts};
+use app::{App, ConnCtx, DecodeConfig};
+use dns::DnsTable;
+use hook::ExchangeHook;
 use ip::{TcpSegment, Transport};
+use reassembly::Budget;
 use std::net::SocketAddr;
+use stream::Streams;
+use tcp::{Flow, FlowTable, Limits, Lookup, Outcome};
 use tls::Tls;
-
-/// A proxied connection being decoded.
-struct Stream {
-    client: SocketAddr,
-    server: SocketAddr,
-    host: String,
-    tls: TlsInfo,
-    setup: Setup,
-    first: Ts,
-    last: Ts,
-    bytes: [u64; 2],
-    fin: [bool; 2],
-    app: App,
-}
 
 /// Counters for the summary and the status bar.
 #[derive(Debug, Default, Clone)]
@@ -64,20 +50,30 @@ enum End {
 
 pub struct Decoder {
     flows: FlowTable<App>,
-    streams: ahash::AHashMap<u64, Stream>,
+    streams: Streams,
     budget: Budget,
     core: Core,
     last_sweep: Ts,
 }
 
+/// Where a connection goes and what reaching it cost: what a codec is told about it.
+#[derive(Clone, Copy)]
+struct ConnMeta {
+    id: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    scheme: &'static str,
+    source: Source,
+    setup: Setup,
+}
+
 /// Everything but the flow table, so a flow borrowed from the table can be worked on.
 struct Core {
+    config: DecodeConfig,
+    hook: Box<dyn ExchangeHook>,
     /// Things to tell the user that are not events.
     notices: Vec<String>,
     dns: DnsTable,
-    hashes: HashPool,
-    redirects: Redirects,
-    env: DecodeEnv,
     next_exchange: u64,
     out: Vec<Event>,
     stats: Stats,
@@ -85,22 +81,21 @@ struct Core {
 }
 
 impl Decoder {
-    pub fn new(env: DecodeEnv) -> Self {
-        Self::with_limits(env, Limits::default())
+    pub fn new(config: DecodeConfig, hook: Box<dyn ExchangeHook>) -> Self {
+        Self::with_limits(config, hook, Limits::default())
     }
 
-    pub fn with_limits(env: DecodeEnv, limits: Limits) -> Self {
+    pub fn with_limits(config: DecodeConfig, hook: Box<dyn ExchangeHook>, limits: Limits) -> Self {
         let flows = FlowTable::new(limits);
         Decoder {
             budget: flows.budget(),
             flows,
-            streams: Default::default(),
+            streams: Streams::default(),
             core: Core {
+                config,
+                hook,
                 notices: Vec::new(),
                 dns: DnsTable::default(),
-                hashes: HashPool::new(!env.live),
-                redirects: Redirects::default(),
-                env,
                 next_exchange: 0,
                 out: Vec::new(),
                 stats: Stats::default(),
@@ -123,6 +118,11 @@ impl Decoder {
         self.core.out.drain(..)
     }
 
+    /// Messages for the user (a proxied server that could not be reached), taken once.
+    pub fn notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.core.notices)
+    }
+
     pub fn packet(&mut self, pkt: &Packet<'_>) {
         let core = &mut self.core;
         core.stats.packets += 1;
@@ -141,7 +141,7 @@ impl Decoder {
             Err(_) => core.stats.skipped += 1,
         }
         if self.core.stats.packets % 256 == 0 {
-            self.core.collect_hashes(false);
+            self.core.hook.poll(false, &mut self.core.out);
         }
         // Expire flows once per second of capture time.
         if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
@@ -161,115 +161,18 @@ impl Decoder {
 
     /// Plaintext from the MITM proxy.
     pub fn stream(&mut self, ev: StreamEvent) {
-        let core = &mut self.core;
-        match ev {
-            StreamEvent::Open {
-                id,
-                ts,
-                client,
-                server,
-                host,
-                tls,
-                setup,
-            } => {
-                core.stats.connections += 1;
-                core.last_ts = core.last_ts.max(ts);
-                self.streams.insert(
-                    id,
-                    Stream {
-                        client,
-                        server,
-                        host,
-                        tls,
-                        setup,
-                        first: ts,
-                        last: ts,
-                        bytes: [0, 0],
-                        fin: [false, false],
-                        app: App::Http(Box::default()),
-                    },
-                );
-            }
-            StreamEvent::Data { id, dir, ts, bytes } => {
-                let Some(s) = self.streams.get_mut(&id) else {
-                    return;
-                };
-                core.stats.bytes += bytes.len() as u64;
-                core.last_ts = core.last_ts.max(ts);
-                s.last = ts;
-                s.bytes[dir as usize] += bytes.len() as u64;
-                let mut ctx = core.stream_ctx(id, s);
-                s.app
-                    .chunk(dir, Chunk::Data(ts, &bytes, None), false, &mut ctx);
-            }
-            StreamEvent::Fin { id, dir, ts } => {
-                let Some(s) = self.streams.get_mut(&id) else {
-                    return;
-                };
-                s.fin[dir as usize] = true;
-                s.last = ts;
-                let mut ctx = core.stream_ctx(id, s);
-                s.app.chunk(dir, Chunk::Fin(ts), false, &mut ctx);
-            }
-            StreamEvent::End { id, ts, error } => {
-                if let Some(mut s) = self.streams.remove(&id) {
-                    core.end_stream(id, &mut s, ts, error);
-                }
-            }
-            StreamEvent::Failed {
-                id,
-                ts,
-                end,
-                client,
-                server,
-                host,
-                error,
-                message,
-            } => {
-                core.stats.connections += 1;
-                let server = server.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-                core.notices.push(format!("{host}: {message}"));
-                core.out.push(Event::Connection(Connection {
-                    id,
-                    ts,
-                    client,
-                    server,
-                    source: Source::Mitm,
-                    tls: None,
-                    connect_ms: None,
-                    connected_at: None,
-                    bytes_up: 0,
-                    bytes_down: 0,
-                    duration_ms: end.ms_since(ts),
-                    end,
-                    error: Some(error),
-                    server_name: Some(host),
-                    protocol: "tls",
-                }));
-            }
-        }
-    }
-
-    /// Messages for the user (a proxied server that could not be reached), taken once.
-    pub fn notices(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.core.notices)
+        self.streams.event(ev, &mut self.core);
     }
 
     /// The input is over: every open flow ends as it is, and every hash is waited for.
     pub fn finish(&mut self) {
         let ts = self.core.last_ts;
-        let open: Vec<u64> = self.streams.keys().copied().collect();
-        for id in open {
-            if let Some(mut s) = self.streams.remove(&id) {
-                self.core
-                    .end_stream(id, &mut s, ts, Some(ConnError::Truncated));
-            }
-        }
+        self.streams.finish(ts, &mut self.core);
         for mut flow in self.flows.drain_open() {
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
         }
-        self.core.collect_hashes(true);
+        self.core.hook.poll(true, &mut self.core.out);
     }
 
     fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {
@@ -298,7 +201,8 @@ impl Decoder {
         }
         let core = &mut self.core;
         let mid = flow.mid_stream;
-        let mut ctx = core.ctx(flow);
+        let meta = core.flow_meta(flow);
+        let mut ctx = core.ctx(&meta);
         let outcome = flow.segment(ts, seg, &mut self.budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
@@ -311,88 +215,34 @@ impl Decoder {
 }
 
 impl Core {
-    fn stream_ctx<'a>(&'a mut self, id: u64, s: &Stream) -> ConnCtx<'a> {
+    fn ctx(&mut self, m: &ConnMeta) -> ConnCtx<'_> {
         ConnCtx {
-            conn_id: id,
-            client: s.client,
-            server: s.server,
-            scheme: "https",
-            source: Source::Mitm,
-            env: &self.env,
+            conn_id: m.id,
+            client: m.client,
+            server: m.server,
+            scheme: m.scheme,
+            source: m.source,
+            show_credentials: self.config.show_credentials,
             next_exchange: &mut self.next_exchange,
             out: &mut self.out,
-            redirects: &mut self.redirects,
-            hashes: &mut self.hashes,
-            setup: s.setup,
+            hook: &mut *self.hook,
+            setup: m.setup,
             acked: None,
         }
     }
 
-    fn end_stream(&mut self, id: u64, s: &mut Stream, ts: Ts, error: Option<ConnError>) {
-        let finished = s.fin[0] && s.fin[1];
-        let mut ctx = self.stream_ctx(id, s);
-        if !finished {
-            s.app.close(error == Some(ConnError::Reset), ts, &mut ctx);
-        }
-        self.stats.exchanges = self.next_exchange;
-        let end = s.last.max(ts);
-        self.out.push(Event::Connection(Connection {
-            id,
-            ts: s.first,
-            client: s.client,
-            server: s.server,
-            source: Source::Mitm,
-            tls: Some(s.tls.clone()),
-            connect_ms: s.setup.connect_ms,
-            connected_at: None,
-            bytes_up: s.bytes[0],
-            bytes_down: s.bytes[1],
-            duration_ms: end.ms_since(s.first),
-            end,
-            error: if finished { None } else { error },
-            server_name: Some(s.host.clone()),
-            protocol: "http1",
-        }));
-    }
-
-    /// Moves finished zip hashes into the event stream (`all`: wait for every one).
-    fn collect_hashes(&mut self, all: bool) {
-        let results = if all {
-            self.hashes.finish()
-        } else {
-            self.hashes.ready()
-        };
-        for HashResult { exchange, h1 } in results {
-            let (h1, error) = match h1 {
-                Ok(h) => (Some(h), None),
-                Err(e) => (None, Some(e)),
-            };
-            self.out.push(Event::Hash(ZipHash {
-                exchange,
-                h1,
-                error,
-            }));
-        }
-    }
-
-    fn ctx(&mut self, flow: &Flow<App>) -> ConnCtx<'_> {
-        ConnCtx {
-            conn_id: flow.id,
+    fn flow_meta(&self, flow: &Flow<App>) -> ConnMeta {
+        ConnMeta {
+            id: flow.id,
             client: flow.client,
             server: flow.server,
             scheme: "http",
             source: Source::Capture,
-            env: &self.env,
-            next_exchange: &mut self.next_exchange,
-            out: &mut self.out,
-            redirects: &mut self.redirects,
-            hashes: &mut self.hashes,
             setup: Setup {
                 dns_ms: self.dns.lookup_ms(&flow.server.ip()),
                 connect_ms: crate::vocab::time::ms_between(flow.syn_at, flow.synack_at),
                 tls_ms: None,
             },
-            acked: None,
         }
     }
 
@@ -400,7 +250,8 @@ impl Core {
     /// A flow still in the table stays there, done, to absorb late ACKs.
     fn end_flow(&mut self, flow: &mut Flow<App>, end: End, ts: Ts, budget: &mut Budget) {
         let mid = flow.mid_stream;
-        let mut ctx = self.ctx(flow);
+        let meta = self.flow_meta(flow);
+        let mut ctx = self.ctx(&meta);
         flow.flush(ts, budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
@@ -427,23 +278,27 @@ impl Core {
         };
         let app = std::mem::replace(&mut flow.app, App::Opaque);
         let end_ts = flow.last_ts.max(ts);
-        self.out.push(Event::Connection(Connection {
-            id: flow.id,
-            ts: flow.first_ts,
-            client: flow.client,
-            server: flow.server,
-            source: Source::Capture,
-            tls: app.tls_info(),
-            connect_ms: crate::vocab::time::ms_between(flow.syn_at, flow.synack_at),
-            connected_at: flow.synack_at,
-            bytes_up: flow.dirs[0].bytes,
-            bytes_down: flow.dirs[1].bytes,
-            duration_ms: end_ts.ms_since(flow.first_ts),
-            end: end_ts,
-            error,
-            server_name: self.dns.name_of(&flow.server.ip()).map(str::to_string),
-            protocol: app.protocol(),
-        }));
+        let mut c = Connection::new(&(&meta).into(), flow.first_ts, end_ts);
+        c.tls = app.tls_info();
+        c.connect_ms = meta.setup.connect_ms;
+        c.connected_at = flow.synack_at;
+        c.bytes_up = flow.dirs[0].bytes;
+        c.bytes_down = flow.dirs[1].bytes;
+        c.error = error;
+        c.server_name = self.dns.name_of(&flow.server.ip()).map(str::to_string);
+        c.protocol = app.protocol();
+        self.out.push(Event::Connection(c));
+    }
+}
+
+impl From<&ConnMeta> for crate::vocab::event::Endpoints {
+    fn from(m: &ConnMeta) -> Self {
+        crate::vocab::event::Endpoints {
+            id: m.id,
+            client: m.client,
+            server: m.server,
+            source: m.source,
+        }
     }
 }
 
@@ -508,7 +363,7 @@ mod tests {
     }
 
     fn run(segs: &[Tcp]) -> Vec<Event> {
-        let mut d = Decoder::new(DecodeEnv::default());
+        let mut d = Decoder::new(DecodeConfig::default(), Box::new(hook::NoHook));
         let mut events = Vec::new();
         for (i, t) in segs.iter().enumerate() {
             let data = frame(t);

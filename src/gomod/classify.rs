@@ -3,44 +3,36 @@
 
 use super::path;
 pub use crate::vocab::go::{GoRequest, Kind};
+use crate::vocab::url;
 
 /// The parts of an absolute URL that classification needs.
 struct Url<'a> {
-    /// `scheme://authority`
-    origin: &'a str,
+    /// `scheme://host[:port]`, normal form.
+    origin: String,
+    /// `host[:port]` as named.
+    authority: String,
     path: &'a str,
     query: &'a str,
-}
-
-fn split_url(url: &str) -> Option<Url<'_>> {
-    let after_scheme = url.find("://")? + 3;
-    let path_at = url[after_scheme..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| after_scheme + i);
-    let (rest, query) = match url[path_at..].find('?') {
-        Some(q) => (&url[path_at..path_at + q], &url[path_at + q + 1..]),
-        None => (&url[path_at..], ""),
-    };
-    Some(Url {
-        origin: &url[..path_at],
-        path: rest,
-        query,
-    })
 }
 
 /// Classifies an absolute URL. `bases` are proxy base URLs known from the configuration
 /// (GOPROXY); when one is a prefix of the URL it decides where the module path starts.
 pub fn classify(url: &str, bases: &[String]) -> GoRequest {
-    let Some(u) = split_url(url) else {
+    let Some(parsed) = url::parse(url) else {
         return GoRequest::default();
+    };
+    let u = Url {
+        origin: url::origin(&parsed),
+        authority: url::authority(&parsed).unwrap_or_default(),
+        path: parsed.path(),
+        query: parsed.query().unwrap_or(""),
     };
     if u.query.split('&').any(|kv| kv == "go-get=1") {
         let module = path::percent_decode(u.path.trim_matches('/')).map(|p| {
-            let host = u.origin.split("://").nth(1).unwrap_or("");
             if p.is_empty() {
-                host.to_string()
+                u.authority.clone()
             } else {
-                format!("{host}/{p}")
+                format!("{}/{p}", u.authority)
             }
         });
         return GoRequest {
@@ -61,7 +53,7 @@ pub fn classify(url: &str, bases: &[String]) -> GoRequest {
     if let Some(req) = sumdb(&u) {
         return req;
     }
-    proxy_request(url, &u, bases).unwrap_or_default()
+    proxy_request(&u, bases).unwrap_or_default()
 }
 
 /// Checksum database paths: under a proxy (`<base>/sumdb/<name>/...`) or at the database's
@@ -106,7 +98,7 @@ fn sumdb(u: &Url<'_>) -> Option<GoRequest> {
     Some(req)
 }
 
-fn proxy_request(url: &str, u: &Url<'_>, bases: &[String]) -> Option<GoRequest> {
+fn proxy_request(u: &Url<'_>, bases: &[String]) -> Option<GoRequest> {
     let (mod_part, kind, version) = if let Some(i) = u.path.find("/@v/") {
         let file = &u.path[i + 4..];
         let (kind, ver) = if file == "list" {
@@ -128,14 +120,14 @@ fn proxy_request(url: &str, u: &Url<'_>, bases: &[String]) -> Option<GoRequest> 
     };
     // Where does the module path start? A configured base that prefixes the URL decides;
     // otherwise the first path element holding a dot (a module path's first element must).
+    // Bases are in normal form (GoproxyList), and so is the origin here.
     let known = bases
         .iter()
         .map(|b| b.trim_end_matches('/'))
         .filter(|b| {
-            url.starts_with(b) && {
-                let rest = &url[b.len()..];
-                rest.starts_with('/')
-            }
+            b.strip_prefix(u.origin.as_str()).is_some_and(|base_path| {
+                mod_part.starts_with(base_path) && u.path[base_path.len()..].starts_with('/')
+            })
         })
         .max_by_key(|b| b.len());
     let prefix_len = match known {

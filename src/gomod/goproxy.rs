@@ -1,4 +1,4 @@
-//! The GOPROXY list as the go command reads it (reference §1.4): entries split on `,` or
+//! The GOPROXY list as the go command reads it (docs/goproxy-protocol.md §1.4): entries split on `,` or
 //! `|`, where the separator *after* an entry decides whether an error there falls back
 //! (`|`) or stops the walk (`,`; only 404/410 move on).
 
@@ -66,8 +66,8 @@ impl GoproxyList {
                 item.to_string()
             };
             // Credentials in GOPROXY are never shown, and traffic never carries them in
-            // the URL: keep the entry without them.
-            let url = crate::vocab::redact::strip_userinfo(&url);
+            // the URL: keep the entry without them, in the form traffic is compared in.
+            let url = crate::vocab::url::normalize(&url);
             let terminal = kind != EntryKind::Proxy;
             entries.push(Entry {
                 url: url.trim_end_matches('/').to_string(),

@@ -4,6 +4,7 @@ pub mod classify;
 pub mod goproxy;
 pub mod h1;
 pub mod hashpool;
+pub mod hook;
 pub mod module;
 pub mod path;
 pub mod redirect;

@@ -1,8 +1,8 @@
 //! The event vocabulary that connects every source to every view (CONTRACT.md). Fields
 //! serialise exactly as the NDJSON contract names them; unknown values are `null`.
 
-use crate::gomod::classify::GoRequest;
-use crate::vocab::time::Ts;
+use super::go::GoRequest;
+use super::time::Ts;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -67,6 +67,38 @@ pub struct Connection {
     pub connected_at: Option<Ts>,
     #[serde(skip)]
     pub end: Ts,
+}
+
+/// Who talked to whom on a connection, and how it was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub source: Source,
+}
+
+impl Connection {
+    /// A connection from `first` to `end` with nothing else known yet.
+    pub fn new(e: &Endpoints, first: Ts, end: Ts) -> Connection {
+        Connection {
+            id: e.id,
+            ts: first,
+            client: e.client,
+            server: e.server,
+            source: e.source,
+            tls: None,
+            connect_ms: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            duration_ms: end.ms_since(first),
+            error: None,
+            server_name: None,
+            protocol: "none",
+            connected_at: None,
+            end,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug, Default, PartialEq)]

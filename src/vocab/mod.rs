@@ -5,8 +5,8 @@ pub mod event;
 pub mod go;
 pub mod link;
 pub mod packet;
-pub mod redact;
 pub mod time;
+pub mod url;
 
 pub use event::{
     BodyInfo, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source, Timing, TlsInfo,

@@ -23,12 +23,14 @@ pub enum ChunkState {
 /// A chunk-size or trailer line longer than this is not HTTP.
 const MAX_LINE: usize = 8192;
 
+/// What one call of [`BodyReader::feed`] did: bytes used from the front of the input,
+/// where the payload among them is (at most one piece per call), and whether the body
+/// is complete.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Consumed this many bytes; the body goes on.
-    More(usize),
-    /// Consumed this many bytes; the body is complete.
-    Done(usize),
+pub struct Fed {
+    pub used: usize,
+    pub payload: std::ops::Range<usize>,
+    pub done: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,32 +65,36 @@ impl BodyReader {
         &self.framing
     }
 
-    /// Consumes body bytes from the front of `data`, passing payload to `sink`.
-    pub fn feed(&mut self, data: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<Step, FramingError> {
+    /// Consumes body bytes from the front of `data`. Stops after one piece of payload,
+    /// so the caller can hand it on without copying.
+    pub fn feed(&mut self, data: &[u8]) -> Result<Fed, FramingError> {
         match &mut self.framing {
             Framing::Length(left) => {
                 let take = (*left).min(data.len() as u64) as usize;
-                sink(&data[..take]);
                 *left -= take as u64;
-                Ok(if *left == 0 {
-                    Step::Done(take)
-                } else {
-                    Step::More(take)
+                Ok(Fed {
+                    used: take,
+                    payload: 0..take,
+                    done: *left == 0,
                 })
             }
-            Framing::UntilClose => {
-                sink(data);
-                Ok(Step::More(data.len()))
-            }
-            Framing::Chunked(_) => self.feed_chunked(data, sink),
+            Framing::UntilClose => Ok(Fed {
+                used: data.len(),
+                payload: 0..data.len(),
+                done: false,
+            }),
+            Framing::Chunked(_) => self.feed_chunked(data),
         }
     }
 
-    fn feed_chunked(
-        &mut self,
-        data: &[u8],
-        sink: &mut dyn FnMut(&[u8]),
-    ) -> Result<Step, FramingError> {
+    fn feed_chunked(&mut self, data: &[u8]) -> Result<Fed, FramingError> {
+        let more = |used, payload| {
+            Ok(Fed {
+                used,
+                payload,
+                done: false,
+            })
+        };
         let mut i = 0;
         while i < data.len() {
             let Framing::Chunked(state) = &mut self.framing else {
@@ -97,13 +103,12 @@ impl BodyReader {
             match *state {
                 ChunkState::Data(left) => {
                     let take = left.min((data.len() - i) as u64) as usize;
-                    sink(&data[i..i + take]);
-                    i += take;
                     *state = if left == take as u64 {
                         ChunkState::DataEnd
                     } else {
                         ChunkState::Data(left - take as u64)
                     };
+                    return more(i + take, i..i + take);
                 }
                 ChunkState::DataEnd => {
                     match data[i] {
@@ -116,7 +121,7 @@ impl BodyReader {
                 ChunkState::Size | ChunkState::Trailer => {
                     let Some(nl) = memchr::memchr(b'\n', &data[i..]) else {
                         self.push_line(&data[i..])?;
-                        return Ok(Step::More(data.len()));
+                        return more(data.len(), 0..0);
                     };
                     let in_trailer = *state == ChunkState::Trailer;
                     self.push_line(&data[i..i + nl])?;
@@ -128,7 +133,11 @@ impl BodyReader {
                     };
                     if in_trailer {
                         if line.is_empty() {
-                            return Ok(Step::Done(i));
+                            return Ok(Fed {
+                                used: i,
+                                payload: 0..0,
+                                done: true,
+                            });
                         }
                     } else {
                         let size = parse_chunk_size(line)?;
@@ -141,7 +150,7 @@ impl BodyReader {
                 }
             }
         }
-        Ok(Step::More(i))
+        more(i, 0..0)
     }
 
     fn push_line(&mut self, part: &[u8]) -> Result<(), FramingError> {
@@ -197,12 +206,11 @@ mod tests {
         for piece in input.chunks(step) {
             let mut off = 0;
             while off < piece.len() {
-                match r
-                    .feed(&piece[off..], &mut |b| body.extend_from_slice(b))
-                    .unwrap()
-                {
-                    Step::More(n) => off += n,
-                    Step::Done(n) => return (body, used + off + n, true),
+                let fed = r.feed(&piece[off..]).unwrap();
+                body.extend_from_slice(&piece[off..][fed.payload]);
+                off += fed.used;
+                if fed.done {
+                    return (body, used + off, true);
                 }
             }
             used += piece.len();
@@ -232,7 +240,7 @@ mod tests {
     #[test]
     fn chunked_rejects_garbage() {
         let mut r = BodyReader::new(Framing::Chunked(ChunkState::Size));
-        assert_eq!(r.feed(b"zz\r\n", &mut |_| {}), Err(FramingError));
+        assert_eq!(r.feed(b"zz\r\n"), Err(FramingError));
     }
 
     #[test]

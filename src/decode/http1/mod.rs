@@ -1,64 +1,25 @@
-//! HTTP/1.x over a reassembled TCP connection: requests paired with responses on
-//! keep-alive and pipelined connections, bodies framed and counted (never kept whole),
-//! resynchronisation at the next message after a gap.
+//! HTTP/1.x over a reassembled TCP connection. [`codec`] reads each direction's messages;
+//! the tracker here pairs requests with responses on keep-alive and pipelined connections,
+//! re-pairs them by the server's acknowledgments after lost packets, times them, asks the
+//! [`ExchangeHook`](super::hook::ExchangeHook) to tag them, and emits exchange events.
 
+pub mod codec;
 pub mod framing;
 
 use super::app::ConnCtx;
-use crate::gomod::classify::classify;
-use crate::gomod::sinks::BodySink;
-use crate::vocab::event::{Event, Exchange, Timing};
-use crate::vocab::time::Ts;
-use framing::{BodyReader, ChunkState, Framing, GapEffect, Step};
+use super::hook::BodySink;
+use crate::vocab::{Event, Exchange, Timing, Ts};
+use codec::{GapOutcome, Head, Item, Reader, Role};
 use std::collections::VecDeque;
 
-/// A message head larger than this is not HTTP we can use.
-const MAX_HEAD: usize = 64 << 10;
-/// After a gap, give up looking for the next message after scanning this much.
-const MAX_RESYNC_SCAN: usize = 8 << 20;
-const MAX_HEADERS: usize = 96;
-
-#[derive(Debug)]
-enum Phase {
-    Head,
-    Body(BodyReader),
-    /// Lost sync after a gap: scanning for the start of the next message.
-    Resync {
-        scanned: usize,
-    },
-    /// Not HTTP any more (CONNECT tunnel, 101 upgrade, garbage): ignore the rest.
-    Opaque,
-}
-
-#[derive(Debug)]
-struct Side {
-    phase: Phase,
-    head: Vec<u8>,
-    /// Time of the first byte of the message being read.
-    started: Option<Ts>,
-}
-
-impl Side {
-    fn new() -> Self {
-        Side {
-            phase: Phase::Head,
-            head: Vec::new(),
-            started: None,
-        }
-    }
-    fn resync(&mut self) {
-        self.head.clear();
-        self.started = None;
-        self.phase = Phase::Resync { scanned: 0 };
-    }
-}
+pub use codec::{looks_like_request, looks_like_response};
 
 /// A request waiting for (the end of) its response.
 struct Pending {
     ex: Exchange,
     head_request: bool,
     connect: bool,
-    sink: BodySink,
+    sink: Option<Box<dyn BodySink>>,
     /// Response bytes went missing: the exchange is reported with error "gap".
     gap: bool,
     /// The request body is still being read.
@@ -68,22 +29,17 @@ struct Pending {
 }
 
 pub struct Http1 {
-    up: Side,
-    down: Side,
+    up: Reader,
+    down: Reader,
     pending: VecDeque<Pending>,
     /// Requests seen on this connection (the first one pays for the connection setup).
     requests: u64,
     /// Bytes of the client's stream handed to the parser so far (gaps included).
     up_off: u64,
+    /// Where the request whose head is being read began in the client's stream.
+    req_start: u64,
     /// The server side just found a message start again after lost bytes.
     resynced: bool,
-}
-
-/// What kind of message a side carries.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    Request,
-    Response,
 }
 
 impl Default for Http1 {
@@ -95,287 +51,163 @@ impl Default for Http1 {
 impl Http1 {
     pub fn new() -> Self {
         Http1 {
-            up: Side::new(),
-            down: Side::new(),
+            up: Reader::new(Role::Request),
+            down: Reader::new(Role::Response),
             pending: VecDeque::new(),
             requests: 0,
             up_off: 0,
+            req_start: 0,
             resynced: false,
         }
     }
 
     /// A connection joined mid-stream: both sides start by looking for a message start.
     pub fn resyncing() -> Self {
-        let mut h = Self::new();
-        h.up.resync();
-        h.down.resync();
-        h
+        Http1 {
+            up: Reader::resyncing(Role::Request),
+            down: Reader::resyncing(Role::Response),
+            ..Self::new()
+        }
     }
 
     pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
-        let chunk_off = self.up_off;
-        self.up_off += data.len() as u64;
-        let total = data.len();
-        let mut data = data;
-        while !data.is_empty() {
-            let here = chunk_off + (total - data.len()) as u64;
-            let used = match &mut self.up.phase {
-                Phase::Opaque => return,
-                Phase::Resync { scanned } => match find_message_start(data, Dir::Request) {
-                    Some(i) => {
-                        self.up.phase = Phase::Head;
-                        i
-                    }
-                    None => {
-                        *scanned += data.len();
-                        if *scanned > MAX_RESYNC_SCAN {
-                            self.up.phase = Phase::Opaque;
-                        }
-                        data.len()
-                    }
-                },
-                Phase::Head => self.request_head(ts, data, here, ctx),
-                Phase::Body(reader) => {
-                    let req = self.pending.iter_mut().rev().find(|p| p.req_open);
-                    let mut n = 0u64;
-                    let step = reader.feed(data, &mut |b| n += b.len() as u64);
-                    if let Some(p) = req {
-                        p.ex.req_bytes += n;
-                    }
-                    match step {
-                        Ok(Step::More(k)) => k,
-                        Ok(Step::Done(k)) => {
-                            self.end_request_body();
-                            k
-                        }
-                        Err(_) => {
-                            self.end_request_body();
-                            self.up.resync();
-                            0
-                        }
+        let mut off = 0;
+        while off < data.len() {
+            let (used, item) = self.up.next(ts, &data[off..]);
+            let here = self.up_off + off as u64;
+            off += used;
+            match item {
+                Some(Item::Start(_)) => self.req_start = here + used as u64,
+                Some(Item::Head(h)) => self.request(h, ctx),
+                Some(Item::Body(b)) => {
+                    if let Some(p) = self.pending.iter_mut().rev().find(|p| p.req_open) {
+                        p.ex.req_bytes += b.len() as u64;
                     }
                 }
-            };
-            data = &data[used..];
+                Some(Item::End | Item::Malformed) => self.end_request_body(),
+                Some(Item::Resynced | Item::Unparsable) | None => {}
+            }
         }
+        // A body that ended with the last byte still has its `End` to hand out.
+        if let (0, Some(Item::End)) = self.up.next(ts, &[]) {
+            self.end_request_body();
+        }
+        self.up_off += data.len() as u64;
     }
 
     fn end_request_body(&mut self) {
         if let Some(p) = self.pending.iter_mut().rev().find(|p| p.req_open) {
             p.req_open = false;
         }
-        self.up.phase = Phase::Head;
     }
 
-    /// Accumulates and parses a request head; returns how many bytes of `data` it used.
-    fn request_head(&mut self, ts: Ts, data: &[u8], here: u64, ctx: &mut ConnCtx<'_>) -> usize {
-        let side = &mut self.up;
-        let (used, head) = match take_head(side, ts, data, Dir::Request) {
-            HeadStep::NeedMore(used) => return used,
-            HeadStep::Bad(used) => {
-                side.phase = Phase::Opaque;
-                return used;
-            }
-            HeadStep::Complete(used, head) => (used, head),
-        };
-        let started = side.started.take().unwrap_or(ts);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        if !matches!(req.parse(&head), Ok(httparse::Status::Complete(_))) {
-            side.phase = Phase::Opaque;
-            return used;
-        }
-        let method = req.method.unwrap_or("").to_string();
-        let target = req.path.unwrap_or("");
-        let h = Headers::from(req.headers);
-        let url = absolute_url(ctx, h.host.as_deref(), target);
-        let (go, redirect_of) = match ctx.redirects.take(&url) {
-            Some((go, of)) => (go, Some(of)),
-            None => (classify(&url, &ctx.env.proxy_bases), None),
-        };
+    fn request(&mut self, h: Head, ctx: &mut ConnCtx<'_>) {
+        let body = h.request_body();
+        self.up.expect(body.clone());
         self.requests += 1;
-        let setup = if self.requests == 1 {
-            ctx.setup
-        } else {
-            Default::default()
-        };
-        let framing = if h.chunked {
-            Some(Framing::Chunked(ChunkState::Size))
-        } else {
-            h.content_length.filter(|&n| n > 0).map(Framing::Length)
-        };
         *ctx.next_exchange += 1;
-        let sink = if ctx.env.no_hash {
-            BodySink::for_kind(go.kind)
-        } else {
-            BodySink::for_request(&go, *ctx.next_exchange)
-        };
-        let ex = Exchange {
+        let mut ex = Exchange {
             id: *ctx.next_exchange,
             connection: ctx.conn_id,
-            ts: started,
+            ts: h.started,
             source: ctx.source,
             client: Some(ctx.client),
             server: Some(ctx.server),
-            method: Some(method.clone()),
-            url: Some(url),
-            http_version: Some(format!("HTTP/1.{}", req.version.unwrap_or(1))),
-            go,
+            url: Some(ctx.url(h.host.as_deref(), &h.target)),
+            method: Some(h.method),
+            http_version: Some(format!("HTTP/1.{}", h.minor)),
             user_agent: h.user_agent,
-            redirect_of,
-            setup,
+            // The first request on a connection paid for reaching the server.
+            setup: if self.requests == 1 {
+                ctx.setup
+            } else {
+                Default::default()
+            },
             ..Default::default()
         };
+        let tag = ctx.hook.request(&ex);
+        ex.go = tag.go;
+        ex.redirect_of = tag.redirect_of;
+        let method = ex.method.as_deref().unwrap_or("");
         self.pending.push_back(Pending {
-            ex,
             head_request: method == "HEAD",
             connect: method == "CONNECT",
-            sink,
+            ex,
+            sink: None,
             gap: false,
-            req_open: framing.is_some(),
-            req_off: here,
+            req_open: body.is_some(),
+            req_off: self.req_start,
         });
-        self.up.phase = match framing {
-            Some(f) => Phase::Body(BodyReader::new(f)),
-            None => Phase::Head,
-        };
-        used
     }
 
     pub fn server_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
         let mut data = data;
         while !data.is_empty() {
-            let used = match &mut self.down.phase {
-                Phase::Opaque => return,
-                Phase::Resync { scanned } => match find_message_start(data, Dir::Response) {
-                    Some(i) => {
-                        self.down.phase = Phase::Head;
-                        self.resynced = true;
-                        i
-                    }
-                    None => {
-                        *scanned += data.len();
-                        if *scanned > MAX_RESYNC_SCAN {
-                            self.down.phase = Phase::Opaque;
-                        }
-                        data.len()
-                    }
-                },
-                Phase::Head => self.response_head(ts, data, ctx),
-                Phase::Body(reader) => {
-                    let Some(p) = self.pending.front_mut() else {
-                        self.down.resync();
-                        continue;
-                    };
-                    let mut n = 0u64;
-                    let sink = &mut p.sink;
-                    let pool = &mut *ctx.hashes;
-                    let step = reader.feed(data, &mut |b| {
-                        n += b.len() as u64;
-                        sink.feed(b, pool);
-                    });
-                    p.ex.resp_bytes += n;
-                    p.ex.last_byte_at = Some(ts);
-                    match step {
-                        Ok(Step::More(k)) => k,
-                        Ok(Step::Done(k)) => {
-                            self.complete_response(ts, None, ctx);
-                            k
-                        }
-                        Err(_) => {
-                            self.complete_response(ts, Some("malformed"), ctx);
-                            self.down.resync();
-                            0
+            let (used, item) = self.down.next(ts, data);
+            data = &data[used..];
+            match item {
+                Some(Item::Start(at)) => self.response_start(at, ctx),
+                Some(Item::Head(h)) => self.response(ts, h, ctx),
+                Some(Item::Body(b)) => {
+                    if let Some(p) = self.pending.front_mut() {
+                        p.ex.resp_bytes += b.len() as u64;
+                        p.ex.last_byte_at = Some(ts);
+                        if let Some(sink) = &mut p.sink {
+                            sink.feed(b);
                         }
                     }
                 }
-            };
-            data = &data[used..];
+                Some(Item::End) => self.complete_response(ts, None, ctx),
+                Some(Item::Malformed) => self.complete_response(ts, Some("malformed"), ctx),
+                Some(Item::Resynced) => self.resynced = true,
+                Some(Item::Unparsable) | None => {}
+            }
+        }
+        // A body that ended with the last byte still has its `End` to hand out.
+        if let (0, Some(Item::End)) = self.down.next(ts, &[]) {
+            self.complete_response(ts, None, ctx);
         }
     }
 
-    fn response_head(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) -> usize {
-        if self.down.head.is_empty() && self.down.started.is_none() {
-            if std::mem::take(&mut self.resynced) {
-                self.drop_lost_responses(ctx);
-            }
-            // The first byte of a response: time to first byte for the oldest request.
-            if self.pending.is_empty() {
-                self.pending.push_back(orphan_response(ts, ctx));
-            }
-            if let Some(p) = self.pending.front_mut() {
-                p.ex.first_byte_at.get_or_insert(ts);
-            }
+    /// The first byte of a response: time to first byte for the oldest request.
+    fn response_start(&mut self, ts: Ts, ctx: &mut ConnCtx<'_>) {
+        if std::mem::take(&mut self.resynced) {
+            self.drop_lost_responses(ctx);
         }
-        let side = &mut self.down;
-        let (used, head) = match take_head(side, ts, data, Dir::Response) {
-            HeadStep::NeedMore(used) => return used,
-            HeadStep::Bad(used) => {
-                side.phase = Phase::Opaque;
-                return used;
-            }
-            HeadStep::Complete(used, head) => (used, head),
-        };
-        side.started = None;
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        if !matches!(resp.parse(&head), Ok(httparse::Status::Complete(_))) {
-            side.phase = Phase::Opaque;
-            return used;
+        if self.pending.is_empty() {
+            self.pending.push_back(orphan_response(ts, ctx));
         }
-        let status = resp.code.unwrap_or(0);
-        let h = Headers::from(resp.headers);
+        if let Some(p) = self.pending.front_mut() {
+            p.ex.first_byte_at.get_or_insert(ts);
+        }
+    }
+
+    fn response(&mut self, ts: Ts, h: Head, ctx: &mut ConnCtx<'_>) {
         let Some(p) = self.pending.front_mut() else {
-            return used;
+            return;
         };
         p.ex.last_byte_at = Some(ts);
-        if (100..200).contains(&status) && status != 101 {
-            // Interim response (100 Continue): the final one follows.
-            return used;
+        if h.is_interim() {
+            return;
         }
-        p.ex.status = Some(status);
-        if status != 200 {
-            // Only a 200 carries the artifact; an error page is not hashed.
-            p.sink = BodySink::Discard;
-        }
-        if let (300..=399, Some(loc), Some(url)) = (status, &h.location, &p.ex.url) {
-            if p.ex.go.kind != crate::gomod::classify::Kind::Other {
-                ctx.redirects.remember(url, loc, &p.ex.go, p.ex.id);
-            }
-        }
-        p.ex.location = if ctx.env.show_credentials {
-            h.location
-        } else {
-            h.location.map(|l| crate::vocab::redact::url_userinfo(&l))
-        };
-        p.ex.content_type = h.content_type;
+        p.ex.status = Some(h.status);
+        p.ex.location = h.location.as_deref().map(|l| ctx.redact(l));
+        p.ex.content_type = h.content_type.clone();
         if p.ex.http_version.is_none() {
-            p.ex.http_version = Some(format!("HTTP/1.{}", resp.version.unwrap_or(1)));
+            p.ex.http_version = Some(format!("HTTP/1.{}", h.minor));
         }
-        let tunnel = status == 101 || (p.connect && (200..300).contains(&status));
-        let no_body = p.head_request || status == 204 || status == 304 || tunnel;
-        let framing = if no_body {
-            None
-        } else if h.chunked {
-            Some(Framing::Chunked(ChunkState::Size))
-        } else {
-            match h.content_length {
-                Some(0) => None,
-                Some(n) => Some(Framing::Length(n)),
-                None => Some(Framing::UntilClose),
-            }
-        };
-        match framing {
-            Some(f) => self.down.phase = Phase::Body(BodyReader::new(f)),
+        p.sink = ctx.hook.response(&p.ex);
+        let tunnel = h.status == 101 || (p.connect && (200..300).contains(&h.status));
+        match h.response_body(p.head_request, tunnel) {
+            Some(f) => self.down.expect(Some(f)),
             None => {
                 self.complete_response(ts, None, ctx);
                 if tunnel {
-                    self.up.phase = Phase::Opaque;
-                    self.down.phase = Phase::Opaque;
+                    self.up.stop();
+                    self.down.stop();
                 }
             }
         }
-        used
     }
 
     /// After lost bytes, the next response may not answer the oldest request: the server's
@@ -392,9 +224,6 @@ impl Http1 {
 
     /// The front request's response is complete (or abandoned with `error`).
     fn complete_response(&mut self, ts: Ts, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
-        if !matches!(self.down.phase, Phase::Opaque) {
-            self.down.phase = Phase::Head;
-        }
         if let Some(p) = self.pending.pop_front() {
             let error = error.or(p.gap.then_some("gap"));
             emit(p, Some(ts), error, ctx);
@@ -403,47 +232,35 @@ impl Http1 {
 
     pub fn client_gap(&mut self, len: u64) {
         self.up_off += len;
-        if let Phase::Body(reader) = &mut self.up.phase {
-            if reader.gap(len) == GapEffect::Absorbed {
-                return;
-            }
+        if let GapOutcome::LostBody = self.up.gap(len) {
             self.end_request_body();
-        }
-        if !matches!(self.up.phase, Phase::Opaque) {
-            self.up.resync();
         }
     }
 
     pub fn server_gap(&mut self, ts: Ts, len: u64, ctx: &mut ConnCtx<'_>) {
-        match &mut self.down.phase {
-            Phase::Body(reader) => {
-                if let Some(p) = self.pending.front_mut() {
-                    p.gap = true;
-                    p.ex.resp_bytes += len;
-                }
-                if reader.gap(len) == GapEffect::Absorbed {
-                    return;
-                }
-                self.complete_response(ts, Some("gap"), ctx);
+        let in_body = self.down.in_body();
+        if in_body {
+            if let Some(p) = self.pending.front_mut() {
+                p.gap = true;
+                p.ex.resp_bytes += len;
             }
-            Phase::Head if self.down.started.is_some() => {
-                // The head of this response is partly lost: it belongs to the front request.
-                self.complete_response(ts, Some("gap"), ctx);
-            }
-            _ => {}
         }
-        if !matches!(self.down.phase, Phase::Opaque) {
-            self.down.resync();
+        match self.down.gap(len) {
+            GapOutcome::Absorbed => {}
+            // The body or the head of this response is partly lost: it belongs to the
+            // front request.
+            GapOutcome::LostBody | GapOutcome::LostHead => {
+                self.complete_response(ts, Some("gap"), ctx)
+            }
+            GapOutcome::Elsewhere => {}
         }
     }
 
     /// The server closed its side (FIN).
     pub fn server_fin(&mut self, ts: Ts, ctx: &mut ConnCtx<'_>) {
-        if let Phase::Body(reader) = &self.down.phase {
-            let clean = reader.ends_at_close();
+        if let Some(clean) = self.down.fin() {
             self.complete_response(ts, (!clean).then_some("incomplete"), ctx);
         }
-        self.down.phase = Phase::Opaque;
         while let Some(p) = self.pending.pop_front() {
             emit(p, None, Some("no-response"), ctx);
         }
@@ -479,7 +296,7 @@ fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
         },
         head_request: false,
         connect: false,
-        sink: BodySink::Discard,
+        sink: None,
         gap: false,
         req_open: false,
         req_off: 0,
@@ -488,8 +305,9 @@ fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
 
 fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
     let mut ex = p.ex;
-    let complete = error.is_none();
-    ex.body = p.sink.finish(complete, ctx.hashes);
+    if let Some(sink) = p.sink {
+        ex.body = sink.finish(error.is_none());
+    }
     ex.error = error.map(str::to_string);
     if let Some(end) = end {
         ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));
@@ -501,192 +319,59 @@ fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>)
     ctx.out.push(Event::Exchange(Box::new(ex)));
 }
 
-enum HeadStep {
-    NeedMore(usize),
-    Complete(usize, Vec<u8>),
-    Bad(usize),
-}
-
-/// Collects a message head (up to the blank line). Parses straight from `data` when the
-/// whole head is in one segment, which is the usual case.
-fn take_head(side: &mut Side, ts: Ts, data: &[u8], dir: Dir) -> HeadStep {
-    let mut data = data;
-    let mut skipped = 0;
-    if side.head.is_empty() {
-        // Stray CRLFs between messages are allowed (RFC 9112 §2.2).
-        while let [b'\r' | b'\n', rest @ ..] = data {
-            data = rest;
-            skipped += 1;
-        }
-        if data.is_empty() {
-            return HeadStep::NeedMore(skipped);
-        }
-        side.started.get_or_insert(ts);
-        if let Some(end) = head_end(data) {
-            return HeadStep::Complete(skipped + end, data[..end].to_vec());
-        }
-        if !plausible_start(data, dir) {
-            return HeadStep::Bad(skipped);
-        }
-    }
-    let before = side.head.len();
-    let room = MAX_HEAD.saturating_sub(before);
-    side.head.extend_from_slice(&data[..data.len().min(room)]);
-    // Search only where the blank line can newly appear.
-    let from = before.saturating_sub(3);
-    match head_end(&side.head[from..]) {
-        Some(end) => {
-            let end = from + end;
-            let head = std::mem::take(&mut side.head);
-            HeadStep::Complete(skipped + end - before, head[..end].to_vec())
-        }
-        None if side.head.len() >= MAX_HEAD => HeadStep::Bad(skipped + data.len()),
-        None => HeadStep::NeedMore(skipped + data.len()),
-    }
-}
-
-/// Index just past the blank line that ends a head (CRLFCRLF, or bare LFLF).
-fn head_end(buf: &[u8]) -> Option<usize> {
-    let crlf = memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4);
-    let lf = memchr::memmem::find(buf, b"\n\n").map(|i| i + 2);
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// Could `data` begin a message of this direction? Used to give up early on non-HTTP.
-fn plausible_start(data: &[u8], dir: Dir) -> bool {
-    match dir {
-        Dir::Response => {
-            let n = data.len().min(5);
-            data[..n] == b"HTTP/"[..n]
-        }
-        Dir::Request => data
-            .iter()
-            .take(24)
-            .take_while(|&&b| b != b' ')
-            .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_'),
-    }
-}
-
-/// Is this the beginning of an HTTP request (for protocol detection)?
-pub fn looks_like_request(data: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] = [
-        b"GET ",
-        b"HEAD ",
-        b"POST ",
-        b"PUT ",
-        b"DELETE ",
-        b"OPTIONS ",
-        b"CONNECT ",
-        b"PATCH ",
-        b"TRACE ",
-    ];
-    METHODS.iter().any(|m| data.starts_with(m))
-}
-
-pub fn looks_like_response(data: &[u8]) -> bool {
-    data.starts_with(b"HTTP/1.")
-}
-
-/// Start of the next message at a line start, for resynchronisation after a gap.
-fn find_message_start(data: &[u8], dir: Dir) -> Option<usize> {
-    match dir {
-        Dir::Response => memchr::memmem::find_iter(data, b"HTTP/1.")
-            .find(|&at| (at == 0 || data[at - 1] == b'\n') && data.get(at + 8) == Some(&b' ')),
-        // A request line ends in " HTTP/1.x": find that, then the start of its line.
-        Dir::Request => memchr::memmem::find_iter(data, b" HTTP/1.")
-            .map(|hit| memchr::memrchr(b'\n', &data[..hit]).map_or(0, |i| i + 1))
-            .find(|&at| looks_like_request(&data[at..])),
-    }
-}
-
-/// The headers gomodwatch reads.
-#[derive(Default)]
-struct Headers {
-    host: Option<String>,
-    content_length: Option<u64>,
-    chunked: bool,
-    user_agent: Option<String>,
-    location: Option<String>,
-    content_type: Option<String>,
-}
-
-impl From<&mut [httparse::Header<'_>]> for Headers {
-    fn from(hs: &mut [httparse::Header<'_>]) -> Self {
-        let mut h = Headers::default();
-        for hd in hs.iter() {
-            let v = || String::from_utf8_lossy(hd.value).trim().to_string();
-            let name = hd.name;
-            if name.eq_ignore_ascii_case("host") {
-                h.host = Some(v());
-            } else if name.eq_ignore_ascii_case("content-length") {
-                h.content_length = v().parse().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                h.chunked = v().to_ascii_lowercase().ends_with("chunked");
-            } else if name.eq_ignore_ascii_case("user-agent") {
-                h.user_agent = Some(v());
-            } else if name.eq_ignore_ascii_case("location") {
-                h.location = Some(v());
-            } else if name.eq_ignore_ascii_case("content-type") {
-                h.content_type = Some(v());
-            }
-        }
-        h
-    }
-}
-
-/// The URL as the client asked for it: origin-form targets get the scheme and Host;
-/// absolute-form targets (sent to an explicit proxy) are kept as sent.
-fn absolute_url(ctx: &ConnCtx<'_>, host: Option<&str>, target: &str) -> String {
-    let url = if target.contains("://") {
-        target.to_string()
-    } else if target.starts_with('/') {
-        let host = host.map_or_else(|| ctx.server.to_string(), str::to_string);
-        format!("{}://{}{}", ctx.scheme, host, target)
-    } else {
-        // authority-form (CONNECT host:port) or asterisk-form
-        target.to_string()
-    };
-    if ctx.env.show_credentials {
-        url
-    } else {
-        crate::vocab::redact::url_userinfo(&url)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! Parser cases the go command never produces (so no recording can show them):
     //! pipelining, HEAD, interim responses, close-delimited bodies, a capture that begins
     //! with a response, and a gap inside a body.
     use super::*;
-    use crate::decode::app::DecodeEnv;
-    use crate::gomod::hashpool::HashPool;
-    use crate::gomod::redirect::Redirects;
+    use crate::decode::hook::{ExchangeHook, Tag};
+    use crate::vocab::BodyInfo;
+
+    /// Keeps every response body as text, so tests can see what the tracker handed on.
+    struct KeepText;
+
+    struct Text(Vec<u8>);
+
+    impl BodySink for Text {
+        fn feed(&mut self, data: &[u8]) {
+            self.0.extend_from_slice(data)
+        }
+        fn finish(self: Box<Self>, complete: bool) -> BodyInfo {
+            BodyInfo {
+                text: complete.then(|| String::from_utf8_lossy(&self.0).into_owned()),
+                ..Default::default()
+            }
+        }
+    }
+
+    impl ExchangeHook for KeepText {
+        fn request(&mut self, _: &Exchange) -> Tag {
+            Tag::default()
+        }
+        fn response(&mut self, _: &Exchange) -> Option<Box<dyn BodySink>> {
+            Some(Box::new(Text(Vec::new())))
+        }
+        fn poll(&mut self, _: bool, _: &mut Vec<Event>) {}
+    }
 
     /// (url, status, response bytes, error) of an exchange.
     type Seen = (Option<String>, Option<u16>, u64, Option<String>);
 
     struct Harness {
         acked: Option<u64>,
-        env: DecodeEnv,
         next: u64,
         out: Vec<Event>,
-        redirects: Redirects,
-        hashes: HashPool,
+        hook: KeepText,
     }
 
     impl Harness {
         fn new() -> Self {
             Harness {
                 acked: None,
-                env: DecodeEnv::default(),
                 next: 0,
                 out: Vec::new(),
-                redirects: Redirects::default(),
-                hashes: HashPool::new(true),
+                hook: KeepText,
             }
         }
         fn ctx(&mut self) -> ConnCtx<'_> {
@@ -695,12 +380,11 @@ mod tests {
                 client: "10.0.0.1:40000".parse().unwrap(),
                 server: "10.0.0.2:3000".parse().unwrap(),
                 scheme: "http",
-                source: crate::vocab::event::Source::Capture,
-                env: &self.env,
+                source: crate::vocab::Source::Capture,
+                show_credentials: false,
                 next_exchange: &mut self.next,
                 out: &mut self.out,
-                redirects: &mut self.redirects,
-                hashes: &mut self.hashes,
+                hook: &mut self.hook,
                 setup: Default::default(),
                 acked: self.acked,
             }

@@ -1,0 +1,49 @@
+//! The one place where the protocol codecs ask the layer above about an exchange. The
+//! codecs (HTTP/1, later HTTP/2 and tunnelled streams) know nothing of Go modules: they
+//! hand each request and response head to an [`ExchangeHook`], which tags the exchange
+//! and decides whether a response body is worth looking at. `gomod` implements it.
+
+use crate::vocab::{BodyInfo, Event, Exchange, GoRequest};
+
+/// What the hook says about a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tag {
+    /// The exchange's `go` object.
+    pub go: GoRequest,
+    /// This request follows a redirect that exchange answered.
+    pub redirect_of: Option<u64>,
+}
+
+/// Where a response body goes as it streams past. Bodies are never kept by the codecs.
+pub trait BodySink {
+    fn feed(&mut self, data: &[u8]);
+    /// The body ended; `complete` is false when bytes were missing or it was cut short.
+    fn finish(self: Box<Self>, complete: bool) -> BodyInfo;
+}
+
+pub trait ExchangeHook {
+    /// A request head was read (`ex` holds its URL, method, time and addresses).
+    fn request(&mut self, ex: &Exchange) -> Tag;
+    /// The final response head arrived (`ex` now has its status and `location`): a sink
+    /// for its body, if the body matters.
+    fn response(&mut self, ex: &Exchange) -> Option<Box<dyn BodySink>>;
+    /// Events the hook produced on its own (results of work done off the decoding
+    /// thread); with `finish`, waits for all outstanding work.
+    fn poll(&mut self, finish: bool, out: &mut Vec<Event>);
+}
+
+/// A hook that tags nothing and reads no body: the codecs on their own (tests, fuzzing).
+#[derive(Debug, Default)]
+pub struct NoHook;
+
+impl ExchangeHook for NoHook {
+    fn request(&mut self, _: &Exchange) -> Tag {
+        Tag::default()
+    }
+
+    fn response(&mut self, _: &Exchange) -> Option<Box<dyn BodySink>> {
+        None
+    }
+
+    fn poll(&mut self, _: bool, _: &mut Vec<Event>) {}
+}
