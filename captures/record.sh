@@ -6,12 +6,13 @@
 # instance(s), starts tcpdump/dumpcap with a tight filter, waits until the capture listens, runs a
 # real `go` command with -x (its whole stderr becomes NAME.xlog), waits 0.5 s, stops the capture with
 # SIGINT and writes NAME.pcap[ng], NAME.xlog, NAME.json, NAME.server.jsonl (and NAME.go.sum,
-# NAME.keylog where there is one) into this directory. With no NAME, records every scenario.
+# NAME.keylog, NAME-client.pcap, NAME.squid.log where there is one) into this directory. With no
+# NAME, records every scenario.
 # See README.md in this directory for the scenarios, the topology and the packages it needs.
 #
-# Every scenario runs in network namespaces of its own (gmwrec-lo, gmwrec, gmwrec-c), so nothing
-# else on the machine can answer on 127.0.0.1:3000 or add packets to the capture, and nothing of the
-# host's network configuration is touched. The namespaces, /etc/netns/gmwrec*, the temp dir and
+# Every scenario runs in network namespaces of its own (gmwrec-lo, gmwrec, gmwrec-c, gmwrec-p), so
+# nothing else on the machine can answer on 127.0.0.1:3000 or add packets to the capture, and nothing
+# of the host's network configuration is touched. The namespaces, /etc/netns/gmwrec*, the temp dir and
 # every process this script starts are removed on exit (trap), also after an error or Ctrl-C.
 set -euo pipefail
 umask 022
@@ -23,6 +24,8 @@ SRC=/usr/share/gocode/src
 NS_LO=gmwrec-lo   # loopback-only scenarios: client and proxies share this namespace's lo
 NS_S=gmwrec       # server side of the veth scenarios (goproxyd, dnsmasq)
 NS_C=gmwrec-c     # client side of the veth scenarios (the go command, the capture)
+NS_P=gmwrec-p     # the "corporate proxy" host between gmwrec-c and gmwrec (squid scenarios)
+ALL_NS="$NS_LO $NS_S $NS_C $NS_P"
 MODS=(github.com/ghodss/yaml@v1.0.0 github.com/BurntSushi/toml@v1.2.0)
 
 SCENARIOS=(
@@ -34,6 +37,10 @@ SCENARIOS=(
   https-go127 https-go119
   any-sll2-go119 any-sll-go119
   veth-mtu1500-go127 ipv6-go119 vlan-go119 multi-iface-go127
+  squid-tunnel-go127 squid-tunnel-go119 squid-403-go127 squid-407-go127 squid-auth-ok-go127
+  https-proxy-closed-go127 dns-nxdomain-go127 dns-servfail-go127 dns-refused-go127
+  syn-drop-go127 syn-reject-icmp-go127
+  tls-untrusted-go127 tls-untrusted-go119 tls12-untrusted-go127 hang-pipe-go127
 )
 # derived by tools/convert_link.py (re-made whenever their source is recorded, or asked for by name)
 CONVERTED=(fallback-404-go119-null fallback-404-go119-loop fallback-404-go119-raw
@@ -47,6 +54,9 @@ log() { echo "[$(date +%T)] $*" >&2; }
 for c in ip ethtool tcpdump dumpcap openssl dnsmasq ss timeout; do
   command -v "$c" >/dev/null || die "missing $c; apt-get install -y iproute2 ethtool tcpdump wireshark-common openssl dnsmasq-base"
 done
+# squid and iptables only for the scenarios that use them (checked in start_squid / add_iptables)
+SQUID=${SQUID:-/usr/sbin/squid}
+NCSA_AUTH=${NCSA_AUTH:-/usr/lib/squid/basic_ncsa_auth}
 PY=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 GO119=${GO119:-/usr/bin/go}
 find_go127() {
@@ -98,13 +108,13 @@ cleanup() {
   set +e
   local pid
   for pid in "${ALL_PIDS[@]}"; do kill_pid "$pid"; done
-  for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done
+  for ns in $ALL_NS; do ns_delete "$ns"; done
   rmdir /etc/netns 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done   # leftovers of an interrupted run
+for ns in $ALL_NS; do ns_delete "$ns"; done   # leftovers of an interrupted run
 
 spawn() {  # spawn CMD... : start in the background, remember the pid (LAST_PID) for cleanup
   "$@" &
@@ -166,6 +176,20 @@ build_all() {
    printf 'subjectAltName=DNS:goproxy.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' > ext.cnf
    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
      -extfile ext.cnf -out server.pem) >/dev/null 2>&1 || die "openssl failed"
+  # A second CA that no go command of the recordings trusts (their SSL_CERT_FILE holds only the
+  # recording CA above), named like a corporate TLS-inspection CA, and a goproxy.test cert from it.
+  CORP_CA_SUBJECT="CN=Corp TLS Inspection CA"
+  (cd "$PKI"
+   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+     -keyout corp-ca.key -out corp-ca.pem -subj "/$CORP_CA_SUBJECT" \
+     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+     -keyout corp-server.key -out corp-server.csr -subj "/CN=goproxy.test"
+   openssl x509 -req -in corp-server.csr -CA corp-ca.pem -CAkey corp-ca.key -CAcreateserial -days 3650 \
+     -extfile ext.cnf -out corp-server.pem) >/dev/null 2>&1 || die "openssl failed (corp CA)"
+  CA_SUBJECT="CN=gomodwatch recording CA"
+  # squid drops root for the "proxy" user: it must reach its config and log dir under $WORK
+  chmod 755 "$WORK"
 }
 
 # ---------------------------------------------------------------- per-scenario plumbing
@@ -173,8 +197,8 @@ begin() {  # begin NAME DESCRIPTION
   NAME=$1
   SC=$WORK/sc/$NAME
   rm -rf "$SC"; mkdir -p "$SC/m" "$SC/home"
-  SC_PIDS=(); CAP_PIDS=(); NPROXY=0; NCAP=0; ROLE=proxy; NS_GO=""; EXPECT_STATUS=0
-  : > "$SC/meta.tsv"; : > "$SC/goenv.tsv"; : > "$SC/proxies.tsv"; : > "$SC/captures.tsv"
+  SC_PIDS=(); CAP_PIDS=(); NPROXY=0; NCAP=0; ROLE=proxy; NS_GO=""; EXPECT_STATUS=0; EXTRA_OUT=()
+  : > "$SC/meta.tsv"; : > "$SC/goenv.tsv"; : > "$SC/proxies.tsv"; : > "$SC/captures.tsv"; : > "$SC/metaj.tsv"
   meta name "$NAME"
   meta description "$2"
   meta recorded_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -182,6 +206,26 @@ begin() {  # begin NAME DESCRIPTION
   log "== $NAME"
 }
 meta() { printf '%s\t%s\n' "$1" "$2" >> "$SC/meta.tsv"; }
+metaj() {  # metaj KEY JSON: a structured field of NAME.json (JSON text on one line)
+  printf '%s\t%s\n' "$1" "$2" >> "$SC/metaj.tsv"
+}
+jobj() {  # jobj KEY=STRING KEY:j=JSON ... -> a JSON object on one line
+  "$PY" -c 'import json, sys
+d = {}
+for a in sys.argv[1:]:
+    k, _, v = a.partition("=")
+    if k.endswith(":j"):
+        d[k[:-2]] = json.loads(v)
+    else:
+        d[k] = v
+print(json.dumps(d))' "$@"
+}
+jarr() {  # jarr STRING... -> a JSON array of strings
+  "$PY" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"
+}
+jlist() {  # jlist JSON... -> a JSON array of the given JSON values
+  "$PY" -c 'import json, sys; print(json.dumps([json.loads(a) for a in sys.argv[1:]]))' "$@"
+}
 
 ns_create() {  # ns_create NAME [noipv6]
   ip netns add "$1"
@@ -309,16 +353,27 @@ finish() {
   stop_captures
   local pid ns
   for pid in "${SC_PIDS[@]}"; do kill_pid "$pid"; done
-  for ns in $NS_LO $NS_S $NS_C; do ns_delete "$ns"; done
+  for ns in $ALL_NS; do ns_delete "$ns"; done
   local ext
-  for ext in pcap pcapng xlog json server.jsonl go.sum keylog; do rm -f "$OUT/$NAME.$ext"; done
+  for ext in pcap pcapng xlog json server.jsonl go.sum keylog squid.log; do rm -f "$OUT/$NAME.$ext"; done
+  rm -f "$OUT/$NAME-client.pcap"
   cp "$SC/xlog" "$OUT/$NAME.xlog"
+  local x
+  for x in "${EXTRA_OUT[@]}"; do cp "${x%%|*}" "$OUT/${x#*|}"; done   # "SRC|DEST" (squid log ...)
   if [ -s "$SC/m/go.sum" ]; then cp "$SC/m/go.sum" "$OUT/$NAME.go.sum"; meta go_sum "$NAME.go.sum"; fi
   if [ -s "$SC/keylog" ]; then cp "$SC/keylog" "$OUT/$NAME.keylog"; meta keylog "$NAME.keylog"; fi
   local f
   while IFS=$'\t' read -r f _; do mv "$SC/$f" "$OUT/$f"; done < "$SC/captures.tsv"
   "$PY" "$TOOLS/recmeta.py" "$SC" "$OUT"
   chmod 644 "$OUT/$NAME".* 2>/dev/null || true
+  [ ! -f "$OUT/$NAME-client.pcap" ] || chmod 644 "$OUT/$NAME-client.pcap"
+}
+expect_error() {  # expect_error ERE: the xlog must hold a line matching ERE; the last one (the go
+  local line     # command's final "go: ..." error) becomes key_error
+  line=$(grep -E -- "$1" "$SC/xlog" | tail -1)
+  [ -n "$line" ] || die "$NAME: no line matching /$1/ in the xlog: $(tail -3 "$SC/xlog")"
+  meta key_error "$line"
+  log "   key error: $line"
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -541,6 +596,294 @@ sc_multi_iface() {
   finish
 }
 
+# ---------------------------------------------------------------- network failures (proxy, DNS, firewall, TLS)
+# These fetch one small module without dependencies (prefix probes, .info, .zip of ~20 KB, .mod, the
+# retraction check's @v/list), so that every capture stays small even when it holds two legs.
+SMALL=github.com/pkg/errors@v0.9.1
+GOPROXY_TLS=https://goproxy.test:3001
+SQUID_ADDR=10.203.2.2:3128
+ROOT_DS=".,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"  # root KSK-2017
+CAP_FAIL="tcp port 3000 or tcp port 3001 or tcp port 3128 or udp port 53 or arp or icmp or icmp6"
+listening_at() { [ -n "$(ip netns exec "$1" ss -Hln "$2" "src $3 and sport = :$4" 2>/dev/null)" ]; }
+
+start_dnsmasq() {  # start_dnsmasq NETNS LISTEN-ADDR ANSWERS-JSON ROLE DNSMASQ-ARGS...
+  local ns=$1 addr=$2 answers=$3 role=$4; shift 4
+  local args=(--no-daemon --conf-file=/dev/null --no-resolv --no-hosts --user=root --pid-file=
+              "--listen-address=$addr" --bind-interfaces "$@" --log-queries)
+  spawn ip netns exec "$ns" dnsmasq "${args[@]}" > "$SC/dnsmasq-$addr.log" 2>&1
+  wait_until 10 listening_at "$ns" -u "$addr" 53 || die "dnsmasq $addr did not start: $(cat "$SC/dnsmasq-$addr.log")"
+  metaj 'dns_servers[]' "$(jobj netns="$ns" addr="$addr:53" role="$role" \
+    version="$(dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')" \
+    command="dnsmasq ${args[*]}" answers:j="$answers")"
+}
+client_resolver() {  # client_resolver NAMESERVER-IP: /etc/netns/gmwrec-c/{resolv.conf,hosts}
+  mkdir -p /etc/netns/$NS_C
+  printf 'nameserver %s\n' "$1" > /etc/netns/$NS_C/resolv.conf
+  printf '127.0.0.1 localhost\n' > /etc/netns/$NS_C/hosts
+  meta client_resolv_conf "nameserver $1"
+}
+A_GOPROXY_TEST='{"goproxy.test A": "10.203.0.2", "goproxy.test AAAA": "NOERROR, no data"}'
+veth_dns() {  # veth_dns [ANSWERS-JSON DNSMASQ-ARGS...]: veth_pair + dnsmasq on 10.203.0.2 + the client's resolv.conf
+  veth_pair ip
+  if [ $# -eq 0 ]; then set -- "$A_GOPROXY_TEST" --address=/goproxy.test/10.203.0.2 --local=/goproxy.test/; fi
+  local answers=$1; shift
+  start_dnsmasq $NS_S 10.203.0.2 "$answers" "the client's resolver" "$@"
+  client_resolver 10.203.0.2
+  meta topology "netns $NS_C (the go command and the capture; veth gmw-c 10.203.0.1/24; /etc/netns/$NS_C/resolv.conf: nameserver 10.203.0.2) <-> netns $NS_S (veth gmw-s 10.203.0.2/24: goproxyd, dnsmasq on 10.203.0.2:53). MTU 1500, TSO/GSO/GRO off on both ends, IPv6 off. Captured on gmw-c in $NS_C."
+}
+
+squid_net() {  # client gmwrec-c <-> squid gmwrec-p <-> server gmwrec (goproxyd + dnsmasq); no IP forwarding in gmwrec-p
+  ns_create $NS_C noipv6; ns_create $NS_P noipv6; ns_create $NS_S noipv6
+  ip link add gmw-c netns $NS_C mtu 1500 type veth peer name gmw-pc netns $NS_P mtu 1500
+  ip link add gmw-ps netns $NS_P mtu 1500 type veth peer name gmw-s netns $NS_S mtu 1500
+  local x
+  for x in $NS_C/gmw-c/10.203.2.1 $NS_P/gmw-pc/10.203.2.2 $NS_P/gmw-ps/10.203.3.1 $NS_S/gmw-s/10.203.3.2; do
+    IFS=/ read -r ns dev addr <<< "$x"
+    ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off
+    ip -n "$ns" addr add "$addr/24" dev "$dev"
+    ip -n "$ns" link set "$dev" up
+  done
+  NS_GO=$NS_C
+  start_dnsmasq $NS_S 10.203.3.2 '{"goproxy.test A": "10.203.3.2", "goproxy.test AAAA": "NOERROR, no data"}' \
+    "squid's resolver (dns_nameservers)" --address=/goproxy.test/10.203.3.2 --local=/goproxy.test/
+  # the client never resolves goproxy.test (the proxy does); nothing answers DNS on 10.203.2.2
+  client_resolver 10.203.2.2
+  meta topology "netns $NS_C (the go command; veth gmw-c 10.203.2.1/24; resolv.conf: nameserver 10.203.2.2, where no DNS server runs: the client never resolves goproxy.test, squid does) <-> netns $NS_P, the corporate proxy host (veth gmw-pc 10.203.2.2/24 facing the client, veth gmw-ps 10.203.3.1/24 facing the server; squid on $SQUID_ADDR; no IP forwarding, so the only way out is through squid) <-> netns $NS_S (veth gmw-s 10.203.3.2/24: goproxyd https on 10.203.3.2:3001 as goproxy.test, dnsmasq on 10.203.3.2:53 answering goproxy.test A 10.203.3.2). MTU 1500, TSO/GSO/GRO off on all four veth ends, IPv6 off."
+}
+start_squid() {  # start_squid allow|deny|auth
+  [ -x "$SQUID" ] || die "missing squid; apt-get install -y squid"
+  local mode=$1 sq=$SC/squid
+  mkdir -p "$sq"
+  local conf=(
+    "http_port $SQUID_ADDR"
+    "visible_hostname corp-proxy.test"
+    "dns_nameservers 10.203.3.2"
+    "hosts_file none"
+    "pid_filename none"
+    "cache_log stdio:$sq/cache.log"
+    "access_log stdio:$sq/access.log squid"
+    "cache deny all"
+    "coredump_dir $sq"
+    "shutdown_lifetime 0 seconds"
+    "icp_port 0"
+    "htcp_port 0"
+    "netdb_filename none"
+    "pinger_enable off"
+    "acl CONNECT method CONNECT"
+    "acl goproxy_port port 3001"
+    "http_access deny !CONNECT"
+    "http_access deny CONNECT !goproxy_port"
+  )
+  local auth=""
+  case $mode in
+    allow) conf+=("http_access allow CONNECT") ;;
+    deny)  conf+=("acl goproxy dstdomain goproxy.test" "http_access deny CONNECT goproxy" "http_access allow CONNECT") ;;
+    auth)  [ -x "$NCSA_AUTH" ] || die "missing $NCSA_AUTH (Debian: squid)"
+           printf 'user:%s\n' "$(openssl passwd -apr1 secret)" > "$sq/passwd"
+           conf+=("auth_param basic program $NCSA_AUTH $sq/passwd"
+                  "auth_param basic children 1 startup=1 idle=1"
+                  "auth_param basic realm corp"
+                  "acl authed proxy_auth REQUIRED"
+                  "http_access allow CONNECT authed")
+           auth=$(jobj scheme=Basic realm=corp helper="basic_ncsa_auth (htpasswd file made with openssl passwd -apr1)" \
+                  user=user password=secret note="a fake password, in the capture on purpose (Proxy-Authorization redaction tests)") ;;
+    *) die "start_squid $mode" ;;
+  esac
+  conf+=("http_access deny all")
+  printf '%s\n' "${conf[@]}" > "$sq/squid.conf"
+  chown -R proxy:proxy "$sq"
+  spawn ip netns exec $NS_P "$SQUID" -N -f "$sq/squid.conf" > "$sq/squid.out" 2>&1
+  wait_until 20 listening $NS_P -t "${SQUID_ADDR##*:}" || die "squid did not start: $(cat "$sq/squid.out" "$sq/cache.log" 2>/dev/null | tail -5)"
+  EXTRA_OUT+=("$sq/access.log|$NAME.squid.log")
+  local shown=("${conf[@]//$sq/<squid dir>}")
+  metaj squid "$(jobj addr="$SQUID_ADDR" netns=$NS_P mode="$mode" version="$("$SQUID" -v | sed -n '1s/^Squid Cache: Version //p')" \
+    command="squid -N -f squid.conf" config:j="$(jarr "${shown[@]}")" access_log="$NAME.squid.log" \
+    logformat="squid (squid's native access.log format, logformat 'squid'): %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt = end time (unix s.ms), elapsed ms, client ip, squid result code/HTTP status, bytes sent to the client, method, URL (host:port for CONNECT), user (- if none), hierarchy code/server ip, content type. A CONNECT is logged when its tunnel closes; elapsed is the tunnel's lifetime." \
+    auth:j="${auth:-null}")"
+}
+squid_captures() {  # both legs seen by the proxy host (any) + only the client's leg (as on the user's laptop)
+  start_tcpdump $NS_P "$NAME.pcap" any "$CAP_FAIL"
+  start_tcpdump $NS_C "$NAME-client.pcap" gmw-c "$CAP_FAIL"
+  local ipc ips
+  ipc=$(ip -n $NS_P -o link show dev gmw-pc | cut -d: -f1)
+  ips=$(ip -n $NS_P -o link show dev gmw-ps | cut -d: -f1)
+  local cleg sleg
+  cleg=$(jobj leg="client <-> squid" net=10.203.2.0/24 client=10.203.2.1 squid="$SQUID_ADDR" \
+         what="CONNECT goproxy.test:3001, the proxy's answer, then (after 200) the go command's TLS to goproxyd inside the tunnel")
+  sleg=$(jobj leg="squid <-> goproxyd" net=10.203.3.0/24 squid=10.203.3.1 server=10.203.3.2:3001 \
+         what="squid's DNS queries to dnsmasq 10.203.3.2:53, then squid's TCP connection to goproxyd carrying the tunnelled TLS bytes")
+  metaj legs "$(jlist \
+    "$(jobj file="$NAME.pcap" netns=$NS_P interface=any linktype=LINUX_SLL2 \
+        note="both legs; SLL2 interface index $ipc = gmw-pc (client side), $ips = gmw-ps (server side)" \
+        legs:j="$(jlist "$(jobj ifindex:j="$ipc" interface=gmw-pc leg:j="$cleg")" "$(jobj ifindex:j="$ips" interface=gmw-ps leg:j="$sleg")")")" \
+    "$(jobj file="$NAME-client.pcap" netns=$NS_C interface=gmw-c linktype=EN10MB \
+        note="only the client's leg, as captured on the user's machine" legs:j="$(jlist "$(jobj interface=gmw-c leg:j="$cleg")")")")"
+}
+tls_meta() {  # tls_meta ISSUER TRUSTED MAXVERSION
+  metaj tls "$(jobj server_cert_subject="CN=goproxy.test" server_cert_san="DNS:goproxy.test, IP Address:127.0.0.1" \
+    server_cert_issuer="$1" trusted_cas:j="$(jarr "$2")" trusted_via="SSL_CERT_FILE (replaces the system roots)" \
+    server_max_version="$3")"   # recmeta.py adds "keylog" (the file, or why there is none)
+}
+add_iptables() {  # add_iptables NETNS RULE...: iptables RULE in NETNS, recorded in NAME.json
+  command -v iptables >/dev/null || die "missing iptables; apt-get install -y iptables"
+  local ns=$1; shift
+  ip netns exec "$ns" iptables "$@"
+  local rules=()
+  mapfile -t rules < <(ip netns exec "$ns" iptables -S)
+  metaj iptables "$(jobj netns="$ns" command="iptables $*" version="$(iptables -V)" rules:j="$(jarr "${rules[@]}")")"
+}
+
+sc_squid_tunnel() {  # squid_tunnel GOBIN NAME
+  begin "$2" "GOPROXY=https://goproxy.test:3001 reached through a corporate HTTP proxy: HTTPS_PROXY=http://$SQUID_ADDR (squid), which allows the CONNECT. The go command sends CONNECT goproxy.test:3001 (it does not resolve the name; squid does, via dnsmasq), squid answers 200 and relays bytes; TLS 1.3 + HTTP/2 run inside the tunnel. The go command's three parallel first requests open three tunnels (three CONNECTs and TLS handshakes); it keeps one for HTTP/2 and closes the other two at once (close_notify), so squid logs three TCP_TUNNEL/200 lines, two of them short. Squid also sends a PTR query for the client's address (1.2.203.10.in-addr.arpa, dnsmasq: REFUSED) besides its A query for goproxy.test. $2.pcap (on the squid host, -i any) holds both legs, $2-client.pcap only the client's; $2.squid.log is squid's access.log (TCP_TUNNEL/200 CONNECT goproxy.test:3001); $2.keylog decrypts the TLS in both legs."
+  squid_net
+  start_squid allow
+  : > "$SC/keylog"
+  start_proxy $NS_S $GOPROXY_TLS 10.203.3.2:3001 -root "$TREE" -cert "$PKI/server.pem" -key "$PKI/server.key" -keylog "$SC/keylog"
+  tls_meta "$CA_SUBJECT" "$CA_SUBJECT" "1.3 (Go's default)"
+  setup_go "$1" "$GOPROXY_TLS" off "SSL_CERT_FILE=$PKI/ca.pem" "HTTPS_PROXY=http://$SQUID_ADDR"
+  squid_captures
+  run_go get -x "$SMALL"
+  finish
+}
+
+sc_squid_403() {
+  begin squid-403-go127 "HTTPS_PROXY=http://$SQUID_ADDR (squid) with an ACL that denies CONNECT to goproxy.test (http_access deny CONNECT goproxy): every CONNECT goproxy.test:3001 is answered '403 Forbidden' (squid's ERR_ACCESS_DENIED page), goproxyd is never contacted, and the go command fails (exit 1). $NAME.squid.log: TCP_DENIED/403."
+  squid_net
+  start_squid deny
+  start_proxy $NS_S $GOPROXY_TLS 10.203.3.2:3001 -root "$TREE" -cert "$PKI/server.pem" -key "$PKI/server.key"
+  tls_meta "$CA_SUBJECT" "$CA_SUBJECT" "1.3 (Go's default)"
+  setup_go "$GO127" "$GOPROXY_TLS" off "SSL_CERT_FILE=$PKI/ca.pem" "HTTPS_PROXY=http://$SQUID_ADDR"
+  squid_captures
+  EXPECT_STATUS=1
+  run_go get -x "$SMALL"
+  expect_error 'Forbidden'
+  finish
+}
+
+sc_squid_auth() {  # squid_auth NAME HTTPS_PROXY EXPECT-STATUS DESCRIPTION
+  begin "$1" "$4"
+  squid_net
+  start_squid auth
+  : > "$SC/keylog"
+  start_proxy $NS_S $GOPROXY_TLS 10.203.3.2:3001 -root "$TREE" -cert "$PKI/server.pem" -key "$PKI/server.key" -keylog "$SC/keylog"
+  tls_meta "$CA_SUBJECT" "$CA_SUBJECT" "1.3 (Go's default)"
+  setup_go "$GO127" "$GOPROXY_TLS" off "SSL_CERT_FILE=$PKI/ca.pem" "HTTPS_PROXY=$2"
+  squid_captures
+  EXPECT_STATUS=$3
+  run_go get -x "$SMALL"
+  [ "$3" = 0 ] || expect_error 'Proxy Authentication Required'
+  finish
+}
+
+sc_https_proxy_closed() {
+  begin https-proxy-closed-go127 "HTTPS_PROXY=http://10.203.0.2:3128, where nothing listens: every SYN to 3128 is answered by RST and the go command fails with 'proxyconnect tcp: dial tcp 10.203.0.2:3128: connect: connection refused' (exit 1). goproxyd (https://goproxy.test:3001) runs and would be reachable directly, but the go command never resolves goproxy.test nor connects to it."
+  veth_dns
+  start_proxy $NS_S $GOPROXY_TLS 10.203.0.2:3001 -root "$TREE" -cert "$PKI/server.pem" -key "$PKI/server.key"
+  setup_go "$GO127" "$GOPROXY_TLS" off "SSL_CERT_FILE=$PKI/ca.pem" "HTTPS_PROXY=http://10.203.0.2:3128"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_FAIL"
+  EXPECT_STATUS=1
+  run_go get -x "$SMALL"
+  expect_error 'proxyconnect tcp: dial tcp 10\.203\.0\.2:3128: connect: connection refused'
+  finish
+}
+
+sc_dns() {  # dns NAME KIND(nxdomain|servfail|refused)
+  local d
+  case $2 in
+    nxdomain) d="dnsmasq answers NXDOMAIN for goproxy.example (--address=/goproxy.example/), A and AAAA" ;;
+    servfail) d="the resolver (dnsmasq with DNSSEC validation, root trust anchor) forwards goproxy.example to an upstream (a second dnsmasq on 127.0.0.1 in $NS_S) that has the address but answers REFUSED to the DS query for example., so validation fails and the client gets SERVFAIL for A and AAAA" ;;
+    refused)  d="dnsmasq has no answer and no upstream for goproxy.example and answers REFUSED (A and AAAA)" ;;
+  esac
+  begin "$1" "GOPROXY=http://goproxy.example:3000; $d. goproxyd runs on 10.203.0.2:3000 but is never contacted: the capture holds only ARP and the UDP DNS queries and answers (A and AAAA in parallel; Go's resolver retries a failed SERVFAIL/REFUSED query once, and the lookups of the three parallel dials are merged only while they overlap, so an NXDOMAIN run has one or two query pairs), and the go command fails (exit 1)."
+  case $2 in
+    nxdomain) veth_dns '{"goproxy.example A": "NXDOMAIN", "goproxy.example AAAA": "NXDOMAIN", "goproxy.test A": "10.203.0.2"}' \
+                --address=/goproxy.test/10.203.0.2 --local=/goproxy.test/ --address=/goproxy.example/ ;;
+    servfail) veth_pair ip
+              start_dnsmasq $NS_S 127.0.0.1 '{"goproxy.example A": "10.203.0.2", "goproxy.example AAAA": "NOERROR, no data", "DS example.": "REFUSED (no upstream)"}' \
+                "upstream of the resolver (not on the captured link)" --address=/goproxy.example/10.203.0.2 --local=/goproxy.example/
+              start_dnsmasq $NS_S 10.203.0.2 '{"goproxy.example A": "SERVFAIL (DNSSEC validation ABANDONED: the DS query for example. was refused)", "goproxy.example AAAA": "SERVFAIL (same)"}' \
+                "the client's resolver (validating)" --server=127.0.0.1 --dnssec "--trust-anchor=$ROOT_DS" --dnssec-check-unsigned
+              client_resolver 10.203.0.2
+              meta topology "netns $NS_C (the go command and the capture; veth gmw-c 10.203.0.1/24; resolv.conf: nameserver 10.203.0.2) <-> netns $NS_S (veth gmw-s 10.203.0.2/24: goproxyd 10.203.0.2:3000; the validating dnsmasq on 10.203.0.2:53 and its upstream dnsmasq on 127.0.0.1:53 of $NS_S). MTU 1500, TSO/GSO/GRO off, IPv6 off. Captured on gmw-c in $NS_C." ;;
+    refused)  veth_dns '{"goproxy.example A": "REFUSED", "goproxy.example AAAA": "REFUSED", "goproxy.test A": "10.203.0.2"}' \
+                --address=/goproxy.test/10.203.0.2 --local=/goproxy.test/ ;;
+  esac
+  ROLE="proxy (up at this address, but the name goproxy.example does not resolve)"
+  start_proxy $NS_S http://10.203.0.2:3000 10.203.0.2:3000 -root "$TREE"
+  setup_go "$GO127" http://goproxy.example:3000 off
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_FAIL"
+  EXPECT_STATUS=1
+  run_go get -x "$SMALL"
+  case $2 in
+    nxdomain) expect_error 'lookup goproxy\.example.*no such host' ;;
+    *)        expect_error 'lookup goproxy\.example.*server misbehaving' ;;
+  esac
+  finish
+}
+
+sc_syn_filtered() {  # syn_filtered NAME drop|reject
+  local rule what
+  if [ "$2" = drop ]; then
+    rule=(-A INPUT -p tcp --dport 3000 --syn -j DROP)
+    what="drops every SYN to port 3000 (iptables -A INPUT -p tcp --dport 3000 --syn -j DROP): the go command's dials get no answer, the client kernel retransmits each SYN (with this kernel's net.ipv4.tcp_syn_linear_timeouts=4: after 1, 2, 3, 4, 5, 7, 11, 19 s) and the go command gives up after its 30 s dial timeout ('dial tcp 10.203.0.2:3000: i/o timeout', exit 1)"
+  else
+    rule=(-A INPUT -p tcp --dport 3000 -j REJECT --reject-with icmp-port-unreachable)
+    what="answers every packet to port 3000 with ICMP port unreachable (iptables -A INPUT -p tcp --dport 3000 -j REJECT --reject-with icmp-port-unreachable): each SYN gets an ICMP destination unreachable (port) instead of a SYN-ACK or RST, and the dial fails at once (exit 1)"
+  fi
+  begin "$1" "GOPROXY=http://goproxy.test:3000 (dnsmasq: A 10.203.0.2); goproxyd listens there, but a firewall in $NS_S $what. The capture includes ICMP."
+  veth_dns
+  start_proxy $NS_S http://goproxy.test:3000 10.203.0.2:3000 -root "$TREE"
+  add_iptables $NS_S "${rule[@]}"
+  local k kv=()
+  for k in tcp_syn_retries tcp_syn_linear_timeouts; do
+    kv+=("net.ipv4.$k=$(ip netns exec $NS_C sysctl -n net.ipv4.$k 2>/dev/null || echo absent)")
+  done
+  metaj client_sysctls "$(jobj "${kv[@]}")"
+  setup_go "$GO127" http://goproxy.test:3000 off
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_FAIL"
+  EXPECT_STATUS=1
+  run_go get -x "$SMALL"
+  if [ "$2" = drop ]; then expect_error 'dial tcp 10\.203\.0\.2:3000: i/o timeout'
+  else expect_error 'dial tcp 10\.203\.0\.2:3000: '; fi
+  finish
+}
+
+sc_tls_untrusted() {  # tls_untrusted GOBIN NAME [1.2]
+  local v=${3:-1.3} flags=()
+  [ "$v" = 1.2 ] && flags=(-tls-max 1.2)
+  local d="the server's certificate (CN=goproxy.test) is issued by '$CORP_CA_SUBJECT', which the go command does not trust (SSL_CERT_FILE holds only '$CA_SUBJECT'), so it aborts the handshake with 'x509: certificate signed by unknown authority' (exit 1)."
+  if [ "$v" = 1.2 ]; then
+    d+=" goproxyd is capped at TLS 1.2 (-tls-max 1.2), so the Certificate message (with the issuer name) and the client's alert are visible in the clear."
+  else
+    d+=" TLS 1.3: the certificate and the client's alert are encrypted (handshake keys); $2.keylog (server side) decrypts them."
+  fi
+  begin "$2" "GOPROXY=https://goproxy.test:3001 (dnsmasq: A 10.203.0.2); $d"
+  veth_dns
+  : > "$SC/keylog"
+  start_proxy $NS_S $GOPROXY_TLS 10.203.0.2:3001 -root "$TREE" -cert "$PKI/corp-server.pem" -key "$PKI/corp-server.key" \
+    -keylog "$SC/keylog" "${flags[@]}"
+  tls_meta "$CORP_CA_SUBJECT" "$CA_SUBJECT" "$v$([ "$v" = 1.3 ] && echo " (Go's default)" || echo " (goproxyd -tls-max 1.2)")"
+  setup_go "$1" "$GOPROXY_TLS" off "SSL_CERT_FILE=$PKI/ca.pem"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_FAIL"
+  EXPECT_STATUS=1
+  run_go get -x "$SMALL"
+  expect_error 'x509: certificate signed by unknown authority'
+  finish
+}
+
+sc_hang_pipe() {
+  begin hang-pipe-go127 "GOPROXY=http://127.0.0.1:3000|http://127.0.0.1:3001: A accepts connections and requests but never answers (-mode hang), B would serve everything. The go command has no response timeout, so it waits on A and never falls through to B (B sees no connection); it is interrupted with SIGINT after 3 s (exit 124)."
+  lo_ns
+  start_proxy $NS_LO $P0 127.0.0.1:3000 -root "$TREE" -mode hang
+  start_proxy $NS_LO $P1 127.0.0.1:3001 -root "$TREE"
+  setup_go "$GO127" "$P0|$P1" off
+  start_tcpdump $NS_LO "$NAME.pcap" lo "tcp port 3000 or tcp port 3001"
+  EXPECT_STATUS=124
+  run_go --timeout 3 get -x "${MODS[@]}"
+  meta notes "goproxyd writes a log line when a request finishes, so the hung requests at A are not in $NAME.server.jsonl, and B got none: it is empty. The capture was stopped before goproxyd was killed."
+  finish
+}
+
 convert_one() {  # convert_one NAME (e.g. fallback-404-go119-null)
   local name=$1 kind=${1##*-} srcname=${1%-*}
   [ -s "$OUT/$srcname.pcap" ] || die "$name needs $srcname.pcap: record $srcname first"
@@ -601,6 +944,23 @@ record() {
     ipv6-go119) sc_ipv6; convert_one ipv6-go119-null ;;
     vlan-go119) sc_vlan ;;
     multi-iface-go127) sc_multi_iface ;;
+    squid-tunnel-go127) sc_squid_tunnel "$GO127" "$1" ;;
+    squid-tunnel-go119) sc_squid_tunnel "$GO119" "$1" ;;
+    squid-403-go127) sc_squid_403 ;;
+    squid-407-go127) sc_squid_auth "$1" "http://$SQUID_ADDR" 1 \
+      "HTTPS_PROXY=http://$SQUID_ADDR (no credentials) and squid requires Basic proxy authentication (basic_ncsa_auth, realm 'corp'): every CONNECT goproxy.test:3001 is answered '407 Proxy Authentication Required' with 'Proxy-Authenticate: Basic realm=\"corp\"'; the go command does not retry with credentials and fails (exit 1). $1.squid.log: TCP_DENIED/407." ;;
+    squid-auth-ok-go127) sc_squid_auth "$1" "http://user:secret@$SQUID_ADDR" 0 \
+      "The same authenticating squid as squid-407-go127, with HTTPS_PROXY=http://user:secret@$SQUID_ADDR: the go command sends 'Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=' (user:secret, a fake password, kept on purpose for redaction tests) on its CONNECT, squid answers 200 and the download works through the tunnel (exit 0). $1.squid.log: TCP_TUNNEL/200 with user 'user'." ;;
+    https-proxy-closed-go127) sc_https_proxy_closed ;;
+    dns-nxdomain-go127) sc_dns "$1" nxdomain ;;
+    dns-servfail-go127) sc_dns "$1" servfail ;;
+    dns-refused-go127) sc_dns "$1" refused ;;
+    syn-drop-go127) sc_syn_filtered "$1" drop ;;
+    syn-reject-icmp-go127) sc_syn_filtered "$1" reject ;;
+    tls-untrusted-go127) sc_tls_untrusted "$GO127" "$1" ;;
+    tls-untrusted-go119) sc_tls_untrusted "$GO119" "$1" ;;
+    tls12-untrusted-go127) sc_tls_untrusted "$GO127" "$1" 1.2 ;;
+    hang-pipe-go127) sc_hang_pipe ;;
     *-null|*-loop|*-raw|*-ipv4) convert_one "$1" ;;
     *) die "unknown scenario $1 (known: ${SCENARIOS[*]} ${CONVERTED[*]})" ;;
   esac

@@ -6,6 +6,8 @@ Called by record.sh. SCENDIR holds what the script noted while recording:
   goenv.tsv     VAR<TAB>value for every variable given to the go command (env -i, so nothing else)
   proxies.tsv   url<TAB>addr<TAB>netns<TAB>role<TAB>log file<TAB>goproxyd flags
   captures.tsv  file<TAB>tool<TAB>netns<TAB>interfaces (space separated)<TAB>filter<TAB>tool command line
+  metaj.tsv     key<TAB>JSON text: structured fields (squid, tls, iptables, legs, ...); a key ending
+                in [] (dns_servers[]) collects its values into a list under the key without []
 The link types are read back from the written capture files, not assumed. Standard library only.
 """
 import json
@@ -135,9 +137,18 @@ def main():
         "recorder": meta.get("recorder", ""),
     }
     for k in ("notes", "topology", "sumdb_key", "keylog", "tampered", "go_sum", "killed_by",
-              "timeout_s"):
+              "timeout_s", "key_error", "client_resolv_conf"):
         if meta.get(k):
             doc[k] = meta[k]
+    for k, v in read_tsv(os.path.join(scen, "metaj.tsv")):
+        if k.endswith("[]"):
+            doc.setdefault(k[:-2], []).append(json.loads(v))
+        else:
+            doc[k] = json.loads(v)
+    if isinstance(doc.get("tls"), dict):
+        doc["tls"]["keylog"] = (f"{doc['keylog']} (server side, goproxyd -keylog)" if doc.get("keylog") else
+                                "none: goproxyd logged no TLS secret (no handshake got that far; a TLS 1.2 "
+                                "server has none before the client's key exchange)")
     with open(os.path.join(out, name + ".json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
@@ -160,7 +171,7 @@ def mode_of(flags):
     if val("-sumdb"):
         parts.append("sumdb " + val("-sumdb"))
     if val("-cert"):
-        parts.append("tls")
+        parts.append("tls" + (" max " + val("-tls-max") if val("-tls-max") else ""))
     return ", ".join(parts)
 
 

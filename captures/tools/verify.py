@@ -9,6 +9,15 @@ exchanges on the wire with the go command's `# get URL` / `# get URL: STATUS (t)
   * every get without a result line (interrupted) is a request without a response on the wire;
   * every get that failed with a transport error (connection refused ...) has no HTTP request.
 It also prints what each capture shows beyond HTTP (link types, VLAN tags, DNS, TLS SNI/ALPN, RSTs).
+
+Through an HTTP proxy (HTTPS_PROXY, squid scenarios) the CONNECT requests are not GOPROXY requests:
+they are checked against NAME.squid.log instead (same number, same statuses, same target), and the
+tunnelled HTTP/2 (decrypted with NAME.keylog) is compared with the xlog once per leg: NAME.pcap
+holds both legs (client <-> squid and squid <-> goproxyd, see "legs" in NAME.json), each of which
+must carry exactly the xlog's requests; NAME-client.pcap holds only the client's leg.
+Failure scenarios without any HTTP exchange (DNS, firewall, untrusted TLS) match when the wire has
+no GOPROXY request at all; their DNS answers, ICMP errors, SYN retransmissions and TLS alerts are
+checked against NAME.json (dns_servers, iptables, tls).
 Needs tshark (Debian: tshark). Exit status 1 if any capture disagrees with its xlog.
 """
 import collections
@@ -52,7 +61,17 @@ def decode_as(doc, tls):
     for p in doc.get("proxies", []):
         port = p["addr"].rsplit(":", 1)[1]
         args += ["-d", f"tcp.port=={port},{'tls' if tls else 'http'}"]
+    # an HTTP proxy (HTTPS_PROXY=http://[user:pass@]host:port): CONNECT, then the tunnelled TLS
+    hp = proxy_port(doc)
+    if hp:
+        args += ["-d", f"tcp.port=={hp},http"]
     return args
+
+
+def proxy_port(doc):
+    url = doc.get("env", {}).get("HTTPS_PROXY", "")
+    m = re.match(r"^http://(?:[^@/]*@)?[^:/]+:(\d+)", url)
+    return m.group(1) if m else None
 
 
 def as_list(x):
@@ -61,10 +80,11 @@ def as_list(x):
     return x if isinstance(x, list) else [x]
 
 
-def wire_http1(path, doc):
+def wire_http1(path, doc, leg=None):
     da = decode_as(doc, False)
     reqs = {}
-    for line in tshark(["-r", path] + da + ["-Y", "http.request", "-T", "fields", "-E", "separator=\t",
+    flt = "http.request && http.request.method != \"CONNECT\"" + (f" && ip.addr == {leg}" if leg else "")
+    for line in tshark(["-r", path] + da + ["-Y", flt, "-T", "fields", "-E", "separator=\t",
                                             "-e", "frame.number", "-e", "tcp.stream",
                                             "-e", "http.request.full_uri", "-e", "http.user_agent"]).splitlines():
         fr, stream, uri, ua = (line.split("\t") + ["", "", "", ""])[:4]
@@ -77,10 +97,10 @@ def wire_http1(path, doc):
     return list(reqs.values())
 
 
-def wire_http2(path, doc, keylog):
+def wire_http2(path, doc, keylog, leg=None):
     da = decode_as(doc, True)
     out = tshark(["-r", path, "-o", f"tls.keylog_file:{keylog}"] + da +
-                 ["-Y", "http2", "-T", "json", "--no-duplicate-keys"])
+                 ["-Y", "http2" + (f" && ip.addr == {leg}" if leg else ""), "-T", "json", "--no-duplicate-keys"])
     reqs = {}
     for pkt in json.loads(out or "[]"):
         layers = pkt["_source"]["layers"]
@@ -120,28 +140,33 @@ def verify(name, capdir):
         path = os.path.join(capdir, cap["file"])
         https = any(p["url"].startswith("https://") for p in doc.get("proxies", []))
         keylog = os.path.join(capdir, name + ".keylog")
-        if https and os.path.exists(keylog):
-            wire = wire_http2(path, doc, keylog)
-        else:
-            wire = wire_http1(path, doc)
-        got = collections.Counter((w["url"], w["status"]) for w in wire)
-        same = got == expected
-        ok &= same
-        by_status = collections.Counter(w["status"] for w in wire)
-        hosts = collections.Counter(w["url"].split("/")[2] for w in wire)
-        lines.append(f"  {cap['file']}: {cap.get('linktype') or doc['linktype']} {cap.get('packets')} pkts; "
-                     f"wire {len(wire)} HTTP requests {dict(sorted(by_status.items(), key=str))} by host {dict(hosts)}; "
-                     f"xlog {len(results)} answered, {sum(1 for u, _ in errors)} transport errors, "
-                     f"{sum(v for (u, c), v in expected.items() if c is None)} unanswered -> "
-                     + ("MATCH" if same else "MISMATCH"))
-        if not same:
-            for k in sorted(set(got) | set(expected), key=str):
-                if got[k] != expected[k]:
-                    lines.append(f"     {k}: wire {got[k]} xlog-expected {expected[k]}")
-        uas = collections.Counter(w["ua"] for w in wire)
-        if len(uas) > 1:
-            lines.append(f"     user agents: {dict(uas)}")
-        lines += extra_checks(path, doc, cap)
+        legs = legs_of(doc, cap["file"])
+        for leg_name, net in legs:
+            if https and os.path.exists(keylog):
+                wire = wire_http2(path, doc, keylog, net)
+            else:
+                wire = wire_http1(path, doc, net)
+            got = collections.Counter((w["url"], w["status"]) for w in wire)
+            same = got == expected
+            ok &= same
+            by_status = collections.Counter(w["status"] for w in wire)
+            hosts = collections.Counter(w["url"].split("/")[2] for w in wire)
+            lines.append(f"  {cap['file']}{' [' + leg_name + ']' if leg_name else ''}: "
+                         f"{','.join(l['linktype'] for l in cap.get('linktypes', [])) or doc['linktype']} {cap.get('packets')} pkts; "
+                         f"wire {len(wire)} HTTP requests {dict(sorted(by_status.items(), key=str))} by host {dict(hosts)}; "
+                         f"xlog {len(results)} answered, {sum(1 for u, _ in errors)} transport errors, "
+                         f"{sum(v for (u, c), v in expected.items() if c is None)} unanswered -> "
+                         + ("MATCH" if same else "MISMATCH"))
+            if not same:
+                for k in sorted(set(got) | set(expected), key=str):
+                    if got[k] != expected[k]:
+                        lines.append(f"     {k}: wire {got[k]} xlog-expected {expected[k]}")
+            uas = collections.Counter(w["ua"] for w in wire)
+            if len(uas) > 1:
+                lines.append(f"     user agents: {dict(uas)}")
+        more, good = extra_checks(path, doc, cap, capdir)
+        lines += more
+        ok &= good
     for url, err in errors[:3]:
         lines.append(f"     xlog transport error: {url}: {err}")
     if len(errors) > 3:
@@ -151,8 +176,31 @@ def verify(name, capdir):
     return ok
 
 
-def extra_checks(path, doc, cap):
-    out = []
+def legs_of(doc, fname):
+    """[(leg name, subnet)] of a capture file per NAME.json "legs"; [(None, None)] = the whole file."""
+    for entry in doc.get("legs", []):
+        if entry.get("file") == fname:
+            legs = [(l["leg"]["leg"], l["leg"]["net"]) for l in entry.get("legs", [])]
+            if len(legs) > 1:
+                return legs
+    return [(None, None)]
+
+
+def read_squid_log(path):
+    """[(status, method, target, user)] from a squid native-format access.log."""
+    rows = []
+    if os.path.exists(path):
+        for line in open(path, encoding="utf-8"):
+            f = line.split()
+            if len(f) >= 8:
+                rows.append((int(f[3].split("/")[1]), f[5], f[6], f[7]))
+    return rows
+
+
+def extra_checks(path, doc, cap, capdir):
+    """Returns (lines, ok): what the capture shows beyond the GOPROXY requests, and whether the
+    checks that can fail (CONNECTs vs squid log, DNS/ICMP/TLS expectations) passed."""
+    out, ok = [], True
     name = doc["name"]
     fields = lambda flt, *f: [l.split("\t") for l in tshark(["-r", path, "-Y", flt, "-T", "fields", "-E", "separator=\t"]
                                                              + sum((["-e", x] for x in f), [])).splitlines()]
@@ -175,14 +223,100 @@ def extra_checks(path, doc, cap):
         hello = collections.Counter(tuple(r) for r in fields("tls.handshake.type == 1", "tcp.dstport", "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str"))
         sh = collections.Counter(tuple(r) for r in fields("tls.handshake.type == 2", "tcp.srcport", "tls.handshake.extensions_alpn_str", "tls.handshake.extensions.supported_version"))
         out.append(f"     ClientHello (port, SNI, ALPN): {dict(hello)}; ServerHello (port, ALPN?, version): {dict(sh)}")
-    if "refused" in name:
+    if name.startswith("refused"):
         syn = len(fields("tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 3009", "frame.number"))
         rst = len(fields("tcp.flags.reset == 1 && tcp.srcport == 3009", "frame.number"))
         out.append(f"     SYN to 3009: {syn}; RST from 3009: {rst}")
     if "hang" in name:
         fin = len(fields("tcp.flags.fin == 1 && tcp.dstport == 3000", "frame.number"))
         out.append(f"     FIN from the client (after SIGINT): {fin}")
-    return out
+        if "pipe" in name:
+            b = len(fields("tcp.port == 3001", "frame.number"))
+            out.append(f"     packets to/from B (3001): {b} (expected 0: the go command never falls through)")
+            ok &= b == 0
+    check = lambda cond, msg: out.append(f"     {'ok' if cond else 'FAILED'}: {msg}") or cond
+    # ---- HTTP proxy: CONNECTs (client leg) against the squid access.log
+    pp = proxy_port(doc)
+    if pp:
+        da = ["-d", f"tcp.port=={pp},http"]
+        conn = [l.split("\t") for l in tshark(["-r", path] + da + ["-Y", f"http.request.method == \"CONNECT\" && tcp.dstport == {pp}",
+                "-T", "fields", "-E", "separator=\t", "-e", "frame.number", "-e", "http.request.uri", "-e", "http.user_agent",
+                "-e", "http.proxy_authorization"]).splitlines()]
+        resp = [l.split("\t") for l in tshark(["-r", path] + da + ["-Y", f"http.response && tcp.srcport == {pp}",
+                "-T", "fields", "-E", "separator=\t", "-e", "http.request_in", "-e", "http.response.code",
+                "-e", "http.proxy_authenticate"]).splitlines()]
+        rs = {r[0]: r for r in resp}
+        summary = collections.Counter((c[1], c[2], "Proxy-Authorization" if len(c) > 3 and c[3] else "-",
+                                       rs.get(c[0], [None, None])[1], (rs.get(c[0], ["", "", ""]) + [""])[2] or "-")
+                                      for c in conn)
+        out.append(f"     CONNECT (target, UA, credentials?, status, Proxy-Authenticate): {dict(summary)}")
+        squid = os.path.join(capdir, name + ".squid.log")
+        if os.path.exists(squid):
+            slog = read_squid_log(squid)
+            out.append(f"     squid log (status, method, target, user): {dict(collections.Counter(slog))}")
+            ok &= check(sorted((int(rs[c[0]][1]) if c[0] in rs else None, c[1]) for c in conn) ==
+                        sorted((st, tgt) for st, _m, tgt, _u in slog),
+                        f"{len(conn)} CONNECTs on the wire = {len(slog)} squid log lines (same targets and statuses)")
+        elif conn:
+            ok &= check(all(c[0] in rs for c in conn), "every CONNECT answered")
+        syn = len(fields(f"tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == {pp}", "frame.number"))
+        rst = len(fields(f"tcp.flags.reset == 1 && tcp.srcport == {pp}", "frame.number"))
+        if not conn:
+            out.append(f"     SYN to the proxy port {pp}: {syn}; RST from it: {rst}")
+            if "closed" in name:
+                ok &= check(syn > 0 and syn == rst, "every SYN to the closed proxy port answered by RST")
+    # ---- DNS answers (client's resolver), ICMP, firewall
+    if doc.get("dns_servers") and "veth" not in name:
+        dns = collections.Counter(tuple(r) for r in fields("dns", "ip.src", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode", "dns.a"))
+        out.append(f"     DNS (src, response?, name, qtype, rcode, A): {dict(dns)}")
+        want = {"nxdomain": "3", "servfail": "2", "refused": "5"}
+        for k, rc in want.items():
+            if f"dns-{k}" in name:
+                rcodes = {r[4] for r in dns if r[1] == "1"}
+                ok &= check(rcodes == {rc}, f"every DNS answer has rcode {rc} ({k})")
+    icmp = fields("icmp", "icmp.type", "icmp.code")
+    if icmp or doc.get("iptables"):
+        out.append(f"     ICMP (type, code): {dict(collections.Counter(tuple(r) for r in icmp))}")
+    if doc.get("iptables"):
+        port = "3000"
+        # !icmp: an ICMP error quotes the SYN's TCP header, which tshark would match too
+        syns = fields(f"!icmp && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == {port}", "tcp.stream", "frame.time_relative")
+        per = collections.Counter(r[0] for r in syns)
+        synack = len(fields(f"tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.srcport == {port}", "frame.number"))
+        span = max(float(r[1]) for r in syns) - min(float(r[1]) for r in syns) if syns else 0
+        out.append(f"     SYNs to {port}: {len(syns)} on {len(per)} connections {sorted(per.values())}, SYN-ACKs {synack}, "
+                   f"first to last SYN {span:.1f} s; rule: {doc['iptables'].get('rules', [])[-1:]}")
+        ok &= check(synack == 0, "no SYN-ACK gets through the firewall")
+        if "reject" in name:
+            ok &= check(icmp.count(["3", "3"]) == len(syns) > 0, "every SYN answered by ICMP port unreachable")
+        if "drop" in name:
+            ok &= check(not icmp and min(per.values()) > 1, "no answer at all; every SYN retransmitted")
+    # ---- TLS: certificate issuer in the clear, alerts (encrypted in TLS 1.3)
+    tls = doc.get("tls")
+    if tls and "untrusted" in name:
+        da = ["-d", "tcp.port==3001,tls"]
+        keylog = os.path.join(capdir, name + ".keylog")
+        def tls_fields(extra, *f):
+            return [l.split("\t") for l in tshark(["-r", path] + extra + da + ["-Y", "tls.alert_message || tls.handshake.certificate",
+                    "-T", "fields", "-E", "separator=\t"] + sum((["-e", x] for x in f), [])).splitlines()]
+        clear = tls_fields([], "tls.alert_message.desc", "x509sat.uTF8String")
+        alerts = [r[0] for r in clear if r[0]]
+        names = sorted({n for r in clear if len(r) > 1 for n in r[1].split(",") if n})
+        out.append(f"     in the clear: alerts {alerts}, certificate names {names}")
+        issuer = tls["server_cert_issuer"].split("CN=", 1)[1]
+        if tls["server_max_version"].startswith("1.2"):
+            ok &= check(issuer in names and alerts and set(alerts) == {"42"},
+                        f"TLS 1.2: certificate from '{issuer}' and alert bad_certificate (42) visible without keys")
+        else:
+            ok &= check(not alerts and not names, "TLS 1.3: certificate and alert not visible without keys")
+            if os.path.exists(keylog):
+                dec = tls_fields(["-o", f"tls.keylog_file:{keylog}"], "tls.alert_message.desc", "x509sat.uTF8String")
+                dalerts = [r[0] for r in dec if r[0]]
+                dnames = sorted({n for r in dec if len(r) > 1 for n in r[1].split(",") if n})
+                out.append(f"     decrypted with {name}.keylog: alerts {dalerts}, certificate names {dnames}")
+                ok &= check(issuer in dnames and dalerts and set(dalerts) == {"42"},
+                            f"TLS 1.3 with the keylog: certificate from '{issuer}', alert bad_certificate (42)")
+    return out, ok
 
 
 def main():

@@ -34,6 +34,7 @@ func main() {
 	keylog := flag.String("keylog", "", "with -cert/-key: append TLS session secrets (NSS key log format) to this file")
 	prefix := flag.String("prefix", "", "serve the tree under this path prefix (a proxy mounted at /goproxy)")
 	redirect := flag.String("redirect", "", "answer .zip requests with 302 to this base URL + the same path (storage behind a proxy)")
+	tlsMax := flag.String("tls-max", "", "with -cert/-key: highest TLS version to offer, 1.2 or 1.3 (default: Go's, 1.3)")
 	flag.Parse()
 
 	var mu sync.Mutex
@@ -155,6 +156,16 @@ func main() {
 				log.Fatal(err)
 			}
 			srv.TLSConfig = &tls.Config{KeyLogWriter: kw}
+		}
+		if *tlsMax != "" {
+			v, ok := map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}[*tlsMax]
+			if !ok {
+				log.Fatalf("-tls-max %q: want 1.2 or 1.3", *tlsMax)
+			}
+			if srv.TLSConfig == nil {
+				srv.TLSConfig = &tls.Config{}
+			}
+			srv.TLSConfig.MaxVersion = v
 		}
 		log.Fatal(srv.ListenAndServeTLS(*cert, *key))
 	}
