@@ -10,14 +10,23 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Every plain-HTTP recording (https ones cannot be decoded from the wire).
+/// Every plain-HTTP recording of a go command reaching its proxies (https ones cannot be
+/// decoded from the wire; the network-failure recordings have tests of their own).
 fn plain_captures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(captures())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let name = p.file_name().unwrap().to_str().unwrap();
-            (name.ends_with(".pcap") || name.ends_with(".pcapng")) && !name.starts_with("https")
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                return false;
+            }
+            let Ok(json) = std::fs::read_to_string(sidecar(p, "json")) else {
+                return false; // a second file of a scenario (e.g. one leg only)
+            };
+            let meta: Value = serde_json::from_str(&json).unwrap();
+            let goproxy = meta["env"]["GOPROXY"].as_str().unwrap_or("");
+            !goproxy.starts_with("https://") && meta.get("key_error").is_none()
         })
         .collect();
     v.sort();
