@@ -7,7 +7,6 @@
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use gomodwatch::decode::Decoder;
-use gomodwatch::pipeline::Status;
 use gomodwatch::session::{Session, SessionConfig};
 use gomodwatch::source::file::CaptureFile;
 use gomodwatch::ui::data::Data;
@@ -70,7 +69,7 @@ fn main() {
     println!(
         "session: {} exchanges, {} connections from {pass} passes of {path} ({:.1} s)",
         session.exchanges,
-        session.connections,
+        session.connections.count,
         started.elapsed().as_secs_f64()
     );
     let rounds: u32 = std::env::var("REFRESH_ROUNDS")
@@ -88,13 +87,10 @@ fn main() {
         data.modules.len(),
         refresh.as_secs_f64() * 1e3
     );
-    let status = Status {
-        source: path.clone(),
-        done: true,
-        ..Default::default()
-    };
+    session.source.name = path.clone();
+    session.source.done = true;
     let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(160, 50)).unwrap());
-    tui.draw_now(&session, &status).unwrap();
+    tui.draw_now(&session).unwrap();
     let keys = [
         KeyCode::Down,
         KeyCode::PageDown,
@@ -112,7 +108,7 @@ fn main() {
         let k = keys[round % keys.len()];
         let t = Instant::now();
         tui.input(&Event::Key(KeyEvent::new(k, KeyModifiers::NONE)), &session);
-        tui.draw_now(&session, &status).unwrap();
+        tui.draw_now(&session).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);

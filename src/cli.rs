@@ -1,6 +1,9 @@
-//! The command line (CONTRACT.md): tcpdump's flags where they exist.
+//! The command line (docs/CONTRACT.md): tcpdump's flags where they exist. Values are
+//! checked by clap's value parsers, so a bad `--slo`, `-s` or `--mitm` address is a usage
+//! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
-use clap::Parser;
+use clap::{Args, Parser};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug, Clone)]
@@ -28,17 +31,11 @@ pub struct Cli {
     /// Run an intercepting HTTPS proxy (default 127.0.0.1:8080) and decode what goes
     /// through it. Point the go command at it with HTTPS_PROXY and trust the CA.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080",
-          conflicts_with_all = ["read", "interfaces"])]
-    pub mitm: Option<String>,
+          value_parser = parse_addr, conflicts_with_all = ["read", "interfaces"])]
+    pub mitm: Option<SocketAddr>,
 
-    /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
-    #[arg(long, value_name = "DIR")]
-    pub ca_dir: Option<PathBuf>,
-
-    /// Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one).
-    /// Upstream certificates are always verified.
-    #[arg(long, value_name = "FILE")]
-    pub upstream_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub mitm_opts: MitmOpts,
 
     /// Print the MITM CA certificate (creating it if needed) and how to trust it, and exit.
     #[arg(long)]
@@ -48,13 +45,30 @@ pub struct Cli {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,
 
-    /// BPF capture filter (tcpdump syntax) [default: TCP and DNS, VLAN-tagged or not].
-    #[arg(short = 'f', long = "filter", value_name = "BPF")]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub live: LiveOpts,
 
     /// List the capture interfaces and exit.
     #[arg(short = 'D', long = "list-interfaces")]
     pub list_interfaces: bool,
+
+    /// Replay a file at the pace it was recorded (default: as fast as possible).
+    #[arg(long, requires = "read")]
+    pub realtime: bool,
+
+    #[command(flatten)]
+    pub view: ViewOpts,
+
+    #[command(flatten)]
+    pub model: ModelOpts,
+}
+
+/// Live capture.
+#[derive(Args, Debug, Clone)]
+pub struct LiveOpts {
+    /// BPF capture filter (tcpdump syntax) [default: TCP and DNS, VLAN-tagged or not].
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
 
     /// Also write the captured packets to FILE (pcap; pcapng for several interfaces).
     #[arg(
@@ -70,18 +84,32 @@ pub struct Cli {
         short = 's',
         long = "snaplen",
         value_name = "BYTES",
-        default_value_t = 262_144
+        default_value_t = 262_144,
+        value_parser = clap::value_parser!(i32).range(64..)
     )]
     pub snaplen: i32,
 
     /// After opening the capture, run as USER [default: the user who ran sudo].
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
+}
 
-    /// Replay a file at the pace it was recorded (default: as fast as possible).
-    #[arg(long, requires = "read")]
-    pub realtime: bool,
+/// The MITM proxy's certificates.
+#[derive(Args, Debug, Clone)]
+pub struct MitmOpts {
+    /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
 
+    /// Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one).
+    /// Upstream certificates are always verified.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+}
+
+/// Which views, and files they write.
+#[derive(Args, Debug, Clone)]
+pub struct ViewOpts {
     /// No TUI: NDJSON events on stdout, diagnostics on stderr.
     #[arg(long, conflicts_with = "report")]
     pub json: bool,
@@ -98,6 +126,14 @@ pub struct Cli {
     #[arg(long)]
     pub force: bool,
 
+    /// Keep passwords in URLs instead of redacting them in every view and export.
+    #[arg(long)]
+    pub show_credentials: bool,
+}
+
+/// How the traffic is judged.
+#[derive(Args, Debug, Clone)]
+pub struct ModelOpts {
     /// The GOPROXY list in effect (same syntax as GOPROXY). Default: `go env` for live
     /// capture; inferred from the traffic for a file, which may come from another machine.
     #[arg(long, value_name = "LIST")]
@@ -108,15 +144,48 @@ pub struct Cli {
     pub gosum: Option<PathBuf>,
 
     /// Time to first byte (ms) above which a proxy is reported as slow.
-    #[arg(long, value_name = "MS", default_value_t = 80.0)]
+    #[arg(long, value_name = "MS", default_value_t = 80.0, value_parser = parse_slo)]
     pub slo: f64,
 
     /// Do not compute the h1: hash of downloaded zips (faster on huge captures; no
     /// checksum verdicts for zips).
     #[arg(long)]
     pub no_hash: bool,
+}
 
-    /// Keep passwords in URLs instead of redacting them in every view and export.
-    #[arg(long)]
-    pub show_credentials: bool,
+/// What to run.
+pub enum Mode<'a> {
+    ListInterfaces,
+    PrintCa,
+    Mitm(SocketAddr),
+    Live(&'a [String]),
+    Replay(&'a PathBuf),
+}
+
+impl Cli {
+    pub fn mode(&self) -> Option<Mode<'_>> {
+        if self.list_interfaces {
+            Some(Mode::ListInterfaces)
+        } else if self.print_ca {
+            Some(Mode::PrintCa)
+        } else if let Some(addr) = self.mitm {
+            Some(Mode::Mitm(addr))
+        } else if !self.interfaces.is_empty() {
+            Some(Mode::Live(&self.interfaces))
+        } else {
+            self.read.as_ref().map(Mode::Replay)
+        }
+    }
+}
+
+fn parse_slo(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("must be a positive number of milliseconds".into()),
+    }
+}
+
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| "not an address like 127.0.0.1:8080".to_string())
 }

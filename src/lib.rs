@@ -8,6 +8,7 @@ pub mod decode;
 pub mod export;
 pub mod gomod;
 pub mod pipeline;
+pub mod present;
 pub mod session;
 pub mod source;
 pub mod ui;

@@ -1,24 +1,25 @@
-//! The command line: parse flags, pick source and sink, map errors to exit codes
+//! The command line: parse flags into a mode, run it, map errors to exit codes
 //! (0 success; 2 bad usage or unreadable/corrupt input; 1 other runtime failure).
 
 mod cli;
-mod run;
+mod modes;
 
 use clap::Parser;
+use modes::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match run::main(cli) {
+    match modes::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(run::Failure::Input(msg)) => {
+        Err(Failure::Input(msg)) => {
             eprintln!("gomodwatch: {msg}");
             ExitCode::from(2)
         }
-        Err(run::Failure::Runtime(msg)) => {
+        Err(Failure::Runtime(msg)) => {
             eprintln!("gomodwatch: {msg}");
             ExitCode::from(1)
         }
-        Err(run::Failure::Quiet) => ExitCode::SUCCESS,
+        Err(Failure::Quiet) => ExitCode::SUCCESS,
     }
 }

@@ -201,7 +201,10 @@ fn hashes_equal_the_go_sum_the_go_command_wrote() {
         let Some(stem) = name.strip_suffix(".go.sum") else {
             continue;
         };
-        let goproxy = meta(stem)["env"]["GOPROXY"].as_str().unwrap_or("").to_string();
+        let goproxy = meta(stem)["env"]["GOPROXY"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         if goproxy.starts_with("https://") {
             continue; // TLS: not decodable from a capture
         }

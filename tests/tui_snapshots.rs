@@ -7,7 +7,7 @@ use gomodwatch::decode::app::DecodeConfig;
 use gomodwatch::decode::Decoder;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::gomod::hook::{GoHook, GoHookConfig};
-use gomodwatch::pipeline::Status;
+use gomodwatch::session::SourceStatus;
 use gomodwatch::session::{Session, SessionConfig};
 use gomodwatch::source::file::CaptureFile;
 use gomodwatch::ui::Tui;
@@ -51,9 +51,9 @@ fn session(name: &str) -> Session {
     s
 }
 
-fn status(name: &str) -> Status {
-    Status {
-        source: format!("captures/{name}.pcap"),
+fn status(name: &str) -> SourceStatus {
+    SourceStatus {
+        name: format!("captures/{name}.pcap"),
         packets: 1234,
         done: true,
         ..Default::default()
@@ -66,13 +66,13 @@ fn key(c: KeyCode) -> Event {
 
 /// Renders after feeding `keys`; returns the screen as text.
 fn screen(name: &str, w: u16, h: u16, keys: &[Event]) -> String {
-    let s = session(name);
-    let st = status(name);
+    let mut s = session(name);
+    s.source = status(name);
     let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(w, h)).unwrap());
-    tui.draw_now(&s, &st).unwrap();
+    tui.draw_now(&s).unwrap();
     for k in keys {
         tui.input(k, &s);
-        tui.draw_now(&s, &st).unwrap();
+        tui.draw_now(&s).unwrap();
     }
     let buf = tui.terminal().backend().buffer().clone();
     let mut out = String::new();
@@ -185,13 +185,15 @@ fn help_overlay() {
 
 #[test]
 fn waiting_for_traffic() {
-    let s = Session::default();
-    let st = Status {
-        source: "lo".into(),
+    let s = Session {
+        source: SourceStatus {
+            name: "lo".into(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(80, 12)).unwrap());
-    tui.draw_now(&s, &st).unwrap();
+    tui.draw_now(&s).unwrap();
     let buf = tui.terminal().backend().buffer().clone();
     let text: String = (0..buf.area.height)
         .map(|y| {

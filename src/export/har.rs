@@ -1,13 +1,16 @@
 //! `--har FILE`: HAR 1.2 of the exchanges with their timings, for a browser's network
 //! panel. Written as the exchanges arrive (no history kept), closed at the end.
 
-use crate::vocab::event::Exchange;
+use crate::present::{Event, Exchange};
+use crate::session::sink::Ending;
+use crate::session::{Session, Sink};
 use serde_json::{json, Value};
 use std::io::{self, Write};
 
 pub struct HarWriter<W: Write> {
     out: W,
     entries: u64,
+    closed: bool,
 }
 
 impl<W: Write> HarWriter<W> {
@@ -17,7 +20,11 @@ impl<W: Write> HarWriter<W> {
             out,
             "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":["
         )?;
-        Ok(HarWriter { out, entries: 0 })
+        Ok(HarWriter {
+            out,
+            entries: 0,
+            closed: false,
+        })
     }
 
     pub fn entry(&mut self, ex: &Exchange) -> io::Result<()> {
@@ -34,10 +41,25 @@ impl<W: Write> HarWriter<W> {
         serde_json::to_writer(&mut self.out, &entry(ex, url)).map_err(io::Error::other)
     }
 
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(b"\n]}}\n")?;
-        self.out.flush()?;
-        Ok(self.out)
+    /// Closes the JSON document (once).
+    pub fn close(&mut self) -> io::Result<()> {
+        if !std::mem::replace(&mut self.closed, true) {
+            self.out.write_all(b"\n]}}\n")?;
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Sink for HarWriter<W> {
+    fn event(&mut self, ev: &Event, _: &Session) -> io::Result<()> {
+        match ev {
+            Event::Exchange(ex) => self.entry(ex),
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, _: &Ending<'_>) -> io::Result<()> {
+        self.close()
     }
 }
 

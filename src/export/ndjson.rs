@@ -1,6 +1,9 @@
-//! NDJSON: one JSON object per line, flushed per line, so `| jq` and `| head` see events
-//! as they happen.
+//! NDJSON (`--json`): one JSON object per line, flushed per line, so `| jq` and `| head`
+//! see events as they happen. The module events and the summary close the stream.
 
+use crate::present::Event;
+use crate::session::sink::Ending;
+use crate::session::{Session, Sink};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -27,5 +30,18 @@ impl<W: Write> NdjsonWriter<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+impl<W: Write> Sink for NdjsonWriter<W> {
+    fn event(&mut self, ev: &Event, _: &Session) -> io::Result<()> {
+        self.write(ev)
+    }
+
+    fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
+        for m in end.modules() {
+            self.write(m)?;
+        }
+        self.write(end.summary())
     }
 }

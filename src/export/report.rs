@@ -1,24 +1,53 @@
 //! `--report`: a readable text summary. Problems first, then every module with its lookup
 //! chain, then the proxies, then the checksum database.
 
-use crate::gomod::classify::Kind;
-use crate::gomod::module::{Attempt, ModuleRecord};
-use crate::gomod::verdict::{artifact_name, Outcome, Severity};
-use crate::session::{human_bytes, ModuleView, Session, Summary};
-use std::fmt::Write;
+use crate::present::attempt;
+use crate::present::format::{self, sanitize, Width};
+use crate::present::{
+    artifact_name, Attempt, ChainSource, Kind, ModuleView, Outcome, Severity, Summary, ARTIFACTS,
+};
+use crate::session::sink::Ending;
+use crate::session::{Session, Sink};
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
-pub struct ReportInput<'a> {
-    /// What was read: a file name, interfaces, or the MITM address.
-    pub source: &'a str,
-    pub session: &'a Session,
-    pub modules: &'a [ModuleView],
-    pub summary: &'a Summary,
+/// The report as a view: printed to `out` when the input is over.
+pub struct Report<W: Write> {
+    out: W,
 }
 
-pub fn render(r: &ReportInput<'_>) -> String {
+impl<W: Write> Report<W> {
+    pub fn new(out: W) -> Self {
+        Report { out }
+    }
+}
+
+impl<W: Write> Sink for Report<W> {
+    fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
+        self.out.write_all(render(end).as_bytes())?;
+        self.out.flush()
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    format::bytes(n, Width::Wide)
+}
+
+/// The whole report. Every line passes through the sanitiser: strings from the wire
+/// (module paths, URLs, server names) never reach a terminal as control sequences.
+pub fn render(end: &Ending<'_>) -> String {
+    let text = render_raw(end.session, end.modules(), end.summary());
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(&sanitize(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String {
     let mut o = String::new();
-    let s = r.summary;
-    let _ = writeln!(o, "gomodwatch report: {}", r.source);
+    let _ = writeln!(o, "gomodwatch report: {}", session.source.name);
     let _ = writeln!(
         o,
         "{} packets ({}), {} connections, {} requests, {} modules, {} dropped, {} gaps",
@@ -33,9 +62,9 @@ pub fn render(r: &ReportInput<'_>) -> String {
     match &s.goproxy {
         Some(l) => {
             let from = match l.source {
-                crate::gomod::goproxy::ChainSource::Flag => "--goproxy",
-                crate::gomod::goproxy::ChainSource::GoEnv => "go env",
-                crate::gomod::goproxy::ChainSource::Inferred => "inferred from the traffic",
+                ChainSource::Flag => "--goproxy",
+                ChainSource::GoEnv => "go env",
+                ChainSource::Inferred => "inferred from the traffic",
             };
             let _ = writeln!(o, "GOPROXY: {} ({from})", l.display());
         }
@@ -44,25 +73,25 @@ pub fn render(r: &ReportInput<'_>) -> String {
         }
     }
     problems(&mut o, s);
-    modules(&mut o, r.modules);
+    modules(&mut o, modules_);
     proxies(&mut o, s);
-    tls(&mut o, r.session);
-    sumdb(&mut o, r.session, r.modules);
+    tls(&mut o, session);
+    sumdb(&mut o, session, modules_);
     o
 }
 
 /// What the capture could see of TLS connections: who, how long the handshake took, how
 /// much went through.
 fn tls(o: &mut String, session: &Session) {
-    if session.tls_servers.is_empty() {
+    if session.tls.by_name.is_empty() {
         return;
     }
     let _ = writeln!(
         o,
         "\nTLS ({} servers, contents not visible in a capture)",
-        session.tls_servers.len()
+        session.tls.by_name.len()
     );
-    for (name, t) in &session.tls_servers {
+    for (name, t) in &session.tls.by_name {
         let addr = t.address.map(|a| a.to_string()).unwrap_or_default();
         let versions: Vec<&str> = t.versions.iter().map(String::as_str).collect();
         let _ =
@@ -120,29 +149,18 @@ fn outcome_mark(o: Outcome) -> &'static str {
 }
 
 fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
-        Some(v) if v >= 10.0 => format!("{v:.0} ms"),
-        Some(v) => format!("{v:.1} ms"),
-        None => "-".to_string(),
-    }
+    format::duration(v, Width::Wide)
 }
 
 /// One attempt as `proxy 404 (0.3 ms)`.
-fn attempt(a: &Attempt) -> String {
-    let proxy = a.proxy.as_deref().unwrap_or("?");
-    let answer = a.answer();
-    let times = if a.count > 1 {
-        format!(" x{}", a.count)
-    } else {
-        String::new()
-    };
-    let via = a
-        .redirected_to
-        .as_ref()
-        .map(|h| format!(" via {h}"))
-        .unwrap_or_default();
-    format!("{proxy} {answer}{times}{via} ({})", ms(a.wait_ms()))
+fn attempt_line(a: &Attempt) -> String {
+    format!(
+        "{} {}{} ({})",
+        attempt::proxy(a, Width::Wide),
+        attempt::answer(a, Width::Wide),
+        attempt::via(a),
+        ms(a.wait_ms())
+    )
 }
 
 fn modules(o: &mut String, mods: &[ModuleView]) {
@@ -151,12 +169,16 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
     let mut order: Vec<&ModuleView> = mods.iter().collect();
     order.sort_by_key(|m| std::cmp::Reverse(m.outcome));
     for m in order {
-        let version = m.version.as_deref().unwrap_or("(no version)");
+        let version = m
+            .version
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or("(no version)".into());
         let size = m.zip_bytes.map(human_bytes).unwrap_or_default();
         let _ = writeln!(
             o,
             "  {} {}  {}  {}  {}",
-            m.module,
+            sanitize(&m.module),
             version,
             outcome_mark(m.outcome),
             size,
@@ -165,12 +187,12 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
         if let Some(p) = &m.problem {
             let _ = writeln!(o, "    ! {p}");
         }
-        for kind in ModuleRecord::ARTIFACTS {
+        for kind in ARTIFACTS {
             let chain: Vec<String> = m
                 .attempts
                 .iter()
                 .filter(|a| a.kind == kind)
-                .map(attempt)
+                .map(attempt_line)
                 .collect();
             if !chain.is_empty() {
                 let _ = writeln!(o, "    {:<15} {}", artifact_name(kind), chain.join(" -> "));
@@ -241,7 +263,7 @@ fn proxies(o: &mut String, s: &Summary) {
 }
 
 fn sumdb(o: &mut String, session: &Session, mods: &[ModuleView]) {
-    let supported = session.sumdb_supported();
+    let supported = &session.checksum_db.supported;
     let lookups = mods
         .iter()
         .flat_map(|m| m.attempts.iter())

@@ -1,6 +1,8 @@
 //! What the go command meant: URL classification and module path escaping.
 
+pub mod chain;
 pub mod classify;
+pub mod drift;
 pub mod goproxy;
 pub mod h1;
 pub mod hashpool;

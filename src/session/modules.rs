@@ -1,188 +1,129 @@
-//! From records to module views: version-less lookups joined to the version they led to,
-//! prefix probes folded into their query, and each module judged.
+//! Every module@version the traffic touched, with every request for it: proxy requests,
+//! checksum lookups, the refused connections that came before them, redirect hops, and
+//! the zip's hash when the hashing threads deliver it.
 
-use super::{ModuleView, ServedBy, Session};
-use crate::gomod::classify::Kind;
+use super::connections::Connections;
 use crate::gomod::module::{Attempt, ModuleRecord};
-use crate::gomod::sumdb::Sums;
-use crate::gomod::verdict::{judge, JudgeCtx};
-use std::borrow::Cow;
+use crate::vocab::{url, Exchange, Kind, Ts, ZipHash};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-impl Session {
-    /// Every module@version the traffic touched, with its verdict, oldest first.
-    pub fn modules(&self) -> Vec<ModuleView> {
-        let chain = self.chain();
-        let merged = self.merged_records();
-        let ctx_for = |rec: &ModuleRecord| {
-            let key = rec
-                .version
-                .as_ref()
-                .map(|v| (rec.module.clone(), v.clone()));
-            (
-                key.as_ref()
-                    .and_then(|(m, v)| self.sumdb.get(m, v).cloned()),
-                key.as_ref()
-                    .and_then(|(m, v)| self.config.gosum.get(m, v).cloned()),
-                key.and_then(|k| self.sumdb_source.get(&k).map(|b| self.describe_sumdb(b))),
-            )
-        };
-        let mut views: Vec<ModuleView> = merged
-            .into_iter()
-            .map(|(rec, probes)| {
-                let (sumdb, gosum, source) = ctx_for(&rec);
-                let ctx = JudgeCtx {
-                    goproxy: chain.as_ref(),
-                    slo_ms: self.config.slo_ms,
-                    sumdb: sumdb.as_ref(),
-                    sumdb_source: source.as_deref(),
-                    gosum: gosum.as_ref(),
-                    end: self.last,
-                    lost: self.lost,
-                };
-                let j = judge(&rec, &ctx);
-                view(rec, probes, j, sumdb, gosum)
-            })
-            .collect();
-        views.sort_by(|a, b| (a.ts, &a.module).cmp(&(b.ts, &b.module)));
-        views
-    }
+/// Records kept at most (module@version pairs); a capture touching more is summarised.
+const MAX_MODULES: usize = 50_000;
 
-    /// Version-less lookups (`@v/list`, `@latest`) join the version they led to; prefix
-    /// probes that 404'd next to a path that resolved are folded into it.
-    fn merged_records(&self) -> Vec<(Cow<'_, ModuleRecord>, Vec<String>)> {
-        // Borrowed unless a version-less lookup has to be merged in (then copied once).
-        let mut versioned: Vec<Cow<'_, ModuleRecord>> = Vec::new();
-        let mut loose: Vec<&ModuleRecord> = Vec::new();
-        for rec in self.records.values() {
-            if rec.version.is_some() {
-                versioned.push(Cow::Borrowed(rec));
-            } else {
-                loose.push(rec);
-            }
+pub type Key = (String, Option<String>);
+
+#[derive(Debug, Default)]
+pub struct Modules {
+    pub records: BTreeMap<Key, ModuleRecord>,
+    /// Records that did not fit (MAX_MODULES).
+    pub dropped: u64,
+    /// Zip exchanges whose hash has not arrived yet → their module record.
+    zip_exchanges: HashMap<u64, Key>,
+}
+
+impl Modules {
+    /// `proxy_at`: the proxy base URL to name for a server address (for refusals).
+    pub fn apply(
+        &mut self,
+        ex: &Exchange,
+        conns: &mut Connections,
+        proxy_at: &dyn Fn(&SocketAddr) -> String,
+    ) {
+        let go = &ex.go;
+        if !(go.kind.is_proxy_artifact() || go.kind == Kind::SumdbLookup) {
+            return;
         }
-        let mut leftovers: Vec<ModuleRecord> = Vec::new();
-        for rec in loose {
-            let mut rest = ModuleRecord::new(rec.module.clone(), None, rec.first);
-            for a in &rec.attempts {
-                // The version of this module whose requests follow the lookup soonest
-                // (attempts are kept in time order: a binary search finds the next one).
-                let target = versioned
-                    .iter_mut()
-                    .filter(|v| v.module == rec.module)
-                    .min_by_key(|v| {
-                        let next = v.attempts.partition_point(|x| x.ts < a.ts);
-                        match v.attempts.get(next) {
-                            Some(x) => (0, x.ts.0 - a.ts.0),
-                            None => (1, a.ts.0 - v.last.0),
-                        }
-                    });
-                match target {
-                    Some(t) => t.to_mut().add(a.clone()),
-                    None => rest.add(a.clone()),
+        let Some(module) = go.module.clone() else {
+            return;
+        };
+        let version = match go.kind {
+            Kind::List | Kind::Latest => None,
+            _ => go.version.clone(),
+        };
+        let refused = conns.take_refusal_before(ex.ts);
+        let key = (module.clone(), version.clone());
+        if !self.records.contains_key(&key) && self.records.len() >= MAX_MODULES {
+            self.dropped += 1;
+            return;
+        }
+        let rec = self
+            .records
+            .entry(key)
+            .or_insert_with(|| ModuleRecord::new(module, version, ex.ts));
+        if let Some((t, server)) = refused {
+            rec.add(refused_attempt(go.kind, t, proxy_at(&server)));
+        }
+        match ex.redirect_of {
+            Some(orig) => follow_redirect(rec, orig, ex),
+            None => rec.add(Attempt::from_exchange(ex)),
+        }
+        match go.kind {
+            Kind::Zip if ex.status == Some(200) => {
+                rec.zip_bytes = Some(ex.resp_bytes);
+                rec.zip_proxy = go.proxy.clone();
+                let key = (rec.module.clone(), rec.version.clone());
+                if self.zip_exchanges.len() < MAX_MODULES {
+                    self.zip_exchanges.insert(ex.id, key);
                 }
             }
-            if !rest.attempts.is_empty() {
-                leftovers.push(rest);
+            Kind::Mod if ex.status == Some(200) && ex.body.h1.is_some() => {
+                rec.mod_h1 = ex.body.h1.clone();
             }
+            _ => {}
         }
-        let all: Vec<Cow<'_, ModuleRecord>> = versioned
-            .into_iter()
-            .chain(leftovers.into_iter().map(Cow::Owned))
-            .collect();
-        let found = |r: &ModuleRecord| r.attempts.iter().any(Attempt::ok);
-        let related = |a: &str, b: &str| {
-            a != b && (a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/")))
+    }
+
+    /// A zip's `h1:` arrived from the hashing threads.
+    pub fn zip_hash(&mut self, h: &ZipHash) {
+        let Some(key) = self.zip_exchanges.remove(&h.exchange) else {
+            return;
         };
-        let mut probes_of: Vec<Vec<String>> = vec![Vec::new(); all.len()];
-        let mut is_probe = vec![false; all.len()];
-        let label = |r: &ModuleRecord| match &r.version {
-            Some(v) => format!("{}@{v}", r.module),
-            None => r.module.clone(),
-        };
-        let same_query = |r: &ModuleRecord, o: &ModuleRecord| {
-            related(&r.module, &o.module)
-                && (r.version.is_none() || r.version == o.version)
-                && (r.first.0 - o.first.0).abs() < 10_000_000_000
-        };
-        for (i, r) in all.iter().enumerate() {
-            if found(r) {
-                continue;
+        if let Some(rec) = self.records.get_mut(&key) {
+            if h.h1.is_some() {
+                rec.zip_h1 = h.h1.clone();
             }
-            // A path that resolved in the same query owns the probes that did not.
-            if let Some(o) = all.iter().position(|o| found(o) && same_query(r, o)) {
-                is_probe[i] = true;
-                probes_of[o].push(label(r));
-            }
+            rec.zip_hash_error = h.error.clone();
         }
-        // A query where no path resolved is one failure, told under its longest path (the
-        // package the user asked for), not one per prefix.
-        let failed = |r: &ModuleRecord| !r.attempts.iter().any(Attempt::ok);
-        for i in 0..all.len() {
-            if is_probe[i] || !failed(&all[i]) {
-                continue;
-            }
-            let owner = (0..all.len())
-                .filter(|&o| {
-                    !is_probe[o] && failed(&all[o]) && (o == i || same_query(&all[i], &all[o]))
-                })
-                .max_by_key(|&o| (all[o].module.len(), std::cmp::Reverse(o)));
-            if let Some(o) = owner.filter(|&o| o != i) {
-                is_probe[i] = true;
-                let mut moved = std::mem::take(&mut probes_of[i]);
-                probes_of[o].push(label(&all[i]));
-                probes_of[o].append(&mut moved);
-            }
-        }
-        all.into_iter()
-            .zip(probes_of)
-            .zip(is_probe)
-            .filter(|(_, p)| !p)
-            .map(|(x, _)| x)
-            .collect()
     }
 }
 
-fn view(
-    rec: Cow<'_, ModuleRecord>,
-    probes: Vec<String>,
-    j: crate::gomod::verdict::Judgement,
-    sumdb: Option<Sums>,
-    gosum: Option<Sums>,
-) -> ModuleView {
-    let served = |k| rec.served_by(k).map(str::to_string);
-    // Time spent waiting on the network for this module: every request of the latest walk
-    // of each artifact (a module fetched eight times does not take eight times as long).
-    let duration_ms: f64 = ModuleRecord::ARTIFACTS
-        .into_iter()
-        .filter_map(|k| rec.walks(k).pop())
-        .flatten()
-        .map(|a| a.total_ms.or(a.ttfb_ms).unwrap_or(0.0))
-        .sum();
-    let mut v = ModuleView {
-        kind: "module",
-        module: rec.module.clone(),
-        version: rec.version.clone(),
-        outcome: j.outcome,
-        served_by: ServedBy {
-            info: served(Kind::Info),
-            gomod: served(Kind::Mod),
-            zip: served(Kind::Zip),
-        },
-        attempts: Vec::new(),
-        zip_bytes: rec.zip_bytes,
-        h1: rec.zip_h1.clone(),
-        sumdb_h1: sumdb.as_ref().and_then(|s| s.zip.clone()),
-        severity: j.problem.as_ref().map(|p| p.severity),
-        problem: j.problem.map(|p| p.text),
-        mod_h1: rec.mod_h1.clone(),
-        sumdb_mod_h1: sumdb.and_then(|s| s.gomod),
-        gosum_h1: gosum.as_ref().and_then(|s| s.zip.clone()),
-        gosum_mod_h1: gosum.and_then(|s| s.gomod),
-        probes,
-        ts: rec.first,
-        duration_ms: (duration_ms * 1000.0).round() / 1000.0,
+/// A connection refused just before a request: the same request, failing at the proxy
+/// before (it never reached the wire, so it has no exchange).
+fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
+    Attempt {
+        exchange: None,
+        proxy: Some(proxy.into()),
+        kind,
+        status: None,
+        error: Some(Arc::from("refused")),
+        ttfb_ms: None,
+        count: 1,
+        total_ms: None,
+        url: None,
+        redirected_to: None,
+        ts,
+        bytes: 0,
+        connection: None,
+        setup: Default::default(),
+    }
+}
+
+/// A redirect hop finishes the attempt that was redirected: its status, bytes and time
+/// are what the go command got for that request.
+fn follow_redirect(rec: &mut ModuleRecord, orig: u64, hop: &Exchange) {
+    let Some(a) = rec.attempts.iter_mut().find(|a| a.exchange == Some(orig)) else {
+        rec.add(Attempt::from_exchange(hop));
+        return;
     };
-    // A merged copy gives its attempts away; a borrowed record's are copied.
-    v.attempts = rec.into_owned().attempts;
-    v
+    a.status = hop.status;
+    a.error = hop.error.as_deref().map(Arc::from);
+    a.bytes = hop.resp_bytes;
+    a.total_ms = hop.last_byte_at.map(|t| t.ms_since(a.ts));
+    a.redirected_to = hop
+        .url
+        .as_deref()
+        .and_then(url::parse)
+        .and_then(|u| url::authority(&u));
 }

@@ -1,8 +1,99 @@
 //! Packet sources: capture files, live interfaces (libpcap), and the MITM proxy (plaintext
 //! stream chunks). Every source yields the vocabulary's `Packet` or `StreamEvent`.
 
+pub mod capture;
 pub mod file;
 pub mod live;
+pub mod merge;
 pub mod mitm;
 pub mod privdrop;
 pub mod writer;
+
+use crate::vocab::{Packet, StreamEvent};
+use std::time::Duration;
+
+pub use pace::FileSource;
+
+mod pace;
+
+/// What a source had for us.
+pub enum Pull<'a> {
+    Packet(Packet<'a>),
+    /// Plaintext from a proxy (MITM mode).
+    Stream(Box<StreamEvent>),
+    /// Nothing right now (live capture is quiet).
+    Idle,
+    /// No more packets.
+    End,
+}
+
+/// Where packets (or stream chunks) come from. I/O lives behind this trait, so the whole
+/// program runs the same on a file, live interfaces or the proxy.
+pub trait PacketSource {
+    /// The next packet, waiting at most `wait` for one; `Err` when the input broke (a
+    /// damaged file): everything before it was delivered.
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String>;
+    /// Packets lost before they reached the decoder.
+    fn dropped(&self) -> u64;
+    /// Bytes of damaged input skipped (capture files).
+    fn skipped_bytes(&self) -> u64 {
+        0
+    }
+    /// Messages worth showing (an interface went away, damage skipped), taken once.
+    fn notices(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A live capture: the merged batches of every interface.
+pub struct LiveSource {
+    pub merger: merge::Merger,
+    pub stats: std::sync::Arc<live::LiveStats>,
+    pub names: Vec<String>,
+}
+
+impl PacketSource for LiveSource {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+        Ok(match self.merger.next(wait) {
+            merge::Next::Packet => match self.merger.packet() {
+                Some(p) => Pull::Packet(p),
+                None => Pull::Idle,
+            },
+            merge::Next::Idle => Pull::Idle,
+            merge::Next::End => Pull::End,
+        })
+    }
+
+    fn dropped(&self) -> u64 {
+        self.stats.dropped()
+    }
+
+    fn notices(&mut self) -> Vec<String> {
+        self.merger
+            .ended
+            .drain(..)
+            .filter_map(|(i, err)| {
+                let name = self.names.get(i as usize).cloned().unwrap_or_default();
+                err.map(|e| format!("capture on {name} ended: {e}"))
+            })
+            .collect()
+    }
+}
+
+/// The MITM proxy as a source.
+pub struct MitmSource {
+    pub mitm: mitm::Mitm,
+}
+
+impl PacketSource for MitmSource {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+        Ok(match self.mitm.next(wait) {
+            Some(ev) => Pull::Stream(Box::new(ev)),
+            None => Pull::Idle,
+        })
+    }
+
+    fn dropped(&self) -> u64 {
+        0
+    }
+}

@@ -2,8 +2,8 @@
 //! can be tested by feeding keys.
 
 use super::data::Data;
-use crate::gomod::verdict::Outcome;
-use crate::session::{LogRow, ModuleView};
+use crate::present::{ModuleView, Outcome};
+use crate::session::LogRow;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

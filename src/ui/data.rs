@@ -2,8 +2,8 @@
 //! proportion to the traffic, so it is done when the session changed and at most a few
 //! times a second — never per key press.
 
-use crate::gomod::verdict::{Outcome, Problem};
-use crate::session::{ModuleView, Session, SourceCounts, Summary};
+use crate::present::{ModuleView, Outcome, Problem, Summary};
+use crate::session::Session;
 use std::time::{Duration, Instant};
 
 pub struct Data {
@@ -21,7 +21,7 @@ const REFRESH: Duration = Duration::from_millis(300);
 impl Data {
     pub fn new(session: &Session) -> Data {
         let modules = session.modules();
-        let summary = session.summary(SourceCounts::default(), &modules);
+        let summary = session.summary(&modules);
         let mut order: Vec<String> = summary
             .goproxy
             .iter()

@@ -1,5 +1,5 @@
 //! The terminal UI (ratatui + crossterm): modules, one module's detail, proxies, problems
-//! and the raw log, with a status bar. It is a `Frontend` of the pipeline: it gets a turn
+//! and the raw log, with a status bar. It is a `Sink` of the pipeline that takes turns: it gets a turn
 //! between slices of decoding, redraws only when something changed (at most ~10 times a
 //! second while data pours in, once a second otherwise), and restores the terminal on
 //! quit, on Ctrl-C and on panic.
@@ -9,8 +9,7 @@ pub mod data;
 pub mod style;
 pub mod view;
 
-use crate::pipeline::{Control, Frontend, Status};
-use crate::session::Session;
+use crate::session::{Control, Session, Sink};
 use app::App;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
@@ -104,12 +103,12 @@ impl<B: Backend> Tui<B> {
     }
 
     /// Draws now, from the session as it is (tests use this).
-    pub fn draw_now(&mut self, session: &Session, status: &Status) -> io::Result<()> {
-        self.draw(session, status, true)
+    pub fn draw_now(&mut self, session: &Session) -> io::Result<()> {
+        self.draw(session, true)
     }
 
     /// Draws; the derived data is recomputed only if `fresh` or it is old enough.
-    fn draw(&mut self, session: &Session, status: &Status, fresh: bool) -> io::Result<()> {
+    fn draw(&mut self, session: &Session, fresh: bool) -> io::Result<()> {
         let data = match &mut self.data {
             Some(d) => {
                 d.refresh(session, fresh);
@@ -118,8 +117,7 @@ impl<B: Backend> Tui<B> {
             None => self.data.insert(Data::new(session)),
         };
         let app = &mut self.app;
-        self.terminal
-            .draw(|f| view::draw(f, app, data, session, status))?;
+        self.terminal.draw(|f| view::draw(f, app, data, session))?;
         self.last_draw = Some(Instant::now());
         self.dirty = false;
         Ok(())
@@ -138,8 +136,13 @@ impl<B: Backend> Tui<B> {
     }
 }
 
-impl<B: Backend> Frontend for Tui<B> {
-    fn turn(&mut self, session: &Session, status: &Status) -> Control {
+impl<B: Backend> Sink for Tui<B> {
+    fn interactive(&self) -> bool {
+        true
+    }
+
+    fn turn(&mut self, session: &Session) -> Control {
+        let status = &session.source;
         // Waiting for input is what keeps an idle UI at zero CPU; while packets flow the
         // pipeline calls back every few milliseconds, so do not wait then. The wait is cut
         // in slices so a resize (SIGWINCH, seen by crossterm) is drawn promptly.
@@ -181,7 +184,7 @@ impl<B: Backend> Frontend for Tui<B> {
             || (status.done && data_changed);
         // A key press redraws from the data at hand at once; new traffic is folded in at
         // most every few hundred milliseconds (and fully when the source has ended).
-        if due && self.draw(session, status, status.done).is_err() {
+        if due && self.draw(session, status.done).is_err() {
             return Control::Quit;
         }
         Control::Continue

@@ -1,7 +1,7 @@
 //! Colours and number formats shared by the views.
 
-use crate::gomod::module::Attempt;
-use crate::gomod::verdict::{Outcome, Severity};
+use crate::present::format::{self, sanitize, Width};
+use crate::present::{Outcome, Severity};
 use ratatui::style::{Color, Modifier, Style};
 
 pub fn outcome(o: Outcome) -> Style {
@@ -56,65 +56,17 @@ pub fn header() -> Style {
     Style::new().add_modifier(Modifier::BOLD)
 }
 
+/// Durations and sizes in the TUI's narrow columns (one formatter for every view:
+/// `present::format`).
 pub fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v >= 10_000.0 => format!("{:.0}s", v / 1000.0),
-        Some(v) if v >= 1000.0 => format!("{:.1}s", v / 1000.0),
-        Some(v) if v >= 10.0 => format!("{v:.0}ms"),
-        Some(v) => format!("{v:.1}ms"),
-        None => "-".into(),
-    }
+    format::duration(v, Width::Narrow)
 }
 
 pub fn bytes(n: Option<u64>) -> String {
-    match n {
-        None => "-".into(),
-        Some(n) if n >= 10 << 20 => format!("{}M", n >> 20),
-        Some(n) if n >= 1 << 20 => format!("{:.1}M", n as f64 / (1 << 20) as f64),
-        Some(n) if n >= 10 << 10 => format!("{}K", n >> 10),
-        Some(n) if n >= 1 << 10 => format!("{:.1}K", n as f64 / 1024.0),
-        Some(n) => format!("{n}B"),
-    }
+    n.map_or_else(|| "-".into(), |n| format::bytes(n, Width::Narrow))
 }
 
-/// A proxy base URL without its scheme, to save columns.
-pub fn short_proxy(p: &str) -> &str {
-    p.split_once("://").map_or(p, |(_, rest)| rest)
-}
-
-/// The chain of answers for the artifact that says most (the zip, else .info or .mod), in
-/// its latest walk down the proxy list: `404→200`, `500→200`, `refused→200`; `×8` when the
-/// module was fetched that many times.
-pub fn chain(attempts: &[Attempt]) -> String {
-    use crate::gomod::classify::Kind;
-    use crate::gomod::module::walks;
-    let pick = [
-        Kind::Zip,
-        Kind::Info,
-        Kind::Mod,
-        Kind::List,
-        Kind::SumdbLookup,
-    ]
-    .into_iter()
-    .map(|k| walks(attempts.iter().filter(|a| a.kind == k)))
-    .max_by_key(|w| w.last().map_or(0, Vec::len))
-    .unwrap_or_default();
-    let Some(last) = pick.last() else {
-        return String::new();
-    };
-    let parts: Vec<String> = last
-        .iter()
-        .map(|a| match (a.status, a.error.as_deref()) {
-            (Some(s), _) => s.to_string(),
-            (None, Some("refused")) => "refused".into(),
-            (None, Some("no-response")) => "hang".into(),
-            (None, Some(e)) => e.into(),
-            (None, None) => "?".into(),
-        })
-        .collect();
-    let mut s = parts.join("→");
-    if pick.len() > 1 {
-        s.push_str(&format!(" ×{}", pick.len()));
-    }
-    s
+/// A proxy base URL without its scheme, sanitised.
+pub fn short_proxy(p: &str) -> String {
+    sanitize(format::short_proxy(p)).into_owned()
 }

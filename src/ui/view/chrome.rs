@@ -3,8 +3,7 @@
 use super::super::app::{App, View, TABS};
 use super::super::data::Data;
 use super::super::style;
-use crate::pipeline::Status;
-use crate::session::Session;
+use crate::session::{Session, SourceStatus as Status};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -83,7 +82,7 @@ pub fn status_bar(f: &mut Frame, area: Rect, app: &App, status: &Status) {
     };
     let mut spans = vec![
         state,
-        Span::raw(format!(" {} │ {} pkts │", status.source, status.packets)),
+        Span::raw(format!(" {} │ {} pkts │", status.name, status.packets)),
         drops,
         Span::raw(format!("│ {} gaps │ {} ", status.gaps, elapsed(status))),
     ];

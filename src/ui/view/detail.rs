@@ -4,10 +4,9 @@
 use super::super::app::App;
 use super::super::data::Data;
 use super::super::style;
-use crate::gomod::module::Attempt;
-use crate::gomod::verdict::artifact_name;
-use crate::session::{human_bytes, ModuleView};
-use crate::vocab::time::Ts;
+use crate::present::attempt;
+use crate::present::format::{self, Width};
+use crate::present::{artifact_name, Attempt, ModuleView, Ts};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
@@ -53,8 +52,7 @@ fn summary(m: &ModuleView) -> Vec<Line<'static>> {
     let served = |p: &Option<String>| {
         p.as_deref()
             .map(style::short_proxy)
-            .unwrap_or("-")
-            .to_string()
+            .unwrap_or_else(|| "-".into())
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(
@@ -66,7 +64,9 @@ fn summary(m: &ModuleView) -> Vec<Line<'static>> {
             served(&m.served_by.info),
             served(&m.served_by.gomod),
             served(&m.served_by.zip),
-            m.zip_bytes.map(human_bytes).unwrap_or_default(),
+            m.zip_bytes
+                .map(|b| format::bytes(b, Width::Wide))
+                .unwrap_or_default(),
             style::ms(Some(m.duration_ms)),
         )),
     ])];
@@ -113,31 +113,19 @@ fn chain(m: &ModuleView) -> Vec<Line<'static>> {
     m.attempts
         .iter()
         .map(|a| {
-            let times = if a.count > 1 {
-                format!(" ×{}", a.count)
-            } else {
-                String::new()
-            };
-            let via = a
-                .redirected_to
-                .as_ref()
-                .map(|h| format!(" via {h}"))
-                .unwrap_or_default();
             Line::from(vec![
                 Span::raw(format!("+{:<8} ", style::ms(Some(a.ts.ms_since(m.ts))))),
                 Span::raw(format!("{:<16}", artifact_name(a.kind))),
-                Span::raw(format!(
-                    "{:<28} ",
-                    a.proxy.as_deref().map(style::short_proxy).unwrap_or("?")
-                )),
+                Span::raw(format!("{:<28} ", attempt::proxy(a, Width::Narrow))),
                 Span::styled(
-                    format!("{:<12}", format!("{}{times}", a.answer())),
+                    format!("{:<12}", attempt::answer(a, Width::Narrow)),
                     style::status(a.status, a.error.as_deref()),
                 ),
                 Span::raw(format!(
-                    "ttfb {:<7} total {}{via}",
+                    "ttfb {:<7} total {}{}",
                     style::ms(a.ttfb_ms),
-                    style::ms(a.total_ms)
+                    style::ms(a.total_ms),
+                    attempt::via(a)
                 )),
             ])
         })
@@ -207,7 +195,7 @@ fn waterfall(m: &ModuleView, width: usize) -> Vec<Line<'static>> {
         let label = format!(
             "{} {}",
             artifact_name(a.kind),
-            a.proxy.as_deref().map(style::short_proxy).unwrap_or("?")
+            attempt::proxy(a, Width::Narrow)
         );
         let label: String = label.chars().take(label_w - 1).collect();
         let mut spans = vec![Span::raw(format!("{label:<label_w$}"))];

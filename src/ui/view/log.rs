@@ -3,6 +3,7 @@
 
 use super::super::app::{log_matches, App};
 use super::super::style;
+use crate::present::format::{sanitize, short_proxy};
 use crate::session::Session;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Cell, Row, Table};
@@ -10,10 +11,11 @@ use ratatui::Frame;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) {
     let rows: Vec<&crate::session::LogRow> = if app.filter.is_empty() {
-        session.log.iter().collect()
+        session.log.rows.iter().collect()
     } else {
         session
             .log
+            .rows
             .iter()
             .filter(|r| log_matches(r, &app.filter))
             .collect()
@@ -34,7 +36,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) {
     } else {
         "paused scroll (f follows)"
     };
-    let dropped = session.logged.saturating_sub(session.log.len() as u64);
+    let dropped = session
+        .log
+        .logged
+        .saturating_sub(session.log.rows.len() as u64);
     let title = if dropped > 0 {
         format!(
             " {} exchanges ({} oldest not kept) · {mode} ",
@@ -52,15 +57,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) {
             let answer = match (r.status, r.error.as_deref()) {
                 (Some(s), None) => s.to_string(),
                 (Some(s), Some(e)) => format!("{s} {e}"),
-                (None, Some(e)) => e.to_string(),
+                (None, Some(e)) => sanitize(e).into_owned(),
                 (None, None) => "-".into(),
             };
             // The method only when it is not the go command's usual GET; the URL without
             // its scheme, to leave room for the path.
-            let url = r.url.as_deref().map(style::short_proxy).unwrap_or("?");
+            let url = r.url.as_deref().map(short_proxy).unwrap_or("?");
+            let url = sanitize(url);
             let request = match r.method.as_deref() {
                 Some("GET") | None => url.to_string(),
-                Some(m) => format!("{m} {url}"),
+                Some(m) => format!("{} {url}", sanitize(m)),
             };
             Row::new([
                 Cell::from(format!("{:.3}", r.ts.ms_since(first_ts) / 1000.0)),

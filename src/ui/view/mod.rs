@@ -9,13 +9,12 @@ mod proxies;
 
 use super::app::{App, View};
 use super::data::Data;
-use crate::pipeline::Status;
 use crate::session::Session;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::Frame;
 
 /// Draws the whole screen.
-pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session, status: &Status) {
+pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session) {
     let [tabs, body, bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -30,7 +29,7 @@ pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session, status
         View::Problems => problems::draw(f, body, app, data),
         View::Log => log::draw(f, body, app, session),
     }
-    chrome::status_bar(f, bar, app, status);
+    chrome::status_bar(f, bar, app, &session.source);
     if app.help {
         chrome::help(f, f.area());
     }

@@ -4,6 +4,7 @@
 use super::super::app::App;
 use super::super::data::Data;
 use super::super::style;
+use crate::present::attempt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
@@ -87,7 +88,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
                 Cell::from(m.module.clone()),
                 Cell::from(m.version.clone().unwrap_or_else(|| "-".into())),
                 Cell::from(served),
-                Cell::from(style::chain(&m.attempts)),
+                Cell::from(attempt::chain_summary(&m.attempts)),
                 Cell::from(short_outcome(m.outcome)).style(style::outcome(m.outcome)),
                 Cell::from(style::bytes(m.zip_bytes)),
                 Cell::from(style::ms(Some(m.duration_ms))),
@@ -116,8 +117,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
 }
 
 /// Outcomes in at most 9 columns.
-fn short_outcome(o: crate::gomod::verdict::Outcome) -> &'static str {
-    use crate::gomod::verdict::Outcome;
+fn short_outcome(o: crate::present::Outcome) -> &'static str {
+    use crate::present::Outcome;
     match o {
         Outcome::ChecksumMismatch => "MISMATCH",
         Outcome::Incomplete => "partial",

@@ -4,8 +4,9 @@
 use super::super::app::App;
 use super::super::data::Data;
 use super::super::style;
-use crate::gomod::goproxy::ChainSource;
-use crate::session::{human_bytes, Session};
+use crate::present::format::{self, sanitize, Width};
+use crate::present::ChainSource;
+use crate::session::Session;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
@@ -47,7 +48,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Ses
             .collect();
         let mut spans = vec![
             Span::styled(
-                format!("{} ", p.proxy),
+                format!("{} ", sanitize(&p.proxy)),
                 if i == app.proxy_index {
                     style::selected()
                 } else {
@@ -68,7 +69,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Ses
             style::ms(p.p50_ms),
             style::ms(p.p95_ms),
             style::ms(p.max_ms),
-            human_bytes(p.bytes)
+            format::bytes(p.bytes, Width::Wide)
         )));
         f.render_widget(
             Paragraph::new(Line::from(spans)),
@@ -80,6 +81,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Ses
         );
         let samples: Vec<u64> = session
             .proxies
+            .by_base
             .get(&p.proxy)
             .map(|t| {
                 t.ttfb

@@ -1,9 +1,6 @@
-//! Per-proxy statistics: requests, status mix, errors, bytes and time-to-first-byte
-//! percentiles. Memory stays bounded: past `MAX_SAMPLES` the latency samples become a
-//! uniform reservoir, so percentiles stay honest estimates on endless live captures.
-
-use serde::Serialize;
-use std::collections::BTreeMap;
+//! Latency samples with percentiles. Memory stays bounded: past `MAX_SAMPLES` the samples
+//! become a uniform reservoir, so percentiles stay honest estimates on endless live
+//! captures.
 
 const MAX_SAMPLES: usize = 200_000;
 
@@ -56,54 +53,6 @@ impl Latencies {
     /// starts replacing.
     pub fn recent(&self, n: usize) -> &[f64] {
         &self.samples[self.samples.len().saturating_sub(n)..]
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ProxyTally {
-    pub requests: u64,
-    pub status: BTreeMap<String, u64>,
-    pub errors: u64,
-    pub bytes: u64,
-    pub ttfb: Latencies,
-}
-
-/// One entry of the summary's `proxies` list.
-#[derive(Serialize, Debug, Clone, PartialEq)]
-pub struct ProxySummary {
-    pub proxy: String,
-    pub requests: u64,
-    pub status: BTreeMap<String, u64>,
-    pub errors: u64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub max_ms: Option<f64>,
-    pub bytes: u64,
-}
-
-impl ProxyTally {
-    pub fn add(&mut self, status: Option<u16>, error: bool, bytes: u64, ttfb_ms: Option<f64>) {
-        self.requests += 1;
-        let key = status.map_or_else(|| "none".to_string(), |s| s.to_string());
-        *self.status.entry(key).or_default() += 1;
-        self.errors += u64::from(error);
-        self.bytes += bytes;
-        if let Some(t) = ttfb_ms {
-            self.ttfb.add(t);
-        }
-    }
-
-    pub fn summary(&self, proxy: &str) -> ProxySummary {
-        ProxySummary {
-            proxy: proxy.to_string(),
-            requests: self.requests,
-            status: self.status.clone(),
-            errors: self.errors,
-            p50_ms: self.ttfb.percentile(50.0),
-            p95_ms: self.ttfb.percentile(95.0),
-            max_ms: self.ttfb.max(),
-            bytes: self.bytes,
-        }
     }
 }
 

@@ -1,0 +1,27 @@
+//! `-r FILE`: replay a pcap or pcapng file ("-" for standard input).
+
+use super::{Failure, Run, Signals};
+use crate::cli::Cli;
+use gomodwatch::source::file::CaptureFile;
+use gomodwatch::source::FileSource;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+pub fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
+    let name = path.display().to_string();
+    let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).map_err(|e| Failure::Input(format!("{name}: {e}")))?)
+    };
+    let file = CaptureFile::new(input).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
+    let setup = Run::new(cli, name.clone())?;
+    let signals = Signals::install()?;
+    let mut src = FileSource::new(file, cli.realtime);
+    let fin = setup.pump(cli, &mut src, false, &signals.stop)?;
+    match fin.damage {
+        Some(e) => Err(Failure::Input(format!("{name}: {e}"))),
+        None => Ok(()),
+    }
+}

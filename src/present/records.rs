@@ -1,0 +1,86 @@
+//! The records views show: one per module (the `module` event) and the run's summary (the
+//! last NDJSON line). Fields serialise exactly as docs/CONTRACT.md names them.
+
+use crate::gomod::goproxy::GoproxyList;
+use crate::gomod::module::Attempt;
+use crate::gomod::verdict::{Outcome, Problem, Severity};
+use crate::vocab::Ts;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The `module` event.
+#[derive(Serialize, Debug, Clone)]
+pub struct ModuleView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub module: String,
+    pub version: Option<String>,
+    pub outcome: Outcome,
+    pub served_by: ServedBy,
+    pub attempts: Vec<Attempt>,
+    pub zip_bytes: Option<u64>,
+    pub h1: Option<String>,
+    pub sumdb_h1: Option<String>,
+    pub problem: Option<String>,
+    /// Extensions.
+    pub mod_h1: Option<String>,
+    pub sumdb_mod_h1: Option<String>,
+    pub gosum_h1: Option<String>,
+    pub gosum_mod_h1: Option<String>,
+    /// Other paths tried for the same query that 404'd as expected (prefix probes).
+    pub probes: Vec<String>,
+    pub ts: Ts,
+    /// Time spent on this module's requests (the latest walk of each artifact).
+    pub duration_ms: f64,
+    #[serde(skip)]
+    pub severity: Option<Severity>,
+}
+
+impl ModuleView {
+    /// `module@version`, or the module alone for a version-less lookup.
+    pub fn subject(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}@{v}", self.module),
+            None => self.module.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedBy {
+    pub info: Option<String>,
+    #[serde(rename = "mod")]
+    pub gomod: Option<String>,
+    pub zip: Option<String>,
+}
+
+/// One entry of the summary's `proxies` list.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ProxySummary {
+    pub proxy: String,
+    pub requests: u64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub bytes: u64,
+}
+
+/// The last NDJSON line.
+#[derive(Serialize, Debug, Clone)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    pub connections: u64,
+    pub exchanges: u64,
+    pub modules: u64,
+    pub dropped: u64,
+    pub gaps: u64,
+    pub proxies: Vec<ProxySummary>,
+    /// Extensions: the GOPROXY chain used to judge, and every problem, most serious first.
+    pub goproxy: Option<GoproxyList>,
+    pub problems: Vec<Problem>,
+}

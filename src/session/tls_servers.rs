@@ -1,0 +1,59 @@
+//! TLS connections that a capture sees only from outside, by server name: how many, how
+//! big, which versions and ALPN, how long the handshakes took.
+
+use super::latency::Latencies;
+use crate::vocab::{Connection, Source};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+/// TLS connections to one server name.
+#[derive(Debug, Clone, Default)]
+pub struct TlsServer {
+    pub connections: u64,
+    pub bytes: u64,
+    pub address: Option<SocketAddr>,
+    pub dns_name: Option<String>,
+    pub versions: BTreeSet<String>,
+    /// Negotiated ALPN when visible, else what the client offered.
+    pub alpn: Vec<String>,
+    pub alpn_selected: bool,
+    pub handshake: Latencies,
+    pub duration: Latencies,
+}
+
+#[derive(Debug, Default)]
+pub struct TlsServers {
+    pub by_name: BTreeMap<String, TlsServer>,
+}
+
+impl TlsServers {
+    pub fn apply(&mut self, c: &Connection) {
+        // The MITM proxy decodes its own TLS: only what a capture saw from outside counts.
+        let (Some(tls), Source::Capture) = (&c.tls, c.source) else {
+            return;
+        };
+        let name = tls
+            .sni
+            .clone()
+            .or_else(|| c.server_name.clone())
+            .unwrap_or_else(|| c.server.to_string());
+        let e = self.by_name.entry(name).or_default();
+        e.connections += 1;
+        e.bytes += c.bytes_up + c.bytes_down;
+        e.address = Some(c.server);
+        if let Some(h) = tls.handshake_ms {
+            e.handshake.add(h);
+        }
+        e.duration.add(c.duration_ms);
+        if let Some(v) = &tls.version {
+            e.versions.insert(v.clone());
+        }
+        e.alpn_selected = tls.alpn_selected.is_some();
+        e.alpn = tls
+            .alpn_selected
+            .clone()
+            .map(|a| vec![a])
+            .unwrap_or(tls.alpn.clone());
+        e.dns_name = c.server_name.clone().or(e.dns_name.take());
+    }
+}

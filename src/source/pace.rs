@@ -1,0 +1,119 @@
+//! A capture file as a source, optionally played at its recorded pace (`--realtime`, for
+//! watching a replay in the TUI).
+
+use super::file::CaptureFile;
+use super::{PacketSource, Pull};
+use crate::vocab::{LinkType, Packet, Ts};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+pub struct FileSource<R: Read> {
+    pub file: CaptureFile<R>,
+    /// With `--realtime`: play packets at their recorded pace.
+    pace: Option<Pace>,
+    /// Damage entries already told as notices.
+    damage_told: usize,
+}
+
+struct Pace {
+    first_packet: Option<Ts>,
+    started: Instant,
+    /// A packet read ahead of its time, copied out of the reader's buffer.
+    held: Option<Held>,
+    /// The held packet was handed out; drop it on the next pull.
+    released: bool,
+}
+
+struct Held {
+    ts: Ts,
+    link: LinkType,
+    iface: u32,
+    wire_len: u32,
+    data: Vec<u8>,
+}
+
+impl<R: Read> FileSource<R> {
+    pub fn new(file: CaptureFile<R>, realtime: bool) -> Self {
+        FileSource {
+            file,
+            pace: realtime.then(|| Pace {
+                first_packet: None,
+                started: Instant::now(),
+                held: None,
+                released: false,
+            }),
+            damage_told: 0,
+        }
+    }
+}
+
+impl<R: Read> PacketSource for FileSource<R> {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+        let Some(pace) = &mut self.pace else {
+            return match self.file.next_packet() {
+                Ok(Some(p)) => Ok(Pull::Packet(p)),
+                Ok(None) => Ok(Pull::End),
+                Err(e) => Err(e.to_string()),
+            };
+        };
+        if pace.released {
+            pace.held = None;
+            pace.released = false;
+        }
+        if pace.held.is_none() {
+            match self.file.next_packet() {
+                Ok(Some(p)) => {
+                    pace.held = Some(Held {
+                        ts: p.ts,
+                        link: p.link,
+                        iface: p.iface,
+                        wire_len: p.wire_len,
+                        data: p.data.to_vec(),
+                    })
+                }
+                Ok(None) => return Ok(Pull::End),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let h = pace.held.as_ref().expect("held above");
+        let first = *pace.first_packet.get_or_insert(h.ts);
+        let due = Duration::from_nanos((h.ts.0 - first.0).max(0) as u64);
+        let now = pace.started.elapsed();
+        if due > now {
+            std::thread::sleep((due - now).min(wait));
+            if due > pace.started.elapsed() {
+                return Ok(Pull::Idle);
+            }
+        }
+        pace.released = true;
+        Ok(Pull::Packet(Packet {
+            ts: h.ts,
+            link: h.link,
+            iface: h.iface,
+            wire_len: h.wire_len,
+            data: &h.data,
+        }))
+    }
+
+    fn dropped(&self) -> u64 {
+        self.file.dropped()
+    }
+
+    fn skipped_bytes(&self) -> u64 {
+        self.file.skipped_bytes()
+    }
+
+    fn notices(&mut self) -> Vec<String> {
+        let damage = self.file.damage();
+        let new = damage.get(self.damage_told..).unwrap_or_default();
+        self.damage_told = damage.len();
+        new.iter()
+            .map(|d| {
+                format!(
+                    "skipped {} bytes of damage at byte {} ({}); reading on after it",
+                    d.skipped, d.offset, d.what
+                )
+            })
+            .collect()
+    }
+}
