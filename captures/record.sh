@@ -1146,7 +1146,16 @@ EOF
   chmod 644 "$OUT/$name".*
 }
 
+# The direct-mode fixtures live in direct/ (VCS_OUT): the replay tests read every top-level
+# plain-HTTP capture as GOPROXY-only traffic, and these also carry go-get lookups and git requests.
+VCS_NAMES=" direct-go127 direct-go119 goprivate-go127 goprivate-go119 gonoproxy-overmatch-go127 git-401-go127 git-netrc-go127 goinsecure-go127 goimport-mismatch-go127 git-404-go127 "
 record() {
+  local out0=$OUT
+  case "$VCS_NAMES" in *" $1 "*) OUT=$OUT/direct; mkdir -p "$OUT" ;; esac
+  record_one "$1"
+  OUT=$out0
+}
+record_one() {
   case "$1" in
     one-proxy-go119) sc_one_proxy "$GO119" "$1" ;;
     one-proxy-go127) sc_one_proxy "$GO127" "$1" ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """verify.py [NAME...] -- check each recorded capture against its xlog with tshark.
 
-For every scenario (default: every NAME.json in captures/), this decodes the capture with tshark
+For every scenario (default: every NAME.json in captures/ and captures/direct/), this decodes the capture with tshark
 (HTTP/1.1 on the proxy ports; for https, TLS + HTTP/2 decrypted with NAME.keylog) and compares the
 exchanges on the wire with the go command's `# get URL` / `# get URL: STATUS (t)` lines:
   * every answered get in the xlog is one request/response on the wire with the same URL and status;
@@ -446,10 +446,21 @@ def extra_checks(path, doc, cap, capdir):
 
 def main():
     capdir = os.environ.get("GMW_OUT", HERE)
-    names = sys.argv[1:] or sorted(f[:-5] for f in os.listdir(capdir) if f.endswith(".json"))
+    # the direct-mode fixtures (go-get + git) are in direct/, the others at the top level
+    where = {}
+    for d in (capdir, os.path.join(capdir, "direct")):
+        if os.path.isdir(d):
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".json"):
+                    where.setdefault(f[:-5], d)
+    names = sys.argv[1:] or sorted(where)
     ok = True
     for n in names:
-        ok &= verify(n, capdir)
+        if n not in where:
+            print(f"{n}: no {n}.json in {capdir} or {capdir}/direct")
+            ok = False
+            continue
+        ok &= verify(n, where[n])
     return 0 if ok else 1
 
 
