@@ -41,6 +41,8 @@ SCENARIOS=(
   https-proxy-closed-go127 dns-nxdomain-go127 dns-servfail-go127 dns-refused-go127
   syn-drop-go127 syn-reject-icmp-go127
   tls-untrusted-go127 tls-untrusted-go119 tls12-untrusted-go127 hang-pipe-go127
+  direct-go127 direct-go119 goprivate-go127 goprivate-go119 gonoproxy-overmatch-go127
+  git-401-go127 git-netrc-go127 goinsecure-go127 goimport-mismatch-go127 git-404-go127
 )
 # derived by tools/convert_link.py (re-made whenever their source is recorded, or asked for by name)
 CONVERTED=(fallback-404-go119-null fallback-404-go119-loop fallback-404-go119-raw
@@ -370,7 +372,7 @@ finish() {
 }
 expect_error() {  # expect_error ERE: the xlog must hold a line matching ERE; the last one (the go
   local line     # command's final "go: ..." error) becomes key_error
-  line=$(grep -E -- "$1" "$SC/xlog" | tail -1)
+  line=$(grep -E -- "$1" "$SC/xlog" | tail -1 | sed 's/^[[:space:]]*//; s/\t/ /g')   # git's lines start with a tab
   [ -n "$line" ] || die "$NAME: no line matching /$1/ in the xlog: $(tail -3 "$SC/xlog")"
   meta key_error "$line"
   log "   key error: $line"
@@ -884,6 +886,230 @@ sc_hang_pipe() {
   finish
 }
 
+# ---------------------------------------------------------------- direct mode: go-get discovery + git smart HTTP
+# A second kind of server, tools/vcsd: a code host for several names (git.test, pub.test) that answers
+# ?go-get=1 with go-import meta tags and serves bare repositories through Debian's git http-backend
+# (CGI). The repositories are made from Debian's module sources with a fixed author and date, so
+# their commit hashes are the same in every recording.
+GIT=${GIT:-/usr/bin/git}
+GIT_HTTP_BACKEND=${GIT_HTTP_BACKEND:-/usr/lib/git-core/git-http-backend}
+VCS_ADDR=10.203.0.2
+GOPROXY_VCS=http://goproxy.test:3000
+CAP_VCS="tcp port 3000 or tcp port 443 or tcp port 80 or udp port 53 or arp or icmp"
+GIT_DATE="2022-06-01T00:00:00Z"
+# name|module path|tag|source dir (under $SRC)|note
+VCS_REPOS=(
+  "errors|git.test/errors|v0.9.1|github.com/pkg/errors|a private module (go.mod added: the source has none)"
+  "humanize|pub.test/humanize|v1.0.0|github.com/dustin/go-humanize|a public module, also in goproxyd's tree and checksum database (go.mod added)"
+  "secret|git.test/secret|v1.0.0|github.com/google/uuid|needs HTTP Basic credentials (user:secret) for everything under /secret.git (module line of go.mod rewritten)"
+)
+# the go-import answers of the git host over https (vcsd -meta IMPORT-PATH=CONTENT)
+VCS_META_HTTPS=(
+  -meta "git.test/errors=git.test/errors git https://git.test/errors.git"
+  -meta "pub.test/humanize=pub.test/humanize git https://pub.test/humanize.git"
+  -meta "git.test/secret=git.test/secret git https://git.test/secret.git"
+  -meta "git.test/gone=git.test/gone git https://git.test/gone.git"
+  -meta "git.test/mismatch=git.test/elsewhere git https://git.test/errors.git"
+)
+VCS_AUTH=(-auth "secret.git=user:secret")
+
+git_rec() { env -i PATH=/usr/bin:/bin HOME="$WORK/githome" GIT_CONFIG_NOSYSTEM=1 \
+  GIT_AUTHOR_NAME="gomodwatch recorder" GIT_AUTHOR_EMAIL=rec@git.test GIT_AUTHOR_DATE=$GIT_DATE \
+  GIT_COMMITTER_NAME="gomodwatch recorder" GIT_COMMITTER_EMAIL=rec@git.test GIT_COMMITTER_DATE=$GIT_DATE \
+  "$GIT" "$@"; }
+
+build_vcs() {  # once per run, only when a direct-mode scenario is recorded
+  [ -z "${VCS_BUILT:-}" ] || return 0
+  [ -x "$GIT" ] || die "missing $GIT; apt-get install -y git"
+  [ -x "$GIT_HTTP_BACKEND" ] || die "missing $GIT_HTTP_BACKEND (Debian: git)"
+  log "building vcsd and the bare git repositories"
+  (cd "$TOOLS" && env GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$WORK/gocache" GOFLAGS= \
+     "$GO119" build -o "$BIN/vcsd" ./vcsd)
+  REPOS=$WORK/repos; VSRC=$WORK/vcs-src
+  mkdir -p "$REPOS" "$VSRC" "$WORK/githome"
+  : > "$WORK/repos.jsonl"
+  local r name mod tag src note
+  for r in "${VCS_REPOS[@]}"; do
+    IFS='|' read -r name mod tag src note <<< "$r"
+    cp -a "$SRC/$src" "$VSRC/$name"
+    if [ -f "$VSRC/$name/go.mod" ]; then
+      sed -i "s|^module .*|module $mod|" "$VSRC/$name/go.mod"
+    else
+      printf 'module %s\n' "$mod" > "$VSRC/$name/go.mod"
+    fi
+    git_rec init -q --bare -b main "$REPOS/$name.git"
+    git_rec --git-dir="$REPOS/$name.git" --work-tree="$VSRC/$name" add -A
+    git_rec --git-dir="$REPOS/$name.git" --work-tree="$VSRC/$name" commit -q -m "$mod $tag from Debian's $SRC/$src"
+    git_rec --git-dir="$REPOS/$name.git" tag -a "$tag" -m "$mod $tag"
+    "$PY" -c 'import json, sys; print(json.dumps(dict(zip(["repo", "module", "tag", "source", "note", "commit", "tag_object", "head", "files"], sys.argv[1:8] + [sys.argv[8].strip()] + [int(sys.argv[9])]))))' \
+      "$name.git" "$mod" "$tag" "$SRC/$src" "$note" \
+      "$(git_rec --git-dir="$REPOS/$name.git" rev-parse "$tag^{commit}")" \
+      "$(git_rec --git-dir="$REPOS/$name.git" rev-parse "$tag")" \
+      "$(git_rec --git-dir="$REPOS/$name.git" symbolic-ref HEAD)" \
+      "$(git_rec --git-dir="$REPOS/$name.git" ls-tree -r --name-only "$tag" | wc -l)" >> "$WORK/repos.jsonl"
+  done
+  # the proxy of the mixed scenarios: github.com/pkg/errors, and pub.test/humanize built from the
+  # very files committed to humanize.git (so the zip the go command makes from git has the same h1:)
+  TREE_VCS=$WORK/tree-vcs
+  "$BIN/mkproxy" "$TREE_VCS" "github.com/pkg/errors@v0.9.1=$SRC/github.com/pkg/errors" \
+    "pub.test/humanize@v1.0.0=$VSRC/humanize"
+  (cd "$PKI"
+   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+     -keyout vcs.key -out vcs.csr -subj "/CN=git.test"
+   printf 'subjectAltName=DNS:git.test,DNS:pub.test\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' > vcs-ext.cnf
+   openssl x509 -req -in vcs.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+     -extfile vcs-ext.cnf -out vcs.pem) >/dev/null 2>&1 || die "openssl failed (vcs cert)"
+  GIT_VERSION=$("$GIT" --version | sed 's/^git version //')
+  VCS_BUILT=1
+}
+
+start_vcsd() {  # start_vcsd NETNS URL ADDR VCSD-FLAGS...: like start_proxy, for the git host
+  local ns=$1 url=$2 addr=$3; shift 3
+  NPROXY=$((NPROXY + 1))
+  local logf=$SC/proxy$NPROXY.jsonl port=${addr##*:}
+  spawn ip netns exec "$ns" "$BIN/vcsd" -addr "$addr" -log "$logf" "$@" > "$SC/proxy$NPROXY.out" 2>&1
+  local shown="-addr $addr $*"
+  shown=${shown//$SC\//}
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$url" "$addr" "$ns" "git host (vcsd: go-get meta tags + git http-backend)" "$logf" "${shown//$WORK\//}" >> "$SC/proxies.tsv"
+  wait_until 10 listening "$ns" -t "$port" || die "vcsd $addr did not start: $(cat "$SC/proxy$NPROXY.out")"
+}
+
+vcs_net() {  # veth pair, dnsmasq naming goproxy.test, git.test and pub.test (all 10.203.0.2)
+  local answers='{"goproxy.test A": "10.203.0.2", "git.test A": "10.203.0.2", "pub.test A": "10.203.0.2", "goproxy.test AAAA": "NOERROR, no data", "git.test AAAA": "NOERROR, no data", "pub.test AAAA": "NOERROR, no data"}'
+  veth_dns "$answers" --address=/goproxy.test/$VCS_ADDR --local=/goproxy.test/ \
+    --address=/git.test/$VCS_ADDR --local=/git.test/ --address=/pub.test/$VCS_ADDR --local=/pub.test/
+  meta topology "netns $NS_C (the go command, the git processes it runs, and the capture; veth gmw-c 10.203.0.1/24; /etc/netns/$NS_C/resolv.conf: nameserver $VCS_ADDR) <-> netns $NS_S (veth gmw-s $VCS_ADDR/24: dnsmasq on :53 naming goproxy.test, git.test and pub.test $VCS_ADDR; goproxyd on :3000 where a scenario has a proxy; vcsd on :443 (https) or :80 (http)). MTU 1500, TSO/GSO/GRO off on both ends, IPv6 off. Captured on gmw-c in $NS_C."
+}
+
+git_env() {  # the variables for the git processes the go command runs (it passes its environment on)
+  local e=(GIT_TERMINAL_PROMPT=0 GIT_CONFIG_NOSYSTEM=1)
+  [ "${1:-}" = tls ] && e+=("SSL_CERT_FILE=$PKI/ca.pem" "GIT_SSL_CAINFO=$PKI/ca.pem")
+  printf '%s\n' "${e[@]}"
+}
+
+vcs_meta() {  # vcs_meta HOSTS-JSON: the git host, its repositories and what each name serves
+  local repos
+  repos=$("$PY" -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$WORK/repos.jsonl")
+  metaj vcs "$(jobj server="vcsd (tools/vcsd) running Debian's $GIT_HTTP_BACKEND (git $GIT_VERSION) as CGI: GIT_PROJECT_ROOT=<repos dir>, GIT_HTTP_EXPORT_ALL=1" \
+    client_git="$GIT (git $GIT_VERSION, Debian; found by the go command on PATH)" \
+    git_env="the go command's environment is passed on to git; it adds GIT_TERMINAL_PROMPT=0 and GCM_INTERACTIVE=never itself when unset" \
+    commit_identity="gomodwatch recorder <rec@git.test>, author and committer date $GIT_DATE (fixed: the hashes are the same in every recording)" \
+    repos:j="$repos" hosts:j="$1")"
+  if [ "${2:-}" = tls ]; then
+    metaj tls "$(jobj server_cert_subject="CN=git.test" server_cert_san="DNS:git.test, DNS:pub.test" \
+      server_cert_issuer="$CA_SUBJECT" trusted_cas:j="$(jarr "$CA_SUBJECT")" \
+      trusted_via="SSL_CERT_FILE for the go command, GIT_SSL_CAINFO for git (libcurl-gnutls)" \
+      server_max_version="1.3 (Go's default); ALPN h2 and http/1.1 offered")"
+  fi
+}
+HOSTS_HTTPS='{"git.test": "10.203.0.2:443 vcsd https (test CA cert for git.test, pub.test): ?go-get=1 for git.test/errors, git.test/secret, git.test/gone (no such repository), git.test/mismatch (go-import root git.test/elsewhere); git smart HTTP for /errors.git, /secret.git (Basic auth)", "pub.test": "10.203.0.2:443, the same vcsd: ?go-get=1 for pub.test/humanize; git /humanize.git", "goproxy.test": "10.203.0.2:3000 goproxyd (only in scenarios with a proxy)"}'
+
+sc_direct() {  # direct GOBIN NAME
+  begin "$2" "GOPROXY=direct, GOSUMDB=off: go get git.test/errors@v0.9.1 straight from the code host. The go command asks https://git.test/errors?go-get=1 (HTTP/2, TLS) and gets <meta name=\"go-import\" content=\"git.test/errors git https://git.test/errors.git\">, then runs git: ls-remote and a shallow fetch of the tag over git smart HTTP (libcurl, TLS; GET /errors.git/info/refs?service=git-upload-pack and POST /errors.git/git-upload-pack, protocol v2). The xlog shows the git commands (-x) with their durations. $2.keylog (server side) decrypts both the go command's and git's TLS."
+  build_vcs
+  vcs_net
+  : > "$SC/keylog"
+  start_vcsd $NS_S https://git.test $VCS_ADDR:443 -repos "$REPOS" -cert "$PKI/vcs.pem" -key "$PKI/vcs.key" \
+    -keylog "$SC/keylog" "${VCS_META_HTTPS[@]}" "${VCS_AUTH[@]}"
+  vcs_meta "$HOSTS_HTTPS" tls
+  mapfile -t ge < <(git_env tls)
+  setup_go "$1" direct off "${ge[@]}"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  run_go get -x git.test/errors@v0.9.1
+  finish
+}
+
+sc_goprivate() {  # goprivate GOBIN NAME
+  begin "$2" "GOPROXY=$GOPROXY_VCS (goproxyd, plain http, also serving the checksum database sum.test), GOSUMDB=sum.test+KEY (through the proxy), GOPRIVATE=git.test: go get git.test/errors@v0.9.1 github.com/pkg/errors@v0.9.1. The private module goes direct (go-get over https, then git), no proxy request and no checksum-database lookup for it (GONOPROXY and GONOSUMDB default to GOPRIVATE); github.com/pkg/errors comes from the proxy and is verified with sum.test (/sumdb/sum.test/supported, lookup/, tile/)."
+  build_vcs
+  vcs_net
+  : > "$SC/keylog"
+  ROLE="proxy+sumdb"
+  start_proxy $NS_S $GOPROXY_VCS $VCS_ADDR:3000 -root "$TREE_VCS" -sumdb sum.test -sumkey "$SC/sumdb.key"
+  wait_until 5 test -s "$SC/sumdb.key" || die "no sumdb key"
+  meta sumdb_key "$(cat "$SC/sumdb.key")"
+  start_vcsd $NS_S https://git.test $VCS_ADDR:443 -repos "$REPOS" -cert "$PKI/vcs.pem" -key "$PKI/vcs.key" \
+    -keylog "$SC/keylog" "${VCS_META_HTTPS[@]}" "${VCS_AUTH[@]}"
+  vcs_meta "$HOSTS_HTTPS" tls
+  mapfile -t ge < <(git_env tls)
+  setup_go "$1" "$GOPROXY_VCS" "$(cat "$SC/sumdb.key")" GOPRIVATE=git.test "${ge[@]}"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  run_go get -x git.test/errors@v0.9.1 github.com/pkg/errors@v0.9.1
+  finish
+}
+
+sc_gonoproxy_overmatch() {
+  begin gonoproxy-overmatch-go127 "GONOPROXY=*.test set too wide (meant: git.test), GONOSUMDB=git.test, GOPROXY=$GOPROXY_VCS (goproxyd + checksum database sum.test), GOSUMDB=sum.test+KEY: go get git.test/errors@v0.9.1 pub.test/humanize@v1.0.0 github.com/pkg/errors@v0.9.1. pub.test/humanize is a public module that the proxy holds (tree and checksum database), but *.test matches it, so the go command never asks the proxy for it (no request at all) and clones it with git from pub.test instead (go-get https://pub.test/humanize?go-get=1, git ls-remote/fetch); since GONOSUMDB does not match it, it is still looked up in sum.test (through the proxy), and the hash of the zip made from git agrees. git.test/errors goes direct as intended; github.com/pkg/errors comes from the proxy."
+  build_vcs
+  vcs_net
+  : > "$SC/keylog"
+  ROLE="proxy+sumdb"
+  start_proxy $NS_S $GOPROXY_VCS $VCS_ADDR:3000 -root "$TREE_VCS" -sumdb sum.test -sumkey "$SC/sumdb.key"
+  wait_until 5 test -s "$SC/sumdb.key" || die "no sumdb key"
+  meta sumdb_key "$(cat "$SC/sumdb.key")"
+  start_vcsd $NS_S https://git.test $VCS_ADDR:443 -repos "$REPOS" -cert "$PKI/vcs.pem" -key "$PKI/vcs.key" \
+    -keylog "$SC/keylog" "${VCS_META_HTTPS[@]}" "${VCS_AUTH[@]}"
+  vcs_meta "$HOSTS_HTTPS" tls
+  metaj proxy_tree "$(jarr $(cat "$TREE_VCS/go.sum.expected" | awk '{print $1 "@" $2}' | sort -u))"
+  mapfile -t ge < <(git_env tls)
+  setup_go "$GO127" "$GOPROXY_VCS" "$(cat "$SC/sumdb.key")" "GONOPROXY=*.test" GONOSUMDB=git.test "${ge[@]}"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  run_go get -x git.test/errors@v0.9.1 pub.test/humanize@v1.0.0 github.com/pkg/errors@v0.9.1
+  finish
+}
+
+sc_git_fail() {  # git_fail NAME MODULE EXPECT-ERE DESCRIPTION [VAR=VALUE...]
+  local name=$1 mod=$2 ere=$3 desc=$4; shift 4
+  begin "$name" "GOPROXY=direct, GOSUMDB=off: go get $mod. $desc"
+  build_vcs
+  vcs_net
+  : > "$SC/keylog"
+  start_vcsd $NS_S https://git.test $VCS_ADDR:443 -repos "$REPOS" -cert "$PKI/vcs.pem" -key "$PKI/vcs.key" \
+    -keylog "$SC/keylog" "${VCS_META_HTTPS[@]}" "${VCS_AUTH[@]}"
+  vcs_meta "$HOSTS_HTTPS" tls
+  mapfile -t ge < <(git_env tls)
+  setup_go "$GO127" direct off "${ge[@]}" "$@"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  EXPECT_STATUS=1
+  run_go get -x "$mod"
+  expect_error "$ere"
+  finish
+}
+
+sc_git_netrc() {
+  begin git-netrc-go127 "GOPROXY=direct, GOSUMDB=off, \$HOME/.netrc has 'machine git.test login user password secret': go get git.test/secret@v1.0.0 succeeds. The go command sends the netrc credentials with its own https requests at once (GOAUTH=netrc, the default); git (libcurl, netrc optional) first asks without credentials, gets 401 with WWW-Authenticate: Basic realm=\"git\", and repeats the request with them. Fake password, kept on purpose (redaction tests); $NAME.keylog decrypts it."
+  build_vcs
+  vcs_net
+  : > "$SC/keylog"
+  start_vcsd $NS_S https://git.test $VCS_ADDR:443 -repos "$REPOS" -cert "$PKI/vcs.pem" -key "$PKI/vcs.key" \
+    -keylog "$SC/keylog" "${VCS_META_HTTPS[@]}" "${VCS_AUTH[@]}"
+  vcs_meta "$HOSTS_HTTPS" tls
+  printf 'machine git.test login user password secret\n' > "$SC/home/.netrc"
+  chmod 600 "$SC/home/.netrc"
+  meta notes "\$HOME/.netrc of the go command (and so of git): 'machine git.test login user password secret' (a fake password, for redaction tests)"
+  mapfile -t ge < <(git_env tls)
+  setup_go "$GO127" direct off "${ge[@]}"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  run_go get -x git.test/secret@v1.0.0
+  finish
+}
+
+sc_goinsecure() {
+  begin goinsecure-go127 "GOPROXY=direct, GOSUMDB=off, GOINSECURE=git.test, and the code host speaks plain http only (vcsd on 10.203.0.2:80; nothing listens on 443): go get git.test/errors@v0.9.1. The go command tries https://git.test/errors?go-get=1 first (SYN answered by RST: connection refused), falls back to http://git.test/errors?go-get=1, whose go-import tag names http://git.test/errors.git, and GOINSECURE lets it run git over plain http: every go-get and git smart HTTP request (info/refs?service=git-upload-pack, git-upload-pack POSTs with their pkt-line bodies) is readable in the capture."
+  build_vcs
+  vcs_net
+  start_vcsd $NS_S http://git.test $VCS_ADDR:80 -repos "$REPOS" \
+    -meta "git.test/errors=git.test/errors git http://git.test/errors.git" \
+    -meta "git.test/gone=git.test/gone git http://git.test/gone.git" \
+    -meta "git.test/mismatch=git.test/elsewhere git http://git.test/errors.git"
+  vcs_meta '{"git.test": "10.203.0.2:80 vcsd over plain http (nothing on 443): ?go-get=1 for git.test/errors (go-import ... git http://git.test/errors.git); git smart HTTP for /errors.git"}'
+  mapfile -t ge < <(git_env)
+  setup_go "$GO127" direct off GOINSECURE=git.test "${ge[@]}"
+  start_tcpdump $NS_C "$NAME.pcap" gmw-c "$CAP_VCS"
+  run_go get -x git.test/errors@v0.9.1
+  finish
+}
+
 convert_one() {  # convert_one NAME (e.g. fallback-404-go119-null)
   local name=$1 kind=${1##*-} srcname=${1%-*}
   [ -s "$OUT/$srcname.pcap" ] || die "$name needs $srcname.pcap: record $srcname first"
@@ -920,7 +1146,16 @@ EOF
   chmod 644 "$OUT/$name".*
 }
 
+# The direct-mode fixtures live in direct/ (VCS_OUT): the replay tests read every top-level
+# plain-HTTP capture as GOPROXY-only traffic, and these also carry go-get lookups and git requests.
+VCS_NAMES=" direct-go127 direct-go119 goprivate-go127 goprivate-go119 gonoproxy-overmatch-go127 git-401-go127 git-netrc-go127 goinsecure-go127 goimport-mismatch-go127 git-404-go127 "
 record() {
+  local out0=$OUT
+  case "$VCS_NAMES" in *" $1 "*) OUT=$OUT/direct; mkdir -p "$OUT" ;; esac
+  record_one "$1"
+  OUT=$out0
+}
+record_one() {
   case "$1" in
     one-proxy-go119) sc_one_proxy "$GO119" "$1" ;;
     one-proxy-go127) sc_one_proxy "$GO127" "$1" ;;
@@ -961,6 +1196,19 @@ record() {
     tls-untrusted-go119) sc_tls_untrusted "$GO119" "$1" ;;
     tls12-untrusted-go127) sc_tls_untrusted "$GO127" "$1" 1.2 ;;
     hang-pipe-go127) sc_hang_pipe ;;
+    direct-go127) sc_direct "$GO127" "$1" ;;
+    direct-go119) sc_direct "$GO119" "$1" ;;
+    goprivate-go127) sc_goprivate "$GO127" "$1" ;;
+    goprivate-go119) sc_goprivate "$GO119" "$1" ;;
+    gonoproxy-overmatch-go127) sc_gonoproxy_overmatch ;;
+    git-401-go127) sc_git_fail "$1" git.test/secret@v1.0.0 'terminal prompts disabled' \
+      "git.test/secret.git requires HTTP Basic credentials and none are configured: the go-get lookup (https://git.test/secret?go-get=1) works, but git's GET /secret.git/info/refs?service=git-upload-pack is answered '401 Unauthorized' with 'WWW-Authenticate: Basic realm=\"git\"'; git cannot ask for a user name (GIT_TERMINAL_PROMPT=0) and the go command fails (exit 1) with git's 'could not read Username for 'https://git.test': terminal prompts disabled'." ;;
+    git-netrc-go127) sc_git_netrc ;;
+    goinsecure-go127) sc_goinsecure ;;
+    goimport-mismatch-go127) sc_git_fail "$1" git.test/mismatch@v1.0.0 'git\.test/mismatch' \
+      "https://git.test/mismatch?go-get=1 answers 200 with <meta name=\"go-import\" content=\"git.test/elsewhere git https://git.test/errors.git\">, whose root is not a prefix of the import path: the go command ignores the tag, runs no git and fails (exit 1)." ;;
+    git-404-go127) sc_git_fail "$1" git.test/gone@v1.0.0 'not found' \
+      "https://git.test/gone?go-get=1 names https://git.test/gone.git, a repository the host does not have: git's GET /gone.git/info/refs?service=git-upload-pack gets 404 from git http-backend and the go command fails (exit 1) with git's 'repository ... not found'." ;;
     *-null|*-loop|*-raw|*-ipv4) convert_one "$1" ;;
     *) die "unknown scenario $1 (known: ${SCENARIOS[*]} ${CONVERTED[*]})" ;;
   esac

@@ -84,9 +84,9 @@ def main():
     name = meta["name"]
     env = {k: v for k, v in read_tsv(os.path.join(scen, "goenv.tsv"))}
     # drop the per-run temp paths from env: they are meaningless later, but say they were fresh
-    for k in ("PATH", "HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "SSL_CERT_FILE"):
+    for k in ("PATH", "HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "SSL_CERT_FILE", "GIT_SSL_CAINFO"):
         if k in env:
-            env[k] = "<fresh temp dir>" if k != "SSL_CERT_FILE" else "<the recording's CA cert>"
+            env[k] = "<fresh temp dir>" if k not in ("SSL_CERT_FILE", "GIT_SSL_CAINFO") else "<the recording's CA cert>"
     proxies, logs = [], []
     for row in read_tsv(os.path.join(scen, "proxies.tsv")):
         url, addr, netns, role, logf, flags = (row + [""] * 6)[:6]
@@ -160,6 +160,9 @@ def mode_of(flags):
     def val(flag, default=None):
         return fl[fl.index(flag) + 1] if flag in fl and fl.index(flag) + 1 < len(fl) else default
     parts = []
+    if val("-repos"):  # vcsd, the git host
+        return "vcs: go-get meta tags + git http-backend" + (", tls" if val("-cert") else "") + \
+            (", basic auth " + val("-auth").split("=")[0] if val("-auth") else "")
     if val("-mode"):
         parts.append(val("-mode"))
     elif val("-only"):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """verify.py [NAME...] -- check each recorded capture against its xlog with tshark.
 
-For every scenario (default: every NAME.json in captures/), this decodes the capture with tshark
+For every scenario (default: every NAME.json in captures/ and captures/direct/), this decodes the capture with tshark
 (HTTP/1.1 on the proxy ports; for https, TLS + HTTP/2 decrypted with NAME.keylog) and compares the
 exchanges on the wire with the go command's `# get URL` / `# get URL: STATUS (t)` lines:
   * every answered get in the xlog is one request/response on the wire with the same URL and status;
@@ -18,6 +18,11 @@ must carry exactly the xlog's requests; NAME-client.pcap holds only the client's
 Failure scenarios without any HTTP exchange (DNS, firewall, untrusted TLS) match when the wire has
 no GOPROXY request at all; their DNS answers, ICMP errors, SYN retransmissions and TLS alerts are
 checked against NAME.json (dns_servers, iptables, tls).
+Direct-mode scenarios (NAME.json "vcs": go-get lookups and git smart HTTP to tools/vcsd) are
+checked by verify_vcs: the go command's own requests against the xlog, git's requests (User-Agent
+git/...) against NAME.server.jsonl, one TCP connection per network git command of the xlog, and, over
+plain http, the pkt-line commands and wanted objects of git's POSTs. Over https this needs
+NAME.keylog (it decrypts the go command's and git's TLS alike); without it that part is skipped.
 Needs tshark (Debian: tshark). Exit status 1 if any capture disagrees with its xlog.
 """
 import collections
@@ -122,6 +127,8 @@ def wire_http2(path, doc, keylog, leg=None):
 
 def verify(name, capdir):
     doc = json.load(open(os.path.join(capdir, name + ".json")))
+    if doc.get("vcs"):
+        return verify_vcs(name, capdir, doc)
     starts, results, errors = parse_xlog(os.path.join(capdir, name + ".xlog"))
     go127 = doc.get("go_version", "").startswith("go1.2") and doc["go_version"] >= "go1.24"
     expected = collections.Counter()
@@ -171,6 +178,124 @@ def verify(name, capdir):
         lines.append(f"     xlog transport error: {url}: {err}")
     if len(errors) > 3:
         lines.append(f"     ... {len(errors) - 3} more transport errors")
+    print(f"{name}: exit {doc.get('exit_status')}, {'OK' if ok else 'FAIL'}")
+    print("\n".join(lines))
+    return ok
+
+
+GIT_NET_RE = re.compile(r"^\d+\.\d+s # cd \S+; git (?:-c \S+ )*(ls-remote|fetch)\b")
+
+
+def wire_any(path, doc, keylog):
+    """Every HTTP request on the wire, HTTP/1.1 in the clear and (with a keylog) HTTP/2 inside TLS:
+    [{stream, method, url, ua, status, auth}]."""
+    da = []
+    for p in doc.get("proxies", []):
+        port = p["addr"].rsplit(":", 1)[1]
+        da += ["-d", f"tcp.port=={port},{'tls' if p['url'].startswith('https://') else 'http'}"]
+    reqs = {}
+    for line in tshark(["-r", path] + da + ["-Y", "http.request", "-T", "fields", "-E", "separator=\t",
+                                            "-e", "frame.number", "-e", "tcp.stream", "-e", "http.request.method",
+                                            "-e", "http.request.full_uri", "-e", "http.user_agent",
+                                            "-e", "http.authorization"]).splitlines():
+        fr, stream, method, uri, ua, auth = (line.split("\t") + [""] * 6)[:6]
+        reqs[("h1", fr)] = {"stream": stream, "method": method, "url": uri, "ua": ua, "status": None, "auth": bool(auth)}
+    for line in tshark(["-r", path] + da + ["-Y", "http.response", "-T", "fields", "-E", "separator=\t",
+                                            "-e", "http.request_in", "-e", "http.response.code"]).splitlines():
+        req_in, code = (line.split("\t") + ["", ""])[:2]
+        if ("h1", req_in) in reqs:
+            reqs[("h1", req_in)]["status"] = int(code)
+    if keylog:
+        out = tshark(["-r", path, "-o", f"tls.keylog_file:{keylog}"] + da +
+                     ["-Y", "http2", "-T", "json", "--no-duplicate-keys"])
+        for pkt in json.loads(out or "[]"):
+            layers = pkt["_source"]["layers"]
+            stream = as_list(layers.get("tcp", {})).pop(0).get("tcp.stream") if layers.get("tcp") else ""
+            for h2 in as_list(layers.get("http2")):
+                for s in as_list(h2.get("http2.stream")):
+                    if s.get("http2.type") != "1":
+                        continue
+                    key = ("h2", stream, s.get("http2.streamid"))
+                    hdrs = {x.get("http2.header.name"): x.get("http2.header.value")
+                            for x in as_list(s.get("http2.header"))}
+                    if ":method" in hdrs:
+                        url = f"{hdrs.get(':scheme')}://{hdrs.get(':authority')}{hdrs.get(':path')}"
+                        reqs[key] = {"stream": stream, "method": hdrs[":method"], "url": url,
+                                     "ua": hdrs.get("user-agent", ""), "status": None,
+                                     "auth": "authorization" in hdrs}
+                    elif ":status" in hdrs and key in reqs:
+                        reqs[key]["status"] = int(hdrs[":status"])
+    return list(reqs.values())
+
+
+def verify_vcs(name, capdir, doc):
+    """Direct-mode scenarios (go-get + git smart HTTP, NAME.json "vcs"): the go command's own
+    requests (go-get lookups, GOPROXY, sumdb) against the xlog as usual; git's requests (User-Agent
+    git/...) against the server log (method, URL, status), and one TCP connection per network git
+    command of the xlog (ls-remote, fetch). https needs NAME.keylog; without it only the plain-http
+    part is compared and the rest is reported as skipped."""
+    starts, results, errors = parse_xlog(os.path.join(capdir, name + ".xlog"))
+    go124 = doc.get("go_version", "") >= "go1.24" and doc.get("go_version", "").startswith("go1.2")
+    expected = collections.Counter()
+    for url, code in results:
+        expected[(url, code)] += 2 if go124 and url.startswith("https://") and 400 <= code < 500 else 1
+    keylog = os.path.join(capdir, name + ".keylog")
+    keylog = keylog if os.path.exists(keylog) else None
+    https = any(p["url"].startswith("https://") for p in doc.get("proxies", []))
+    git_cmds = []
+    for line in open(os.path.join(capdir, name + ".xlog"), encoding="utf-8", errors="replace"):
+        m = GIT_NET_RE.match(line)
+        if m:
+            git_cmds.append(m.group(1))
+    server = [json.loads(l) for l in open(os.path.join(capdir, name + ".server.jsonl")) if l.strip()]
+    ok, lines = True, []
+    check = lambda cond, msg: lines.append(f"     {'ok' if cond else 'FAILED'}: {msg}") or cond
+    for cap in doc["captures"]:
+        path = os.path.join(capdir, cap["file"])
+        wire = wire_any(path, doc, keylog)
+        gow = [w for w in wire if not w["ua"].startswith("git/")]
+        gitw = [w for w in wire if w["ua"].startswith("git/")]
+        lines.append(f"  {cap['file']}: {cap.get('packets')} pkts; wire {len(gow)} go-command requests, {len(gitw)} git requests"
+                     + ("" if keylog or not https else " (https without keylog: only the plain-http part)"))
+        if https and not keylog:
+            lines.append("     skipped: go-get and git over https are opaque TLS without NAME.keylog")
+        else:
+            got = collections.Counter((w["url"], w["status"]) for w in gow)
+            ok &= check(got == expected, f"the go command's requests on the wire = the xlog's # get lines ({sum(expected.values())})")
+            for k in sorted(set(got) | set(expected), key=str):
+                if got[k] != expected[k]:
+                    lines.append(f"       {k}: wire {got[k]} xlog-expected {expected[k]}")
+            sgit = collections.Counter((r["method"], r["uri"], r["status"]) for r in server if r.get("ua", "").startswith("git/"))
+            wgit = collections.Counter((w["method"], "/" + w["url"].split("/", 3)[3], w["status"]) for w in gitw)
+            ok &= check(sgit == wgit, f"git's requests on the wire = the server log's ({sum(sgit.values())}): "
+                        + ", ".join(f"{m} {u} {st} x{n}" for (m, u, st), n in sorted(sgit.items(), key=str)))
+            conns = len({w["stream"] for w in gitw})
+            ok &= check(conns == len(git_cmds), f"{conns} git TCP connections = {len(git_cmds)} network git commands in the xlog {git_cmds}")
+            creds = collections.Counter((w["ua"].split(" ")[0], w["auth"]) for w in wire)
+            lines.append(f"     (user agent, Authorization sent?): {dict(creds)}")
+        # git over plain http: the pkt-line commands and wanted objects are readable
+        posts = [l.split("\t") for l in tshark(["-r", path, "-Y", "http.request.method == \"POST\"", "-T", "fields",
+                                                "-E", "separator=\t", "-e", "tcp.stream", "-e", "http.file_data"]).splitlines()]
+        if posts:
+            cmds = [re.findall(r"command=(ls-refs|fetch|object-info|bundle-uri)", (p + [""])[1]) for p in posts]
+            wants = sorted({w for p in posts for w in re.findall(r"want ([0-9a-f]{40})", (p + [""])[1])})
+            known = {r[k]: f"{r['repo']} {r['tag']} ({k})" for r in doc["vcs"]["repos"] for k in ("tag_object", "commit")}
+            lines.append(f"     git POST bodies in the clear: commands {cmds}; want {[known.get(w, w) for w in wants]}")
+            ok &= check(all(w in known for w in wants), "every wanted object is a tag or commit of the fixture repositories")
+        refused = [u for u, e in errors if "connection refused" in e]
+        if refused:
+            syn = len([l for l in tshark(["-r", path, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 443",
+                                          "-T", "fields", "-e", "frame.number"]).splitlines()])
+            rst = len([l for l in tshark(["-r", path, "-Y", "tcp.flags.reset == 1 && tcp.srcport == 443",
+                                          "-T", "fields", "-e", "frame.number"]).splitlines()])
+            ok &= check(syn == rst == len(refused), f"{len(refused)} https go-get lookups refused: {syn} SYNs to 443, {rst} RSTs")
+        more, good = extra_checks(path, doc, cap, capdir)
+        lines += more
+        ok &= good
+    for url, err in errors[:3]:
+        lines.append(f"     xlog transport error: {url}: {err}")
+    if doc.get("key_error"):
+        lines.append(f"     key error: {doc['key_error']}")
     print(f"{name}: exit {doc.get('exit_status')}, {'OK' if ok else 'FAIL'}")
     print("\n".join(lines))
     return ok
@@ -321,10 +446,21 @@ def extra_checks(path, doc, cap, capdir):
 
 def main():
     capdir = os.environ.get("GMW_OUT", HERE)
-    names = sys.argv[1:] or sorted(f[:-5] for f in os.listdir(capdir) if f.endswith(".json"))
+    # the direct-mode fixtures (go-get + git) are in direct/, the others at the top level
+    where = {}
+    for d in (capdir, os.path.join(capdir, "direct")):
+        if os.path.isdir(d):
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".json"):
+                    where.setdefault(f[:-5], d)
+    names = sys.argv[1:] or sorted(where)
     ok = True
     for n in names:
-        ok &= verify(n, capdir)
+        if n not in where:
+            print(f"{n}: no {n}.json in {capdir} or {capdir}/direct")
+            ok = False
+            continue
+        ok &= verify(n, where[n])
     return 0 if ok else 1
 
 
