@@ -61,7 +61,9 @@ fn replay_matches(written: &Path, live: &[Value]) {
 
 #[test]
 fn live_on_loopback_matches_the_go_command() {
-    require_root();
+    if !can_run("live_on_loopback_matches_the_go_command", LIVE) {
+        return;
+    }
     let _proxy = goproxyd(None, "127.0.0.1:3411", &[]);
     let dir = tempdir("live-lo");
     let pcap = dir.join("lo.pcap");
@@ -108,7 +110,9 @@ fn live_on_loopback_matches_the_go_command() {
 
 #[test]
 fn live_on_an_mtu_1500_veth_matches_the_go_command() {
-    require_root();
+    if !can_run("live_on_an_mtu_1500_veth_matches_the_go_command", LIVE) {
+        return;
+    }
     let ns = Netns::create("a", 31);
     let _proxy = goproxyd(Some(&ns.name), &format!("{}:3412", ns.ns_ip), &[]);
     let dir = tempdir("live-veth");
@@ -148,7 +152,9 @@ fn live_on_an_mtu_1500_veth_matches_the_go_command() {
 
 #[test]
 fn live_on_two_interfaces_merges_them() {
-    require_root();
+    if !can_run("live_on_two_interfaces_merges_them", LIVE) {
+        return;
+    }
     let ns = Netns::create("b", 32);
     // A (loopback) serves only BurntSushi, 404 for the rest; B (behind the veth) everything.
     let _a = goproxyd(
@@ -233,7 +239,9 @@ fn live_on_two_interfaces_merges_them() {
 
 #[test]
 fn privileges_are_dropped_to_the_sudo_user() {
-    require_root();
+    if !can_run("privileges_are_dropped_to_the_sudo_user", LIVE) {
+        return;
+    }
     let dir = tempdir("live-priv");
     let pcap = dir.join("priv.pcap");
     let run = LiveRun::start(
@@ -295,7 +303,9 @@ fn privileges_are_dropped_to_the_sudo_user() {
 
 #[test]
 fn live_usage_errors_are_clear() {
-    require_root();
+    if !can_run("live_usage_errors_are_clear", LIVE) {
+        return;
+    }
     let out = run(&["-i", "no-such-if0", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -322,7 +332,9 @@ fn live_usage_errors_are_clear() {
 /// the password in a configured GOPROXY.
 #[test]
 fn credentials_are_redacted_everywhere() {
-    require_root();
+    if !can_run("credentials_are_redacted_everywhere", LIVE) {
+        return;
+    }
     let _proxy = goproxyd(None, "127.0.0.1:3416", &[]);
     let dir = tempdir("live-creds");
     let har = dir.join("creds.har");
@@ -378,7 +390,12 @@ fn credentials_are_redacted_everywhere() {
 /// does with 302s to storage.googleapis.com, and Athens in redirect mode).
 #[test]
 fn redirects_stay_with_their_request_and_path_prefixes_are_bases() {
-    require_root();
+    if !can_run(
+        "redirects_stay_with_their_request_and_path_prefixes_are_bases",
+        LIVE,
+    ) {
+        return;
+    }
     let _storage = goproxyd(None, "127.0.0.1:3418", &[]);
     let _proxy = goproxyd(
         None,
@@ -443,7 +460,9 @@ fn redirects_stay_with_their_request_and_path_prefixes_are_bases() {
 
 #[test]
 fn an_interface_that_goes_away_is_reported_not_a_crash() {
-    require_root();
+    if !can_run("an_interface_that_goes_away_is_reported_not_a_crash", LIVE) {
+        return;
+    }
     let ns = Netns::create("g", 33);
     let run = LiveRun::start(&["-i", &ns.host_if, "--json"], &[]);
     std::thread::sleep(std::time::Duration::from_millis(300));

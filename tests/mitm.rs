@@ -48,7 +48,6 @@ struct Setup {
 
 /// Proxy A serves only BurntSushi (404 for the rest), B everything; both over HTTPS.
 fn setup(tag: &str, subnet: u8, ports: (u16, u16)) -> Setup {
-    require_root();
     let ns = Netns::create(tag, subnet);
     let dir = tempdir(&format!("mitm-{tag}"));
     let (ca, crt, key) = upstream_certs(&dir, &ns.ns_ip);
@@ -139,6 +138,12 @@ fn module<'a>(events: &'a [Value], path: &str) -> &'a Value {
 
 #[test]
 fn https_fallback_chain_through_mitm_with_both_go_versions() {
+    if !can_run(
+        "https_fallback_chain_through_mitm_with_both_go_versions",
+        LIVE,
+    ) {
+        return;
+    }
     let s = setup("m", 41, (3451, 3452));
     for (go, retries) in [(go119(), 1), (go127(), 2)] {
         let addr = if retries == 1 {
@@ -216,6 +221,12 @@ fn https_fallback_chain_through_mitm_with_both_go_versions() {
 
 #[test]
 fn an_untrusted_upstream_certificate_is_refused_and_said() {
+    if !can_run(
+        "an_untrusted_upstream_certificate_is_refused_and_said",
+        LIVE,
+    ) {
+        return;
+    }
     let s = setup("u", 42, (3453, 3454));
     let run = start_mitm(&s, "127.0.0.1:18463", false);
     let (ok, xlog) = go_through(

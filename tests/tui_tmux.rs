@@ -1,5 +1,8 @@
 //! The real binary in a real terminal (tmux), used as a person would: keys in, screens out.
 
+mod common;
+
+use common::fixture::{can_run, Need};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -99,6 +102,12 @@ impl Drop for Tmux {
 
 #[test]
 fn navigate_a_fallback_chain_filter_switch_views_and_quit() {
+    if !can_run(
+        "navigate_a_fallback_chain_filter_switch_views_and_quit",
+        &[Need::Program("tmux")],
+    ) {
+        return;
+    }
     let t = Tmux::start(
         "nav",
         "-r captures/fallback-404-go127.pcap --goproxy http://127.0.0.1:3000,http://127.0.0.1:3001",
@@ -156,6 +165,9 @@ fn navigate_a_fallback_chain_filter_switch_views_and_quit() {
 
 #[test]
 fn ctrl_c_restores_the_terminal() {
+    if !can_run("ctrl_c_restores_the_terminal", &[Need::Program("tmux")]) {
+        return;
+    }
     let t = Tmux::start("ctrlc", "-r captures/refused-go127.pcap");
     t.wait_for(&["Problems 3", " done "]);
     t.keys(&["C-c"]);
@@ -166,6 +178,9 @@ fn ctrl_c_restores_the_terminal() {
 
 #[test]
 fn not_a_terminal_means_a_report() {
+    if !can_run("not_a_terminal_means_a_report", &[Need::Program("tmux")]) {
+        return;
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_gomodwatch"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["-r", "captures/refused-go127.pcap"])
@@ -184,12 +199,12 @@ fn not_a_terminal_means_a_report() {
 /// (a blocked read on an idle interface may never time out by itself).
 #[test]
 fn quitting_a_live_capture_on_a_quiet_interface() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "needs root to capture (tests/run-all.sh uses sudo)"
-    );
+    if !can_run(
+        "quitting_a_live_capture_on_a_quiet_interface",
+        &[Need::Root, Need::Program("tmux")],
+    ) {
+        return;
+    }
     let t = Tmux::start("live", "-i lo -f 'tcp port 3499'");
     t.wait_for(&[" live ", "lo │ 0 pkts", "Waiting for module traffic"]);
     t.keys(&["q"]);
@@ -201,6 +216,12 @@ fn quitting_a_live_capture_on_a_quiet_interface() {
 /// leaving it spinning on a dead terminal.
 #[test]
 fn a_vanished_terminal_ends_the_process() {
+    if !can_run(
+        "a_vanished_terminal_ends_the_process",
+        &[Need::Program("tmux")],
+    ) {
+        return;
+    }
     let marker = "--slo 77.5";
     let t = Tmux::start(
         "vanish",

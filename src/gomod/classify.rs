@@ -1,4 +1,4 @@
-//! What a URL means to the go command (reference §1.1, §3.3, §8.1): which kind of request,
+//! What a URL means to the go command (docs/goproxy-protocol.md §1.1, §3.3, §8.1): which kind of request,
 //! against which proxy base, for which module and version.
 
 use super::path;
@@ -85,7 +85,7 @@ fn sumdb(u: &Url<'_>) -> Option<GoRequest> {
         req.kind = Kind::SumdbLatest;
     } else if let Some(mv) = rest.strip_prefix("/lookup/") {
         req.kind = Kind::SumdbLookup;
-        // Lookups carry a literal `!` (reference §1.2), but decode % as well to be safe.
+        // Lookups carry a literal `!` (docs/goproxy-protocol.md §1.2), but decode % as well to be safe.
         if let Some((m, v)) = mv.rsplit_once('@') {
             req.module = path::decode(m);
             req.version = path::decode(v);

@@ -1,4 +1,4 @@
-//! `h1:` hashes exactly as the go command computes them (reference §3.5): dirhash Hash1
+//! `h1:` hashes exactly as the go command computes them (docs/goproxy-protocol.md §3.5): dirhash Hash1
 //! over a module zip's files, and over a `.mod` file named `go.mod`.
 //!
 //! A zip is hashed while it streams past, never stored: local file headers are read in

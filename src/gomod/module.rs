@@ -24,7 +24,7 @@ pub struct Attempt {
     pub error: Option<Arc<str>>,
     pub ttfb_ms: Option<f64>,
     /// Extension: identical requests folded into this one (Go ≥ 1.24 sends every 4xx on
-    /// https twice, reference §1.3).
+    /// https twice, docs/goproxy-protocol.md §1.3).
     pub count: u32,
     pub total_ms: Option<f64>,
     pub url: Option<Arc<str>>,
@@ -65,7 +65,7 @@ impl Attempt {
         self.status == Some(200) && self.error.is_none()
     }
 
-    /// 404 and 410 mean "not here, ask the next proxy" (reference §1.3).
+    /// 404 and 410 mean "not here, ask the next proxy" (docs/goproxy-protocol.md §1.3).
     pub fn not_found(&self) -> bool {
         matches!(self.status, Some(404 | 410))
     }

@@ -1,5 +1,5 @@
 //! Module path and version escaping, reversed exactly as the go command applies it
-//! (reference §1.2): the wire shows `url.PathEscape` of the case-escaped path, so `%21`
+//! (docs/goproxy-protocol.md §1.2): the wire shows `url.PathEscape` of the case-escaped path, so `%21`
 //! is undone first, then `!x` becomes `X`.
 
 /// Decodes `%XX` sequences. `None` for a malformed sequence or a result that is not UTF-8.

@@ -1,5 +1,5 @@
 //! go.sum lines, as they appear in go.sum files and in checksum database lookup records
-//! (reference §3.3): `<path> <version>[/go.mod] h1:<base64>`.
+//! (docs/goproxy-protocol.md §3.3): `<path> <version>[/go.mod] h1:<base64>`.
 
 use std::collections::HashMap;
 

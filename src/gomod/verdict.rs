@@ -1,5 +1,5 @@
 //! Verdicts: from a module's requests to an outcome and one sentence a user can act on,
-//! following the go command's real fallback rules (reference §1.3–1.4).
+//! following the go command's real fallback rules (docs/goproxy-protocol.md §1.3–1.4).
 
 use super::classify::Kind;
 use super::goproxy::GoproxyList;

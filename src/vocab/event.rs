@@ -1,4 +1,4 @@
-//! The event vocabulary that connects every source to every view (CONTRACT.md). Fields
+//! The event vocabulary that connects every source to every view (docs/CONTRACT.md). Fields
 //! serialise exactly as the NDJSON contract names them; unknown values are `null`.
 
 use super::go::GoRequest;
@@ -124,7 +124,7 @@ pub struct Exchange {
     pub resp_bytes: u64,
     pub timing: Timing,
     pub go: GoRequest,
-    /// Extension: the request's User-Agent (tells Go versions apart, reference §8.9).
+    /// Extension: the request's User-Agent (tells Go versions apart, docs/goproxy-protocol.md §8.9).
     pub user_agent: Option<String>,
     /// Extension: `Location` of a redirect.
     pub location: Option<String>,

@@ -40,16 +40,19 @@ pub fn ms_between(from: Option<Ts>, to: Option<Ts>) -> Option<f64> {
 impl fmt::Display for Ts {
     /// RFC 3339 UTC with microseconds, e.g. `2026-11-24T07:30:27.123456Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.secs();
-        let micros = self.0.rem_euclid(1_000_000_000) / 1_000;
-        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-        let sod = secs.rem_euclid(86_400);
+        // i64 nanoseconds span years 1677..2262, all inside `time`'s range.
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         write!(
             f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-            sod / 3600,
-            sod % 3600 / 60,
-            sod % 60
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
         )
     }
 }
@@ -58,21 +61,6 @@ impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
-}
-
-/// Days since the epoch to a proleptic Gregorian date (Howard Hinnant's algorithm), so that
-/// formatting a timestamp needs no calendar crate.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -78,14 +78,58 @@ pub fn go127() -> PathBuf {
     p
 }
 
-pub fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    assert_eq!(
-        uid, 0,
-        "live-capture tests need root: run tests/run-all.sh (it uses sudo)"
-    );
+/// What a test needs from the machine beyond the repository.
+pub enum Need {
+    /// Capture and network namespaces.
+    Root,
+    /// A program on PATH (or at this path).
+    Program(&'static str),
 }
+
+/// Whether this machine can run the test. When it cannot, the test says why on stderr and
+/// is skipped, so a plain `cargo test` passes for a contributor without root or the tools;
+/// under CI (`CI` set, as root, with tests/deps.sh done) a missing need is a failure.
+pub fn can_run(test: &str, needs: &[Need]) -> bool {
+    let mut missing = Vec::new();
+    for n in needs {
+        match n {
+            // SAFETY: geteuid has no preconditions.
+            Need::Root if unsafe { libc::geteuid() } != 0 => {
+                missing.push("root (capture, network namespaces): run tests/run-all.sh".to_string())
+            }
+            Need::Program(p) if !on_path(p) => {
+                missing.push(format!("{p} (tests/deps.sh --test installs it)"))
+            }
+            _ => {}
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = missing.join("; ");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} cannot run under CI: needs {why}"
+    );
+    eprintln!("skipped {test}: needs {why}");
+    false
+}
+
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// Root, the go commands and the tools the live tests drive.
+pub const LIVE: &[Need] = &[
+    Need::Root,
+    Need::Program("/usr/lib/go-1.19/bin/go"),
+    Need::Program("ip"),
+    Need::Program("tcpdump"),
+];
 
 /// A child process killed when dropped.
 pub struct Proc(pub Child);

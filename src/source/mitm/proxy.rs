@@ -45,9 +45,20 @@ impl Proxy {
     }
 
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        // Accept errors are mostly transient (EMFILE/ENFILE when out of descriptors,
+        // ECONNABORTED): back off instead of retrying in a tight loop that burns a core.
+        let mut backoff = std::time::Duration::from_millis(5);
         loop {
-            let Ok((client, peer)) = listener.accept().await else {
-                continue;
+            let (client, peer) = match listener.accept().await {
+                Ok(c) => {
+                    backoff = std::time::Duration::from_millis(5);
+                    c
+                }
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
+                    continue;
+                }
             };
             let _ = client.set_nodelay(true);
             let me = self.clone();
