@@ -16,7 +16,7 @@ use std::path::PathBuf;
         gomodwatch -r captures/fallback-404-go127.pcap             (TUI, or a report when piped)\n  \
         gomodwatch -r capture.pcapng --json | jq 'select(.type==\"module\")'\n  \
         sudo gomodwatch -i lo -i eth0 --report\n  \
-        tcpdump -i any -w - 'tcp or udp port 53' | gomodwatch -r - --report"
+        tcpdump -i any -w - 'tcp or udp port 53 or icmp or icmp6' | gomodwatch -r - --report"
 )]
 pub struct Cli {
     /// Capture live on this interface; repeat for several (merged in time order).

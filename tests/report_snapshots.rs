@@ -48,3 +48,8 @@ snapshot!(sumdb_via_proxy, "sumdb-via-proxy-go127", true);
 snapshot!(slow_proxy, "slow-proxy-go119", true);
 snapshot!(https_undecodable, "https-go127", true);
 snapshot!(veth_dns, "veth-mtu1500-go127", true);
+snapshot!(squid_tunnel, "squid-tunnel-go127", true);
+snapshot!(squid_407, "squid-407-go127", true);
+snapshot!(tls12_untrusted, "tls12-untrusted-go127", true);
+snapshot!(syn_drop, "syn-drop-go127", true);
+snapshot!(hang_under_pipe, "hang-pipe-go127", true);

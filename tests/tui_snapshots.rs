@@ -149,6 +149,20 @@ fn problems_view() {
     snap("problems", screen("refused-go127", 100, 24, &keys));
 }
 
+/// The network in the way: a tunnel through squid (via), a 407 asking for credentials, a
+/// TLS handshake the go command abandoned — first in the Problems view.
+#[test]
+fn problems_of_the_network() {
+    let keys = [key(KeyCode::Tab), key(KeyCode::Tab)];
+    for (snapshot, name) in [
+        ("problems_tunnel_via", "squid-tunnel-go127"),
+        ("problems_407", "squid-407-go127"),
+        ("problems_tls_abandoned", "tls-untrusted-go127"),
+    ] {
+        snap(snapshot, screen(name, 120, 16, &keys));
+    }
+}
+
 #[test]
 fn problem_enter_opens_its_module() {
     let keys = [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Enter)];

@@ -5,6 +5,7 @@ use super::hook::ExchangeHook;
 use super::http1::{self, Http1};
 use super::reassembly::Chunk;
 use super::tls::Tls;
+use super::tunnel::Tunnel;
 use crate::vocab::{url, Dir, Event, Setup, Source, TlsInfo, Ts};
 use std::net::SocketAddr;
 
@@ -31,6 +32,8 @@ pub struct ConnCtx<'a> {
     /// For server data: how far into the client's stream the server had read (its TCP
     /// acknowledgment), which pairs a response with its request again after lost packets.
     pub acked: Option<u64>,
+    /// The HTTP proxy this connection's requests go through (inside a CONNECT tunnel).
+    pub via: Option<SocketAddr>,
 }
 
 impl ConnCtx<'_> {
@@ -64,6 +67,8 @@ pub enum App {
     Undecided,
     Http(Box<Http1>),
     Tls(Box<Tls>),
+    /// After a CONNECT answered 2xx: another connection runs inside.
+    Tunnel(Box<Tunnel>),
     /// Something else (or given up on): bytes are only counted.
     Opaque,
 }
@@ -74,13 +79,23 @@ impl App {
             App::Undecided => "none",
             App::Http(_) => "http1",
             App::Tls(_) => "tls",
+            // The connection to the proxy spoke HTTP; the tunnel is reported on its own.
+            App::Tunnel(_) => "http1",
             App::Opaque => "unknown",
         }
     }
 
-    pub fn tls_info(&self) -> Option<TlsInfo> {
+    pub fn tls_info(&self) -> Option<Box<TlsInfo>> {
         match self {
-            App::Tls(t) => Some(t.info.clone()),
+            App::Tls(t) => Some(Box::new(t.info.clone())),
+            _ => None,
+        }
+    }
+
+    /// The tunnel this connection became, if it did.
+    pub fn tunnel(&self) -> Option<&Tunnel> {
+        match self {
+            App::Tunnel(t) => Some(t),
             _ => None,
         }
     }
@@ -104,13 +119,21 @@ impl App {
             (App::Undecided, Chunk::Gap(..)) => *self = App::Http(Box::new(Http1::resyncing())),
             _ => {}
         }
-        match (self, chunk) {
+        let mut opened = None;
+        match (&mut *self, chunk) {
             (App::Undecided | App::Opaque, _) => {}
             (App::Http(h), Chunk::Data(ts, d, acked)) => match dir {
                 Dir::Up => h.client_data(ts, d, ctx),
                 Dir::Down => {
                     ctx.acked = acked;
-                    h.server_data(ts, d, ctx)
+                    if let Some(start) = h.server_data(ts, d, ctx) {
+                        let rest = &d[start.offset.min(d.len())..];
+                        let mut t = Tunnel::start(start, ctx);
+                        if !rest.is_empty() {
+                            t.chunk(Dir::Down, Chunk::Data(ts, rest, None), ctx);
+                        }
+                        opened = Some(t);
+                    }
                 }
             },
             (App::Http(h), Chunk::Gap(ts, n)) => match dir {
@@ -127,13 +150,29 @@ impl App {
                 Dir::Down => t.server_data(ts, d),
             },
             (App::Tls(_), _) => {}
+            (App::Tunnel(t), chunk) => t.chunk(dir, chunk, ctx),
+        }
+        if let Some(t) = opened {
+            *self = App::Tunnel(Box::new(t));
         }
     }
 
     /// The connection ended by RST (`reset`) or was never seen to its end.
     pub fn close(&mut self, reset: bool, ts: Ts, ctx: &mut ConnCtx<'_>) {
-        if let App::Http(h) = self {
-            h.close(reset, ts, ctx);
+        match self {
+            App::Http(h) => h.close(reset, ts, ctx),
+            App::Tunnel(t) => t.close(reset, ts, ctx),
+            _ => {}
+        }
+    }
+
+    /// The connection is over, however it ended: what was left half done is judged (a
+    /// TLS handshake that never completed).
+    pub fn end(&mut self) {
+        match self {
+            App::Tls(t) => t.close(),
+            App::Tunnel(t) => t.inner.end(),
+            _ => {}
         }
     }
 }

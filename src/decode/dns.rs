@@ -10,6 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 const MAX_NAMES: usize = 16_384;
 const MAX_QUERIES: usize = 4_096;
+/// A query unanswered this long is not going to be: the resolver's own timeout is 5 s
+/// (resolv.conf default), and the go command's resolver retries within it.
+const QUERY_TIMEOUT_NS: i64 = 10_000_000_000;
 
 /// The question and answers of one DNS response.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,14 +24,21 @@ pub struct Response {
     pub addresses: Vec<IpAddr>,
 }
 
+/// A query waiting for its answer.
+struct Query {
+    ts: Ts,
+    name: String,
+    qtype: u16,
+}
+
 #[derive(Default)]
 pub struct DnsTable {
     names: AHashMap<IpAddr, String>,
     /// How long the lookup that produced each address took.
     lookup_ms: AHashMap<IpAddr, f64>,
     order: VecDeque<IpAddr>,
-    /// (client, server, id) → time of the query.
-    queries: AHashMap<(SocketAddr, SocketAddr, u16), Ts>,
+    /// (client, server, id) → the query.
+    queries: AHashMap<(SocketAddr, SocketAddr, u16), Query>,
     query_order: VecDeque<(SocketAddr, SocketAddr, u16)>,
 }
 
@@ -56,19 +66,27 @@ impl DnsTable {
         let id = u16::from_be_bytes([payload[0], payload[1]]);
         let is_response = payload[2] & 0x80 != 0;
         if !is_response {
+            let q = parse_response(payload)?;
             if self.query_order.len() >= MAX_QUERIES {
                 if let Some(old) = self.query_order.pop_front() {
                     self.queries.remove(&old);
                 }
             }
             let key = (src, dst, id);
-            if self.queries.insert(key, ts).is_none() {
+            let query = Query {
+                ts,
+                name: q.name,
+                qtype: q.qtype,
+            };
+            // A retransmission keeps the time of the first query.
+            if !self.queries.contains_key(&key) {
+                self.queries.insert(key, query);
                 self.query_order.push_back(key);
             }
             return None;
         }
         let resp = parse_response(payload)?;
-        let asked = self.queries.remove(&(dst, src, id));
+        let asked = self.queries.remove(&(dst, src, id)).map(|q| q.ts);
         for ip in &resp.addresses {
             self.remember(*ip, &resp.name);
             if let Some(q) = asked {
@@ -80,11 +98,43 @@ impl DnsTable {
             client: dst,
             server: src,
             qtype: qtype_name(resp.qtype),
-            rcode: resp.rcode,
+            rcode: Some(resp.rcode),
             duration_ms: asked.map(|q| ts.ms_since(q)),
             name: resp.name,
             addresses: resp.addresses,
+            error: None,
         })
+    }
+
+    /// Queries asked before `now - timeout` (every one, with `all`) that no answer came
+    /// for: they end as `no-answer` events.
+    pub fn unanswered(&mut self, now: Ts, all: bool) -> Vec<DnsAnswer> {
+        let mut out = Vec::new();
+        while let Some(key) = self.query_order.front().copied() {
+            let Some(q) = self.queries.get(&key) else {
+                self.query_order.pop_front();
+                continue;
+            };
+            if !all && now.0 - q.ts.0 < QUERY_TIMEOUT_NS {
+                break;
+            }
+            self.query_order.pop_front();
+            let Some(q) = self.queries.remove(&key) else {
+                continue;
+            };
+            out.push(DnsAnswer {
+                ts: q.ts,
+                client: key.0,
+                server: key.1,
+                name: q.name,
+                qtype: qtype_name(q.qtype),
+                rcode: None,
+                addresses: Vec::new(),
+                duration_ms: Some(now.ms_since(q.ts)),
+                error: Some("no-answer"),
+            });
+        }
+        out
     }
 
     fn remember(&mut self, ip: IpAddr, name: &str) {
@@ -105,6 +155,9 @@ fn qtype_name(t: u16) -> &'static str {
         1 => "A",
         28 => "AAAA",
         5 => "CNAME",
+        12 => "PTR",
+        33 => "SRV",
+        64 => "SVCB",
         65 => "HTTPS",
         _ => "other",
     }
@@ -113,6 +166,9 @@ fn qtype_name(t: u16) -> &'static str {
 /// Parses a DNS response: the first question's name, and every A/AAAA record in the answer
 /// section (CNAME chains lead to them; they are attributed to the name asked for).
 pub fn parse_response(msg: &[u8]) -> Option<Response> {
+    if msg.len() < 12 {
+        return None;
+    }
     let id = u16::from_be_bytes([msg[0], msg[1]]);
     let rcode = msg[3] & 0x0f;
     let qd = u16::from_be_bytes([msg[4], msg[5]]);

@@ -35,10 +35,21 @@ pub struct UdpDatagram<'a> {
     pub payload: &'a [u8],
 }
 
+/// An ICMP or ICMPv6 "destination unreachable" about a packet sent from `src` to `dst`
+/// (the endpoints of the packet it quotes).
+#[derive(Debug)]
+pub struct IcmpUnreachable {
+    pub from: IpAddr,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub reason: &'static str,
+}
+
 #[derive(Debug)]
 pub enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     Udp(UdpDatagram<'a>),
+    Unreachable(IcmpUnreachable),
 }
 
 /// Why a frame was not decoded any further; counted, never fatal.
@@ -121,6 +132,58 @@ pub fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
                 payload: &data[8..len],
             }))
         }
+        IpNumber::ICMP => icmp_unreachable(src_ip, data, false).map(Transport::Unreachable),
+        IpNumber::IPV6_ICMP => icmp_unreachable(src_ip, data, true).map(Transport::Unreachable),
         _ => Err(Skip::NotTcpUdp),
     }
+}
+
+/// Reads an ICMP(v6) destination-unreachable message: its code, and the endpoints of the
+/// TCP packet it quotes (the IP header and the first 8 bytes of the TCP header follow the
+/// 8-byte ICMP header).
+fn icmp_unreachable(from: IpAddr, icmp: &[u8], v6: bool) -> Result<IcmpUnreachable, Skip> {
+    let (&ty, &code) = (
+        icmp.first().ok_or(Skip::Malformed)?,
+        icmp.get(1).ok_or(Skip::Malformed)?,
+    );
+    let reason = match (v6, ty, code) {
+        (false, 3, 0) => "network unreachable",
+        (false, 3, 1) => "host unreachable",
+        (false, 3, 2) => "protocol unreachable",
+        (false, 3, 3) => "port unreachable",
+        (false, 3, 9 | 10 | 13) => "administratively prohibited",
+        (false, 3, _) => "destination unreachable",
+        (true, 1, 0) => "no route to destination",
+        (true, 1, 1) => "administratively prohibited",
+        (true, 1, 3) => "address unreachable",
+        (true, 1, 4) => "port unreachable",
+        (true, 1, 5 | 6) => "administratively prohibited",
+        (true, 1, _) => "destination unreachable",
+        _ => return Err(Skip::NotTcpUdp),
+    };
+    let quoted = icmp.get(8..).ok_or(Skip::Malformed)?;
+    let sliced = LaxSlicedPacket::from_ip(quoted).map_err(|_| Skip::Malformed)?;
+    let (src_ip, dst_ip): (IpAddr, IpAddr) = match sliced.net.as_ref().ok_or(Skip::Malformed)? {
+        LaxNetSlice::Ipv4(v4) => (
+            v4.header().source_addr().into(),
+            v4.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Ipv6(v6) => (
+            v6.header().source_addr().into(),
+            v6.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Arp(_) => return Err(Skip::Malformed),
+    };
+    let payload = sliced.ip_payload().ok_or(Skip::Malformed)?;
+    if payload.ip_number != IpNumber::TCP {
+        return Err(Skip::NotTcpUdp);
+    }
+    let ports = payload.payload.get(..4).ok_or(Skip::Malformed)?;
+    let port = |i: usize| u16::from_be_bytes([ports[i], ports[i + 1]]);
+    Ok(IcmpUnreachable {
+        from,
+        src: SocketAddr::new(src_ip, port(0)),
+        dst: SocketAddr::new(dst_ip, port(2)),
+        reason,
+    })
 }

@@ -13,6 +13,7 @@ pub mod reassembly;
 mod stream;
 pub mod tcp;
 pub mod tls;
+pub mod tunnel;
 
 use crate::vocab::{ConnError, Connection, Dir, Event, Packet, Setup, Source, StreamEvent, Ts};
 use app::{App, ConnCtx, DecodeConfig};
@@ -138,14 +139,28 @@ impl Decoder {
                     }
                 }
             }
+            Ok(Transport::Unreachable(icmp)) => {
+                // It answers a connection attempt: the flow from `src` to `dst`.
+                if let Some(flow) = self.flows.get_mut(icmp.src, icmp.dst) {
+                    if flow.synack_at.is_none() {
+                        flow.unreachable = Some(crate::vocab::Unreachable {
+                            from: icmp.from,
+                            reason: icmp.reason,
+                        });
+                    }
+                }
+            }
             Err(_) => core.stats.skipped += 1,
         }
         if self.core.stats.packets % 256 == 0 {
             self.core.hook.poll(false, &mut self.core.out);
         }
-        // Expire flows once per second of capture time.
+        // Expire flows (and DNS queries) once per second of capture time.
         if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
             self.last_sweep = ts;
+            for q in self.core.dns.unanswered(ts, false) {
+                self.core.out.push(Event::Dns(q));
+            }
             let idle_ns = self.flows.limits.idle_timeout_ns;
             for mut flow in self.flows.sweep(ts) {
                 let end = if ts.0 - flow.last_ts.0 > idle_ns {
@@ -171,6 +186,9 @@ impl Decoder {
         for mut flow in self.flows.drain_open() {
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
+        }
+        for q in self.core.dns.unanswered(ts, true) {
+            self.core.out.push(Event::Dns(q));
         }
         self.core.hook.poll(true, &mut self.core.out);
     }
@@ -228,6 +246,7 @@ impl Core {
             hook: &mut *self.hook,
             setup: m.setup,
             acked: None,
+            via: None,
         }
     }
 
@@ -268,6 +287,9 @@ impl Core {
             End::Reset if flow.rst == Some(Dir::Down) && flow.syn_at.is_some() && !answered => {
                 Some(ConnError::Refused)
             }
+            _ if flow.syn_at.is_some() && !answered && flow.unreachable.is_some() => {
+                Some(ConnError::Unreachable)
+            }
             _ if flow.syn_at.is_some() && !answered && flow.rst.is_none() => {
                 Some(ConnError::NoAnswer)
             }
@@ -276,7 +298,8 @@ impl Core {
             End::Cut if !both_fin => Some(ConnError::Truncated),
             _ => None,
         };
-        let app = std::mem::replace(&mut flow.app, App::Opaque);
+        let mut app = std::mem::replace(&mut flow.app, App::Opaque);
+        app.end();
         let end_ts = flow.last_ts.max(ts);
         let mut c = Connection::new(&(&meta).into(), flow.first_ts, end_ts);
         c.tls = app.tls_info();
@@ -287,7 +310,31 @@ impl Core {
         c.error = error;
         c.server_name = self.dns.name_of(&flow.server.ip()).map(str::to_string);
         c.protocol = app.protocol();
+        c.syns = flow.syns;
+        c.unreachable = flow.unreachable.take();
+        let tunnel = app.tunnel().map(|t| {
+            // The tunnel: a connection of its own, to the target, through the proxy.
+            let mut tc = Connection::new(&(&meta).into(), t.started, t.last.max(t.started));
+            tc.id = t.id;
+            tc.via = Some(t.via);
+            tc.target = Some(t.target.clone());
+            tc.server_name = Some(t.host().to_string());
+            tc.tls = t.inner.tls_info();
+            tc.protocol = t.inner.protocol();
+            tc.connect_ms = Some(t.connect_ms);
+            tc.bytes_up = t.bytes[0];
+            tc.bytes_down = t.bytes[1];
+            tc.error = error;
+            tc
+        });
+        if let Some(t) = app.tunnel() {
+            c.target = Some(t.target.clone());
+        }
         self.out.push(Event::Connection(c));
+        if let Some(tc) = tunnel {
+            self.stats.connections += 1;
+            self.out.push(Event::Connection(tc));
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 struct Stream {
     meta: ConnMeta,
     host: String,
-    tls: TlsInfo,
+    tls: Box<TlsInfo>,
     first: Ts,
     last: Ts,
     bytes: [u64; 2],

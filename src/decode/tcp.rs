@@ -50,6 +50,10 @@ pub struct Flow<A> {
     pub rst: Option<Dir>,
     /// The capture joined this connection after its SYN.
     pub mid_stream: bool,
+    /// SYNs from the client (an unanswered one is sent again and again).
+    pub syns: u32,
+    /// An ICMP error that answered the connection attempt.
+    pub unreachable: Option<crate::vocab::Unreachable>,
     /// Segments held until the bytes they acknowledge arrive, in arrival order.
     waiting: VecDeque<(Waiting, Vec<u8>)>,
     waiting_bytes: usize,
@@ -112,6 +116,7 @@ impl<A> Flow<A> {
                 Dir::Up => {
                     self.syn_at.get_or_insert(ts);
                     self.syn_seq.get_or_insert(seg.seq);
+                    self.syns += 1;
                 }
                 Dir::Down => {
                     self.synack_at.get_or_insert(ts);
@@ -337,6 +342,8 @@ impl<A> FlowTable<A> {
             done: false,
             rst: None,
             mid_stream: false,
+            syns: 0,
+            unreachable: None,
             waiting: VecDeque::new(),
             waiting_bytes: 0,
             app,

@@ -75,6 +75,7 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
     problems(&mut o, s);
     modules(&mut o, modules_);
     proxies(&mut o, s);
+    http_proxies(&mut o, session);
     tls(&mut o, session);
     sumdb(&mut o, session, modules_);
     o
@@ -92,7 +93,11 @@ fn tls(o: &mut String, session: &Session) {
         session.tls.by_name.len()
     );
     for (name, t) in &session.tls.by_name {
-        let addr = t.address.map(|a| a.to_string()).unwrap_or_default();
+        let addr = match (t.via, t.address) {
+            (Some(via), _) => format!("through HTTP proxy {via}"),
+            (None, Some(a)) => a.to_string(),
+            (None, None) => String::new(),
+        };
         let versions: Vec<&str> = t.versions.iter().map(String::as_str).collect();
         let _ =
             writeln!(
@@ -112,6 +117,28 @@ fn tls(o: &mut String, session: &Session) {
             ms(t.duration.percentile(50.0)),
             dns = t.dns_name.as_ref().map(|n| format!(", DNS {n}")).unwrap_or_default(),
         );
+    }
+}
+
+/// HTTP proxies the traffic went through, and what they answered to CONNECT.
+fn http_proxies(o: &mut String, session: &Session) {
+    let tunnels = &session.network.tunnels;
+    if tunnels.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nHTTP PROXIES ({} tunnel targets)", tunnels.len());
+    for ((proxy, target), t) in tunnels {
+        let mut parts = Vec::new();
+        if t.opened > 0 {
+            parts.push(format!("{} tunnels opened", t.opened));
+        }
+        for (status, n) in &t.refused {
+            parts.push(format!("{n} refused with {status}"));
+        }
+        if let Some(c) = &t.challenge {
+            parts.push(format!("asks for {c}"));
+        }
+        let _ = writeln!(o, "  {proxy} -> {target}: {}", parts.join(", "));
     }
 }
 

@@ -132,7 +132,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         };
     }
     let versioned = rec.version.is_some();
-    let mut worst: Option<(Outcome, String, Option<String>)> = None;
+    let mut worst: Option<(Outcome, Severity, String, Option<String>)> = None;
     for kind in ARTIFACTS {
         // For a known version, @latest and @v/list failures are not what went wrong.
         if versioned && matches!(kind, Kind::List | Kind::Latest) {
@@ -145,6 +145,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         } else if last.status == Some(200) {
             Some((
                 Outcome::Incomplete,
+                Severity::Warning,
                 format!(
                     "the {} from {} was not captured in full ({})",
                     artifact_name(kind),
@@ -164,6 +165,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     .collect();
                 (
                     Outcome::NotFound,
+                    Severity::Warning,
                     format!(
                         "{} not found at any proxy ({}): check the path and version, or \
                          GOPRIVATE/GONOPROXY if it is private",
@@ -177,6 +179,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
             // No answer was seen, but the capture lost packets: it may have been there.
             Some((
                 Outcome::Incomplete,
+                Severity::Warning,
                 format!(
                     "no answer from {} to the {} request was captured, but the capture lost {} \
                      packets, so it may have been answered: capture again with a narrower filter",
@@ -185,20 +188,36 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     ctx.lost
                 ),
             ))
+        } else if last.status.is_none() && last.error.as_deref() == Some("no-response") {
+            // A hang is not an error the go command acts on: it has no response timeout
+            // and is still waiting (docs/goproxy-protocol.md §5.2), so no separator helps.
+            let p = proxy_name(last);
+            // The download is stuck: as serious as a failure.
+            Some((
+                Outcome::Incomplete,
+                Severity::Error,
+                format!(
+                    "proxy {p} accepted the connection but has not answered the {} request after \
+                     {:.1} s; the go command has no response timeout and waits until TCP gives \
+                     up — '|' does not fall back from a hang: fix or remove {p}",
+                    artifact_name(kind),
+                    ctx.end.ms_since(last.ts) / 1000.0
+                ),
+            ))
         } else {
-            Some((Outcome::Failed, failure_sentence(last, kind, ctx)))
+            Some((
+                Outcome::Failed,
+                Severity::Error,
+                failure_sentence(last, kind, ctx),
+            ))
         };
-        if let Some((o, text)) = verdict {
-            if worst.as_ref().is_none_or(|w| o > w.0) {
-                worst = Some((o, text, last.proxy.as_deref().map(str::to_string)));
+        if let Some((o, severity, text)) = verdict {
+            if worst.as_ref().is_none_or(|w| (o, severity) > (w.0, w.1)) {
+                worst = Some((o, severity, text, last.proxy.as_deref().map(str::to_string)));
             }
         }
     }
-    if let Some((outcome, text, proxy)) = worst {
-        let severity = match outcome {
-            Outcome::Failed => Severity::Error,
-            _ => Severity::Warning,
-        };
+    if let Some((outcome, severity, text, proxy)) = worst {
         return Judgement {
             outcome,
             problem: Some(problem(severity, text, proxy.as_deref())),
@@ -226,10 +245,6 @@ fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
     let what = artifact_name(kind);
     let cause = match (a.status, a.error.as_deref()) {
         (_, Some("refused")) => format!("proxy {p} refused the connection for {what}"),
-        (None, Some("no-response")) => format!(
-            "proxy {p} never answered the {what} request (waited {:.1} s until the traffic ended)",
-            ctx.end.ms_since(a.ts) / 1000.0
-        ),
         (_, Some("reset")) => format!("proxy {p} reset the connection during {what}"),
         (_, Some("incomplete")) => {
             format!("proxy {p} closed the connection before the {what} body was complete")

@@ -41,6 +41,8 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     if setup.config.goproxy.is_none() {
         setup.config.goproxy = goproxy::from_go_env();
     }
+    // The go command runs from the same environment: its proxy settings are ours.
+    setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
     if setup.view != super::View::Tui {
         eprintln!(
             "gomodwatch: MITM proxy listening on {addr}; CA {ca}\n  run: HTTPS_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",

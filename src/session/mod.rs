@@ -11,6 +11,8 @@ pub mod latency;
 pub mod log;
 pub mod module_views;
 pub mod modules;
+pub mod network;
+mod network_problems;
 mod problems;
 pub mod proxies;
 pub mod sink;
@@ -35,6 +37,7 @@ use tls_servers::TlsServers;
 pub use connections::ConnBrief;
 pub use latency::Latencies;
 pub use log::LogRow;
+pub use network_problems::ProxyEnv;
 pub use sink::{Control, Sink};
 pub use tls_servers::TlsServer;
 
@@ -46,6 +49,11 @@ pub struct SessionConfig {
     pub gosum: SumTable,
     /// Exchanges kept for the raw log view (0 for batch output).
     pub log_capacity: usize,
+    /// HTTPS_PROXY/HTTP_PROXY as the go command had them, when known.
+    pub proxy_env: Option<ProxyEnv>,
+    /// Subjects of the root CAs this machine trusts (to tell a public CA from a
+    /// TLS-inspecting proxy's), when they could be read.
+    pub trusted_roots: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Default for SessionConfig {
@@ -55,6 +63,8 @@ impl Default for SessionConfig {
             slo_ms: 80.0,
             gosum: SumTable::default(),
             log_capacity: 0,
+            proxy_env: None,
+            trusted_roots: None,
         }
     }
 }
@@ -99,6 +109,7 @@ pub struct Session {
     pub modules: Modules,
     pub log: ExchangeLog,
     pub dns: DnsTimes,
+    pub network: network::Network,
     pub exchanges: u64,
     pub first: Option<Ts>,
     pub last: Ts,
@@ -124,6 +135,7 @@ impl Session {
                 let dns_ms = c.server_name.as_deref().and_then(|n| self.dns.ms(n));
                 self.connections.apply(c, dns_ms);
                 self.tls.apply(c);
+                self.network.connection(c);
             }
             Event::Exchange(ex) => {
                 self.exchanges += 1;
@@ -134,12 +146,16 @@ impl Session {
                 self.log.apply(ex);
                 self.proxies.apply(ex);
                 self.checksum_db.apply(ex);
+                self.network.exchange(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at = |s: &SocketAddr| proxy_at(config, proxies, s);
                 self.modules.apply(ex, &mut self.connections, &proxy_at);
             }
             Event::Hash(h) => self.modules.zip_hash(h),
-            Event::Dns(d) => self.dns.apply(d),
+            Event::Dns(d) => {
+                self.dns.apply(d);
+                self.network.dns(d);
+            }
         }
     }
 

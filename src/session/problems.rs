@@ -2,6 +2,7 @@
 //! whole session shows (refused proxies, undecodable TLS, traffic that contradicts the
 //! configured GOPROXY, slow proxies).
 
+use super::network_problems::Role;
 use super::{Session, TlsServer};
 use crate::gomod::drift;
 use crate::gomod::verdict::{Problem, Severity};
@@ -24,27 +25,48 @@ impl Session {
             })
             .collect();
         for (server, n) in &self.connections.refused_by_server {
-            out.push(Problem {
-                severity: Severity::Warning,
-                text: format!(
-                    "{} refused {n} connection{} (nothing listens there): remove it from GOPROXY \
-                     or start the proxy",
-                    self.proxy_at(server),
-                    if *n == 1 { "" } else { "s" }
+            let s = if *n == 1 { "" } else { "s" };
+            // Only an endpoint that is a GOPROXY entry may be told to leave GOPROXY.
+            let (severity, text, proxy) = match self.role_of(server, None) {
+                Role::GoproxyEntry(url) => (
+                    Severity::Warning,
+                    format!(
+                        "{url} refused {n} connection{s} (nothing listens there): remove it from \
+                         GOPROXY or start the proxy"
+                    ),
+                    Some(url),
                 ),
+                role => (
+                    Severity::Error,
+                    format!(
+                        "nothing listens at {server}: {n} connection{s} refused; {}",
+                        self.fix_for(&role)
+                    ),
+                    None,
+                ),
+            };
+            out.push(Problem {
+                severity,
+                text,
                 subject: None,
-                proxy: Some(self.proxy_at(server)),
+                proxy,
             });
         }
         for (
             name,
             TlsServer {
-                connections: n,
+                connections,
+                failed,
                 bytes,
                 ..
             },
         ) in &self.tls.by_name
         {
+            // Handshakes that failed carried nothing: they have problems of their own.
+            let n = &(connections - failed);
+            if *n == 0 {
+                continue;
+            }
             out.push(Problem {
                 severity: Severity::Info,
                 text: format!(
@@ -57,6 +79,7 @@ impl Session {
                 proxy: None,
             });
         }
+        out.extend(self.network_problems());
         out.extend(self.config_drift());
         for (proxy, t) in &self.proxies.by_base {
             if let Some(p95) = t.ttfb.percentile(95.0) {

@@ -19,6 +19,10 @@ pub struct TlsServer {
     pub alpn_selected: bool,
     pub handshake: Latencies,
     pub duration: Latencies,
+    /// Handshakes that did not complete (nothing was carried).
+    pub failed: u64,
+    /// The HTTP proxy these connections were tunnelled through.
+    pub via: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default)]
@@ -37,8 +41,15 @@ impl TlsServers {
             .clone()
             .or_else(|| c.server_name.clone())
             .unwrap_or_else(|| c.server.to_string());
-        let e = self.by_name.entry(name).or_default();
+        // Tunnelled and direct connections to a name are different paths: kept apart.
+        let key = match c.via {
+            Some(v) => format!("{name} via {v}"),
+            None => name,
+        };
+        let e = self.by_name.entry(key).or_default();
+        e.via = c.via;
         e.connections += 1;
+        e.failed += u64::from(tls.failure.is_some());
         e.bytes += c.bytes_up + c.bytes_down;
         e.address = Some(c.server);
         if let Some(h) = tls.handshake_ms {

@@ -21,10 +21,13 @@ const WATERMARK_EVERY: Duration = Duration::from_millis(10);
 /// Batches in flight between the capture threads and the decoder (≤ 16 MiB).
 pub const CHANNEL_BATCHES: usize = 64;
 
-/// Default filter: TCP (any proxy, any port) and DNS, with or without a VLAN tag.
-pub const DEFAULT_FILTER: &str = "tcp or udp port 53 or (vlan and (tcp or udp port 53))";
+/// Default filter: TCP (any proxy, any port), DNS, and ICMP "destination unreachable"
+/// (a firewall rejecting a connection), with or without a VLAN tag.
+pub const DEFAULT_FILTER: &str = "tcp or udp port 53 or icmp[icmptype] == icmp-unreach \
+     or (icmp6 and ip6[40] == 1) or (vlan and (tcp or udp port 53))";
 /// Fallback for link types where `vlan` does not compile.
-const PLAIN_FILTER: &str = "tcp or udp port 53";
+const PLAIN_FILTER: &str =
+    "tcp or udp port 53 or icmp[icmptype] == icmp-unreach or (icmp6 and ip6[40] == 1)";
 /// Large enough for a 64 KiB loopback MTU plus link headers (and GRO super-segments).
 pub const DEFAULT_SNAPLEN: i32 = 262_144;
 

@@ -26,6 +26,45 @@ pub struct TlsInfo {
     pub handshake_ms: Option<f64>,
     /// Versions the client offered.
     pub versions_offered: Vec<String>,
+    /// Extension: the handshake did not complete, and how it ended.
+    pub failure: Option<TlsFailure>,
+    /// Extension: the server's certificate, when the capture shows it (TLS 1.2 and older).
+    pub certificate: Option<CertSummary>,
+}
+
+/// A TLS handshake that did not complete.
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFailure {
+    /// The alert's name (`bad_certificate`, `unknown_ca`, `handshake_failure`,
+    /// `protocol_version`, ...) when it was visible; TLS 1.3 encrypts it.
+    pub alert: Option<String>,
+    /// Who gave up: `client` or `server`.
+    pub by: &'static str,
+    /// When: `after the server's certificate` (the client did not accept it), `after the
+    /// client hello` (the server refused the offer), ...
+    pub after: &'static str,
+    /// Not seen but deduced from what the capture shows (TLS 1.3: the client sent one
+    /// encrypted record the size of an alert after the server's flight, then closed).
+    pub inferred: bool,
+}
+
+/// Who a certificate is for and who vouches for it.
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertSummary {
+    /// The server's certificate's subject and issuer (RFC 4514 strings).
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    /// The issuer of the last certificate the server sent: the CA the client must trust.
+    pub root_issuer: Option<String>,
+}
+
+/// An ICMP "destination unreachable" answering a connection attempt.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Who sent it (the server itself, or a router or firewall on the way).
+    pub from: std::net::IpAddr,
+    /// What it said: `port unreachable`, `host unreachable`, `administratively prohibited`, ...
+    pub reason: &'static str,
 }
 
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +76,8 @@ pub enum ConnError {
     Reset,
     /// The SYN was never answered.
     NoAnswer,
+    /// Extension: an ICMP "destination unreachable" answered the SYN.
+    Unreachable,
     /// The capture ended while the connection was open.
     Truncated,
     /// Bytes are missing from the capture.
@@ -53,7 +94,8 @@ pub struct Connection {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub source: Source,
-    pub tls: Option<TlsInfo>,
+    /// Boxed: most connections are plain, and the event stays small.
+    pub tls: Option<Box<TlsInfo>>,
     pub connect_ms: Option<f64>,
     pub bytes_up: u64,
     pub bytes_down: u64,
@@ -62,6 +104,15 @@ pub struct Connection {
     pub server_name: Option<String>,
     /// Extension: what the stream carried ("http1", "tls", "unknown").
     pub protocol: &'static str,
+    /// Extension: this connection ran inside a tunnel through the HTTP proxy at this
+    /// address (its `server` is that proxy; `target` is what the tunnel reached).
+    pub via: Option<SocketAddr>,
+    /// Extension: `host:port` asked of an HTTP proxy with CONNECT.
+    pub target: Option<String>,
+    /// Extension: SYNs the client sent (retransmissions of an unanswered one included).
+    pub syns: u32,
+    /// Extension: the ICMP error that answered the SYN, if one did.
+    pub unreachable: Option<Unreachable>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub connected_at: Option<Ts>,
@@ -95,6 +146,10 @@ impl Connection {
             error: None,
             server_name: None,
             protocol: "none",
+            via: None,
+            target: None,
+            syns: 0,
+            unreachable: None,
             connected_at: None,
             end,
         }
@@ -131,6 +186,11 @@ pub struct Exchange {
     pub content_type: Option<String>,
     /// Extension: this request followed a redirect answered to that exchange.
     pub redirect_of: Option<u64>,
+    /// Extension: the request went through the HTTP proxy at this address (a CONNECT
+    /// tunnel, or an absolute-form request like `GET http://host/...`).
+    pub via: Option<SocketAddr>,
+    /// Extension: a `Proxy-Authenticate` challenge in the response (407).
+    pub proxy_authenticate: Option<String>,
     /// Connection setup paid by this request (only the first request on a connection).
     #[serde(skip)]
     pub setup: Setup,
@@ -171,9 +231,13 @@ pub struct DnsAnswer {
     pub server: SocketAddr,
     pub name: String,
     pub qtype: &'static str,
-    pub rcode: u8,
+    /// The response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED); null when the
+    /// query was never answered.
+    pub rcode: Option<u8>,
     pub addresses: Vec<std::net::IpAddr>,
     pub duration_ms: Option<f64>,
+    /// Extension: `no-answer` for a query the capture never saw answered.
+    pub error: Option<&'static str>,
 }
 
 /// Extension: the `h1:` of a `.zip` exchange, computed off the decoding thread; it

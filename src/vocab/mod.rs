@@ -9,8 +9,8 @@ pub mod time;
 pub mod url;
 
 pub use event::{
-    BodyInfo, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source, Timing, TlsInfo,
-    ZipHash,
+    BodyInfo, CertSummary, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source,
+    Timing, TlsFailure, TlsInfo, Unreachable, ZipHash,
 };
 pub use go::{GoRequest, Kind};
 pub use link::{LinkType, UnsupportedLinkType};

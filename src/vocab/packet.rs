@@ -37,7 +37,7 @@ pub enum StreamEvent {
         client: SocketAddr,
         server: SocketAddr,
         host: String,
-        tls: TlsInfo,
+        tls: Box<TlsInfo>,
         setup: Setup,
     },
     Data {

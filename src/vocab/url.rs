@@ -2,7 +2,7 @@
 //! it (docs/CONTRACT.md); these helpers parse it for its parts, compare URLs in the
 //! crate's normal form (lowercase host, no default port), and hide credentials.
 
-pub use url::Url;
+pub use url::{Host, Url};
 
 /// Parses an absolute URL.
 pub fn parse(s: &str) -> Option<Url> {
@@ -58,7 +58,12 @@ pub fn redact_password(s: &str) -> String {
     match parse(s) {
         Some(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("xxxxx"));
-            u.to_string()
+            let mut out = u.to_string();
+            // The normal form adds a `/` path to `http://host:port`; keep what was written.
+            if u.path() == "/" && !s.ends_with('/') && u.query().is_none() {
+                out.pop();
+            }
+            out
         }
         _ => s.to_string(),
     }

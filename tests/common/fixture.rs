@@ -353,6 +353,20 @@ impl Drop for LiveRun {
 
 /// Runs a go command with `-x` in a fresh module and cache; returns its stderr.
 pub fn run_go(go: &Path, goproxy: &str, args: &[&str], netns: Option<&str>) -> String {
+    let (ok, stderr) = run_go_with(go, goproxy, args, netns, &[]);
+    assert!(ok, "go failed: {stderr}");
+    stderr
+}
+
+/// Runs a go command like [`run_go`] with more environment; returns whether it succeeded
+/// and its stderr.
+pub fn run_go_with(
+    go: &Path,
+    goproxy: &str,
+    args: &[&str],
+    netns: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String) {
     let dir = tempdir("go");
     let modroot = dir.join("m");
     std::fs::create_dir_all(&modroot).unwrap();
@@ -377,11 +391,15 @@ pub fn run_go(go: &Path, goproxy: &str, args: &[&str], netns: Option<&str>) -> S
         .env("GOTOOLCHAIN", "local")
         .env("GOSUMDB", "off")
         .env("GOPROXY", goproxy);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let out = cmd.output().expect("run go");
     let _ = std::fs::remove_dir_all(&dir);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "go failed: {stderr}");
-    stderr
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn tempdir(tag: &str) -> PathBuf {

@@ -67,6 +67,7 @@ pub struct Head {
     pub user_agent: Option<String>,
     pub location: Option<String>,
     pub content_type: Option<String>,
+    pub proxy_authenticate: Option<String>,
 }
 
 impl Head {
@@ -382,6 +383,8 @@ fn read_headers(hs: &[httparse::Header<'_>], h: &mut Head) {
             h.location = Some(v());
         } else if name.eq_ignore_ascii_case("content-type") {
             h.content_type = Some(v());
+        } else if name.eq_ignore_ascii_case("proxy-authenticate") {
+            h.proxy_authenticate = Some(v());
         }
     }
 }

@@ -14,6 +14,23 @@ use std::collections::VecDeque;
 
 pub use codec::{looks_like_request, looks_like_response};
 
+/// Client bytes held after a CONNECT until the proxy answers it; past this the client is
+/// not waiting for a tunnel, and the bytes are read as HTTP again.
+const MAX_CONNECT_HOLD: usize = 64 << 10;
+
+/// A CONNECT answered 2xx: from here on the stream is a tunnel to `target`.
+pub struct TunnelStart {
+    /// `host:port` asked of the proxy.
+    pub target: String,
+    /// When the proxy's answer ended, and how long the CONNECT took.
+    pub ts: Ts,
+    pub connect_ms: f64,
+    /// Where in the server chunk being read the tunnel's first byte is.
+    pub offset: usize,
+    /// Client bytes sent after the CONNECT, before the answer: the tunnel's first ones.
+    pub up: Vec<u8>,
+}
+
 /// A request waiting for (the end of) its response.
 struct Pending {
     ex: Exchange,
@@ -40,6 +57,10 @@ pub struct Http1 {
     req_start: u64,
     /// The server side just found a message start again after lost bytes.
     resynced: bool,
+    /// A CONNECT is waiting for its answer: the client's bytes since.
+    connect_hold: Option<Vec<u8>>,
+    /// The CONNECT was answered 2xx: the tunnel begins (taken by `server_data`).
+    tunnel: Option<TunnelStart>,
 }
 
 impl Default for Http1 {
@@ -58,6 +79,8 @@ impl Http1 {
             up_off: 0,
             req_start: 0,
             resynced: false,
+            connect_hold: None,
+            tunnel: None,
         }
     }
 
@@ -71,6 +94,9 @@ impl Http1 {
     }
 
     pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
+        if self.hold_for_tunnel(data) {
+            return;
+        }
         let mut off = 0;
         while off < data.len() {
             let (used, item) = self.up.next(ts, &data[off..]);
@@ -78,7 +104,17 @@ impl Http1 {
             off += used;
             match item {
                 Some(Item::Start(_)) => self.req_start = here + used as u64,
-                Some(Item::Head(h)) => self.request(h, ctx),
+                Some(Item::Head(h)) => {
+                    let connect = h.method == "CONNECT";
+                    self.request(h, ctx);
+                    if connect {
+                        // What follows is the tunnel's, if the proxy agrees.
+                        self.up_off += off as u64;
+                        self.connect_hold = Some(Vec::new());
+                        self.hold_for_tunnel(&data[off..]);
+                        return;
+                    }
+                }
                 Some(Item::Body(b)) => {
                     if let Some(p) = self.pending.iter_mut().rev().find(|p| p.req_open) {
                         p.ex.req_bytes += b.len() as u64;
@@ -93,6 +129,20 @@ impl Http1 {
             self.end_request_body();
         }
         self.up_off += data.len() as u64;
+    }
+
+    /// While a CONNECT waits for its answer, client bytes are held (bounded): they are
+    /// the tunnel's if the proxy says yes. Returns whether `data` was held.
+    fn hold_for_tunnel(&mut self, data: &[u8]) -> bool {
+        let Some(held) = &mut self.connect_hold else {
+            return false;
+        };
+        if held.len() + data.len() > MAX_CONNECT_HOLD {
+            self.connect_hold = None;
+            return false;
+        }
+        held.extend_from_slice(data);
+        true
     }
 
     fn end_request_body(&mut self) {
@@ -117,6 +167,9 @@ impl Http1 {
             method: Some(h.method),
             http_version: Some(format!("HTTP/1.{}", h.minor)),
             user_agent: h.user_agent,
+            via: ctx
+                .via
+                .or_else(|| h.target.contains("://").then_some(ctx.server)),
             // The first request on a connection paid for reaching the server.
             setup: if self.requests == 1 {
                 ctx.setup
@@ -140,7 +193,15 @@ impl Http1 {
         });
     }
 
-    pub fn server_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
+    /// Reads the server's bytes; `Some` when a CONNECT was answered 2xx in them: the rest
+    /// of the stream (from the returned offset) is the tunnel's.
+    pub fn server_data(
+        &mut self,
+        ts: Ts,
+        data: &[u8],
+        ctx: &mut ConnCtx<'_>,
+    ) -> Option<TunnelStart> {
+        let whole = data;
         let mut data = data;
         while !data.is_empty() {
             let (used, item) = self.down.next(ts, data);
@@ -162,11 +223,16 @@ impl Http1 {
                 Some(Item::Resynced) => self.resynced = true,
                 Some(Item::Unparsable) | None => {}
             }
+            if let Some(mut t) = self.tunnel.take() {
+                t.offset = whole.len() - data.len();
+                return Some(t);
+            }
         }
         // A body that ended with the last byte still has its `End` to hand out.
         if let (0, Some(Item::End)) = self.down.next(ts, &[]) {
             self.complete_response(ts, None, ctx);
         }
+        None
     }
 
     /// The first byte of a response: time to first byte for the oldest request.
@@ -196,16 +262,34 @@ impl Http1 {
         if p.ex.http_version.is_none() {
             p.ex.http_version = Some(format!("HTTP/1.{}", h.minor));
         }
+        p.ex.proxy_authenticate = h.proxy_authenticate.clone();
         p.sink = ctx.hook.response(&p.ex);
-        let tunnel = h.status == 101 || (p.connect && (200..300).contains(&h.status));
-        match h.response_body(p.head_request, tunnel) {
+        let connect = p.connect;
+        let opened = connect && (200..300).contains(&h.status);
+        if opened {
+            self.tunnel = Some(TunnelStart {
+                target: p.ex.url.clone().unwrap_or_default(),
+                ts,
+                connect_ms: ts.ms_since(p.ex.ts),
+                offset: 0,
+                up: self.connect_hold.take().unwrap_or_default(),
+            });
+        }
+        let upgraded = h.status == 101 || opened;
+        match h.response_body(p.head_request, upgraded) {
             Some(f) => self.down.expect(Some(f)),
             None => {
                 self.complete_response(ts, None, ctx);
-                if tunnel {
+                if upgraded {
                     self.up.stop();
                     self.down.stop();
                 }
+            }
+        }
+        if connect && !opened {
+            // Refused: what the client sent meanwhile is HTTP again.
+            if let Some(held) = self.connect_hold.take() {
+                self.client_data(ts, &held, ctx);
             }
         }
     }
@@ -387,6 +471,7 @@ mod tests {
                 hook: &mut self.hook,
                 setup: Default::default(),
                 acked: self.acked,
+                via: None,
             }
         }
         fn exchanges(&self) -> Vec<Seen> {

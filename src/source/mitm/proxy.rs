@@ -154,14 +154,14 @@ impl Proxy {
             client: peer,
             server: up.server,
             host: host.clone(),
-            tls: TlsInfo {
+            tls: Box::new(TlsInfo {
                 sni: Some(host),
                 alpn: vec!["http/1.1".into()],
                 alpn_selected: up.alpn.clone(),
                 version: up.version.clone(),
                 handshake_ms: t.tls_ms,
-                versions_offered: vec![],
-            },
+                ..Default::default()
+            }),
             setup: Setup {
                 dns_ms: t.dns_ms,
                 connect_ms: t.connect_ms,
