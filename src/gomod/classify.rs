@@ -8,9 +8,9 @@ use crate::vocab::url;
 /// The parts of an absolute URL that classification needs.
 struct Url<'a> {
     /// `scheme://host[:port]`, normal form.
-    origin: String,
+    origin: &'a str,
     /// `host[:port]` as named.
-    authority: String,
+    authority: &'a str,
     path: &'a str,
     query: &'a str,
 }
@@ -18,19 +18,27 @@ struct Url<'a> {
 /// Classifies an absolute URL. `bases` are proxy base URLs known from the configuration
 /// (GOPROXY); when one is a prefix of the URL it decides where the module path starts.
 pub fn classify(url: &str, bases: &[String]) -> GoRequest {
-    let Some(parsed) = url::parse(url) else {
+    classify_with(url, bases, &mut url::Origins::default())
+}
+
+/// [`classify`] with a cache of parsed origins (the decoder hook keeps one).
+pub fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) -> GoRequest {
+    let Some(parts) = url::split(url) else {
+        return GoRequest::default();
+    };
+    let Some((origin, authority)) = origins.normal(parts.origin) else {
         return GoRequest::default();
     };
     let u = Url {
-        origin: url::origin(&parsed),
-        authority: url::authority(&parsed).unwrap_or_default(),
-        path: parsed.path(),
-        query: parsed.query().unwrap_or(""),
+        origin,
+        authority,
+        path: parts.path,
+        query: parts.query,
     };
     if u.query.split('&').any(|kv| kv == "go-get=1") {
         let module = path::percent_decode(u.path.trim_matches('/')).map(|p| {
             if p.is_empty() {
-                u.authority.clone()
+                u.authority.to_string()
             } else {
                 format!("{}/{p}", u.authority)
             }
@@ -56,21 +64,27 @@ pub fn classify(url: &str, bases: &[String]) -> GoRequest {
     proxy_request(&u, bases).unwrap_or_default()
 }
 
+/// `haystack.find(needle)`, with memchr: this runs several times per request, and
+/// `str::find` sets up a two-way searcher for each call.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
 /// Checksum database paths: under a proxy (`<base>/sumdb/<name>/...`) or at the database's
 /// own URL (`<base>/lookup/...`, `/tile/...`, `/latest`).
 fn sumdb(u: &Url<'_>) -> Option<GoRequest> {
-    let (base_path, rest) = if let Some(i) = u.path.find("/sumdb/") {
+    let (base_path, rest) = if let Some(i) = find(u.path, "/sumdb/") {
         let after = &u.path[i + "/sumdb/".len()..];
         let name_end = after.find('/').unwrap_or(after.len());
         (&u.path[..i], &after[name_end..])
     } else {
         let i = ["/lookup/", "/tile/"]
             .iter()
-            .filter_map(|m| u.path.find(m))
+            .filter_map(|m| find(u.path, m))
             .min()
             .or_else(|| u.path.strip_suffix("/latest").map(|p| p.len()))?;
         // A GOPROXY artifact path never contains these markers before "/@v/".
-        if u.path.contains("/@v/") || u.path.ends_with("/@latest") {
+        if find(u.path, "/@v/").is_some() || u.path.ends_with("/@latest") {
             return None;
         }
         (&u.path[..i], &u.path[i..])
@@ -99,7 +113,7 @@ fn sumdb(u: &Url<'_>) -> Option<GoRequest> {
 }
 
 fn proxy_request(u: &Url<'_>, bases: &[String]) -> Option<GoRequest> {
-    let (mod_part, kind, version) = if let Some(i) = u.path.find("/@v/") {
+    let (mod_part, kind, version) = if let Some(i) = find(u.path, "/@v/") {
         let file = &u.path[i + 4..];
         let (kind, ver) = if file == "list" {
             (Kind::List, None)
@@ -125,7 +139,7 @@ fn proxy_request(u: &Url<'_>, bases: &[String]) -> Option<GoRequest> {
         .iter()
         .map(|b| b.trim_end_matches('/'))
         .filter(|b| {
-            b.strip_prefix(u.origin.as_str()).is_some_and(|base_path| {
+            b.strip_prefix(u.origin).is_some_and(|base_path| {
                 mod_part.starts_with(base_path) && u.path[base_path.len()..].starts_with('/')
             })
         })

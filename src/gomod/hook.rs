@@ -2,7 +2,7 @@
 //! (which proxy, which module, which artifact), redirects stay attached to the request
 //! that caused them, and the bodies the module model needs are kept or hashed.
 
-use super::classify::classify;
+use super::classify::classify_with;
 use super::hashpool::{HashPool, HashResult};
 use super::redirect::Redirects;
 use super::sinks::{self, SharedPool};
@@ -23,6 +23,7 @@ pub struct GoHookConfig {
 
 pub struct GoHook {
     proxy_bases: Vec<String>,
+    origins: crate::vocab::url::Origins,
     redirects: Redirects,
     /// `None` with `--no-hash`.
     pool: Option<SharedPool>,
@@ -33,6 +34,7 @@ impl GoHook {
         GoHook {
             pool: (!config.no_hash).then(|| Rc::new(RefCell::new(HashPool::new(!config.live)))),
             proxy_bases: config.proxy_bases,
+            origins: Default::default(),
             redirects: Redirects::default(),
         }
     }
@@ -47,7 +49,7 @@ impl ExchangeHook for GoHook {
                 redirect_of: Some(of),
             },
             None => Tag {
-                go: classify(url, &self.proxy_bases),
+                go: classify_with(url, &self.proxy_bases, &mut self.origins),
                 redirect_of: None,
             },
         }

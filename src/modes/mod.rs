@@ -114,21 +114,29 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
         gosum,
         log_capacity: 0,
         proxy_env: None,
-        trusted_roots: trusted_roots(),
+        trusted_roots: Some(Arc::new(SystemRoots::default())),
     })
 }
 
-/// Subjects of the root CAs this machine trusts: a certificate chain that ends elsewhere
-/// was issued by a private CA (a TLS-inspecting proxy's, a company's).
-fn trusted_roots() -> Option<std::collections::BTreeSet<String>> {
-    let found = rustls_native_certs::load_native_certs();
-    let subjects: std::collections::BTreeSet<String> = found
-        .certs
-        .iter()
-        .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
-        .map(|(_, cert)| cert.subject().to_string())
-        .collect();
-    (!subjects.is_empty()).then_some(subjects)
+/// The root CAs of this machine's store: a certificate chain that ends elsewhere was issued
+/// by a private CA (a TLS-inspecting proxy's, a company's). Read on first use.
+#[derive(Default)]
+struct SystemRoots {
+    subjects: std::sync::OnceLock<std::collections::BTreeSet<String>>,
+}
+
+impl gomodwatch::session::TrustedRoots for SystemRoots {
+    fn contains(&self, subject: &str) -> Option<bool> {
+        let subjects = self.subjects.get_or_init(|| {
+            rustls_native_certs::load_native_certs()
+                .certs
+                .iter()
+                .filter_map(|der| x509_parser::parse_x509_certificate(der).ok())
+                .map(|(_, cert)| cert.subject().to_string())
+                .collect()
+        });
+        (!subjects.is_empty()).then(|| subjects.contains(subject))
+    }
 }
 
 /// A run being set up: what it reads, how it judges, where it shows.

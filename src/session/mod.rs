@@ -51,9 +51,23 @@ pub struct SessionConfig {
     pub log_capacity: usize,
     /// HTTPS_PROXY/HTTP_PROXY as the go command had them, when known.
     pub proxy_env: Option<ProxyEnv>,
-    /// Subjects of the root CAs this machine trusts (to tell a public CA from a
-    /// TLS-inspecting proxy's), when they could be read.
-    pub trusted_roots: Option<std::collections::BTreeSet<String>>,
+    /// The root CAs this machine trusts (to tell a public CA from a TLS-inspecting
+    /// proxy's), when they can be read.
+    pub trusted_roots: Option<std::sync::Arc<dyn TrustedRoots>>,
+}
+
+/// Which certificate subjects are root CAs this machine trusts. Reading the system's store
+/// costs milliseconds, so an implementation reads it only when first asked (a capture
+/// with no TLS failure never asks).
+pub trait TrustedRoots: Send + Sync {
+    /// `None` when the store could not be read.
+    fn contains(&self, subject: &str) -> Option<bool>;
+}
+
+impl std::fmt::Debug for dyn TrustedRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrustedRoots")
+    }
 }
 
 impl Default for SessionConfig {

@@ -351,10 +351,7 @@ impl Session {
 
     /// Whether this issuer is a root this machine trusts (`None` when that is not known).
     fn is_public_ca(&self, issuer: &str) -> Option<bool> {
-        self.config
-            .trusted_roots
-            .as_ref()
-            .map(|roots| roots.contains(issuer))
+        self.config.trusted_roots.as_ref()?.contains(issuer)
     }
 
     fn dns_problems(&self, out: &mut Vec<Problem>) {

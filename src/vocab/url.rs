@@ -4,6 +4,60 @@
 
 pub use url::{Host, Url};
 
+/// An absolute URL cut into its origin (`scheme://authority`, as written), path and query
+/// (as sent). The go command's request URLs come here once per request: the `url` crate's
+/// full parse costs thousands of instructions per URL (its host processing), so the hot
+/// path splits at the structural characters here, in this one place, and leaves what needs
+/// real parsing — the origin's normal form — to [`Origins`], once per distinct origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split<'a> {
+    pub origin: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+}
+
+pub fn split(s: &str) -> Option<Split<'_>> {
+    let after_scheme = memchr::memmem::find(s.as_bytes(), b"://")? + 3;
+    let path_at = s[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(s.len(), |i| after_scheme + i);
+    let rest = &s[path_at..];
+    let rest = rest.split('#').next().unwrap_or("");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    Some(Split {
+        origin: &s[..path_at],
+        path,
+        query,
+    })
+}
+
+/// Origins in normal form (`scheme://host[:port]`, lowercase, no default port) and their
+/// authority, parsed with the `url` crate once each.
+#[derive(Debug, Default)]
+pub struct Origins {
+    cache: std::collections::HashMap<String, Option<(String, String)>>,
+}
+
+impl Origins {
+    /// Distinct origins remembered; more are parsed every time.
+    const MAX: usize = 4096;
+
+    /// (origin in normal form, authority as named) of a `scheme://authority` string.
+    pub fn normal(&mut self, raw_origin: &str) -> Option<(&str, &str)> {
+        if !self.cache.contains_key(raw_origin) {
+            if self.cache.len() >= Self::MAX {
+                self.cache.clear();
+            }
+            let parsed = parse(raw_origin).map(|u| (origin(&u), authority(&u).unwrap_or_default()));
+            self.cache.insert(raw_origin.to_string(), parsed);
+        }
+        self.cache
+            .get(raw_origin)?
+            .as_ref()
+            .map(|(o, a)| (o.as_str(), a.as_str()))
+    }
+}
+
 /// Parses an absolute URL.
 pub fn parse(s: &str) -> Option<Url> {
     Url::parse(s).ok().filter(|u| u.has_host())
@@ -55,6 +109,11 @@ pub fn normalize(s: &str) -> String {
 /// (`https://user:secret@host/p` → `https://user:xxxxx@host/p`). A URL without a password
 /// is returned exactly as given.
 pub fn redact_password(s: &str) -> String {
+    // Without an `@` in the authority there is no userinfo: skip parsing (every request
+    // URL comes here, and `/@v/` is in most of their paths).
+    if !split(s).is_some_and(|p| p.origin.contains('@')) {
+        return s.to_string();
+    }
     match parse(s) {
         Some(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("xxxxx"));
