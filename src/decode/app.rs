@@ -31,6 +31,19 @@ pub struct ConnCtx<'a> {
     /// For server data: how far into the client's stream the server had read (its TCP
     /// acknowledgment), which pairs a response with its request again after lost packets.
     pub acked: Option<u64>,
+    /// The decoder's counters (requests dropped, malformed messages).
+    pub stats: &'a mut super::Stats,
+}
+
+/// How a connection ended without both sides closing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// An RST.
+    Reset,
+    /// Not seen to its end (the capture ended, or the connection went idle).
+    Cut,
+    /// The decoder gave it up to stay within its bounds (`Stats::flows_evicted`).
+    Evicted,
 }
 
 impl ConnCtx<'_> {
@@ -75,6 +88,16 @@ impl App {
             App::Http(_) => "http1",
             App::Tls(_) => "tls",
             App::Opaque => "unknown",
+        }
+    }
+
+    /// Bytes of protocol state held (buffers, requests waiting for responses): what the
+    /// flow table's state bound counts.
+    pub fn state_bytes(&self) -> usize {
+        match self {
+            App::Undecided | App::Opaque => 0,
+            App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
+            App::Tls(t) => std::mem::size_of::<Tls>() + t.state_bytes(),
         }
     }
 
@@ -130,10 +153,10 @@ impl App {
         }
     }
 
-    /// The connection ended by RST (`reset`) or was never seen to its end.
-    pub fn close(&mut self, reset: bool, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    /// The connection ended by RST, was never seen to its end, or was evicted.
+    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         if let App::Http(h) = self {
-            h.close(reset, ts, ctx);
+            h.close(how, ts, ctx);
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod tcp;
 pub mod tls;
 
 use crate::vocab::{ConnError, Connection, Dir, Event, Packet, Setup, Source, StreamEvent, Ts};
-use app::{App, ConnCtx, DecodeConfig};
+use app::{App, Close, ConnCtx, DecodeConfig};
 use dns::DnsTable;
 use hook::ExchangeHook;
 use ip::{TcpSegment, Transport};
@@ -35,6 +35,23 @@ pub struct Stats {
     pub gaps: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
     pub skipped: u64,
+    /// Open connections ended early to stay within the decoder's bounds: more than
+    /// `Limits::max_flows` at once (a SYN flood), or more protocol state than
+    /// `Limits::max_state_bytes`. The least recently active go first. Each is still
+    /// reported (connection error `truncated`; its unanswered requests `evicted`), but
+    /// packets of it that come later start a new, mid-stream connection. Like `gaps`, this
+    /// is traffic the decoder did not follow to the end: answers may be missing because of
+    /// it.
+    pub flows_evicted: u64,
+    /// HTTP/1 requests beyond the bound on requests waiting for a response on one
+    /// connection (`http1::MAX_PENDING`; the go command never pipelines). Each is still
+    /// reported, at once, as an exchange with error `dropped: too many pending requests`;
+    /// its response, when it comes, is read past but not paired.
+    pub requests_dropped: u64,
+    /// HTTP/1 messages whose framing net/http rejects (two different Content-Length values,
+    /// an invalid Content-Length, a Transfer-Encoding other than `chunked`, broken chunked
+    /// encoding) or whose head is not HTTP: the exchange carries a `malformed: ...` error.
+    pub malformed: u64,
 }
 
 /// How a flow ended, which decides its `error`.
@@ -42,8 +59,10 @@ pub struct Stats {
 enum End {
     Finished,
     Reset,
-    /// The input ended (or the flow was evicted) with the connection still open.
+    /// The input ended with the connection still open.
     Cut,
+    /// Removed from the table to make room (see `Stats::flows_evicted`).
+    Evicted,
     /// No packet for the idle timeout.
     Idle,
 }
@@ -109,8 +128,19 @@ impl Decoder {
         &self.core.stats
     }
 
+    /// Open flows in the table.
     pub fn open_flows(&self) -> usize {
-        self.flows.len()
+        self.flows.open()
+    }
+
+    /// Out-of-order bytes (and their overhead) held right now, across all flows.
+    pub fn held_bytes(&self) -> usize {
+        self.flows.limits.held_total - self.budget.remaining
+    }
+
+    /// Protocol state held right now, across all flows (as each flow last reported it).
+    pub fn state_bytes(&self) -> usize {
+        self.flows.state_bytes()
     }
 
     /// Events produced since the last call.
@@ -129,6 +159,7 @@ impl Decoder {
         core.stats.bytes += pkt.wire_len as u64;
         let ts = pkt.ts;
         core.last_ts = core.last_ts.max(ts);
+        self.flows.advance(ts);
         match ip::decode(pkt) {
             Ok(Transport::Tcp(seg)) => self.tcp(ts, &seg),
             Ok(Transport::Udp(d)) => {
@@ -143,18 +174,15 @@ impl Decoder {
         if self.core.stats.packets % 256 == 0 {
             self.core.hook.poll(false, &mut self.core.out);
         }
-        // Expire flows once per second of capture time.
-        if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
-            self.last_sweep = ts;
-            let idle_ns = self.flows.limits.idle_timeout_ns;
-            for mut flow in self.flows.sweep(ts) {
-                let end = if ts.0 - flow.last_ts.0 > idle_ns {
-                    End::Idle
-                } else {
-                    End::Cut
-                };
+        // Expire flows once per second of capture time, by the table's clock (the newest
+        // timestamp seen), so that timestamps going backwards cannot stop it.
+        let now = self.flows.clock();
+        if now.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
+            self.last_sweep = now;
+            for mut flow in self.flows.sweep() {
                 let at = flow.last_ts;
-                self.core.end_flow(&mut flow, end, at, &mut self.budget);
+                self.core
+                    .end_flow(&mut flow, End::Idle, at, &mut self.budget);
             }
         }
     }
@@ -168,35 +196,74 @@ impl Decoder {
     pub fn finish(&mut self) {
         let ts = self.core.last_ts;
         self.streams.finish(ts, &mut self.core);
-        for mut flow in self.flows.drain_open() {
+        for slot in self.flows.open_by_id() {
+            let mut flow = self.flows.remove(slot);
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
         }
         self.core.hook.poll(true, &mut self.core.out);
+        let st = &self.core.stats;
+        let mut lost = Vec::new();
+        if st.flows_evicted > 0 {
+            lost.push(format!("{} connections were evicted", st.flows_evicted));
+        }
+        if st.requests_dropped > 0 {
+            lost.push(format!(
+                "{} pipelined requests were dropped",
+                st.requests_dropped
+            ));
+        }
+        if !lost.is_empty() {
+            self.core.notices.push(format!(
+                "{} to stay within memory bounds (each is still reported)",
+                lost.join(" and ")
+            ));
+        }
+    }
+
+    /// Ends a flow the table gave up to make room.
+    fn evicted(&mut self, mut flow: Flow<App>, why: &str) {
+        if self.core.stats.flows_evicted == 0 {
+            self.core.notices.push(format!(
+                "{why}: the least recently active connections are ended early (counted as \
+                 evicted)"
+            ));
+        }
+        self.core.stats.flows_evicted += 1;
+        let at = flow.last_ts;
+        self.core
+            .end_flow(&mut flow, End::Evicted, at, &mut self.budget);
     }
 
     fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {
-        if let Lookup::Missing { stale } = self.flows.lookup(seg) {
-            if let Some(mut old) = stale.filter(|f| !f.done) {
-                let at = old.last_ts;
-                self.core.end_flow(&mut old, End::Cut, at, &mut self.budget);
+        let slot = match self.flows.lookup(seg) {
+            Lookup::Found(slot) => slot,
+            Lookup::Missing { stale } => {
+                if let Some(mut old) = stale.filter(|f| !f.done) {
+                    let at = old.last_ts;
+                    self.core.end_flow(&mut old, End::Cut, at, &mut self.budget);
+                }
+                // Only a SYN, or a segment carrying data, starts a flow: a stray ACK or FIN
+                // after a flow was forgotten must not invent a connection.
+                let f = seg.flags;
+                if !f.syn && seg.payload.is_empty() {
+                    return;
+                }
+                let (client, server) = orient(seg);
+                let (slot, evicted) = self.flows.insert(ts, client, server, App::Undecided);
+                if let Some(old) = evicted {
+                    let max = self.flows.limits.max_flows;
+                    self.evicted(old, &format!("more than {max} connections open at once"));
+                }
+                self.flows.flow(slot).mid_stream = !f.syn || f.ack;
+                self.core.stats.connections += 1;
+                slot
             }
-            // Only a SYN, or a segment carrying data, starts a flow: a stray ACK or FIN
-            // after a flow was forgotten must not invent a connection.
-            let f = seg.flags;
-            if !f.syn && seg.payload.is_empty() {
-                return;
-            }
-            let (client, server) = orient(seg);
-            let flow = self.flows.insert(ts, client, server, App::Undecided);
-            flow.mid_stream = !f.syn || f.ack;
-            self.core.stats.connections += 1;
-        }
-        let Some(flow) = self.flows.get_mut(seg.src, seg.dst) else {
-            return;
         };
+        let flow = self.flows.flow(slot);
         if flow.done {
             flow.last_ts = ts;
+            self.flows.touch(slot, 0);
             return;
         }
         let core = &mut self.core;
@@ -210,6 +277,15 @@ impl Decoder {
             Outcome::Open => {}
             Outcome::Finished => core.end_flow(flow, End::Finished, ts, &mut self.budget),
             Outcome::Reset => core.end_flow(flow, End::Reset, ts, &mut self.budget),
+        }
+        let state = flow.app.state_bytes();
+        self.flows.touch(slot, state);
+        while let Some(old) = self.flows.evict_over_state(slot) {
+            let max = self.flows.limits.max_state_bytes >> 20;
+            self.evicted(
+                old,
+                &format!("connections hold more than {max} MiB of state"),
+            );
         }
     }
 }
@@ -228,6 +304,7 @@ impl Core {
             hook: &mut *self.hook,
             setup: m.setup,
             acked: None,
+            stats: &mut self.stats,
         }
     }
 
@@ -255,8 +332,11 @@ impl Core {
         flow.flush(ts, budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
-        if end != End::Finished {
-            flow.app.close(end == End::Reset, ts, &mut ctx);
+        match end {
+            End::Finished => {}
+            End::Reset => flow.app.close(Close::Reset, ts, &mut ctx),
+            End::Evicted => flow.app.close(Close::Evicted, ts, &mut ctx),
+            End::Cut | End::Idle => flow.app.close(Close::Cut, ts, &mut ctx),
         }
         flow.done = true;
         let gaps = flow.gaps();
@@ -273,7 +353,7 @@ impl Core {
             }
             End::Reset if !both_fin => Some(ConnError::Reset),
             _ if gaps > 0 => Some(ConnError::Gap),
-            End::Cut if !both_fin => Some(ConnError::Truncated),
+            End::Cut | End::Evicted if !both_fin => Some(ConnError::Truncated),
             _ => None,
         };
         let app = std::mem::replace(&mut flow.app, App::Opaque);

@@ -49,7 +49,19 @@ pub struct HalfStream {
     pub bytes: u64,
 }
 
-/// Bounds shared by every direction of every flow.
+/// What holding one segment costs beyond its payload (its buffer's header, its share of
+/// the map): charged too, so that a flood of tiny or empty segments is bounded like a few
+/// large ones.
+pub const HELD_OVERHEAD: usize = 96;
+
+/// What a direction's map of held segments costs while it holds anything (its first node):
+/// charged too, so that many flows holding one tiny segment each are bounded.
+pub const MAP_OVERHEAD: usize = 768;
+
+/// Bounds shared by every direction of every flow. Every byte held (plus the overheads
+/// above) is taken from `remaining` and given back when the segment is delivered or given
+/// up, so `remaining` returns to its start when nothing is held.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budget {
     /// Per-direction limit on held (out-of-order) bytes.
     pub per_direction: usize,
@@ -66,8 +78,14 @@ impl HalfStream {
         self.base.is_some()
     }
 
+    /// What this direction's held segments cost, overhead included.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
+    }
+
+    /// Segments held.
+    pub fn held_segments(&self) -> usize {
+        self.held.len()
     }
 
     /// The sequence number right after everything delivered (and a delivered FIN), or
@@ -193,12 +211,17 @@ impl HalfStream {
                 return;
             }
         }
-        let need = payload.len();
+        // What holding it would cost (the map's own cost with its first segment).
+        let cost = |held: &BTreeMap<u64, Held>| {
+            payload.len() + HELD_OVERHEAD + if held.is_empty() { MAP_OVERHEAD } else { 0 }
+        };
+        let mut need = cost(&self.held);
         while self.held_bytes + need > budget.per_direction || need > budget.remaining {
             // Out of room: give up on the oldest hole so the parser can move on.
             if !self.skip_to_first_held(out, budget) {
                 break;
             }
+            need = cost(&self.held);
         }
         if at <= self.delivered {
             // Skipping ahead reached this segment: it is in order now.
@@ -226,10 +249,11 @@ impl HalfStream {
                 missing,
             },
         ) {
-            self.release(old.data.len(), budget);
+            // Replaced a shorter copy (the map was not empty, so `need` has no map cost).
+            self.release(old.data.len() + HELD_OVERHEAD, budget);
         }
         self.held_bytes += need;
-        budget.remaining = budget.remaining.saturating_sub(need);
+        budget.remaining -= need;
         if self.held_bytes > budget.per_direction {
             self.skip_to_first_held(out, budget);
         }
@@ -274,7 +298,10 @@ impl HalfStream {
                 break;
             }
             let h = entry.remove();
-            self.release(h.data.len(), budget);
+            self.release(h.data.len() + HELD_OVERHEAD, budget);
+            if self.held.is_empty() {
+                self.release(MAP_OVERHEAD, budget);
+            }
             let end = at + h.data.len() as u64 + h.missing;
             if end > self.delivered {
                 let skip = (self.delivered - at) as usize;

@@ -111,6 +111,12 @@ impl Tls {
         data.len() >= 3 && data[0] == CONTENT_HANDSHAKE && data[1] == 3 && data[2] <= 4
     }
 
+    /// Bytes held in buffers (hellos being collected).
+    pub fn state_bytes(&self) -> usize {
+        let r = |r: &Records| r.header.capacity() + r.handshake.capacity();
+        r(&self.client) + r(&self.server)
+    }
+
     pub fn client_data(&mut self, ts: Ts, data: &[u8]) {
         match self.state {
             State::ClientHello => {
