@@ -362,7 +362,8 @@ fn take_head(r: &mut Reader, data: &[u8]) -> HeadStep {
     }
     let before = r.head.len();
     let room = MAX_HEAD.saturating_sub(before);
-    r.head.extend_from_slice(&data[..data.len().min(room)]);
+    let taken = data.len().min(room);
+    r.head.extend_from_slice(&data[..taken]);
     // Search only where the blank line can newly appear.
     let from = before.saturating_sub(3);
     match head_end(&r.head[from..]) {
@@ -372,7 +373,8 @@ fn take_head(r: &mut Reader, data: &[u8]) -> HeadStep {
             head.truncate(end);
             HeadStep::Complete(end - before, head)
         }
-        None if r.head.len() >= MAX_HEAD => HeadStep::Bad(data.len(), Unreadable::TooLarge),
+        // Only what went into the head is used: the rest may hold the next message.
+        None if r.head.len() >= MAX_HEAD => HeadStep::Bad(taken, Unreadable::TooLarge),
         None => HeadStep::NeedMore(data.len()),
     }
 }
@@ -721,5 +723,145 @@ mod tests {
         let (used, item) = r.next(Ts(0), data);
         assert!(matches!(item, Some(Item::Resynced)));
         assert_eq!(&data[used..used + 8], b"HTTP/1.1");
+    }
+    fn response(head: &str) -> Result<Head, Unreadable> {
+        parse_head(head.as_bytes(), Role::Response, Ts(0))
+    }
+
+    fn framing_of(headers: &str) -> (Option<u64>, bool, Option<Malformed>) {
+        let h = response(&format!("HTTP/1.1 200 OK\r\n{headers}\r\n")).unwrap();
+        (h.content_length, h.chunked, h.malformed)
+    }
+
+    #[test]
+    fn any_number_of_headers() {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..200 {
+            head.push_str(&format!("X-Header-{i}: value {i}\r\n"));
+        }
+        head.push_str("Content-Type: text/plain\r\nContent-Length: 3\r\n\r\n");
+        let h = response(&head).unwrap();
+        assert_eq!((h.status, h.content_length), (200, Some(3)));
+        assert_eq!(h.content_type.as_deref(), Some("text/plain"));
+        // Requests too.
+        let req = head.replace("HTTP/1.1 200 OK", "GET /x HTTP/1.1");
+        let h = parse_head(req.as_bytes(), Role::Request, Ts(0)).unwrap();
+        assert_eq!((h.method.as_str(), h.content_length), ("GET", Some(3)));
+    }
+
+    #[test]
+    fn obs_fold_is_joined_like_net_textproto() {
+        let h = response(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain;  \r\n   charset=utf-8\r\n\tq=1\r\nContent-Length: 2\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            h.content_type.as_deref(),
+            Some("text/plain; charset=utf-8 q=1")
+        );
+        assert_eq!(h.content_length, Some(2));
+        // A folded framing header still counts.
+        let h = response("HTTP/1.1 200 OK\nContent-Length:\n 7\n\n").unwrap();
+        assert_eq!(h.content_length, Some(7));
+        let req = "GET /x HTTP/1.1\r\nUser-Agent: a\r\n b\r\n\r\n";
+        let h = parse_head(req.as_bytes(), Role::Request, Ts(0)).unwrap();
+        assert_eq!(h.user_agent.as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn a_first_header_line_starting_with_whitespace_is_rejected() {
+        assert_eq!(
+            response("HTTP/1.1 200 OK\r\n Content-Length: 2\r\n\r\n"),
+            Err(Unreadable::LeadingWhitespace)
+        );
+    }
+
+    #[test]
+    fn content_length_as_net_http_reads_it() {
+        assert_eq!(
+            framing_of("Content-Length: 51\r\n"),
+            (Some(51), false, None)
+        );
+        assert_eq!(framing_of("Content-Length:  51 \r\n").0, Some(51));
+        // The same value twice is fine; two values are not.
+        let twice = "Content-Length: 5\r\nContent-Length: 5\r\n";
+        assert_eq!(framing_of(twice), (Some(5), false, None));
+        let two = "Content-Length: 5\r\nContent-Length: 6\r\n";
+        assert_eq!(framing_of(two).2, Some(Malformed::ConflictingLength));
+        let bad = |v: &str| framing_of(&format!("Content-Length: {v}\r\n")).2;
+        for v in ["+51", "-1", "0x10", "5 1", "5,5", "", "9223372036854775808"] {
+            assert_eq!(bad(v), Some(Malformed::BadLength(v.into())), "{v:?}");
+        }
+        assert_eq!(bad("9223372036854775807"), None);
+        assert_eq!(
+            Malformed::BadLength("+51".into()).to_string(),
+            "invalid Content-Length \"+51\""
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_as_net_http_reads_it() {
+        assert_eq!(
+            framing_of("Transfer-Encoding: chunked\r\n"),
+            (None, true, None)
+        );
+        assert!(framing_of("Transfer-Encoding: Chunked\r\n").1);
+        for v in ["xchunked", "gzip, chunked", "chunked, gzip", "identity"] {
+            let (_, chunked, m) = framing_of(&format!("Transfer-Encoding: {v}\r\n"));
+            assert!(!chunked, "{v}");
+            assert_eq!(m, Some(Malformed::UnsupportedEncoding(v.into())));
+        }
+        let two = "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n";
+        assert_eq!(framing_of(two).2, Some(Malformed::TooManyEncodings));
+        // Chunked wins over a (valid) length; an invalid length is still an error.
+        let both = "Content-Length: 9\r\nTransfer-Encoding: chunked\r\n";
+        assert!(framing_of(both).1);
+        assert!(framing_of(both).2.is_none());
+        let bad = "Content-Length: +9\r\nTransfer-Encoding: chunked\r\n";
+        assert!(framing_of(bad).2.is_some());
+        // HTTP/1.0 messages' Transfer-Encoding is ignored.
+        let h = response("HTTP/1.0 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n").unwrap();
+        assert_eq!((h.chunked, h.malformed), (false, None));
+    }
+
+    #[test]
+    fn a_head_too_large_is_skipped_and_the_next_message_found() {
+        let mut r = Reader::new(Role::Response);
+        let mut wire = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        wire.resize(MAX_HEAD + 100, b'a');
+        wire.extend_from_slice(b"\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        let mut items = Vec::new();
+        for piece in wire.chunks(1448) {
+            let mut data = piece;
+            while !data.is_empty() {
+                let (used, item) = r.next(Ts(0), data);
+                data = &data[used..];
+                match item {
+                    Some(Item::Unparsable(why)) => items.push(format!("unparsable {why}")),
+                    Some(Item::Head(h)) => items.push(format!("head {}", h.status)),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(items, ["unparsable head larger than 64 KiB", "head 404"]);
+        assert!(
+            r.state_bytes() < 1024,
+            "the big head's buffer is given back"
+        );
+    }
+
+    #[test]
+    fn resync_scans_a_line_full_of_near_misses_once() {
+        // Many " HTTP/1." on one line, then a real request line: found, in one pass.
+        let mut data = b"x".repeat(10);
+        for _ in 0..50_000 {
+            data.extend_from_slice(b"a HTTP/1.1 ");
+        }
+        data.extend_from_slice(b"\nGET /next HTTP/1.1\r\n\r\n");
+        let at = find_message_start(&data, Role::Request).unwrap();
+        assert!(data[at..].starts_with(b"GET /next"));
+        let lf_only = b"GET /a HTTP/1.1\nHost: h\n\nGET /b HTTP/1.1\r\n\r\n";
+        assert_eq!(head_end(lf_only), Some(25));
+        assert_eq!(head_end(&lf_only[25..]), Some(19));
     }
 }

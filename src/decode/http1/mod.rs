@@ -733,4 +733,157 @@ mod tests {
         assert_eq!(ex[0], (url("/a/@v/v1.zip"), None, 0, Some("gap".into())));
         assert_eq!(ex[1], (url("/b/@v/list"), Some(200), 2, None));
     }
+    /// The bound on requests waiting: past it requests are reported at once as dropped,
+    /// their responses are read past, and pairing stays right for the rest.
+    #[test]
+    fn pipelined_requests_past_the_bound_are_dropped_and_counted() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let n = MAX_PENDING + 6;
+        let mut reqs = Vec::new();
+        for i in 0..n {
+            reqs.extend_from_slice(format!("GET /r{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+        }
+        p.client_data(Ts(1), &reqs, &mut h.ctx());
+        // The six past the bound are already out, with their error.
+        let ex = h.exchanges();
+        assert_eq!(ex.len(), 6);
+        assert_eq!(
+            ex[0],
+            (
+                url(&format!("/r{MAX_PENDING}")),
+                None,
+                0,
+                Some(DROPPED.into())
+            )
+        );
+        assert_eq!(h.stats.requests_dropped, 6);
+        assert!(p.state_bytes() > MAX_PENDING * std::mem::size_of::<Pending>());
+        // A request arriving now waits behind the dropped ones, so it is dropped too.
+        p.client_data(
+            Ts(2),
+            b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        assert_eq!(h.exchanges().len(), 7);
+        // Every response, in order: the first MAX_PENDING answer the kept requests.
+        let mut resps = Vec::new();
+        for i in 0..n + 1 {
+            resps.extend_from_slice(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", i % 10).as_bytes(),
+            );
+            resps.extend(std::iter::repeat_n(b'x', i % 10));
+        }
+        p.server_data(Ts(3), &resps, &mut h.ctx());
+        let ex = h.exchanges();
+        assert_eq!(ex.len(), n + 1);
+        for (i, e) in ex[7..].iter().enumerate() {
+            assert_eq!(
+                *e,
+                (url(&format!("/r{i}")), Some(200), (i % 10) as u64, None)
+            );
+        }
+        // The burst's queue was given back.
+        assert!(p.state_bytes() < 4096, "{}", p.state_bytes());
+        // The connection is back to normal.
+        p.client_data(
+            Ts(4),
+            b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        p.server_data(
+            Ts(5),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut h.ctx(),
+        );
+        assert_eq!(
+            h.exchanges().last().unwrap(),
+            &(url("/after"), Some(404), 0, None)
+        );
+    }
+
+    /// Framing net/http rejects gives the exchange an error (not "no-response"), and the
+    /// next response on the connection is still read.
+    #[test]
+    fn malformed_responses_are_errors_not_silence() {
+        let cases = [
+            (
+                "Content-Length: 2\r\nContent-Length: 3",
+                "malformed: conflicting Content-Length",
+            ),
+            (
+                "Content-Length: +51",
+                "malformed: invalid Content-Length \"+51\"",
+            ),
+            (
+                "Transfer-Encoding: xchunked",
+                "malformed: unsupported Transfer-Encoding \"xchunked\"",
+            ),
+        ];
+        for (headers, error) in cases {
+            let mut h = Harness::new();
+            let mut p = Http1::new();
+            let two = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+            p.client_data(Ts(1), two, &mut h.ctx());
+            let resp = format!("HTTP/1.1 200 OK\r\n{headers}\r\n\r\nab\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            p.server_data(Ts(2), resp.as_bytes(), &mut h.ctx());
+            p.close(Close::Cut, Ts(3), &mut h.ctx());
+            assert_eq!(
+                h.exchanges(),
+                [
+                    (url("/a"), None, 0, Some(error.into())),
+                    (url("/b"), Some(404), 0, None)
+                ],
+                "{headers}"
+            );
+            assert_eq!(h.stats.malformed, 1);
+        }
+        // Not HTTP at all: the request was answered with something net/http rejects.
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.server_data(Ts(2), b"\x15\x03\x03\x00\x02\x02\x46", &mut h.ctx());
+        p.close(Close::Cut, Ts(3), &mut h.ctx());
+        assert_eq!(
+            h.exchanges(),
+            [(
+                url("/a"),
+                None,
+                0,
+                Some("malformed: not an HTTP/1.x response".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_malformed_request_says_so() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let req = b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        p.client_data(Ts(1), req, &mut h.ctx());
+        p.server_data(
+            Ts(2),
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            &mut h.ctx(),
+        );
+        let ex = h.exchanges();
+        assert_eq!(
+            ex[0],
+            (
+                url("/a"),
+                Some(400),
+                0,
+                Some("malformed request: conflicting Content-Length".into())
+            )
+        );
+    }
+
+    #[test]
+    fn an_evicted_connection_does_not_claim_the_server_never_answered() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.close(Close::Evicted, Ts(2), &mut h.ctx());
+        assert_eq!(h.exchanges(), [(url("/a"), None, 0, Some(EVICTED.into()))]);
+    }
 }
