@@ -123,7 +123,7 @@ impl Tls {
                 self.hello_at.get_or_insert(ts);
                 let mut started = Vec::new();
                 if !self.client.feed(data, &mut started) {
-                    self.state = State::Done;
+                    self.done();
                     return;
                 }
                 if let Some((1, body)) = self.client.first_message() {
@@ -143,7 +143,7 @@ impl Tls {
         }
         let mut started = Vec::new();
         if !self.server.feed(data, &mut started) {
-            self.state = State::Done;
+            self.done();
             return;
         }
         if self.state == State::ServerHello {
@@ -160,7 +160,14 @@ impl Tls {
 
     fn finish(&mut self, ts: Ts) {
         self.info.handshake_ms = self.hello_at.map(|h| ts.ms_since(h));
+        self.done();
+    }
+
+    /// Nothing more is read: the buffers go.
+    fn done(&mut self) {
         self.state = State::Done;
+        self.client = Records::default();
+        self.server = Records::default();
     }
 }
 
@@ -359,5 +366,21 @@ mod tests {
         let mut t = Tls::new();
         t.client_data(Ts(0), b"\x16\x03\x01\x00\x04\x01\x00\xff\xff");
         assert_eq!(t.info.sni, None);
+    }
+    #[test]
+    fn an_oversized_hello_is_given_up_and_its_buffer_freed() {
+        let mut t = Tls::new();
+        // A handshake record announcing a huge ClientHello, sent in full records.
+        let mut hs = vec![1, 0xff, 0xff, 0xff];
+        hs.resize(16_000, 0);
+        for _ in 0..5 {
+            let mut rec = vec![22, 3, 1];
+            rec.extend((hs.len() as u16).to_be_bytes());
+            rec.extend(&hs);
+            t.client_data(Ts(0), &rec);
+            assert!(t.state_bytes() <= MAX_HELLO + 64);
+        }
+        assert_eq!(t.state, State::Done);
+        assert_eq!(t.state_bytes(), 0);
     }
 }
