@@ -34,6 +34,19 @@ pub struct ConnCtx<'a> {
     pub acked: Option<u64>,
     /// The HTTP proxy this connection's requests go through (inside a CONNECT tunnel).
     pub via: Option<SocketAddr>,
+    /// The decoder's counters (requests dropped, malformed messages).
+    pub stats: &'a mut super::Stats,
+}
+
+/// How a connection ended without both sides closing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// An RST.
+    Reset,
+    /// Not seen to its end (the capture ended, or the connection went idle).
+    Cut,
+    /// The decoder gave it up to stay within its bounds (`Stats::flows_evicted`).
+    Evicted,
 }
 
 impl ConnCtx<'_> {
@@ -82,6 +95,17 @@ impl App {
             // The connection to the proxy spoke HTTP; the tunnel is reported on its own.
             App::Tunnel(_) => "http1",
             App::Opaque => "unknown",
+        }
+    }
+
+    /// Bytes of protocol state held (buffers, requests waiting for responses): what the
+    /// flow table's state bound counts.
+    pub fn state_bytes(&self) -> usize {
+        match self {
+            App::Undecided | App::Opaque => 0,
+            App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
+            App::Tls(t) => std::mem::size_of::<Tls>() + t.state_bytes(),
+            App::Tunnel(t) => std::mem::size_of::<Tunnel>() + t.inner.state_bytes(),
         }
     }
 
@@ -157,11 +181,11 @@ impl App {
         }
     }
 
-    /// The connection ended by RST (`reset`) or was never seen to its end.
-    pub fn close(&mut self, reset: bool, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    /// The connection ended by RST, was never seen to its end, or was evicted.
+    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         match self {
-            App::Http(h) => h.close(reset, ts, ctx),
-            App::Tunnel(t) => t.close(reset, ts, ctx),
+            App::Http(h) => h.close(how, ts, ctx),
+            App::Tunnel(t) => t.close(how, ts, ctx),
             _ => {}
         }
     }

@@ -181,11 +181,13 @@ pub fn parse_response(msg: &[u8]) -> Option<Response> {
     let qtype = u16::from_be_bytes([*msg.get(after)?, *msg.get(after + 1)?]);
     pos = after + 4;
     for _ in 1..qd {
-        pos = read_name(msg, pos)?.1 + 4;
+        pos = skip_name(msg, pos)? + 4;
     }
     let mut addresses = Vec::new();
     for _ in 0..an {
-        let (_, after) = read_name(msg, pos)?;
+        // The owner names are not needed: step over them without following pointers, so
+        // a response full of records costs its length, not 64 pointer hops each.
+        let after = skip_name(msg, pos)?;
         let rr = msg.get(after..after + 10)?;
         let ty = u16::from_be_bytes([rr[0], rr[1]]);
         let len = u16::from_be_bytes([rr[8], rr[9]]) as usize;
@@ -212,7 +214,27 @@ pub fn parse_response(msg: &[u8]) -> Option<Response> {
     })
 }
 
+/// A name longer than this (RFC 1035: 255 octets on the wire) is not a name.
+const MAX_NAME: usize = 255;
+
+/// The offset just after the name at `pos` (a pointer ends it), without reading it.
+fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *msg.get(pos)? as usize;
+        match len {
+            0 => return Some(pos + 1),
+            l if l & 0xc0 == 0xc0 => {
+                msg.get(pos + 1)?;
+                return Some(pos + 2);
+            }
+            l if l < 64 => pos += 1 + l,
+            _ => return None,
+        }
+    }
+}
+
 /// Reads a possibly compressed name; returns it and the offset after it in the message.
+/// Names longer than [`MAX_NAME`] are refused, so the name table stays small.
 fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
     let mut name = String::new();
     let mut end = None;
@@ -229,6 +251,9 @@ fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
             }
             l if l < 64 => {
                 let label = msg.get(pos + 1..pos + 1 + l)?;
+                if name.len() + 1 + l > MAX_NAME {
+                    return None;
+                }
                 if !name.is_empty() {
                     name.push('.');
                 }
@@ -289,5 +314,29 @@ mod tests {
         let mut m = vec![0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
         m.extend([0xc0, 12]);
         assert!(parse_response(&m).is_none());
+    }
+    #[test]
+    fn names_past_255_octets_are_refused() {
+        let mut m = vec![0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
+        // A 63-byte label, then pointers back to it: 64 hops would make a 4 KiB name.
+        m.push(63);
+        m.extend([b'a'; 63]);
+        m.extend([0xc0, 12]);
+        assert!(parse_response(&m).is_none());
+        assert!(parse_response(&m[..5]).is_none());
+    }
+
+    #[test]
+    fn many_records_with_long_owner_names_are_read() {
+        let mut m = answer();
+        // 2000 more A records whose owner name points at the question.
+        let n = 2 + 2000u16;
+        m[6..8].copy_from_slice(&n.to_be_bytes());
+        for i in 0..2000u16 {
+            m.extend([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9]);
+            m.extend(i.to_be_bytes());
+        }
+        let r = parse_response(&m).unwrap();
+        assert_eq!(r.addresses.len(), 2001);
     }
 }

@@ -16,7 +16,7 @@ pub mod tls;
 pub mod tunnel;
 
 use crate::vocab::{ConnError, Connection, Dir, Event, Packet, Setup, Source, StreamEvent, Ts};
-use app::{App, ConnCtx, DecodeConfig};
+use app::{App, Close, ConnCtx, DecodeConfig};
 use dns::DnsTable;
 use hook::ExchangeHook;
 use ip::{TcpSegment, Transport};
@@ -36,6 +36,23 @@ pub struct Stats {
     pub gaps: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
     pub skipped: u64,
+    /// Open connections ended early to stay within the decoder's bounds: more than
+    /// `Limits::max_flows` at once (a SYN flood), or more protocol state than
+    /// `Limits::max_state_bytes`. The least recently active go first. Each is still
+    /// reported (connection error `truncated`; its unanswered requests `evicted`), but
+    /// packets of it that come later start a new, mid-stream connection. Like `gaps`, this
+    /// is traffic the decoder did not follow to the end: answers may be missing because of
+    /// it.
+    pub flows_evicted: u64,
+    /// HTTP/1 requests beyond the bound on requests waiting for a response on one
+    /// connection (`http1::MAX_PENDING`; the go command never pipelines). Each is still
+    /// reported, at once, as an exchange with error `dropped: too many pending requests`;
+    /// its response, when it comes, is read past but not paired.
+    pub requests_dropped: u64,
+    /// HTTP/1 messages whose framing net/http rejects (two different Content-Length values,
+    /// an invalid Content-Length, a Transfer-Encoding other than `chunked`, broken chunked
+    /// encoding) or whose head is not HTTP: the exchange carries a `malformed: ...` error.
+    pub malformed: u64,
 }
 
 /// How a flow ended, which decides its `error`.
@@ -43,8 +60,10 @@ pub struct Stats {
 enum End {
     Finished,
     Reset,
-    /// The input ended (or the flow was evicted) with the connection still open.
+    /// The input ended with the connection still open.
     Cut,
+    /// Removed from the table to make room (see `Stats::flows_evicted`).
+    Evicted,
     /// No packet for the idle timeout.
     Idle,
 }
@@ -110,8 +129,19 @@ impl Decoder {
         &self.core.stats
     }
 
+    /// Open flows in the table.
     pub fn open_flows(&self) -> usize {
-        self.flows.len()
+        self.flows.open()
+    }
+
+    /// Out-of-order bytes (and their overhead) held right now, across all flows.
+    pub fn held_bytes(&self) -> usize {
+        self.flows.limits.held_total - self.budget.remaining
+    }
+
+    /// Protocol state held right now, across all flows (as each flow last reported it).
+    pub fn state_bytes(&self) -> usize {
+        self.flows.state_bytes()
     }
 
     /// Events produced since the last call.
@@ -130,6 +160,7 @@ impl Decoder {
         core.stats.bytes += pkt.wire_len as u64;
         let ts = pkt.ts;
         core.last_ts = core.last_ts.max(ts);
+        self.flows.advance(ts);
         match ip::decode(pkt) {
             Ok(Transport::Tcp(seg)) => self.tcp(ts, &seg),
             Ok(Transport::Udp(d)) => {
@@ -155,21 +186,19 @@ impl Decoder {
         if self.core.stats.packets % 256 == 0 {
             self.core.hook.poll(false, &mut self.core.out);
         }
-        // Expire flows (and DNS queries) once per second of capture time.
-        if ts.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
-            self.last_sweep = ts;
-            for q in self.core.dns.unanswered(ts, false) {
+        // Expire flows (and DNS queries) once per second of capture time, by the table's
+        // clock (the newest timestamp seen), so that timestamps going backwards cannot
+        // stop it.
+        let now = self.flows.clock();
+        if now.0.saturating_sub(self.last_sweep.0) > 1_000_000_000 {
+            self.last_sweep = now;
+            for q in self.core.dns.unanswered(now, false) {
                 self.core.out.push(Event::Dns(q));
             }
-            let idle_ns = self.flows.limits.idle_timeout_ns;
-            for mut flow in self.flows.sweep(ts) {
-                let end = if ts.0 - flow.last_ts.0 > idle_ns {
-                    End::Idle
-                } else {
-                    End::Cut
-                };
+            for mut flow in self.flows.sweep() {
                 let at = flow.last_ts;
-                self.core.end_flow(&mut flow, end, at, &mut self.budget);
+                self.core
+                    .end_flow(&mut flow, End::Idle, at, &mut self.budget);
             }
         }
     }
@@ -183,7 +212,8 @@ impl Decoder {
     pub fn finish(&mut self) {
         let ts = self.core.last_ts;
         self.streams.finish(ts, &mut self.core);
-        for mut flow in self.flows.drain_open() {
+        for slot in self.flows.open_by_id() {
+            let mut flow = self.flows.remove(slot);
             self.core
                 .end_flow(&mut flow, End::Cut, ts, &mut self.budget);
         }
@@ -191,30 +221,68 @@ impl Decoder {
             self.core.out.push(Event::Dns(q));
         }
         self.core.hook.poll(true, &mut self.core.out);
+        let st = &self.core.stats;
+        let mut lost = Vec::new();
+        if st.flows_evicted > 0 {
+            lost.push(format!("{} connections were evicted", st.flows_evicted));
+        }
+        if st.requests_dropped > 0 {
+            lost.push(format!(
+                "{} pipelined requests were dropped",
+                st.requests_dropped
+            ));
+        }
+        if !lost.is_empty() {
+            self.core.notices.push(format!(
+                "{} to stay within memory bounds (each is still reported)",
+                lost.join(" and ")
+            ));
+        }
+    }
+
+    /// Ends a flow the table gave up to make room.
+    fn evicted(&mut self, mut flow: Flow<App>, why: &str) {
+        if self.core.stats.flows_evicted == 0 {
+            self.core.notices.push(format!(
+                "{why}: the least recently active connections are ended early (counted as \
+                 evicted)"
+            ));
+        }
+        self.core.stats.flows_evicted += 1;
+        let at = flow.last_ts;
+        self.core
+            .end_flow(&mut flow, End::Evicted, at, &mut self.budget);
     }
 
     fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {
-        if let Lookup::Missing { stale } = self.flows.lookup(seg) {
-            if let Some(mut old) = stale.filter(|f| !f.done) {
-                let at = old.last_ts;
-                self.core.end_flow(&mut old, End::Cut, at, &mut self.budget);
+        let slot = match self.flows.lookup(seg) {
+            Lookup::Found(slot) => slot,
+            Lookup::Missing { stale } => {
+                if let Some(mut old) = stale.filter(|f| !f.done) {
+                    let at = old.last_ts;
+                    self.core.end_flow(&mut old, End::Cut, at, &mut self.budget);
+                }
+                // Only a SYN, or a segment carrying data, starts a flow: a stray ACK or FIN
+                // after a flow was forgotten must not invent a connection.
+                let f = seg.flags;
+                if !f.syn && seg.payload.is_empty() {
+                    return;
+                }
+                let (client, server) = orient(seg);
+                let (slot, evicted) = self.flows.insert(ts, client, server, App::Undecided);
+                if let Some(old) = evicted {
+                    let max = self.flows.limits.max_flows;
+                    self.evicted(old, &format!("more than {max} connections open at once"));
+                }
+                self.flows.flow(slot).mid_stream = !f.syn || f.ack;
+                self.core.stats.connections += 1;
+                slot
             }
-            // Only a SYN, or a segment carrying data, starts a flow: a stray ACK or FIN
-            // after a flow was forgotten must not invent a connection.
-            let f = seg.flags;
-            if !f.syn && seg.payload.is_empty() {
-                return;
-            }
-            let (client, server) = orient(seg);
-            let flow = self.flows.insert(ts, client, server, App::Undecided);
-            flow.mid_stream = !f.syn || f.ack;
-            self.core.stats.connections += 1;
-        }
-        let Some(flow) = self.flows.get_mut(seg.src, seg.dst) else {
-            return;
         };
+        let flow = self.flows.flow(slot);
         if flow.done {
             flow.last_ts = ts;
+            self.flows.touch(slot, 0);
             return;
         }
         let core = &mut self.core;
@@ -228,6 +296,15 @@ impl Decoder {
             Outcome::Open => {}
             Outcome::Finished => core.end_flow(flow, End::Finished, ts, &mut self.budget),
             Outcome::Reset => core.end_flow(flow, End::Reset, ts, &mut self.budget),
+        }
+        let state = flow.app.state_bytes();
+        self.flows.touch(slot, state);
+        while let Some(old) = self.flows.evict_over_state(slot) {
+            let max = self.flows.limits.max_state_bytes >> 20;
+            self.evicted(
+                old,
+                &format!("connections hold more than {max} MiB of state"),
+            );
         }
     }
 }
@@ -247,6 +324,7 @@ impl Core {
             setup: m.setup,
             acked: None,
             via: None,
+            stats: &mut self.stats,
         }
     }
 
@@ -274,8 +352,11 @@ impl Core {
         flow.flush(ts, budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
-        if end != End::Finished {
-            flow.app.close(end == End::Reset, ts, &mut ctx);
+        match end {
+            End::Finished => {}
+            End::Reset => flow.app.close(Close::Reset, ts, &mut ctx),
+            End::Evicted => flow.app.close(Close::Evicted, ts, &mut ctx),
+            End::Cut | End::Idle => flow.app.close(Close::Cut, ts, &mut ctx),
         }
         flow.done = true;
         let gaps = flow.gaps();
@@ -295,7 +376,7 @@ impl Core {
             }
             End::Reset if !both_fin => Some(ConnError::Reset),
             _ if gaps > 0 => Some(ConnError::Gap),
-            End::Cut if !both_fin => Some(ConnError::Truncated),
+            End::Cut | End::Evicted if !both_fin => Some(ConnError::Truncated),
             _ => None,
         };
         let mut app = std::mem::replace(&mut flow.app, App::Opaque);
@@ -493,5 +574,156 @@ mod tests {
             payload: &[],
         }]);
         assert!(events.is_empty());
+    }
+    type Addr = ([u8; 4], u16);
+
+    fn raw(src: Addr, dst: Addr, seq: u32, ack: Option<u32>, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src.0, dst.0, 64)
+            .tcp(src.1, dst.1, seq, 65535);
+        if let Some(a) = ack {
+            b = b.ack(a);
+        }
+        if syn {
+            b = b.syn();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn feed(d: &mut Decoder, ts: i64, data: &[u8], events: &mut Vec<Event>) {
+        d.packet(&Packet {
+            ts: Ts(ts),
+            link: LinkType::Ethernet,
+            iface: 0,
+            wire_len: data.len() as u32,
+            data,
+        });
+        events.extend(d.drain());
+    }
+
+    fn small(max_flows: usize) -> Decoder {
+        let limits = Limits {
+            max_flows,
+            ..Default::default()
+        };
+        Decoder::with_limits(DecodeConfig::default(), Box::new(hook::NoHook), limits)
+    }
+
+    fn conn_errors(events: &[Event]) -> Vec<Option<ConnError>> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Connection(c) => Some(c.error),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const SRV: Addr = ([10, 0, 0, 2], 3000);
+
+    /// A SYN flood with one timestamp: the table never holds more than its limit, and every
+    /// connection is still reported.
+    #[test]
+    fn a_flood_with_one_timestamp_is_bounded_and_reported() {
+        let mut d = small(8);
+        let mut events = Vec::new();
+        for i in 0..100u16 {
+            let syn = raw(([10, 1, 0, 1], 10_000 + i), SRV, 5, None, true, &[]);
+            feed(&mut d, 1_000, &syn, &mut events);
+            assert!(d.open_flows() <= 8);
+        }
+        d.finish();
+        events.extend(d.drain());
+        let errors = conn_errors(&events);
+        assert_eq!(errors.len(), 100);
+        assert!(errors.iter().all(|e| *e == Some(ConnError::NoAnswer)));
+        assert_eq!(d.stats().flows_evicted, 92);
+        assert_eq!(d.stats().connections, 100);
+        assert!(d
+            .notices()
+            .iter()
+            .any(|n| n.contains("92 connections were evicted")));
+    }
+
+    /// Timestamps that go backwards: the idle sweep still runs (on the newest time seen)
+    /// and a flow touched in the past is not expired early.
+    #[test]
+    fn backwards_time_still_sweeps_idle_flows() {
+        let mut d = small(1000);
+        let mut events = Vec::new();
+        let s = 1_000_000_000i64;
+        let a: Addr = ([10, 1, 0, 1], 10_000);
+        feed(
+            &mut d,
+            1_000 * s,
+            &raw(a, SRV, 5, None, true, &[]),
+            &mut events,
+        );
+        // Later packets carry ever smaller timestamps; the clock stays at 1000 s.
+        for i in 1..50u16 {
+            let syn = raw(([10, 1, 0, 2], 10_000 + i), SRV, 5, None, true, &[]);
+            feed(&mut d, (1_000 - i as i64) * s, &syn, &mut events);
+        }
+        assert_eq!(d.open_flows(), 50);
+        // 301 s after the newest time: everything is idle and goes.
+        let b: Addr = ([10, 1, 0, 3], 10_000);
+        feed(
+            &mut d,
+            1_301 * s,
+            &raw(b, SRV, 5, None, true, &[]),
+            &mut events,
+        );
+        assert_eq!(conn_errors(&events).len(), 50);
+        assert_eq!(d.open_flows(), 1);
+        assert_eq!(d.stats().flows_evicted, 0);
+    }
+
+    /// An evicted connection with a request waiting: the request says "evicted", the
+    /// connection "truncated" (never "the proxy did not answer").
+    #[test]
+    fn eviction_finishes_flows_properly() {
+        let mut d = small(1);
+        let mut events = Vec::new();
+        let a: Addr = ([10, 1, 0, 1], 10_000);
+        feed(&mut d, 1, &raw(a, SRV, 99, None, true, &[]), &mut events);
+        feed(
+            &mut d,
+            2,
+            &raw(SRV, a, 500, Some(100), true, &[]),
+            &mut events,
+        );
+        feed(
+            &mut d,
+            3,
+            &raw(a, SRV, 100, Some(501), false, REQ),
+            &mut events,
+        );
+        // Out-of-order bytes held, to check the budget comes back.
+        feed(
+            &mut d,
+            4,
+            &raw(SRV, a, 600, Some(100 + REQ.len() as u32), false, b"later"),
+            &mut events,
+        );
+        assert!(d.held_bytes() > 0);
+        assert!(d.state_bytes() > 0);
+        let b: Addr = ([10, 1, 0, 2], 10_000);
+        feed(&mut d, 5, &raw(b, SRV, 5, None, true, &[]), &mut events);
+        let ex: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Exchange(x) => Some(x.error.as_deref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ex, [Some(http1::EVICTED)]);
+        assert_eq!(conn_errors(&events), [Some(ConnError::Gap)]);
+        assert_eq!(d.held_bytes(), 0, "an evicted flow gives its budget back");
+        assert_eq!(d.state_bytes(), 0);
+        assert_eq!(d.stats().flows_evicted, 1);
+        d.finish();
+        assert_eq!(d.held_bytes(), 0);
     }
 }

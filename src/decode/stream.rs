@@ -1,7 +1,7 @@
 //! Connections that arrive as plaintext chunks (the MITM proxy) rather than as packets:
 //! no TCP to reassemble, the same codecs and events.
 
-use super::app::App;
+use super::app::{App, Close};
 use super::reassembly::Chunk;
 use super::{ConnMeta, Core};
 use crate::vocab::{ConnError, Connection, Dir, Event, Setup, Source, StreamEvent, TlsInfo, Ts};
@@ -131,7 +131,12 @@ fn end(s: &mut Stream, ts: Ts, error: Option<ConnError>, core: &mut Core) {
     let finished = s.fin[Dir::Up as usize] && s.fin[Dir::Down as usize];
     let mut ctx = core.ctx(&s.meta);
     if !finished {
-        s.app.close(error == Some(ConnError::Reset), ts, &mut ctx);
+        let how = if error == Some(ConnError::Reset) {
+            Close::Reset
+        } else {
+            Close::Cut
+        };
+        s.app.close(how, ts, &mut ctx);
     }
     core.stats.exchanges = core.next_exchange;
     let mut c = Connection::new(&(&s.meta).into(), s.first, s.last.max(ts));

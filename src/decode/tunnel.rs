@@ -3,7 +3,7 @@
 //! decoded as one (TLS hello, timings, bytes; or plain HTTP) and reported as a connection
 //! of its own whose `via` is the proxy.
 
-use super::app::{App, ConnCtx};
+use super::app::{App, Close, ConnCtx};
 use super::http1::TunnelStart;
 use super::reassembly::Chunk;
 use crate::vocab::{Dir, Setup, Ts};
@@ -76,9 +76,9 @@ impl Tunnel {
         self.inner.chunk(dir, chunk, false, &mut inner);
     }
 
-    pub fn close(&mut self, reset: bool, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         let mut inner = self.ctx(ctx);
-        self.inner.close(reset, ts, &mut inner);
+        self.inner.close(how, ts, &mut inner);
     }
 
     /// What the codec inside sees: a connection of its own, through the proxy, whose
@@ -101,6 +101,7 @@ impl Tunnel {
             },
             acked: None,
             via: Some(self.via),
+            stats: &mut *outer.stats,
         }
     }
 }

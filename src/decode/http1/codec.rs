@@ -10,7 +10,11 @@ use crate::vocab::Ts;
 pub const MAX_HEAD: usize = 64 << 10;
 /// After a gap, give up looking for the next message after scanning this much.
 const MAX_RESYNC_SCAN: usize = 8 << 20;
-const MAX_HEADERS: usize = 96;
+/// Headers parsed without a heap allocation; a head with more is parsed again with room
+/// for all of them (net/http has no small limit on their number, only on the head's size).
+const INLINE_HEADERS: usize = 96;
+/// How much of a bad header value an error message quotes.
+const QUOTE: usize = 32;
 
 /// What a direction carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +49,56 @@ pub enum Item<'a> {
     Malformed,
     /// A message start was found again after lost bytes.
     Resynced,
-    /// The head is not HTTP (or too large): the rest of this direction is ignored.
-    Unparsable,
+    /// The head cannot be read. If it is not HTTP at all the rest of this direction is
+    /// ignored; otherwise the reader looks for the next message.
+    Unparsable(Unreadable),
+}
+
+/// Why a message head could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not an HTTP/1.x start line and headers (net/http: "malformed HTTP response").
+    NotHttp,
+    /// Larger than [`MAX_HEAD`]: gomodwatch's limit, not the protocol's.
+    TooLarge,
+    /// The first header line starts with whitespace (net/http: "malformed MIME header
+    /// initial line").
+    LeadingWhitespace,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unreadable::NotHttp => "not an HTTP/1.x message",
+            Unreadable::TooLarge => "head larger than 64 KiB",
+            Unreadable::LeadingWhitespace => "first header line starts with whitespace",
+        })
+    }
+}
+
+/// Why a head's body framing cannot be trusted: net/http rejects such a message (the go
+/// command's request fails), so no body length can be taken from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    /// Content-Length headers with different values.
+    ConflictingLength,
+    /// A Content-Length that is not a plain decimal number (`+51`, `-1`, `0x10`, empty).
+    BadLength(String),
+    /// A Transfer-Encoding other than `chunked` (HTTP/1.1; HTTP/1.0 ignores the header).
+    UnsupportedEncoding(String),
+    /// More than one Transfer-Encoding header.
+    TooManyEncodings,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Malformed::ConflictingLength => f.write_str("conflicting Content-Length"),
+            Malformed::BadLength(v) => write!(f, "invalid Content-Length {v:?}"),
+            Malformed::UnsupportedEncoding(v) => write!(f, "unsupported Transfer-Encoding {v:?}"),
+            Malformed::TooManyEncodings => f.write_str("more than one Transfer-Encoding"),
+        }
+    }
 }
 
 /// A parsed message head: the start line and the headers gomodwatch reads.
@@ -64,6 +116,8 @@ pub struct Head {
     pub host: Option<String>,
     pub content_length: Option<u64>,
     pub chunked: bool,
+    /// The framing headers are invalid (then `content_length` and `chunked` mean nothing).
+    pub malformed: Option<Malformed>,
     pub user_agent: Option<String>,
     pub location: Option<String>,
     pub content_type: Option<String>,
@@ -145,9 +199,18 @@ impl Reader {
     }
 
     pub fn resync(&mut self) {
-        self.head.clear();
+        self.head = Vec::new();
         self.started = None;
         self.phase = Phase::Resync { scanned: 0 };
+    }
+
+    /// Bytes this reader holds in buffers (a head being collected, a chunk-size line).
+    pub fn state_bytes(&self) -> usize {
+        let body = match &self.phase {
+            Phase::Body(b) => b.buffered(),
+            _ => 0,
+        };
+        self.head.capacity() + body
     }
 
     /// Ignore the rest of this direction (a tunnel, an upgrade).
@@ -229,20 +292,26 @@ impl Reader {
         }
         let (used, head) = match take_head(self, data) {
             HeadStep::NeedMore(used) => return (used, None),
-            HeadStep::Bad(used) => {
-                self.phase = Phase::Opaque;
-                return (used, Some(Item::Unparsable));
-            }
+            HeadStep::Bad(used, why) => return (used, Some(self.unreadable(why))),
             HeadStep::Complete(used, head) => (used, head),
         };
         let started = self.started.take().unwrap_or(ts);
         match parse_head(&head, self.role, started) {
-            Some(h) => (used, Some(Item::Head(h))),
-            None => {
-                self.phase = Phase::Opaque;
-                (used, Some(Item::Unparsable))
-            }
+            Ok(h) => (used, Some(Item::Head(h))),
+            Err(why) => (used, Some(self.unreadable(why))),
         }
+    }
+
+    /// A head that cannot be read: past something that is not HTTP nothing more is read;
+    /// past an HTTP head we cannot use, the next message is looked for.
+    fn unreadable<'a>(&mut self, why: Unreadable) -> Item<'a> {
+        if why == Unreadable::NotHttp {
+            self.head = Vec::new();
+            self.phase = Phase::Opaque;
+        } else {
+            self.resync();
+        }
+        Item::Unparsable(why)
     }
 
     /// `len` bytes of this direction are missing.
@@ -278,7 +347,7 @@ enum HeadStep {
     NeedMore(usize),
     /// The head's bytes (without the bytes after it).
     Complete(usize, Vec<u8>),
-    Bad(usize),
+    Bad(usize, Unreadable),
 }
 
 /// Collects a message head (up to the blank line). A head that arrived whole in one
@@ -289,12 +358,13 @@ fn take_head(r: &mut Reader, data: &[u8]) -> HeadStep {
             return HeadStep::Complete(end, data[..end].to_vec());
         }
         if !plausible_start(data, r.role) {
-            return HeadStep::Bad(0);
+            return HeadStep::Bad(0, Unreadable::NotHttp);
         }
     }
     let before = r.head.len();
     let room = MAX_HEAD.saturating_sub(before);
-    r.head.extend_from_slice(&data[..data.len().min(room)]);
+    let taken = data.len().min(room);
+    r.head.extend_from_slice(&data[..taken]);
     // Search only where the blank line can newly appear.
     let from = before.saturating_sub(3);
     match head_end(&r.head[from..]) {
@@ -304,18 +374,22 @@ fn take_head(r: &mut Reader, data: &[u8]) -> HeadStep {
             head.truncate(end);
             HeadStep::Complete(end - before, head)
         }
-        None if r.head.len() >= MAX_HEAD => HeadStep::Bad(data.len()),
+        // Only what went into the head is used: the rest may hold the next message.
+        None if r.head.len() >= MAX_HEAD => HeadStep::Bad(taken, Unreadable::TooLarge),
         None => HeadStep::NeedMore(data.len()),
     }
 }
 
-/// Index just past the blank line that ends a head (CRLFCRLF, or bare LFLF).
+/// Index just past the blank line that ends a head (CRLFCRLF, or bare LFLF). Looks no
+/// further than the first CRLFCRLF for an LFLF, so that reading many small heads from one
+/// buffer stays linear.
 fn head_end(buf: &[u8]) -> Option<usize> {
-    let crlf = memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4);
-    let lf = memchr::memmem::find(buf, b"\n\n").map(|i| i + 2);
+    let crlf = memchr::memmem::find(buf, b"\r\n\r\n");
+    let lf = memchr::memmem::find(&buf[..crlf.unwrap_or(buf.len())], b"\n\n");
     match (crlf, lf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+        (_, Some(b)) => Some(b + 2),
+        (Some(a), None) => Some(a + 4),
+        (None, None) => None,
     }
 }
 
@@ -334,49 +408,163 @@ fn plausible_start(data: &[u8], role: Role) -> bool {
     }
 }
 
-/// Parses a complete head; `None` if it is not HTTP/1.x.
-pub fn parse_head(bytes: &[u8], role: Role, started: Ts) -> Option<Head> {
-    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+/// Parses a complete head, as leniently and as strictly as net/http where it matters to a
+/// verdict: any number of headers (the head's size is the bound), obs-fold continuation
+/// lines joined to the line before with one space (net/textproto), but a first header line
+/// that starts with whitespace rejected; framing headers checked (see [`Malformed`]).
+pub fn parse_head(bytes: &[u8], role: Role, started: Ts) -> Result<Head, Unreadable> {
+    let unfolded = unfold(bytes)?;
+    let bytes = unfolded.as_deref().unwrap_or(bytes);
+    let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+    match parse_with(bytes, role, started, &mut inline) {
+        Err(httparse::Error::TooManyHeaders) => {
+            let lines = memchr::memchr_iter(b'\n', bytes).count();
+            let mut many = vec![httparse::EMPTY_HEADER; lines];
+            parse_with(bytes, role, started, &mut many).map_err(|_| Unreadable::NotHttp)
+        }
+        r => r.map_err(|_| Unreadable::NotHttp),
+    }
+}
+
+fn parse_with<'b>(
+    bytes: &'b [u8],
+    role: Role,
+    started: Ts,
+    raw: &mut [httparse::Header<'b>],
+) -> Result<Head, httparse::Error> {
     let mut head = Head {
         started,
         ..Default::default()
     };
-    let headers: &[httparse::Header<'_>] = match role {
+    let complete = |s: httparse::Status<usize>| match s {
+        httparse::Status::Complete(_) => Ok(()),
+        // The caller hands over a whole head: a partial one is not HTTP.
+        httparse::Status::Partial => Err(httparse::Error::Token),
+    };
+    match role {
         Role::Request => {
-            let mut req = httparse::Request::new(&mut raw);
-            if !matches!(req.parse(bytes), Ok(httparse::Status::Complete(_))) {
-                return None;
-            }
+            let mut req = httparse::Request::new(raw);
+            complete(req.parse(bytes)?)?;
             head.method = req.method.unwrap_or("").to_string();
             head.target = req.path.unwrap_or("").to_string();
             head.minor = req.version.unwrap_or(1);
             read_headers(req.headers, &mut head);
-            return Some(head);
         }
         Role::Response => {
-            let mut resp = httparse::Response::new(&mut raw);
-            if !matches!(resp.parse(bytes), Ok(httparse::Status::Complete(_))) {
-                return None;
-            }
+            let mut resp = httparse::Response::new(raw);
+            complete(resp.parse(bytes)?)?;
             head.status = resp.code.unwrap_or(0);
             head.minor = resp.version.unwrap_or(1);
-            resp.headers
+            read_headers(resp.headers, &mut head);
         }
+    }
+    Ok(head)
+}
+
+/// Joins obs-fold continuation lines (a line starting with SP or HTAB continues the header
+/// before it) the way net/textproto does: the line break and the whitespace around it
+/// become one space. `None` when there is nothing to join (the usual case: no copy).
+fn unfold(head: &[u8]) -> Result<Option<Vec<u8>>, Unreadable> {
+    let Some(first) = memchr::memchr(b'\n', head) else {
+        return Ok(None);
     };
-    read_headers(headers, &mut head);
-    Some(head)
+    let rest = &head[first + 1..];
+    if rest.first().is_some_and(|&b| is_ws(b)) {
+        return Err(Unreadable::LeadingWhitespace);
+    }
+    let folded = memchr::memmem::find(rest, b"\n ").is_some()
+        || memchr::memmem::find(rest, b"\n\t").is_some();
+    if !folded {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(head.len());
+    out.extend_from_slice(&head[..=first]);
+    let mut i = 0;
+    while i < rest.len() {
+        let end = memchr::memchr(b'\n', &rest[i..]).map_or(rest.len(), |e| i + e + 1);
+        let line = &rest[i..end];
+        i = end;
+        let blank = matches!(line, b"\n" | b"\r\n");
+        if !blank && rest.get(i).is_some_and(|&b| is_ws(b)) {
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            out.extend_from_slice(trim_end(text));
+            out.push(b' ');
+            while rest.get(i).is_some_and(|&b| is_ws(b)) {
+                i += 1;
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn trim_end(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = s {
+        if !last.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let s = trim_end(s);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+/// A header value for an error message: lossy text, cut short.
+fn quote(v: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(&v[..v.len().min(QUOTE)]).into_owned();
+    if v.len() > QUOTE {
+        s.push('…');
+    }
+    s
+}
+
+/// A Content-Length value as net/http reads it: decimal digits only (no sign, no
+/// whitespace inside, not empty), at most 2^63 - 1.
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n <= i64::MAX as u64)
 }
 
 fn read_headers(hs: &[httparse::Header<'_>], h: &mut Head) {
+    let mut length: Option<&[u8]> = None;
+    let mut conflicting = false;
+    let mut encodings = 0;
+    let mut encoding: &[u8] = b"";
     for hd in hs {
-        let v = || String::from_utf8_lossy(hd.value).trim().to_string();
+        let v = || String::from_utf8_lossy(trim(hd.value)).into_owned();
         let name = hd.name;
         if name.eq_ignore_ascii_case("host") {
             h.host = Some(v());
         } else if name.eq_ignore_ascii_case("content-length") {
-            h.content_length = v().parse().ok();
+            let value = trim(hd.value);
+            match length {
+                None => length = Some(value),
+                Some(l) if l != value => conflicting = true,
+                Some(_) => {}
+            }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            h.chunked = v().to_ascii_lowercase().ends_with("chunked");
+            encodings += 1;
+            encoding = trim(hd.value);
         } else if name.eq_ignore_ascii_case("user-agent") {
             h.user_agent = Some(v());
         } else if name.eq_ignore_ascii_case("location") {
@@ -385,6 +573,27 @@ fn read_headers(hs: &[httparse::Header<'_>], h: &mut Head) {
             h.content_type = Some(v());
         } else if name.eq_ignore_ascii_case("proxy-authenticate") {
             h.proxy_authenticate = Some(v());
+        }
+    }
+    // Transfer-Encoding first, as net/http does; an HTTP/1.0 message's is ignored.
+    if encodings > 0 && h.minor >= 1 {
+        if encodings > 1 {
+            h.malformed = Some(Malformed::TooManyEncodings);
+        } else if encoding.eq_ignore_ascii_case(b"chunked") {
+            h.chunked = true;
+        } else {
+            h.malformed = Some(Malformed::UnsupportedEncoding(quote(encoding)));
+        }
+    }
+    if h.malformed.is_some() {
+        return;
+    }
+    if conflicting {
+        h.malformed = Some(Malformed::ConflictingLength);
+    } else if let Some(l) = length {
+        match parse_length(l) {
+            Some(n) => h.content_length = Some(n),
+            None => h.malformed = Some(Malformed::BadLength(quote(l))),
         }
     }
 }
@@ -414,10 +623,20 @@ fn find_message_start(data: &[u8], role: Role) -> Option<usize> {
     match role {
         Role::Response => memchr::memmem::find_iter(data, b"HTTP/1.")
             .find(|&at| (at == 0 || data[at - 1] == b'\n') && data.get(at + 8) == Some(&b' ')),
-        // A request line ends in " HTTP/1.x": find that, then the start of its line.
-        Role::Request => memchr::memmem::find_iter(data, b" HTTP/1.")
-            .map(|hit| memchr::memrchr(b'\n', &data[..hit]).map_or(0, |i| i + 1))
-            .find(|&at| looks_like_request(&data[at..])),
+        // A request line ends in " HTTP/1.x": find that, then the start of its line. The
+        // line start is searched for only back to the previous hit, so that a buffer full
+        // of hits on one line is still scanned once.
+        Role::Request => {
+            let mut line_start = 0;
+            let mut searched = 0;
+            memchr::memmem::find_iter(data, b" HTTP/1.").find_map(|hit| {
+                if let Some(nl) = memchr::memrchr(b'\n', &data[searched..hit]) {
+                    line_start = searched + nl + 1;
+                }
+                searched = hit;
+                looks_like_request(&data[line_start..]).then_some(line_start)
+            })
+        }
     }
 }
 
@@ -493,7 +712,10 @@ mod tests {
         let mut r = Reader::new(Role::Response);
         let data = b"\x16\x03\x01 not http";
         assert!(matches!(r.next(Ts(0), data), (0, Some(Item::Start(_)))));
-        assert!(matches!(r.next(Ts(0), data), (_, Some(Item::Unparsable))));
+        assert!(matches!(
+            r.next(Ts(0), data),
+            (_, Some(Item::Unparsable(Unreadable::NotHttp)))
+        ));
         assert!(r.is_stopped());
     }
 
@@ -504,5 +726,145 @@ mod tests {
         let (used, item) = r.next(Ts(0), data);
         assert!(matches!(item, Some(Item::Resynced)));
         assert_eq!(&data[used..used + 8], b"HTTP/1.1");
+    }
+    fn response(head: &str) -> Result<Head, Unreadable> {
+        parse_head(head.as_bytes(), Role::Response, Ts(0))
+    }
+
+    fn framing_of(headers: &str) -> (Option<u64>, bool, Option<Malformed>) {
+        let h = response(&format!("HTTP/1.1 200 OK\r\n{headers}\r\n")).unwrap();
+        (h.content_length, h.chunked, h.malformed)
+    }
+
+    #[test]
+    fn any_number_of_headers() {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..200 {
+            head.push_str(&format!("X-Header-{i}: value {i}\r\n"));
+        }
+        head.push_str("Content-Type: text/plain\r\nContent-Length: 3\r\n\r\n");
+        let h = response(&head).unwrap();
+        assert_eq!((h.status, h.content_length), (200, Some(3)));
+        assert_eq!(h.content_type.as_deref(), Some("text/plain"));
+        // Requests too.
+        let req = head.replace("HTTP/1.1 200 OK", "GET /x HTTP/1.1");
+        let h = parse_head(req.as_bytes(), Role::Request, Ts(0)).unwrap();
+        assert_eq!((h.method.as_str(), h.content_length), ("GET", Some(3)));
+    }
+
+    #[test]
+    fn obs_fold_is_joined_like_net_textproto() {
+        let h = response(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain;  \r\n   charset=utf-8\r\n\tq=1\r\nContent-Length: 2\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            h.content_type.as_deref(),
+            Some("text/plain; charset=utf-8 q=1")
+        );
+        assert_eq!(h.content_length, Some(2));
+        // A folded framing header still counts.
+        let h = response("HTTP/1.1 200 OK\nContent-Length:\n 7\n\n").unwrap();
+        assert_eq!(h.content_length, Some(7));
+        let req = "GET /x HTTP/1.1\r\nUser-Agent: a\r\n b\r\n\r\n";
+        let h = parse_head(req.as_bytes(), Role::Request, Ts(0)).unwrap();
+        assert_eq!(h.user_agent.as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn a_first_header_line_starting_with_whitespace_is_rejected() {
+        assert_eq!(
+            response("HTTP/1.1 200 OK\r\n Content-Length: 2\r\n\r\n"),
+            Err(Unreadable::LeadingWhitespace)
+        );
+    }
+
+    #[test]
+    fn content_length_as_net_http_reads_it() {
+        assert_eq!(
+            framing_of("Content-Length: 51\r\n"),
+            (Some(51), false, None)
+        );
+        assert_eq!(framing_of("Content-Length:  51 \r\n").0, Some(51));
+        // The same value twice is fine; two values are not.
+        let twice = "Content-Length: 5\r\nContent-Length: 5\r\n";
+        assert_eq!(framing_of(twice), (Some(5), false, None));
+        let two = "Content-Length: 5\r\nContent-Length: 6\r\n";
+        assert_eq!(framing_of(two).2, Some(Malformed::ConflictingLength));
+        let bad = |v: &str| framing_of(&format!("Content-Length: {v}\r\n")).2;
+        for v in ["+51", "-1", "0x10", "5 1", "5,5", "", "9223372036854775808"] {
+            assert_eq!(bad(v), Some(Malformed::BadLength(v.into())), "{v:?}");
+        }
+        assert_eq!(bad("9223372036854775807"), None);
+        assert_eq!(
+            Malformed::BadLength("+51".into()).to_string(),
+            "invalid Content-Length \"+51\""
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_as_net_http_reads_it() {
+        assert_eq!(
+            framing_of("Transfer-Encoding: chunked\r\n"),
+            (None, true, None)
+        );
+        assert!(framing_of("Transfer-Encoding: Chunked\r\n").1);
+        for v in ["xchunked", "gzip, chunked", "chunked, gzip", "identity"] {
+            let (_, chunked, m) = framing_of(&format!("Transfer-Encoding: {v}\r\n"));
+            assert!(!chunked, "{v}");
+            assert_eq!(m, Some(Malformed::UnsupportedEncoding(v.into())));
+        }
+        let two = "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n";
+        assert_eq!(framing_of(two).2, Some(Malformed::TooManyEncodings));
+        // Chunked wins over a (valid) length; an invalid length is still an error.
+        let both = "Content-Length: 9\r\nTransfer-Encoding: chunked\r\n";
+        assert!(framing_of(both).1);
+        assert!(framing_of(both).2.is_none());
+        let bad = "Content-Length: +9\r\nTransfer-Encoding: chunked\r\n";
+        assert!(framing_of(bad).2.is_some());
+        // HTTP/1.0 messages' Transfer-Encoding is ignored.
+        let h = response("HTTP/1.0 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n").unwrap();
+        assert_eq!((h.chunked, h.malformed), (false, None));
+    }
+
+    #[test]
+    fn a_head_too_large_is_skipped_and_the_next_message_found() {
+        let mut r = Reader::new(Role::Response);
+        let mut wire = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        wire.resize(MAX_HEAD + 100, b'a');
+        wire.extend_from_slice(b"\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        let mut items = Vec::new();
+        for piece in wire.chunks(1448) {
+            let mut data = piece;
+            while !data.is_empty() {
+                let (used, item) = r.next(Ts(0), data);
+                data = &data[used..];
+                match item {
+                    Some(Item::Unparsable(why)) => items.push(format!("unparsable {why}")),
+                    Some(Item::Head(h)) => items.push(format!("head {}", h.status)),
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(items, ["unparsable head larger than 64 KiB", "head 404"]);
+        assert!(
+            r.state_bytes() < 1024,
+            "the big head's buffer is given back"
+        );
+    }
+
+    #[test]
+    fn resync_scans_a_line_full_of_near_misses_once() {
+        // Many " HTTP/1." on one line, then a real request line: found, in one pass.
+        let mut data = b"x".repeat(10);
+        for _ in 0..50_000 {
+            data.extend_from_slice(b"a HTTP/1.1 ");
+        }
+        data.extend_from_slice(b"\nGET /next HTTP/1.1\r\n\r\n");
+        let at = find_message_start(&data, Role::Request).unwrap();
+        assert!(data[at..].starts_with(b"GET /next"));
+        let lf_only = b"GET /a HTTP/1.1\nHost: h\n\nGET /b HTTP/1.1\r\n\r\n";
+        assert_eq!(head_end(lf_only), Some(25));
+        assert_eq!(head_end(&lf_only[25..]), Some(19));
     }
 }

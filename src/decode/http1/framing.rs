@@ -61,6 +61,11 @@ impl BodyReader {
         }
     }
 
+    /// Bytes held in the line buffer (a chunk-size or trailer line split across reads).
+    pub fn buffered(&self) -> usize {
+        self.line.capacity()
+    }
+
     pub fn framing(&self) -> &Framing {
         &self.framing
     }

@@ -6,10 +6,10 @@
 pub mod codec;
 pub mod framing;
 
-use super::app::ConnCtx;
+use super::app::{Close, ConnCtx};
 use super::hook::BodySink;
 use crate::vocab::{Event, Exchange, Timing, Ts};
-use codec::{GapOutcome, Head, Item, Reader, Role};
+use codec::{GapOutcome, Head, Item, Reader, Role, Unreadable};
 use std::collections::VecDeque;
 
 pub use codec::{looks_like_request, looks_like_response};
@@ -31,6 +31,15 @@ pub struct TunnelStart {
     pub up: Vec<u8>,
 }
 
+/// Requests waiting for a response on one connection. The go command never pipelines (one
+/// request at a time per connection), so only hostile or unusual traffic comes near this.
+pub const MAX_PENDING: usize = 1024;
+
+/// The error of a request past [`MAX_PENDING`] (see `Stats::requests_dropped`).
+pub const DROPPED: &str = "dropped: too many pending requests";
+/// The error of a request whose connection was evicted before its response ended.
+pub const EVICTED: &str = "evicted";
+
 /// A request waiting for (the end of) its response.
 struct Pending {
     ex: Exchange,
@@ -43,12 +52,37 @@ struct Pending {
     req_open: bool,
     /// Where the request began in the client's stream.
     req_off: u64,
+    /// The request's own framing was invalid: its error, unless the response has a worse one.
+    req_error: Option<String>,
+    /// Stands for a dropped request's response: read past, never reported.
+    placeholder: bool,
+    /// What it counts for in `Http1::pending_bytes`.
+    cost: usize,
+}
+
+impl Pending {
+    /// Heap bytes it holds, roughly (its own size is counted with the queue's capacity).
+    fn estimate(&self) -> usize {
+        let ex = &self.ex;
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        text(&ex.url)
+            + text(&ex.method)
+            + text(&ex.http_version)
+            + text(&ex.user_agent)
+            + text(&self.req_error)
+            + 256 // the `go` tags and small allocations
+    }
 }
 
 pub struct Http1 {
     up: Reader,
     down: Reader,
     pending: VecDeque<Pending>,
+    /// What `pending` holds, as estimated when each entry was queued.
+    pending_bytes: usize,
+    /// Requests past [`MAX_PENDING`] (already reported as dropped) whose responses are
+    /// still to come, after those of `pending`.
+    dropped: u64,
     /// Requests seen on this connection (the first one pays for the connection setup).
     requests: u64,
     /// Bytes of the client's stream handed to the parser so far (gaps included).
@@ -75,6 +109,8 @@ impl Http1 {
             up: Reader::new(Role::Request),
             down: Reader::new(Role::Response),
             pending: VecDeque::new(),
+            pending_bytes: 0,
+            dropped: 0,
             requests: 0,
             up_off: 0,
             req_start: 0,
@@ -91,6 +127,36 @@ impl Http1 {
             down: Reader::resyncing(Role::Response),
             ..Self::new()
         }
+    }
+
+    /// Bytes of state held: buffers of both readers and the requests waiting.
+    pub fn state_bytes(&self) -> usize {
+        self.up.state_bytes()
+            + self.down.state_bytes()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+            + self.pending_bytes
+    }
+
+    fn push(&mut self, mut p: Pending) {
+        p.cost = p.estimate();
+        self.pending_bytes += p.cost;
+        self.pending.push_back(p);
+    }
+
+    fn pop(&mut self) -> Option<Pending> {
+        let p = self.pending.pop_front()?;
+        self.pending_bytes -= p.cost;
+        if self.pending.is_empty() && self.pending.capacity() > 8 {
+            // A burst of requests is over: give its queue back.
+            self.pending = VecDeque::new();
+        }
+        Some(p)
+    }
+
+    /// The request whose body is being read: only the newest request can have one (the
+    /// next request starts after its body), so this is O(1).
+    fn open_request(&mut self) -> Option<&mut Pending> {
+        self.pending.back_mut().filter(|p| p.req_open)
     }
 
     pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
@@ -116,12 +182,12 @@ impl Http1 {
                     }
                 }
                 Some(Item::Body(b)) => {
-                    if let Some(p) = self.pending.iter_mut().rev().find(|p| p.req_open) {
+                    if let Some(p) = self.open_request() {
                         p.ex.req_bytes += b.len() as u64;
                     }
                 }
                 Some(Item::End | Item::Malformed) => self.end_request_body(),
-                Some(Item::Resynced | Item::Unparsable) | None => {}
+                Some(Item::Resynced | Item::Unparsable(_)) | None => {}
             }
         }
         // A body that ended with the last byte still has its `End` to hand out.
@@ -146,14 +212,27 @@ impl Http1 {
     }
 
     fn end_request_body(&mut self) {
-        if let Some(p) = self.pending.iter_mut().rev().find(|p| p.req_open) {
+        if let Some(p) = self.open_request() {
             p.req_open = false;
         }
     }
 
     fn request(&mut self, h: Head, ctx: &mut ConnCtx<'_>) {
-        let body = h.request_body();
-        self.up.expect(body.clone());
+        // A request whose framing is invalid: where its body ends is unknown, so the next
+        // request is looked for (a server answers 400 and closes).
+        let req_error = h
+            .malformed
+            .as_ref()
+            .map(|m| format!("malformed request: {m}"));
+        let body = if req_error.is_some() {
+            ctx.stats.malformed += 1;
+            self.up.resync();
+            None
+        } else {
+            let body = h.request_body();
+            self.up.expect(body.clone());
+            body
+        };
         self.requests += 1;
         *ctx.next_exchange += 1;
         let mut ex = Exchange {
@@ -182,7 +261,7 @@ impl Http1 {
         ex.go = tag.go;
         ex.redirect_of = tag.redirect_of;
         let method = ex.method.as_deref().unwrap_or("");
-        self.pending.push_back(Pending {
+        let p = Pending {
             head_request: method == "HEAD",
             connect: method == "CONNECT",
             ex,
@@ -190,7 +269,19 @@ impl Http1 {
             gap: false,
             req_open: body.is_some(),
             req_off: self.req_start,
-        });
+            req_error,
+            placeholder: false,
+            cost: 0,
+        };
+        // Past the bound (or while earlier requests past it still wait, to keep the
+        // pairing in order) a request is reported at once and not kept.
+        if self.pending.len() >= MAX_PENDING || self.dropped > 0 {
+            self.dropped += 1;
+            ctx.stats.requests_dropped += 1;
+            emit(p, None, Some(DROPPED), ctx);
+            return;
+        }
+        self.push(p);
     }
 
     /// Reads the server's bytes; `Some` when a CONNECT was answered 2xx in them: the rest
@@ -219,9 +310,25 @@ impl Http1 {
                     }
                 }
                 Some(Item::End) => self.complete_response(ts, None, ctx),
-                Some(Item::Malformed) => self.complete_response(ts, Some("malformed"), ctx),
+                Some(Item::Malformed) => {
+                    ctx.stats.malformed += 1;
+                    self.complete_response(ts, Some("malformed: invalid chunked encoding"), ctx)
+                }
                 Some(Item::Resynced) => self.resynced = true,
-                Some(Item::Unparsable) | None => {}
+                // The front request got an answer that cannot be read: say so, rather than
+                // let it look unanswered.
+                Some(Item::Unparsable(why)) => {
+                    let error = match why {
+                        Unreadable::TooLarge => format!("unreadable: response {why}"),
+                        Unreadable::NotHttp => "malformed: not an HTTP/1.x response".into(),
+                        Unreadable::LeadingWhitespace => format!("malformed: {why}"),
+                    };
+                    if why != Unreadable::TooLarge {
+                        ctx.stats.malformed += 1;
+                    }
+                    self.complete_response(ts, Some(&error), ctx)
+                }
+                None => {}
             }
             if let Some(mut t) = self.tunnel.take() {
                 t.offset = whole.len() - data.len();
@@ -241,7 +348,13 @@ impl Http1 {
             self.drop_lost_responses(ctx);
         }
         if self.pending.is_empty() {
-            self.pending.push_back(orphan_response(ts, ctx));
+            if self.dropped > 0 {
+                // It answers a request that was dropped (and reported): read past it.
+                self.dropped -= 1;
+                self.push(placeholder(ts, ctx));
+            } else {
+                self.push(orphan_response(ts, ctx));
+            }
         }
         if let Some(p) = self.pending.front_mut() {
             p.ex.first_byte_at.get_or_insert(ts);
@@ -253,7 +366,25 @@ impl Http1 {
             return;
         };
         p.ex.last_byte_at = Some(ts);
+        if let Some(m) = &h.malformed {
+            // net/http rejects the whole response: the go command never sees its status,
+            // and where its body ends is unknown, so the next response is looked for.
+            let error = format!("malformed: {m}");
+            ctx.stats.malformed += 1;
+            self.down.resync();
+            self.complete_response(ts, Some(&error), ctx);
+            return;
+        }
         if h.is_interim() {
+            return;
+        }
+        if p.placeholder {
+            // The answer to a dropped request: keep the framing, tell nobody.
+            let tunnel = h.status == 101;
+            match h.response_body(false, tunnel) {
+                Some(f) => self.down.expect(Some(f)),
+                None => self.complete_response(ts, None, ctx),
+            }
             return;
         }
         p.ex.status = Some(h.status);
@@ -300,7 +431,7 @@ impl Http1 {
     fn drop_lost_responses(&mut self, ctx: &mut ConnCtx<'_>) {
         let Some(acked) = ctx.acked else { return };
         while self.pending.len() > 1 && self.pending[1].req_off < acked {
-            if let Some(p) = self.pending.pop_front() {
+            if let Some(p) = self.pop() {
                 emit(p, None, Some("gap"), ctx);
             }
         }
@@ -308,7 +439,7 @@ impl Http1 {
 
     /// The front request's response is complete (or abandoned with `error`).
     fn complete_response(&mut self, ts: Ts, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
-        if let Some(p) = self.pending.pop_front() {
+        if let Some(p) = self.pop() {
             let error = error.or(p.gap.then_some("gap"));
             emit(p, Some(ts), error, ctx);
         }
@@ -345,23 +476,47 @@ impl Http1 {
         if let Some(clean) = self.down.fin() {
             self.complete_response(ts, (!clean).then_some("incomplete"), ctx);
         }
-        while let Some(p) = self.pending.pop_front() {
+        while let Some(p) = self.pop() {
             emit(p, None, Some("no-response"), ctx);
         }
+        self.dropped = 0;
     }
 
-    /// The connection is over: reset (RST) or not seen to its end (capture ended, evicted).
-    pub fn close(&mut self, reset: bool, ts: Ts, ctx: &mut ConnCtx<'_>) {
-        while let Some(p) = self.pending.pop_front() {
+    /// The connection is over: reset (RST), not seen to its end (capture ended, idle), or
+    /// evicted by the decoder (then nothing can be said about the answers).
+    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
+        while let Some(p) = self.pop() {
             let answered = p.ex.first_byte_at.is_some();
-            let error = match (reset, answered) {
-                (true, _) => "reset",
-                (false, true) => "truncated",
-                (false, false) => "no-response",
+            let error = match (how, answered) {
+                (Close::Reset, _) => "reset",
+                (Close::Evicted, _) => EVICTED,
+                (Close::Cut, true) => "truncated",
+                (Close::Cut, false) => "no-response",
             };
             let end = answered.then_some(ts);
             emit(p, end, Some(error), ctx);
         }
+        self.dropped = 0;
+    }
+}
+
+/// Stands for the response to a dropped request (see `Http1::dropped`).
+fn placeholder(ts: Ts, ctx: &ConnCtx<'_>) -> Pending {
+    Pending {
+        ex: Exchange {
+            connection: ctx.conn_id,
+            ts,
+            ..Default::default()
+        },
+        head_request: false,
+        connect: false,
+        sink: None,
+        gap: false,
+        req_open: false,
+        req_off: 0,
+        req_error: None,
+        placeholder: true,
+        cost: 0,
     }
 }
 
@@ -384,15 +539,21 @@ fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
         gap: false,
         req_open: false,
         req_off: 0,
+        req_error: None,
+        placeholder: false,
+        cost: 0,
     }
 }
 
 fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
+    if p.placeholder {
+        return;
+    }
     let mut ex = p.ex;
     if let Some(sink) = p.sink {
         ex.body = sink.finish(error.is_none());
     }
-    ex.error = error.map(str::to_string);
+    ex.error = error.map(str::to_string).or(p.req_error);
     if let Some(end) = end {
         ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));
     }
@@ -447,6 +608,7 @@ mod tests {
         next: u64,
         out: Vec<Event>,
         hook: KeepText,
+        stats: crate::decode::Stats,
     }
 
     impl Harness {
@@ -456,6 +618,7 @@ mod tests {
                 next: 0,
                 out: Vec::new(),
                 hook: KeepText,
+                stats: Default::default(),
             }
         }
         fn ctx(&mut self) -> ConnCtx<'_> {
@@ -472,6 +635,7 @@ mod tests {
                 setup: Default::default(),
                 acked: self.acked,
                 via: None,
+                stats: &mut self.stats,
             }
         }
         fn exchanges(&self) -> Vec<Seen> {
@@ -607,7 +771,7 @@ mod tests {
             b"GET /a/@v/list HTTP/1.1\r\nHost: h\r\n\r\n",
             &mut h.ctx(),
         );
-        p.close(false, Ts(9), &mut h.ctx());
+        p.close(Close::Cut, Ts(9), &mut h.ctx());
         let mut q = Http1::new();
         q.client_data(
             Ts(1),
@@ -619,7 +783,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nxx",
             &mut h.ctx(),
         );
-        q.close(true, Ts(3), &mut h.ctx());
+        q.close(Close::Reset, Ts(3), &mut h.ctx());
         let ex = h.exchanges();
         assert_eq!(
             ex[0],
@@ -653,5 +817,158 @@ mod tests {
         let ex = h.exchanges();
         assert_eq!(ex[0], (url("/a/@v/v1.zip"), None, 0, Some("gap".into())));
         assert_eq!(ex[1], (url("/b/@v/list"), Some(200), 2, None));
+    }
+    /// The bound on requests waiting: past it requests are reported at once as dropped,
+    /// their responses are read past, and pairing stays right for the rest.
+    #[test]
+    fn pipelined_requests_past_the_bound_are_dropped_and_counted() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let n = MAX_PENDING + 6;
+        let mut reqs = Vec::new();
+        for i in 0..n {
+            reqs.extend_from_slice(format!("GET /r{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+        }
+        p.client_data(Ts(1), &reqs, &mut h.ctx());
+        // The six past the bound are already out, with their error.
+        let ex = h.exchanges();
+        assert_eq!(ex.len(), 6);
+        assert_eq!(
+            ex[0],
+            (
+                url(&format!("/r{MAX_PENDING}")),
+                None,
+                0,
+                Some(DROPPED.into())
+            )
+        );
+        assert_eq!(h.stats.requests_dropped, 6);
+        assert!(p.state_bytes() > MAX_PENDING * std::mem::size_of::<Pending>());
+        // A request arriving now waits behind the dropped ones, so it is dropped too.
+        p.client_data(
+            Ts(2),
+            b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        assert_eq!(h.exchanges().len(), 7);
+        // Every response, in order: the first MAX_PENDING answer the kept requests.
+        let mut resps = Vec::new();
+        for i in 0..n + 1 {
+            resps.extend_from_slice(
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", i % 10).as_bytes(),
+            );
+            resps.extend(std::iter::repeat_n(b'x', i % 10));
+        }
+        p.server_data(Ts(3), &resps, &mut h.ctx());
+        let ex = h.exchanges();
+        assert_eq!(ex.len(), n + 1);
+        for (i, e) in ex[7..].iter().enumerate() {
+            assert_eq!(
+                *e,
+                (url(&format!("/r{i}")), Some(200), (i % 10) as u64, None)
+            );
+        }
+        // The burst's queue was given back.
+        assert!(p.state_bytes() < 4096, "{}", p.state_bytes());
+        // The connection is back to normal.
+        p.client_data(
+            Ts(4),
+            b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n",
+            &mut h.ctx(),
+        );
+        p.server_data(
+            Ts(5),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut h.ctx(),
+        );
+        assert_eq!(
+            h.exchanges().last().unwrap(),
+            &(url("/after"), Some(404), 0, None)
+        );
+    }
+
+    /// Framing net/http rejects gives the exchange an error (not "no-response"), and the
+    /// next response on the connection is still read.
+    #[test]
+    fn malformed_responses_are_errors_not_silence() {
+        let cases = [
+            (
+                "Content-Length: 2\r\nContent-Length: 3",
+                "malformed: conflicting Content-Length",
+            ),
+            (
+                "Content-Length: +51",
+                "malformed: invalid Content-Length \"+51\"",
+            ),
+            (
+                "Transfer-Encoding: xchunked",
+                "malformed: unsupported Transfer-Encoding \"xchunked\"",
+            ),
+        ];
+        for (headers, error) in cases {
+            let mut h = Harness::new();
+            let mut p = Http1::new();
+            let two = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+            p.client_data(Ts(1), two, &mut h.ctx());
+            let resp = format!("HTTP/1.1 200 OK\r\n{headers}\r\n\r\nab\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            p.server_data(Ts(2), resp.as_bytes(), &mut h.ctx());
+            p.close(Close::Cut, Ts(3), &mut h.ctx());
+            assert_eq!(
+                h.exchanges(),
+                [
+                    (url("/a"), None, 0, Some(error.into())),
+                    (url("/b"), Some(404), 0, None)
+                ],
+                "{headers}"
+            );
+            assert_eq!(h.stats.malformed, 1);
+        }
+        // Not HTTP at all: the request was answered with something net/http rejects.
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.server_data(Ts(2), b"\x15\x03\x03\x00\x02\x02\x46", &mut h.ctx());
+        p.close(Close::Cut, Ts(3), &mut h.ctx());
+        assert_eq!(
+            h.exchanges(),
+            [(
+                url("/a"),
+                None,
+                0,
+                Some("malformed: not an HTTP/1.x response".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_malformed_request_says_so() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        let req = b"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+        p.client_data(Ts(1), req, &mut h.ctx());
+        p.server_data(
+            Ts(2),
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            &mut h.ctx(),
+        );
+        let ex = h.exchanges();
+        assert_eq!(
+            ex[0],
+            (
+                url("/a"),
+                Some(400),
+                0,
+                Some("malformed request: conflicting Content-Length".into())
+            )
+        );
+    }
+
+    #[test]
+    fn an_evicted_connection_does_not_claim_the_server_never_answered() {
+        let mut h = Harness::new();
+        let mut p = Http1::new();
+        p.client_data(Ts(1), b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n", &mut h.ctx());
+        p.close(Close::Evicted, Ts(2), &mut h.ctx());
+        assert_eq!(h.exchanges(), [(url("/a"), None, 0, Some(EVICTED.into()))]);
     }
 }

@@ -68,6 +68,18 @@ impl Tls {
         }
     }
 
+    /// Bytes held in buffers (hellos being collected).
+    pub fn state_bytes(&self) -> usize {
+        self.client.capacity() + self.server.capacity()
+    }
+
+    /// Nothing more is read: the buffers go.
+    fn done(&mut self) {
+        self.state = State::Done;
+        self.client = Records::default();
+        self.server = Records::default();
+    }
+
     /// Does this look like the start of a TLS connection (a handshake record)?
     pub fn detect(data: &[u8]) -> bool {
         data.len() >= 3 && data[0] == CONTENT_HANDSHAKE && data[1] == 3 && data[2] <= 4
@@ -80,7 +92,7 @@ impl Tls {
         self.hello_at.get_or_insert(ts);
         let mut started = Vec::new();
         if !self.client.feed(data, &mut started) {
-            self.state = State::Done;
+            self.done();
             return;
         }
         for r in started {
@@ -126,7 +138,7 @@ impl Tls {
         }
         let mut started = Vec::new();
         if !self.server.feed(data, &mut started) {
-            self.state = State::Done;
+            self.done();
             return;
         }
         if let Some(alert) = started.iter().find_map(|r| r.alert.clone()) {
@@ -190,7 +202,7 @@ impl Tls {
     ) {
         if self.info.handshake_ms.is_some() && !inferred {
             // An alert after a complete handshake (close_notify, ...) is not a failed one.
-            self.state = State::Done;
+            self.done();
             return;
         }
         self.info.failure = Some(TlsFailure {
@@ -199,14 +211,14 @@ impl Tls {
             after,
             inferred,
         });
-        self.state = State::Done;
+        self.done();
     }
 
     fn finish(&mut self, ts: Ts) {
         if self.info.handshake_ms.is_none() {
             self.info.handshake_ms = self.hello_at.map(|h| ts.ms_since(h));
         }
-        self.state = State::Done;
+        self.done();
     }
 
     /// The connection ended. A handshake left half done says how it failed: TLS 1.3 with
@@ -304,6 +316,23 @@ mod tests {
         fin.extend([0u8; 53]);
         t.client_data(Ts(3_500_000), &fin);
         assert_eq!(t.info.handshake_ms, Some(2.5));
+    }
+
+    #[test]
+    fn an_oversized_hello_is_given_up_and_its_buffer_freed() {
+        let mut t = Tls::new();
+        // A handshake record announcing a huge ClientHello, sent in full records.
+        let mut hs = vec![1, 0xff, 0xff, 0xff];
+        hs.resize(16_000, 0);
+        for _ in 0..5 {
+            let mut rec = vec![22, 3, 1];
+            rec.extend((hs.len() as u16).to_be_bytes());
+            rec.extend(&hs);
+            t.client_data(Ts(0), &rec);
+            assert!(t.state_bytes() <= (64 << 10) + 64);
+        }
+        assert_eq!(t.state, State::Done);
+        assert_eq!(t.state_bytes(), 0);
     }
 
     #[test]

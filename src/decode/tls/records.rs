@@ -95,6 +95,11 @@ impl Records {
         true
     }
 
+    /// Bytes held in buffers.
+    pub fn capacity(&self) -> usize {
+        self.header.capacity() + self.alert_body.capacity() + self.handshake.capacity()
+    }
+
     /// The `n`th complete handshake message, if it has arrived: (type, body).
     pub fn message(&self, n: usize) -> Option<(u8, &[u8])> {
         let mut h = self.handshake.as_slice();
