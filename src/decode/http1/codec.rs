@@ -41,7 +41,7 @@ pub enum Item<'a> {
     /// The first byte of a message head arrived (time to first byte starts here).
     Start(Ts),
     /// A complete head. The caller says next whether a body follows ([`Reader::expect`]).
-    Head(Head),
+    Head(Box<Head>),
     Body(&'a [u8]),
     /// The body is complete.
     End,
@@ -297,7 +297,7 @@ impl Reader {
         };
         let started = self.started.take().unwrap_or(ts);
         match parse_head(&head, self.role, started) {
-            Ok(h) => (used, Some(Item::Head(h))),
+            Ok(h) => (used, Some(Item::Head(Box::new(h)))),
             Err(why) => (used, Some(self.unreadable(why))),
         }
     }

@@ -172,7 +172,7 @@ impl Http1 {
                 Some(Item::Start(_)) => self.req_start = here + used as u64,
                 Some(Item::Head(h)) => {
                     let connect = h.method == "CONNECT";
-                    self.request(h, ctx);
+                    self.request(*h, ctx);
                     if connect {
                         // What follows is the tunnel's, if the proxy agrees.
                         self.up_off += off as u64;
@@ -299,7 +299,7 @@ impl Http1 {
             data = &data[used..];
             match item {
                 Some(Item::Start(at)) => self.response_start(at, ctx),
-                Some(Item::Head(h)) => self.response(ts, h, ctx),
+                Some(Item::Head(h)) => self.response(ts, *h, ctx),
                 Some(Item::Body(b)) => {
                     if let Some(p) = self.pending.front_mut() {
                         p.ex.resp_bytes += b.len() as u64;
