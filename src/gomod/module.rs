@@ -101,6 +101,9 @@ pub struct ModuleRecord {
     pub mod_h1: Option<String>,
     pub first: Ts,
     pub last: Ts,
+    /// When the record last changed (the session's module generation): views recompute
+    /// only what changed since they last looked.
+    pub gen: u64,
 }
 
 impl ModuleRecord {
@@ -117,6 +120,7 @@ impl ModuleRecord {
             mod_h1: None,
             first: ts,
             last: ts,
+            gen: 0,
         }
     }
 

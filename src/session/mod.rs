@@ -7,6 +7,7 @@
 pub mod checksum_db;
 pub mod connections;
 pub mod dns;
+pub mod folded;
 pub mod latency;
 pub mod log;
 pub mod module_views;
@@ -28,6 +29,7 @@ use log::ExchangeLog;
 use module_views::Judging;
 use modules::Modules;
 use proxies::Proxies;
+use std::borrow::Borrow;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tls_servers::TlsServers;
@@ -35,6 +37,7 @@ use tls_servers::TlsServers;
 pub use connections::ConnBrief;
 pub use latency::Latencies;
 pub use log::LogRow;
+pub use module_views::ViewCache;
 pub use sink::{Control, Sink};
 pub use tls_servers::TlsServer;
 
@@ -46,6 +49,8 @@ pub struct SessionConfig {
     pub gosum: SumTable,
     /// Exchanges kept for the raw log view (0 for batch output).
     pub log_capacity: usize,
+    /// Module records kept in full; older ones are folded into aggregates.
+    pub max_modules: usize,
 }
 
 impl Default for SessionConfig {
@@ -55,6 +60,7 @@ impl Default for SessionConfig {
             slo_ms: 80.0,
             gosum: SumTable::default(),
             log_capacity: 0,
+            max_modules: modules::DEFAULT_MAX_MODULES,
         }
     }
 }
@@ -104,19 +110,27 @@ pub struct Session {
     pub last: Ts,
     /// Bumped on every change, so a view redraws only when something happened.
     pub generation: u64,
+    /// Module views folded out of memory by the last event (past the module limit), for
+    /// the views that write every module (NDJSON); empty after the next event.
+    pub folded_now: Vec<ModuleView>,
 }
 
 impl Session {
     pub fn new(config: SessionConfig) -> Self {
-        Session {
+        let mut s = Session {
             log: ExchangeLog::new(config.log_capacity),
             config,
             ..Default::default()
-        }
+        };
+        s.modules.limit = s.config.max_modules.max(1);
+        s
     }
 
     pub fn apply(&mut self, ev: &Event) {
         self.generation += 1;
+        if !self.folded_now.is_empty() {
+            self.folded_now.clear();
+        }
         match ev {
             Event::Connection(c) => {
                 self.touch(c.ts);
@@ -137,6 +151,9 @@ impl Session {
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at = |s: &SocketAddr| proxy_at(config, proxies, s);
                 self.modules.apply(ex, &mut self.connections, &proxy_at);
+                if self.modules.records.len() > self.modules.limit {
+                    self.fold();
+                }
             }
             Event::Hash(h) => self.modules.zip_hash(h),
             Event::Dns(d) => self.dns.apply(d),
@@ -151,40 +168,105 @@ impl Session {
     /// The GOPROXY chain used for verdicts: configured, or inferred from the order in
     /// which the traffic asked proxies.
     pub fn chain(&self) -> Option<GoproxyList> {
-        self.config
-            .goproxy
-            .clone()
-            .or_else(|| chain::infer(self.modules.records.values()))
+        self.config.goproxy.clone().or_else(|| {
+            // Folded modules leave one record per distinct walk behind as evidence.
+            chain::infer(
+                self.modules
+                    .records
+                    .values()
+                    .chain(&self.modules.folded.evidence),
+            )
+        })
     }
 
-    /// Every module@version the traffic touched, with its verdict, oldest first.
-    pub fn modules(&self) -> Vec<ModuleView> {
-        let chain = self.chain();
-        self.modules.views(&Judging {
-            chain: chain.as_ref(),
+    /// What the verdicts consult, with this chain.
+    pub fn judging<'a>(&'a self, chain: Option<&'a GoproxyList>) -> Judging<'a> {
+        Judging {
+            chain,
             slo_ms: self.config.slo_ms,
             gosum: &self.config.gosum,
             checksum_db: &self.checksum_db,
             end: self.last,
             lost: self.source.lost(),
-        })
+        }
     }
 
-    pub fn summary(&self, modules: &[ModuleView]) -> Summary {
+    /// Every module@version the traffic touched and still held in full, with its verdict,
+    /// oldest first (folded ones are in `modules.folded`).
+    pub fn modules(&self) -> Vec<ModuleView> {
+        let chain = self.chain();
+        self.modules.views(&self.judging(chain.as_ref()))
+    }
+
+    pub fn summary<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Summary {
         let s = &self.source;
+        let mut problems = self.problems(modules);
+        self.modules.folded.merge_problems(&mut problems);
+        let folded = &self.modules.folded;
         Summary {
             kind: "summary",
             packets: s.packets,
             bytes: s.bytes,
             connections: self.connections.count,
             exchanges: self.exchanges,
-            modules: modules.len() as u64 + self.modules.dropped,
+            modules: modules.len() as u64 + folded.modules,
             dropped: s.dropped,
             gaps: s.gaps,
             proxies: self.proxies.summaries(),
             goproxy: self.chain(),
-            problems: self.problems(modules),
+            problems,
+            modules_folded: folded.modules,
+            module_limit: self.modules.limit as u64,
+            folded: folded.summary(self.modules.limit),
         }
+    }
+
+    /// Past the module limit: the least recently active components (a module path and
+    /// the paths the same queries probed under it) are judged one last time, handed to
+    /// the views in `folded_now`, and folded into aggregates, until a quarter of the limit
+    /// is free again (so folding happens in batches, not on every new module).
+    fn fold(&mut self) {
+        let limit = self.modules.limit;
+        let keep = limit - limit / 4;
+        let mut roots: Vec<(Ts, String)> = self
+            .modules
+            .roots()
+            .into_iter()
+            .map(|(r, t)| (t, r.to_string()))
+            .collect();
+        roots.sort();
+        let chain = self.chain();
+        let mut folded_views = Vec::new();
+        let mut gone = Vec::new();
+        {
+            let j = self.judging(chain.as_ref());
+            let mut left = self.modules.records.len();
+            for (_, root) in &roots {
+                if left <= keep {
+                    break;
+                }
+                let (views, _) = self.modules.component_views(root, &j);
+                folded_views.extend(views);
+                left -= self.modules.component(root).count();
+                gone.push(root.as_str());
+            }
+        }
+        for root in gone {
+            let recs: Vec<_> = self.modules.component(root).cloned().collect();
+            for r in &recs {
+                self.modules.folded.keep_evidence(r);
+            }
+            for (m, v) in self.modules.remove_component(root) {
+                self.modules.folded.records += 1;
+                if let Some(v) = v {
+                    self.checksum_db.forget(&m, &v);
+                }
+            }
+        }
+        for v in &folded_views {
+            self.modules.folded.add(v);
+        }
+        self.folded_now.extend(folded_views);
     }
 
     /// The proxy base URL for a server address (see [`proxy_at`]).
