@@ -107,7 +107,7 @@ pub struct FleetOpts {
 
     /// Module versions kept in full; past it the least recently active are folded into
     /// counts (still counted in the summary, their module events written when folded).
-    #[arg(long, value_name = "N", default_value_t = 20_000,
+    #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_modules: u64,
 }

@@ -178,27 +178,39 @@ fn sighup_reopens_the_output_and_sigterm_stops_cleanly() {
         &[],
     );
     let info = "/github.com/!burnt!sushi/toml/@v/v1.2.0.info";
-    for _ in 0..3 {
-        fetch(addr, info);
-    }
-    wait_for("3 exchanges in the file", || exchanges_in(&path) == 3);
+    let gomod = "/gopkg.in/yaml.v2/@v/v2.2.2.mod";
+    // The decoder may hold a connection's last packets until more come: keep fetching
+    // until exchanges show up.
+    let mut fetched = 0;
+    let mut until = |path: &Path, what: &str, url: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            fetch(addr, url);
+            fetched += 1;
+            std::thread::sleep(Duration::from_millis(200));
+            if exchanges_in(path) >= 2 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        }
+    };
+    until(&path, "exchanges in the file", info);
     // logrotate's move, then its postrotate `kill -HUP`.
     std::fs::rename(&path, &moved).unwrap();
     run.signal(libc::SIGHUP);
     wait_for("a new file", || path.exists());
-    for _ in 0..2 {
-        fetch(addr, "/gopkg.in/yaml.v2/@v/v2.2.2.mod");
-    }
-    wait_for("2 exchanges in the new file", || exchanges_in(&path) == 2);
+    until(&path, "exchanges in the new file", gomod);
     let out = run.stop_with(libc::SIGTERM);
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.is_empty());
-    assert_eq!(exchanges_in(&moved), 3);
+    let before = exchanges_in(&moved);
+    assert!(before >= 2, "{before}");
+    assert_eq!(before + exchanges_in(&path), fetched);
     let text = std::fs::read_to_string(&path).unwrap();
     let last: serde_json::Value =
         serde_json::from_str(text.trim_end().lines().last().unwrap()).unwrap();
     assert_eq!(last["type"], "summary");
-    assert_eq!(last["exchanges"], 5);
+    assert_eq!(last["exchanges"], fetched as u64);
     assert_eq!(last["modules"], 2);
     assert!(text.contains("\"type\":\"module\""));
     std::fs::remove_dir_all(&dir).ok();

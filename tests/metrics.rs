@@ -83,6 +83,17 @@ fn the_endpoint_serves_both_formats_while_a_replay_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The capture's header must arrive before gomodwatch says where it serves; the input
+    // stays open (the run goes on) until the test has scraped.
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(&capture).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(&bytes).unwrap();
+        stdin.flush().unwrap();
+        let _ = done_rx.recv();
+        drop(stdin);
+    });
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
@@ -133,7 +144,8 @@ fn the_endpoint_serves_both_formats_while_a_replay_runs() {
     if can_run("promtool check metrics", &[Need::Program("promtool")]) {
         promtool_check(&text);
     }
-    drop(stdin);
+    done_tx.send(()).unwrap();
+    writer.join().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success());
 }

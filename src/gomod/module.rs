@@ -146,6 +146,11 @@ impl ModuleRecord {
             return;
         }
         let at = self.attempts.partition_point(|p| p.ts <= a.ts);
+        // Most modules see a few requests: grow one at a time at first (a Vec's first
+        // allocation would hold four, and a long run keeps thousands of records).
+        if self.attempts.len() < 8 {
+            self.attempts.reserve_exact(1);
+        }
         self.attempts.insert(at, a);
     }
 

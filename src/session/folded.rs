@@ -8,8 +8,9 @@ use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::gomod::verdict::{Outcome, Problem, Severity};
 use crate::present::records::{FoldedProxy, FoldedSummary};
 use crate::present::ModuleView;
-use crate::vocab::{Kind, Ts};
+use crate::vocab::Ts;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 
 /// Distinct problem sentences kept for folded modules; the rest are counted only.
 const MAX_PROBLEMS: usize = 256;
@@ -45,7 +46,7 @@ pub struct Folded {
     pub last: Option<Ts>,
     /// One small record per distinct walk down the proxies, for chain inference.
     pub evidence: Vec<ModuleRecord>,
-    evidence_keys: std::collections::HashSet<Vec<(Kind, String, bool, bool)>>,
+    evidence_keys: std::collections::HashSet<u64>,
 }
 
 impl Folded {
@@ -87,6 +88,10 @@ impl Folded {
         } else {
             p
         };
+        // Found without allocating: folding runs for every module of a long run.
+        if self.by_proxy.contains_key(key) {
+            return self.by_proxy.get_mut(key).expect("checked above");
+        }
         self.by_proxy
             .entry(key.to_string())
             .or_insert_with(|| FoldedProxy {
@@ -122,24 +127,23 @@ impl Folded {
         }
     }
 
-    /// Keeps a record's walk down the proxies (not its details) if it is a new one.
-    pub fn keep_evidence(&mut self, rec: &ModuleRecord) {
-        if self.evidence.len() >= MAX_EVIDENCE {
-            return;
+    /// Whether a record walked the proxies in a way not kept as evidence yet (a hash of
+    /// its attempts' kinds, proxies and answers: nothing is allocated per record).
+    pub fn wants_evidence(&self, rec: &ModuleRecord) -> Option<u64> {
+        if self.evidence.len() >= MAX_EVIDENCE || rec.attempts.is_empty() {
+            return None;
         }
-        let sig: Vec<(Kind, String, bool, bool)> = rec
-            .attempts
-            .iter()
-            .map(|a| {
-                (
-                    a.kind,
-                    a.proxy.as_deref().unwrap_or("").to_string(),
-                    a.ok(),
-                    a.not_found(),
-                )
-            })
-            .collect();
-        if sig.is_empty() || !self.evidence_keys.insert(sig) {
+        let mut h = ahash::AHasher::default();
+        for a in &rec.attempts {
+            (a.kind, a.proxy.as_deref(), a.ok(), a.not_found()).hash(&mut h);
+        }
+        let sig = h.finish();
+        (!self.evidence_keys.contains(&sig)).then_some(sig)
+    }
+
+    /// Keeps a record's walk down the proxies (not its details).
+    pub fn keep_evidence(&mut self, sig: u64, rec: &ModuleRecord) {
+        if self.evidence.len() >= MAX_EVIDENCE || !self.evidence_keys.insert(sig) {
             return;
         }
         let mut e = ModuleRecord::new(rec.module.clone(), rec.version.clone(), rec.first);

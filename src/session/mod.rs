@@ -19,6 +19,7 @@ pub mod tls_servers;
 
 use crate::gomod::chain;
 use crate::gomod::goproxy::GoproxyList;
+use crate::gomod::module::ModuleRecord;
 use crate::gomod::sumdb::SumTable;
 use crate::present::{ModuleView, Summary};
 use crate::vocab::{Event, Ts};
@@ -223,11 +224,11 @@ impl Session {
 
     /// Past the module limit: the least recently active components (a module path and
     /// the paths the same queries probed under it) are judged one last time, handed to
-    /// the views in `folded_now`, and folded into aggregates, until a quarter of the limit
+    /// the views in `folded_now`, and folded into aggregates, until an eighth of the limit
     /// is free again (so folding happens in batches, not on every new module).
     fn fold(&mut self) {
         let limit = self.modules.limit;
-        let keep = limit - limit / 4;
+        let keep = limit - limit / 8;
         let mut roots: Vec<(Ts, String)> = self
             .modules
             .roots()
@@ -238,6 +239,7 @@ impl Session {
         let chain = self.chain();
         let mut folded_views = Vec::new();
         let mut gone = Vec::new();
+        let mut all_keys = Vec::new();
         {
             let j = self.judging(chain.as_ref());
             let mut left = self.modules.records.len();
@@ -252,17 +254,24 @@ impl Session {
             }
         }
         for root in gone {
-            let recs: Vec<_> = self.modules.component(root).cloned().collect();
-            for r in &recs {
-                self.modules.folded.keep_evidence(r);
+            let new_walks: Vec<(u64, ModuleRecord)> = self
+                .modules
+                .component(root)
+                .filter_map(|r| Some((self.modules.folded.wants_evidence(r)?, r.clone())))
+                .collect();
+            for (sig, r) in &new_walks {
+                self.modules.folded.keep_evidence(*sig, r);
             }
-            for (m, v) in self.modules.remove_component(root) {
+            let keys = self.modules.remove_component(root);
+            for (m, v) in &keys {
                 self.modules.folded.records += 1;
                 if let Some(v) = v {
-                    self.checksum_db.forget(&m, &v);
+                    self.checksum_db.forget(m, v);
                 }
             }
+            all_keys.extend(keys);
         }
+        self.modules.forget_pending_hashes(&all_keys);
         for v in &folded_views {
             self.modules.folded.add(v);
         }

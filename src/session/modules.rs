@@ -8,13 +8,14 @@ use super::connections::Connections;
 use super::folded::Folded;
 use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::vocab::{url, Exchange, Kind, Ts, ZipHash};
+use ahash::AHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Module records kept in full by default (module@version pairs, and version-less
 /// lookups); older ones are folded past it.
-pub const DEFAULT_MAX_MODULES: usize = 20_000;
+pub const DEFAULT_MAX_MODULES: usize = 10_000;
 /// Zip exchanges waiting for their hash, at most.
 const MAX_PENDING_HASHES: usize = 50_000;
 /// Distinct (from, to, reason) fallbacks counted; the rest are counted under `other`.
@@ -35,7 +36,7 @@ pub struct Fallback {
 pub struct Modules {
     pub records: BTreeMap<Key, ModuleRecord>,
     /// Records per module path (components are found by path prefix).
-    paths: HashMap<String, u32>,
+    paths: AHashMap<String, u32>,
     /// Zip exchanges whose hash has not arrived yet → their module record.
     zip_exchanges: HashMap<u64, Key>,
     /// Bumped on every change to a record (stamped on it as `gen`).
@@ -54,7 +55,7 @@ impl Default for Modules {
     fn default() -> Self {
         Modules {
             records: BTreeMap::new(),
-            paths: HashMap::new(),
+            paths: AHashMap::new(),
             zip_exchanges: HashMap::new(),
             gen: 0,
             fold_epoch: 0,
@@ -153,7 +154,7 @@ impl Modules {
     }
 
     #[cfg(test)]
-    pub(crate) fn paths_mut(&mut self) -> &mut HashMap<String, u32> {
+    pub(crate) fn paths_mut(&mut self) -> &mut AHashMap<String, u32> {
         &mut self.paths
     }
 
@@ -193,7 +194,7 @@ impl Modules {
     /// Every component root, in key order, with the most recent activity of its records.
     pub fn roots(&self) -> Vec<(&str, Ts)> {
         let mut out: Vec<(&str, Ts)> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: AHashMap<&str, usize> = AHashMap::with_capacity(self.records.len());
         for ((m, _), rec) in &self.records {
             let root = self.root_of(m);
             match index.get(root) {
@@ -223,11 +224,18 @@ impl Modules {
             }
         }
         if !keys.is_empty() {
-            let gone: std::collections::HashSet<&Key> = keys.iter().collect();
-            self.zip_exchanges.retain(|_, k| !gone.contains(k));
             self.fold_epoch += 1;
         }
         keys
+    }
+
+    /// Forgets the zips of folded records that still wait for their hash (once per batch:
+    /// the pending list can be long).
+    pub fn forget_pending_hashes(&mut self, folded: &[Key]) {
+        if !self.zip_exchanges.is_empty() && !folded.is_empty() {
+            let gone: std::collections::HashSet<&Key> = folded.iter().collect();
+            self.zip_exchanges.retain(|_, k| !gone.contains(k));
+        }
     }
 }
 
