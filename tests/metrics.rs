@@ -103,9 +103,6 @@ fn the_endpoint_serves_both_formats_while_a_replay_runs() {
         .unwrap_or_else(|| panic!("no metrics address in {line:?}"))
         .trim()
         .to_string();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&std::fs::read(&capture).unwrap()).unwrap();
-    stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let text = loop {
         let (ctype, text) = get(&url, None);
