@@ -32,8 +32,14 @@ fn main() {
     };
     let path = args.first().cloned().unwrap_or(default);
     let want: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    // MAX_MODULES: module versions kept in full (default: as the command line's).
+    let max_modules = std::env::var("MAX_MODULES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SessionConfig::default().max_modules);
     let mut session = Session::new(SessionConfig {
         log_capacity: gomodwatch::ui::LOG_CAPACITY,
+        max_modules,
         ..Default::default()
     });
     let mut decoder = Decoder::new(
@@ -86,6 +92,34 @@ fn main() {
         "fold new traffic in (verdicts for {} modules): {:.1} ms",
         data.modules.len(),
         refresh.as_secs_f64() * 1e3
+    );
+    // New traffic while the TUI is up: about 100 more exchanges, then one refresh, which
+    // judges again only the modules they touched.
+    let before = session.exchanges;
+    let mut file = CaptureFile::new(std::fs::File::open(&path).expect("capture")).expect("capture");
+    let mut first = None;
+    let base = session.last.0 + 60_000_000_000;
+    while session.exchanges < before + 100 {
+        let Some(p) = file.next_packet().expect("readable capture") else {
+            break;
+        };
+        let f = *first.get_or_insert(p.ts.0);
+        let shifted = Packet {
+            ts: Ts(base + (p.ts.0 - f)),
+            ..p
+        };
+        decoder.packet(&shifted);
+        for ev in decoder.drain() {
+            session.apply(&ev);
+        }
+    }
+    let t = Instant::now();
+    data.refresh(&session, true);
+    println!(
+        "refresh after {} new exchanges ({} modules shown): {:.1} ms",
+        session.exchanges - before,
+        data.modules.len(),
+        t.elapsed().as_secs_f64() * 1e3
     );
     session.source.name = path.clone();
     session.source.done = true;

@@ -61,6 +61,55 @@ pub struct Cli {
 
     #[command(flatten)]
     pub model: ModelOpts,
+
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+}
+
+/// Running unattended: metrics, a pushgateway, a daemon writing a rotating file.
+#[derive(Args, Debug, Clone)]
+pub struct FleetOpts {
+    /// Serve Prometheus metrics at http://ADDR/metrics (PORT alone means 127.0.0.1:PORT).
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr)]
+    pub metrics: Option<SocketAddr>,
+
+    /// At the end of the run, push the metrics to this Prometheus Pushgateway
+    /// (PUT URL/metrics/job/NAME); a failed push is exit status 1.
+    #[arg(long, value_name = "URL", value_parser = parse_push_url)]
+    pub push_metrics: Option<String>,
+
+    /// The job name for --push-metrics.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "gomodwatch",
+        requires = "push_metrics"
+    )]
+    pub push_job: String,
+
+    /// Headless: no TUI, no report, nothing on stdout; events go to --output, metrics to
+    /// --metrics. SIGHUP reopens the output file; SIGTERM/SIGINT write the summary and exit 0.
+    #[arg(long, conflicts_with_all = ["json", "report"])]
+    pub daemon: bool,
+
+    /// Also write the NDJSON events to FILE (appended to, never truncated).
+    #[arg(long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Rotate --output past this size (BYTES, or with a k/M/G suffix): FILE becomes FILE.1,
+    /// FILE.1 becomes FILE.2, and so on.
+    #[arg(long, value_name = "BYTES", requires = "output", value_parser = parse_size)]
+    pub rotate_size: Option<u64>,
+
+    /// Rotated files kept (FILE.1 … FILE.N); the oldest beyond is removed.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "output")]
+    pub rotate_keep: u32,
+
+    /// Module versions kept in full; past it the least recently active are folded into
+    /// counts (still counted in the summary, their module events written when folded).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_modules: u64,
 }
 
 /// Live capture.
@@ -188,4 +237,37 @@ fn parse_slo(s: &str) -> Result<f64, String> {
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     s.parse()
         .map_err(|_| "not an address like 127.0.0.1:8080".to_string())
+}
+
+/// `PORT`, `:PORT` or `HOST:PORT`; without a host, loopback.
+fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
+    let port_only = s.strip_prefix(':').unwrap_or(s);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse()
+        .map_err(|_| "not an address like 127.0.0.1:9464 (or a port)".to_string())
+}
+
+fn parse_push_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            Ok(s.to_string())
+        }
+        _ => Err("not an http(s) URL like http://pushgateway:9091".into()),
+    }
+}
+
+/// Bytes, with an optional k, M or G (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    match num.parse::<u64>() {
+        Ok(n) if n > 0 => n.checked_mul(mult).ok_or_else(|| "too large".to_string()),
+        _ => Err("must be a positive number of bytes (k, M, G suffixes allowed)".into()),
+    }
 }

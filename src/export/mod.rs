@@ -1,5 +1,9 @@
-//! Views that write files or streams: NDJSON events (more arrive with later issues).
+//! Views that write files, streams and metrics: NDJSON events (stdout or a rotating file),
+//! the report, HAR, and Prometheus metrics (served and pushed).
 
 pub mod har;
+pub mod metrics;
 pub mod ndjson;
+pub mod push;
 pub mod report;
+pub mod rotate;

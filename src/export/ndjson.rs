@@ -1,11 +1,15 @@
 //! NDJSON (`--json`): one JSON object per line, flushed per line, so `| jq` and `| head`
-//! see events as they happen. The module events and the summary close the stream.
+//! see events as they happen. The module events and the summary close the stream (a module
+//! folded out of memory on a long run gets its event when it is folded).
 
+use super::rotate::RotatingFile;
 use crate::present::Event;
 use crate::session::sink::Ending;
-use crate::session::{Session, Sink};
+use crate::session::{Control, Session, Sink};
 use serde::Serialize;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub struct NdjsonWriter<W: Write> {
     out: W,
@@ -34,8 +38,13 @@ impl<W: Write> NdjsonWriter<W> {
 }
 
 impl<W: Write> Sink for NdjsonWriter<W> {
-    fn event(&mut self, ev: &Event, _: &Session) -> io::Result<()> {
-        self.write(ev)
+    fn event(&mut self, ev: &Event, session: &Session) -> io::Result<()> {
+        self.write(ev)?;
+        // Modules folded out of memory are told now: every module gets its event.
+        for m in &session.folded_now {
+            self.write(m)?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
@@ -43,5 +52,50 @@ impl<W: Write> Sink for NdjsonWriter<W> {
             self.write(m)?;
         }
         self.write(end.summary())
+    }
+}
+
+/// `--output FILE`: NDJSON into a file that rotates by size and is opened again by name
+/// when `reopen` is raised (SIGHUP, after an external logrotate moved it).
+pub struct NdjsonFile {
+    w: NdjsonWriter<RotatingFile>,
+    reopen: Arc<AtomicBool>,
+}
+
+impl NdjsonFile {
+    pub fn new(file: RotatingFile, reopen: Arc<AtomicBool>) -> Self {
+        NdjsonFile {
+            w: NdjsonWriter::new(file),
+            reopen,
+        }
+    }
+
+    fn reopen_if_asked(&mut self) -> io::Result<()> {
+        if self.reopen.swap(false, Ordering::Relaxed) {
+            let f = &mut self.w.out;
+            f.reopen().map_err(|e| {
+                io::Error::new(e.kind(), format!("reopening {}: {e}", f.path().display()))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for NdjsonFile {
+    fn event(&mut self, ev: &Event, session: &Session) -> io::Result<()> {
+        self.reopen_if_asked()?;
+        self.w.event(ev, session)
+    }
+
+    fn turn(&mut self, _: &Session) -> Control {
+        if let Err(e) = self.reopen_if_asked() {
+            eprintln!("gomodwatch: {e}");
+        }
+        Control::Continue
+    }
+
+    fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
+        self.reopen_if_asked()?;
+        self.w.finish(end)
     }
 }

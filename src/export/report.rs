@@ -59,6 +59,17 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
         s.dropped,
         s.gaps
     );
+    if let Some(f) = &s.folded {
+        let outcomes: Vec<String> = f.outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
+        let _ = writeln!(
+            o,
+            "{} older modules were folded into counts past --max-modules {} ({}); their \
+             details are in the module events of --json or --output",
+            s.modules_folded,
+            f.limit,
+            outcomes.join(", ")
+        );
+    }
     match &s.goproxy {
         Some(l) => {
             let from = match l.source {

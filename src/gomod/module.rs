@@ -101,6 +101,9 @@ pub struct ModuleRecord {
     pub mod_h1: Option<String>,
     pub first: Ts,
     pub last: Ts,
+    /// When the record last changed (the session's module generation): views recompute
+    /// only what changed since they last looked.
+    pub gen: u64,
 }
 
 impl ModuleRecord {
@@ -117,6 +120,7 @@ impl ModuleRecord {
             mod_h1: None,
             first: ts,
             last: ts,
+            gen: 0,
         }
     }
 
@@ -142,6 +146,11 @@ impl ModuleRecord {
             return;
         }
         let at = self.attempts.partition_point(|p| p.ts <= a.ts);
+        // Most modules see a few requests: grow one at a time at first (a Vec's first
+        // allocation would hold four, and a long run keeps thousands of records).
+        if self.attempts.len() < 8 {
+            self.attempts.reserve_exact(1);
+        }
         self.attempts.insert(at, a);
     }
 

@@ -52,6 +52,10 @@ impl SumTable {
         self.0.get(&(module.to_string(), version.to_string()))
     }
 
+    pub fn remove(&mut self, module: &str, version: &str) {
+        self.0.remove(&(module.to_string(), version.to_string()));
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

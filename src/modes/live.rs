@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
     let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
     let mut setup = Run::new(cli, names.join(", "))?;
     if let Some(id) = target {
-        for f in pcap_file.iter().chain(setup.har.iter()) {
+        for f in pcap_file.iter().chain(setup.files()) {
             privdrop::chown(f, id);
         }
         privdrop::drop_to(id).map_err(|e| Failure::Runtime(e.to_string()))?;
@@ -76,15 +76,16 @@ pub fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
         .map(|o| format!("{} ({})", o.name, o.link.name()))
         .collect();
     let (mut capture, mut src) = LiveCapture::start(opened, writer);
-    let signals = Signals::install()?;
+    let signals = Signals::install(&setup)?;
     signals.on_signal(capture.interrupter());
     // Like tcpdump: say what is being captured (stderr, so --json stays clean). Tests wait
     // for this line before they start traffic.
     if setup.view != View::Tui {
         eprintln!(
-            "gomodwatch: listening on {}, snapshot length {}{}",
+            "gomodwatch: listening on {}, snapshot length {}{}{}",
             links.join(", "),
             opts.snaplen,
+            setup.metrics_note(),
             if setup.view == View::Report {
                 "; Ctrl-C stops and prints the report"
             } else {

@@ -45,13 +45,14 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
     if setup.view != super::View::Tui {
         eprintln!(
-            "gomodwatch: MITM proxy listening on {addr}; CA {ca}\n  run: HTTPS_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
+            "gomodwatch: MITM proxy listening on {addr}; CA {ca}{metrics}\n  run: HTTPS_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
             addr = mitm.addr,
             ca = mitm.ca_path.display(),
+            metrics = setup.metrics_note(),
             stop = if setup.view == super::View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
         );
     }
-    let signals = Signals::install()?;
+    let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };
     setup.pump(cli, &mut src, false, &signals.stop)?;
     Ok(())

@@ -7,8 +7,11 @@ mod replay;
 
 use crate::cli::{Cli, Mode};
 use gomodwatch::export::har::HarWriter;
-use gomodwatch::export::ndjson::NdjsonWriter;
+use gomodwatch::export::metrics::{Metrics, MetricsServer, MetricsSink};
+use gomodwatch::export::ndjson::{NdjsonFile, NdjsonWriter};
+use gomodwatch::export::push;
 use gomodwatch::export::report::Report;
+use gomodwatch::export::rotate::RotatingFile;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::gomod::hook::GoHookConfig;
 use gomodwatch::gomod::sumdb::SumTable;
@@ -80,11 +83,15 @@ enum View {
     Json,
     Report,
     Tui,
+    /// `--daemon`: nothing on stdout.
+    Headless,
 }
 
 /// `--json` and `--report` say; otherwise the TUI on a terminal, the report elsewhere.
 fn view_of(cli: &Cli) -> View {
-    if cli.view.json {
+    if cli.fleet.daemon {
+        View::Headless
+    } else if cli.view.json {
         View::Json
     } else if cli.view.report || !io::stdout().is_terminal() {
         View::Report
@@ -115,6 +122,7 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
         log_capacity: 0,
         proxy_env: None,
         trusted_roots: Some(Arc::new(SystemRoots::default())),
+        max_modules: usize::try_from(cli.fleet.max_modules).unwrap_or(usize::MAX),
     })
 }
 
@@ -145,12 +153,49 @@ struct Run {
     config: SessionConfig,
     /// The `--har` file, opened before privileges are dropped.
     har: Option<File>,
+    /// The `--output` file, likewise.
+    output: Option<RotatingFile>,
+    /// The metrics, when served (`--metrics`, bound before privileges are dropped) or
+    /// pushed at the end (`--push-metrics`).
+    metrics: Option<Arc<Metrics>>,
+    /// Where the metrics are served.
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Raised by SIGHUP in daemon mode: reopen the output file.
+    reopen: Arc<AtomicBool>,
     /// Shown in the status bar and the report.
     name: String,
 }
 
 impl Run {
     fn new(cli: &Cli, name: String) -> Result<Run, Failure> {
+        let fleet = &cli.fleet;
+        if fleet.daemon && fleet.output.is_none() && fleet.metrics.is_none() {
+            return Err(Failure::Input(
+                "--daemon writes nowhere without --output FILE or --metrics ADDR".into(),
+            ));
+        }
+        let output = fleet
+            .output
+            .as_deref()
+            .map(|p| {
+                RotatingFile::open(p, fleet.rotate_size, fleet.rotate_keep)
+                    .map_err(|e| Failure::Input(format!("{}: {e}", p.display())))
+            })
+            .transpose()?;
+        let metrics = (fleet.metrics.is_some() || fleet.push_metrics.is_some())
+            .then(|| Metrics::new(cli.model.slo));
+        let mut metrics_addr = None;
+        if let (Some(addr), Some(m)) = (fleet.metrics, &metrics) {
+            let server = MetricsServer::start(addr, m.clone())
+                .map_err(|e| Failure::Runtime(format!("metrics on {addr}: {e}")))?;
+            if !server.addr.ip().is_loopback() {
+                eprintln!(
+                    "gomodwatch: warning: metrics are served beyond loopback on {} (anyone who                      can reach it sees which proxies this machine uses)",
+                    server.addr
+                );
+            }
+            metrics_addr = Some(server.addr);
+        }
         Ok(Run {
             view: view_of(cli),
             config: session_config(cli)?,
@@ -160,8 +205,26 @@ impl Run {
                 .as_deref()
                 .map(|p| create_output(p, cli.view.force))
                 .transpose()?,
+            output,
+            metrics,
+            metrics_addr,
+            reopen: Arc::default(),
             name,
         })
+    }
+
+    /// "; metrics at http://ADDR/metrics" for the line that says the run started.
+    fn metrics_note(&self) -> String {
+        self.metrics_addr
+            .map(|a| format!("; metrics at http://{a}/metrics"))
+            .unwrap_or_default()
+    }
+
+    /// Files opened before privileges are dropped, to hand to the unprivileged user.
+    fn files(&self) -> impl Iterator<Item = &File> {
+        self.har
+            .iter()
+            .chain(self.output.as_ref().map(RotatingFile::get_ref))
     }
 
     /// Runs `src` to its end through the decoder into the views; prints the report or
@@ -193,6 +256,12 @@ impl Run {
                 .map_err(|e| Failure::Runtime(format!("writing HAR: {e}")))?;
             sinks.push(Box::new(har));
         }
+        if let Some(f) = self.output {
+            sinks.push(Box::new(NdjsonFile::new(f, self.reopen.clone())));
+        }
+        if let Some(m) = &self.metrics {
+            sinks.push(Box::new(MetricsSink::new(m.clone())));
+        }
         match self.view {
             View::Json => sinks.push(Box::new(NdjsonWriter::new(io::stdout().lock()))),
             View::Report => sinks.push(Box::new(Report::new(io::stdout().lock()))),
@@ -200,6 +269,7 @@ impl Run {
                 let tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
                 sinks.push(Box::new(tui));
             }
+            View::Headless => {}
         }
         let mut session = Session::new(config);
         session.source.name = self.name;
@@ -207,15 +277,22 @@ impl Run {
         let fin = pipeline::pump(src, &mut decoder, &mut out, stop);
         // Dropping the TUI gives the terminal back before anything else is printed.
         drop(out);
-        fin.map_err(output_error)
+        let fin = fin.map_err(output_error)?;
+        // Whatever the mode, the run's metrics go to the pushgateway once it is over.
+        if let (Some(url), Some(m)) = (&cli.fleet.push_metrics, &self.metrics) {
+            push::push(url, &cli.fleet.push_job, m).map_err(Failure::Runtime)?;
+        }
+        Ok(fin)
     }
 }
 
 /// Something to do when the user interrupts the run.
 type Action = Box<dyn Fn() + Send + Sync>;
 
-/// What Ctrl-C (and SIGTERM) does: one handler for the whole program, installed once.
-/// Modes add what must happen (waking capture threads) to the stop flag every mode has.
+/// What SIGINT (Ctrl-C), SIGTERM and SIGHUP do: one handler thread for the whole program,
+/// installed once. Modes add what must happen (waking capture threads) to the stop flag
+/// every mode has. SIGHUP stops too (the terminal went away), except for a daemon, where
+/// it asks for the output file to be opened again (after logrotate moved it).
 #[derive(Clone)]
 struct Signals {
     stop: Arc<AtomicBool>,
@@ -223,22 +300,34 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> Result<Signals, Failure> {
+    fn install(run: &Run) -> Result<Signals, Failure> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let s = Signals {
             stop: Arc::new(AtomicBool::new(false)),
             actions: Arc::default(),
         };
+        let mut incoming = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
         let handler = s.clone();
-        ctrlc::set_handler(move || {
-            handler.stop.store(true, Ordering::Relaxed);
-            // ctrlc runs this on its own thread, not in the signal handler itself, so
-            // taking a lock and waking threads is safe here.
-            let actions = handler.actions.lock().unwrap_or_else(|p| p.into_inner());
-            for a in actions.iter() {
-                a();
-            }
-        })
-        .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
+        let reopen = (run.view == View::Headless).then(|| run.reopen.clone());
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                // This runs on its own thread, not in the signal handler itself, so taking
+                // a lock and waking threads is safe here.
+                for sig in incoming.forever() {
+                    if let (SIGHUP, Some(r)) = (sig, &reopen) {
+                        r.store(true, Ordering::Relaxed);
+                        continue;
+                    }
+                    handler.stop.store(true, Ordering::Relaxed);
+                    let actions = handler.actions.lock().unwrap_or_else(|p| p.into_inner());
+                    for a in actions.iter() {
+                        a();
+                    }
+                }
+            })
+            .map_err(|e| Failure::Runtime(format!("starting the signal thread: {e}")))?;
         Ok(s)
     }
 

@@ -17,7 +17,11 @@ pub fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     };
     let file = CaptureFile::new(input).map_err(|e| Failure::Input(format!("{name}: {e}")))?;
     let setup = Run::new(cli, name.clone())?;
-    let signals = Signals::install()?;
+    let note = setup.metrics_note();
+    if !note.is_empty() {
+        eprintln!("gomodwatch: replaying {name}{note}");
+    }
+    let signals = Signals::install(&setup)?;
     let mut src = FileSource::new(file, cli.realtime);
     let fin = setup.pump(cli, &mut src, false, &signals.stop)?;
     match fin.damage {

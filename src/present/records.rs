@@ -76,6 +76,7 @@ pub struct Summary {
     pub bytes: u64,
     pub connections: u64,
     pub exchanges: u64,
+    /// Every module the traffic touched: those reported in full and those folded.
     pub modules: u64,
     pub dropped: u64,
     pub gaps: u64,
@@ -83,4 +84,38 @@ pub struct Summary {
     /// Extensions: the GOPROXY chain used to judge, and every problem, most serious first.
     pub goproxy: Option<GoproxyList>,
     pub problems: Vec<Problem>,
+    /// Extension: modules folded out of memory past the module limit (counted in
+    /// `modules`; their `module` events were written when they were folded).
+    pub modules_folded: u64,
+    /// Extension: module records kept in full at most (`--max-modules`).
+    pub module_limit: u64,
+    /// Extension: what the folded modules add up to (null when none was folded).
+    pub folded: Option<FoldedSummary>,
+}
+
+/// The summary's `folded` object.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct FoldedSummary {
+    pub limit: u64,
+    /// Module records folded (a module's version-less lookups are records of their own).
+    pub records: u64,
+    /// Folded modules by outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    pub proxies: Vec<FoldedProxy>,
+    /// Problems the folded modules had (told in `problems` with up to three names each).
+    pub problems: u64,
+    /// The first and last request of a folded module.
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+}
+
+/// One proxy's share of the folded modules.
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+pub struct FoldedProxy {
+    pub proxy: String,
+    /// Folded modules whose .info, .mod or .zip it served.
+    pub modules_served: u64,
+    pub requests: u64,
+    pub not_found: u64,
+    pub failed: u64,
 }

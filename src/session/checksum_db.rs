@@ -52,6 +52,13 @@ impl ChecksumDb {
         }
     }
 
+    /// Forgets a module version's lookup (its module was folded): memory stays flat.
+    pub fn forget(&mut self, module: &str, version: &str) {
+        let key = (module.to_string(), version.to_string());
+        self.sums.remove(&key.0, &key.1);
+        self.source.remove(&key);
+    }
+
     pub fn sums(&self, module: &str, version: &str) -> Option<&Sums> {
         self.sums.get(module, version)
     }

@@ -7,6 +7,7 @@
 pub mod checksum_db;
 pub mod connections;
 pub mod dns;
+pub mod folded;
 pub mod latency;
 pub mod log;
 pub mod module_views;
@@ -20,6 +21,7 @@ pub mod tls_servers;
 
 use crate::gomod::chain;
 use crate::gomod::goproxy::GoproxyList;
+use crate::gomod::module::ModuleRecord;
 use crate::gomod::sumdb::SumTable;
 use crate::present::{ModuleView, Summary};
 use crate::vocab::{Event, Ts};
@@ -30,6 +32,7 @@ use log::ExchangeLog;
 use module_views::Judging;
 use modules::Modules;
 use proxies::Proxies;
+use std::borrow::Borrow;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tls_servers::TlsServers;
@@ -37,6 +40,7 @@ use tls_servers::TlsServers;
 pub use connections::ConnBrief;
 pub use latency::Latencies;
 pub use log::LogRow;
+pub use module_views::ViewCache;
 pub use network_problems::ProxyEnv;
 pub use sink::{Control, Sink};
 pub use tls_servers::TlsServer;
@@ -54,6 +58,8 @@ pub struct SessionConfig {
     /// The root CAs this machine trusts (to tell a public CA from a TLS-inspecting
     /// proxy's), when they can be read.
     pub trusted_roots: Option<std::sync::Arc<dyn TrustedRoots>>,
+    /// Module records kept in full; older ones are folded into aggregates.
+    pub max_modules: usize,
 }
 
 /// Which certificate subjects are root CAs this machine trusts. Reading the system's store
@@ -79,6 +85,7 @@ impl Default for SessionConfig {
             log_capacity: 0,
             proxy_env: None,
             trusted_roots: None,
+            max_modules: modules::DEFAULT_MAX_MODULES,
         }
     }
 }
@@ -129,19 +136,27 @@ pub struct Session {
     pub last: Ts,
     /// Bumped on every change, so a view redraws only when something happened.
     pub generation: u64,
+    /// Module views folded out of memory by the last event (past the module limit), for
+    /// the views that write every module (NDJSON); empty after the next event.
+    pub folded_now: Vec<ModuleView>,
 }
 
 impl Session {
     pub fn new(config: SessionConfig) -> Self {
-        Session {
+        let mut s = Session {
             log: ExchangeLog::new(config.log_capacity),
             config,
             ..Default::default()
-        }
+        };
+        s.modules.limit = s.config.max_modules.max(1);
+        s
     }
 
     pub fn apply(&mut self, ev: &Event) {
         self.generation += 1;
+        if !self.folded_now.is_empty() {
+            self.folded_now.clear();
+        }
         match ev {
             Event::Connection(c) => {
                 self.touch(c.ts);
@@ -164,6 +179,9 @@ impl Session {
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at = |s: &SocketAddr| proxy_at(config, proxies, s);
                 self.modules.apply(ex, &mut self.connections, &proxy_at);
+                if self.modules.records.len() > self.modules.limit {
+                    self.fold();
+                }
             }
             Event::Hash(h) => self.modules.zip_hash(h),
             Event::Dns(d) => {
@@ -181,40 +199,113 @@ impl Session {
     /// The GOPROXY chain used for verdicts: configured, or inferred from the order in
     /// which the traffic asked proxies.
     pub fn chain(&self) -> Option<GoproxyList> {
-        self.config
-            .goproxy
-            .clone()
-            .or_else(|| chain::infer(self.modules.records.values()))
+        self.config.goproxy.clone().or_else(|| {
+            // Folded modules leave one record per distinct walk behind as evidence.
+            chain::infer(
+                self.modules
+                    .records
+                    .values()
+                    .chain(&self.modules.folded.evidence),
+            )
+        })
     }
 
-    /// Every module@version the traffic touched, with its verdict, oldest first.
-    pub fn modules(&self) -> Vec<ModuleView> {
-        let chain = self.chain();
-        self.modules.views(&Judging {
-            chain: chain.as_ref(),
+    /// What the verdicts consult, with this chain.
+    pub fn judging<'a>(&'a self, chain: Option<&'a GoproxyList>) -> Judging<'a> {
+        Judging {
+            chain,
             slo_ms: self.config.slo_ms,
             gosum: &self.config.gosum,
             checksum_db: &self.checksum_db,
             end: self.last,
             lost: self.source.lost(),
-        })
+        }
     }
 
-    pub fn summary(&self, modules: &[ModuleView]) -> Summary {
+    /// Every module@version the traffic touched and still held in full, with its verdict,
+    /// oldest first (folded ones are in `modules.folded`).
+    pub fn modules(&self) -> Vec<ModuleView> {
+        let chain = self.chain();
+        self.modules.views(&self.judging(chain.as_ref()))
+    }
+
+    pub fn summary<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Summary {
         let s = &self.source;
+        let mut problems = self.problems(modules);
+        self.modules.folded.merge_problems(&mut problems);
+        let folded = &self.modules.folded;
         Summary {
             kind: "summary",
             packets: s.packets,
             bytes: s.bytes,
             connections: self.connections.count,
             exchanges: self.exchanges,
-            modules: modules.len() as u64 + self.modules.dropped,
+            modules: modules.len() as u64 + folded.modules,
             dropped: s.dropped,
             gaps: s.gaps,
             proxies: self.proxies.summaries(),
             goproxy: self.chain(),
-            problems: self.problems(modules),
+            problems,
+            modules_folded: folded.modules,
+            module_limit: self.modules.limit as u64,
+            folded: folded.summary(self.modules.limit),
         }
+    }
+
+    /// Past the module limit: the least recently active components (a module path and
+    /// the paths the same queries probed under it) are judged one last time, handed to
+    /// the views in `folded_now`, and folded into aggregates, until an eighth of the limit
+    /// is free again (so folding happens in batches, not on every new module).
+    fn fold(&mut self) {
+        let limit = self.modules.limit;
+        let keep = limit - limit / 8;
+        let mut roots: Vec<(Ts, String)> = self
+            .modules
+            .roots()
+            .into_iter()
+            .map(|(r, t)| (t, r.to_string()))
+            .collect();
+        roots.sort();
+        let chain = self.chain();
+        let mut folded_views = Vec::new();
+        let mut gone = Vec::new();
+        let mut all_keys = Vec::new();
+        {
+            let j = self.judging(chain.as_ref());
+            let mut left = self.modules.records.len();
+            for (_, root) in &roots {
+                if left <= keep {
+                    break;
+                }
+                let (views, _) = self.modules.component_views(root, &j);
+                folded_views.extend(views);
+                left -= self.modules.component(root).count();
+                gone.push(root.as_str());
+            }
+        }
+        for root in gone {
+            let new_walks: Vec<(u64, ModuleRecord)> = self
+                .modules
+                .component(root)
+                .filter_map(|r| Some((self.modules.folded.wants_evidence(r)?, r.clone())))
+                .collect();
+            for (sig, r) in &new_walks {
+                self.modules.folded.keep_evidence(*sig, r);
+            }
+            let keys = self.modules.remove_component(root);
+            for (m, v) in &keys {
+                self.modules.folded.records += 1;
+                if let Some(v) = v {
+                    self.checksum_db.forget(m, v);
+                }
+            }
+            all_keys.extend(keys);
+        }
+        self.modules.forget_pending_hashes(&all_keys);
+        for v in &folded_views {
+            self.modules.folded.add(v);
+        }
+        self.folded_now.extend(folded_views);
     }
 
     /// The proxy base URL for a server address (see [`proxy_at`]).

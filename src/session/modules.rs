@@ -1,26 +1,69 @@
 //! Every module@version the traffic touched, with every request for it: proxy requests,
 //! checksum lookups, the refused connections that came before them, redirect hops, and
-//! the zip's hash when the hashing threads deliver it.
+//! the zip's hash when the hashing threads deliver it. Past the session's module limit the
+//! least recently active modules are folded into aggregates (`super::folded`), so memory
+//! stays flat on a capture that runs for weeks.
 
 use super::connections::Connections;
+use super::folded::Folded;
 use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::vocab::{url, Exchange, Kind, Ts, ZipHash};
+use ahash::AHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Records kept at most (module@version pairs); a capture touching more is summarised.
-const MAX_MODULES: usize = 50_000;
+/// Module records kept in full by default (module@version pairs, and version-less
+/// lookups); older ones are folded past it.
+pub const DEFAULT_MAX_MODULES: usize = 10_000;
+/// Zip exchanges waiting for their hash, at most.
+const MAX_PENDING_HASHES: usize = 50_000;
+/// Distinct (from, to, reason) fallbacks counted; the rest are counted under `other`.
+const MAX_FALLBACK_KEYS: usize = 1024;
 
 pub type Key = (String, Option<String>);
 
-#[derive(Debug, Default)]
+/// A fallback: the go command moved on from one proxy to the next for the same artifact.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fallback {
+    pub from: String,
+    pub to: String,
+    /// `404`, `410`, `500`…, or the transport error (`refused`, `reset`, `no-response`).
+    pub reason: String,
+}
+
+#[derive(Debug)]
 pub struct Modules {
     pub records: BTreeMap<Key, ModuleRecord>,
-    /// Records that did not fit (MAX_MODULES).
-    pub dropped: u64,
+    /// Records per module path (components are found by path prefix).
+    paths: AHashMap<String, u32>,
     /// Zip exchanges whose hash has not arrived yet → their module record.
     zip_exchanges: HashMap<u64, Key>,
+    /// Bumped on every change to a record (stamped on it as `gen`).
+    pub gen: u64,
+    /// Bumped whenever records are folded away.
+    pub fold_epoch: u64,
+    /// Records kept in full at most; older ones are folded into `folded`.
+    pub limit: usize,
+    /// What the folded modules add up to.
+    pub folded: Folded,
+    /// Every fallback from one proxy to another, counted as it happens.
+    pub fallbacks: BTreeMap<Fallback, u64>,
+}
+
+impl Default for Modules {
+    fn default() -> Self {
+        Modules {
+            records: BTreeMap::new(),
+            paths: AHashMap::new(),
+            zip_exchanges: HashMap::new(),
+            gen: 0,
+            fold_epoch: 0,
+            limit: DEFAULT_MAX_MODULES,
+            folded: Folded::default(),
+            fallbacks: BTreeMap::new(),
+        }
+    }
 }
 
 impl Modules {
@@ -44,27 +87,47 @@ impl Modules {
         };
         let refused = conns.take_refusal_before(ex.ts);
         let key = (module.clone(), version.clone());
-        if !self.records.contains_key(&key) && self.records.len() >= MAX_MODULES {
-            self.dropped += 1;
-            return;
-        }
-        let rec = self
-            .records
-            .entry(key)
-            .or_insert_with(|| ModuleRecord::new(module, version, ex.ts));
+        self.gen += 1;
+        let gen = self.gen;
+        let paths = &mut self.paths;
+        let rec = self.records.entry(key).or_insert_with(|| {
+            *paths.entry(module.clone()).or_default() += 1;
+            ModuleRecord::new(module, version, ex.ts)
+        });
+        rec.gen = gen;
+        let mut moved_on = Vec::new();
         if let Some((t, server)) = refused {
-            rec.add(refused_attempt(go.kind, t, proxy_at(&server)));
+            let a = refused_attempt(go.kind, t, proxy_at(&server));
+            moved_on.extend(fallback(rec, &a));
+            rec.add(a);
         }
         match ex.redirect_of {
             Some(orig) => follow_redirect(rec, orig, ex),
-            None => rec.add(Attempt::from_exchange(ex)),
+            None => {
+                let a = Attempt::from_exchange(ex);
+                moved_on.extend(fallback(rec, &a));
+                rec.add(a);
+            }
+        }
+        for f in moved_on {
+            let n = self.fallbacks.len();
+            let f = if n >= MAX_FALLBACK_KEYS && !self.fallbacks.contains_key(&f) {
+                Fallback {
+                    from: "other".into(),
+                    to: "other".into(),
+                    reason: "other".into(),
+                }
+            } else {
+                f
+            };
+            *self.fallbacks.entry(f).or_default() += 1;
         }
         match go.kind {
             Kind::Zip if ex.status == Some(200) => {
                 rec.zip_bytes = Some(ex.resp_bytes);
                 rec.zip_proxy = go.proxy.clone();
                 let key = (rec.module.clone(), rec.version.clone());
-                if self.zip_exchanges.len() < MAX_MODULES {
+                if self.zip_exchanges.len() < MAX_PENDING_HASHES {
                     self.zip_exchanges.insert(ex.id, key);
                 }
             }
@@ -81,12 +144,119 @@ impl Modules {
             return;
         };
         if let Some(rec) = self.records.get_mut(&key) {
+            self.gen += 1;
+            rec.gen = self.gen;
             if h.h1.is_some() {
                 rec.zip_h1 = h.h1.clone();
             }
             rec.zip_hash_error = h.error.clone();
         }
     }
+
+    #[cfg(test)]
+    pub(crate) fn paths_mut(&mut self) -> &mut AHashMap<String, u32> {
+        &mut self.paths
+    }
+
+    /// Whether any record has this module path.
+    pub fn has_path(&self, path: &str) -> bool {
+        self.paths.contains_key(path)
+    }
+
+    /// The root of the component a module path belongs to: the shortest path among it and
+    /// its `/`-ancestors that has a record. Records are related only within a component
+    /// (a path and the paths under it that the same query probed), so views are derived
+    /// one component at a time.
+    pub fn root_of<'a>(&self, path: &'a str) -> &'a str {
+        let mut cut = 0;
+        while let Some(i) = path[cut..].find('/') {
+            let prefix = &path[..cut + i];
+            if self.paths.contains_key(prefix) {
+                return prefix;
+            }
+            cut += i + 1;
+        }
+        path
+    }
+
+    /// The records of the component rooted at `root`, in key order.
+    pub fn component<'a>(&'a self, root: &str) -> impl Iterator<Item = &'a ModuleRecord> + 'a {
+        let start: Key = (root.to_string(), None);
+        let end: Key = (format!("{root}0"), None);
+        let under = format!("{root}/");
+        let root = root.to_string();
+        self.records
+            .range(start..end)
+            .filter(move |((m, _), _)| *m == root || m.starts_with(&under))
+            .map(|(_, r)| r)
+    }
+
+    /// Every component root, in key order, with the most recent activity of its records.
+    pub fn roots(&self) -> Vec<(&str, Ts)> {
+        let mut out: Vec<(&str, Ts)> = Vec::new();
+        let mut index: AHashMap<&str, usize> = AHashMap::with_capacity(self.records.len());
+        for ((m, _), rec) in &self.records {
+            let root = self.root_of(m);
+            match index.get(root) {
+                Some(&i) => out[i].1 = out[i].1.max(rec.last),
+                None => {
+                    index.insert(root, out.len());
+                    out.push((root, rec.last));
+                }
+            }
+        }
+        out
+    }
+
+    /// Removes a component's records (they were folded); returns their keys.
+    pub fn remove_component(&mut self, root: &str) -> Vec<Key> {
+        let keys: Vec<Key> = self
+            .component(root)
+            .map(|r| (r.module.clone(), r.version.clone()))
+            .collect();
+        for k in &keys {
+            self.records.remove(k);
+            if let Some(n) = self.paths.get_mut(&k.0) {
+                *n -= 1;
+                if *n == 0 {
+                    self.paths.remove(&k.0);
+                }
+            }
+        }
+        if !keys.is_empty() {
+            self.fold_epoch += 1;
+        }
+        keys
+    }
+
+    /// Forgets the zips of folded records that still wait for their hash (once per batch:
+    /// the pending list can be long).
+    pub fn forget_pending_hashes(&mut self, folded: &[Key]) {
+        if !self.zip_exchanges.is_empty() && !folded.is_empty() {
+            let gone: std::collections::HashSet<&Key> = folded.iter().collect();
+            self.zip_exchanges.retain(|_, k| !gone.contains(k));
+        }
+    }
+}
+
+/// The fallback `a` makes, if the previous request for the same artifact of this record
+/// failed at another proxy (docs/goproxy-protocol.md §1.3–1.4).
+fn fallback(rec: &ModuleRecord, a: &Attempt) -> Option<Fallback> {
+    let prev = rec.attempts.iter().rev().find(|p| p.kind == a.kind)?;
+    // A walk moves on within moments; a later request starts a new walk.
+    if prev.ok() || prev.proxy == a.proxy || prev.ts > a.ts || a.ts.0 - prev.ts.0 > 10_000_000_000 {
+        return None;
+    }
+    let reason = match (prev.status, prev.error.as_deref()) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => "no-response".to_string(),
+    };
+    Some(Fallback {
+        from: prev.proxy.as_deref().unwrap_or("unknown").to_string(),
+        to: a.proxy.as_deref().unwrap_or("unknown").to_string(),
+        reason,
+    })
 }
 
 /// A connection refused just before a request: the same request, failing at the proxy

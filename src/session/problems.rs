@@ -8,14 +8,17 @@ use crate::gomod::drift;
 use crate::gomod::verdict::{Problem, Severity};
 use crate::present::format::{self, Width};
 use crate::present::ModuleView;
+use std::borrow::Borrow;
+use std::collections::HashMap;
 
 impl Session {
     /// Every problem worth telling, most serious first: module verdicts, then what only
     /// the whole session shows (refused proxies, undecodable TLS, configuration drift).
-    pub fn problems(&self, modules: &[ModuleView]) -> Vec<Problem> {
+    pub fn problems<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Vec<Problem> {
         let mut out: Vec<Problem> = modules
             .iter()
-            .filter_map(|m| {
+            .map(Borrow::borrow)
+            .filter_map(|m: &ModuleView| {
                 Some(Problem {
                     severity: m.severity?,
                     text: m.problem.clone()?,
@@ -101,15 +104,20 @@ impl Session {
         // several modules is told once, naming them all.
         out.sort_by_key(|p| std::cmp::Reverse(p.severity));
         let mut merged: Vec<Problem> = Vec::new();
+        // Indexed by sentence: thousands of failed modules merge in linear time.
+        let mut at: HashMap<String, usize> = HashMap::new();
         for p in out {
-            match merged.iter_mut().find(|m| m.text == p.text) {
+            match at.get(&p.text).map(|&i| &mut merged[i]) {
                 Some(m) => {
                     if let (Some(a), Some(b)) = (&mut m.subject, &p.subject) {
                         a.push_str(", ");
                         a.push_str(b);
                     }
                 }
-                None => merged.push(p),
+                None => {
+                    at.insert(p.text.clone(), merged.len());
+                    merged.push(p);
+                }
             }
         }
         merged

@@ -190,7 +190,10 @@ impl App {
     /// The module the detail view shows.
     pub fn detail<'a>(&self, data: &'a Data) -> Option<&'a ModuleView> {
         let key = self.selected_module.as_ref()?;
-        data.modules.iter().find(|m| &module_key(m) == key)
+        data.modules
+            .iter()
+            .find(|m| &module_key(m) == key)
+            .map(|m| &**m)
     }
 
     pub fn outcome_counts(data: &Data) -> [(Outcome, usize); 5] {

@@ -1,14 +1,17 @@
 //! What the views draw, derived from the session. Deriving verdicts costs work in
-//! proportion to the traffic, so it is done when the session changed and at most a few
+//! proportion to what changed (the session's view cache judges again only the modules
+//! whose requests changed), and it is done when the session changed and at most a few
 //! times a second — never per key press.
 
 use crate::present::{ModuleView, Outcome, Problem, Summary};
-use crate::session::Session;
+use crate::session::{Session, ViewCache};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Data {
     pub generation: u64,
-    pub modules: Vec<ModuleView>,
+    pub modules: Vec<Arc<ModuleView>>,
+    cache: ViewCache,
     pub summary: Summary,
     /// Short names for proxies on narrow screens: A, B, … in GOPROXY order.
     pub letters: Vec<(String, char)>,
@@ -20,7 +23,12 @@ const REFRESH: Duration = Duration::from_millis(300);
 
 impl Data {
     pub fn new(session: &Session) -> Data {
-        let modules = session.modules();
+        Data::derive(session, ViewCache::new(true))
+    }
+
+    fn derive(session: &Session, mut cache: ViewCache) -> Data {
+        cache.update(session);
+        let modules = cache.views().to_vec();
         let summary = session.summary(&modules);
         let mut order: Vec<String> = summary
             .goproxy
@@ -36,6 +44,7 @@ impl Data {
         Data {
             generation: session.generation,
             modules,
+            cache,
             summary,
             letters,
             computed: Some(Instant::now()),
@@ -52,7 +61,8 @@ impl Data {
         if !(force || due) {
             return false;
         }
-        *self = Data::new(session);
+        let cache = std::mem::take(&mut self.cache);
+        *self = Data::derive(session, cache);
         true
     }
 

@@ -79,6 +79,7 @@ pub fn go127() -> PathBuf {
 }
 
 /// What a test needs from the machine beyond the repository.
+#[derive(Clone, Copy)]
 pub enum Need {
     /// Capture and network namespaces.
     Root,
@@ -257,6 +258,8 @@ pub struct LiveRun {
     child: Option<Child>,
     stderr_lines: std::sync::mpsc::Receiver<String>,
     pub pid: u32,
+    /// The "listening on" line.
+    pub first_line: String,
 }
 
 pub struct LiveOutput {
@@ -283,10 +286,11 @@ impl LiveRun {
             }
         });
         let pid = child.id();
-        let run = LiveRun {
+        let mut run = LiveRun {
             child: Some(child),
             stderr_lines: rx,
             pid,
+            first_line: String::new(),
         };
         let first = run
             .stderr_lines
@@ -296,6 +300,7 @@ impl LiveRun {
             first.contains("listening on"),
             "gomodwatch failed to start: {first}"
         );
+        run.first_line = first;
         run
     }
 
@@ -322,13 +327,26 @@ impl LiveRun {
         }
     }
 
-    pub fn stop(mut self) -> LiveOutput {
-        // Let the last packets reach the capture before Ctrl-C.
+    pub fn stop(self) -> LiveOutput {
+        self.stop_with(libc::SIGINT)
+    }
+
+    /// Sends a signal to it (SIGHUP, to reopen a daemon's output).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child.
+        unsafe {
+            libc::kill(self.pid as i32, sig);
+        }
+    }
+
+    /// Stops it with this signal (SIGINT like Ctrl-C, SIGTERM like systemd).
+    pub fn stop_with(mut self, sig: i32) -> LiveOutput {
+        // Let the last packets reach the capture before the signal.
         std::thread::sleep(Duration::from_millis(500));
         let mut child = self.child.take().unwrap();
         // SAFETY: sending a signal to our own child.
         unsafe {
-            libc::kill(child.id() as i32, libc::SIGINT);
+            libc::kill(child.id() as i32, sig);
         }
         let mut stdout = Vec::new();
         std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();

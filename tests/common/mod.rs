@@ -108,3 +108,4 @@ pub fn parse_xlog(text: &str) -> Vec<XRequest> {
     out
 }
 pub mod fixture;
+pub mod synth;

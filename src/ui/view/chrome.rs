@@ -54,7 +54,8 @@ fn elapsed(status: &Status) -> String {
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
-pub fn status_bar(f: &mut Frame, area: Rect, app: &App, status: &Status) {
+pub fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session) {
+    let status = &session.source;
     if let Some(text) = &app.editing {
         let line = Line::from(vec![
             Span::styled(" filter: ", style::header()),
@@ -86,6 +87,14 @@ pub fn status_bar(f: &mut Frame, area: Rect, app: &App, status: &Status) {
         drops,
         Span::raw(format!("│ {} gaps │ {} ", status.gaps, elapsed(status))),
     ];
+    // Past --max-modules older modules are folded into counts: say so, never silently.
+    let folded = session.modules.folded.modules;
+    if folded > 0 {
+        spans.push(Span::styled(
+            format!("│ {folded} folded (limit {}) ", session.modules.limit),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     if !app.filter.is_empty() {
         spans.push(Span::styled(
             format!("│ filter: {} ", app.filter),

@@ -29,7 +29,7 @@ pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session) {
         View::Problems => problems::draw(f, body, app, data),
         View::Log => log::draw(f, body, app, session),
     }
-    chrome::status_bar(f, bar, app, &session.source);
+    chrome::status_bar(f, bar, app, session);
     if app.help {
         chrome::help(f, f.area());
     }
