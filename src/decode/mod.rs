@@ -7,6 +7,7 @@ pub mod app;
 pub mod dns;
 pub mod hook;
 pub mod http1;
+pub mod http2;
 pub mod ip;
 pub mod link;
 pub mod reassembly;

@@ -105,6 +105,35 @@ impl Connection {
 pub struct Timing {
     pub ttfb_ms: Option<f64>,
     pub total_ms: Option<f64>,
+    /// Extension: the connection phases this exchange paid for (the first request on a
+    /// connection pays them; a request on a reused connection shows 0). `null` when unseen.
+    pub dns_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    /// Extension: first response byte → last response byte.
+    pub transfer_ms: Option<f64>,
+    /// Extension: the exchange ran on a connection an earlier exchange had opened.
+    pub reused: bool,
+}
+
+impl Timing {
+    /// The timing of `ex` from its timestamps and setup; `reused` says whether an
+    /// earlier exchange opened its connection (then the phases are 0: nothing was paid).
+    pub fn measure(ex: &Exchange, reused: bool) -> Timing {
+        let phase = |v: Option<f64>| if reused { Some(0.0) } else { v };
+        Timing {
+            ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
+            total_ms: ex.last_byte_at.map(|t| t.ms_since(ex.ts)),
+            dns_ms: phase(ex.setup.dns_ms),
+            connect_ms: phase(ex.setup.connect_ms),
+            tls_ms: phase(ex.setup.tls_ms),
+            transfer_ms: match (ex.first_byte_at, ex.last_byte_at) {
+                (Some(f), Some(l)) => Some(l.ms_since(f).max(0.0)),
+                _ => None,
+            },
+            reused,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug, Default)]

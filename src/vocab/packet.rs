@@ -18,7 +18,7 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dir {
     /// Client to server.
     Up = 0,
