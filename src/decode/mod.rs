@@ -36,6 +36,11 @@ pub struct Stats {
     pub gaps: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
     pub skipped: u64,
+    /// HTTP/2 streams the decoder's limits refused (too many open at once, a header list
+    /// too large): counted, not reported as exchanges.
+    pub h2_dropped: u64,
+    /// HTTP/2 directions that could no longer be decoded (a gap, a protocol error).
+    pub h2_broken: u64,
 }
 
 /// How a flow ended, which decides its `error`.
@@ -216,6 +221,14 @@ impl Decoder {
 }
 
 impl Core {
+    /// Adds what an HTTP/2 connection's codec dropped to the totals.
+    fn count_h2(&mut self, app: &App) {
+        if let Some(c) = app.h2_counters() {
+            self.stats.h2_dropped += c.streams_dropped + c.header_lists_too_large;
+            self.stats.h2_broken += c.broken;
+        }
+    }
+
     fn ctx(&mut self, m: &ConnMeta) -> ConnCtx<'_> {
         ConnCtx {
             conn_id: m.id,
@@ -278,6 +291,7 @@ impl Core {
             _ => None,
         };
         let app = std::mem::replace(&mut flow.app, App::Opaque);
+        self.count_h2(&app);
         let end_ts = flow.last_ts.max(ts);
         let mut c = Connection::new(&(&meta).into(), flow.first_ts, end_ts);
         c.tls = app.tls_info();

@@ -124,6 +124,8 @@ struct Run {
     har: Option<File>,
     /// Shown in the status bar and the report.
     name: String,
+    /// Small hashing buffers (MITM: the proxy's memory is bounded).
+    lean: bool,
 }
 
 impl Run {
@@ -138,6 +140,7 @@ impl Run {
                 .map(|p| create_output(p, cli.view.force))
                 .transpose()?,
             name,
+            lean: false,
         })
     }
 
@@ -159,6 +162,7 @@ impl Run {
                 .unwrap_or_default(),
             live,
             no_hash: cli.model.no_hash,
+            lean: self.lean,
         };
         let mut decoder = pipeline::go_decoder(cli.view.show_credentials, hook);
         if self.view == View::Tui {

@@ -21,6 +21,9 @@ pub struct TlsInfo {
     pub alpn: Vec<String>,
     /// The protocol the server chose, when visible (TLS 1.2 ServerHello; TLS 1.3 hides it).
     pub alpn_selected: Option<String>,
+    /// Extension (MITM): the protocol gomodwatch's handshake with the client settled on;
+    /// the same as `alpn_selected`, since the server's choice is mirrored.
+    pub alpn_selected_client: Option<String>,
     /// Negotiated version ("TLS 1.3"), from the ServerHello.
     pub version: Option<String>,
     pub handshake_ms: Option<f64>,
@@ -44,6 +47,25 @@ pub enum ConnError {
     /// Extension (MITM): the TLS handshake failed (a certificate that did not verify, or a
     /// client that does not trust the local CA).
     Tls,
+    /// Extension (MITM): the upstream proxy (`--upstream-proxy`) refused the CONNECT or
+    /// could not be reached; `upstream` on the connection says what it answered.
+    Proxy,
+}
+
+/// Extension (MITM): what reaching the server through the proxy met, when it failed.
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct Upstream {
+    /// What failed, in words (the same text as the 502 the client got).
+    pub message: Option<String>,
+    /// The issuer of the certificate that did not verify: a CA this machine does not
+    /// trust, often a TLS-inspecting proxy on the path.
+    pub issuer: Option<String>,
+    /// The upstream proxy the connection went through (`--upstream-proxy`, no password).
+    pub proxy: Option<String>,
+    /// The proxy's answer to CONNECT when it was not 2xx (403, 407, ...).
+    pub proxy_status: Option<u16>,
+    /// The realm of a 407's `Proxy-Authenticate`.
+    pub proxy_realm: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -60,8 +82,10 @@ pub struct Connection {
     pub duration_ms: f64,
     pub error: Option<ConnError>,
     pub server_name: Option<String>,
-    /// Extension: what the stream carried ("http1", "tls", "unknown").
+    /// Extension: what the stream carried ("http1", "http2", "tls", "unknown").
     pub protocol: &'static str,
+    /// Extension (MITM): why the server could not be reached (null otherwise).
+    pub upstream: Option<Box<Upstream>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub connected_at: Option<Ts>,
@@ -95,6 +119,7 @@ impl Connection {
             error: None,
             server_name: None,
             protocol: "none",
+            upstream: None,
             connected_at: None,
             end,
         }

@@ -10,7 +10,7 @@ pub mod url;
 
 pub use event::{
     BodyInfo, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source, Timing, TlsInfo,
-    ZipHash,
+    Upstream, ZipHash,
 };
 pub use go::{GoRequest, Kind};
 pub use link::{LinkType, UnsupportedLinkType};
