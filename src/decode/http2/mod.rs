@@ -192,12 +192,22 @@ impl Track<'_, '_> {
                 ts,
                 code,
             } => {
-                let who = match dir {
-                    Dir::Down => "",
-                    Dir::Up => " by client",
+                // A client that stops reading a response it has the head of (the go
+                // command does, for the body of a 404) cancels the stream: the exchange
+                // is over, not failed, though its body was not seen in full.
+                let answered = self
+                    .st
+                    .pending
+                    .get(&stream)
+                    .is_some_and(|p| p.ex.status.is_some());
+                let error = match dir {
+                    Dir::Up if answered && (code == CANCEL || code == NO_ERROR) => None,
+                    Dir::Up => Some(format!("stream reset by client: {}", error_code_name(code))),
+                    Dir::Down => Some(format!("stream reset: {}", error_code_name(code))),
                 };
-                let error = format!("stream reset{who}: {}", error_code_name(code));
-                self.complete(stream, ts, Some(error));
+                if let Some(p) = self.st.pending.remove(&stream) {
+                    emit(p, Some(ts), error, false, self.ctx);
+                }
             }
             H2::GoAway {
                 dir: Dir::Down,
@@ -286,7 +296,7 @@ impl Track<'_, '_> {
         ex.redirect_of = tag.redirect_of;
         if let Some(old) = self.st.pending.insert(stream, Pending { ex, sink: None }) {
             // A stream id used twice (only after lost bytes): the old one is over.
-            emit(old, Some(ts), Some("gap".into()), ctx);
+            emit(old, Some(ts), Some("gap".into()), false, ctx);
         }
     }
 
@@ -318,10 +328,12 @@ impl Track<'_, '_> {
         p.sink = ctx.hook.response(&p.ex);
     }
 
-    /// The stream is over: its exchange is emitted (with `error`, if any).
+    /// The stream is over: its exchange is emitted (with `error`, if any; its body was
+    /// complete when there is none).
     fn complete(&mut self, stream: u32, ts: Ts, error: Option<String>) {
         if let Some(p) = self.st.pending.remove(&stream) {
-            emit(p, Some(ts), error, self.ctx);
+            let complete = error.is_none();
+            emit(p, Some(ts), error, complete, self.ctx);
         }
     }
 
@@ -360,7 +372,7 @@ impl Track<'_, '_> {
             (None, None, false, false) => "no-response".into(),
         };
         let end = answered.then_some(ts);
-        emit(p, end, Some(error), self.ctx);
+        emit(p, end, Some(error), false, self.ctx);
     }
 }
 
@@ -371,10 +383,14 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn emit(p: Pending, end: Option<Ts>, error: Option<String>, ctx: &mut ConnCtx<'_>) {
+/// HTTP/2 error codes a client uses to stop a stream it no longer wants (RFC 9113 §7).
+const NO_ERROR: u32 = 0x0;
+const CANCEL: u32 = 0x8;
+
+fn emit(p: Pending, end: Option<Ts>, error: Option<String>, complete: bool, ctx: &mut ConnCtx<'_>) {
     let mut ex = p.ex;
     if let Some(sink) = p.sink {
-        ex.body = sink.finish(error.is_none());
+        ex.body = sink.finish(complete);
     }
     ex.error = error;
     if let Some(end) = end {

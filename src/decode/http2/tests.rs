@@ -275,3 +275,26 @@ fn the_preface_is_recognised_from_its_first_bytes() {
     assert!(!looks_like_preface(b"PRI"));
     assert!(!looks_like_preface(b"GET / HTTP/1.1\r\n"));
 }
+
+#[test]
+fn a_client_cancelling_an_answered_stream_is_not_an_error() {
+    let mut h = Harness::new();
+    let mut c = Http2::default();
+    start(&mut h, &mut c);
+    c.client_data(Ts(1), &get(1, "/a/@v/v1.info"), &mut h.ctx());
+    c.client_data(Ts(2), &get(3, "/b/@v/v1.zip"), &mut h.ctx());
+    c.server_data(Ts(3), &status(1, 404, false), &mut h.ctx());
+    // The go command reads the 404's head and cancels its body; it gives up on the zip
+    // before any answer.
+    let cancel = 8u32.to_be_bytes();
+    c.client_data(Ts(4), &frame(RST_STREAM, 0, 1, &cancel), &mut h.ctx());
+    c.client_data(Ts(5), &frame(RST_STREAM, 0, 3, &cancel), &mut h.ctx());
+    let ex = h.exchanges();
+    assert_eq!((ex[0].status, ex[0].error.as_deref()), (Some(404), None));
+    // The body was not seen in full.
+    assert_eq!(ex[0].body.hash_error.as_deref(), Some("incomplete"));
+    assert_eq!(
+        (ex[1].status, ex[1].error.as_deref()),
+        (None, Some("stream reset by client: CANCEL"))
+    );
+}
