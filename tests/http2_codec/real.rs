@@ -368,3 +368,67 @@ fn throughput_note() {
         (bytes * rounds) as f64 / secs / 1e6
     );
 }
+
+/// The exchange tracker (`decode::http2::Http2`) over the same real streams: exactly one
+/// exchange per request the go command printed (each https 4xx twice for go1.27), every
+/// one HTTP/2, answered, timed and without error (the go command cancelling a 404's body
+/// is not an error).
+#[test]
+fn the_tracker_turns_real_streams_into_the_go_commands_exchanges() {
+    use gomodwatch::decode::app::ConnCtx;
+    use gomodwatch::decode::hook::NoHook;
+    use gomodwatch::decode::http2::Http2;
+    use gomodwatch::vocab::{Event as Ev, Source};
+    for (name, go127) in [("https-go127", true), ("https-go119", false)] {
+        let mut wire = Vec::new();
+        for conn in load(name) {
+            let (mut next, mut out, mut hook) = (0u64, Vec::new(), NoHook);
+            let mut h = Http2::default();
+            let client = conn.client.parse().expect("client address");
+            let server = conn.server.parse().expect("server address");
+            let mut last = Ts(0);
+            let mut ctx = ConnCtx {
+                conn_id: 1,
+                client,
+                server,
+                scheme: "https",
+                source: Source::Capture,
+                show_credentials: false,
+                next_exchange: &mut next,
+                out: &mut out,
+                hook: &mut hook,
+                setup: Default::default(),
+                acked: None,
+            };
+            for (dir, ts, bytes) in &conn.chunks {
+                last = *ts;
+                match dir {
+                    Dir::Up => h.client_data(*ts, bytes, &mut ctx),
+                    Dir::Down => h.server_data(*ts, bytes, &mut ctx),
+                }
+            }
+            h.close(false, last, &mut ctx);
+            for e in out {
+                let Ev::Exchange(x) = e else { continue };
+                assert_eq!(x.http_version.as_deref(), Some("HTTP/2"), "{x:?}");
+                assert!(x.error.is_none(), "{x:?}");
+                assert!(x.timing.ttfb_ms.is_some() && x.timing.total_ms.is_some());
+                wire.push((x.url.unwrap_or_default(), x.status.unwrap_or(0)));
+            }
+        }
+        let mut want = Vec::new();
+        for (host, path, status) in xlog_results(name) {
+            let times = if go127 && (400..500).contains(&status) {
+                2
+            } else {
+                1
+            };
+            for _ in 0..times {
+                want.push((format!("https://{host}{path}"), status));
+            }
+        }
+        wire.sort();
+        want.sort();
+        assert_eq!(wire, want, "{name}");
+    }
+}
