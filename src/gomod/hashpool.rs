@@ -61,12 +61,16 @@ const WORKERS: usize = 2;
 pub struct PoolLimits {
     pub queue: usize,
     pub speculation: usize,
+    /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
+    /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
+    pub background: bool,
 }
 
 impl PoolLimits {
     pub const DEFAULT: PoolLimits = PoolLimits {
         queue: QUEUE,
         speculation: SPECULATION_BUDGET,
+        background: false,
     };
     /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
     /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
@@ -74,6 +78,7 @@ impl PoolLimits {
     pub const LEAN: PoolLimits = PoolLimits {
         queue: 32,
         speculation: 2 << 20,
+        background: true,
     };
 }
 
@@ -109,6 +114,9 @@ impl HashPool {
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
                 .spawn(move || {
+                    if limits.background {
+                        lower_priority();
+                    }
                     let worker = Worker {
                         active: HashMap::new(),
                         shared,
@@ -191,6 +199,17 @@ impl HashPool {
         v.sort_by_key(|r| r.exchange);
         self.outstanding = 0;
         v
+    }
+}
+
+/// Nice +10 for the calling thread (Linux sets priorities per thread); elsewhere, and on
+/// failure, the priority stays as it was.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority on this thread's own id; no memory is involved.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 /// Plaintext bytes queued for the decoder at most, over all connections. A few hundred
 /// milliseconds of a fast transfer: enough to ride out a slow frame of the TUI, small
 /// enough for the proxy's memory target.
-pub const BUDGET: usize = 4 << 20;
+pub const BUDGET: usize = 2 << 20;
 /// Events queued at most (control events are small; data events are bounded by BUDGET).
 pub const EVENTS: usize = 4096;
 
