@@ -3,6 +3,7 @@
 //! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
 use clap::{Args, Parser};
+use gomodwatch::source::mitm::upstream::UpstreamProxy;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -154,6 +155,16 @@ pub struct MitmOpts {
     /// Upstream certificates are always verified.
     #[arg(long, value_name = "FILE")]
     pub upstream_ca: Option<PathBuf>,
+
+    /// Reach every server through this HTTP proxy (http://[user:password@]host:port):
+    /// CONNECT for https, forwarded requests for http.
+    #[arg(long, value_name = "URL", requires = "mitm", value_parser = parse_upstream_proxy)]
+    pub upstream_proxy: Option<UpstreamProxy>,
+
+    /// Write the TLS secrets of both legs (client and server side) to FILE in the NSS
+    /// key log format, for Wireshark (owner-only; refuses to overwrite without --force).
+    #[arg(long, value_name = "FILE", requires = "mitm")]
+    pub keylog: Option<PathBuf>,
 }
 
 /// Which views, and files they write.
@@ -171,7 +182,7 @@ pub struct ViewOpts {
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
 
-    /// Overwrite files given to -w or --har if they exist.
+    /// Overwrite files given to -w, --har or --keylog if they exist.
     #[arg(long)]
     pub force: bool,
 
@@ -232,6 +243,10 @@ fn parse_slo(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err("must be a positive number of milliseconds".into()),
     }
+}
+
+fn parse_upstream_proxy(s: &str) -> Result<UpstreamProxy, String> {
+    UpstreamProxy::parse(s)
 }
 
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {

@@ -3,6 +3,7 @@
 
 use super::hook::ExchangeHook;
 use super::http1::{self, Http1};
+use super::http2::{self, Http2};
 use super::reassembly::Chunk;
 use super::tls::Tls;
 use super::tunnel::Tunnel;
@@ -79,6 +80,7 @@ pub enum App {
     #[default]
     Undecided,
     Http(Box<Http1>),
+    Http2(Box<Http2>),
     Tls(Box<Tls>),
     /// After a CONNECT answered 2xx: another connection runs inside.
     Tunnel(Box<Tunnel>),
@@ -91,6 +93,7 @@ impl App {
         match self {
             App::Undecided => "none",
             App::Http(_) => "http1",
+            App::Http2(_) => "http2",
             App::Tls(_) => "tls",
             // The connection to the proxy spoke HTTP; the tunnel is reported on its own.
             App::Tunnel(_) => "http1",
@@ -104,6 +107,7 @@ impl App {
         match self {
             App::Undecided | App::Opaque => 0,
             App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
+            App::Http2(h) => std::mem::size_of::<Http2>() + h.state_bytes(),
             App::Tls(t) => std::mem::size_of::<Tls>() + t.state_bytes(),
             App::Tunnel(t) => std::mem::size_of::<Tunnel>() + t.inner.state_bytes(),
         }
@@ -124,10 +128,20 @@ impl App {
         }
     }
 
+    /// HTTP/2 counters of this connection (`None` for other protocols).
+    pub fn h2_counters(&self) -> Option<&http2::codec::Counters> {
+        match self {
+            App::Http2(h) => Some(h.counters()),
+            _ => None,
+        }
+    }
+
     /// Picks the protocol from the first bytes of a stream.
     fn decide(&mut self, dir: Dir, data: &[u8], mid_stream: bool) {
         *self = match dir {
             Dir::Up if Tls::detect(data) => App::Tls(Box::default()),
+            // Cleartext HTTP/2 with prior knowledge starts with the connection preface.
+            Dir::Up if http2::looks_like_preface(data) => App::Http2(Box::default()),
             Dir::Up if http1::looks_like_request(data) => App::Http(Box::default()),
             Dir::Down if http1::looks_like_response(data) => App::Http(Box::default()),
             // Joined mid-stream (or after a gap): look for the next HTTP message.
@@ -169,6 +183,17 @@ impl App {
                     h.server_fin(ts, ctx)
                 }
             }
+            (App::Http2(h), Chunk::Data(ts, d, _)) => match dir {
+                Dir::Up => h.client_data(ts, d, ctx),
+                Dir::Down => h.server_data(ts, d, ctx),
+            },
+            (App::Http2(h), Chunk::Gap(ts, n)) => h.gap(dir, ts, n, ctx),
+            // The server closed its side: nothing more will answer the open streams.
+            (App::Http2(h), Chunk::Fin(ts)) => {
+                if dir == Dir::Down {
+                    h.close(false, ts, ctx)
+                }
+            }
             (App::Tls(t), Chunk::Data(ts, d, _)) => match dir {
                 Dir::Up => t.client_data(ts, d),
                 Dir::Down => t.server_data(ts, d),
@@ -185,6 +210,7 @@ impl App {
     pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         match self {
             App::Http(h) => h.close(how, ts, ctx),
+            App::Http2(h) => h.close(how == Close::Reset, ts, ctx),
             App::Tunnel(t) => t.close(how, ts, ctx),
             _ => {}
         }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod dns;
 pub mod hook;
 pub mod http1;
+pub mod http2;
 pub mod ip;
 pub mod link;
 pub mod reassembly;
@@ -53,6 +54,11 @@ pub struct Stats {
     /// an invalid Content-Length, a Transfer-Encoding other than `chunked`, broken chunked
     /// encoding) or whose head is not HTTP: the exchange carries a `malformed: ...` error.
     pub malformed: u64,
+    /// HTTP/2 streams the decoder's limits refused (too many open at once, a header list
+    /// too large): counted, not reported as exchanges.
+    pub h2_dropped: u64,
+    /// HTTP/2 directions that could no longer be decoded (a gap, a protocol error).
+    pub h2_broken: u64,
 }
 
 /// How a flow ended, which decides its `error`.
@@ -310,6 +316,14 @@ impl Decoder {
 }
 
 impl Core {
+    /// Adds what an HTTP/2 connection's codec dropped to the totals.
+    fn count_h2(&mut self, app: &App) {
+        if let Some(c) = app.h2_counters() {
+            self.stats.h2_dropped += c.streams_dropped + c.header_lists_too_large;
+            self.stats.h2_broken += c.broken;
+        }
+    }
+
     fn ctx(&mut self, m: &ConnMeta) -> ConnCtx<'_> {
         ConnCtx {
             conn_id: m.id,
@@ -381,6 +395,7 @@ impl Core {
         };
         let mut app = std::mem::replace(&mut flow.app, App::Opaque);
         app.end();
+        self.count_h2(&app);
         let end_ts = flow.last_ts.max(ts);
         let mut c = Connection::new(&(&meta).into(), flow.first_ts, end_ts);
         c.tls = app.tls_info();

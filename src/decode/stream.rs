@@ -2,6 +2,7 @@
 //! no TCP to reassemble, the same codecs and events.
 
 use super::app::{App, Close};
+use super::http2::Http2;
 use super::reassembly::Chunk;
 use super::{ConnMeta, Core};
 use crate::vocab::{ConnError, Connection, Dir, Event, Setup, Source, StreamEvent, TlsInfo, Ts};
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 struct Stream {
     meta: ConnMeta,
     host: String,
-    tls: Box<TlsInfo>,
+    tls: Option<Box<TlsInfo>>,
     first: Ts,
     last: Ts,
     bytes: [u64; 2],
@@ -33,6 +34,7 @@ impl Streams {
                 client,
                 server,
                 host,
+                scheme,
                 tls,
                 setup,
             } => {
@@ -42,9 +44,16 @@ impl Streams {
                     id,
                     client,
                     server,
-                    scheme: "https",
+                    scheme,
                     source: Source::Mitm,
                     setup,
+                };
+                // The proxy saw what both ends agreed on (ALPN): no need to guess.
+                let h2 = tls.as_ref().and_then(|t| t.alpn_selected.as_deref()) == Some("h2");
+                let app = if h2 {
+                    App::Http2(Box::<Http2>::default())
+                } else {
+                    App::Http(Box::default())
                 };
                 self.open.insert(
                     id,
@@ -56,7 +65,7 @@ impl Streams {
                         last: ts,
                         bytes: [0, 0],
                         fin: [false, false],
-                        app: App::Http(Box::default()),
+                        app,
                     },
                 );
             }
@@ -71,6 +80,15 @@ impl Streams {
                 let mut ctx = core.ctx(&s.meta);
                 s.app
                     .chunk(dir, Chunk::Data(ts, &bytes, None), false, &mut ctx);
+            }
+            StreamEvent::Gap { id, dir, ts, len } => {
+                let Some(s) = self.open.get_mut(&id) else {
+                    return;
+                };
+                core.stats.gaps += 1;
+                s.bytes[dir as usize] += len;
+                let mut ctx = core.ctx(&s.meta);
+                s.app.chunk(dir, Chunk::Gap(ts, len), false, &mut ctx);
             }
             StreamEvent::Fin { id, dir, ts } => {
                 let Some(s) = self.open.get_mut(&id) else {
@@ -95,6 +113,7 @@ impl Streams {
                 host,
                 error,
                 message,
+                upstream,
             } => {
                 core.stats.connections += 1;
                 core.notices.push(format!("{host}: {message}"));
@@ -109,7 +128,12 @@ impl Streams {
                 let mut c = Connection::new(&(&meta).into(), ts, end);
                 c.error = Some(error);
                 c.server_name = Some(host);
-                c.protocol = "tls";
+                c.protocol = if error == ConnError::Proxy {
+                    "none"
+                } else {
+                    "tls"
+                };
+                c.upstream = Some(Box::new(upstream));
                 core.out.push(Event::Connection(c));
             }
         }
@@ -139,13 +163,14 @@ fn end(s: &mut Stream, ts: Ts, error: Option<ConnError>, core: &mut Core) {
         s.app.close(how, ts, &mut ctx);
     }
     core.stats.exchanges = core.next_exchange;
+    core.count_h2(&s.app);
     let mut c = Connection::new(&(&s.meta).into(), s.first, s.last.max(ts));
-    c.tls = Some(s.tls.clone());
+    c.tls = s.tls.clone();
     c.connect_ms = s.meta.setup.connect_ms;
     c.bytes_up = s.bytes[Dir::Up as usize];
     c.bytes_down = s.bytes[Dir::Down as usize];
     c.error = if finished { None } else { error };
     c.server_name = Some(s.host.clone());
-    c.protocol = "http1";
+    c.protocol = s.app.protocol();
     core.out.push(Event::Connection(c));
 }

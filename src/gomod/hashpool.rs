@@ -56,6 +56,32 @@ pub struct HashResult {
 
 const WORKERS: usize = 2;
 
+/// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLimits {
+    pub queue: usize,
+    pub speculation: usize,
+    /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
+    /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
+    pub background: bool,
+}
+
+impl PoolLimits {
+    pub const DEFAULT: PoolLimits = PoolLimits {
+        queue: QUEUE,
+        speculation: SPECULATION_BUDGET,
+        background: false,
+    };
+    /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
+    /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
+    /// workers cannot keep up with loses its hash rather than grow memory.
+    pub const LEAN: PoolLimits = PoolLimits {
+        queue: 32,
+        speculation: 2 << 20,
+        background: true,
+    };
+}
+
 pub struct HashPool {
     txs: Vec<SyncSender<Job>>,
     rx: Receiver<HashResult>,
@@ -71,16 +97,26 @@ pub struct HashPool {
 
 impl HashPool {
     pub fn new(blocking: bool) -> Self {
+        Self::with_limits(blocking, PoolLimits::DEFAULT)
+    }
+
+    pub fn with_limits(blocking: bool, limits: PoolLimits) -> Self {
         let (results, rx) = mpsc::channel();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            budget: limits.speculation,
+            ..Shared::default()
+        });
         let mut txs = Vec::new();
         let mut workers = Vec::new();
         for i in 0..WORKERS {
-            let (tx, jobs) = mpsc::sync_channel(QUEUE / WORKERS);
+            let (tx, jobs) = mpsc::sync_channel((limits.queue / WORKERS).max(1));
             let (results, shared) = (results.clone(), shared.clone());
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
                 .spawn(move || {
+                    if limits.background {
+                        lower_priority();
+                    }
                     let worker = Worker {
                         active: HashMap::new(),
                         shared,
@@ -166,6 +202,17 @@ impl HashPool {
     }
 }
 
+/// Nice +10 for the calling thread (Linux sets priorities per thread); elsewhere, and on
+/// failure, the priority stays as it was.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority on this thread's own id; no memory is involved.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 impl Drop for HashPool {
     fn drop(&mut self) {
         self.txs.clear();
@@ -218,6 +265,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     kept: AtomicUsize,
+    /// Zip bytes that may be kept for speculation.
+    budget: usize,
 }
 
 impl Shared {
@@ -252,7 +301,7 @@ impl Worker {
     }
 
     fn start(&mut self, id: u64, key: Option<Key>) {
-        let room = self.shared.kept.load(Ordering::Relaxed) < SPECULATION_BUDGET;
+        let room = self.shared.kept.load(Ordering::Relaxed) < self.shared.budget;
         let mode = {
             let mut st = self.shared.lock();
             match &key {
@@ -290,7 +339,7 @@ impl Worker {
         match &mut d.mode {
             Mode::Inflate(z) => z.update(bytes),
             Mode::Speculate(buf) => {
-                if kept.load(Ordering::Relaxed) + bytes.len() > SPECULATION_BUDGET {
+                if kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget {
                     // Out of room: inflate what was kept and carry on inflating.
                     let mut z = Box::<ZipHasher>::default();
                     z.update(buf);

@@ -3,7 +3,7 @@
 //! that caused them, and the bodies the module model needs are kept or hashed.
 
 use super::classify::classify_with;
-use super::hashpool::{HashPool, HashResult};
+use super::hashpool::{HashPool, HashResult, PoolLimits};
 use super::redirect::Redirects;
 use super::sinks::{self, SharedPool};
 use crate::decode::hook::{BodySink, ExchangeHook, Tag};
@@ -19,6 +19,8 @@ pub struct GoHookConfig {
     pub live: bool,
     /// Skip `h1:` hashing of zips (`--no-hash`).
     pub no_hash: bool,
+    /// Keep the hashing threads' memory small (MITM mode); see `PoolLimits::LEAN`.
+    pub lean: bool,
 }
 
 pub struct GoHook {
@@ -32,7 +34,14 @@ pub struct GoHook {
 impl GoHook {
     pub fn new(config: GoHookConfig) -> Self {
         GoHook {
-            pool: (!config.no_hash).then(|| Rc::new(RefCell::new(HashPool::new(!config.live)))),
+            pool: (!config.no_hash).then(|| {
+                let limits = if config.lean {
+                    PoolLimits::LEAN
+                } else {
+                    PoolLimits::DEFAULT
+                };
+                Rc::new(RefCell::new(HashPool::with_limits(!config.live, limits)))
+            }),
             proxy_bases: config.proxy_bases,
             origins: Default::default(),
             redirects: Redirects::default(),

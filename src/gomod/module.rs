@@ -39,6 +39,10 @@ pub struct Attempt {
     /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
     #[serde(skip)]
     pub setup: crate::vocab::event::Setup,
+    /// The request was a stream on an HTTP/2 connection an earlier request opened (its
+    /// setup phases are 0 because that one paid them), for waterfalls.
+    #[serde(skip)]
+    pub h2_reused: bool,
 }
 
 impl Attempt {
@@ -58,6 +62,7 @@ impl Attempt {
             bytes: ex.resp_bytes,
             connection: Some(ex.connection),
             setup: ex.setup,
+            h2_reused: ex.timing.reused && ex.http_version.as_deref() == Some("HTTP/2"),
         }
     }
 
@@ -233,6 +238,7 @@ mod tests {
             bytes: 0,
             connection: None,
             setup: Default::default(),
+            h2_reused: false,
         }
     }
 

@@ -31,13 +31,23 @@ pub fn print_ca(cli: &Cli) -> Result<(), Failure> {
 }
 
 pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
-    let mitm = mitm::Mitm::start(&mitm::MitmConfig {
+    let keylog = cli
+        .mitm_opts
+        .keylog
+        .as_deref()
+        .map(|p| mitm::keylog::KeyLogFile::create(p, cli.view.force))
+        .transpose()
+        .map_err(Failure::Input)?;
+    let mitm = mitm::Mitm::start(mitm::MitmConfig {
         addr,
         ca_dir: ca_dir(cli),
         upstream_ca: cli.mitm_opts.upstream_ca.clone(),
+        upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
+        keylog,
     })
     .map_err(Failure::Runtime)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
+    setup.lean = true;
     if setup.config.goproxy.is_none() {
         setup.config.goproxy = goproxy::from_go_env();
     }
@@ -45,7 +55,7 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
     if setup.view != super::View::Tui {
         eprintln!(
-            "gomodwatch: MITM proxy listening on {addr}; CA {ca}{metrics}\n  run: HTTPS_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
+            "gomodwatch: MITM proxy listening on {addr}; CA {ca}{metrics}\n  run: HTTPS_PROXY=http://{addr} HTTP_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
             addr = mitm.addr,
             ca = mitm.ca_path.display(),
             metrics = setup.metrics_note(),
@@ -54,6 +64,8 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };
-    setup.pump(cli, &mut src, false, &signals.stop)?;
+    // Live: the decoder never waits for the zip hashing threads (a hash that cannot keep
+    // up is given up and said), and the proxy never waits for the decoder.
+    setup.pump(cli, &mut src, true, &signals.stop)?;
     Ok(())
 }

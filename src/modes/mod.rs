@@ -164,6 +164,8 @@ struct Run {
     reopen: Arc<AtomicBool>,
     /// Shown in the status bar and the report.
     name: String,
+    /// Small hashing buffers (MITM: the proxy's memory is bounded).
+    lean: bool,
 }
 
 impl Run {
@@ -210,6 +212,7 @@ impl Run {
             metrics_addr,
             reopen: Arc::default(),
             name,
+            lean: false,
         })
     }
 
@@ -245,6 +248,7 @@ impl Run {
                 .unwrap_or_default(),
             live,
             no_hash: cli.model.no_hash,
+            lean: self.lean,
         };
         let mut decoder = pipeline::go_decoder(cli.view.show_credentials, hook);
         if self.view == View::Tui {

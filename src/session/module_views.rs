@@ -566,6 +566,7 @@ mod tests {
                     bytes: 0,
                     connection: None,
                     setup: Default::default(),
+                    h2_reused: false,
                 });
             }
             let all: Vec<&ModuleRecord> = m.records.values().collect();

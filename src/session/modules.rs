@@ -277,6 +277,7 @@ fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
         bytes: 0,
         connection: None,
         setup: Default::default(),
+        h2_reused: false,
     }
 }
 

@@ -93,7 +93,12 @@ impl PacketSource for MitmSource {
         })
     }
 
+    /// Tapped chunks the decoder never got (it fell behind; the relay never waits).
     fn dropped(&self) -> u64 {
-        0
+        self.mitm.dropped_chunks()
+    }
+
+    fn notices(&mut self) -> Vec<String> {
+        self.mitm.drop_notice().into_iter().collect()
     }
 }

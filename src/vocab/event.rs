@@ -21,6 +21,9 @@ pub struct TlsInfo {
     pub alpn: Vec<String>,
     /// The protocol the server chose, when visible (TLS 1.2 ServerHello; TLS 1.3 hides it).
     pub alpn_selected: Option<String>,
+    /// Extension (MITM): the protocol gomodwatch's handshake with the client settled on;
+    /// the same as `alpn_selected`, since the server's choice is mirrored.
+    pub alpn_selected_client: Option<String>,
     /// Negotiated version ("TLS 1.3"), from the ServerHello.
     pub version: Option<String>,
     pub handshake_ms: Option<f64>,
@@ -85,6 +88,25 @@ pub enum ConnError {
     /// Extension (MITM): the TLS handshake failed (a certificate that did not verify, or a
     /// client that does not trust the local CA).
     Tls,
+    /// Extension (MITM): the upstream proxy (`--upstream-proxy`) refused the CONNECT or
+    /// could not be reached; `upstream` on the connection says what it answered.
+    Proxy,
+}
+
+/// Extension (MITM): what reaching the server through the proxy met, when it failed.
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct Upstream {
+    /// What failed, in words (the same text as the 502 the client got).
+    pub message: Option<String>,
+    /// The issuer of the certificate that did not verify: a CA this machine does not
+    /// trust, often a TLS-inspecting proxy on the path.
+    pub issuer: Option<String>,
+    /// The upstream proxy the connection went through (`--upstream-proxy`, no password).
+    pub proxy: Option<String>,
+    /// The proxy's answer to CONNECT when it was not 2xx (403, 407, ...).
+    pub proxy_status: Option<u16>,
+    /// The realm of a 407's `Proxy-Authenticate`.
+    pub proxy_realm: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -102,7 +124,7 @@ pub struct Connection {
     pub duration_ms: f64,
     pub error: Option<ConnError>,
     pub server_name: Option<String>,
-    /// Extension: what the stream carried ("http1", "tls", "unknown").
+    /// Extension: what the stream carried ("http1", "http2", "tls", "unknown").
     pub protocol: &'static str,
     /// Extension: this connection ran inside a tunnel through the HTTP proxy at this
     /// address (its `server` is that proxy; `target` is what the tunnel reached).
@@ -113,6 +135,8 @@ pub struct Connection {
     pub syns: u32,
     /// Extension: the ICMP error that answered the SYN, if one did.
     pub unreachable: Option<Unreachable>,
+    /// Extension (MITM): why the server could not be reached (null otherwise).
+    pub upstream: Option<Box<Upstream>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub connected_at: Option<Ts>,
@@ -150,6 +174,7 @@ impl Connection {
             target: None,
             syns: 0,
             unreachable: None,
+            upstream: None,
             connected_at: None,
             end,
         }
@@ -160,6 +185,35 @@ impl Connection {
 pub struct Timing {
     pub ttfb_ms: Option<f64>,
     pub total_ms: Option<f64>,
+    /// Extension: the connection phases this exchange paid for (the first request on a
+    /// connection pays them; a request on a reused connection shows 0). `null` when unseen.
+    pub dns_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    /// Extension: first response byte → last response byte.
+    pub transfer_ms: Option<f64>,
+    /// Extension: the exchange ran on a connection an earlier exchange had opened.
+    pub reused: bool,
+}
+
+impl Timing {
+    /// The timing of `ex` from its timestamps and setup; `reused` says whether an
+    /// earlier exchange opened its connection (then the phases are 0: nothing was paid).
+    pub fn measure(ex: &Exchange, reused: bool) -> Timing {
+        let phase = |v: Option<f64>| if reused { Some(0.0) } else { v };
+        Timing {
+            ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
+            total_ms: ex.last_byte_at.map(|t| t.ms_since(ex.ts)),
+            dns_ms: phase(ex.setup.dns_ms),
+            connect_ms: phase(ex.setup.connect_ms),
+            tls_ms: phase(ex.setup.tls_ms),
+            transfer_ms: match (ex.first_byte_at, ex.last_byte_at) {
+                (Some(f), Some(l)) => Some(l.ms_since(f).max(0.0)),
+                _ => None,
+            },
+            reused,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug, Default)]

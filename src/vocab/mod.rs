@@ -10,7 +10,7 @@ pub mod url;
 
 pub use event::{
     BodyInfo, CertSummary, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source,
-    Timing, TlsFailure, TlsInfo, Unreachable, ZipHash,
+    Timing, TlsFailure, TlsInfo, Unreachable, Upstream, ZipHash,
 };
 pub use go::{GoRequest, Kind};
 pub use link::{LinkType, UnsupportedLinkType};

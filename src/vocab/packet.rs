@@ -1,7 +1,7 @@
 //! What sources hand to the decoder: captured frames, or plaintext chunks of a proxied
 //! stream (MITM), and the two directions of a connection.
 
-use super::event::{ConnError, Setup, TlsInfo};
+use super::event::{ConnError, Setup, TlsInfo, Upstream};
 use super::link::LinkType;
 use super::time::Ts;
 use std::net::SocketAddr;
@@ -18,7 +18,7 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dir {
     /// Client to server.
     Up = 0,
@@ -37,7 +37,10 @@ pub enum StreamEvent {
         client: SocketAddr,
         server: SocketAddr,
         host: String,
-        tls: Box<TlsInfo>,
+        /// "https" (a CONNECT tunnel) or "http" (a plain request to the proxy).
+        scheme: &'static str,
+        /// Both legs' TLS (None for plain HTTP): the client's offer, the server's choice.
+        tls: Option<Box<TlsInfo>>,
         setup: Setup,
     },
     Data {
@@ -46,6 +49,9 @@ pub enum StreamEvent {
         ts: Ts,
         bytes: Vec<u8>,
     },
+    /// `len` bytes of `dir` were not handed over (the decoder fell behind and the proxy,
+    /// which never waits for it, dropped them).
+    Gap { id: u64, dir: Dir, ts: Ts, len: u64 },
     /// One side closed its half.
     Fin { id: u64, dir: Dir, ts: Ts },
     End {
@@ -64,5 +70,7 @@ pub enum StreamEvent {
         host: String,
         error: ConnError,
         message: String,
+        /// The details (issuer, upstream proxy's answer).
+        upstream: Upstream,
     },
 }

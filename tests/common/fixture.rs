@@ -271,10 +271,15 @@ pub struct LiveOutput {
 impl LiveRun {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> LiveRun {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gomodwatch"));
-        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Self::spawn(&mut cmd)
+    }
+
+    fn spawn(cmd: &mut Command) -> LiveRun {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start gomodwatch");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -428,4 +433,87 @@ pub fn tempdir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A network namespace with only loopback, where `goproxy.test` resolves to 127.0.0.1
+/// (`/etc/netns/NAME/hosts`, which `ip netns exec` mounts over /etc/hosts). The go command
+/// never proxies a loopback address or `localhost`, but it does proxy a name, so a test
+/// GOPROXY on loopback is reached through the proxy as `https://goproxy.test:PORT`.
+pub struct LoNetns {
+    pub name: String,
+}
+
+impl LoNetns {
+    pub fn create(tag: &str) -> LoNetns {
+        let name = format!("gmwlo{tag}");
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        sh(Command::new("ip").args(["netns", "add", &name]));
+        sh(Command::new("ip").args(["netns", "exec", &name, "ip", "link", "set", "lo", "up"]));
+        let etc = PathBuf::from("/etc/netns").join(&name);
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("hosts"),
+            "127.0.0.1 localhost goproxy.test\n::1 localhost\n",
+        )
+        .unwrap();
+        LoNetns { name }
+    }
+
+    /// Runs `f` on a thread inside the namespace: sockets it creates live there.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).unwrap();
+            use std::os::fd::AsRawFd;
+            // SAFETY: setns on a namespace file we just opened; it affects this thread only.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}");
+            f()
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+impl Drop for LoNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+        let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&self.name));
+    }
+}
+
+impl LiveRun {
+    /// gomodwatch started inside a network namespace.
+    pub fn start_in(netns: &str, args: &[&str]) -> LiveRun {
+        let mut all = vec!["netns", "exec", netns, env!("CARGO_BIN_EXE_gomodwatch")];
+        all.extend_from_slice(args);
+        Self::spawn(Command::new("ip").args(&all))
+    }
+}
+
+/// A test CA (named `ca_name`) and a server certificate for `names`, as PEM files
+/// (ca.pem, srv.pem, srv.key) in `dir`.
+pub fn server_certs(dir: &Path, ca_name: &str, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, ca_name);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let (ca, crt, k) = (dir.join("ca.pem"), dir.join("srv.pem"), dir.join("srv.key"));
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (ca, crt, k)
 }

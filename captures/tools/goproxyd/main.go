@@ -3,10 +3,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,7 +26,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	root := flag.String("root", "", "static GOPROXY tree")
-	mode := flag.String("mode", "serve", "serve|404|410|500|hang")
+	mode := flag.String("mode", "serve", "serve|404|410|500|hang|rst|goaway (rst, goaway: .zip answers stop half-way with RST_STREAM INTERNAL_ERROR, or GOAWAY INTERNAL_ERROR and a closed connection; over HTTP/1 both just close)")
 	only := flag.String("only", "", "comma list of module path prefixes to serve; others get -miss status")
 	miss := flag.Int("miss", 404, "status for modules outside -only")
 	delay := flag.Duration("delay", 0, "delay before each response")
@@ -146,9 +150,16 @@ func main() {
 			http.Error(w, "not found", 404)
 			return
 		}
+		if (*mode == "rst" || *mode == "goaway") && strings.HasSuffix(p, ".zip") {
+			cutZip(w, r, data, *mode)
+			return
+		}
 		w.Write(data)
 	})
-	srv := &http.Server{Addr: *addr, Handler: h}
+	// The goaway mode writes a frame on the raw connection, which handlers cannot reach.
+	srv := &http.Server{Addr: *addr, Handler: h, ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, c)
+	}}
 	if *cert != "" {
 		if *keylog != "" {
 			kw, err := os.OpenFile(*keylog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -170,4 +181,36 @@ func main() {
 		log.Fatal(srv.ListenAndServeTLS(*cert, *key))
 	}
 	log.Fatal(srv.ListenAndServe())
+}
+
+type connKey struct{}
+
+// cutZip sends half of a zip and then fails the transfer the way real proxies have
+// (docs/goproxy-protocol.md §5.2): "rst" panics with http.ErrAbortHandler, which the HTTP/2
+// server answers with RST_STREAM INTERNAL_ERROR; "goaway" writes a GOAWAY frame
+// (INTERNAL_ERROR, last stream id 2^31-1 so the client does not retry elsewhere) on the
+// raw connection and closes it. Over HTTP/1 both end in a closed connection.
+func cutZip(w http.ResponseWriter, r *http.Request, data []byte, mode string) {
+	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+	w.Write(data[:len(data)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	if mode == "goaway" && r.ProtoMajor == 2 {
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			debug := []byte("goproxyd -mode goaway")
+			frame := make([]byte, 9+8+len(debug))
+			n := 8 + len(debug)
+			frame[0], frame[1], frame[2] = byte(n>>16), byte(n>>8), byte(n)
+			frame[3] = 0x7 // GOAWAY, stream 0
+			binary.BigEndian.PutUint32(frame[9:], 0x7fffffff)
+			binary.BigEndian.PutUint32(frame[13:], 0x2) // INTERNAL_ERROR
+			copy(frame[17:], debug)
+			c.Write(frame)
+			time.Sleep(50 * time.Millisecond)
+			c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }

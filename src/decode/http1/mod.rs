@@ -257,6 +257,7 @@ impl Http1 {
             },
             ..Default::default()
         };
+        ex.timing.reused = self.requests > 1;
         let tag = ctx.hook.request(&ex);
         ex.go = tag.go;
         ex.redirect_of = tag.redirect_of;
@@ -557,10 +558,8 @@ fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>)
     if let Some(end) = end {
         ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));
     }
-    ex.timing = Timing {
-        ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
-        total_ms: ex.last_byte_at.map(|t| t.ms_since(ex.ts)),
-    };
+    // `reused` was noted when the request was read (see `request`).
+    ex.timing = Timing::measure(&ex, ex.timing.reused);
     ctx.out.push(Event::Exchange(Box::new(ex)));
 }
 

@@ -1,15 +1,25 @@
-//! MITM mode (`--mitm`): an explicit HTTPS proxy that terminates TLS with a local CA, so
-//! traffic to proxy.golang.org, sum.golang.org or a private proxy is decoded in full. It
-//! runs on its own tokio runtime and feeds plaintext chunks to the same decoder that reads
-//! captures.
+//! MITM mode (`--mitm`): an explicit proxy that terminates TLS with a local CA, so traffic
+//! to proxy.golang.org, sum.golang.org or a private proxy is decoded in full, HTTP/2
+//! included (ALPN is mirrored: each end speaks what it would have without us). Plain
+//! `http://` requests are forwarded too. It runs on its own tokio runtime and feeds
+//! plaintext chunks to the same decoder that reads captures, through a bounded tap that
+//! never slows a transfer down.
 
 pub mod ca;
+mod head;
+pub mod keylog;
+mod plain;
 pub mod proxy;
+mod relay;
+pub mod tap;
+mod tunnel;
 pub mod upstream;
+mod verify;
 
 use crate::vocab::StreamEvent;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -18,22 +28,31 @@ pub struct MitmConfig {
     pub addr: SocketAddr,
     pub ca_dir: PathBuf,
     pub upstream_ca: Option<PathBuf>,
+    /// `--upstream-proxy URL`.
+    pub upstream_proxy: Option<upstream::UpstreamProxy>,
+    /// `--keylog FILE`, already created (owner-only).
+    pub keylog: Option<keylog::KeyLogFile>,
 }
 
 /// A running proxy: its events, and the runtime that drives it.
 pub struct Mitm {
     runtime: tokio::runtime::Runtime,
     rx: mpsc::Receiver<StreamEvent>,
+    stats: Arc<tap::TapStats>,
+    /// Dropped chunks already told to the user.
+    told: u64,
     pub addr: SocketAddr,
     pub ca_path: PathBuf,
 }
 
 impl Mitm {
     /// Binds the address and starts serving.
-    pub fn start(cfg: &MitmConfig) -> Result<Mitm, String> {
+    pub fn start(cfg: MitmConfig) -> Result<Mitm, String> {
         let ca = ca::Ca::load_or_create(&cfg.ca_dir).map_err(|e| e.to_string())?;
         let ca_path = ca.cert_path.clone();
-        let upstream = upstream::client_config(cfg.upstream_ca.as_deref())?;
+        let keylog = cfg.keylog.map(|k| Arc::new(k) as Arc<dyn rustls::KeyLog>);
+        let trust = upstream::Trust::new(cfg.upstream_ca.as_deref(), keylog.clone())?;
+        // Two workers: the relay is copy-bound and the decoder has its own thread.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("mitm")
@@ -44,12 +63,22 @@ impl Mitm {
             .block_on(tokio::net::TcpListener::bind(cfg.addr))
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.addr))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let (tx, rx) = mpsc::channel(1024);
-        let proxy = Arc::new(proxy::Proxy::new(Arc::new(ca), upstream, tx));
+        let (tx, rx) = mpsc::channel(tap::EVENTS);
+        let stats = Arc::new(tap::TapStats::default());
+        let tap = tap::Tap::new(tx, stats.clone());
+        let proxy = Arc::new(proxy::Proxy::new(
+            Arc::new(ca),
+            trust,
+            cfg.upstream_proxy,
+            keylog,
+            tap,
+        ));
         runtime.spawn(proxy.serve(listener));
         Ok(Mitm {
             runtime,
             rx,
+            stats,
+            told: 0,
             addr,
             ca_path,
         })
@@ -57,11 +86,35 @@ impl Mitm {
 
     /// The next event, waiting at most `wait`.
     pub fn next(&mut self, wait: Duration) -> Option<StreamEvent> {
-        if let Ok(ev) = self.rx.try_recv() {
-            return Some(ev);
+        let ev = match self.rx.try_recv() {
+            Ok(ev) => Some(ev),
+            Err(_) => {
+                let rx = &mut self.rx;
+                self.runtime
+                    .block_on(async { tokio::time::timeout(wait, rx.recv()).await.ok().flatten() })
+            }
+        };
+        if let Some(ev) = &ev {
+            tap::taken(&self.stats, ev);
         }
-        let rx = &mut self.rx;
-        self.runtime
-            .block_on(async { tokio::time::timeout(wait, rx.recv()).await.ok().flatten() })
+        ev
+    }
+
+    /// Plaintext chunks the decoder never got (it fell behind; the transfer did not wait).
+    pub fn dropped_chunks(&self) -> u64 {
+        self.stats.dropped_chunks.load(Ordering::Relaxed)
+    }
+
+    /// A line for the user when more chunks were dropped since the last call.
+    pub fn drop_notice(&mut self) -> Option<String> {
+        let now = self.dropped_chunks();
+        if now == self.told {
+            return None;
+        }
+        self.told = now;
+        Some(format!(
+            "decoding fell behind: {now} plaintext chunks ({} bytes) were not decoded (transfers were not slowed; affected exchanges end with error \"gap\")",
+            self.stats.dropped_bytes.load(Ordering::Relaxed)
+        ))
     }
 }

@@ -1,51 +1,157 @@
 //! Reaching the real server from the proxy, timed phase by phase (DNS, TCP connect, TLS),
-//! with its certificate always verified: against the system's roots, plus any CA the user
-//! adds (`--upstream-ca`, for a corporate proxy or a private Athens). There is no switch to
-//! turn verification off.
+//! directly or through an upstream HTTP proxy (`--upstream-proxy`, CONNECT with Basic
+//! credentials), with the server's certificate always verified: against the system's
+//! roots, plus any CA the user adds (`--upstream-ca`, for a corporate proxy or a private
+//! Athens). There is no switch to turn verification off.
 
+use super::head::{self, Head};
+use super::verify::Recording;
+use base64::Engine;
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = extra_ca {
-        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut n = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            n += 1;
+/// A server (or proxy) that does not accept or answer within this is given up on.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Who the proxy trusts upstream, and where it writes TLS secrets.
+pub struct Trust {
+    verifier: Arc<WebPkiServerVerifier>,
+    base: Arc<rustls::ClientConfig>,
+}
+
+impl Trust {
+    pub fn new(
+        extra_ca: Option<&Path>,
+        keylog: Option<Arc<dyn rustls::KeyLog>>,
+    ) -> Result<Trust, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            let _ = roots.add(cert);
         }
-        if n == 0 {
-            return Err(format!("{}: no PEM certificate in it", path.display()));
+        if let Some(path) = extra_ca {
+            let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut n = 0;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err(format!("{}: no PEM certificate in it", path.display()));
+            }
+        }
+        if roots.is_empty() {
+            return Err(
+                "no trusted root certificates found (install ca-certificates, or give --upstream-ca)"
+                    .into(),
+            );
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| e.to_string())?;
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth();
+        if let Some(k) = keylog {
+            cfg.key_log = k;
+        }
+        Ok(Trust {
+            verifier,
+            base: Arc::new(cfg),
+        })
+    }
+
+    /// A client config offering `alpn` (the client's own offer, mirrored), with a
+    /// verifier that remembers the issuer of a chain it rejects.
+    fn config(&self, alpn: Vec<Vec<u8>>) -> (Arc<rustls::ClientConfig>, Arc<Recording>) {
+        let rec = Recording::new(self.verifier.clone());
+        let mut cfg = (*self.base).clone();
+        cfg.alpn_protocols = alpn;
+        cfg.dangerous().set_certificate_verifier(rec.clone());
+        (Arc::new(cfg), rec)
+    }
+}
+
+/// `--upstream-proxy http://[user:password@]host:port`.
+#[derive(Debug, Clone)]
+pub struct UpstreamProxy {
+    pub host: String,
+    pub port: u16,
+    /// `Basic base64(user:password)`, when the URL has credentials.
+    pub auth: Option<String>,
+    /// The URL without its password, for messages and events.
+    pub shown: String,
+}
+
+impl UpstreamProxy {
+    pub fn parse(s: &str) -> Result<UpstreamProxy, String> {
+        let u = url::Url::parse(s)
+            .map_err(|e| format!("not a proxy URL like http://host:3128 ({e})"))?;
+        if u.scheme() != "http" {
+            return Err(format!(
+                "only http:// upstream proxies are supported, not {}://",
+                u.scheme()
+            ));
+        }
+        let host = u
+            .host_str()
+            .ok_or("the proxy URL has no host")?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = u.port_or_known_default().unwrap_or(80);
+        let user = percent(u.username());
+        let auth = (!user.is_empty()).then(|| {
+            let pass = percent(u.password().unwrap_or(""));
+            let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            format!("Basic {creds}")
+        });
+        Ok(UpstreamProxy {
+            shown: format!("http://{}:{port}", u.host_str().unwrap_or(&host)),
+            host,
+            port,
+            auth,
+        })
+    }
+}
+
+/// Percent-decoding of a URL's user or password (`%40` → `@`; `+` stays `+`).
+fn percent(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
-    if roots.is_empty() {
-        return Err(
-            "no trusted root certificates found (install ca-certificates, or give --upstream-ca)"
-                .into(),
-        );
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // The decoder reads HTTP/1.1; ask the server for it.
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How long each phase of reaching the server took.
@@ -56,21 +162,29 @@ pub struct Timing {
     pub tls_ms: Option<f64>,
 }
 
-pub struct Connected {
-    pub stream: TlsStream<TcpStream>,
-    pub server: SocketAddr,
-    pub timing: Timing,
-    pub version: Option<String>,
-    pub alpn: Option<String>,
-}
-
 /// Why the server could not be reached, with the phase it failed in.
 #[derive(Debug)]
 pub enum ConnectError {
     Dns(String),
     Refused(String),
     Connect(String),
-    Tls(String),
+    Tls {
+        message: String,
+        /// Who issued the chain that did not verify.
+        issuer: Option<String>,
+    },
+    /// The upstream proxy answered CONNECT with something other than 2xx.
+    Proxy {
+        proxy: String,
+        status: u16,
+        reason: String,
+        realm: Option<String>,
+    },
+    /// The upstream proxy itself could not be reached.
+    ProxyUnreachable {
+        proxy: String,
+        error: String,
+    },
 }
 
 impl std::fmt::Display for ConnectError {
@@ -79,10 +193,46 @@ impl std::fmt::Display for ConnectError {
             ConnectError::Dns(e) => write!(f, "DNS lookup failed: {e}"),
             ConnectError::Refused(e) => write!(f, "connection refused: {e}"),
             ConnectError::Connect(e) => write!(f, "connect failed: {e}"),
-            ConnectError::Tls(e) => write!(
+            ConnectError::Tls {
+                message,
+                issuer: Some(issuer),
+            } => write!(
                 f,
-                "TLS handshake failed (certificate verification is never skipped): {e}"
+                "TLS handshake failed: {message}; the certificate was issued by \"{issuer}\", \
+                 which this machine does not trust (a TLS-inspecting proxy on the path? give \
+                 its CA with --upstream-ca; verification is never skipped)"
             ),
+            ConnectError::Tls {
+                message,
+                issuer: None,
+            } => write!(
+                f,
+                "TLS handshake failed (certificate verification is never skipped): {message}"
+            ),
+            ConnectError::Proxy {
+                proxy,
+                status,
+                reason,
+                realm,
+            } => {
+                write!(
+                    f,
+                    "upstream proxy {proxy} refused the CONNECT: {status} {reason}"
+                )?;
+                if let Some(r) = realm {
+                    write!(f, " (realm \"{r}\")")?;
+                }
+                if *status == 407 {
+                    write!(
+                        f,
+                        "; give credentials as --upstream-proxy http://user:password@host:port"
+                    )?;
+                }
+                Ok(())
+            }
+            ConnectError::ProxyUnreachable { proxy, error } => {
+                write!(f, "upstream proxy {proxy} unreachable: {error}")
+            }
         }
     }
 }
@@ -91,69 +241,229 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_micros() as f64 / 1000.0
 }
 
-pub async fn connect(
+/// A TCP connection to the server (or to the upstream proxy, tunnelled to the server).
+pub struct Tcp {
+    pub stream: TcpStream,
+    /// The server's address (the upstream proxy's, when going through one).
+    pub server: SocketAddr,
+    pub timing: Timing,
+}
+
+pub type Failure = (Option<SocketAddr>, ConnectError);
+
+/// Resolves and connects (timed), each address in turn.
+async fn dial(
     host: &str,
     port: u16,
-    tls: &TlsConnector,
-) -> Result<Connected, (Option<SocketAddr>, ConnectError)> {
-    let mut timing = Timing::default();
+    timing: &mut Timing,
+) -> Result<(TcpStream, SocketAddr), Failure> {
     let t = Instant::now();
     let addrs: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
-            let found = tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|e| (None, ConnectError::Dns(e.to_string())))?
-                .collect();
+            let found =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+                    .await
+                    .map_err(|_| (None, ConnectError::Dns("timed out".into())))?
+                    .map_err(|e| (None, ConnectError::Dns(e.to_string())))?
+                    .collect();
             timing.dns_ms = Some(ms(t));
             found
         }
     };
     let mut last = None;
-    let mut tcp = None;
     for addr in &addrs {
         let t = Instant::now();
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
                 timing.connect_ms = Some(ms(t));
-                tcp = Some((s, *addr));
-                break;
+                let _ = s.set_nodelay(true);
+                return Ok((s, *addr));
             }
-            Err(e) => last = Some((*addr, e)),
+            Ok(Err(e)) => last = Some((*addr, e)),
+            Err(_) => last = Some((*addr, std::io::ErrorKind::TimedOut.into())),
         }
     }
-    let Some((tcp, server)) = tcp else {
-        return Err(match last {
-            Some((a, e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                (Some(a), ConnectError::Refused(e.to_string()))
-            }
-            Some((a, e)) => (Some(a), ConnectError::Connect(e.to_string())),
-            None => (None, ConnectError::Dns("no addresses".into())),
+    Err(match last {
+        Some((a, e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            (Some(a), ConnectError::Refused(e.to_string()))
+        }
+        Some((a, e)) => (Some(a), ConnectError::Connect(e.to_string())),
+        None => (None, ConnectError::Dns("no addresses".into())),
+    })
+}
+
+/// TCP to `host:port`, directly or through `proxy`'s CONNECT (whose round trip counts
+/// as connecting: it is what reaching the server cost).
+pub async fn tcp(host: &str, port: u16, proxy: Option<&UpstreamProxy>) -> Result<Tcp, Failure> {
+    let mut timing = Timing::default();
+    let Some(p) = proxy else {
+        let (stream, server) = dial(host, port, &mut timing).await?;
+        return Ok(Tcp {
+            stream,
+            server,
+            timing,
         });
     };
-    let _ = tcp.set_nodelay(true);
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|e| (Some(server), ConnectError::Tls(e.to_string())))?;
+    let unreachable = |(a, e): Failure| {
+        (
+            a,
+            ConnectError::ProxyUnreachable {
+                proxy: p.shown.clone(),
+                error: e.to_string(),
+            },
+        )
+    };
     let t = Instant::now();
-    let stream = tls
-        .connect(name, tcp)
+    let (mut stream, server) = dial(&p.host, p.port, &mut timing)
         .await
-        .map_err(|e| (Some(server), ConnectError::Tls(e.to_string())))?;
-    timing.tls_ms = Some(ms(t));
+        .map_err(unreachable)?;
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = &p.auth {
+        req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    req.push_str("\r\n");
+    let fail = |e: std::io::Error| {
+        (
+            Some(server),
+            ConnectError::ProxyUnreachable {
+                proxy: p.shown.clone(),
+                error: e.to_string(),
+            },
+        )
+    };
+    stream.write_all(req.as_bytes()).await.map_err(fail)?;
+    let mut reader = head::Reader::new(stream);
+    let answer = tokio::time::timeout(CONNECT_TIMEOUT, reader.head())
+        .await
+        .map_err(|_| fail(std::io::ErrorKind::TimedOut.into()))?
+        .map_err(fail)?;
+    let Some(Head::Response {
+        status,
+        reason,
+        headers,
+        ..
+    }) = head::parse(&answer)
+    else {
+        return Err(fail(std::io::Error::other("not an HTTP answer to CONNECT")));
+    };
+    if !(200..300).contains(&status) {
+        let realm = head::header(&headers, "proxy-authenticate").and_then(realm_of);
+        return Err((
+            Some(server),
+            ConnectError::Proxy {
+                proxy: p.shown.clone(),
+                status,
+                reason,
+                realm,
+            },
+        ));
+    }
+    // Through a proxy, DNS and connect are the proxy's; the CONNECT's round trip is part
+    // of connecting to the server.
+    timing.connect_ms = Some(ms(t) - timing.dns_ms.unwrap_or(0.0));
+    let (stream, rest) = reader.into_parts();
+    if !rest.is_empty() {
+        // Nothing may follow a 2xx to CONNECT before the client speaks.
+        return Err(fail(std::io::Error::other(
+            "bytes after the CONNECT answer",
+        )));
+    }
+    Ok(Tcp {
+        stream,
+        server,
+        timing,
+    })
+}
+
+/// `realm="corp"` of a `Proxy-Authenticate: Basic realm="corp"`.
+fn realm_of(v: &str) -> Option<String> {
+    let at = v.to_ascii_lowercase().find("realm=")?;
+    let rest = v.get(at + 6..)?;
+    let r = match rest.strip_prefix('"') {
+        Some(q) => q.split('"').next()?,
+        None => rest.split([',', ' ']).next()?,
+    };
+    Some(r.chars().filter(|c| !c.is_control()).take(100).collect())
+}
+
+pub struct Tls {
+    pub stream: TlsStream<TcpStream>,
+    pub tls_ms: f64,
+    pub version: Option<String>,
+    /// The protocol the server selected from the client's (mirrored) offer.
+    pub alpn: Option<Vec<u8>>,
+}
+
+/// The TLS handshake with the server, naming it `name` (the client's SNI, or the CONNECT
+/// host) and offering `alpn` (the client's offer).
+pub async fn tls(
+    tcp: TcpStream,
+    name: &str,
+    alpn: Vec<Vec<u8>>,
+    trust: &Trust,
+) -> Result<Tls, ConnectError> {
+    let (cfg, rec) = trust.config(alpn);
+    let server_name = ServerName::try_from(name.to_string()).map_err(|e| ConnectError::Tls {
+        message: e.to_string(),
+        issuer: None,
+    })?;
+    let t = Instant::now();
+    let hs = TlsConnector::from(cfg).connect(server_name, tcp);
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, hs).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Err(ConnectError::Tls {
+                message: e.to_string(),
+                issuer: rec.issuer(),
+            })
+        }
+        Err(_) => {
+            return Err(ConnectError::Tls {
+                message: "the server did not finish the handshake".into(),
+                issuer: None,
+            })
+        }
+    };
+    let tls_ms = ms(t);
     let (_, conn) = stream.get_ref();
     let version = conn.protocol_version().map(|v| match v {
         rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_string(),
         rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_string(),
         other => format!("{other:?}"),
     });
-    let alpn = conn
-        .alpn_protocol()
-        .map(|a| String::from_utf8_lossy(a).into_owned());
-    Ok(Connected {
+    let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    Ok(Tls {
         stream,
-        server,
-        timing,
+        tls_ms,
         version,
         alpn,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_urls_and_realms() {
+        let p = UpstreamProxy::parse("http://al%40ice:s3cr%3At@10.0.0.1:3128").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("10.0.0.1", 3128));
+        let creds = base64::engine::general_purpose::STANDARD.encode("al@ice:s3cr:t");
+        assert_eq!(p.auth, Some(format!("Basic {creds}")));
+        assert_eq!(p.shown, "http://10.0.0.1:3128");
+        assert!(UpstreamProxy::parse("socks5://h:1080").is_err());
+        assert_eq!(UpstreamProxy::parse("http://h").unwrap().port, 80);
+        assert_eq!(
+            realm_of("Basic realm=\"corp proxy\""),
+            Some("corp proxy".into())
+        );
+        assert_eq!(realm_of("Basic realm=x, charset=UTF-8"), Some("x".into()));
+        assert_eq!(realm_of("Negotiate"), None);
+    }
 }

@@ -1,5 +1,7 @@
 //! One module in full: its lookup chain attempt by attempt, a waterfall of every request's
 //! phases (DNS, connect, TLS, first byte, transfer) on one time axis, and the checksums.
+//! A request that paid for its connection shows the setup bars; a stream multiplexed on an
+//! HTTP/2 connection opened earlier shows none, and says so.
 
 use super::super::app::App;
 use super::super::data::Data;
@@ -221,6 +223,11 @@ fn waterfall(m: &ModuleView, width: usize) -> Vec<Line<'static>> {
                 " {}",
                 style::ms(a.total_ms.or(a.ttfb_ms))
             )));
+            // No DNS, connect or TLS bar: the stream rode an HTTP/2 connection that an
+            // earlier request opened (and paid for).
+            if a.h2_reused {
+                spans.push(Span::styled(" ⇄ h2 conn reused", style::dim()));
+            }
         }
         out.push(Line::from(spans));
     }

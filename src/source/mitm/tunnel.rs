@@ -1,0 +1,180 @@
+//! A CONNECT tunnel, intercepted. The order matters for ALPN: the server is reached over
+//! TCP first (so a DNS or connect failure is still a 502 to the CONNECT), then the client's
+//! ClientHello is read, the server's TLS handshake offers the same SNI and the same ALPN
+//! list, and the client's handshake is finished selecting what the server selected. Both
+//! ends then speak the protocol they would have spoken without gomodwatch (HTTP/2 for the
+//! go command), and the bytes are relayed unchanged while the plaintext is tapped.
+//!
+//! When the server's TLS fails (a certificate that does not verify), the client has already
+//! been told 200: its handshake is finished with HTTP/1.1 and its request is answered with
+//! a 502 whose body says what failed and who issued the rejected certificate.
+
+use super::head::Reader;
+use super::proxy::Proxy;
+use super::relay::relay;
+use super::upstream::{self, ConnectError};
+use crate::vocab::event::{Setup, TlsInfo};
+use crate::vocab::{Dir, StreamEvent, Ts};
+use rustls::server::Acceptor;
+use std::net::SocketAddr;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::LazyConfigAcceptor;
+
+/// What a CONNECT asked for.
+pub struct Target {
+    pub id: u64,
+    pub start: Ts,
+    pub peer: SocketAddr,
+    pub host: String,
+    pub port: u16,
+}
+
+/// How long a client may take to send its ClientHello or its first request.
+const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
+    let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref()).await {
+        Ok(c) => c,
+        Err((server, e)) => {
+            p.failed(&t, server, &e).await;
+            let _ = client.write_all(bad_gateway(&t, &e).as_bytes()).await;
+            return;
+        }
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let acceptor = LazyConfigAcceptor::new(Acceptor::default(), client);
+    // Not TLS inside the tunnel (or nothing at all): there is nothing to intercept.
+    let Ok(Ok(hs)) = timeout(CLIENT_TIMEOUT, acceptor).await else {
+        return;
+    };
+    let hello = hs.client_hello();
+    let sni = hello.server_name().map(str::to_string);
+    let offer: Vec<Vec<u8>> = hello
+        .alpn()
+        .map(|a| a.map(<[u8]>::to_vec).collect())
+        .unwrap_or_default();
+    let name = sni.clone().unwrap_or_else(|| t.host.clone());
+    let up = match upstream::tls(tcp.stream, &name, offer.clone(), &p.trust).await {
+        Ok(up) => up,
+        Err(e) => {
+            p.failed(&t, Some(tcp.server), &e).await;
+            answer_failure(p, hs, &t, &offer, &e).await;
+            return;
+        }
+    };
+    let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect()) else {
+        return;
+    };
+    let down = match timeout(CLIENT_TIMEOUT, hs.into_stream(cfg)).await {
+        Ok(Ok(s)) => s,
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".into(),
+            };
+            // Usually: the client does not trust our CA yet.
+            let e = ConnectError::Tls {
+                message: format!(
+                    "the client refused gomodwatch's certificate ({why}): trust the CA (gomodwatch --print-ca)"
+                ),
+                issuer: None,
+            };
+            p.failed(&t, Some(tcp.server), &e).await;
+            return;
+        }
+    };
+    let alpn_text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
+    let client_alpn = down.get_ref().1.alpn_protocol().map(alpn_text);
+    let timing = tcp.timing;
+    p.tap
+        .control(StreamEvent::Open {
+            id: t.id,
+            ts: t.start,
+            client: t.peer,
+            server: tcp.server,
+            host: t.host.clone(),
+            scheme: "https",
+            tls: Some(Box::new(TlsInfo {
+                sni,
+                alpn: offer.iter().map(|a| alpn_text(a)).collect(),
+                alpn_selected: up.alpn.as_deref().map(alpn_text),
+                alpn_selected_client: client_alpn,
+                version: up.version.clone(),
+                handshake_ms: Some(up.tls_ms),
+                ..Default::default()
+            })),
+            setup: Setup {
+                dns_ms: timing.dns_ms,
+                connect_ms: timing.connect_ms,
+                tls_ms: Some(up.tls_ms),
+            },
+        })
+        .await;
+    let (cr, cw) = tokio::io::split(down);
+    let (ur, uw) = tokio::io::split(up.stream);
+    let (a, b) = tokio::join!(
+        relay(cr, uw, p.tap.dir(t.id, Dir::Up)),
+        relay(ur, cw, p.tap.dir(t.id, Dir::Down))
+    );
+    let error = (a.is_err() || b.is_err()).then_some(crate::vocab::ConnError::Reset);
+    p.tap
+        .control(StreamEvent::End {
+            id: t.id,
+            ts: Ts::now(),
+            error,
+        })
+        .await;
+}
+
+/// The 502 that answers a CONNECT whose server could not be reached.
+pub fn bad_gateway(t: &Target, e: &ConnectError) -> String {
+    let body = format!("gomodwatch could not reach {}:{}: {e}\n", t.host, t.port);
+    format!(
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The server's TLS failed after the client was told 200: finish the client's handshake
+/// (HTTP/1.1, which every client offering ALPN here also speaks) and answer its request
+/// with the 502 saying why.
+async fn answer_failure<IO>(
+    p: &Proxy,
+    hs: tokio_rustls::StartHandshake<IO>,
+    t: &Target,
+    offer: &[Vec<u8>],
+    e: &ConnectError,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let h1 = offer.is_empty() || offer.iter().any(|a| a == b"http/1.1");
+    if !h1 {
+        // An HTTP/2-only client: it will see the connection close.
+        return;
+    }
+    let alpn = if offer.is_empty() {
+        vec![]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    let Some(cfg) = p.server_config(&t.host, alpn) else {
+        return;
+    };
+    let Ok(Ok(down)) = timeout(CLIENT_TIMEOUT, hs.into_stream(cfg)).await else {
+        return;
+    };
+    let mut r = Reader::new(down);
+    if let Ok(Ok(_)) = timeout(CLIENT_TIMEOUT, r.head()).await {
+        let s = r.get_mut();
+        let _ = s.write_all(bad_gateway(t, e).as_bytes()).await;
+        let _ = s.shutdown().await;
+    }
+}
