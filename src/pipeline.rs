@@ -6,6 +6,7 @@
 use crate::decode::app::DecodeConfig;
 use crate::decode::Decoder;
 use crate::gomod::hook::{GoHook, GoHookConfig};
+use crate::present::LimitCounts;
 use crate::session::sink::Ending;
 use crate::session::{Control, Session, Sink};
 use crate::source::{PacketSource, Pull};
@@ -83,6 +84,13 @@ impl Outputs {
         s.packets = st.packets;
         s.bytes = st.bytes;
         s.gaps = st.gaps;
+        s.malformed = st.malformed;
+        s.limits = LimitCounts {
+            flows_evicted: st.flows_evicted,
+            requests_dropped: st.requests_dropped,
+            h2_streams_dropped: st.h2_dropped,
+            h2_undecodable: st.h2_broken,
+        };
         s.dropped = src.dropped();
         s.skipped_bytes = src.skipped_bytes();
         let mut notices = src.notices();

@@ -349,6 +349,8 @@ struct Replay {
     stderr: String,
     /// Peak resident set size of the replay, KiB.
     max_rss_kib: u64,
+    /// The summary's `limits` object.
+    limits: Value,
 }
 
 fn error_of(line: &str) -> String {
@@ -408,6 +410,9 @@ fn replay(path: &Path, keep_exchanges: bool) -> Replay {
             if keep_exchanges {
                 r.kept.push(serde_json::from_str(line).expect("JSON line"));
             }
+        } else if line.starts_with("{\"type\":\"summary\"") {
+            let v: Value = serde_json::from_str(line).expect("summary line");
+            r.limits = v["limits"].clone();
         }
     }
     let pid = child.id() as libc::pid_t;
@@ -516,6 +521,8 @@ fn syn_flood_with_one_timestamp() {
         "{}",
         r.stderr
     );
+    // Counted where the user looks: the summary (and from it the report and status bar).
+    assert_eq!(r.limits["flows_evicted"], n - MAX_FLOWS, "{}", r.limits);
     assert_bounded("1 M SYNs, one timestamp", &r);
 }
 
@@ -585,6 +592,8 @@ fn pipelined_requests_without_answers() {
         "{}",
         r.stderr
     );
+    assert_eq!(r.limits["requests_dropped"], n - pending, "{}", r.limits);
+    assert_eq!(r.limits["flows_evicted"], 0, "{}", r.limits);
     assert_bounded("200 k pipelined requests", &r);
 }
 

@@ -59,6 +59,28 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
         s.dropped,
         s.gaps
     );
+    if s.limits.any() {
+        let _ = writeln!(
+            o,
+            "gomodwatch's bounds cut some traffic ({}): answers may be missing because of it \
+             (see docs/LIMITS.md)",
+            s.limits.phrase()
+        );
+    }
+    if s.malformed > 0 {
+        let _ = writeln!(
+            o,
+            "{} HTTP/1 messages were malformed (the go command's client rejects them)",
+            s.malformed
+        );
+    }
+    if s.skipped_bytes > 0 {
+        let _ = writeln!(
+            o,
+            "{} of damaged capture file skipped",
+            human_bytes(s.skipped_bytes)
+        );
+    }
     if let Some(f) = &s.folded {
         let outcomes: Vec<String> = f.outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
         let _ = writeln!(

@@ -13,7 +13,7 @@ pub use crate::gomod::module::{walks, Attempt};
 pub use crate::gomod::verdict::{artifact_name, Outcome, Problem, Severity};
 pub use crate::vocab::{Event, Exchange, Kind, Ts};
 pub use format::{sanitize, Width};
-pub use records::{ModuleView, ProxySummary, ServedBy, Summary};
+pub use records::{LimitCounts, ModuleView, ProxySummary, ServedBy, Summary};
 
 /// Artifacts in the order a lookup touches them, as views list them.
 pub const ARTIFACTS: [Kind; 6] = crate::gomod::module::ModuleRecord::ARTIFACTS;

@@ -32,6 +32,8 @@ pub struct ModuleView {
     pub ts: Ts,
     /// Time spent on this module's requests (the latest walk of each artifact).
     pub duration_ms: f64,
+    /// Requests for this module beyond the attempts kept (docs/LIMITS.md): counted only.
+    pub attempts_not_kept: u64,
     #[serde(skip)]
     pub severity: Option<Severity>,
 }
@@ -91,6 +93,60 @@ pub struct Summary {
     pub module_limit: u64,
     /// Extension: what the folded modules add up to (null when none was folded).
     pub folded: Option<FoldedSummary>,
+    /// Extension: what gomodwatch's own bounds cut (docs/LIMITS.md); all 0 on ordinary
+    /// traffic.
+    pub limits: LimitCounts,
+    /// Extension: HTTP/1 messages the go command's client would reject (conflicting
+    /// lengths, broken chunking, a head that is not HTTP).
+    pub malformed: u64,
+    /// Extension: bytes of a damaged capture file skipped to read on.
+    pub skipped_bytes: u64,
+}
+
+/// Traffic gomodwatch did not follow to the end because one of its bounds was reached.
+/// Each is also said where it happened (a connection's or exchange's `error`).
+#[derive(Serialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitCounts {
+    /// Open connections ended early: too many at once, or too much protocol state.
+    pub flows_evicted: u64,
+    /// HTTP/1 requests past the bound on requests waiting for an answer on one connection.
+    pub requests_dropped: u64,
+    /// HTTP/2 streams refused: too many open at once, or a header list too large.
+    pub h2_streams_dropped: u64,
+    /// HTTP/2 directions that could not be decoded further (after a gap or a protocol
+    /// error: HPACK state is lost).
+    pub h2_undecodable: u64,
+}
+
+impl LimitCounts {
+    /// Anything cut at all.
+    pub fn any(&self) -> bool {
+        *self != LimitCounts::default()
+    }
+
+    /// One phrase for a status line: "3 flows evicted, 1 request dropped".
+    pub fn phrase(&self) -> String {
+        let parts = [
+            (self.flows_evicted, "flow evicted", "flows evicted"),
+            (self.requests_dropped, "request dropped", "requests dropped"),
+            (
+                self.h2_streams_dropped,
+                "h2 stream dropped",
+                "h2 streams dropped",
+            ),
+            (
+                self.h2_undecodable,
+                "h2 direction lost",
+                "h2 directions lost",
+            ),
+        ];
+        parts
+            .iter()
+            .filter(|(n, ..)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The summary's `folded` object.

@@ -23,7 +23,7 @@ use crate::gomod::chain;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::module::ModuleRecord;
 use crate::gomod::sumdb::SumTable;
-use crate::present::{ModuleView, Summary};
+use crate::present::{LimitCounts, ModuleView, Summary};
 use crate::vocab::{Event, Ts};
 use checksum_db::ChecksumDb;
 use connections::Connections;
@@ -104,6 +104,10 @@ pub struct SourceStatus {
     pub gaps: u64,
     /// Bytes of a damaged capture file that were skipped.
     pub skipped_bytes: u64,
+    /// What the decoder's own bounds cut.
+    pub limits: LimitCounts,
+    /// HTTP/1 messages the go command's client would reject.
+    pub malformed: u64,
     pub started: Option<Instant>,
     /// The source has ended.
     pub done: bool,
@@ -115,7 +119,7 @@ impl SourceStatus {
     /// Packets lost so far: an answer that is missing may have been lost there rather
     /// than never sent.
     pub fn lost(&self) -> u64 {
-        self.dropped + self.gaps
+        self.dropped + self.gaps + self.limits.flows_evicted
     }
 }
 
@@ -249,6 +253,9 @@ impl Session {
             modules_folded: folded.modules,
             module_limit: self.modules.limit as u64,
             folded: folded.summary(self.modules.limit),
+            limits: s.limits,
+            malformed: s.malformed,
+            skipped_bytes: s.skipped_bytes,
         }
     }
 

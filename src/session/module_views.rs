@@ -261,6 +261,7 @@ fn view(
         probes,
         ts: rec.first,
         duration_ms: (duration_ms * 1000.0).round() / 1000.0,
+        attempts_not_kept: rec.dropped_attempts,
     };
     // A merged copy gives its attempts away; a borrowed record's are copied.
     v.attempts = rec.into_owned().attempts;

@@ -87,6 +87,13 @@ pub fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session) {
         drops,
         Span::raw(format!("│ {} gaps │ {} ", status.gaps, elapsed(status))),
     ];
+    // What the decoder's bounds cut is said, never dropped silently.
+    if status.limits.any() {
+        spans.push(Span::styled(
+            format!("│ {} ", status.limits.phrase()),
+            Style::new().fg(Color::Red),
+        ));
+    }
     // Past --max-modules older modules are folded into counts: say so, never silently.
     let folded = session.modules.folded.modules;
     if folded > 0 {
