@@ -1,9 +1,14 @@
 //! What each mode does, and what they share: the session's configuration, the views
 //! (sinks), output files that are never overwritten unasked, and one signal handler.
 
+mod ca;
+mod ca_trust;
 mod live;
 mod mitm;
 mod replay;
+mod run;
+mod run_env;
+mod transparent_rules;
 
 use crate::cli::{Cli, Mode};
 use gomodwatch::export::har::HarWriter;
@@ -32,10 +37,14 @@ pub enum Failure {
     Runtime(String),
     /// Output closed by the reader (`| head`): stop quietly.
     Quiet,
+    /// Exit with this status (`run`: the child's), with a line to say first if any.
+    Exit(u8, Option<String>),
 }
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     match cli.mode() {
+        Some(Mode::Run(args)) => run::run(cli, args),
+        Some(Mode::Ca(args)) => ca::run(args),
         Some(Mode::ListInterfaces) => live::list_interfaces(),
         Some(Mode::PrintCa) => mitm::print_ca(cli),
         Some(Mode::Mitm(addr)) => mitm::run(cli, addr),
