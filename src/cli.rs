@@ -107,6 +107,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub fleet: FleetOpts,
 
+    /// Open the TUI once COMMAND has exited (it has the terminal until then) instead of
+    /// printing the report.
+    #[arg(long, conflicts_with_all = ["json", "report", "daemon"])]
+    pub tui: bool,
+
     /// The command and its arguments (put `--` before it).
     #[arg(
         required = true,

@@ -56,8 +56,11 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
 
     let mut setup = Run::new(&cli, format!("run {}", program.to_string_lossy()))?;
     setup.lean = true;
-    // The child owns the terminal while it runs: the report comes after it, never a TUI.
-    if setup.view == View::Tui {
+    // The child owns the terminal while it runs: the report comes after it, or the TUI
+    // when asked for (--tui), also after it.
+    if args.tui {
+        setup.view = View::TuiAfter;
+    } else if setup.view == View::Tui {
         setup.view = View::Report;
     }
     let goenv = run_env::is_go(&program)
@@ -131,6 +134,7 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         status: status.clone(),
         exited: None,
         last: Instant::now(),
+        tui_after: setup.tui_after.clone(),
     };
     let never = AtomicBool::new(false);
     let fin = setup.pump(&cli, &mut src, true, &never);
@@ -216,6 +220,8 @@ struct RunSource {
     status: Arc<Mutex<Option<ExitStatus>>>,
     exited: Option<Instant>,
     last: Instant,
+    /// Raised when the child has exited: the terminal is free for the TUI.
+    tui_after: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PacketSource for RunSource {
@@ -224,6 +230,8 @@ impl PacketSource for RunSource {
             if let Ok(Some(st)) = self.child.try_wait() {
                 *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
                 self.exited = Some(Instant::now());
+                self.tui_after
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         let wait = if self.lo.is_some() { wait / 2 } else { wait };
