@@ -346,3 +346,37 @@ fn an_https_proxy_the_user_had_carries_the_traffic() {
         "{conns:?}"
     );
 }
+
+#[test]
+fn a_loopback_goproxy_is_said_and_captured_on_lo() {
+    if !can_run(
+        "a_loopback_goproxy_is_said_and_captured_on_lo",
+        &[Need::Root, Need::Program("ip")],
+    ) {
+        return;
+    }
+    let port = PORT + 3;
+    let ns = LoNetns::create("rund");
+    let _plain = goproxyd(Some(&ns.name), &format!("127.0.0.1:{port}"), &[]);
+    let w = World {
+        ns,
+        dir: tempdir("run-cmd-d"),
+        upstream_ca: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+        _servers: vec![],
+    };
+    let goproxy = format!("http://127.0.0.1:{port}");
+    let out = w.run(&goproxy, &["mod", "download", "-x", TOML], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("GOPROXY entry {goproxy} is on loopback")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("capturing loopback (lo)"), "{stderr}");
+    // What the go command fetched there was captured and decoded all the same.
+    let events = parse_ndjson(&out.stdout);
+    assert_eq!(wire(&events), xlog_wire(&stderr));
+    let m = of_type(&events, "module")[0];
+    assert_eq!(m["outcome"], "ok");
+    assert_eq!(m["served_by"]["zip"], goproxy.as_str());
+}
