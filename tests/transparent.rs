@@ -176,3 +176,114 @@ fn transparent_needs_mitm() {
     let out = run(&["--transparent"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_name_outside_the_cas_constraints_is_not_intercepted() {
+    if !can_run(
+        "a_name_outside_the_cas_constraints_is_not_intercepted",
+        &[
+            Need::Root,
+            Need::Program("ip"),
+            Need::Program("iptables"),
+            Need::Program("curl"),
+        ],
+    ) {
+        return;
+    }
+    let ns = Netns::create("tq", 42);
+    let _hosts = Hosts::write(
+        &ns.name,
+        &format!(
+            "127.0.0.1 localhost\n{} goproxy.test other.test\n",
+            ns.host_ip
+        ),
+    );
+    let dir = tempdir("transparent-nc");
+    let (up_ca, crt, key) = server_certs(&dir, "upstream CA", &["goproxy.test", "other.test"]);
+    let _server = goproxyd(
+        None,
+        &format!("{}:3443", ns.host_ip),
+        &[
+            "-cert",
+            crt.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let gca = dir.join("gca");
+    let out = run(&[
+        "ca",
+        "init",
+        "--permit",
+        "goproxy.test",
+        "--ca-dir",
+        gca.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let listen = format!("{}:4482", ns.host_ip);
+    let run = LiveRun::start(
+        &[
+            "--mitm",
+            &listen,
+            "--transparent",
+            "--json",
+            "--ca-dir",
+            gca.to_str().unwrap(),
+            "--upstream-ca",
+            up_ca.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let _rule = Rule::add(&[
+        "PREROUTING",
+        "-i",
+        &ns.host_if,
+        "-p",
+        "tcp",
+        "--dport",
+        "3443",
+        "-j",
+        "REDIRECT",
+        "--to-ports",
+        "4482",
+    ]);
+    let curl = |host: &str| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--cacert",
+            ])
+            .arg(gca.join("ca.pem"))
+            .arg(format!(
+                "https://{host}:3443/github.com/%21burnt%21sushi/toml/@v/list"
+            ))
+            .output()
+            .unwrap()
+    };
+    let ok = curl("goproxy.test");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let refused = curl("other.test");
+    assert!(!refused.status.success());
+    let out = run.stop();
+    let events = parse_ndjson(&out.stdout);
+    assert_eq!(of_type(&events, "exchange").len(), 1);
+    let failed: Vec<_> = of_type(&events, "connection")
+        .into_iter()
+        .filter(|c| c["error"] == "tls")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0]["upstream"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not intercepting other.test"));
+}
