@@ -380,3 +380,83 @@ fn a_loopback_goproxy_is_said_and_captured_on_lo() {
     assert_eq!(m["outcome"], "ok");
     assert_eq!(m["served_by"]["zip"], goproxy.as_str());
 }
+
+/// tmux's screen of `session`.
+fn pane(session: &str) -> String {
+    let out = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", session])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let p = pane(session);
+        if p.contains(what) {
+            return p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {what:?} in:\n{p}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_tui_opens_after_the_child_has_had_the_terminal() {
+    if !can_run(
+        "the_tui_opens_after_the_child_has_had_the_terminal",
+        &[Need::Program("tmux")],
+    ) {
+        return;
+    }
+    let dir = tempdir("run-tui");
+    let status = dir.join("status");
+    let session = format!("gmwruntui{}", std::process::id());
+    let script = format!(
+        "{} run --tui --ca-dir {} -- sh -c 'echo child-owns-the-terminal; sleep 1; exit 4'; echo $? > {}; sleep 30",
+        bin(),
+        dir.join("gca").display(),
+        status.display()
+    );
+    let ok = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &script,
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .status();
+        }
+    }
+    let _kill = Kill(session.clone());
+    let first = wait_for(&session, "child-owns-the-terminal");
+    assert!(!first.contains("Modules 0"), "{first}");
+    wait_for(&session, "Modules 0");
+    Command::new("tmux")
+        .args(["send-keys", "-t", &session, "q"])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !status.exists() {
+        assert!(std::time::Instant::now() < deadline, "no exit after q");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "4");
+    // The terminal is given back: the child's line is on the main screen again.
+    assert!(pane(&session).contains("child-owns-the-terminal"));
+}

@@ -83,9 +83,9 @@ fn trust(dir: &Path, apply: bool, keychain: Keychain, add: bool) -> Result<(), F
         ca_trust::untrust(platform, &cert, keychain, &home)
     };
     // Never replace or remove an anchor file that is not this CA: it is someone else's.
-    if let Some(anchor) = ca_trust::anchor(platform) {
-        guard_anchor(Path::new(anchor), &cert_path, add)?;
-    }
+    let guard = ca_trust::anchor(platform)
+        .map(|a| guard_anchor(Path::new(a), &cert_path, add))
+        .unwrap_or(Ok(()));
     let system = platform != Platform::MacOs || keychain == Keychain::System;
     if !apply {
         println!(
@@ -102,6 +102,9 @@ fn trust(dir: &Path, apply: bool, keychain: Keychain, add: bool) -> Result<(), F
         for s in &steps {
             println!("{}", ca_trust::shell(s));
         }
+        if let Err(Failure::Runtime(why)) = &guard {
+            println!("# careful: {why}");
+        }
         if platform == Platform::MacOs && add {
             println!(
                 "# note: the go command before Go 1.27 ignores SSL_CERT_FILE on macOS and uses \
@@ -110,6 +113,7 @@ fn trust(dir: &Path, apply: bool, keychain: Keychain, add: bool) -> Result<(), F
         }
         return Ok(());
     }
+    guard?;
     // SAFETY: geteuid has no preconditions.
     if system && unsafe { libc::geteuid() } != 0 {
         return Err(Failure::Runtime(
