@@ -84,7 +84,7 @@ pub struct Cli {
 pub enum Command {
     /// Run COMMAND with its HTTPS traffic through the MITM (a free loopback port, the CA
     /// trusted for the child alone), then show what it did. The exit status is COMMAND's.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The MITM certificate authority: create it, show it, trust it system-wide.
     Ca(CaArgs),
 }
