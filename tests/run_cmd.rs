@@ -232,10 +232,21 @@ fn usage_errors_and_the_childs_status() {
 
 /// A real squid in the namespace, allowing CONNECT to `port`; its access.log path.
 fn squid(w: &World, listen: u16, port: u16) -> (Proc, PathBuf) {
+    squid_with(
+        w,
+        listen,
+        port,
+        &[],
+        "http_access allow CONNECT goproxy_port",
+    )
+}
+
+/// A squid with more configuration (`extra`, before the ACL that allows) and `allow`.
+fn squid_with(w: &World, listen: u16, port: u16, extra: &[String], allow: &str) -> (Proc, PathBuf) {
     let sq = w.dir.join("squid");
     std::fs::create_dir_all(&sq).unwrap();
     let log = sq.join("access.log");
-    let conf = [
+    let mut conf = vec![
         format!("http_port 127.0.0.1:{listen}"),
         "visible_hostname corp-proxy.test".into(),
         "dns_nameservers 127.0.0.1".into(),
@@ -251,9 +262,10 @@ fn squid(w: &World, listen: u16, port: u16) -> (Proc, PathBuf) {
         "pinger_enable off".into(),
         "acl CONNECT method CONNECT".into(),
         format!("acl goproxy_port port {port}"),
-        "http_access allow CONNECT goproxy_port".into(),
-        "http_access deny all".into(),
     ];
+    conf.extend_from_slice(extra);
+    conf.push(allow.into());
+    conf.push("http_access deny all".into());
     std::fs::write(sq.join("squid.conf"), conf.join("\n") + "\n").unwrap();
     // squid drops root for the "proxy" user: it must reach its directory.
     let mut d = sq.clone();
@@ -459,4 +471,73 @@ fn the_tui_opens_after_the_child_has_had_the_terminal() {
     assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "4");
     // The terminal is given back: the child's line is on the main screen again.
     assert!(pane(&session).contains("child-owns-the-terminal"));
+}
+
+#[test]
+fn credentials_in_https_proxy_are_used_and_never_shown() {
+    if !can_run(
+        "credentials_in_https_proxy_are_used_and_never_shown",
+        &[
+            Need::Root,
+            Need::Program("ip"),
+            Need::Program("openssl"),
+            Need::Program("/usr/sbin/squid"),
+            Need::Program("/usr/lib/squid/basic_ncsa_auth"),
+        ],
+    ) {
+        return;
+    }
+    let port = PORT + 4;
+    let w = world("e", port);
+    let hash = Command::new("openssl")
+        .args(["passwd", "-apr1", "s3cret-pw"])
+        .output()
+        .unwrap();
+    let passwd = w.dir.join("passwd");
+    std::fs::write(
+        &passwd,
+        format!("alice:{}", String::from_utf8_lossy(&hash.stdout)),
+    )
+    .unwrap();
+    let auth = [
+        format!(
+            "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}",
+            passwd.display()
+        ),
+        "auth_param basic children 1 startup=1 idle=1".into(),
+        "auth_param basic realm corp".into(),
+        "acl authed proxy_auth REQUIRED".into(),
+    ];
+    let (_squid, log) = squid_with(
+        &w,
+        3130,
+        port,
+        &auth,
+        "http_access allow CONNECT goproxy_port authed",
+    );
+    let out = w.run(
+        &base(port),
+        &["mod", "download", "-x", TOML],
+        &[("HTTPS_PROXY", "http://alice:s3cret-pw@127.0.0.1:3130")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("s3cret-pw") && !stderr.contains("s3cret-pw"),
+        "{stderr}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let tunnels: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{port}")))
+        .collect();
+    assert!(!tunnels.is_empty(), "{text}");
+    assert!(
+        tunnels
+            .iter()
+            .all(|l| l.contains("TCP_TUNNEL/200") && l.contains(" alice ")),
+        "{text}"
+    );
 }
