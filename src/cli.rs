@@ -2,8 +2,9 @@
 //! checked by clap's value parsers, so a bad `--slo`, `-s` or `--mitm` address is a usage
 //! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 use gomodwatch::source::mitm::upstream::UpstreamProxy;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -17,9 +18,15 @@ use std::path::PathBuf;
         gomodwatch -r captures/fallback-404-go127.pcap             (TUI, or a report when piped)\n  \
         gomodwatch -r capture.pcapng --json | jq 'select(.type==\"module\")'\n  \
         sudo gomodwatch -i lo -i eth0 --report\n  \
-        tcpdump -i any -w - 'tcp or udp port 53 or icmp or icmp6' | gomodwatch -r - --report"
+        tcpdump -i any -w - 'tcp or udp port 53 or icmp or icmp6' | gomodwatch -r - --report\n  \
+        gomodwatch run -- go mod download -x                       (a command through the MITM)\n  \
+        gomodwatch ca init --permit proxy.golang.org,sum.golang.org",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Capture live on this interface; repeat for several (merged in time order).
     #[arg(
         short = 'i',
@@ -41,6 +48,11 @@ pub struct Cli {
     /// Print the MITM CA certificate (creating it if needed) and how to trust it, and exit.
     #[arg(long)]
     pub print_ca: bool,
+
+    /// With --mitm: take connections the OS redirected to ADDR (iptables REDIRECT) instead
+    /// of proxy requests; the server is the original destination, its name the TLS SNI.
+    #[arg(long, requires = "mitm")]
+    pub transparent: bool,
 
     /// Read packets from a pcap or pcapng file ("-" for standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
@@ -65,6 +77,116 @@ pub struct Cli {
 
     #[command(flatten)]
     pub fleet: FleetOpts,
+}
+
+/// Subcommands (the flags above stay the way to capture, replay and proxy).
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run COMMAND with its HTTPS traffic through the MITM (a free loopback port, the CA
+    /// trusted for the child alone), then show what it did. The exit status is COMMAND's.
+    Run(Box<RunArgs>),
+    /// The MITM certificate authority: create it, show it, trust it system-wide.
+    Ca(CaArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "Examples:\n  \
+    gomodwatch run -- go mod download -x\n  \
+    gomodwatch run --json --har dl.har -- go build ./...\n  \
+    HTTPS_PROXY=http://corp:3128 gomodwatch run --report -- go get example.com/m@latest")]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub certs: RunCerts,
+
+    #[command(flatten)]
+    pub view: ViewOpts,
+
+    #[command(flatten)]
+    pub model: ModelOpts,
+
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+
+    /// Open the TUI once COMMAND has exited (it has the terminal until then) instead of
+    /// printing the report.
+    #[arg(long, conflicts_with_all = ["json", "report", "daemon"])]
+    pub tui: bool,
+
+    /// The command and its arguments (put `--` before it).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// `run`'s certificate options: those of `--mitm` (HTTPS_PROXY in the environment is the
+/// upstream proxy unless `--upstream-proxy` says otherwise).
+#[derive(Args, Debug, Clone)]
+pub struct RunCerts {
+    /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+
+    /// Also trust this CA (PEM) for upstream servers.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Reach every server through this HTTP proxy [default: HTTPS_PROXY from the environment].
+    #[arg(long, value_name = "URL", value_parser = parse_upstream_proxy)]
+    pub upstream_proxy: Option<UpstreamProxy>,
+
+    /// Write both legs' TLS secrets to FILE (NSS key log format, owner-only).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CaArgs {
+    /// Where the CA lives [default: ~/.config/gomodwatch].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub ca_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub action: CaAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum CaAction {
+    /// Create the CA (key mode 0600); an existing one is kept as it is.
+    Init {
+        /// Only these DNS names (and their subdomains) may be certified: X.509 name
+        /// constraints, so a leaf for any other name is refused by clients.
+        #[arg(long, value_name = "NAMES", value_delimiter = ',', value_parser = parse_dns_name)]
+        permit: Vec<String>,
+    },
+    /// Print the path of the CA certificate.
+    Path,
+    /// Print the CA certificate (PEM) and what it permits.
+    Show,
+    /// Print the commands that trust the CA system-wide on this platform; --apply runs them.
+    Trust {
+        #[arg(long)]
+        apply: bool,
+        /// macOS: the keychain (system needs sudo; login is this user's).
+        #[arg(long, value_enum, default_value = "system")]
+        keychain: Keychain,
+    },
+    /// Print (or with --apply run) the commands that undo `trust`.
+    Untrust {
+        #[arg(long)]
+        apply: bool,
+        #[arg(long, value_enum, default_value = "system")]
+        keychain: Keychain,
+    },
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keychain {
+    System,
+    Login,
 }
 
 /// Running unattended: metrics, a pushgateway, a daemon writing a rotating file.
@@ -215,6 +337,8 @@ pub struct ModelOpts {
 
 /// What to run.
 pub enum Mode<'a> {
+    Run(&'a RunArgs),
+    Ca(&'a CaArgs),
     ListInterfaces,
     PrintCa,
     Mitm(SocketAddr),
@@ -224,6 +348,12 @@ pub enum Mode<'a> {
 
 impl Cli {
     pub fn mode(&self) -> Option<Mode<'_>> {
+        if let Some(c) = &self.command {
+            return Some(match c {
+                Command::Run(r) => Mode::Run(r),
+                Command::Ca(c) => Mode::Ca(c),
+            });
+        }
         if self.list_interfaces {
             Some(Mode::ListInterfaces)
         } else if self.print_ca {
@@ -235,6 +365,42 @@ impl Cli {
         } else {
             self.read.as_ref().map(Mode::Replay)
         }
+    }
+}
+
+impl RunArgs {
+    /// The flags of a `--mitm` run with `run`'s options in them: every mode reads a `Cli`.
+    pub fn as_cli(&self, base: &Cli, upstream_proxy: Option<UpstreamProxy>) -> Cli {
+        let mut c = base.clone();
+        c.command = None;
+        c.mitm = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.mitm_opts = MitmOpts {
+            ca_dir: self.certs.ca_dir.clone(),
+            upstream_ca: self.certs.upstream_ca.clone(),
+            upstream_proxy,
+            keylog: self.certs.keylog.clone(),
+        };
+        c.view = self.view.clone();
+        c.model = self.model.clone();
+        c.fleet = self.fleet.clone();
+        c
+    }
+}
+
+/// A DNS name for a name constraint: letters, digits, '-' and '.', no wildcard.
+fn parse_dns_name(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(s)
+    } else {
+        Err(format!("{s:?} is not a DNS name like proxy.golang.org"))
     }
 }
 

@@ -21,5 +21,11 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Quiet) => ExitCode::SUCCESS,
+        Err(Failure::Exit(code, msg)) => {
+            if let Some(m) = msg {
+                eprintln!("gomodwatch: {m}");
+            }
+            ExitCode::from(code)
+        }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gomodwatch needs on Debian/Ubuntu: libpcap to build it, and with --test the
 # real things the tests drive (two go commands, a GOPROXY server built from source, tcpdump,
-# network namespaces, tmux, squid and iptables for the proxy/firewall tests, Prometheus, its
+# network namespaces, tmux, squid and iptables for the proxy/firewall tests, openssl and
+# ca-certificates for the CA tests, Prometheus, its
 # Pushgateway and promtool for the metrics tests, systemd-analyze for the unit). Idempotent;
 # uses sudo when not root.
 set -euo pipefail
@@ -10,7 +11,7 @@ SUDO=""
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(tcpdump golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
-         squid iptables prometheus prometheus-pushgateway systemd
+         squid iptables openssl ca-certificates prometheus prometheus-pushgateway systemd
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev)
 fi

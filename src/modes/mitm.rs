@@ -7,7 +7,7 @@ use gomodwatch::source::{mitm, MitmSource};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-fn ca_dir(cli: &Cli) -> PathBuf {
+pub(super) fn ca_dir(cli: &Cli) -> PathBuf {
     cli.mitm_opts
         .ca_dir
         .clone()
@@ -44,6 +44,7 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
         upstream_ca: cli.mitm_opts.upstream_ca.clone(),
         upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
         keylog,
+        transparent: cli.transparent,
     })
     .map_err(Failure::Runtime)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
@@ -53,7 +54,14 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     }
     // The go command runs from the same environment: its proxy settings are ours.
     setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
-    if setup.view != super::View::Tui {
+    if setup.view != super::View::Tui && cli.transparent {
+        eprintln!(
+            "gomodwatch: transparent MITM listening on {addr}; CA {ca}{metrics}",
+            addr = mitm.addr,
+            ca = mitm.ca_path.display(),
+            metrics = setup.metrics_note(),
+        );
+    } else if setup.view != super::View::Tui {
         eprintln!(
             "gomodwatch: MITM proxy listening on {addr}; CA {ca}{metrics}\n  run: HTTPS_PROXY=http://{addr} HTTP_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
             addr = mitm.addr,
@@ -61,6 +69,19 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
             metrics = setup.metrics_note(),
             stop = if setup.view == super::View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
         );
+    }
+    // After the "listening on" line (scripts and tests wait for it first).
+    let mitm_addr = mitm.addr;
+    if !mitm_addr.ip().is_loopback() {
+        eprintln!(
+            "gomodwatch: warning: the MITM listens on {} beyond loopback: any host that can reach \
+             that address can use it as a proxy to whatever this machine reaches (firewall it, or \
+             listen on 127.0.0.1)",
+            mitm_addr
+        );
+    }
+    if cli.transparent {
+        eprint!("{}", super::transparent_rules::text(mitm_addr));
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };

@@ -1,9 +1,14 @@
 //! What each mode does, and what they share: the session's configuration, the views
 //! (sinks), output files that are never overwritten unasked, and one signal handler.
 
+mod ca;
+mod ca_trust;
 mod live;
 mod mitm;
 mod replay;
+mod run;
+mod run_env;
+mod transparent_rules;
 
 use crate::cli::{Cli, Mode};
 use gomodwatch::export::har::HarWriter;
@@ -32,10 +37,14 @@ pub enum Failure {
     Runtime(String),
     /// Output closed by the reader (`| head`): stop quietly.
     Quiet,
+    /// Exit with this status (`run`: the child's), with a line to say first if any.
+    Exit(u8, Option<String>),
 }
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     match cli.mode() {
+        Some(Mode::Run(args)) => run::run(cli, args),
+        Some(Mode::Ca(args)) => ca::run(args),
         Some(Mode::ListInterfaces) => live::list_interfaces(),
         Some(Mode::PrintCa) => mitm::print_ca(cli),
         Some(Mode::Mitm(addr)) => mitm::run(cli, addr),
@@ -85,6 +94,8 @@ enum View {
     Tui,
     /// `--daemon`: nothing on stdout.
     Headless,
+    /// `run --tui`: the TUI once the child has exited (the flag says when).
+    TuiAfter,
 }
 
 /// `--json` and `--report` say; otherwise the TUI on a terminal, the report elsewhere.
@@ -166,6 +177,8 @@ struct Run {
     name: String,
     /// Small hashing buffers (MITM: the proxy's memory is bounded).
     lean: bool,
+    /// `run --tui`: raised when the child has exited and the terminal is free.
+    tui_after: Arc<AtomicBool>,
 }
 
 impl Run {
@@ -213,6 +226,7 @@ impl Run {
             reopen: Arc::default(),
             name,
             lean: false,
+            tui_after: Arc::default(),
         })
     }
 
@@ -251,7 +265,7 @@ impl Run {
             lean: self.lean,
         };
         let mut decoder = pipeline::go_decoder(cli.view.show_credentials, hook);
-        if self.view == View::Tui {
+        if matches!(self.view, View::Tui | View::TuiAfter) {
             config.log_capacity = ui::LOG_CAPACITY;
         }
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -273,6 +287,10 @@ impl Run {
                 let tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
                 sinks.push(Box::new(tui));
             }
+            View::TuiAfter => sinks.push(Box::new(LateTui {
+                when: self.tui_after.clone(),
+                tui: None,
+            })),
             View::Headless => {}
         }
         let mut session = Session::new(config);
@@ -287,6 +305,41 @@ impl Run {
             push::push(url, &cli.fleet.push_job, m).map_err(Failure::Runtime)?;
         }
         Ok(fin)
+    }
+}
+
+/// The TUI, started only when `when` is raised (`run --tui`: the child had the terminal
+/// until then). It draws from the session, so starting late loses nothing.
+struct LateTui {
+    when: Arc<AtomicBool>,
+    tui: Option<Box<dyn Sink>>,
+}
+
+impl Sink for LateTui {
+    fn interactive(&self) -> bool {
+        true
+    }
+
+    fn turn(&mut self, session: &Session) -> gomodwatch::session::Control {
+        if self.tui.is_none() {
+            if !self.when.load(Ordering::Relaxed) {
+                return gomodwatch::session::Control::Continue;
+            }
+            match Tui::start() {
+                Ok(t) => self.tui = Some(Box::new(t)),
+                Err(e) => {
+                    eprintln!("gomodwatch: terminal: {e}");
+                    return gomodwatch::session::Control::Quit;
+                }
+            }
+        }
+        self.tui
+            .as_mut()
+            .map_or(gomodwatch::session::Control::Quit, |t| t.turn(session))
+    }
+
+    fn paused(&self) -> bool {
+        self.tui.as_ref().is_some_and(|t| t.paused())
     }
 }
 

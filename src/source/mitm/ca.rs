@@ -27,10 +27,27 @@ pub enum CaError {
     Key(String),
     #[error("{path} is readable by other users; run: chmod 600 {path}")]
     LooseKey { path: String },
+    #[error("{path} belongs to another user (uid {uid}); the CA key must be yours")]
+    NotOwned { path: String, uid: u32 },
+    #[error(
+        "{path} is writable by other users: not keeping a CA key there (its mode is left as it \
+         is; choose another --ca-dir or run: chmod go-w {path})"
+    )]
+    OpenDir { path: String },
+    #[error("{path} exists and is not a directory")]
+    NotDir { path: String },
+    #[error(
+        "a CA already exists in {dir} with other name constraints ({have}); remove {dir}/ca.pem \
+         and {dir}/ca.key first to make a new one"
+    )]
+    Mismatch { dir: String, have: String },
+    #[error("no CA in {dir} yet: run gomodwatch ca init")]
+    Missing { dir: String },
 }
 
-/// The CA's parameters. They are fixed, so an Issuer can be rebuilt from the saved key
-/// alone and its signatures chain to the saved certificate.
+/// The CA's parameters. The name is fixed, so an Issuer can be rebuilt from the saved key
+/// alone and its signatures chain to the saved certificate (name constraints, when there
+/// are some, are in the certificate and need not be in the issuer).
 fn ca_params() -> CertificateParams {
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -61,7 +78,15 @@ pub struct Ca {
     pub cert_path: PathBuf,
     issuer: Issuer<'static, KeyPair>,
     cert_der: CertificateDer<'static>,
+    /// The DNS names it may certify (`ca init --permit`); `None`: any.
+    pub permit: Option<Vec<String>>,
     leaves: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+/// What `ca init` did.
+pub enum Init {
+    Created(Ca),
+    Existing(Ca),
 }
 
 impl std::fmt::Debug for Ca {
@@ -89,10 +114,48 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaError + '_ {
 impl Ca {
     /// Loads the CA from `dir`, creating it (and `dir`) on first use.
     pub fn load_or_create(dir: &Path) -> Result<Ca, CaError> {
+        match Ca::init(dir, &[])? {
+            Init::Created(ca) | Init::Existing(ca) => Ok(ca),
+        }
+    }
+
+    /// Creates the CA in `dir` (constrained to `permit` when not empty), or loads the one
+    /// there. An existing CA is never replaced; one with other constraints is an error
+    /// when `permit` asks for some.
+    pub fn init(dir: &Path, permit: &[String]) -> Result<Init, CaError> {
+        prepare_dir(dir)?;
+        let (cert_path, key_path) = (dir.join("ca.pem"), dir.join("ca.key"));
+        if cert_path.exists() && key_path.exists() {
+            let ca = Ca::load(dir)?;
+            let have = ca.permit.clone().unwrap_or_default();
+            let mut want = permit.to_vec();
+            want.sort();
+            let mut sorted = have.clone();
+            sorted.sort();
+            if !permit.is_empty() && sorted != want {
+                return Err(CaError::Mismatch {
+                    dir: dir.display().to_string(),
+                    have: if have.is_empty() {
+                        "none".into()
+                    } else {
+                        have.join(",")
+                    },
+                });
+            }
+            return Ok(Init::Existing(ca));
+        }
+        create(&cert_path, &key_path, permit)?;
+        Ok(Init::Created(Ca::load(dir)?))
+    }
+
+    /// Loads the CA that is in `dir`.
+    pub fn load(dir: &Path) -> Result<Ca, CaError> {
         let cert_path = dir.join("ca.pem");
         let key_path = dir.join("ca.key");
         if !cert_path.exists() || !key_path.exists() {
-            create(dir, &cert_path, &key_path)?;
+            return Err(CaError::Missing {
+                dir: dir.display().to_string(),
+            });
         }
         check_private(&key_path)?;
         let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
@@ -105,9 +168,22 @@ impl Ca {
         Ok(Ca {
             cert_path,
             issuer: Issuer::new(ca_params(), key),
+            permit: super::constraints::permitted(&cert_der),
             cert_der,
             leaves: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether this CA may certify `host` (clients refuse a leaf outside its constraints).
+    pub fn permits(&self, host: &str) -> bool {
+        self.permit
+            .as_ref()
+            .is_none_or(|p| super::constraints::allows(p, host))
+    }
+
+    /// The certificate, DER.
+    pub fn der(&self) -> &[u8] {
+        &self.cert_der
     }
 
     /// A certificate for `host` (name or IP address) signed by the CA, made once per host.
@@ -115,6 +191,11 @@ impl Ca {
         let mut leaves = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = leaves.get(host) {
             return Ok(k.clone());
+        }
+        if !self.permits(host) {
+            return Err(CaError::Key(format!(
+                "{host} is outside the CA's name constraints"
+            )));
         }
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec![host.to_string()])?;
@@ -141,15 +222,46 @@ fn pem_certificate(pem: &str) -> Option<CertificateDer<'static>> {
     rustls_pemfile::certs(&mut pem.as_bytes()).flatten().next()
 }
 
-fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), CaError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+/// Makes `dir` owner-only when it creates it; an existing directory keeps its mode (it is
+/// the user's), but one others can write to is refused: they could swap the key.
+fn prepare_dir(dir: &Path) -> Result<(), CaError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Err(CaError::NotDir {
+            path: dir.display().to_string(),
+        }),
+        Ok(_m) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // A sticky world-writable directory (/tmp) is still one others can fill.
+                if _m.permissions().mode() & 0o022 != 0 {
+                    return Err(CaError::OpenDir {
+                        path: dir.display().to_string(),
+                    });
+                }
+            }
+            Ok(())
+        }
+        Err(_) => {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(io(dir))
+        }
     }
+}
+
+fn create(cert_path: &Path, key_path: &Path, permit: &[String]) -> Result<(), CaError> {
     let key = KeyPair::generate()?;
-    let cert = ca_params().self_signed(&key)?;
+    let mut params = ca_params();
+    if !permit.is_empty() {
+        params.name_constraints = Some(super::constraints::for_names(permit));
+    }
+    let cert = params.self_signed(&key)?;
     // The key is created owner-only from the start: there is no moment it is readable.
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -167,11 +279,18 @@ fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), CaError> 
 fn check_private(path: &Path) -> Result<(), CaError> {
     #[cfg(unix)]
     {
+        use std::os::unix::fs::MetadataExt;
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(io(path))?
-            .permissions()
-            .mode();
+        let meta = std::fs::metadata(path).map_err(io(path))?;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(CaError::NotOwned {
+                path: path.display().to_string(),
+                uid: meta.uid(),
+            });
+        }
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(CaError::LooseKey {
                 path: path.display().to_string(),
@@ -210,6 +329,48 @@ mod tests {
             Ca::load_or_create(&dir),
             Err(CaError::LooseKey { .. })
         ));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_existing_directory_keeps_its_mode_and_an_open_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("gmw-ca-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Ca::load_or_create(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(matches!(
+            Ca::load_or_create(&dir),
+            Err(CaError::OpenDir { .. })
+        ));
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o775);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_constrained_ca_reads_back_its_names_and_mints_no_other_leaf() {
+        let dir = std::env::temp_dir().join(format!("gmw-ca-nc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let permit = vec!["proxy.golang.org".to_string(), "goproxy.cn".to_string()];
+        let Init::Created(ca) = Ca::init(&dir, &permit).unwrap() else {
+            panic!("not created")
+        };
+        assert_eq!(ca.permit.as_deref(), Some(&permit[..]));
+        assert!(ca.leaf("proxy.golang.org").is_ok());
+        assert!(ca.leaf("example.com").is_err());
+        assert!(ca.leaf("127.0.0.1").is_err());
+        // Asking for other constraints does not replace it.
+        let other = vec!["example.com".to_string()];
+        assert!(matches!(
+            Ca::init(&dir, &other),
+            Err(CaError::Mismatch { .. })
+        ));
+        assert!(matches!(Ca::init(&dir, &[]), Ok(Init::Existing(_))));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -6,12 +6,14 @@
 //! never slows a transfer down.
 
 pub mod ca;
+pub mod constraints;
 mod head;
 pub mod keylog;
 mod plain;
 pub mod proxy;
 mod relay;
 pub mod tap;
+pub mod transparent;
 mod tunnel;
 pub mod upstream;
 mod verify;
@@ -32,6 +34,8 @@ pub struct MitmConfig {
     pub upstream_proxy: Option<upstream::UpstreamProxy>,
     /// `--keylog FILE`, already created (owner-only).
     pub keylog: Option<keylog::KeyLogFile>,
+    /// `--transparent`: connections redirected by the OS, not proxy requests.
+    pub transparent: bool,
 }
 
 /// A running proxy: its events, and the runtime that drives it.
@@ -48,6 +52,9 @@ pub struct Mitm {
 impl Mitm {
     /// Binds the address and starts serving.
     pub fn start(cfg: MitmConfig) -> Result<Mitm, String> {
+        if cfg.transparent {
+            transparent::supported()?;
+        }
         let ca = ca::Ca::load_or_create(&cfg.ca_dir).map_err(|e| e.to_string())?;
         let ca_path = ca.cert_path.clone();
         let keylog = cfg.keylog.map(|k| Arc::new(k) as Arc<dyn rustls::KeyLog>);
@@ -73,7 +80,11 @@ impl Mitm {
             keylog,
             tap,
         ));
-        runtime.spawn(proxy.serve(listener));
+        if cfg.transparent {
+            runtime.spawn(transparent::serve(proxy, listener));
+        } else {
+            runtime.spawn(proxy.serve(listener));
+        }
         Ok(Mitm {
             runtime,
             rx,

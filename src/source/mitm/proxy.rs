@@ -123,7 +123,7 @@ impl Proxy {
     pub async fn failed(&self, t: &Target, server: Option<SocketAddr>, e: &ConnectError) {
         let error = match e {
             ConnectError::Refused(_) => ConnError::Refused,
-            ConnectError::Tls { .. } => ConnError::Tls,
+            ConnectError::Tls { .. } | ConnectError::NotPermitted { .. } => ConnError::Tls,
             ConnectError::Proxy { .. } | ConnectError::ProxyUnreachable { .. } => ConnError::Proxy,
             ConnectError::Dns(_) | ConnectError::Connect(_) => ConnError::NoAnswer,
         };

@@ -35,6 +35,13 @@ pub struct Target {
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
+    if let Some(e) = not_permitted(p, &t.host) {
+        p.failed(&t, None, &e).await;
+        let _ = client
+            .write_all(answer(403, "Forbidden", &t, &e).as_bytes())
+            .await;
+        return;
+    }
     let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref()).await {
         Ok(c) => c,
         Err((server, e)) => {
@@ -50,6 +57,29 @@ pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     {
         return;
     }
+    intercept(p, client, t, tcp, false).await;
+}
+
+/// The CA's name constraints leave `host` out: say so rather than mint a leaf the client
+/// must reject.
+pub fn not_permitted(p: &Proxy, host: &str) -> Option<ConnectError> {
+    (!p.ca.permits(host)).then(|| ConnectError::NotPermitted {
+        host: host.to_string(),
+        permit: p.ca.permit.clone().unwrap_or_default(),
+    })
+}
+
+/// The client's TLS, once the server is reached over TCP: read its ClientHello, shake
+/// hands with the server offering the same SNI and ALPN, finish the client's handshake
+/// with what the server chose, and relay. `host_from_sni`: the client never named the
+/// server (transparent mode), so the SNI is its name.
+pub async fn intercept(
+    p: &Proxy,
+    client: TcpStream,
+    mut t: Target,
+    tcp: upstream::Tcp,
+    host_from_sni: bool,
+) {
     let acceptor = LazyConfigAcceptor::new(Acceptor::default(), client);
     // Not TLS inside the tunnel (or nothing at all): there is nothing to intercept.
     let Ok(Ok(hs)) = timeout(CLIENT_TIMEOUT, acceptor).await else {
@@ -61,7 +91,17 @@ pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
         .alpn()
         .map(|a| a.map(<[u8]>::to_vec).collect())
         .unwrap_or_default();
+    if host_from_sni {
+        if let Some(n) = &sni {
+            t.host = n.clone();
+        }
+    }
     let name = sni.clone().unwrap_or_else(|| t.host.clone());
+    if let Some(e) = not_permitted(p, &name) {
+        // The client sees its connection close: no certificate it could accept exists.
+        p.failed(&t, Some(tcp.server), &e).await;
+        return;
+    }
     let up = match upstream::tls(tcp.stream, &name, offer.clone(), &p.trust).await {
         Ok(up) => up,
         Err(e) => {
@@ -136,9 +176,16 @@ pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
 
 /// The 502 that answers a CONNECT whose server could not be reached.
 pub fn bad_gateway(t: &Target, e: &ConnectError) -> String {
-    let body = format!("gomodwatch could not reach {}:{}: {e}\n", t.host, t.port);
+    answer(502, "Bad Gateway", t, e)
+}
+
+fn answer(status: u16, reason: &str, t: &Target, e: &ConnectError) -> String {
+    let body = match e {
+        ConnectError::NotPermitted { .. } => format!("{e}\n"),
+        _ => format!("gomodwatch could not reach {}:{}: {e}\n", t.host, t.port),
+    };
     format!(
-        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
 }

@@ -185,6 +185,12 @@ pub enum ConnectError {
         proxy: String,
         error: String,
     },
+    /// The local CA's name constraints (`ca init --permit`) do not cover this host:
+    /// intercepting it would only hand the client a certificate it must reject.
+    NotPermitted {
+        host: String,
+        permit: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for ConnectError {
@@ -233,6 +239,12 @@ impl std::fmt::Display for ConnectError {
             ConnectError::ProxyUnreachable { proxy, error } => {
                 write!(f, "upstream proxy {proxy} unreachable: {error}")
             }
+            ConnectError::NotPermitted { host, permit } => write!(
+                f,
+                "not intercepting {host}: gomodwatch's CA may only certify {} (its name \
+                 constraints)",
+                permit.join(", ")
+            ),
         }
     }
 }

@@ -1,0 +1,279 @@
+//! `gomodwatch run [OPTIONS] -- COMMAND [ARGS...]`: the MITM on a free loopback port, the
+//! command run with HTTPS_PROXY/HTTP_PROXY pointing at it and a trust bundle holding
+//! gomodwatch's CA (SSL_CERT_FILE, GIT_SSL_CAINFO) — for the child alone — and the views
+//! fed until it exits. The child keeps its terminal (stdin, stdout, stderr), so there is
+//! no TUI: the report (or NDJSON) comes after it. The exit status is the child's.
+
+use super::run_env::{self, Bundle};
+use super::{Failure, Run, Signals, View};
+use crate::cli::{Cli, RunArgs};
+use gomodwatch::source::capture::LiveCapture;
+use gomodwatch::source::live::{self, LiveConfig};
+use gomodwatch::source::merge::Next;
+use gomodwatch::source::{mitm, LiveSource, MitmSource, PacketSource, Pull};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
+    let upstream = match &args.certs.upstream_proxy {
+        Some(u) => Some(u.clone()),
+        None => run_env::upstream_from_env()?,
+    };
+    let cli = args.as_cli(base, upstream);
+    let program = args.command[0].clone();
+    let keylog = cli
+        .mitm_opts
+        .keylog
+        .as_deref()
+        .map(|p| mitm::keylog::KeyLogFile::create(p, cli.view.force))
+        .transpose()
+        .map_err(Failure::Input)?;
+    let mitm = mitm::Mitm::start(mitm::MitmConfig {
+        addr: cli.mitm.unwrap_or(([127, 0, 0, 1], 0).into()),
+        ca_dir: super::mitm::ca_dir(&cli),
+        upstream_ca: cli.mitm_opts.upstream_ca.clone(),
+        upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
+        keylog,
+        transparent: false,
+    })
+    .map_err(Failure::Runtime)?;
+    let bundle = Bundle::write(&mitm.ca_path)?;
+    // Only these change for the child; NO_PROXY passes through as it is, so the hosts it
+    // names still go direct, as the go command would send them.
+    let proxy = format!("http://{}", mitm.addr);
+    let bundle_path = bundle.path.to_string_lossy().into_owned();
+    let env: Vec<(String, String)> = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]
+        .iter()
+        .map(|k| (k.to_string(), proxy.clone()))
+        .chain(
+            ["SSL_CERT_FILE", "GIT_SSL_CAINFO"]
+                .iter()
+                .map(|k| (k.to_string(), bundle_path.clone())),
+        )
+        .collect();
+
+    let mut setup = Run::new(&cli, format!("run {}", program.to_string_lossy()))?;
+    setup.lean = true;
+    // The child owns the terminal while it runs: the report comes after it, or the TUI
+    // when asked for (--tui), also after it.
+    if args.tui {
+        setup.view = View::TuiAfter;
+    } else if setup.view == View::Tui {
+        setup.view = View::Report;
+    }
+    let goenv = run_env::is_go(&program)
+        .then(|| run_env::go_env(&program, &env))
+        .flatten();
+    if setup.config.goproxy.is_none() {
+        setup.config.goproxy = goenv.as_ref().and_then(run_env::chain);
+    }
+    // What the go command would have used without us: now our upstream.
+    setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv {
+        https_proxy: run_env::env_var("HTTPS_PROXY"),
+        http_proxy: run_env::env_var("HTTP_PROXY"),
+    });
+    if let Some(g) = &goenv {
+        let shown: Vec<String> = run_env::GO_VARS
+            .iter()
+            .filter_map(|k| {
+                g.get(*k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={v}"))
+            })
+            .collect();
+        eprintln!("gomodwatch: go env: {}", shown.join(" "));
+    }
+    let lo = loopback_capture(&setup);
+    eprintln!(
+        "gomodwatch: running {} through the MITM on {}{}",
+        program.to_string_lossy(),
+        mitm.addr,
+        match &cli.mitm_opts.upstream_proxy {
+            Some(u) => format!(" (upstream proxy {})", u.shown),
+            None => String::new(),
+        }
+    );
+    let signals = Signals::install(&setup)?;
+    let child = Command::new(&program)
+        .args(&args.command[1..])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .map_err(|e| {
+            // As a shell says it: 127 for a command that is not there, 126 for one that
+            // cannot be run.
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            Failure::Exit(
+                code,
+                Some(format!("cannot run {}: {e}", program.to_string_lossy())),
+            )
+        })?;
+    // SIGTERM (or SIGINT from `kill`, not the terminal) reaches only us: pass it on, and
+    // keep reading until the child is gone so its last exchanges are told.
+    let pid = child.id() as i32;
+    signals.on_signal(move || {
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    });
+    let status = Arc::new(Mutex::new(None));
+    let (capture, lo_src) = match lo {
+        Some((c, s)) => (Some(c), Some(s)),
+        None => (None, None),
+    };
+    let mut src = RunSource {
+        mitm: MitmSource { mitm },
+        lo: lo_src,
+        child,
+        status: status.clone(),
+        exited: None,
+        last: Instant::now(),
+        tui_after: setup.tui_after.clone(),
+    };
+    let never = AtomicBool::new(false);
+    let fin = setup.pump(&cli, &mut src, true, &never);
+    drop(src);
+    if let Some(c) = capture {
+        let _ = c.stop();
+    }
+    drop(bundle);
+    fin?;
+    let st = status.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match st.map(exit_code) {
+        Some(0) | None => Ok(()),
+        Some(code) => Err(Failure::Exit(code, None)),
+    }
+}
+
+/// The child's exit status as a shell reports it (128+N for a signal).
+fn exit_code(st: ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => (c & 0xff) as u8,
+        (None, Some(sig)) => (128 + sig).min(255) as u8,
+        _ => 1,
+    }
+}
+
+/// The go command never proxies a GOPROXY on loopback: say so, and capture loopback for
+/// those ports when this process may (root or CAP_NET_RAW).
+fn loopback_capture(setup: &Run) -> Option<(LiveCapture, LiveSource)> {
+    let list = setup.config.goproxy.as_ref()?;
+    let entries = run_env::loopback_entries(list);
+    if entries.is_empty() {
+        return None;
+    }
+    let urls: Vec<&str> = entries.iter().map(|(u, _)| u.as_str()).collect();
+    eprintln!(
+        "gomodwatch: GOPROXY entry {} is on loopback, which the go command never sends through \
+         a proxy: the MITM will not see it",
+        urls.join(", ")
+    );
+    let mut ports: Vec<u16> = entries.iter().map(|(_, p)| *p).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let filter = ports
+        .iter()
+        .map(|p| format!("tcp port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let opened = live::open_all(&LiveConfig {
+        interfaces: vec!["lo".into()],
+        filter: Some(filter),
+        snaplen: 262_144,
+    });
+    match opened {
+        Ok(o) => {
+            eprintln!(
+                "gomodwatch: capturing loopback (lo) for it instead (https there stays opaque)"
+            );
+            Some(LiveCapture::start(o, None))
+        }
+        Err(e) => {
+            eprintln!(
+                "gomodwatch: cannot capture loopback ({e}); to see it, run gomodwatch as root or \
+                 give it CAP_NET_RAW (sudo setcap cap_net_raw+ep \"$(command -v gomodwatch)\"), \
+                 or use a name for the proxy (an /etc/hosts entry) so it goes through the MITM"
+            );
+            None
+        }
+    }
+}
+
+/// How long the views wait for the last events once the child is gone: the proxy's
+/// connections close with it, and a loopback capture hands packets over in blocks.
+const QUIET: Duration = Duration::from_millis(400);
+const LINGER_MAX: Duration = Duration::from_secs(3);
+
+/// The MITM's events (and a loopback capture's packets) until the child has exited and
+/// nothing more has arrived for a moment.
+struct RunSource {
+    mitm: MitmSource,
+    lo: Option<LiveSource>,
+    child: Child,
+    status: Arc<Mutex<Option<ExitStatus>>>,
+    exited: Option<Instant>,
+    last: Instant,
+    /// Raised when the child has exited: the terminal is free for the TUI.
+    tui_after: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl PacketSource for RunSource {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+        if self.exited.is_none() {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
+                self.exited = Some(Instant::now());
+                self.tui_after
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let wait = if self.lo.is_some() { wait / 2 } else { wait };
+        match self.mitm.pull(wait)? {
+            Pull::Idle | Pull::End => {}
+            p => {
+                self.last = Instant::now();
+                return Ok(p);
+            }
+        }
+        if self
+            .lo
+            .as_mut()
+            .is_some_and(|l| matches!(l.merger.next(wait), Next::Packet))
+        {
+            self.last = Instant::now();
+            let lo = self.lo.as_ref().map(|l| l.merger.packet());
+            return Ok(match lo.flatten() {
+                Some(p) => Pull::Packet(p),
+                None => Pull::Idle,
+            });
+        }
+        if let Some(at) = self.exited {
+            let now = Instant::now();
+            if now.duration_since(at.max(self.last)) >= QUIET
+                || now.duration_since(at) >= LINGER_MAX
+            {
+                return Ok(Pull::End);
+            }
+        }
+        Ok(Pull::Idle)
+    }
+
+    fn dropped(&self) -> u64 {
+        self.mitm.dropped() + self.lo.as_ref().map_or(0, |l| l.dropped())
+    }
+
+    fn notices(&mut self) -> Vec<String> {
+        let mut n = self.mitm.notices();
+        if let Some(l) = &mut self.lo {
+            n.extend(l.notices());
+        }
+        n
+    }
+}

@@ -1,0 +1,543 @@
+//! `gomodwatch run -- go ...`: the real go command (1.27 from PyPI) run by gomodwatch with
+//! no proxy or certificate variables from the test, against goproxyd over HTTPS as
+//! `goproxy.test` inside a network namespace (`/etc/netns/NAME/hosts` maps it to
+//! 127.0.0.1; the go command proxies a name, never a loopback address). What the go
+//! command printed (`-x`) is exactly what gomodwatch saw; the exit status is the go
+//! command's; an HTTPS_PROXY the user had (a real squid) carries the traffic.
+
+mod common;
+
+use common::fixture::*;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const NEEDS: &[Need] = &[Need::Root, Need::Program("ip")];
+
+struct World {
+    ns: LoNetns,
+    dir: PathBuf,
+    upstream_ca: PathBuf,
+    _servers: Vec<Proc>,
+}
+
+fn world(tag: &str, port: u16) -> World {
+    let ns = LoNetns::create(&format!("run{tag}"));
+    let dir = tempdir(&format!("run-cmd-{tag}"));
+    let (ca, crt, key) = server_certs(&dir, "gomodwatch test upstream CA", &["goproxy.test"]);
+    let server = goproxyd(
+        Some(&ns.name),
+        &format!("127.0.0.1:{port}"),
+        &[
+            "-cert",
+            crt.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    World {
+        ns,
+        dir,
+        upstream_ca: ca,
+        _servers: vec![server],
+    }
+}
+
+impl World {
+    /// `gomodwatch run --json ... -- go ARGS` inside the namespace, in a fresh module and
+    /// module cache, with only the go settings (and `extra`) in its environment.
+    fn run(&self, goproxy: &str, go_args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let home = tempdir("run-go");
+        let modroot = home.join("m");
+        std::fs::create_dir_all(&modroot).unwrap();
+        std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns.name, bin(), "run", "--json"])
+            .arg("--upstream-ca")
+            .arg(&self.upstream_ca)
+            .arg("--ca-dir")
+            .arg(self.dir.join("gca"))
+            .arg("--")
+            .arg(go127())
+            .args(go_args)
+            .current_dir(&modroot)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", &home)
+            .env("GOPATH", home.join("gopath"))
+            .env("GOMODCACHE", home.join("modcache"))
+            .env("GOCACHE", home.join("gocache"))
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOSUMDB", "off")
+            .env("GOPROXY", goproxy);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let _ = std::fs::remove_dir_all(&home);
+        out
+    }
+}
+
+/// (url, status) of every exchange, sorted.
+fn wire(events: &[Value]) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = of_type(events, "exchange")
+        .iter()
+        .map(|e| {
+            (
+                e["url"].as_str().unwrap_or("").to_string(),
+                e["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// What `-x` printed, each https 4xx twice (Go ≥ 1.24 retries it for GOAUTH and prints
+/// it once), sorted.
+fn xlog_wire(xlog: &str) -> Vec<(String, u64)> {
+    let mut v = Vec::new();
+    for r in parse_xlog(xlog) {
+        let status = u64::from(r.status.unwrap_or(0));
+        let times = if (400..500).contains(&status) { 2 } else { 1 };
+        for _ in 0..times {
+            v.push((r.url.clone(), status));
+        }
+    }
+    v.sort();
+    v
+}
+
+const PORT: u16 = 4461;
+const TOML: &str = "github.com/BurntSushi/toml@v1.2.0";
+const YAML: &str = "github.com/ghodss/yaml@v1.0.0";
+
+fn base(port: u16) -> String {
+    format!("https://goproxy.test:{port}")
+}
+
+#[test]
+fn a_go_command_run_through_the_mitm_is_seen_whole() {
+    if !can_run("a_go_command_run_through_the_mitm_is_seen_whole", NEEDS) {
+        return;
+    }
+    let w = world("a", PORT);
+    let out = w.run(&base(PORT), &["mod", "download", "-x", TOML, YAML], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events = parse_ndjson(&out.stdout);
+    let mods = of_type(&events, "module");
+    let mut seen: Vec<String> = mods
+        .iter()
+        .map(|m| {
+            format!(
+                "{}@{}",
+                m["module"].as_str().unwrap(),
+                m["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [TOML, YAML], "{stderr}");
+    for m in &mods {
+        assert_eq!(m["outcome"], "ok", "{m}");
+        assert_eq!(m["served_by"]["zip"], base(PORT).as_str(), "{m}");
+    }
+    // Every request the go command made (its -x lines) is an exchange, and nothing else.
+    let xlog = xlog_wire(&stderr);
+    assert!(!xlog.is_empty(), "{stderr}");
+    assert_eq!(wire(&events), xlog);
+    // The chain came from the go command's own configuration.
+    let summary = of_type(&events, "summary")[0];
+    assert_eq!(summary["goproxy"]["source"], "go-env", "{summary}");
+    assert!(stderr.contains("gomodwatch: go env: GOPROXY=https://goproxy.test"));
+    // HTTP/2 all the way, as without gomodwatch.
+    assert!(of_type(&events, "exchange")
+        .iter()
+        .all(|e| e["http_version"] == "HTTP/2"));
+}
+
+#[test]
+fn a_module_that_does_not_exist_fails_the_run_as_it_fails_go() {
+    if !can_run(
+        "a_module_that_does_not_exist_fails_the_run_as_it_fails_go",
+        NEEDS,
+    ) {
+        return;
+    }
+    let w = world("b", PORT + 1);
+    let missing = "example.org/nothing/here@v1.0.0";
+    let out = w.run(&base(PORT + 1), &["mod", "download", "-x", missing], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let events = parse_ndjson(&out.stdout);
+    let mods = of_type(&events, "module");
+    assert!(
+        mods.iter()
+            .any(|m| m["module"] == "example.org/nothing/here" && m["outcome"] == "not-found"),
+        "{mods:?}"
+    );
+    assert_eq!(wire(&events), xlog_wire(&stderr));
+}
+
+#[test]
+fn usage_errors_and_the_childs_status() {
+    // Needs nothing: no network, no root.
+    let out = run(&["run", "--", "/nonexistent/gomodwatch-test-cmd"]);
+    assert_eq!(out.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot run /nonexistent/gomodwatch-test-cmd"),
+        "{err}"
+    );
+    let dir = tempdir("run-status");
+    let ca = dir.join("gca");
+    let ca = ca.to_str().unwrap();
+    let out = run(&["run", "--ca-dir", ca, "--", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = run(&["run", "--ca-dir", ca, "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15));
+    // The child alone gets the proxy and a private bundle holding the CA.
+    let out = run(&[
+        "run",
+        "--ca-dir",
+        ca,
+        "--",
+        "sh",
+        "-c",
+        "echo $HTTPS_PROXY $HTTP_PROXY; stat -c %a $SSL_CERT_FILE; test \"$SSL_CERT_FILE\" = \"$GIT_SSL_CAINFO\" && tail -c 2000 $SSL_CERT_FILE",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let proxies: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    assert!(proxies[0].starts_with("http://127.0.0.1:") && proxies[0] == proxies[1]);
+    assert_eq!(lines.next(), Some("600"));
+    let pem = std::fs::read_to_string(Path::new(ca).join("ca.pem")).unwrap();
+    assert!(text.contains(pem.trim()), "{text}");
+    // `run` without a command is a usage error.
+    assert_eq!(run(&["run"]).status.code(), Some(2));
+    // An HTTPS_PROXY that cannot be an upstream proxy is said, not ignored.
+    let out = Command::new(bin())
+        .args(["run", "--ca-dir", ca, "--", "true"])
+        .env("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTPS_PROXY=socks5://"));
+}
+
+/// A real squid in the namespace, allowing CONNECT to `port`; its access.log path.
+fn squid(w: &World, listen: u16, port: u16) -> (Proc, PathBuf) {
+    squid_with(
+        w,
+        listen,
+        port,
+        &[],
+        "http_access allow CONNECT goproxy_port",
+    )
+}
+
+/// A squid with more configuration (`extra`, before the ACL that allows) and `allow`.
+fn squid_with(w: &World, listen: u16, port: u16, extra: &[String], allow: &str) -> (Proc, PathBuf) {
+    let sq = w.dir.join("squid");
+    std::fs::create_dir_all(&sq).unwrap();
+    let log = sq.join("access.log");
+    let mut conf = vec![
+        format!("http_port 127.0.0.1:{listen}"),
+        "visible_hostname corp-proxy.test".into(),
+        "dns_nameservers 127.0.0.1".into(),
+        "pid_filename none".into(),
+        format!("cache_log stdio:{}", sq.join("cache.log").display()),
+        format!("access_log stdio:{} squid", log.display()),
+        "cache deny all".into(),
+        format!("coredump_dir {}", sq.display()),
+        "shutdown_lifetime 0 seconds".into(),
+        "icp_port 0".into(),
+        "htcp_port 0".into(),
+        "netdb_filename none".into(),
+        "pinger_enable off".into(),
+        "acl CONNECT method CONNECT".into(),
+        format!("acl goproxy_port port {port}"),
+    ];
+    conf.extend_from_slice(extra);
+    conf.push(allow.into());
+    conf.push("http_access deny all".into());
+    std::fs::write(sq.join("squid.conf"), conf.join("\n") + "\n").unwrap();
+    // squid drops root for the "proxy" user: it must reach its directory.
+    let mut d = sq.clone();
+    while d.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+        if d == Path::new(env!("CARGO_TARGET_TMPDIR")) {
+            break;
+        }
+    }
+    Command::new("chown")
+        .args(["-R", "proxy:proxy"])
+        .arg(&sq)
+        .status()
+        .unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &w.ns.name, "/usr/sbin/squid", "-N", "-f"])
+        .arg(sq.join("squid.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ss = Command::new("ip")
+            .args(["netns", "exec", &w.ns.name, "ss", "-Hltn"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&ss.stdout).contains(&format!(":{listen} ")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "squid did not start: {}",
+            std::fs::read_to_string(sq.join("cache.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (proc, log)
+}
+
+#[test]
+fn an_https_proxy_the_user_had_carries_the_traffic() {
+    if !can_run(
+        "an_https_proxy_the_user_had_carries_the_traffic",
+        &[
+            Need::Root,
+            Need::Program("ip"),
+            Need::Program("/usr/sbin/squid"),
+        ],
+    ) {
+        return;
+    }
+    let port = PORT + 2;
+    let w = world("c", port);
+    let (_squid, log) = squid(&w, 3129, port);
+    let out = w.run(
+        &base(port),
+        &["mod", "download", "-x", TOML],
+        &[("HTTPS_PROXY", "http://127.0.0.1:3129")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("upstream proxy http://127.0.0.1:3129"),
+        "{stderr}"
+    );
+    let events = parse_ndjson(&out.stdout);
+    assert_eq!(wire(&events), xlog_wire(&stderr));
+    let module = of_type(&events, "module")[0];
+    assert_eq!(module["outcome"], "ok");
+    // squid writes its log as it goes; give it a moment after the last tunnel closed.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let connects: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{port}")))
+        .collect();
+    assert!(!connects.is_empty(), "squid log: {text}");
+    assert!(
+        connects.iter().all(|l| l.contains("TCP_TUNNEL/200")),
+        "{text}"
+    );
+    // Through an upstream proxy, the connection's server is the proxy.
+    let conns = of_type(&events, "connection");
+    assert!(
+        conns.iter().any(|c| c["server"] == "127.0.0.1:3129"),
+        "{conns:?}"
+    );
+}
+
+#[test]
+fn a_loopback_goproxy_is_said_and_captured_on_lo() {
+    if !can_run(
+        "a_loopback_goproxy_is_said_and_captured_on_lo",
+        &[Need::Root, Need::Program("ip")],
+    ) {
+        return;
+    }
+    let port = PORT + 3;
+    let ns = LoNetns::create("rund");
+    let _plain = goproxyd(Some(&ns.name), &format!("127.0.0.1:{port}"), &[]);
+    let w = World {
+        ns,
+        dir: tempdir("run-cmd-d"),
+        upstream_ca: PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+        _servers: vec![],
+    };
+    let goproxy = format!("http://127.0.0.1:{port}");
+    let out = w.run(&goproxy, &["mod", "download", "-x", TOML], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("GOPROXY entry {goproxy} is on loopback")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("capturing loopback (lo)"), "{stderr}");
+    // What the go command fetched there was captured and decoded all the same.
+    let events = parse_ndjson(&out.stdout);
+    assert_eq!(wire(&events), xlog_wire(&stderr));
+    let m = of_type(&events, "module")[0];
+    assert_eq!(m["outcome"], "ok");
+    assert_eq!(m["served_by"]["zip"], goproxy.as_str());
+}
+
+/// tmux's screen of `session`.
+fn pane(session: &str) -> String {
+    let out = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", session])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let p = pane(session);
+        if p.contains(what) {
+            return p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {what:?} in:\n{p}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_tui_opens_after_the_child_has_had_the_terminal() {
+    if !can_run(
+        "the_tui_opens_after_the_child_has_had_the_terminal",
+        &[Need::Program("tmux")],
+    ) {
+        return;
+    }
+    let dir = tempdir("run-tui");
+    let status = dir.join("status");
+    let session = format!("gmwruntui{}", std::process::id());
+    let script = format!(
+        "{} run --tui --ca-dir {} -- sh -c 'echo child-owns-the-terminal; sleep 1; exit 4'; echo $? > {}; sleep 30",
+        bin(),
+        dir.join("gca").display(),
+        status.display()
+    );
+    let ok = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &script,
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .status();
+        }
+    }
+    let _kill = Kill(session.clone());
+    let first = wait_for(&session, "child-owns-the-terminal");
+    assert!(!first.contains("Modules 0"), "{first}");
+    wait_for(&session, "Modules 0");
+    Command::new("tmux")
+        .args(["send-keys", "-t", &session, "q"])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !status.exists() {
+        assert!(std::time::Instant::now() < deadline, "no exit after q");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "4");
+    // The terminal is given back: the child's line is on the main screen again.
+    assert!(pane(&session).contains("child-owns-the-terminal"));
+}
+
+#[test]
+fn credentials_in_https_proxy_are_used_and_never_shown() {
+    if !can_run(
+        "credentials_in_https_proxy_are_used_and_never_shown",
+        &[
+            Need::Root,
+            Need::Program("ip"),
+            Need::Program("openssl"),
+            Need::Program("/usr/sbin/squid"),
+            Need::Program("/usr/lib/squid/basic_ncsa_auth"),
+        ],
+    ) {
+        return;
+    }
+    let port = PORT + 4;
+    let w = world("e", port);
+    let hash = Command::new("openssl")
+        .args(["passwd", "-apr1", "s3cret-pw"])
+        .output()
+        .unwrap();
+    let passwd = w.dir.join("passwd");
+    std::fs::write(
+        &passwd,
+        format!("alice:{}", String::from_utf8_lossy(&hash.stdout)),
+    )
+    .unwrap();
+    let auth = [
+        format!(
+            "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}",
+            passwd.display()
+        ),
+        "auth_param basic children 1 startup=1 idle=1".into(),
+        "auth_param basic realm corp".into(),
+        "acl authed proxy_auth REQUIRED".into(),
+    ];
+    let (_squid, log) = squid_with(
+        &w,
+        3130,
+        port,
+        &auth,
+        "http_access allow CONNECT goproxy_port authed",
+    );
+    let out = w.run(
+        &base(port),
+        &["mod", "download", "-x", TOML],
+        &[("HTTPS_PROXY", "http://alice:s3cret-pw@127.0.0.1:3130")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("s3cret-pw") && !stderr.contains("s3cret-pw"),
+        "{stderr}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let tunnels: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{port}")))
+        .collect();
+    assert!(!tunnels.is_empty(), "{text}");
+    assert!(
+        tunnels
+            .iter()
+            .all(|l| l.contains("TCP_TUNNEL/200") && l.contains(" alice ")),
+        "{text}"
+    );
+}
