@@ -44,6 +44,8 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
         upstream_ca: cli.mitm_opts.upstream_ca.clone(),
         upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
         keylog,
+        timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),
+        max_clients: cli.mitm_opts.mitm_max_clients as usize,
     })
     .map_err(Failure::Runtime)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
@@ -61,6 +63,10 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
             metrics = setup.metrics_note(),
             stop = if setup.view == super::View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
         );
+    }
+    // After the "listening" line: who else can use the proxy, a client cap lowered.
+    for w in &mitm.warnings {
+        eprintln!("gomodwatch: {w}");
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };

@@ -91,6 +91,11 @@ pub struct Summary {
     pub module_limit: u64,
     /// Extension: what the folded modules add up to (null when none was folded).
     pub folded: Option<FoldedSummary>,
+    /// Extension (MITM; null otherwise): clients answered 503 because more than
+    /// `mitm_client_limit` were being served at once, or no descriptor was left.
+    pub mitm_refused: Option<u64>,
+    /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
+    pub mitm_client_limit: Option<u64>,
 }
 
 /// The summary's `folded` object.

@@ -104,6 +104,9 @@ pub struct SourceStatus {
     pub gaps: u64,
     /// Bytes of a damaged capture file that were skipped.
     pub skipped_bytes: u64,
+    /// MITM: clients answered 503 (over the cap), and the cap (None for captures).
+    pub mitm_refused: Option<u64>,
+    pub mitm_client_limit: Option<u64>,
     pub started: Option<Instant>,
     /// The source has ended.
     pub done: bool,
@@ -249,6 +252,8 @@ impl Session {
             modules_folded: folded.modules,
             module_limit: self.modules.limit as u64,
             folded: folded.summary(self.modules.limit),
+            mitm_refused: s.mitm_refused,
+            mitm_client_limit: s.mitm_client_limit,
         }
     }
 
