@@ -8,6 +8,7 @@
 mod accept;
 pub mod ca;
 pub mod guard;
+mod h2frames;
 mod head;
 pub mod keylog;
 pub mod limits;

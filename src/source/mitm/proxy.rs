@@ -74,7 +74,7 @@ impl Proxy {
         accept::serve(self, listener).await;
     }
 
-    pub async fn handle(&self, client: TcpStream, peer: SocketAddr) {
+    pub(super) async fn handle(&self, client: TcpStream, peer: SocketAddr) {
         let start = Ts::now();
         let Some((r, raw)) = accept::first_request(self, client).await else {
             return;

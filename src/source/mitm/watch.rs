@@ -7,6 +7,10 @@
 //! says why, written only at a frame boundary of what the server sent (never inside a
 //! frame or a header block, which would corrupt the client's connection).
 
+use super::h2frames::{
+    frame, Frames, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PREFACE, RST_STREAM,
+    STATUS_504_TEXT,
+};
 use super::limits::{Shown, Timeouts};
 use super::tap::DirTap;
 use crate::vocab::Ts;
@@ -279,96 +283,9 @@ where
     Ok(())
 }
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const DATA: u8 = 0;
-const HEADERS: u8 = 1;
-const RST_STREAM: u8 = 3;
-const PUSH_PROMISE: u8 = 5;
-const GOAWAY: u8 = 7;
-const CONTINUATION: u8 = 9;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-
-/// HPACK for `:status: 504` and `content-type: text/plain`, as literals without indexing
-/// (static-table names 8 and 31), so the client's dynamic table is left as it was.
-const STATUS_504_TEXT: [u8; 18] = [
-    0x08, 3, b'5', b'0', b'4', 0x0f, 0x10, 10, b't', b'e', b'x', b't', b'/', b'p', b'l', b'a',
-    b'i', b'n',
-];
-
-fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, id: u32, payload: &[u8]) {
-    let len = payload.len() as u32;
-    out.extend_from_slice(&len.to_be_bytes()[1..]);
-    out.push(kind);
-    out.push(flags);
-    out.extend_from_slice(&(id & 0x7fff_ffff).to_be_bytes());
-    out.extend_from_slice(payload);
-}
-
-/// HTTP/2 frame boundaries in one direction: only the 9-byte headers are looked at.
-struct Frames {
-    /// Bytes of the client preface still to pass.
-    preface: usize,
-    head: [u8; 9],
-    have: usize,
-    /// Payload bytes of the current frame still to pass.
-    skip: u64,
-    /// Inside a header block (HEADERS or PUSH_PROMISE without END_HEADERS).
-    in_block: bool,
-}
-
-impl Frames {
-    fn new(preface: usize) -> Frames {
-        Frames {
-            preface,
-            head: [0; 9],
-            have: 0,
-            skip: 0,
-            in_block: false,
-        }
-    }
-
-    fn at_boundary(&self) -> bool {
-        self.preface == 0 && self.have == 0 && self.skip == 0 && !self.in_block
-    }
-
-    /// Passes `bytes`, calling `on(type, flags, stream)` at each frame header.
-    fn feed(&mut self, mut bytes: &[u8], mut on: impl FnMut(u8, u8, u32)) {
-        while !bytes.is_empty() {
-            if self.preface > 0 {
-                let n = self.preface.min(bytes.len());
-                self.preface -= n;
-                bytes = &bytes[n..];
-            } else if self.skip > 0 {
-                let n = (self.skip.min(bytes.len() as u64)) as usize;
-                self.skip -= n as u64;
-                bytes = &bytes[n..];
-            } else {
-                let n = (9 - self.have).min(bytes.len());
-                self.head[self.have..self.have + n].copy_from_slice(&bytes[..n]);
-                self.have += n;
-                bytes = &bytes[n..];
-                if self.have == 9 {
-                    self.have = 0;
-                    let h = self.head;
-                    let len = u64::from(u32::from_be_bytes([0, h[0], h[1], h[2]]));
-                    let (kind, flags) = (h[3], h[4]);
-                    let id = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
-                    match kind {
-                        HEADERS | PUSH_PROMISE => self.in_block = flags & END_HEADERS == 0,
-                        CONTINUATION if flags & END_HEADERS != 0 => self.in_block = false,
-                        _ => {}
-                    }
-                    self.skip = len;
-                    on(kind, flags, id);
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::h2frames::CONTINUATION;
     use super::*;
 
     #[test]
