@@ -3,6 +3,7 @@
 //! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
 use clap::{Args, Parser, Subcommand};
+use gomodwatch::source::mitm::limits::{Timeouts, MAX_CLIENTS};
 use gomodwatch::source::mitm::upstream::UpstreamProxy;
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -287,6 +288,19 @@ pub struct MitmOpts {
     /// key log format, for Wireshark (owner-only; refuses to overwrite without --force).
     #[arg(long, value_name = "FILE", requires = "mitm")]
     pub keylog: Option<PathBuf>,
+
+    /// MITM timeouts, KEY=DURATION[,...] (units ms, s, m, h); keys not given keep their
+    /// defaults: head=10s (the client's request to the proxy), idle=90s (nothing said by
+    /// either side), connect=10s (DNS + TCP to the server), tls=10s (the server's
+    /// handshake), first-byte=300s (a forwarded request's response).
+    #[arg(long, value_name = "KEY=DURATION,...", requires = "mitm", value_parser = parse_timeouts)]
+    pub mitm_timeouts: Option<Timeouts>,
+
+    /// MITM: clients served at once; past it a client is answered 503 at once (lowered
+    /// to fit the descriptor limit, with a warning).
+    #[arg(long, value_name = "N", requires = "mitm", default_value_t = MAX_CLIENTS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub mitm_max_clients: u32,
 }
 
 /// Which views, and files they write.
@@ -379,6 +393,8 @@ impl RunArgs {
             upstream_ca: self.certs.upstream_ca.clone(),
             upstream_proxy,
             keylog: self.certs.keylog.clone(),
+            mitm_timeouts: base.mitm_opts.mitm_timeouts,
+            mitm_max_clients: base.mitm_opts.mitm_max_clients,
         };
         c.view = self.view.clone();
         c.model = self.model.clone();
@@ -409,6 +425,10 @@ fn parse_slo(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err("must be a positive number of milliseconds".into()),
     }
+}
+
+fn parse_timeouts(s: &str) -> Result<Timeouts, String> {
+    Timeouts::parse(s)
 }
 
 fn parse_upstream_proxy(s: &str) -> Result<UpstreamProxy, String> {

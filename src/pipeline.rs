@@ -93,6 +93,8 @@ impl Outputs {
         };
         s.dropped = src.dropped();
         s.skipped_bytes = src.skipped_bytes();
+        s.mitm_refused = src.refused();
+        s.mitm_client_limit = src.client_limit();
         let mut notices = src.notices();
         notices.extend(decoder.notices());
         if !interactive {

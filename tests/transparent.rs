@@ -139,7 +139,11 @@ fn a_redirected_go_command_is_intercepted_without_any_proxy_setting() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("beyond loopback"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("can use it as a proxy"),
+        "{}",
+        out.stderr
+    );
     let mut wire: Vec<(String, u64)> = of_type(&events, "exchange")
         .iter()
         .map(|e| {

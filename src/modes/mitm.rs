@@ -45,6 +45,8 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
         upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
         keylog,
         transparent: cli.transparent,
+        timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),
+        max_clients: cli.mitm_opts.mitm_max_clients as usize,
     })
     .map_err(Failure::Runtime)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
@@ -70,18 +72,12 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
             stop = if setup.view == super::View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
         );
     }
-    // After the "listening on" line (scripts and tests wait for it first).
-    let mitm_addr = mitm.addr;
-    if !mitm_addr.ip().is_loopback() {
-        eprintln!(
-            "gomodwatch: warning: the MITM listens on {} beyond loopback: any host that can reach \
-             that address can use it as a proxy to whatever this machine reaches (firewall it, or \
-             listen on 127.0.0.1)",
-            mitm_addr
-        );
+    // After the "listening" line: who else can use the proxy, a client cap lowered.
+    for w in &mitm.warnings {
+        eprintln!("gomodwatch: {w}");
     }
     if cli.transparent {
-        eprint!("{}", super::transparent_rules::text(mitm_addr));
+        eprint!("{}", super::transparent_rules::text(mitm.addr));
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };

@@ -37,8 +37,13 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
         keylog,
         transparent: false,
+        timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),
+        max_clients: cli.mitm_opts.mitm_max_clients as usize,
     })
     .map_err(Failure::Runtime)?;
+    for w in &mitm.warnings {
+        eprintln!("gomodwatch: {w}");
+    }
     let bundle = Bundle::write(&mitm.ca_path)?;
     // Only these change for the child; NO_PROXY passes through as it is, so the hosts it
     // names still go direct, as the go command would send them.

@@ -101,6 +101,11 @@ pub struct Summary {
     pub malformed: u64,
     /// Extension: bytes of a damaged capture file skipped to read on.
     pub skipped_bytes: u64,
+    /// Extension (MITM; null otherwise): clients answered 503 because more than
+    /// `mitm_client_limit` were being served at once, or no descriptor was left.
+    pub mitm_refused: Option<u64>,
+    /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
+    pub mitm_client_limit: Option<u64>,
 }
 
 /// Traffic gomodwatch did not follow to the end because one of its bounds was reached.

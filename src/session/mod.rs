@@ -108,6 +108,9 @@ pub struct SourceStatus {
     pub limits: LimitCounts,
     /// HTTP/1 messages the go command's client would reject.
     pub malformed: u64,
+    /// MITM: clients answered 503 (over the cap), and the cap (None for captures).
+    pub mitm_refused: Option<u64>,
+    pub mitm_client_limit: Option<u64>,
     pub started: Option<Instant>,
     /// The source has ended.
     pub done: bool,
@@ -256,6 +259,8 @@ impl Session {
             limits: s.limits,
             malformed: s.malformed,
             skipped_bytes: s.skipped_bytes,
+            mitm_refused: s.mitm_refused,
+            mitm_client_limit: s.mitm_client_limit,
         }
     }
 

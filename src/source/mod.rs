@@ -43,6 +43,14 @@ pub trait PacketSource {
     fn notices(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// MITM: clients turned away with 503 (None for other sources).
+    fn refused(&self) -> Option<u64> {
+        None
+    }
+    /// MITM: the client cap in effect (None for other sources).
+    fn client_limit(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A live capture: the merged batches of every interface.
@@ -99,6 +107,16 @@ impl PacketSource for MitmSource {
     }
 
     fn notices(&mut self) -> Vec<String> {
-        self.mitm.drop_notice().into_iter().collect()
+        let mut n: Vec<String> = self.mitm.drop_notice().into_iter().collect();
+        n.extend(self.mitm.refused_notice());
+        n
+    }
+
+    fn refused(&self) -> Option<u64> {
+        Some(self.mitm.refused())
+    }
+
+    fn client_limit(&self) -> Option<u64> {
+        Some(self.mitm.max_clients as u64)
     }
 }

@@ -91,6 +91,9 @@ pub enum ConnError {
     /// Extension (MITM): the upstream proxy (`--upstream-proxy`) refused the CONNECT or
     /// could not be reached; `upstream` on the connection says what it answered.
     Proxy,
+    /// Extension (MITM): gomodwatch gave up waiting (`--mitm-timeouts`): the server sent
+    /// no response in time; the client was answered 504.
+    Timeout,
 }
 
 /// Extension (MITM): what reaching the server through the proxy met, when it failed.

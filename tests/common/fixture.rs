@@ -491,6 +491,22 @@ impl LiveRun {
         all.extend_from_slice(args);
         Self::spawn(Command::new("ip").args(&all))
     }
+
+    /// gomodwatch started inside a network namespace with at most `nofile` descriptors
+    /// (prlimit, soft and hard: it cannot raise them). `ip netns exec` and prlimit both
+    /// exec, so `pid` is gomodwatch's own.
+    pub fn start_in_limited(netns: &str, nofile: u32, args: &[&str]) -> LiveRun {
+        let limit = format!("--nofile={nofile}:{nofile}");
+        let mut all = vec!["netns", "exec", netns, "prlimit", limit.as_str()];
+        all.push(env!("CARGO_BIN_EXE_gomodwatch"));
+        all.extend_from_slice(args);
+        Self::spawn(Command::new("ip").args(&all))
+    }
+
+    /// Lines it wrote on stderr since the last call (after the first one).
+    pub fn stderr_so_far(&self) -> Vec<String> {
+        self.stderr_lines.try_iter().collect()
+    }
 }
 
 /// A test CA (named `ca_name`) and a server certificate for `names`, as PEM files

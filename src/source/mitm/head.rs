@@ -23,8 +23,20 @@ impl<S: AsyncRead + Unpin> Reader<S> {
     /// The next head, up to and including its empty line; `UnexpectedEof` when the peer
     /// closed before one began.
     pub async fn head(&mut self) -> std::io::Result<Vec<u8>> {
+        self.head_checked(|_| None).await
+    }
+
+    /// [`Reader::head`], giving up (`InvalidData`, with `check`'s words) as soon as the
+    /// bytes so far are not the start of a head `check` accepts.
+    pub async fn head_checked(
+        &mut self,
+        check: impl Fn(&[u8]) -> Option<&'static str>,
+    ) -> std::io::Result<Vec<u8>> {
         let mut scan = 0;
         loop {
+            if let Some(why) = check(&self.buf).filter(|_| !self.buf.is_empty()) {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+            }
             if let Some(at) = memchr::memmem::find(&self.buf[scan..], b"\r\n\r\n") {
                 let end = scan + at + 4;
                 let rest = self.buf.split_off(end);

@@ -5,18 +5,22 @@
 //! plaintext chunks to the same decoder that reads captures, through a bounded tap that
 //! never slows a transfer down.
 
+mod accept;
 pub mod ca;
 pub mod constraints;
+pub mod guard;
+mod h2frames;
 mod head;
 pub mod keylog;
+pub mod limits;
 mod plain;
 pub mod proxy;
-mod relay;
 pub mod tap;
 pub mod transparent;
 mod tunnel;
 pub mod upstream;
 mod verify;
+mod watch;
 
 use crate::vocab::StreamEvent;
 use std::net::SocketAddr;
@@ -36,6 +40,10 @@ pub struct MitmConfig {
     pub keylog: Option<keylog::KeyLogFile>,
     /// `--transparent`: connections redirected by the OS, not proxy requests.
     pub transparent: bool,
+    /// `--mitm-timeouts`.
+    pub timeouts: limits::Timeouts,
+    /// `--mitm-max-clients` (lowered to fit the descriptor limit).
+    pub max_clients: usize,
 }
 
 /// A running proxy: its events, and the runtime that drives it.
@@ -45,8 +53,15 @@ pub struct Mitm {
     stats: Arc<tap::TapStats>,
     /// Dropped chunks already told to the user.
     told: u64,
+    /// What the proxy turned away, and how much of it was already told.
+    pub guard: Arc<limits::GuardStats>,
+    refused_told: (u64, std::time::Instant),
     pub addr: SocketAddr,
     pub ca_path: PathBuf,
+    /// Clients served at once at most (after fitting the descriptor limit).
+    pub max_clients: usize,
+    /// Things to say once at start (the client cap lowered, the proxy exposed).
+    pub warnings: Vec<String>,
 }
 
 impl Mitm {
@@ -73,12 +88,24 @@ impl Mitm {
         let (tx, rx) = mpsc::channel(tap::EVENTS);
         let stats = Arc::new(tap::TapStats::default());
         let tap = tap::Tap::new(tx, stats.clone());
+        let (max_clients, mut warnings) = fit_clients(cfg.max_clients);
+        warnings.extend(guard::exposure_warning(addr));
+        let guard = Arc::new(limits::GuardStats::default());
+        let bounds = proxy::Bounds {
+            reach: upstream::Reach {
+                timeouts: cfg.timeouts,
+                me: guard::SelfAddr { listen: addr },
+            },
+            max_clients,
+            guard: guard.clone(),
+        };
         let proxy = Arc::new(proxy::Proxy::new(
             Arc::new(ca),
             trust,
             cfg.upstream_proxy,
             keylog,
             tap,
+            bounds,
         ));
         if cfg.transparent {
             runtime.spawn(transparent::serve(proxy, listener));
@@ -90,8 +117,12 @@ impl Mitm {
             rx,
             stats,
             told: 0,
+            guard,
+            refused_told: (0, std::time::Instant::now()),
             addr,
             ca_path,
+            max_clients,
+            warnings,
         })
     }
 
@@ -116,6 +147,26 @@ impl Mitm {
         self.stats.dropped_chunks.load(Ordering::Relaxed)
     }
 
+    /// Clients answered 503 (too many at once, or out of descriptors).
+    pub fn refused(&self) -> u64 {
+        self.guard.refused.load(Ordering::Relaxed)
+    }
+
+    /// A line for the user when clients were turned away since it was last said (at most
+    /// every 10 seconds: a flood must not become a flood of lines).
+    pub fn refused_notice(&mut self) -> Option<String> {
+        let now = self.refused();
+        let (told, at) = self.refused_told;
+        if now == told || (told > 0 && at.elapsed() < Duration::from_secs(10)) {
+            return None;
+        }
+        self.refused_told = (now, std::time::Instant::now());
+        Some(format!(
+            "{} clients answered 503 so far: more than {} at once (--mitm-max-clients) or out of file descriptors",
+            now, self.max_clients
+        ))
+    }
+
     /// A line for the user when more chunks were dropped since the last call.
     pub fn drop_notice(&mut self) -> Option<String> {
         let now = self.dropped_chunks();
@@ -127,5 +178,19 @@ impl Mitm {
             "decoding fell behind: {now} plaintext chunks ({} bytes) were not decoded (transfers were not slowed; affected exchanges end with error \"gap\")",
             self.stats.dropped_bytes.load(Ordering::Relaxed)
         ))
+    }
+}
+
+/// The client cap, lowered when the descriptor limit cannot hold it (with a warning).
+fn fit_clients(wanted: usize) -> (usize, Vec<String>) {
+    let nofile = limits::raise_nofile();
+    match limits::fitted_cap(wanted, nofile) {
+        Some(fits) => (
+            fits,
+            vec![format!(
+                "warning: --mitm-max-clients {wanted} lowered to {fits}: the descriptor limit is {nofile} and each client may hold two (raise it with ulimit -n)"
+            )],
+        ),
+        None => (wanted, Vec::new()),
     }
 }

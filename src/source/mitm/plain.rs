@@ -5,19 +5,18 @@
 //! decoded connection; what the decoder is shown is exactly what the client sent and what
 //! the server answered.
 
+use super::guard;
 use super::head::{self, Body, Head, Reader};
 use super::proxy::Proxy;
 use super::tap::DirTap;
 use super::tunnel::Target;
-use super::upstream::{self, ConnectError};
+use super::upstream::{self, ConnectError, Phase};
 use crate::vocab::event::Setup;
-use crate::vocab::{Dir, StreamEvent, Ts};
+use crate::vocab::{ConnError, Dir, StreamEvent, Ts};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// A keep-alive client connection idle this long is closed.
-const IDLE: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// One server connection in use.
 struct Server {
@@ -29,15 +28,19 @@ struct Server {
 }
 
 impl Server {
-    async fn end(self, p: &Proxy, error: bool) {
+    async fn end(self, p: &Proxy, error: Option<ConnError>) {
         let ts = Ts::now();
-        self.up.fin(ts).await;
-        self.down.fin(ts).await;
+        // A connection given up on is not finished: the decoder keeps its error, and the
+        // request left without a response ends as "no-response".
+        if error.is_none() {
+            self.up.fin(ts).await;
+            self.down.fin(ts).await;
+        }
         p.tap
             .control(StreamEvent::End {
                 id: self.id,
                 ts,
-                error: error.then_some(crate::vocab::ConnError::Reset),
+                error,
             })
             .await;
     }
@@ -50,7 +53,7 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
     loop {
         let raw = match next.take() {
             Some(h) => h,
-            None => match tokio::time::timeout(IDLE, client.head()).await {
+            None => match tokio::time::timeout(p.reach.timeouts.idle, client.head()).await {
                 Ok(Ok(h)) => h,
                 _ => break,
             },
@@ -64,13 +67,14 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
             break;
         };
         let Some((host, port, origin)) = split_target(&target) else {
-            let _ = client.get_mut().write_all(NOT_PROXY.as_bytes()).await;
+            let text = guard::answer("400 Bad Request", guard::NOT_PROXY, "");
+            let _ = client.get_mut().write_all(text.as_bytes()).await;
             break;
         };
         let key = (host.clone(), port);
         if server.as_ref().is_some_and(|s| s.key != key) {
             if let Some(s) = server.take() {
-                s.end(p, false).await;
+                s.end(p, None).await;
             }
         }
         if server.is_none() {
@@ -87,20 +91,23 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
         match ok {
             Ok(true) => {}
             Ok(false) => break,
-            Err(_) => {
+            Err(e) => {
+                let error = if e.kind() == std::io::ErrorKind::TimedOut {
+                    ConnError::Timeout
+                } else {
+                    ConnError::Reset
+                };
                 if let Some(s) = server.take() {
-                    s.end(p, true).await;
+                    s.end(p, Some(error)).await;
                 }
                 return;
             }
         }
     }
     if let Some(s) = server.take() {
-        s.end(p, false).await;
+        s.end(p, None).await;
     }
 }
-
-const NOT_PROXY: &str = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 113\r\nConnection: close\r\n\r\ngomodwatch --mitm is a proxy: send it CONNECT host:port, or absolute-form http:// requests (set HTTP(S)_PROXY)\n";
 
 /// `http://host[:port]/path?q` → (host, port, `/path?q`).
 fn split_target(target: &str) -> Option<(String, u16, String)> {
@@ -137,10 +144,11 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
         host: host.to_string(),
         port,
     };
-    let tcp = match upstream::tcp(h, pt, None).await {
+    let tcp = match upstream::tcp(h, pt, None, &p.reach).await {
         Ok(c) => c,
         Err((server, e)) => {
             let e = match &p.route {
+                Some(_) if matches!(e, ConnectError::Timeout { .. } | ConnectError::Loop(_)) => e,
                 Some(r) => ConnectError::ProxyUnreachable {
                     proxy: r.shown.clone(),
                     error: e.to_string(),
@@ -191,10 +199,23 @@ async fn exchange(
     let fwd = forwarded_head(p, method, origin, raw, headers);
     s.io.get_mut().write_all(&fwd).await?;
     let req_body = head::request_body(headers);
-    copy_body(client, s.io.get_mut(), req_body, &mut s.up).await?;
+    let idle = p.reach.timeouts.idle;
+    copy_body(client, s.io.get_mut(), req_body, &mut s.up, idle).await?;
     let mut keep = !wants_close(headers);
+    let first_byte = p.reach.timeouts.first_byte;
     loop {
-        let rh = s.io.head().await?;
+        let Ok(rh) = tokio::time::timeout(first_byte, s.io.head()).await else {
+            // Answered, not dropped: the client (and the NDJSON) learn why.
+            let e = ConnectError::Timeout {
+                phase: Phase::FirstByte,
+                after: first_byte,
+            };
+            let body = format!("gomodwatch: {}:{} sent no response: {e}", s.key.0, s.key.1);
+            let text = guard::answer(e.status(), &body, "");
+            let _ = client.get_mut().write_all(text.as_bytes()).await;
+            return Err(std::io::ErrorKind::TimedOut.into());
+        };
+        let rh = rh?;
         s.down.data(Ts::now(), &rh);
         client.get_mut().write_all(&rh).await?;
         let Some(Head::Response {
@@ -208,7 +229,7 @@ async fn exchange(
         }
         let body = head::response_body(status, method == "HEAD", &headers);
         let (sio, down) = (&mut s.io, &mut s.down);
-        copy_body(sio, client.get_mut(), body, down).await?;
+        copy_body(sio, client.get_mut(), body, down, idle).await?;
         keep &= !wants_close(&headers) && body != Body::Close && status != 101;
         return Ok(keep);
     }
@@ -257,12 +278,14 @@ fn forwarded_head(
     out
 }
 
-/// Copies a message body as it is framed, tapping it.
+/// Copies a message body as it is framed, tapping it; a body that stalls for `idle` is
+/// given up (`TimedOut`).
 async fn copy_body<R, W>(
     from: &mut Reader<R>,
     to: &mut W,
     body: Body,
     tap: &mut DirTap,
+    idle: Duration,
 ) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
@@ -274,16 +297,16 @@ where
     };
     match body {
         Body::None => Ok(()),
-        Body::Length(n) => copy_n(from, to, n, tap).await,
+        Body::Length(n) => copy_n(from, to, n, tap, idle).await,
         Body::Close => loop {
-            let b = from.some(32 << 10).await?;
+            let b = stall(idle, from.some(32 << 10)).await?;
             if b.is_empty() {
                 return to.shutdown().await;
             }
             to.write_all(&pass(b, tap)).await?;
         },
         Body::Chunked => loop {
-            let line = from.line().await?;
+            let line = stall(idle, from.line()).await?;
             let size = std::str::from_utf8(&line)
                 .ok()
                 .and_then(|l| l.split([';', '\r', '\n']).next())
@@ -293,7 +316,7 @@ where
             if size == 0 {
                 // Trailers, up to the empty line.
                 loop {
-                    let l = from.line().await?;
+                    let l = stall(idle, from.line()).await?;
                     let end = l == b"\r\n" || l == b"\n";
                     to.write_all(&pass(l, tap)).await?;
                     if end {
@@ -302,9 +325,19 @@ where
                 }
             }
             // The data and its CRLF.
-            copy_n(from, to, size + 2, tap).await?;
+            copy_n(from, to, size + 2, tap, idle).await?;
         },
     }
+}
+
+/// A read that gets nothing for `idle` fails with `TimedOut`.
+async fn stall<T>(
+    idle: Duration,
+    read: impl std::future::Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::time::timeout(idle, read)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 async fn copy_n<R, W>(
@@ -312,13 +345,14 @@ async fn copy_n<R, W>(
     to: &mut W,
     mut n: u64,
     tap: &mut DirTap,
+    idle: Duration,
 ) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     while n > 0 {
-        let b = from.some(n.min(32 << 10) as usize).await?;
+        let b = stall(idle, from.some(n.min(32 << 10) as usize)).await?;
         if b.is_empty() {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }

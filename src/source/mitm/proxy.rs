@@ -3,11 +3,13 @@
 //! requests to the plain forwarder. Everything it learns reaches the decoder through the
 //! tap, which never slows a transfer down.
 
+use super::accept;
 use super::ca::Ca;
-use super::head::{self, Head, Reader};
+use super::head::{self, Head};
+use super::limits::GuardStats;
 use super::tap::Tap;
 use super::tunnel::{self, Target};
-use super::upstream::{ConnectError, Trust, UpstreamProxy};
+use super::upstream::{ConnectError, Phase, Reach, Trust, UpstreamProxy};
 use crate::vocab::event::Upstream;
 use crate::vocab::{ConnError, StreamEvent, Ts};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -15,7 +17,6 @@ use rustls::sign::CertifiedKey;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 pub struct Proxy {
@@ -26,7 +27,20 @@ pub struct Proxy {
     /// `--keylog`: where both legs' TLS secrets go.
     pub keylog: Option<Arc<dyn rustls::KeyLog>>,
     pub tap: Tap,
+    /// Timeouts, and our own address (never connected to).
+    pub reach: Reach,
+    /// Clients served at once at most.
+    pub max_clients: usize,
+    /// What was turned away (see `accept` and `guard`).
+    pub guard: Arc<GuardStats>,
     next_id: AtomicU64,
+}
+
+/// The limits a proxy runs within (`--mitm-timeouts`, `--mitm-max-clients`).
+pub struct Bounds {
+    pub reach: Reach,
+    pub max_clients: usize,
+    pub guard: Arc<GuardStats>,
 }
 
 impl Proxy {
@@ -36,6 +50,7 @@ impl Proxy {
         route: Option<UpstreamProxy>,
         keylog: Option<Arc<dyn rustls::KeyLog>>,
         tap: Tap,
+        bounds: Bounds,
     ) -> Self {
         Proxy {
             ca,
@@ -43,6 +58,9 @@ impl Proxy {
             route,
             keylog,
             tap,
+            reach: bounds.reach,
+            max_clients: bounds.max_clients,
+            guard: bounds.guard,
             // Ids far from the capture decoder's own flow ids.
             next_id: AtomicU64::new(1 << 40),
         }
@@ -53,43 +71,25 @@ impl Proxy {
     }
 
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        // Accept errors are mostly transient (EMFILE/ENFILE when out of descriptors,
-        // ECONNABORTED): back off instead of retrying in a tight loop that burns a core.
-        let mut backoff = std::time::Duration::from_millis(5);
-        loop {
-            let (client, peer) = match listener.accept().await {
-                Ok(c) => {
-                    backoff = std::time::Duration::from_millis(5);
-                    c
-                }
-                Err(_) => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
-                    continue;
-                }
-            };
-            let _ = client.set_nodelay(true);
-            let me = self.clone();
-            tokio::spawn(async move { me.handle(client, peer).await });
-        }
+        accept::serve(self, listener, false).await;
     }
 
-    async fn handle(&self, client: TcpStream, peer: SocketAddr) {
+    pub(super) async fn handle(&self, client: TcpStream, peer: SocketAddr) {
         let start = Ts::now();
-        let mut r = Reader::new(client);
-        let Ok(Ok(raw)) = tokio::time::timeout(std::time::Duration::from_secs(30), r.head()).await
-        else {
+        let Some((r, raw)) = accept::first_request(self, client).await else {
             return;
         };
         match head::parse(&raw) {
             Some(Head::Request { method, target, .. }) if method == "CONNECT" => {
                 let (client, rest) = r.into_parts();
                 let Some((host, port)) = authority(&target) else {
-                    return;
+                    let why = format!("CONNECT needs host:port, not {target:?}");
+                    return accept::bad_request(self, client, &why).await;
                 };
                 // A client speaks TLS only after our 200: nothing may be pending here.
                 if !rest.is_empty() {
-                    return;
+                    let why = "bytes were sent after the CONNECT before it was answered";
+                    return accept::bad_request(self, client, why).await;
                 }
                 let t = Target {
                     id: self.next_id(),
@@ -103,18 +103,10 @@ impl Proxy {
             Some(Head::Request { target, .. }) if target.starts_with("http://") => {
                 super::plain::run(self, r, peer, raw).await;
             }
+            // An origin-form request (a browser pointed at the proxy port), https://, ...
             _ => {
-                let body = "gomodwatch --mitm is a proxy: set HTTPS_PROXY (and HTTP_PROXY) to it\n";
-                let _ = r
-                    .get_mut()
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        )
-                        .as_bytes(),
-                    )
-                    .await;
+                let (client, _) = r.into_parts();
+                accept::bad_request(self, client, super::guard::NOT_PROXY).await;
             }
         }
     }
@@ -126,6 +118,15 @@ impl Proxy {
             ConnectError::Tls { .. } | ConnectError::NotPermitted { .. } => ConnError::Tls,
             ConnectError::Proxy { .. } | ConnectError::ProxyUnreachable { .. } => ConnError::Proxy,
             ConnectError::Dns(_) | ConnectError::Connect(_) => ConnError::NoAnswer,
+            ConnectError::Timeout { phase, .. } => match phase {
+                Phase::Dns | Phase::Connect => ConnError::NoAnswer,
+                Phase::Tls => ConnError::Tls,
+                Phase::FirstByte => ConnError::Timeout,
+            },
+            ConnectError::Loop(_) => {
+                GuardStats::bump(&self.guard.loops);
+                ConnError::Refused
+            }
         };
         let mut upstream = Upstream {
             message: Some(e.to_string()),

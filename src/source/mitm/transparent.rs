@@ -24,28 +24,13 @@ pub fn supported() -> Result<(), String> {
     }
 }
 
+/// The same front door as the explicit proxy (client cap, descriptor budget, backoff),
+/// with redirected connections handled here.
 pub async fn serve(p: Arc<Proxy>, listener: TcpListener) {
-    // As in Proxy::serve: accept errors are mostly transient (out of descriptors); back off.
-    let mut backoff = std::time::Duration::from_millis(5);
-    loop {
-        let (client, peer) = match listener.accept().await {
-            Ok(c) => {
-                backoff = std::time::Duration::from_millis(5);
-                c
-            }
-            Err(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
-                continue;
-            }
-        };
-        let _ = client.set_nodelay(true);
-        let p = p.clone();
-        tokio::spawn(async move { handle(&p, client, peer).await });
-    }
+    super::accept::serve(p, listener, true).await;
 }
 
-async fn handle(p: &Proxy, client: TcpStream, peer: SocketAddr) {
+pub(super) async fn handle(p: &Proxy, client: TcpStream, peer: SocketAddr) {
     let start = Ts::now();
     let Ok(dst) = original_dst(&client) else {
         return;
@@ -62,7 +47,7 @@ async fn handle(p: &Proxy, client: TcpStream, peer: SocketAddr) {
         host: dst.ip().to_string(),
         port: dst.port(),
     };
-    let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref()).await {
+    let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref(), &p.reach).await {
         Ok(c) => c,
         Err((server, e)) => {
             // No CONNECT to answer: the client sees its connection close.

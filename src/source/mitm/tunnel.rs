@@ -8,11 +8,16 @@
 //! When the server's TLS fails (a certificate that does not verify), the client has already
 //! been told 200: its handshake is finished with HTTP/1.1 and its request is answered with
 //! a 502 whose body says what failed and who issued the rejected certificate.
+//!
+//! Every wait is bounded (`--mitm-timeouts`): connecting, both handshakes, the client's
+//! first bytes, the server's first byte of each response and silence on both sides (see
+//! `watch`).
 
+use super::guard;
 use super::head::Reader;
 use super::proxy::Proxy;
-use super::relay::relay;
 use super::upstream::{self, ConnectError};
+use super::watch::{self, Fire, Side, Watch};
 use crate::vocab::event::{Setup, TlsInfo};
 use crate::vocab::{Dir, StreamEvent, Ts};
 use rustls::server::Acceptor;
@@ -31,18 +36,16 @@ pub struct Target {
     pub port: u16,
 }
 
-/// How long a client may take to send its ClientHello or its first request.
-const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     if let Some(e) = not_permitted(p, &t.host) {
         p.failed(&t, None, &e).await;
+        let body = format!("{e}");
         let _ = client
-            .write_all(answer(403, "Forbidden", &t, &e).as_bytes())
+            .write_all(guard::answer("403 Forbidden", &body, "").as_bytes())
             .await;
         return;
     }
-    let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref()).await {
+    let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref(), &p.reach).await {
         Ok(c) => c,
         Err((server, e)) => {
             p.failed(&t, server, &e).await;
@@ -80,9 +83,11 @@ pub async fn intercept(
     tcp: upstream::Tcp,
     host_from_sni: bool,
 ) {
+    // How long a client may take to send its ClientHello or its first request.
+    let client_timeout = p.reach.timeouts.head;
     let acceptor = LazyConfigAcceptor::new(Acceptor::default(), client);
     // Not TLS inside the tunnel (or nothing at all): there is nothing to intercept.
-    let Ok(Ok(hs)) = timeout(CLIENT_TIMEOUT, acceptor).await else {
+    let Ok(Ok(hs)) = timeout(client_timeout, acceptor).await else {
         return;
     };
     let hello = hs.client_hello();
@@ -102,7 +107,8 @@ pub async fn intercept(
         p.failed(&t, Some(tcp.server), &e).await;
         return;
     }
-    let up = match upstream::tls(tcp.stream, &name, offer.clone(), &p.trust).await {
+    let tls_timeout = p.reach.timeouts.tls;
+    let up = match upstream::tls(tcp.stream, &name, offer.clone(), &p.trust, tls_timeout).await {
         Ok(up) => up,
         Err(e) => {
             p.failed(&t, Some(tcp.server), &e).await;
@@ -113,7 +119,7 @@ pub async fn intercept(
     let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect()) else {
         return;
     };
-    let down = match timeout(CLIENT_TIMEOUT, hs.into_stream(cfg)).await {
+    let down = match timeout(client_timeout, hs.into_stream(cfg)).await {
         Ok(Ok(s)) => s,
         other => {
             let why = match other {
@@ -158,13 +164,27 @@ pub async fn intercept(
             },
         })
         .await;
+    let h2 = up.alpn.as_deref() == Some(b"h2".as_slice());
+    let w = Watch::new(p.reach.timeouts, h2, format!("{}:{}", t.host, t.port));
     let (cr, cw) = tokio::io::split(down);
     let (ur, uw) = tokio::io::split(up.stream);
-    let (a, b) = tokio::join!(
-        relay(cr, uw, p.tap.dir(t.id, Dir::Up)),
-        relay(ur, cw, p.tap.dir(t.id, Dir::Down))
-    );
-    let error = (a.is_err() || b.is_err()).then_some(crate::vocab::ConnError::Reset);
+    let relays = async {
+        tokio::join!(
+            watch::relay(cr, uw, p.tap.dir(t.id, Dir::Up), Side::Up, &w),
+            watch::relay(ur, cw, p.tap.dir(t.id, Dir::Down), Side::Down, &w)
+        )
+    };
+    tokio::pin!(relays);
+    // When the watch fires, the relays see it, answer and close; they are awaited to the end.
+    let (a, b) = tokio::select! {
+        r = &mut relays => r,
+        _ = w.dog() => relays.await,
+    };
+    let error = match w.fired() {
+        Some(Fire::FirstByte) => Some(crate::vocab::ConnError::Timeout),
+        Some(Fire::Idle) => None,
+        None => (a.is_err() || b.is_err()).then_some(crate::vocab::ConnError::Reset),
+    };
     p.tap
         .control(StreamEvent::End {
             id: t.id,
@@ -175,19 +195,20 @@ pub async fn intercept(
 }
 
 /// The 502 that answers a CONNECT whose server could not be reached.
+/// A client beyond loopback gets neither the details nor a status that tells a refused
+/// port from a filtered one (see `guard::detailed_for`).
 pub fn bad_gateway(t: &Target, e: &ConnectError) -> String {
-    answer(502, "Bad Gateway", t, e)
-}
-
-fn answer(status: u16, reason: &str, t: &Target, e: &ConnectError) -> String {
-    let body = match e {
-        ConnectError::NotPermitted { .. } => format!("{e}\n"),
-        _ => format!("gomodwatch could not reach {}:{}: {e}\n", t.host, t.port),
-    };
-    format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    let target = format!("{}:{}", t.host, t.port);
+    if matches!(e, ConnectError::Loop(_)) {
+        return guard::answer(e.status(), &format!("gomodwatch: {e}"), "");
+    }
+    if guard::detailed_for(t.peer) {
+        let body = format!("gomodwatch could not reach {target}: {e}");
+        return guard::answer(e.status(), &body, "");
+    }
+    let body =
+        format!("gomodwatch could not reach {target} (the details are in gomodwatch's output)");
+    guard::answer("502 Bad Gateway", &body, "")
 }
 
 /// The server's TLS failed after the client was told 200: finish the client's handshake
@@ -215,11 +236,12 @@ async fn answer_failure<IO>(
     let Some(cfg) = p.server_config(&t.host, alpn) else {
         return;
     };
-    let Ok(Ok(down)) = timeout(CLIENT_TIMEOUT, hs.into_stream(cfg)).await else {
+    let limit = p.reach.timeouts.head;
+    let Ok(Ok(down)) = timeout(limit, hs.into_stream(cfg)).await else {
         return;
     };
     let mut r = Reader::new(down);
-    if let Ok(Ok(_)) = timeout(CLIENT_TIMEOUT, r.head()).await {
+    if let Ok(Ok(_)) = timeout(limit, r.head()).await {
         let s = r.get_mut();
         let _ = s.write_all(bad_gateway(t, e).as_bytes()).await;
         let _ = s.shutdown().await;

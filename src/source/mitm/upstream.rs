@@ -4,7 +4,9 @@
 //! roots, plus any CA the user adds (`--upstream-ca`, for a corporate proxy or a private
 //! Athens). There is no switch to turn verification off.
 
+use super::guard::SelfAddr;
 use super::head::{self, Head};
+use super::limits::{Shown, Timeouts};
 use super::verify::Recording;
 use base64::Engine;
 use rustls::client::WebPkiServerVerifier;
@@ -18,8 +20,13 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-/// A server (or proxy) that does not accept or answer within this is given up on.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How reaching a server is bounded: the phases' timeouts, and gomodwatch's own address,
+/// which is never connected to (that loop would hold descriptors until none is left).
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    pub timeouts: Timeouts,
+    pub me: SelfAddr,
+}
 
 /// Who the proxy trusts upstream, and where it writes TLS secrets.
 pub struct Trust {
@@ -191,6 +198,35 @@ pub enum ConnectError {
         host: String,
         permit: Vec<String>,
     },
+    /// A phase took longer than its `--mitm-timeouts` entry.
+    Timeout {
+        phase: Phase,
+        after: Duration,
+    },
+    /// The target is gomodwatch's own listening address.
+    Loop(SocketAddr),
+}
+
+/// The phases of reaching a server that have a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Dns,
+    Connect,
+    Tls,
+    /// After the request was forwarded, before the first byte of the response.
+    FirstByte,
+}
+
+impl ConnectError {
+    /// The status the client is answered with: 504 when gomodwatch gave up waiting, 508
+    /// for a loop, else 502.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ConnectError::Timeout { .. } => "504 Gateway Timeout",
+            ConnectError::Loop(_) => "508 Loop Detected",
+            _ => "502 Bad Gateway",
+        }
+    }
 }
 
 impl std::fmt::Display for ConnectError {
@@ -245,6 +281,23 @@ impl std::fmt::Display for ConnectError {
                  constraints)",
                 permit.join(", ")
             ),
+            ConnectError::Timeout { phase, after } => {
+                let (what, key) = match phase {
+                    Phase::Dns => ("the DNS lookup", "connect"),
+                    Phase::Connect => ("connecting", "connect"),
+                    Phase::Tls => ("the TLS handshake", "tls"),
+                    Phase::FirstByte => ("the response (no first byte)", "first-byte"),
+                };
+                write!(
+                    f,
+                    "{what} timed out after {} (--mitm-timeouts {key}=)",
+                    Shown(*after)
+                )
+            }
+            ConnectError::Loop(addr) => write!(
+                f,
+                "{addr} is gomodwatch's own proxy address: a request to it would loop back into gomodwatch"
+            ),
         }
     }
 }
@@ -268,32 +321,50 @@ async fn dial(
     host: &str,
     port: u16,
     timing: &mut Timing,
+    reach: &Reach,
 ) -> Result<(TcpStream, SocketAddr), Failure> {
+    // One budget for the lookup and every address tried.
+    let limit = reach.timeouts.connect;
+    let deadline = tokio::time::Instant::now() + limit;
     let t = Instant::now();
     let addrs: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
-            let found =
-                tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
-                    .await
-                    .map_err(|_| (None, ConnectError::Dns("timed out".into())))?
-                    .map_err(|e| (None, ConnectError::Dns(e.to_string())))?
-                    .collect();
+            let timeout = ConnectError::Timeout {
+                phase: Phase::Dns,
+                after: limit,
+            };
+            let found = tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, port)))
+                .await
+                .map_err(|_| (None, timeout))?
+                .map_err(|e| (None, ConnectError::Dns(e.to_string())))?
+                .collect();
             timing.dns_ms = Some(ms(t));
             found
         }
     };
+    // Checked before connecting: a connection to ourselves would be accepted by our own
+    // listener and wait on itself.
+    if let Some(a) = addrs.iter().find(|a| reach.me.is_self(**a)) {
+        return Err((Some(*a), ConnectError::Loop(*a)));
+    }
     let mut last = None;
     for addr in &addrs {
         let t = Instant::now();
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => {
                 timing.connect_ms = Some(ms(t));
                 let _ = s.set_nodelay(true);
                 return Ok((s, *addr));
             }
             Ok(Err(e)) => last = Some((*addr, e)),
-            Err(_) => last = Some((*addr, std::io::ErrorKind::TimedOut.into())),
+            Err(_) => {
+                let e = ConnectError::Timeout {
+                    phase: Phase::Connect,
+                    after: limit,
+                };
+                return Err((Some(*addr), e));
+            }
         }
     }
     Err(match last {
@@ -307,27 +378,34 @@ async fn dial(
 
 /// TCP to `host:port`, directly or through `proxy`'s CONNECT (whose round trip counts
 /// as connecting: it is what reaching the server cost).
-pub async fn tcp(host: &str, port: u16, proxy: Option<&UpstreamProxy>) -> Result<Tcp, Failure> {
+pub async fn tcp(
+    host: &str,
+    port: u16,
+    proxy: Option<&UpstreamProxy>,
+    reach: &Reach,
+) -> Result<Tcp, Failure> {
     let mut timing = Timing::default();
     let Some(p) = proxy else {
-        let (stream, server) = dial(host, port, &mut timing).await?;
+        let (stream, server) = dial(host, port, &mut timing, reach).await?;
         return Ok(Tcp {
             stream,
             server,
             timing,
         });
     };
-    let unreachable = |(a, e): Failure| {
-        (
+    let unreachable = |(a, e): Failure| match e {
+        // Said as they are: the user must see a timeout or a loop for what it is.
+        ConnectError::Timeout { .. } | ConnectError::Loop(_) => (a, e),
+        e => (
             a,
             ConnectError::ProxyUnreachable {
                 proxy: p.shown.clone(),
                 error: e.to_string(),
             },
-        )
+        ),
     };
     let t = Instant::now();
-    let (mut stream, server) = dial(&p.host, p.port, &mut timing)
+    let (mut stream, server) = dial(&p.host, p.port, &mut timing, reach)
         .await
         .map_err(unreachable)?;
     let authority = if host.contains(':') {
@@ -351,7 +429,7 @@ pub async fn tcp(host: &str, port: u16, proxy: Option<&UpstreamProxy>) -> Result
     };
     stream.write_all(req.as_bytes()).await.map_err(fail)?;
     let mut reader = head::Reader::new(stream);
-    let answer = tokio::time::timeout(CONNECT_TIMEOUT, reader.head())
+    let answer = tokio::time::timeout(reach.timeouts.connect, reader.head())
         .await
         .map_err(|_| fail(std::io::ErrorKind::TimedOut.into()))?
         .map_err(fail)?;
@@ -419,6 +497,7 @@ pub async fn tls(
     name: &str,
     alpn: Vec<Vec<u8>>,
     trust: &Trust,
+    limit: Duration,
 ) -> Result<Tls, ConnectError> {
     let (cfg, rec) = trust.config(alpn);
     let server_name = ServerName::try_from(name.to_string()).map_err(|e| ConnectError::Tls {
@@ -427,7 +506,7 @@ pub async fn tls(
     })?;
     let t = Instant::now();
     let hs = TlsConnector::from(cfg).connect(server_name, tcp);
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, hs).await {
+    let stream = match tokio::time::timeout(limit, hs).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             return Err(ConnectError::Tls {
@@ -436,9 +515,9 @@ pub async fn tls(
             })
         }
         Err(_) => {
-            return Err(ConnectError::Tls {
-                message: "the server did not finish the handshake".into(),
-                issuer: None,
+            return Err(ConnectError::Timeout {
+                phase: Phase::Tls,
+                after: limit,
             })
         }
     };
