@@ -30,10 +30,13 @@ pub struct Attempt {
     pub url: Option<Arc<str>>,
     /// Extension: the request was redirected; the status is the final hop's.
     pub redirected_to: Option<String>,
+    /// Extension: for a direct fetch, what this request was (`go-get`, `info/refs`,
+    /// `ls-refs`, `fetch`, …; gomod::direct); null for proxy requests.
+    pub step: Option<&'static str>,
+    /// Extension: response body bytes.
+    pub bytes: u64,
     #[serde(skip)]
     pub ts: Ts,
-    #[serde(skip)]
-    pub bytes: u64,
     #[serde(skip)]
     pub connection: Option<u64>,
     /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
@@ -58,6 +61,7 @@ impl Attempt {
             total_ms: ex.timing.total_ms,
             url: ex.url.as_deref().map(Arc::from),
             redirected_to: None,
+            step: None,
             ts: ex.ts,
             bytes: ex.resp_bytes,
             connection: Some(ex.connection),
@@ -234,6 +238,7 @@ mod tests {
             total_ms: Some(1.0),
             url: Some(url.into()),
             redirected_to: None,
+            step: None,
             ts: Ts(ts * 1_000_000),
             bytes: 0,
             connection: None,
