@@ -119,7 +119,7 @@ pub struct VcsRequest {
 
 /// What a request to a code host was. `head` is the start of a 200 response body (for
 /// git's POSTs, which say `ls-refs` or `fetch` only in their pkt-lines).
-pub fn vcs_request(method: &str, url: &str, head: Option<&str>) -> Option<VcsRequest> {
+pub fn vcs_request(url: &str, head: Option<&str>) -> Option<VcsRequest> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let req = |vcs, repo: &str, step| {
         Some(VcsRequest {
@@ -132,11 +132,7 @@ pub fn vcs_request(method: &str, url: &str, head: Option<&str>) -> Option<VcsReq
         return req("git", repo, "info/refs");
     }
     if let Some(repo) = base.strip_suffix("/git-upload-pack") {
-        let step = match head.map(upload_pack_answer) {
-            Some(Some(s)) => s,
-            _ if method == "POST" => "upload-pack",
-            _ => "upload-pack",
-        };
+        let step = head.and_then(upload_pack_answer).unwrap_or("upload-pack");
         return req("git", repo, step);
     }
     if let Some(cmd) = query.split('&').find_map(|kv| kv.strip_prefix("cmd=")) {
@@ -278,7 +274,7 @@ mod tests {
     #[test]
     fn git_steps() {
         let ls = "003fd7f00fdfd780b278be539f01c6011ba298ada28c refs/tags/v0.9.1\n0000";
-        let r = vcs_request("POST", "https://h/r.git/git-upload-pack", Some(ls)).unwrap();
+        let r = vcs_request("https://h/r.git/git-upload-pack", Some(ls)).unwrap();
         assert_eq!(
             (r.vcs, r.repo.as_str(), r.step),
             ("git", "https://h/r.git", "ls-refs")
@@ -286,16 +282,12 @@ mod tests {
         assert_eq!(listed_tags(ls), vec!["v0.9.1".to_string()]);
         let fetch = "0011shallow-info\n";
         assert_eq!(
-            vcs_request("POST", "https://h/r.git/git-upload-pack", Some(fetch))
+            vcs_request("https://h/r.git/git-upload-pack", Some(fetch))
                 .unwrap()
                 .step,
             "fetch"
         );
-        let refs = vcs_request(
-            "GET",
-            "http://h/r.git/info/refs?service=git-upload-pack",
-            None,
-        );
+        let refs = vcs_request("http://h/r.git/info/refs?service=git-upload-pack", None);
         assert_eq!(refs.unwrap().step, "info/refs");
         assert_eq!(
             module_of_repo("https://git.test/errors.git"),

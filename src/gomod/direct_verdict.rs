@@ -100,7 +100,7 @@ pub fn judge_direct(rec: &ModuleRecord, ctx: &DirectCtx<'_>) -> DirectJudgement 
     let vcs_name = found.map(|t| t.vcs.clone()).or_else(|| {
         vcs.last()
             .and_then(|a| a.url.as_deref())
-            .and_then(|u| super::direct::vcs_request("GET", u, None))
+            .and_then(|u| super::direct::vcs_request(u, None))
             .map(|r| r.vcs.to_string())
     });
     let start = direct.first().map(|a| a.ts);

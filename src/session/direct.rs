@@ -105,8 +105,7 @@ impl Modules {
             }
             (root, None, "go-get", origin)
         } else {
-            let method = ex.method.as_deref().unwrap_or("GET");
-            let Some(req) = direct::vcs_request(method, url, body) else {
+            let Some(req) = direct::vcs_request(url, body) else {
                 return;
             };
             let module = self

@@ -17,6 +17,11 @@ pub fn outcome(o: Outcome) -> Style {
     }
 }
 
+/// A module fetched direct from its code host (not a proxy) that worked.
+pub fn direct() -> Style {
+    Style::new().fg(Color::Cyan)
+}
+
 pub fn severity(s: Severity) -> (Style, &'static str) {
     match s {
         Severity::Critical => (
