@@ -345,7 +345,7 @@ fn check_rule(r: &Recording, mods: &[Value]) {
             && want.starts_with("GO")
             && !want.starts_with("GOPROXY")
         {
-            assert!(why.contains(&format!("instead of fetched from {}", r.env("GOPROXY"))));
+            assert!(why.contains(&format!("instead of from {}", r.env("GOPROXY"))));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Direct fetches (docs/goproxy-protocol.md §3.3): what the `?go-get=1` discovery answered
+//! Direct fetches (docs/goproxy-protocol.md §4): what the `?go-get=1` discovery answered
 //! (the `go-import` meta tag: root path, VCS, repository URL) and what each VCS request was
 //! (git smart HTTP: `info/refs`, then `git-upload-pack` POSTs carrying protocol v2
 //! `ls-refs` or `fetch`), read from URLs and the first bytes of response bodies.
@@ -230,7 +230,7 @@ pub fn module_of_repo(repo: &str) -> String {
 }
 
 /// Hosts whose modules are public (the go command knows their repository layout without
-/// discovery, docs/goproxy-protocol.md §3.3); a module on one sent direct by a pattern is
+/// discovery, docs/goproxy-protocol.md §4.1); a module on one sent direct by a pattern is
 /// probably a misconfiguration.
 pub fn public_host(module: &str) -> bool {
     const PUBLIC: [&str; 9] = [

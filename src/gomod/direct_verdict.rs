@@ -60,11 +60,16 @@ pub struct DirectJudgement {
     pub hash_note: String,
 }
 
-/// Is this record (partly) a direct fetch?
+/// Is this record (partly) a direct fetch? VCS requests make it one; a discovery alone
+/// does unless a proxy served the module (a `mod` go-import tag names a proxy, which the
+/// ordinary verdict judges, docs/goproxy-protocol.md §4.1).
 pub fn is_direct(rec: &ModuleRecord) -> bool {
-    rec.attempts
-        .iter()
-        .any(|a| matches!(a.kind, Kind::GoGet | Kind::Vcs))
+    let vcs = rec.attempts.iter().any(|a| a.kind == Kind::Vcs);
+    let discovery = rec.attempts.iter().any(|a| a.kind == Kind::GoGet);
+    let proxied = [Kind::Info, Kind::Mod, Kind::Zip]
+        .into_iter()
+        .any(|k| rec.served_by(k).is_some());
+    vcs || (discovery && !proxied)
 }
 
 fn secs(ms: f64) -> String {
@@ -154,7 +159,7 @@ pub fn judge_direct(rec: &ModuleRecord, ctx: &DirectCtx<'_>) -> DirectJudgement 
         );
         match ctx.sumdb_source {
             Some(db) if sumdb_ok => n.push_str(&format!(
-                "; the go command checked it against {db}'s (sumdb_h1)"
+                "; the go command checked that hash against the one {db} vouches for (sumdb_h1)"
             )),
             _ => n.push_str("; go.sum holds it"),
         }
@@ -311,7 +316,7 @@ fn why(
             let default = (r.var == "GOPRIVATE").then_some("GONOPROXY");
             let rule = r.describe(default);
             let instead = match env.proxies().first() {
-                Some(p) => format!("instead of fetched from {p}"),
+                Some(p) => format!("instead of from {p}"),
                 None => format!("(GOPROXY={goproxy} has no proxy anyway)"),
             };
             let pattern = if r.pattern == r.value {

@@ -1,7 +1,7 @@
 //! The go command's environment as far as module downloads go (GOPROXY, GOPRIVATE,
 //! GONOPROXY, GONOSUMDB, GOINSECURE, GOSUMDB, GOFLAGS), and the rules it applies with it:
 //! which modules skip the proxies, which skip the checksum database
-//! (docs/goproxy-protocol.md §3). Matching follows the go command's
+//! (docs/goproxy-protocol.md §1.5, §4). Matching follows the go command's
 //! `module.MatchPrefixPatterns` exactly, so a pattern is blamed only when go would match it.
 
 use std::collections::BTreeMap;

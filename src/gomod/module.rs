@@ -213,7 +213,10 @@ pub fn walks<'a>(attempts: impl Iterator<Item = &'a Attempt>) -> Vec<Vec<&'a Att
 /// Is `b` the go command's automatic retry of `a`? Same URL on https, `a` answered 4xx,
 /// `b` came right after and was answered the same, and `a` was not folded yet.
 fn is_retry_of(a: &Attempt, b: &Attempt) -> bool {
+    // Git's requests come from separate git processes: a second 401 is another process
+    // (each asks without credentials first), not the go command's retry.
     a.count == 1
+        && a.kind != Kind::Vcs
         && a.url.is_some()
         && a.url == b.url
         && a.url.as_deref().is_some_and(|u| u.starts_with("https://"))
