@@ -73,5 +73,10 @@ pub fn bytes(n: Option<u64>) -> String {
 
 /// A proxy base URL without its scheme, sanitised.
 pub fn short_proxy(p: &str) -> String {
+    // `direct (git https://host/repo.git)`: the VCS and the repository, without scheme.
+    if let Some(inner) = p.strip_prefix("direct (").and_then(|r| r.strip_suffix(')')) {
+        let (vcs, repo) = inner.split_once(' ').unwrap_or(("", inner));
+        return sanitize(&format!("{vcs} {}", format::short_proxy(repo))).into_owned();
+    }
     sanitize(format::short_proxy(p)).into_owned()
 }
