@@ -517,7 +517,7 @@ fn goimport_mismatch_go127() {
     let p = m["problem"].as_str().unwrap();
     assert!(p.contains(&format!("names the module root {root}")), "{p}");
     assert!(p.contains("does not match git.test/mismatch"), "{p}");
-    assert!(attempts(&m, "vcs").is_empty());
+    assert!(attempts(m, "vcs").is_empty());
     check_requests(&r, &mods);
 }
 

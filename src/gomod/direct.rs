@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn git_steps() {
-        let ls = "003fd7f00fdfd780b278be539f01c6011ba298ada28c refs/tags/v0.9.1\n0000";
+        let ls = "003ed7f00fdfd780b278be539f01c6011ba298ada28c refs/tags/v0.9.1\n0000";
         let r = vcs_request("https://h/r.git/git-upload-pack", Some(ls)).unwrap();
         assert_eq!(
             (r.vcs, r.repo.as_str(), r.step),
