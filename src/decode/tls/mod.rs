@@ -12,6 +12,7 @@
 //! one encrypted record the size of an alert (2 bytes + content type + 16-byte AEAD tag =
 //! 19) and closes; its Finished would be 53 bytes or more. That is inferred, and said so.
 
+pub mod decrypt;
 mod hello;
 mod records;
 
@@ -52,6 +53,8 @@ pub struct Tls {
     /// Something after the suspect record showed the handshake went on.
     went_on: bool,
     pub info: TlsInfo,
+    /// Decrypted with the key log (`--tls-keylog`), when it has this connection's secrets.
+    pub plain: Option<Box<crate::decode::app::Decrypted>>,
 }
 
 impl Tls {
@@ -65,6 +68,7 @@ impl Tls {
             suspect_alert: false,
             went_on: false,
             info: TlsInfo::default(),
+            plain: None,
         }
     }
 
