@@ -108,7 +108,7 @@ fn zip(entries: &[Entry<'_>]) -> Vec<u8> {
         central.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
         central.extend_from_slice(&(e.size.min(u32::MAX as u64) as u32).to_le_bytes());
         central.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-        central.extend_from_slice(&[0; 12]); // extra, comment, disk, attrs
+        central.extend_from_slice(&[0; 8]); // extra and comment lengths, disk, internal attrs
         central.extend_from_slice(&0u32.to_le_bytes()); // external attrs
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(e.name.as_bytes());
@@ -167,6 +167,10 @@ const LIMIT_LEFT: u64 = (500 << 20) - GO_MOD.len() as u64;
 
 /// go.mod and a file of `n` zero bytes, deflated (about 1/1000 of that on the wire).
 fn zeros_zip(n: u64) -> Vec<u8> {
+    zeros_zip_of("example.com/m@v1.0.0", GO_MOD, n)
+}
+
+fn zeros_zip_of(prefix: &str, go_mod: &[u8], n: u64) -> Vec<u8> {
     let mut e = DeflateEncoder::new(Vec::new(), Compression::fast());
     let block = vec![0u8; 1 << 20];
     let mut left = n;
@@ -177,10 +181,11 @@ fn zeros_zip(n: u64) -> Vec<u8> {
         crc.update(&block[..k]);
         left -= k as u64;
     }
+    let (mod_name, zeros_name) = (format!("{prefix}/go.mod"), format!("{prefix}/zeros.bin"));
     zip(&[
-        deflated("example.com/m@v1.0.0/go.mod", GO_MOD),
+        deflated(&mod_name, go_mod),
         Entry {
-            name: "example.com/m@v1.0.0/zeros.bin",
+            name: &zeros_name,
             method: 8,
             data: e.finish().unwrap(),
             crc: crc.sum(),
@@ -515,4 +520,121 @@ fn with_no_hash_nothing_is_blamed() {
     assert_eq!(s.module["outcome"], "ok", "{:#}", s.module);
     assert!(s.hash.is_null());
     assert_not_blamed(&s);
+}
+
+// ---------------------------------------------------------------------------------------
+// The real go command on the same zips
+
+mod live {
+    use super::*;
+    use common::fixture::{go127, goproxyd, run_go_with, tempdir, tools, LiveRun, LIVE};
+
+    const HUMANIZE: &str = "github.com/dustin/go-humanize";
+
+    /// A copy of the fixture GOPROXY tree whose go-humanize v1.0.0 zip is `zip(real)`.
+    fn tree_with(tag: &str, zip: impl Fn(&[u8]) -> Vec<u8>) -> PathBuf {
+        let dir = tempdir(tag);
+        let tree = dir.join("tree");
+        let ok = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&tools().tree)
+            .arg(&tree)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let path = tree.join(HUMANIZE).join("@v/v1.0.0.zip");
+        let real = std::fs::read(&path).unwrap();
+        std::fs::write(&path, zip(&real)).unwrap();
+        tree
+    }
+
+    /// The first entry's deflate stream made to start with a block of the reserved type.
+    fn corrupt_first_entry(real: &[u8]) -> Vec<u8> {
+        let mut z = real.to_vec();
+        assert_eq!(&z[..4], b"PK\x03\x04");
+        assert_eq!(u16::from_le_bytes([z[8], z[9]]), 8, "first entry deflated");
+        let name = u16::from_le_bytes([z[26], z[27]]) as usize;
+        let extra = u16::from_le_bytes([z[28], z[29]]) as usize;
+        z[30 + name + extra] = 0x07;
+        z
+    }
+
+    /// The go command fetching go-humanize from goproxyd serving `tree` on `port`, watched
+    /// live on lo: whether it succeeded, its stderr, and gomodwatch's module event.
+    fn fetch(tree: &Path, port: u16) -> (bool, String, Value) {
+        let addr = format!("127.0.0.1:{port}");
+        let _proxy = goproxyd(None, &addr, &["-root", tree.to_str().unwrap()]);
+        let filter = format!("tcp port {port}");
+        let run = LiveRun::start(&["-i", "lo", "-f", &filter, "--json"], &[]);
+        let (ok, stderr) = run_go_with(
+            &go127(),
+            &format!("http://{addr}"),
+            &["get", "-x", &format!("{HUMANIZE}@v1.0.0")],
+            None,
+            &[],
+        );
+        let out = run.stop();
+        assert!(out.status.success(), "{}", out.stderr);
+        let events = common::parse_ndjson(&out.stdout);
+        let module = of_type(&events, "module")
+            .into_iter()
+            .find(|m| m["module"] == HUMANIZE && m["version"] == "v1.0.0")
+            .unwrap_or_else(|| panic!("no module event for {HUMANIZE}: {events:#?}"))
+            .clone();
+        (ok, stderr, module)
+    }
+
+    #[test]
+    fn the_go_command_refuses_every_zip_gomodwatch_blames() {
+        if !common::fixture::can_run("the_go_command_refuses_every_zip_gomodwatch_blames", LIVE) {
+            return;
+        }
+        let go_mod = b"module github.com/dustin/go-humanize\n";
+        let prefix = format!("{HUMANIZE}@v1.0.0");
+        // (name, the zip served, gomodwatch's reason, what the go command says)
+        type Case<'a> = (&'a str, Box<dyn Fn(&[u8]) -> Vec<u8>>, &'a str, &'a str);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "not-a-zip",
+                Box::new(|_| b"<html>Sign in to continue</html>\n".to_vec()),
+                "not a zip file (bad local header)",
+                "zip: not a valid zip file",
+            ),
+            (
+                "corrupt-deflate",
+                Box::new(corrupt_first_entry),
+                "corrupt deflate stream",
+                "flate: corrupt input before offset 1",
+            ),
+            (
+                "too-large",
+                Box::new(move |_| {
+                    zeros_zip_of(&prefix, go_mod, (500 << 20) - go_mod.len() as u64 + 1)
+                }),
+                "it inflates to more than 500 MiB, the go command's limit",
+                "total uncompressed size of module contents too large (max size is 524288000 bytes)",
+            ),
+        ];
+        for (i, (tag, make, reason, go_says)) in cases.into_iter().enumerate() {
+            let tree = tree_with(tag, make);
+            let (ok, stderr, module) = fetch(&tree, 3471 + i as u16);
+            assert!(!ok, "{tag}: the go command accepted it: {stderr}");
+            assert!(
+                stderr.contains(&format!("go: {HUMANIZE}@v1.0.0: ")) && stderr.contains(go_says),
+                "{tag}: {stderr}"
+            );
+            assert_eq!(module["outcome"], "failed", "{tag}: {module:#}\n{stderr}");
+            let problem = format!(
+                "the .zip from http://127.0.0.1:{} is not a valid module zip: {reason}; the go \
+                 command will refuse it",
+                3471 + i
+            );
+            assert_eq!(module["problem"], problem.as_str(), "{tag}: {stderr}");
+        }
+        // The unmodified tree: the go command succeeds and the module is ok.
+        let tree = tree_with("intact", |real| real.to_vec());
+        let (ok, stderr, module) = fetch(&tree, 3474);
+        assert!(ok, "{stderr}");
+        assert_eq!(module["outcome"], "ok", "{module:#}");
+    }
 }
