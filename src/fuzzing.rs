@@ -129,13 +129,8 @@ pub fn capture_file(data: &[u8]) {
     };
     let _ = file.interfaces();
     let mut n = 0u64;
-    loop {
-        match file.next_packet() {
-            Ok(Some(p)) => {
-                n += p.data.len() as u64 + p.wire_len as u64;
-            }
-            Ok(None) | Err(_) => break,
-        }
+    while let Ok(Some(p)) = file.next_packet() {
+        n += p.data.len() as u64 + p.wire_len as u64;
     }
     let _ = (n, file.dropped(), file.skipped_bytes(), file.damage().len());
 }
@@ -329,8 +324,11 @@ pub fn mitm_head(data: &[u8]) {
     crate::source::mitm::fuzz_head(data);
 }
 
-/// Every target by name, for the corpus replay test and the seed writer.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: its name (as in `fuzz/fuzz_targets/NAME.rs`) and its entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target by name, for the corpus replay test.
+pub const TARGETS: &[Target] = &[
     ("decode", decode),
     ("capture_file", capture_file),
     ("http1", http1),
