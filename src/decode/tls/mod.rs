@@ -21,6 +21,24 @@ use records::{Record, Records};
 
 pub use hello::version_name;
 
+/// For the fuzz targets (`gomodwatch::fuzzing`): one handshake message body parsed as a
+/// ClientHello (`kind` 1), a ServerHello (2) or a Certificate (11), as the decoder does.
+#[doc(hidden)]
+pub fn fuzz_handshake_message(kind: u8, body: &[u8]) {
+    let mut info = TlsInfo::default();
+    match kind {
+        1 => {
+            hello::parse_client_hello(body, &mut info);
+        }
+        2 => {
+            hello::parse_server_hello(body, &mut info);
+        }
+        _ => {
+            info.certificate = hello::parse_certificate(body);
+        }
+    }
+}
+
 const CONTENT_CCS: u8 = 20;
 const CONTENT_HANDSHAKE: u8 = 22;
 const CONTENT_APP_DATA: u8 = 23;

@@ -103,7 +103,7 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
 const NOT_PROXY: &str = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 113\r\nConnection: close\r\n\r\ngomodwatch --mitm is a proxy: send it CONNECT host:port, or absolute-form http:// requests (set HTTP(S)_PROXY)\n";
 
 /// `http://host[:port]/path?q` → (host, port, `/path?q`).
-fn split_target(target: &str) -> Option<(String, u16, String)> {
+pub(super) fn split_target(target: &str) -> Option<(String, u16, String)> {
     let u = url::Url::parse(target).ok()?;
     if u.scheme() != "http" {
         return None;
