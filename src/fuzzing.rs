@@ -91,6 +91,7 @@ pub fn decode(data: &[u8]) {
     let mut decoder = Decoder::new(
         DecodeConfig {
             show_credentials: false,
+            keylog: None,
         },
         Box::new(hook),
     );
