@@ -335,6 +335,19 @@ pub struct ModelOpts {
     #[arg(long, value_name = "LIST")]
     pub goproxy: Option<String>,
 
+    /// The go command's environment, to name the rule that sent a module direct or past
+    /// the checksum database: KEY=VALUE (GOPROXY, GOPRIVATE, GONOPROXY, GONOSUMDB,
+    /// GOINSECURE, GOSUMDB, GOFLAGS), or a file of `go env -json` output; repeat.
+    /// Default: `go env` for live capture and MITM; unknown for a file.
+    #[arg(long = "go-env", value_name = "KEY=VALUE|FILE")]
+    pub go_env: Vec<String>,
+
+    /// Decrypt TLS 1.3 connections with the secrets in FILE (NSS key log format, as
+    /// SSLKEYLOGFILE writes it; read once at the start): their HTTP is decoded like
+    /// cleartext, e.g. git's requests to a code host.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+
     /// go.sum to check downloaded hashes against [default: ./go.sum when present].
     #[arg(long, value_name = "FILE")]
     pub gosum: Option<PathBuf>,

@@ -6,6 +6,8 @@
 
 pub mod decode;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gomod;
 pub mod pipeline;
 pub mod present;

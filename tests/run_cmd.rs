@@ -48,6 +48,17 @@ impl World {
     /// `gomodwatch run --json ... -- go ARGS` inside the namespace, in a fresh module and
     /// module cache, with only the go settings (and `extra`) in its environment.
     fn run(&self, goproxy: &str, go_args: &[&str], extra: &[(&str, &str)]) -> Output {
+        self.run_with(&[], goproxy, go_args, extra)
+    }
+
+    /// As `run`, with more options for gomodwatch (`gmw`).
+    fn run_with(
+        &self,
+        gmw: &[&str],
+        goproxy: &str,
+        go_args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> Output {
         let home = tempdir("run-go");
         let modroot = home.join("m");
         std::fs::create_dir_all(&modroot).unwrap();
@@ -58,6 +69,7 @@ impl World {
             .arg(&self.upstream_ca)
             .arg("--ca-dir")
             .arg(self.dir.join("gca"))
+            .args(gmw)
             .arg("--")
             .arg(go127())
             .args(go_args)
@@ -540,4 +552,77 @@ fn credentials_in_https_proxy_are_used_and_never_shown() {
             .all(|l| l.contains("TCP_TUNNEL/200") && l.contains(" alice ")),
         "{text}"
     );
+}
+
+/// The fleet issue's CI step: `gomodwatch run --push-metrics URL -- go mod download` against
+/// a real Pushgateway; the pushed group holds the run's counts (requests as in `-x`).
+#[test]
+fn run_pushes_the_go_commands_counts_to_a_pushgateway() {
+    let needs = &[
+        Need::Root,
+        Need::Program("ip"),
+        Need::Program("prometheus-pushgateway"),
+        Need::Program("curl"),
+    ];
+    if !can_run("run_pushes_the_go_commands_counts_to_a_pushgateway", needs) {
+        return;
+    }
+    let port = PORT + 7;
+    let w = world("p", port);
+    let gw_addr = "127.0.0.1:39291";
+    let _gw = Proc(
+        Command::new("ip")
+            .args(["netns", "exec", &w.ns.name, "prometheus-pushgateway"])
+            .arg(format!("--web.listen-address={gw_addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start prometheus-pushgateway"),
+    );
+    let in_ns = |url: &str| -> Option<String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &w.ns.name, "curl", "-sf", url])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while in_ns(&format!("http://{gw_addr}/-/ready")).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pushgateway did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let push = format!("http://{gw_addr}");
+    let out = w.run_with(
+        &["--push-metrics", &push, "--push-job", "go-download"],
+        &base(port),
+        &["mod", "download", "-x", TOML],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let xlog = xlog_wire(&stderr);
+    assert!(!xlog.is_empty(), "{stderr}");
+    let text = in_ns(&format!("http://{gw_addr}/metrics")).expect("the pushgateway's metrics");
+    let sum = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name) && l.contains("job=\"go-download\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        sum("gomodwatch_requests_total{") as usize,
+        xlog.len(),
+        "{text}"
+    );
+    assert_eq!(
+        sum("gomodwatch_ttfb_seconds_count{") as usize,
+        xlog.len(),
+        "{text}"
+    );
+    assert_eq!(sum("gomodwatch_modules_total{"), 1.0, "{text}");
 }

@@ -26,8 +26,26 @@ fn session(name: &str) -> Session {
         path.push_str("ng");
     }
     let mut file = CaptureFile::new(std::fs::File::open(path).unwrap()).unwrap();
+    // The direct-mode recordings are decrypted with their key logs, and judged with the
+    // go command's environment (as `--tls-keylog` and `--go-env` do).
+    let direct = name.starts_with("direct/");
+    let keylog = std::path::Path::new(&format!("{dir}/captures/{name}.keylog"))
+        .exists()
+        .then(|| std::fs::read_to_string(format!("{dir}/captures/{name}.keylog")).unwrap())
+        .filter(|_| direct)
+        .map(|t| std::sync::Arc::new(gomodwatch::decode::tls::decrypt::KeyLog::parse(&t).0));
+    let go_env = direct.then(|| {
+        let mut env = gomodwatch::gomod::goenv::GoEnv::default();
+        for (k, v) in meta["env"].as_object().unwrap() {
+            env.set(k, v.as_str().unwrap());
+        }
+        env
+    });
     let mut decoder = Decoder::new(
-        DecodeConfig::default(),
+        DecodeConfig {
+            keylog,
+            ..Default::default()
+        },
         Box::new(GoHook::new(GoHookConfig {
             proxy_bases: goproxy.proxy_bases(),
             ..Default::default()
@@ -36,6 +54,7 @@ fn session(name: &str) -> Session {
     let mut s = Session::new(SessionConfig {
         goproxy: Some(goproxy),
         log_capacity: 1000,
+        go_env,
         ..Default::default()
     });
     while let Some(p) = file.next_packet().unwrap() {
@@ -220,4 +239,31 @@ fn waiting_for_traffic() {
         })
         .collect();
     snap("waiting", text);
+}
+
+#[test]
+fn direct_modules_have_their_own_outcome() {
+    // GONOPROXY=*.test sends both *.test modules to git; github.com/pkg/errors comes from
+    // the proxy: the list tells them apart.
+    let text = screen("direct/gonoproxy-overmatch-go127", 120, 12, &[]);
+    assert!(text.contains("direct (git https://pub.test/humanize.git)") || text.contains("direct"));
+    snap("modules_direct", text);
+}
+
+#[test]
+fn detail_of_a_direct_fetch() {
+    // direct-go127 has one module: discovery, ls-remote (info/refs, ls-refs) and the
+    // fetch (info/refs, ls-refs, fetch), in the chain and the waterfall.
+    let text = screen("direct/direct-go127", 130, 40, &[key(KeyCode::Enter)]);
+    for step in [
+        "go-get",
+        "info/refs",
+        "ls-refs",
+        "fetch",
+        "why",
+        "GOPROXY=direct",
+    ] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    snap("detail_direct", text);
 }

@@ -5,16 +5,20 @@ use super::hook::ExchangeHook;
 use super::http1::{self, Http1};
 use super::http2::{self, Http2};
 use super::reassembly::Chunk;
+use super::tls::decrypt::{Decryptor, KeyLog};
 use super::tls::Tls;
 use super::tunnel::Tunnel;
 use crate::vocab::{url, Dir, Event, Setup, Source, TlsInfo, Ts};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Settings the decoders take from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct DecodeConfig {
     /// Keep credentials (URL passwords) in URLs instead of redacting them.
     pub show_credentials: bool,
+    /// TLS secrets (an NSS key log) to decrypt TLS 1.3 connections in captures.
+    pub keylog: Option<Arc<KeyLog>>,
 }
 
 /// What a protocol codec knows about its connection, and where its events go.
@@ -37,6 +41,8 @@ pub struct ConnCtx<'a> {
     pub via: Option<SocketAddr>,
     /// The decoder's counters (requests dropped, malformed messages).
     pub stats: &'a mut super::Stats,
+    /// TLS secrets to decrypt TLS 1.3 connections with (`--tls-keylog`).
+    pub keylog: Option<&'a Arc<KeyLog>>,
 }
 
 /// How a connection ended without both sides closing it.
@@ -108,7 +114,11 @@ impl App {
             App::Undecided | App::Opaque => 0,
             App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
             App::Http2(h) => std::mem::size_of::<Http2>() + h.state_bytes(),
-            App::Tls(t) => std::mem::size_of::<Tls>() + t.state_bytes(),
+            App::Tls(t) => {
+                std::mem::size_of::<Tls>()
+                    + t.state_bytes()
+                    + t.plain.as_ref().map_or(0, |p| p.state_bytes())
+            }
             App::Tunnel(t) => std::mem::size_of::<Tunnel>() + t.inner.state_bytes(),
         }
     }
@@ -194,11 +204,30 @@ impl App {
                     h.close(false, ts, ctx)
                 }
             }
-            (App::Tls(t), Chunk::Data(ts, d, _)) => match dir {
-                Dir::Up => t.client_data(ts, d),
-                Dir::Down => t.server_data(ts, d),
-            },
-            (App::Tls(_), _) => {}
+            (App::Tls(t), Chunk::Data(ts, d, _)) => {
+                match dir {
+                    Dir::Up => t.client_data(ts, d),
+                    Dir::Down => t.server_data(ts, d),
+                }
+                if t.plain.is_none() && !mid_stream {
+                    t.plain = ctx.keylog.map(|k| Box::new(Decrypted::new(k.clone())));
+                }
+                if let Some(p) = &mut t.plain {
+                    p.data(dir, ts, d, ctx);
+                    t.info.decrypted = p.decrypting();
+                }
+            }
+            (App::Tls(t), Chunk::Gap(ts, _)) => {
+                if let Some(p) = &mut t.plain {
+                    p.dec.gap();
+                    p.inner.close(Close::Cut, ts, &mut https(ctx));
+                }
+            }
+            (App::Tls(t), Chunk::Fin(ts)) => {
+                if let Some(p) = &mut t.plain {
+                    p.inner.chunk(dir, Chunk::Fin(ts), false, &mut https(ctx));
+                }
+            }
             (App::Tunnel(t), chunk) => t.chunk(dir, chunk, ctx),
         }
         if let Some(t) = opened {
@@ -212,6 +241,11 @@ impl App {
             App::Http(h) => h.close(how, ts, ctx),
             App::Http2(h) => h.close(how == Close::Reset, ts, ctx),
             App::Tunnel(t) => t.close(how, ts, ctx),
+            App::Tls(t) => {
+                if let Some(p) = &mut t.plain {
+                    p.inner.close(how, ts, &mut https(ctx));
+                }
+            }
             _ => {}
         }
     }
@@ -224,5 +258,74 @@ impl App {
             App::Tunnel(t) => t.inner.end(),
             _ => {}
         }
+    }
+}
+
+/// A TLS connection decrypted with the key log: its plaintext runs through a codec of
+/// its own, as a cleartext connection would (`https` URLs).
+pub struct Decrypted {
+    dec: Decryptor,
+    inner: App,
+    /// Server plaintext that came before the client's first (at most 64 records).
+    early: Vec<(Ts, Vec<u8>)>,
+}
+
+impl Decrypted {
+    fn new(log: Arc<KeyLog>) -> Decrypted {
+        Decrypted {
+            dec: Decryptor::new(log),
+            inner: App::Undecided,
+            early: Vec::new(),
+        }
+    }
+
+    fn decrypting(&self) -> bool {
+        self.dec.state == super::tls::decrypt::State::Decrypting
+    }
+
+    fn data(&mut self, dir: Dir, ts: Ts, d: &[u8], ctx: &mut ConnCtx<'_>) {
+        for plain in self.dec.feed(dir == Dir::Up, d) {
+            // An HTTP/2 server sends its SETTINGS right after its Finished, often before
+            // the client's preface is on the wire: the codec is chosen by the client's
+            // first bytes, so the server's wait until then.
+            if matches!(self.inner, App::Undecided) && dir == Dir::Down {
+                if self.early.len() < 64 {
+                    self.early.push((ts, plain));
+                }
+                continue;
+            }
+            let mut inner = https(ctx);
+            self.inner
+                .chunk(dir, Chunk::Data(ts, &plain, None), false, &mut inner);
+            for (t, early) in std::mem::take(&mut self.early) {
+                self.inner
+                    .chunk(Dir::Down, Chunk::Data(t, &early, None), false, &mut inner);
+            }
+        }
+    }
+
+    /// Bytes of state held by the codec inside.
+    pub fn state_bytes(&self) -> usize {
+        self.inner.state_bytes()
+    }
+}
+
+/// The context of a decrypted connection's codec: the same connection, `https`.
+fn https<'b>(ctx: &'b mut ConnCtx<'_>) -> ConnCtx<'b> {
+    ConnCtx {
+        conn_id: ctx.conn_id,
+        client: ctx.client,
+        server: ctx.server,
+        scheme: "https",
+        source: ctx.source,
+        show_credentials: ctx.show_credentials,
+        next_exchange: &mut *ctx.next_exchange,
+        out: &mut *ctx.out,
+        hook: &mut *ctx.hook,
+        setup: ctx.setup,
+        acked: None,
+        via: ctx.via,
+        stats: &mut *ctx.stats,
+        keylog: ctx.keylog,
     }
 }

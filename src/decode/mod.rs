@@ -339,6 +339,7 @@ impl Core {
             acked: None,
             via: None,
             stats: &mut self.stats,
+            keylog: self.config.keylog.as_ref(),
         }
     }
 

@@ -102,6 +102,7 @@ impl Tunnel {
             acked: None,
             via: Some(self.via),
             stats: &mut *outer.stats,
+            keylog: outer.keylog,
         }
     }
 }

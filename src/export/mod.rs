@@ -6,4 +6,5 @@ pub mod metrics;
 pub mod ndjson;
 pub mod push;
 pub mod report;
+mod report_direct;
 pub mod rotate;

@@ -229,11 +229,11 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
     let mut order: Vec<&ModuleView> = mods.iter().collect();
     order.sort_by_key(|m| std::cmp::Reverse(m.outcome));
     for m in order {
-        let version = m
-            .version
-            .as_deref()
-            .map(sanitize)
-            .unwrap_or("(no version)".into());
+        let version = m.version.as_deref().map(sanitize).unwrap_or_else(|| {
+            super::report_direct::version(m)
+                .unwrap_or("(no version)")
+                .into()
+        });
         let size = m.zip_bytes.map(human_bytes).unwrap_or_default();
         let _ = writeln!(
             o,
@@ -247,6 +247,7 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
         if let Some(p) = &m.problem {
             let _ = writeln!(o, "    ! {p}");
         }
+        super::report_direct::lines(o, m);
         for kind in ARTIFACTS {
             let chain: Vec<String> = m
                 .attempts

@@ -49,9 +49,15 @@ pub fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) ->
             ..Default::default()
         };
     }
+    // Git smart HTTP, and the other systems' markers (Mercurial's `?cmd=`, Subversion's
+    // `/!svn/`, Bazaar's smart server, Fossil's `/xfer`): the go command's direct mode.
     if u.path.ends_with("/info/refs")
         || u.path.ends_with("/git-upload-pack")
         || u.path.ends_with("/git-receive-pack")
+        || u.query.split('&').any(|kv| kv.starts_with("cmd="))
+        || u.path.contains("/!svn/")
+        || u.path.ends_with("/.bzr/smart")
+        || u.path.ends_with("/xfer")
     {
         return GoRequest {
             kind: Kind::Vcs,

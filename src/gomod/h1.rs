@@ -10,8 +10,20 @@ use flate2::{Decompress, FlushDecompress, Status};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
-/// The go command refuses zips (and their total uncompressed size) above 500 MiB.
-const MAX_UNCOMPRESSED: u64 = 500 << 20;
+/// The go command refuses zips, and zips whose total uncompressed size is, above 500 MiB
+/// (`MaxZipFile` in golang.org/x/mod/zip; docs/goproxy-protocol.md §3.6).
+pub const MAX_ZIP: u64 = 500 << 20;
+
+/// The start of a hash error that is the zip's own fault: the go command would refuse the
+/// zip too (it is not a zip, an entry cannot be inflated, it is too large). Every other
+/// hash error is a limit of the observer (a body not seen in full, a layout the streaming
+/// hasher cannot follow) and says nothing about the zip.
+pub const INVALID_ZIP: &str = "not a valid module zip: ";
+
+/// Why the zip itself is unusable, if a hash error says so (see [`INVALID_ZIP`]).
+pub fn invalid_zip_reason(error: &str) -> Option<&str> {
+    error.strip_prefix(INVALID_ZIP)
+}
 const LOCAL_HEADER: u32 = 0x0403_4b50;
 const CENTRAL_HEADER: u32 = 0x0201_4b50;
 const END_OF_CENTRAL: u32 = 0x0605_4b50;
@@ -69,7 +81,8 @@ enum State {
     Descriptor {
         zip64: bool,
     },
-    /// Reached the central directory: every entry has been hashed.
+    /// Reached the central directory: every entry has been hashed; what follows is only
+    /// looked through for the end of central directory record.
     Done,
     Failed,
 }
@@ -85,6 +98,13 @@ pub struct ZipHasher {
     out: Vec<u8>,
     files: Vec<(String, [u8; 32])>,
     uncompressed: u64,
+    /// Zip bytes fed so far.
+    size: u64,
+    /// The end of central directory record's signature was seen (a zip without one is
+    /// cut short: archive/zip cannot open it).
+    end_seen: bool,
+    /// The last bytes before the current piece, for a signature split between pieces.
+    tail: Vec<u8>,
     error: Option<String>,
 }
 
@@ -107,6 +127,9 @@ impl ZipHasher {
             out: vec![0; 64 << 10],
             files: Vec::new(),
             uncompressed: 0,
+            size: 0,
+            end_seen: false,
+            tail: Vec::new(),
             error: None,
         }
     }
@@ -118,10 +141,25 @@ impl ZipHasher {
         self.state = State::Failed;
     }
 
+    /// The zip itself is at fault (see [`INVALID_ZIP`]).
+    fn invalid(&mut self, why: impl std::fmt::Display) {
+        self.fail(format!("{INVALID_ZIP}{why}"));
+    }
+
     pub fn update(&mut self, mut data: &[u8]) {
+        if matches!(self.state, State::Failed) {
+            return;
+        }
+        // Counted whatever the state: bytes after the central directory are part of the zip.
+        self.size += data.len() as u64;
+        if self.size > MAX_ZIP {
+            self.invalid("the zip file is larger than 500 MiB, the go command's limit");
+            return;
+        }
         while !data.is_empty() {
             let used = match self.state {
-                State::Done | State::Failed => return,
+                State::Failed => return,
+                State::Done => return self.look_for_end(data),
                 State::Header => self.header(data),
                 State::Deflated => self.deflated(data),
                 State::Stored { left } => {
@@ -157,11 +195,12 @@ impl ZipHasher {
         let sig = le32(&self.buf, 0);
         if sig == CENTRAL_HEADER || sig == END_OF_CENTRAL {
             self.buf.clear();
+            self.end_seen = sig == END_OF_CENTRAL;
             self.state = State::Done;
             return used;
         }
         if sig != LOCAL_HEADER {
-            self.fail("not a zip file (bad local header)");
+            self.invalid("not a zip file (bad local header)");
             return used;
         }
         used += self.gather(&data[used..], 30);
@@ -184,7 +223,7 @@ impl ZipHasher {
         self.sha = Sha256::new();
         self.buf.clear();
         if flags & 0x1 != 0 {
-            self.fail("encrypted zip entry");
+            self.invalid("encrypted entry");
             return used;
         }
         match method {
@@ -199,8 +238,10 @@ impl ZipHasher {
                     self.state = State::Stored { left: csize };
                 }
             }
-            0 => self.fail("stored zip entry of unknown length"),
-            m => self.fail(format!("zip compression method {m}")),
+            // Valid (the go command reads sizes from the central directory), but its end
+            // cannot be found while streaming: our limit, not the zip's fault.
+            0 => self.fail("cannot hash a stored zip entry of unknown length while streaming"),
+            m => self.invalid(format_args!("unsupported compression method {m}")),
         }
         used
     }
@@ -228,12 +269,12 @@ impl ZipHasher {
                 Ok(_) if consumed_now == data.len() => return consumed_now,
                 Ok(_) if produced == 0 && consumed_now == consumed => {
                     // Input left but no progress: the stream is stuck.
-                    self.fail("corrupt deflate stream");
+                    self.invalid("corrupt deflate stream");
                     return data.len();
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    self.fail(format!("corrupt deflate stream: {e}"));
+                Err(_) => {
+                    self.invalid("corrupt deflate stream");
                     return data.len();
                 }
             }
@@ -260,10 +301,32 @@ impl ZipHasher {
         used
     }
 
+    /// Bytes of the central directory: only the end record's signature is looked for.
+    fn look_for_end(&mut self, data: &[u8]) {
+        if self.end_seen {
+            return;
+        }
+        let sig = END_OF_CENTRAL.to_le_bytes();
+        self.tail.extend_from_slice(&data[..data.len().min(3)]);
+        if memchr::memmem::find(&self.tail, &sig).is_some()
+            || memchr::memmem::find(data, &sig).is_some()
+        {
+            self.end_seen = true;
+            self.tail = Vec::new();
+            return;
+        }
+        let keep = if data.len() >= 3 {
+            data[data.len() - 3..].to_vec()
+        } else {
+            self.tail[self.tail.len().saturating_sub(3)..].to_vec()
+        };
+        self.tail = keep;
+    }
+
     fn content(&mut self, bytes: &[u8]) {
         self.uncompressed += bytes.len() as u64;
-        if self.uncompressed > MAX_UNCOMPRESSED {
-            self.fail("zip larger than the go command's 500 MiB limit");
+        if self.uncompressed > MAX_ZIP {
+            self.invalid("it inflates to more than 500 MiB, the go command's limit");
             return;
         }
         self.sha.update(bytes);
@@ -285,9 +348,16 @@ impl ZipHasher {
     /// The zip's `h1:` once the whole body went through, or why there is none.
     pub fn finish(self) -> Result<String, String> {
         match self.state {
-            State::Done => hash1(self.files),
-            State::Failed => Err(self.error.unwrap_or_else(|| "unreadable zip".into())),
-            _ => Err("zip ended before its central directory".into()),
+            // The go command hashes names the same way and refuses the same ones.
+            State::Done if !self.end_seen => {
+                Err(format!("{INVALID_ZIP}it ends inside its central directory"))
+            }
+            State::Done => hash1(self.files).map_err(|e| format!("{INVALID_ZIP}{e}")),
+            State::Failed => Err(self
+                .error
+                .unwrap_or_else(|| format!("{INVALID_ZIP}unreadable"))),
+            // The whole body was seen (an incomplete one never gets here): the zip is cut.
+            _ => Err(format!("{INVALID_ZIP}it ends before its central directory")),
         }
     }
 }
@@ -335,6 +405,9 @@ mod tests {
         assert!(z.finish().is_err());
         let mut z = ZipHasher::new();
         z.update(b"hello");
-        assert_eq!(z.finish().unwrap_err(), "not a zip file (bad local header)");
+        assert_eq!(
+            z.finish().unwrap_err(),
+            "not a valid module zip: not a zip file (bad local header)"
+        );
     }
 }

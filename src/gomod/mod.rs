@@ -2,7 +2,10 @@
 
 pub mod chain;
 pub mod classify;
+pub mod direct;
+pub mod direct_verdict;
 pub mod drift;
+pub mod goenv;
 pub mod goproxy;
 pub mod h1;
 pub mod hashpool;

@@ -30,10 +30,13 @@ pub struct Attempt {
     pub url: Option<Arc<str>>,
     /// Extension: the request was redirected; the status is the final hop's.
     pub redirected_to: Option<String>,
+    /// Extension: for a direct fetch, what this request was (`go-get`, `info/refs`,
+    /// `ls-refs`, `fetch`, …; gomod::direct); null for proxy requests.
+    pub step: Option<&'static str>,
+    /// Extension: response body bytes.
+    pub bytes: u64,
     #[serde(skip)]
     pub ts: Ts,
-    #[serde(skip)]
-    pub bytes: u64,
     #[serde(skip)]
     pub connection: Option<u64>,
     /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
@@ -58,6 +61,7 @@ impl Attempt {
             total_ms: ex.timing.total_ms,
             url: ex.url.as_deref().map(Arc::from),
             redirected_to: None,
+            step: None,
             ts: ex.ts,
             bytes: ex.resp_bytes,
             connection: Some(ex.connection),
@@ -209,7 +213,10 @@ pub fn walks<'a>(attempts: impl Iterator<Item = &'a Attempt>) -> Vec<Vec<&'a Att
 /// Is `b` the go command's automatic retry of `a`? Same URL on https, `a` answered 4xx,
 /// `b` came right after and was answered the same, and `a` was not folded yet.
 fn is_retry_of(a: &Attempt, b: &Attempt) -> bool {
+    // Git's requests come from separate git processes: a second 401 is another process
+    // (each asks without credentials first), not the go command's retry.
     a.count == 1
+        && a.kind != Kind::Vcs
         && a.url.is_some()
         && a.url == b.url
         && a.url.as_deref().is_some_and(|u| u.starts_with("https://"))
@@ -234,6 +241,7 @@ mod tests {
             total_ms: Some(1.0),
             url: Some(url.into()),
             redirected_to: None,
+            step: None,
             ts: Ts(ts * 1_000_000),
             bytes: 0,
             connection: None,

@@ -22,10 +22,15 @@ pub fn for_response(
     pool: Option<&SharedPool>,
 ) -> Option<Box<dyn BodySink>> {
     match go.kind {
-        Kind::SumdbLookup | Kind::Info | Kind::List | Kind::Latest => Some(Box::new(Text {
-            buf: Vec::new(),
-            overflow: false,
-        })),
+        Kind::SumdbLookup | Kind::Info | Kind::List | Kind::Latest | Kind::GoGet => {
+            Some(Box::new(Text {
+                buf: Vec::new(),
+                overflow: false,
+            }))
+        }
+        // A git answer can be a whole pack: its first pkt-lines say what it was
+        // (`ls-refs` refs or `fetch` sections, gomod::direct), the rest is only counted.
+        Kind::Vcs => Some(Box::new(Head { buf: Vec::new() })),
         Kind::Mod => Some(Box::new(ModHasher::default())),
         Kind::Zip => pool.map(|pool| {
             Box::new(ZipJob {
@@ -39,6 +44,27 @@ pub fn for_response(
             }) as Box<dyn BodySink>
         }),
         _ => None,
+    }
+}
+
+/// The first bytes of a body, whatever its length.
+const HEAD_CAP: usize = 4 << 10;
+
+struct Head {
+    buf: Vec<u8>,
+}
+
+impl BodySink for Head {
+    fn feed(&mut self, data: &[u8]) {
+        let room = HEAD_CAP.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&data[..room.min(data.len())]);
+    }
+
+    fn finish(self: Box<Self>, _complete: bool) -> BodyInfo {
+        BodyInfo {
+            text: Some(String::from_utf8_lossy(&self.buf).into_owned()),
+            ..Default::default()
+        }
     }
 }
 

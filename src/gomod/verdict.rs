@@ -141,7 +141,7 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
         let Some(last) = walk.last() else { continue };
         let verdict = if last.ok() {
-            None
+            unusable_zip(rec, kind, last)
         } else if last.status == Some(200) {
             Some((
                 Outcome::Incomplete,
@@ -231,6 +231,29 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         outcome: Outcome::Ok,
         problem: degraded,
     }
+}
+
+/// A zip that arrived in full but cannot be hashed for a reason of its own (not a zip, a
+/// corrupt deflate stream, past the 500 MiB limit): the go command refuses it, so the
+/// download failed whatever its status said. Hash errors that are the observer's limits
+/// (a body not seen in full, `--no-hash`) blame nothing.
+fn unusable_zip(
+    rec: &ModuleRecord,
+    kind: Kind,
+    last: &Attempt,
+) -> Option<(Outcome, Severity, String)> {
+    if kind != Kind::Zip {
+        return None;
+    }
+    let why = super::h1::invalid_zip_reason(rec.zip_hash_error.as_deref()?)?;
+    Some((
+        Outcome::Failed,
+        Severity::Error,
+        format!(
+            "the .zip from {} is not a valid module zip: {why}; the go command will refuse it",
+            proxy_name(last)
+        ),
+    ))
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {

@@ -53,6 +53,9 @@ pub fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
     if setup.config.goproxy.is_none() {
         setup.config.goproxy = goproxy::from_go_env();
     }
+    if setup.config.go_env.is_none() {
+        setup.config.go_env = gomodwatch::gomod::goenv::GoEnv::from_go_command();
+    }
     // The go command runs from the same environment: its proxy settings are ours.
     setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
     let writer = match pcap_file {

@@ -111,6 +111,21 @@ fn view_of(cli: &Cli) -> View {
     }
 }
 
+/// Reads an NSS key log for `--tls-keylog`; one without any TLS 1.3 secret is an error
+/// (a TLS 1.2 `CLIENT_RANDOM` log cannot decrypt anything here).
+fn load_keylog(path: &Path) -> Result<Arc<gomodwatch::decode::tls::decrypt::KeyLog>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    let (log, used) = gomodwatch::decode::tls::decrypt::KeyLog::parse(&text);
+    if used == 0 {
+        return Err(Failure::Input(format!(
+            "{}: no TLS 1.3 secrets (CLIENT_TRAFFIC_SECRET_0 …) in it; TLS 1.2 key logs are not supported",
+            path.display()
+        )));
+    }
+    Ok(Arc::new(log))
+}
+
 fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
     let gosum = match &cli.model.gosum {
         Some(p) => {
@@ -122,12 +137,33 @@ fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
             .map(|t| SumTable::parse(&t))
             .unwrap_or_default(),
     };
+    let go_env = if cli.model.go_env.is_empty() {
+        // MITM runs as the user whose go command it serves: its `go env` is theirs (live
+        // capture asks after dropping privileges, modes/live.rs).
+        cli.mitm
+            .is_some()
+            .then(gomodwatch::gomod::goenv::GoEnv::from_go_command)
+            .flatten()
+    } else {
+        let mut env = gomodwatch::gomod::goenv::GoEnv::default();
+        for arg in &cli.model.go_env {
+            env.add_arg(arg).map_err(Failure::Input)?;
+        }
+        Some(env)
+    };
+    // GOPROXY given with --go-env is the chain, unless --goproxy says otherwise.
+    let env_chain = go_env
+        .as_ref()
+        .filter(|e| !e.get("GOPROXY").is_empty())
+        .map(|e| GoproxyList::parse(e.goproxy(), ChainSource::GoEnv));
     Ok(SessionConfig {
         goproxy: cli
             .model
             .goproxy
             .as_deref()
-            .map(|l| GoproxyList::parse(l, ChainSource::Flag)),
+            .map(|l| GoproxyList::parse(l, ChainSource::Flag))
+            .or(env_chain),
+        go_env,
         slo_ms: cli.model.slo,
         gosum,
         log_capacity: 0,
@@ -264,7 +300,17 @@ impl Run {
             no_hash: cli.model.no_hash,
             lean: self.lean,
         };
-        let mut decoder = pipeline::go_decoder(cli.view.show_credentials, hook);
+        let keylog = match &cli.model.tls_keylog {
+            Some(p) => Some(load_keylog(p)?),
+            None => None,
+        };
+        let mut decoder = pipeline::go_decoder(
+            gomodwatch::decode::app::DecodeConfig {
+                show_credentials: cli.view.show_credentials,
+                keylog,
+            },
+            hook,
+        );
         if matches!(self.view, View::Tui | View::TuiAfter) {
             config.log_capacity = ui::LOG_CAPACITY;
         }

@@ -74,6 +74,14 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     if setup.config.goproxy.is_none() {
         setup.config.goproxy = goenv.as_ref().and_then(run_env::chain);
     }
+    // The child's own `go env` is what decides what goes direct and what is verified.
+    if let (Some(g), true) = (&goenv, cli.model.go_env.is_empty()) {
+        let mut env = gomodwatch::gomod::goenv::GoEnv::default();
+        for (k, v) in g {
+            env.set(k, v);
+        }
+        setup.config.go_env = Some(env);
+    }
     // What the go command would have used without us: now our upstream.
     setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv {
         https_proxy: run_env::env_var("HTTPS_PROXY"),

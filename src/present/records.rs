@@ -29,6 +29,11 @@ pub struct ModuleView {
     pub gosum_mod_h1: Option<String>,
     /// Other paths tried for the same query that 404'd as expected (prefix probes).
     pub probes: Vec<String>,
+    /// Extension: for a module fetched from its code host instead of a proxy, the
+    /// discovery, repository, the rule that sent it there and warnings (null otherwise).
+    pub direct: Option<crate::gomod::direct_verdict::DirectView>,
+    /// Extension: why `h1` is null when the wire cannot show it (direct fetches).
+    pub hash_note: Option<String>,
     pub ts: Ts,
     /// Time spent on this module's requests (the latest walk of each artifact).
     pub duration_ms: f64,

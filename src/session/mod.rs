@@ -6,6 +6,7 @@
 
 pub mod checksum_db;
 pub mod connections;
+pub mod direct;
 pub mod dns;
 pub mod folded;
 pub mod latency;
@@ -60,6 +61,9 @@ pub struct SessionConfig {
     pub trusted_roots: Option<std::sync::Arc<dyn TrustedRoots>>,
     /// Module records kept in full; older ones are folded into aggregates.
     pub max_modules: usize,
+    /// The go command's GOPROXY, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE, GOSUMDB,
+    /// GOFLAGS, when known: names the rule that sent a module direct.
+    pub go_env: Option<crate::gomod::goenv::GoEnv>,
 }
 
 /// Which certificate subjects are root CAs this machine trusts. Reading the system's store
@@ -86,6 +90,7 @@ impl Default for SessionConfig {
             proxy_env: None,
             trusted_roots: None,
             max_modules: modules::DEFAULT_MAX_MODULES,
+            go_env: None,
         }
     }
 }
@@ -226,6 +231,7 @@ impl Session {
             checksum_db: &self.checksum_db,
             end: self.last,
             lost: self.source.lost(),
+            env: self.config.go_env.as_ref(),
         }
     }
 

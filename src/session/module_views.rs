@@ -4,6 +4,7 @@
 use super::checksum_db::ChecksumDb;
 use super::modules::Modules;
 use super::Session;
+use crate::gomod::direct_verdict::is_direct;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::module::{Attempt, ModuleRecord};
 use crate::gomod::sumdb::{SumTable, Sums};
@@ -24,6 +25,8 @@ pub struct Judging<'a> {
     pub end: Ts,
     /// Packets the capture lost.
     pub lost: u64,
+    /// The go command's environment, when known (`--go-env`, or `go env` live).
+    pub env: Option<&'a crate::gomod::goenv::GoEnv>,
 }
 
 impl Modules {
@@ -48,13 +51,25 @@ impl Modules {
             .any(|r| r.attempts.iter().any(|a| a.status.is_none()));
         let views = merged_records(&recs)
             .into_iter()
-            .map(|(rec, probes)| judged(rec, probes, j))
+            .map(|(rec, probes)| {
+                let (judgement, sumdb, gosum) = judged(&rec, j);
+                let direct = is_direct(&rec).then(|| self.judge_direct(&rec, j));
+                let mut v = view(rec, probes, judgement, sumdb, gosum);
+                if let Some(d) = direct {
+                    super::direct::apply(&mut v, d);
+                }
+                v
+            })
             .collect();
         (views, waiting)
     }
 }
 
-fn judged(rec: Cow<'_, ModuleRecord>, probes: Vec<String>, j: &Judging<'_>) -> ModuleView {
+/// The verdict of a record, with the checksum database's and go.sum's hashes for it.
+fn judged(
+    rec: &ModuleRecord,
+    j: &Judging<'_>,
+) -> (crate::gomod::verdict::Judgement, Option<Sums>, Option<Sums>) {
     let (sumdb, gosum, source) = match &rec.version {
         None => (None, None, None),
         Some(v) => {
@@ -77,8 +92,7 @@ fn judged(rec: Cow<'_, ModuleRecord>, probes: Vec<String>, j: &Judging<'_>) -> M
         end: j.end,
         lost: j.lost,
     };
-    let judgement = judge(&rec, &ctx);
-    view(rec, probes, judgement, sumdb, gosum)
+    (judge(rec, &ctx), sumdb, gosum)
 }
 
 /// Two records of one query: related paths (one under the other), the same version (or a
@@ -259,6 +273,8 @@ fn view(
         gosum_h1: gosum.as_ref().and_then(|s| s.zip.clone()),
         gosum_mod_h1: gosum.and_then(|s| s.gomod),
         probes,
+        direct: None,
+        hash_note: None,
         ts: rec.first,
         duration_ms: (duration_ms * 1000.0).round() / 1000.0,
         attempts_not_kept: rec.dropped_attempts,
@@ -563,6 +579,7 @@ mod tests {
                     total_ms: Some(1.0),
                     url: None,
                     redirected_to: None,
+                    step: None,
                     ts,
                     bytes: 0,
                     connection: None,

@@ -49,6 +49,8 @@ pub struct Modules {
     pub folded: Folded,
     /// Every fallback from one proxy to another, counted as it happens.
     pub fallbacks: BTreeMap<Fallback, u64>,
+    /// What direct fetches' discoveries and git traffic said (`super::direct`).
+    pub direct: super::direct::DirectIndex,
 }
 
 impl Default for Modules {
@@ -62,6 +64,7 @@ impl Default for Modules {
             limit: DEFAULT_MAX_MODULES,
             folded: Folded::default(),
             fallbacks: BTreeMap::new(),
+            direct: Default::default(),
         }
     }
 }
@@ -75,6 +78,10 @@ impl Modules {
         proxy_at: &dyn Fn(&SocketAddr) -> String,
     ) {
         let go = &ex.go;
+        if matches!(go.kind, Kind::GoGet | Kind::Vcs) {
+            self.apply_direct(ex, conns, proxy_at);
+            return;
+        }
         if !(go.kind.is_proxy_artifact() || go.kind == Kind::SumdbLookup) {
             return;
         }
@@ -86,6 +93,9 @@ impl Modules {
             _ => go.version.clone(),
         };
         let refused = conns.take_refusal_before(ex.ts);
+        if go.kind.is_proxy_artifact() && ex.status == Some(200) {
+            self.note_serving_proxy(go.proxy.as_deref());
+        }
         let key = (module.clone(), version.clone());
         self.gen += 1;
         let gen = self.gen;
@@ -151,6 +161,27 @@ impl Modules {
             }
             rec.zip_hash_error = h.error.clone();
         }
+    }
+
+    /// The record for a module@version, made when missing, stamped as changed.
+    pub(super) fn record_mut(
+        &mut self,
+        module: String,
+        version: Option<String>,
+        ts: Ts,
+    ) -> &mut ModuleRecord {
+        self.gen += 1;
+        let gen = self.gen;
+        let paths = &mut self.paths;
+        let rec = self
+            .records
+            .entry((module.clone(), version.clone()))
+            .or_insert_with(|| {
+                *paths.entry(module.clone()).or_default() += 1;
+                ModuleRecord::new(module, version, ts)
+            });
+        rec.gen = gen;
+        rec
     }
 
     #[cfg(test)]
@@ -273,6 +304,7 @@ fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
         total_ms: None,
         url: None,
         redirected_to: None,
+        step: None,
         ts,
         bytes: 0,
         connection: None,

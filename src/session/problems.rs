@@ -27,7 +27,14 @@ impl Session {
                 })
             })
             .collect();
+        // Direct fetches' further warnings (plain http, not verified, a pattern too broad).
+        for m in modules.iter().map(Borrow::borrow) {
+            super::direct::warnings(m, &mut out);
+        }
         for (server, n) in &self.connections.refused_by_server {
+            if self.modules.direct.refused_here(server) {
+                continue;
+            }
             let s = if *n == 1 { "" } else { "s" };
             // Only an endpoint that is a GOPROXY entry may be told to leave GOPROXY.
             let (severity, text, proxy) = match self.role_of(server, None) {

@@ -36,6 +36,10 @@ impl TlsServers {
         let (Some(tls), Source::Capture) = (&c.tls, c.source) else {
             return;
         };
+        // Decrypted with --tls-keylog: its exchanges were decoded, nothing is hidden.
+        if tls.decrypted {
+            return;
+        }
         let name = tls
             .sni
             .clone()

@@ -17,6 +17,11 @@ pub fn outcome(o: Outcome) -> Style {
     }
 }
 
+/// A module fetched direct from its code host (not a proxy) that worked.
+pub fn direct() -> Style {
+    Style::new().fg(Color::Cyan)
+}
+
 pub fn severity(s: Severity) -> (Style, &'static str) {
     match s {
         Severity::Critical => (
@@ -68,5 +73,10 @@ pub fn bytes(n: Option<u64>) -> String {
 
 /// A proxy base URL without its scheme, sanitised.
 pub fn short_proxy(p: &str) -> String {
+    // `direct (git https://host/repo.git)`: the VCS and the repository, without scheme.
+    if let Some(inner) = p.strip_prefix("direct (").and_then(|r| r.strip_suffix(')')) {
+        let (vcs, repo) = inner.split_once(' ').unwrap_or(("", inner));
+        return sanitize(&format!("{vcs} {}", format::short_proxy(repo))).into_owned();
+    }
     sanitize(format::short_proxy(p)).into_owned()
 }

@@ -33,6 +33,9 @@ pub struct TlsInfo {
     pub failure: Option<TlsFailure>,
     /// Extension: the server's certificate, when the capture shows it (TLS 1.2 and older).
     pub certificate: Option<CertSummary>,
+    /// Extension: the connection was decrypted with `--tls-keylog` (its exchanges are
+    /// decoded like any other's).
+    pub decrypted: bool,
 }
 
 /// A TLS handshake that did not complete.

@@ -402,6 +402,7 @@ fn the_tracker_turns_real_streams_into_the_go_commands_exchanges() {
                 acked: None,
                 via: None,
                 stats: &mut stats,
+                keylog: None,
             };
             for (dir, ts, bytes) in &conn.chunks {
                 last = *ts;

@@ -635,6 +635,7 @@ mod tests {
                 acked: self.acked,
                 via: None,
                 stats: &mut self.stats,
+                keylog: None,
             }
         }
         fn exchanges(&self) -> Vec<Seen> {

@@ -68,6 +68,7 @@ impl Harness {
             acked: None,
             via: None,
             stats: &mut self.stats,
+            keylog: None,
         }
     }
     fn exchanges(&self) -> Vec<&Exchange> {

@@ -12,6 +12,7 @@
 //! one encrypted record the size of an alert (2 bytes + content type + 16-byte AEAD tag =
 //! 19) and closes; its Finished would be 53 bytes or more. That is inferred, and said so.
 
+pub mod decrypt;
 mod hello;
 mod records;
 
@@ -19,6 +20,24 @@ use crate::vocab::{TlsFailure, TlsInfo, Ts};
 use records::{Record, Records};
 
 pub use hello::version_name;
+
+/// For the fuzz targets (`gomodwatch::fuzzing`): one handshake message body parsed as a
+/// ClientHello (`kind` 1), a ServerHello (2) or a Certificate (11), as the decoder does.
+#[doc(hidden)]
+pub fn fuzz_handshake_message(kind: u8, body: &[u8]) {
+    let mut info = TlsInfo::default();
+    match kind {
+        1 => {
+            hello::parse_client_hello(body, &mut info);
+        }
+        2 => {
+            hello::parse_server_hello(body, &mut info);
+        }
+        _ => {
+            info.certificate = hello::parse_certificate(body);
+        }
+    }
+}
 
 const CONTENT_CCS: u8 = 20;
 const CONTENT_HANDSHAKE: u8 = 22;
@@ -52,6 +71,8 @@ pub struct Tls {
     /// Something after the suspect record showed the handshake went on.
     went_on: bool,
     pub info: TlsInfo,
+    /// Decrypted with the key log (`--tls-keylog`), when it has this connection's secrets.
+    pub plain: Option<Box<crate::decode::app::Decrypted>>,
 }
 
 impl Tls {
@@ -65,6 +86,7 @@ impl Tls {
             suspect_alert: false,
             went_on: false,
             info: TlsInfo::default(),
+            plain: None,
         }
     }
 

@@ -30,6 +30,62 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// For the fuzz targets (`gomodwatch::fuzzing`): the proxy's request-head handling on
+/// bytes a client (or a server) sent: heads read one after another as the proxy reads them
+/// (`head::Reader` over the bytes), parsed, the CONNECT authority or absolute-form target
+/// split, the body framing decided, and a chunked body's size lines read.
+#[doc(hidden)]
+pub fn fuzz_head(data: &[u8]) {
+    use head::{Body, Head};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    /// Polls a future over in-memory bytes: it never waits, so one poll settles it.
+    fn now<T>(f: impl Future<Output = T>) -> Option<T> {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
+    }
+    let mut r = head::Reader::new(data);
+    for _ in 0..64 {
+        let Some(Ok(raw)) = now(r.head()) else { return };
+        let body = match head::parse(&raw) {
+            Some(Head::Request {
+                method,
+                target,
+                headers,
+            }) => {
+                if method == "CONNECT" {
+                    let _ = proxy::authority(&target);
+                } else if target.starts_with("http://") {
+                    let _ = plain::split_target(&target);
+                }
+                let _ = head::header(&headers, "connection");
+                head::request_body(&headers)
+            }
+            Some(Head::Response {
+                status, headers, ..
+            }) => head::response_body(status, raw.len() % 2 == 0, &headers),
+            None => return,
+        };
+        match body {
+            Body::Chunked => {
+                for _ in 0..16 {
+                    match now(r.line()) {
+                        Some(Ok(line)) if line != b"0\r\n" => {}
+                        _ => break,
+                    }
+                }
+            }
+            Body::Length(n) => {
+                let _ = now(r.some(n.min(1 << 16) as usize));
+            }
+            Body::None | Body::Close => {}
+        }
+    }
+}
+
 pub struct MitmConfig {
     pub addr: SocketAddr,
     pub ca_dir: PathBuf,

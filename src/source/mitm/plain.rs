@@ -110,7 +110,7 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
 }
 
 /// `http://host[:port]/path?q` → (host, port, `/path?q`).
-fn split_target(target: &str) -> Option<(String, u16, String)> {
+pub(super) fn split_target(target: &str) -> Option<(String, u16, String)> {
     let u = url::Url::parse(target).ok()?;
     if u.scheme() != "http" {
         return None;

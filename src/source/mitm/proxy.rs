@@ -181,7 +181,7 @@ impl Proxy {
 }
 
 /// `host:port` of a CONNECT (IPv6 in brackets).
-fn authority(target: &str) -> Option<(String, u16)> {
+pub(super) fn authority(target: &str) -> Option<(String, u16)> {
     let (host, port) = target.rsplit_once(':')?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {

@@ -108,7 +108,13 @@ fn summary(m: &ModuleView) -> Vec<Line<'static>> {
             style::dim(),
         ));
     }
+    super::detail_direct::lines(m, &mut lines);
     lines
+}
+
+/// What an attempt asked for: the artifact, or a direct fetch's step.
+fn what(a: &Attempt) -> &'static str {
+    a.step.unwrap_or_else(|| artifact_name(a.kind))
 }
 
 fn chain(m: &ModuleView) -> Vec<Line<'static>> {
@@ -117,7 +123,7 @@ fn chain(m: &ModuleView) -> Vec<Line<'static>> {
         .map(|a| {
             Line::from(vec![
                 Span::raw(format!("+{:<8} ", style::ms(Some(a.ts.ms_since(m.ts))))),
-                Span::raw(format!("{:<16}", artifact_name(a.kind))),
+                Span::raw(format!("{:<16}", what(a))),
                 Span::raw(format!("{:<28} ", attempt::proxy(a, Width::Narrow))),
                 Span::styled(
                     format!("{:<12}", attempt::answer(a, Width::Narrow)),
@@ -194,11 +200,7 @@ fn waterfall(m: &ModuleView, width: usize) -> Vec<Line<'static>> {
         .collect::<Vec<_>>(),
     )];
     for (a, start, phases) in rows {
-        let label = format!(
-            "{} {}",
-            artifact_name(a.kind),
-            attempt::proxy(a, Width::Narrow)
-        );
+        let label = format!("{} {}", what(a), attempt::proxy(a, Width::Narrow));
         let label: String = label.chars().take(label_w - 1).collect();
         let mut spans = vec![Span::raw(format!("{label:<label_w$}"))];
         let offset_ms = start.ms_since(t0);

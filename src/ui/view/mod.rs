@@ -2,6 +2,7 @@
 
 mod chrome;
 mod detail;
+mod detail_direct;
 mod log;
 mod modules;
 mod problems;

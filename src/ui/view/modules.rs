@@ -86,10 +86,19 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
             };
             let row = Row::new([
                 Cell::from(m.module.clone()),
-                Cell::from(m.version.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(m.version.clone().unwrap_or_else(|| {
+                    // A direct fetch whose tag the git traffic did not show.
+                    if m.direct.is_some() { "(git)" } else { "-" }.into()
+                })),
                 Cell::from(served),
                 Cell::from(attempt::chain_summary(&m.attempts)),
-                Cell::from(short_outcome(m.outcome)).style(style::outcome(m.outcome)),
+                match (&m.direct, m.outcome) {
+                    // Fetched from its code host: its own colour, apart from proxy oks.
+                    (Some(_), crate::present::Outcome::Ok) => {
+                        Cell::from("direct").style(style::direct())
+                    }
+                    _ => Cell::from(short_outcome(m.outcome)).style(style::outcome(m.outcome)),
+                },
                 Cell::from(style::bytes(m.zip_bytes)),
                 Cell::from(style::ms(Some(m.duration_ms))),
             ]);

@@ -23,6 +23,27 @@ pub use frames::{error_code_name, PREFACE};
 
 pub use crate::vocab::{Dir, Ts};
 
+/// For the fuzz targets (`gomodwatch::fuzzing`): one direction's HPACK decoder driven by
+/// `(op, bytes)` steps: op 0 decodes a header block, 1 is a peer SETTINGS with a
+/// HEADER_TABLE_SIZE (the first 4 bytes, big-endian; none if fewer), 2 its ACK.
+#[doc(hidden)]
+pub fn fuzz_hpack<'a>(cap: usize, steps: impl Iterator<Item = (u8, &'a [u8])>) {
+    let mut dir = hpack::HpackDir::new(cap);
+    for (op, bytes) in steps {
+        match op % 3 {
+            0 => {
+                let _ = dir.decode(bytes, Limits::default().max_header_list);
+            }
+            1 => dir.peer_settings(
+                bytes
+                    .get(..4)
+                    .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            ),
+            _ => dir.peer_settings_ack(),
+        }
+    }
+}
+
 /// Resource limits; whatever exceeds them is counted in [`Counters`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
