@@ -374,6 +374,29 @@ pub enum Mode<'a> {
 }
 
 impl Cli {
+    /// A flag given without the mode it belongs to: clap's `requires` is not enforced on
+    /// these flags here (flattened groups beside a subcommand), so it is checked once more.
+    pub fn misplaced_flag(&self) -> Option<String> {
+        if self.command.is_some() {
+            return None;
+        }
+        let needs_mitm = [
+            ("--transparent", self.transparent),
+            ("--upstream-proxy", self.mitm_opts.upstream_proxy.is_some()),
+            ("--keylog", self.mitm_opts.keylog.is_some()),
+            ("--mitm-timeouts", self.mitm_opts.mitm_timeouts.is_some()),
+        ];
+        if self.mitm.is_none() {
+            if let Some((flag, _)) = needs_mitm.iter().find(|(_, given)| *given) {
+                return Some(format!("{flag} needs --mitm"));
+            }
+        }
+        if self.realtime && self.read.is_none() {
+            return Some("--realtime needs -r FILE".into());
+        }
+        None
+    }
+
     pub fn mode(&self) -> Option<Mode<'_>> {
         if let Some(c) = &self.command {
             return Some(match c {

@@ -10,6 +10,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if let Some(why) = cli.misplaced_flag() {
+        use clap::CommandFactory;
+        cli::Cli::command()
+            .error(clap::error::ErrorKind::MissingRequiredArgument, why)
+            .exit();
+    }
     match modes::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input(msg)) => {

@@ -452,6 +452,25 @@ fn bad_usage_is_exit_status_2() {
     assert_eq!(run(&[]).status.code(), Some(2));
     assert_eq!(run(&["--no-such-flag"]).status.code(), Some(2));
     assert_eq!(run(&["-r", "x", "-i", "lo"]).status.code(), Some(2));
+    // A flag of another mode is a usage error, not silently ignored.
+    let cap = captures().join("fallback-404-go127.pcap");
+    let cap = cap.to_str().unwrap();
+    for (flag, value) in [
+        ("--transparent", None),
+        ("--upstream-proxy", Some("http://127.0.0.1:3128")),
+        ("--keylog", Some("/nonexistent/k")),
+        ("--mitm-timeouts", Some("head=1s")),
+    ] {
+        let mut args = vec!["-r", cap, "--report", flag];
+        args.extend(value);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{flag} needs --mitm")), "{err}");
+    }
+    let out = run(&["-i", "lo", "--realtime"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--realtime needs -r FILE"));
 }
 
 #[test]
