@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hostile.sh [SMALL [LARGE]] — time and memory of replaying hostile captures at two sizes.
 #
-# Generates the captures of tests/hostile.rs (its ignored `generate_captures` test) at SMALL
+# Generates the captures of tests/hostile.rs (its `generate_captures` test) at SMALL
 # and LARGE items each (default 100000 and 1000000: SYNs, half-open flows, pipelined
 # requests, flows holding state and out-of-order bytes), replays each with
 # `gomodwatch -r FILE --json > /dev/null` under /usr/bin/time, and prints wall seconds, peak
@@ -32,7 +32,7 @@ BIN=$ROOT/target/release/gomodwatch
 for n in "$SMALL" "$LARGE"; do
     echo "generating captures with $n items each" >&2
     if ! (cd "$ROOT" && GMW_HOSTILE_DIR="$TMP" GMW_HOSTILE_SCALE=$n \
-        cargo test --release --test hostile -- --ignored --exact generate_captures) \
+        cargo test --release --test hostile -- --exact generate_captures) \
         > "$TMP/gen.log" 2>&1; then
         cat "$TMP/gen.log" >&2; echo "hostile.sh: generating captures failed" >&2; exit 1
     fi

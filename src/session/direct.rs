@@ -237,21 +237,7 @@ pub(super) fn warnings(v: &ModuleView, out: &mut Vec<Problem>) {
 
 fn refused_direct(kind: Kind, ts: Ts, at: String, step: &'static str) -> Attempt {
     Attempt {
-        exchange: None,
-        proxy: Some(at.into()),
-        kind,
-        status: None,
-        error: Some(Arc::from("refused")),
-        ttfb_ms: None,
-        count: 1,
-        total_ms: None,
-        url: None,
-        redirected_to: None,
         step: Some(step),
-        bytes: 0,
-        ts,
-        connection: None,
-        setup: Default::default(),
-        h2_reused: false,
+        ..super::modules::refused_attempt(kind, ts, at)
     }
 }

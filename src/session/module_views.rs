@@ -111,6 +111,17 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 /// probes that 404'd next to a path that resolved are folded into it. `records` are one
 /// component's, in key order. Paths are indexed (exact path, and every ancestor), so the
 /// work is linear in the records and their path depth, not quadratic.
+/// How near a version's requests follow a version-less attempt: the soonest request after
+/// it first (attempts are kept in time order, so a binary search finds it), else the
+/// version whose last request was nearest before it.
+fn nearness(v: &ModuleRecord, a: &Attempt) -> (u8, i64) {
+    let next = v.attempts.partition_point(|x| x.ts < a.ts);
+    match v.attempts.get(next) {
+        Some(x) => (0, x.ts.0 - a.ts.0),
+        None => (1, a.ts.0 - v.last.0),
+    }
+}
+
 fn merged_records<'a>(records: &[&'a ModuleRecord]) -> Vec<(Cow<'a, ModuleRecord>, Vec<String>)> {
     // Borrowed unless a version-less lookup has to be merged in (then copied once).
     let mut versioned: Vec<Cow<'a, ModuleRecord>> = Vec::new();
@@ -136,14 +147,10 @@ fn merged_records<'a>(records: &[&'a ModuleRecord]) -> Vec<(Cow<'a, ModuleRecord
         for a in &rec.attempts {
             // The version of this module whose requests follow the lookup soonest
             // (attempts are kept in time order: a binary search finds the next one).
-            let target = same.iter().copied().min_by_key(|&i| {
-                let v = &versioned[i];
-                let next = v.attempts.partition_point(|x| x.ts < a.ts);
-                match v.attempts.get(next) {
-                    Some(x) => (0, x.ts.0 - a.ts.0),
-                    None => (1, a.ts.0 - v.last.0),
-                }
-            });
+            let target = same
+                .iter()
+                .copied()
+                .min_by_key(|&i| nearness(&versioned[i], a));
             match target {
                 Some(t) => versioned[t].to_mut().add(a.clone()),
                 None => rest.add(a.clone()),
@@ -448,13 +455,7 @@ mod tests {
                 let target = versioned
                     .iter_mut()
                     .filter(|v| v.module == rec.module)
-                    .min_by_key(|v| {
-                        let next = v.attempts.partition_point(|x| x.ts < a.ts);
-                        match v.attempts.get(next) {
-                            Some(x) => (0, x.ts.0 - a.ts.0),
-                            None => (1, a.ts.0 - v.last.0),
-                        }
-                    });
+                    .min_by_key(|v| nearness(v, a));
                 match target {
                     Some(t) => t.to_mut().add(a.clone()),
                     None => rest.add(a.clone()),

@@ -292,7 +292,7 @@ fn fallback(rec: &ModuleRecord, a: &Attempt) -> Option<Fallback> {
 
 /// A connection refused just before a request: the same request, failing at the proxy
 /// before (it never reached the wire, so it has no exchange).
-fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
+pub(super) fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
     Attempt {
         exchange: None,
         proxy: Some(proxy.into()),

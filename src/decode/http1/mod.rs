@@ -61,6 +61,22 @@ struct Pending {
 }
 
 impl Pending {
+    /// An exchange waiting for its response, with nothing yet known about either body.
+    fn new(ex: Exchange) -> Pending {
+        Pending {
+            ex,
+            head_request: false,
+            connect: false,
+            sink: None,
+            gap: false,
+            req_open: false,
+            req_off: 0,
+            req_error: None,
+            placeholder: false,
+            cost: 0,
+        }
+    }
+
     /// Heap bytes it holds, roughly (its own size is counted with the queue's capacity).
     fn estimate(&self) -> usize {
         let ex = &self.ex;
@@ -265,14 +281,10 @@ impl Http1 {
         let p = Pending {
             head_request: method == "HEAD",
             connect: method == "CONNECT",
-            ex,
-            sink: None,
-            gap: false,
             req_open: body.is_some(),
             req_off: self.req_start,
             req_error,
-            placeholder: false,
-            cost: 0,
+            ..Pending::new(ex)
         };
         // Past the bound (or while earlier requests past it still wait, to keep the
         // pairing in order) a request is reported at once and not kept.
@@ -504,46 +516,27 @@ impl Http1 {
 /// Stands for the response to a dropped request (see `Http1::dropped`).
 fn placeholder(ts: Ts, ctx: &ConnCtx<'_>) -> Pending {
     Pending {
-        ex: Exchange {
+        placeholder: true,
+        ..Pending::new(Exchange {
             connection: ctx.conn_id,
             ts,
             ..Default::default()
-        },
-        head_request: false,
-        connect: false,
-        sink: None,
-        gap: false,
-        req_open: false,
-        req_off: 0,
-        req_error: None,
-        placeholder: true,
-        cost: 0,
+        })
     }
 }
 
 /// A response with no request before it (the capture began after the request).
 fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
     *ctx.next_exchange += 1;
-    Pending {
-        ex: Exchange {
-            id: *ctx.next_exchange,
-            connection: ctx.conn_id,
-            ts,
-            source: ctx.source,
-            client: Some(ctx.client),
-            server: Some(ctx.server),
-            ..Default::default()
-        },
-        head_request: false,
-        connect: false,
-        sink: None,
-        gap: false,
-        req_open: false,
-        req_off: 0,
-        req_error: None,
-        placeholder: false,
-        cost: 0,
-    }
+    Pending::new(Exchange {
+        id: *ctx.next_exchange,
+        connection: ctx.conn_id,
+        ts,
+        source: ctx.source,
+        client: Some(ctx.client),
+        server: Some(ctx.server),
+        ..Default::default()
+    })
 }
 
 fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>) {
