@@ -165,6 +165,14 @@ fn fds(pid: u32) -> usize {
         .count()
 }
 
+/// The numbers of a process's open descriptors.
+fn fd_numbers(pid: u32) -> Vec<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
 /// Waits (at most `limit`) until `ok` holds; the last value either way.
 fn eventually<T>(limit: Duration, mut f: impl FnMut() -> T, ok: impl Fn(&T) -> bool) -> T {
     let end = Instant::now() + limit;
@@ -546,4 +554,124 @@ fn what_is_not_a_proxy_request_is_answered_400_at_once() {
     let out = run.stop();
     let events = parse_ndjson(&out.stdout);
     assert_eq!(summary(&events)["mitm_refused"], 0);
+}
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Sets a running process's soft descriptor limit (its hard limit stays 256).
+fn set_nofile(pid: u32, n: usize) {
+    let ok = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={n}:256")])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "prlimit --pid {pid} --nofile={n}");
+}
+
+#[test]
+fn out_of_descriptors_clients_get_503_and_the_proxy_does_not_spin() {
+    if !can_run(
+        "out_of_descriptors_clients_get_503_and_the_proxy_does_not_spin",
+        NEEDS,
+    ) {
+        return;
+    }
+    let w = world("emfile");
+    let run = w.mitm(256, &["--mitm-timeouts", "head=60s"]);
+    let url = format!("https://goproxy.test:{GOOD}{LIST}");
+    let (_, code, _, err) = eventually(
+        Duration::from_secs(10),
+        || w.curl(PROXY, &[&url]),
+        |r| r.1 == 200,
+    );
+    assert_eq!(code, 200, "{err}");
+    // The client cap (104 at 256 descriptors) cannot stop what follows: the limit is
+    // lowered under the running proxy to what it holds now plus one, so the first idle
+    // client takes the last descriptor and accept() fails with EMFILE for the next.
+    let held = eventually(
+        Duration::from_secs(10),
+        || {
+            let a = fds(run.pid);
+            std::thread::sleep(Duration::from_millis(300));
+            (a, fds(run.pid))
+        },
+        |(a, b)| a == b,
+    )
+    .1;
+    // The limit bounds descriptor numbers, not their count. It is set just above the
+    // proxy's spare descriptor (its /dev/null, which it gives up when accept() fails, as
+    // it would be under a limit it started with), and idle clients take every number left
+    // below it.
+    let numbers = fd_numbers(run.pid);
+    let spare = numbers
+        .iter()
+        .copied()
+        .filter(|&n| n > 2)
+        .filter(|n| {
+            std::fs::read_link(format!("/proc/{}/fd/{n}", run.pid))
+                .is_ok_and(|l| l == std::path::Path::new("/dev/null"))
+        })
+        .max()
+        .expect("the proxy's spare descriptor");
+    let limit = spare + 1;
+    let free = limit - numbers.iter().filter(|&&n| n < limit).count();
+    set_nofile(run.pid, limit);
+    let idle: Vec<TcpStream> = (0..free).map(|_| w.connect(PROXY)).collect();
+    let now = eventually(
+        Duration::from_secs(5),
+        || fds(run.pid),
+        |n| *n >= held + free,
+    );
+    eprintln!(
+        "descriptors {numbers:?}, spare {spare}, limit {limit}: {free} idle clients, {now} open"
+    );
+
+    // Every client that comes now is told why (the spare descriptor is given up for a
+    // moment to take it), instead of waiting unanswered in the backlog.
+    let cpu_before = cpu_ticks(run.pid);
+    for _ in 0..5 {
+        let answer = w.ask(
+            PROXY,
+            format!("CONNECT goproxy.test:{GOOD} HTTP/1.1\r\n\r\n").as_bytes(),
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("no file descriptor is left"), "{answer}");
+    }
+    // Out of descriptors with nothing to accept, the loop backs off: a tight retry loop
+    // would take all of these 3 s on a core (300 ticks).
+    std::thread::sleep(Duration::from_secs(3));
+    let spent = cpu_ticks(run.pid) - cpu_before;
+    assert!(
+        spent < 100,
+        "the proxy used {spent} ticks of CPU in 3 s out of descriptors"
+    );
+
+    // Descriptors back: service resumes, and the refusals were counted and said.
+    drop(idle);
+    set_nofile(run.pid, 256);
+    let (_, code, _, err) = eventually(
+        Duration::from_secs(10),
+        || w.curl(PROXY, &[&url]),
+        |r| r.1 == 200,
+    );
+    assert_eq!(code, 200, "{err}");
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let s = summary(&parse_ndjson(&out.stdout)).clone();
+    assert!(s["mitm_refused"].as_u64().unwrap() >= 5, "{s}");
+    assert!(
+        out.stderr.contains("accepting a connection failed"),
+        "{}",
+        out.stderr
+    );
 }

@@ -61,13 +61,29 @@ impl ConnCtx<'_> {
     /// (or the server's address); absolute-form targets (sent to an explicit proxy),
     /// authority-form (CONNECT host:port) and `*` are kept as sent.
     pub fn url(&self, host: Option<&str>, target: &str) -> String {
-        let url = if target.starts_with('/') {
-            let host = host.map_or_else(|| self.server.to_string(), str::to_string);
-            format!("{}://{}{}", self.scheme, host, target)
-        } else {
-            target.to_string()
+        if !target.starts_with('/') {
+            return self.redact(target);
+        }
+        // Built by hand, not with `format!`: this runs for every request.
+        let server;
+        let host = match host {
+            Some(h) => h,
+            None => {
+                server = self.server.to_string();
+                &server
+            }
         };
-        self.redact(&url)
+        let mut url = String::with_capacity(self.scheme.len() + 3 + host.len() + target.len());
+        url.push_str(self.scheme);
+        url.push_str("://");
+        url.push_str(host);
+        url.push_str(target);
+        // A password can only be in the authority, which here is the Host header.
+        if host.contains('@') {
+            self.redact(&url)
+        } else {
+            url
+        }
     }
 
     /// A URL from the wire, its password hidden unless the user asked to see them.

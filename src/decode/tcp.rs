@@ -366,11 +366,14 @@ pub enum Lookup<A> {
 
 impl<A> FlowTable<A> {
     pub fn new(limits: Limits) -> Self {
-        // Reserved up front: the memory is only touched as flows arrive, and the table
-        // never has to be copied while it grows.
+        // The slab is reserved up front (its pages are only touched as slots are first
+        // used, and freed slots are reused first), so it is never copied while it grows.
+        // The index is not: a hash table's entries land at random places, so a reserved
+        // one ends up touching all of its pages as flows come and go (1 MiB at the default
+        // limit, more than a replay's whole decoder needs otherwise).
         let cap = limits.max_flows.min(1 << 20);
         FlowTable {
-            index: AHashMap::with_capacity(cap),
+            index: AHashMap::default(),
             hasher: ahash::RandomState::new(),
             count: 0,
             slots: Vec::with_capacity(cap),

@@ -55,7 +55,7 @@ pub fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) ->
         || u.path.ends_with("/git-upload-pack")
         || u.path.ends_with("/git-receive-pack")
         || u.query.split('&').any(|kv| kv.starts_with("cmd="))
-        || u.path.contains("/!svn/")
+        || find(u.path, "/!svn/").is_some()
         || u.path.ends_with("/.bzr/smart")
         || u.path.ends_with("/xfer")
     {
@@ -70,10 +70,10 @@ pub fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) ->
     proxy_request(&u, bases).unwrap_or_default()
 }
 
-/// `haystack.find(needle)`, with memchr: this runs several times per request, and
-/// `str::find` sets up a two-way searcher for each call.
+/// `haystack.find(needle)` without a searcher's set-up: this runs several times per
+/// request (see `vocab::text`).
 fn find(haystack: &str, needle: &str) -> Option<usize> {
-    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+    crate::vocab::text::find_str(haystack, needle)
 }
 
 /// Checksum database paths: under a proxy (`<base>/sumdb/<name>/...`) or at the database's

@@ -5,6 +5,7 @@ pub mod event;
 pub mod go;
 pub mod link;
 pub mod packet;
+pub mod text;
 pub mod time;
 pub mod url;
 

@@ -17,7 +17,7 @@ pub struct Split<'a> {
 }
 
 pub fn split(s: &str) -> Option<Split<'_>> {
-    let after_scheme = memchr::memmem::find(s.as_bytes(), b"://")? + 3;
+    let after_scheme = super::text::find_str(s, "://")? + 3;
     let path_at = s[after_scheme..]
         .find(['/', '?', '#'])
         .map_or(s.len(), |i| after_scheme + i);

@@ -212,15 +212,23 @@ impl Mitm {
     /// every 10 seconds: a flood must not become a flood of lines).
     pub fn refused_notice(&mut self) -> Option<String> {
         let now = self.refused();
+        let failed = self.guard.accept_errors.load(Ordering::Relaxed);
+        // Either count moving is news (accept() can fail with no client answered).
         let (told, at) = self.refused_told;
-        if now == told || (told > 0 && at.elapsed() < Duration::from_secs(10)) {
+        if now + failed == told || (told > 0 && at.elapsed() < Duration::from_secs(10)) {
             return None;
         }
-        self.refused_told = (now, std::time::Instant::now());
-        Some(format!(
+        self.refused_told = (now + failed, std::time::Instant::now());
+        let mut line = format!(
             "{} clients answered 503 so far: more than {} at once (--mitm-max-clients) or out of file descriptors",
             now, self.max_clients
-        ))
+        );
+        if failed > 0 {
+            line.push_str(&format!(
+                "; accepting a connection failed {failed} times (no descriptor left: raise ulimit -n)"
+            ));
+        }
+        Some(line)
     }
 
     /// A line for the user when more chunks were dropped since the last call.
