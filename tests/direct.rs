@@ -7,20 +7,10 @@
 mod common;
 
 use common::{captures, of_type, replay_json};
+use gomodwatch::gomod::goenv::VARS;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// The environment variables that decide direct fetches (as `--go-env` takes them).
-const VARS: [&str; 7] = [
-    "GOPROXY",
-    "GOPRIVATE",
-    "GONOPROXY",
-    "GONOSUMDB",
-    "GOINSECURE",
-    "GOSUMDB",
-    "GOFLAGS",
-];
 
 struct Recording {
     name: &'static str,

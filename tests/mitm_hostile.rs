@@ -160,9 +160,7 @@ fn read_all(s: &mut TcpStream) -> String {
 
 /// Open descriptors of a process.
 fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
+    fd_numbers(pid).len()
 }
 
 /// The numbers of a process's open descriptors.
@@ -171,6 +169,17 @@ fn fd_numbers(pid: u32) -> Vec<usize> {
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect()
+}
+
+/// Asserts that the descriptors `what` took are given back (within 10 s; two may stay for
+/// the runtime's own use).
+fn descriptors_given_back(pid: u32, before: usize, what: &str) {
+    let after = eventually(Duration::from_secs(10), || fds(pid), |n| *n <= before + 2);
+    assert!(
+        after <= before + 2,
+        "descriptors before {before}, after {what}: {after}"
+    );
+    eprintln!("descriptors: {before} before {what}, {after} after");
 }
 
 /// Waits (at most `limit`) until `ok` holds; the last value either way.
@@ -251,16 +260,7 @@ fn idle_sockets_under_a_low_descriptor_limit_do_not_stop_service() {
     assert!(timed_out.contains("head="), "{timed_out}");
     drop(idle);
     // Every descriptor the idle clients took is given back.
-    let after = eventually(
-        Duration::from_secs(10),
-        || fds(run.pid),
-        |n| *n <= before + 2,
-    );
-    assert!(
-        after <= before + 2,
-        "descriptors before {before}, after {after}"
-    );
-    eprintln!("descriptors: {before} before 300 idle clients, {after} after");
+    descriptors_given_back(run.pid, before, "300 idle clients");
 
     let out = run.stop();
     assert!(out.status.success(), "{}", out.stderr);
@@ -315,16 +315,7 @@ fn connect_to_itself_is_refused_in_every_alias_without_leaking() {
     let (connect, _, _, err) = w.curl(PROXY, &["https://localhost:8080/"]);
     assert_eq!(connect, 508, "{err}");
     // Two of slack for anything opened lazily; a leak would be three per request.
-    let after = eventually(
-        Duration::from_secs(10),
-        || fds(run.pid),
-        |n| *n <= before + 2,
-    );
-    assert!(
-        after <= before + 2,
-        "descriptors before {before}, after 51 loops {after}"
-    );
-    eprintln!("descriptors: {before} before 51 self-CONNECTs, {after} after");
+    descriptors_given_back(run.pid, before, "51 self-CONNECTs");
     // Still serving.
     let url = format!("https://goproxy.test:{GOOD}{LIST}");
     let (_, code, _, err) = w.curl(PROXY, &[&url]);
@@ -541,16 +532,7 @@ fn what_is_not_a_proxy_request_is_answered_400_at_once() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let after = eventually(
-        Duration::from_secs(10),
-        || fds(run.pid),
-        |n| *n <= before + 2,
-    );
-    assert!(
-        after <= before + 2,
-        "descriptors before {before}, after {after}"
-    );
-    eprintln!("descriptors: {before} before the bad requests, {after} after");
+    descriptors_given_back(run.pid, before, "the bad requests");
     let out = run.stop();
     let events = parse_ndjson(&out.stdout);
     assert_eq!(summary(&events)["mitm_refused"], 0);

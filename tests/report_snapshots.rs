@@ -26,15 +26,7 @@ fn report(name: &str, goproxy: bool) -> String {
         if std::path::Path::new(dir).join(&keylog).exists() {
             cmd.args(["--tls-keylog", &keylog]);
         }
-        for k in [
-            "GOPROXY",
-            "GOPRIVATE",
-            "GONOPROXY",
-            "GONOSUMDB",
-            "GOINSECURE",
-            "GOSUMDB",
-            "GOFLAGS",
-        ] {
+        for k in gomodwatch::gomod::goenv::VARS {
             let v = meta["env"][k].as_str().unwrap_or("");
             cmd.args(["--go-env", &format!("{k}={v}")]);
         }

@@ -8,7 +8,7 @@ use super::reassembly::Chunk;
 use super::tls::decrypt::{Decryptor, KeyLog};
 use super::tls::Tls;
 use super::tunnel::Tunnel;
-use crate::vocab::{url, Dir, Event, Setup, Source, TlsInfo, Ts};
+use crate::vocab::{url, Dir, Event, Exchange, Setup, Source, TlsInfo, Ts};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -83,6 +83,20 @@ impl ConnCtx<'_> {
             self.redact(&url)
         } else {
             url
+        }
+    }
+
+    /// A new exchange on this connection (the next id), its connection fields filled in.
+    pub fn exchange(&mut self, ts: Ts) -> Exchange {
+        *self.next_exchange += 1;
+        Exchange {
+            id: *self.next_exchange,
+            connection: self.conn_id,
+            ts,
+            source: self.source,
+            client: Some(self.client),
+            server: Some(self.server),
+            ..Default::default()
         }
     }
 

@@ -12,15 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The go settings `run` reads (docs/goproxy-protocol.md §1: what decides the chain).
-pub const GO_VARS: &[&str] = &[
-    "GOPROXY",
-    "GOPRIVATE",
-    "GONOPROXY",
-    "GONOSUMDB",
-    "GOINSECURE",
-    "GOSUMDB",
-    "GOFLAGS",
-];
+pub use gomodwatch::gomod::goenv::VARS as GO_VARS;
 
 /// The first set of `HTTPS_PROXY`/`https_proxy` (uppercase wins, as in the go command).
 pub fn env_var(upper: &str) -> Option<String> {

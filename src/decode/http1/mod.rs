@@ -250,14 +250,7 @@ impl Http1 {
             body
         };
         self.requests += 1;
-        *ctx.next_exchange += 1;
         let mut ex = Exchange {
-            id: *ctx.next_exchange,
-            connection: ctx.conn_id,
-            ts: h.started,
-            source: ctx.source,
-            client: Some(ctx.client),
-            server: Some(ctx.server),
             url: Some(ctx.url(h.host.as_deref(), &h.target)),
             method: Some(h.method),
             http_version: Some(format!("HTTP/1.{}", h.minor)),
@@ -271,7 +264,7 @@ impl Http1 {
             } else {
                 Default::default()
             },
-            ..Default::default()
+            ..ctx.exchange(h.started)
         };
         ex.timing.reused = self.requests > 1;
         let tag = ctx.hook.request(&ex);
@@ -527,16 +520,7 @@ fn placeholder(ts: Ts, ctx: &ConnCtx<'_>) -> Pending {
 
 /// A response with no request before it (the capture began after the request).
 fn orphan_response(ts: Ts, ctx: &mut ConnCtx<'_>) -> Pending {
-    *ctx.next_exchange += 1;
-    Pending::new(Exchange {
-        id: *ctx.next_exchange,
-        connection: ctx.conn_id,
-        ts,
-        source: ctx.source,
-        client: Some(ctx.client),
-        server: Some(ctx.server),
-        ..Default::default()
-    })
+    Pending::new(ctx.exchange(ts))
 }
 
 fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>) {

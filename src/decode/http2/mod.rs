@@ -266,7 +266,6 @@ impl Track<'_, '_> {
     ) {
         let ctx = &mut *self.ctx;
         self.st.requests += 1;
-        *ctx.next_exchange += 1;
         let host = (!authority.is_empty())
             .then_some(authority.as_str())
             .or_else(|| header(&headers, "host"));
@@ -278,12 +277,6 @@ impl Track<'_, '_> {
             }
         }
         let mut ex = Exchange {
-            id: *ctx.next_exchange,
-            connection: ctx.conn_id,
-            ts,
-            source: ctx.source,
-            client: Some(ctx.client),
-            server: Some(ctx.server),
             url: Some(url),
             method: Some(method),
             http_version: Some("HTTP/2".into()),
@@ -295,7 +288,7 @@ impl Track<'_, '_> {
             } else {
                 Default::default()
             },
-            ..Default::default()
+            ..ctx.exchange(ts)
         };
         ex.timing.reused = self.st.requests > 1;
         let tag = ctx.hook.request(&ex);
@@ -311,16 +304,9 @@ impl Track<'_, '_> {
         let ctx = &mut *self.ctx;
         if !self.st.pending.contains_key(&stream) {
             // A response whose request was not seen (the client's side broke).
-            *ctx.next_exchange += 1;
             let ex = Exchange {
-                id: *ctx.next_exchange,
-                connection: ctx.conn_id,
-                ts,
-                source: ctx.source,
-                client: Some(ctx.client),
-                server: Some(ctx.server),
                 http_version: Some("HTTP/2".into()),
-                ..Default::default()
+                ..ctx.exchange(ts)
             };
             self.st.pending.insert(stream, Pending { ex, sink: None });
         }
