@@ -27,7 +27,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often the decoder looks at the tap while traffic flows, and for how long after the
+/// last event it keeps looking before it waits to be woken.
+const POLL: Duration = Duration::from_millis(1);
+const FLOWING: Duration = Duration::from_millis(50);
 use tokio::sync::mpsc;
 
 /// For the fuzz targets (`gomodwatch::fuzzing`): the proxy's request-head handling on
@@ -111,7 +116,9 @@ pub struct Mitm {
     told: u64,
     /// What the proxy turned away, and how much of it was already told.
     pub guard: Arc<limits::GuardStats>,
-    refused_told: (u64, std::time::Instant),
+    refused_told: (u64, Instant),
+    /// When the last event was taken (see `poll`).
+    last_event: Instant,
     pub addr: SocketAddr,
     pub ca_path: PathBuf,
     /// Clients served at once at most (after fitting the descriptor limit).
@@ -130,9 +137,11 @@ impl Mitm {
         let ca_path = ca.cert_path.clone();
         let keylog = cfg.keylog.map(|k| Arc::new(k) as Arc<dyn rustls::KeyLog>);
         let trust = upstream::Trust::new(cfg.upstream_ca.as_deref(), keylog.clone())?;
-        // Two workers: the relay is copy-bound and the decoder has its own thread.
+        // One worker: the relay of every connection fits on one core (AES-GCM and copies,
+        // about 1 GB/s), the decoder has its own thread, and a second worker only adds
+        // wake-ups between workers, which on a loaded machine cost more than they save.
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("mitm")
             .enable_all()
             .build()
@@ -174,7 +183,8 @@ impl Mitm {
             stats,
             told: 0,
             guard,
-            refused_told: (0, std::time::Instant::now()),
+            refused_told: (0, Instant::now()),
+            last_event: Instant::now(),
             addr,
             ca_path,
             max_clients,
@@ -186,6 +196,7 @@ impl Mitm {
     pub fn next(&mut self, wait: Duration) -> Option<StreamEvent> {
         let ev = match self.rx.try_recv() {
             Ok(ev) => Some(ev),
+            Err(_) if self.last_event.elapsed() < FLOWING => self.poll(wait),
             Err(_) => {
                 let rx = &mut self.rx;
                 self.runtime
@@ -193,9 +204,29 @@ impl Mitm {
             }
         };
         if let Some(ev) = &ev {
+            self.last_event = Instant::now();
             tap::taken(&self.stats, ev);
         }
         ev
+    }
+
+    /// While traffic flows, the queue is looked at every `POLL` rather than the relay
+    /// waking this thread for every chunk: a wake-up is a futex call on the relay's side and
+    /// a context switch on this one, and on a loaded two-core machine those cost the
+    /// transfer more than a millisecond of latency costs the decoder (benches/mitm.sh: the
+    /// proxy's context switches per 144 MB zip download halved).
+    fn poll(&mut self, wait: Duration) -> Option<StreamEvent> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            std::thread::sleep(POLL.min(left));
+            if let Ok(ev) = self.rx.try_recv() {
+                return Some(ev);
+            }
+        }
     }
 
     /// Plaintext chunks the decoder never got (it fell behind; the transfer did not wait).
@@ -218,7 +249,7 @@ impl Mitm {
         if now + failed == told || (told > 0 && at.elapsed() < Duration::from_secs(10)) {
             return None;
         }
-        self.refused_told = (now + failed, std::time::Instant::now());
+        self.refused_told = (now + failed, Instant::now());
         let mut line = format!(
             "{} clients answered 503 so far: more than {} at once (--mitm-max-clients) or out of file descriptors",
             now, self.max_clients

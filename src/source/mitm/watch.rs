@@ -15,9 +15,11 @@ use super::limits::{Shown, Timeouts};
 use super::tap::DirTap;
 use crate::vocab::Ts;
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::Poll;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{watch, Notify};
 
 /// What ended a tunnel early.
@@ -217,7 +219,42 @@ impl Watch {
 
 /// How long the answer to a timeout may take to write before the client is just closed.
 const ANSWER_WRITE: Duration = Duration::from_secs(5);
-const BUF: usize = 32 << 10;
+/// What one read may gather (four TLS records).
+const BUF: usize = 64 << 10;
+
+/// Reads what is ready: waits for the first bytes, then keeps reading while more can be
+/// had without waiting (a TLS stream gives one record, at most 16 KiB, per read). One
+/// write and one tapped chunk then carry several records: fewer system calls and fewer
+/// wake-ups of the client and of the decoder on a fast transfer. An error met after some
+/// bytes were read is kept for the next call, so it is neither lost nor ahead of them.
+async fn fill<R: AsyncRead + Unpin>(
+    from: &mut R,
+    buf: &mut [u8],
+    held: &mut Option<std::io::Error>,
+) -> std::io::Result<usize> {
+    if let Some(e) = held.take() {
+        return Err(e);
+    }
+    let n = from.read(buf).await?;
+    let mut rb = ReadBuf::new(buf);
+    rb.advance(n);
+    std::future::poll_fn(|cx| {
+        while n > 0 && rb.remaining() > 0 {
+            let before = rb.filled().len();
+            match Pin::new(&mut *from).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) if rb.filled().len() > before => {}
+                // The end of the stream: the next read sees it again.
+                Poll::Ready(Ok(())) | Poll::Pending => break,
+                Poll::Ready(Err(e)) => {
+                    *held = Some(e);
+                    break;
+                }
+            }
+        }
+        Poll::Ready(Ok(rb.filled().len()))
+    })
+    .await
+}
 
 /// Copies `from` to `to` like `relay::relay`, telling `w` what it sees, until the end of
 /// stream or until `w` fires. On a first-byte timeout the server → client side writes the
@@ -236,9 +273,10 @@ where
 {
     let mut fired = w.fired.subscribe();
     let mut buf = vec![0u8; BUF];
+    let mut held = None;
     loop {
         let read = tokio::select! {
-            r = from.read(&mut buf) => r,
+            r = fill(&mut from, &mut buf, &mut held) => r,
             _ = fired.wait_for(Option::is_some) => break,
         };
         let n = match read {
@@ -320,6 +358,57 @@ mod tests {
         frame(&mut rst, RST_STREAM, 0, 3, &[0, 0, 0, 8]);
         w.saw(Side::Up, &rst);
         assert_eq!(w.due().1, Fire::Idle);
+    }
+
+    /// A reader that has `ready` chunks and then an error or nothing yet.
+    struct Ready {
+        ready: std::collections::VecDeque<std::io::Result<Vec<u8>>>,
+    }
+
+    impl AsyncRead for Ready {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            match self.ready.pop_front() {
+                Some(Ok(mut b)) => {
+                    let rest = b.split_off(b.len().min(buf.remaining()));
+                    buf.put_slice(&b);
+                    if !rest.is_empty() {
+                        self.ready.push_front(Ok(rest));
+                    }
+                    Poll::Ready(Ok(()))
+                }
+                Some(Err(e)) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    #[test]
+    fn fill_gathers_what_is_ready_and_keeps_an_error_for_the_next_read() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let reset = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let mut r = Ready {
+            ready: [Ok(b"one".to_vec()), Ok(b"two".to_vec()), Err(reset())].into(),
+        };
+        let (mut buf, mut held) = (vec![0u8; 16], None);
+        let n = rt.block_on(fill(&mut r, &mut buf, &mut held)).unwrap();
+        assert_eq!(&buf[..n], b"onetwo");
+        let e = rt.block_on(fill(&mut r, &mut buf, &mut held)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+        // No more than the buffer holds; what does not fit waits for the next call.
+        let mut r = Ready {
+            ready: [Ok(b"0123456789".to_vec()), Ok(b"abcdef".to_vec())].into(),
+        };
+        let mut small = vec![0u8; 12];
+        let n = rt.block_on(fill(&mut r, &mut small, &mut held)).unwrap();
+        assert_eq!(&small[..n], b"0123456789ab");
+        let n = rt.block_on(fill(&mut r, &mut small, &mut held)).unwrap();
+        assert_eq!(&small[..n], b"cdef");
     }
 
     #[test]
