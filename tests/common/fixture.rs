@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 pub struct Tools {
     pub goproxyd: PathBuf,
+    /// Builds a GOPROXY tree from module@version=dir arguments.
+    pub mkproxy: PathBuf,
     /// A GOPROXY tree with real modules.
     pub tree: PathBuf,
 }
@@ -55,6 +57,7 @@ pub fn tools() -> &'static Tools {
         ]));
         Tools {
             goproxyd: out.join("goproxyd"),
+            mkproxy: out.join("mkproxy"),
             tree,
         }
     })

@@ -150,10 +150,10 @@ impl Mitm {
             .block_on(tokio::net::TcpListener::bind(cfg.addr))
             .map_err(|e| format!("cannot listen on {}: {e}", cfg.addr))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let (tx, rx) = mpsc::channel(tap::EVENTS);
+        let (max_clients, mut warnings) = fit_clients(cfg.max_clients);
+        let (tx, rx) = mpsc::channel(tap::capacity(max_clients));
         let stats = Arc::new(tap::TapStats::default());
         let tap = tap::Tap::new(tx, stats.clone());
-        let (max_clients, mut warnings) = fit_clients(cfg.max_clients);
         warnings.extend(guard::exposure_warning(addr));
         let guard = Arc::new(limits::GuardStats::default());
         let bounds = proxy::Bounds {
@@ -265,14 +265,22 @@ impl Mitm {
     /// A line for the user when more chunks were dropped since the last call.
     pub fn drop_notice(&mut self) -> Option<String> {
         let now = self.dropped_chunks();
-        if now == self.told {
+        let untapped = self.stats.untapped.load(Ordering::Relaxed);
+        // Either count moving is news (a failed connection's event can be lost alone).
+        if now + untapped == self.told {
             return None;
         }
-        self.told = now;
-        Some(format!(
+        self.told = now + untapped;
+        let mut line = format!(
             "decoding fell behind: {now} plaintext chunks ({} bytes) were not decoded (transfers were not slowed; affected exchanges end with error \"gap\")",
             self.stats.dropped_bytes.load(Ordering::Relaxed)
-        ))
+        );
+        if untapped > 0 {
+            line.push_str(&format!(
+                "; {untapped} connections were relayed without being decoded at all"
+            ));
+        }
+        Some(line)
     }
 }
 

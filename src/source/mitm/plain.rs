@@ -8,11 +8,11 @@
 use super::guard;
 use super::head::{self, Body, Head, Reader};
 use super::proxy::Proxy;
-use super::tap::DirTap;
+use super::tap::{DirTap, EndTap};
 use super::tunnel::Target;
 use super::upstream::{self, ConnectError, Phase};
 use crate::vocab::event::Setup;
-use crate::vocab::{ConnError, Dir, StreamEvent, Ts};
+use crate::vocab::{ConnError, StreamEvent, Ts};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -21,28 +21,22 @@ use tokio::net::TcpStream;
 /// One server connection in use.
 struct Server {
     key: (String, u16),
-    id: u64,
     io: Reader<TcpStream>,
     up: DirTap,
     down: DirTap,
+    end: EndTap,
 }
 
 impl Server {
-    async fn end(self, p: &Proxy, error: Option<ConnError>) {
+    fn end(self, error: Option<ConnError>) {
         let ts = Ts::now();
         // A connection given up on is not finished: the decoder keeps its error, and the
         // request left without a response ends as "no-response".
         if error.is_none() {
-            self.up.fin(ts).await;
-            self.down.fin(ts).await;
+            self.up.fin(ts);
+            self.down.fin(ts);
         }
-        p.tap
-            .control(StreamEvent::End {
-                id: self.id,
-                ts,
-                error,
-            })
-            .await;
+        self.end.end(ts, error);
     }
 }
 
@@ -74,7 +68,7 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
         let key = (host.clone(), port);
         if server.as_ref().is_some_and(|s| s.key != key) {
             if let Some(s) = server.take() {
-                s.end(p, None).await;
+                s.end(None);
             }
         }
         if server.is_none() {
@@ -98,14 +92,14 @@ pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, fir
                     ConnError::Reset
                 };
                 if let Some(s) = server.take() {
-                    s.end(p, Some(error)).await;
+                    s.end(Some(error));
                 }
                 return;
             }
         }
     }
     if let Some(s) = server.take() {
-        s.end(p, None).await;
+        s.end(None);
     }
 }
 
@@ -155,12 +149,13 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
                 },
                 None => e,
             };
-            p.failed(&t, server, &e).await;
+            p.failed(&t, server, &e);
             return Err(super::tunnel::bad_gateway(&t, &e));
         }
     };
-    p.tap
-        .control(StreamEvent::Open {
+    let (up, down, end) = p.tap.open(
+        id,
+        StreamEvent::Open {
             id,
             ts: start,
             client: peer,
@@ -173,14 +168,14 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
                 connect_ms: tcp.timing.connect_ms,
                 tls_ms: None,
             },
-        })
-        .await;
+        },
+    );
     Ok(Server {
         key: (host.to_string(), port),
-        id,
         io: Reader::new(tcp.stream),
-        up: p.tap.dir(id, Dir::Up),
-        down: p.tap.dir(id, Dir::Down),
+        up,
+        down,
+        end,
     })
 }
 

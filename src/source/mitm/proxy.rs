@@ -112,7 +112,7 @@ impl Proxy {
     }
 
     /// The server could not be reached: a connection event with the error and its details.
-    pub async fn failed(&self, t: &Target, server: Option<SocketAddr>, e: &ConnectError) {
+    pub fn failed(&self, t: &Target, server: Option<SocketAddr>, e: &ConnectError) {
         let error = match e {
             ConnectError::Refused(_) => ConnError::Refused,
             ConnectError::Tls { .. } | ConnectError::NotPermitted { .. } => ConnError::Tls,
@@ -141,19 +141,17 @@ impl Proxy {
             }
             _ => {}
         }
-        self.tap
-            .control(StreamEvent::Failed {
-                id: t.id,
-                ts: t.start,
-                end: Ts::now(),
-                client: t.peer,
-                server,
-                host: t.host.clone(),
-                error,
-                message: e.to_string(),
-                upstream,
-            })
-            .await;
+        self.tap.failed(StreamEvent::Failed {
+            id: t.id,
+            ts: t.start,
+            end: Ts::now(),
+            client: t.peer,
+            server,
+            host: t.host.clone(),
+            error,
+            message: e.to_string(),
+            upstream,
+        });
     }
 
     /// The client side's TLS: a certificate for `host` from the local CA, the given ALPN.

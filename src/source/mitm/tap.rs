@@ -4,24 +4,42 @@
 //! (a `Gap`), so the affected exchanges end with `error: "gap"` and their zip hashes are
 //! given up instead of being computed on bytes that are not all there. The transfer itself
 //! never slows down and the queue never grows past its budget.
+//!
+//! A connection's own events (its open, each direction's gap and fin, its end) must arrive
+//! in order and must not wait either: room for them is kept in the queue when the
+//! connection opens (tokio's owned permits). A connection that opens when no room is left
+//! (the decoder stuck, say, on output nobody reads) is relayed untapped, and counted.
 
-use crate::vocab::{Dir, StreamEvent, Ts};
+use crate::vocab::{ConnError, Dir, StreamEvent, Ts};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, OwnedPermit};
 
 /// Plaintext bytes queued for the decoder at most, over all connections. A few hundred
 /// milliseconds of a fast transfer: enough to ride out a slow frame of the TUI, small
 /// enough for the proxy's memory target.
 pub const BUDGET: usize = 2 << 20;
-/// Events queued at most (control events are small; data events are bounded by BUDGET).
+/// Events queued at most besides the room kept for connections (data events are bounded
+/// by BUDGET too).
 pub const EVENTS: usize = 4096;
+/// What a connection keeps room for: its open, each direction's gap and fin, its end.
+const KEPT: usize = 6;
+
+/// The queue's capacity for a proxy serving `max_clients` at once: every client's
+/// connection can keep its room and data still has EVENTS.
+pub fn capacity(max_clients: usize) -> usize {
+    EVENTS + KEPT * max_clients
+}
+
+type Kept = OwnedPermit<StreamEvent>;
 
 /// What was dropped, for the status bar and the summary.
 #[derive(Debug, Default)]
 pub struct TapStats {
     pub dropped_chunks: AtomicU64,
     pub dropped_bytes: AtomicU64,
+    /// Connections relayed without being decoded at all (the queue had no room for them).
+    pub untapped: AtomicU64,
     /// Bytes queued right now.
     pub queued: AtomicUsize,
 }
@@ -37,19 +55,47 @@ impl Tap {
         Tap { tx, stats }
     }
 
-    /// A control event (open, fin, end, failure): these are few and must arrive, so they
-    /// wait for room; they are never sent from inside a transfer.
-    pub async fn control(&self, ev: StreamEvent) {
-        let _ = self.tx.send(ev).await;
-    }
-
-    /// One direction's tap on a connection.
-    pub fn dir(&self, id: u64, dir: Dir) -> DirTap {
-        DirTap {
+    /// A connection opens: `open` is queued and room is kept for the events it must send
+    /// later, so that none of them ever waits for the decoder (a decoder stuck writing to
+    /// a paused `| less` must not hold up a download). With no room left the connection
+    /// is relayed untapped, and counted.
+    pub fn open(&self, id: u64, open: StreamEvent) -> (DirTap, DirTap, EndTap) {
+        let mut kept: Vec<Kept> = Vec::with_capacity(KEPT);
+        while kept.len() < KEPT {
+            match self.tx.clone().try_reserve_owned() {
+                Ok(k) => kept.push(k),
+                Err(_) => break,
+            }
+        }
+        if kept.len() < KEPT {
+            self.stats.untapped.fetch_add(1, Ordering::Relaxed);
+            kept.clear();
+        }
+        let tapped = !kept.is_empty();
+        if let Some(k) = kept.pop() {
+            k.send(open);
+        }
+        let end = EndTap {
+            id,
+            kept: kept.pop(),
+        };
+        let down = kept.split_off(kept.len().saturating_sub(2));
+        let dir = |dir, kept| DirTap {
             tap: self.clone(),
             id,
             dir,
             lost: 0,
+            kept,
+            tapped,
+        };
+        (dir(Dir::Up, kept), dir(Dir::Down, down), end)
+    }
+
+    /// A connection that failed before anything was relayed: one event, told if there is
+    /// room (never waited for), counted as untapped if not.
+    pub fn failed(&self, ev: StreamEvent) {
+        if self.tx.try_send(ev).is_err() {
+            self.stats.untapped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -61,6 +107,10 @@ pub struct DirTap {
     dir: Dir,
     /// Bytes dropped and not yet reported.
     lost: u64,
+    /// Room for the gap and the fin at the end.
+    kept: Vec<Kept>,
+    /// False when the connection is untapped: every chunk is counted as dropped.
+    tapped: bool,
 }
 
 impl DirTap {
@@ -68,7 +118,7 @@ impl DirTap {
     pub fn data(&mut self, ts: Ts, bytes: &[u8]) {
         let stats = &self.tap.stats;
         let n = bytes.len();
-        let room = stats.queued.load(Ordering::Relaxed) + n <= BUDGET;
+        let room = self.tapped && stats.queued.load(Ordering::Relaxed) + n <= BUDGET;
         if room && self.lost > 0 {
             // The gap goes first, so the decoder knows the next bytes do not follow on.
             let gap = StreamEvent::Gap {
@@ -99,26 +149,40 @@ impl DirTap {
         stats.dropped_bytes.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// The direction ended: a gap still owed is reported before its end.
-    pub async fn fin(mut self, ts: Ts) {
-        if self.lost > 0 {
-            let len = std::mem::take(&mut self.lost);
-            self.tap
-                .control(StreamEvent::Gap {
-                    id: self.id,
-                    dir: self.dir,
-                    ts,
-                    len,
-                })
-                .await;
-        }
-        self.tap
-            .control(StreamEvent::Fin {
-                id: self.id,
-                dir: self.dir,
+    /// The direction ended: a gap still owed is told before its end, in the room kept for
+    /// them (never waits).
+    pub fn fin(mut self, ts: Ts) {
+        let (id, dir) = (self.id, self.dir);
+        let fin = self.kept.pop();
+        if let (Some(k), true) = (self.kept.pop(), self.lost > 0) {
+            k.send(StreamEvent::Gap {
+                id,
+                dir,
                 ts,
-            })
-            .await;
+                len: self.lost,
+            });
+        }
+        if let Some(k) = fin {
+            k.send(StreamEvent::Fin { id, dir, ts });
+        }
+    }
+}
+
+/// A connection's end, in the room kept for it.
+pub struct EndTap {
+    id: u64,
+    kept: Option<Kept>,
+}
+
+impl EndTap {
+    pub fn end(self, ts: Ts, error: Option<ConnError>) {
+        if let Some(k) = self.kept {
+            k.send(StreamEvent::End {
+                id: self.id,
+                ts,
+                error,
+            });
+        }
     }
 }
 
@@ -133,20 +197,48 @@ pub fn taken(stats: &TapStats, ev: &StreamEvent) {
 mod tests {
     use super::*;
 
+    fn open(id: u64) -> StreamEvent {
+        let addr: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        StreamEvent::Open {
+            id,
+            ts: Ts(0),
+            client: addr,
+            server: addr,
+            host: "h".into(),
+            scheme: "https",
+            tls: None,
+            setup: Default::default(),
+        }
+    }
+
+    fn kinds(rx: &mut mpsc::Receiver<StreamEvent>) -> Vec<&'static str> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| match e {
+                StreamEvent::Open { .. } => "open",
+                StreamEvent::Data { .. } => "data",
+                StreamEvent::Gap { .. } => "gap",
+                StreamEvent::Fin { .. } => "fin",
+                StreamEvent::End { .. } => "end",
+                _ => "other",
+            })
+            .collect()
+    }
+
     #[test]
     fn a_full_queue_drops_and_reports_a_gap_before_the_next_chunk() {
-        let (tx, mut rx) = mpsc::channel(EVENTS);
+        let (tx, mut rx) = mpsc::channel(capacity(1));
         let stats = Arc::new(TapStats::default());
         let tap = Tap::new(tx, stats.clone());
-        let mut up = tap.dir(1, Dir::Down);
+        let (_, mut down, _) = tap.open(1, open(1));
+        assert_eq!(kinds(&mut rx), ["open"]);
         let big = vec![0u8; BUDGET - 10];
-        up.data(Ts(1), &big);
-        up.data(Ts(2), &[1u8; 100]); // no room: dropped
+        down.data(Ts(1), &big);
+        down.data(Ts(2), &[1u8; 100]); // no room: dropped
         assert_eq!(stats.dropped_bytes.load(Ordering::Relaxed), 100);
         // The decoder catches up.
         let first = rx.try_recv().unwrap();
         taken(&stats, &first);
-        up.data(Ts(3), b"next");
+        down.data(Ts(3), b"next");
         match rx.try_recv().unwrap() {
             StreamEvent::Gap { len, .. } => assert_eq!(len, 100),
             e => panic!("{e:?}"),
@@ -156,5 +248,37 @@ mod tests {
             e => panic!("{e:?}"),
         }
         assert_eq!(stats.queued.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn a_queue_full_of_events_never_stops_an_end_and_a_new_connection_goes_untapped() {
+        let (tx, mut rx) = mpsc::channel(capacity(2));
+        let stats = Arc::new(TapStats::default());
+        let tap = Tap::new(tx, stats.clone());
+        let (mut up, down, end) = tap.open(1, open(1));
+        // Small chunks fill every free slot; the decoder takes none of them.
+        for _ in 0..capacity(2) {
+            up.data(Ts(1), b"x");
+        }
+        assert!(stats.dropped_chunks.load(Ordering::Relaxed) > 0);
+        // No room to keep for another connection: relayed untapped, counted.
+        let (mut up2, down2, end2) = tap.open(2, open(2));
+        assert_eq!(stats.untapped.load(Ordering::Relaxed), 1);
+        up2.data(Ts(2), b"lost");
+        up2.fin(Ts(3));
+        down2.fin(Ts(3));
+        end2.end(Ts(3), None);
+        // The first connection's gap, fins and end still get through, in order.
+        up.fin(Ts(4));
+        down.fin(Ts(4));
+        end.end(Ts(4), None);
+        let got = kinds(&mut rx);
+        assert_eq!(got.first(), Some(&"open"));
+        assert!(
+            got[1..got.len() - 4].iter().all(|k| *k == "data"),
+            "{got:?}"
+        );
+        assert_eq!(got[got.len() - 4..], ["gap", "fin", "fin", "end"]);
+        assert!(stats.dropped_bytes.load(Ordering::Relaxed) >= 4);
     }
 }

@@ -51,7 +51,7 @@ pub(super) async fn handle(p: &Proxy, client: TcpStream, peer: SocketAddr) {
         Ok(c) => c,
         Err((server, e)) => {
             // No CONNECT to answer: the client sees its connection close.
-            p.failed(&t, server, &e).await;
+            p.failed(&t, server, &e);
             return;
         }
     };

@@ -19,7 +19,7 @@ use super::proxy::Proxy;
 use super::upstream::{self, ConnectError};
 use super::watch::{self, Fire, Side, Watch};
 use crate::vocab::event::{Setup, TlsInfo};
-use crate::vocab::{Dir, StreamEvent, Ts};
+use crate::vocab::{StreamEvent, Ts};
 use rustls::server::Acceptor;
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -38,7 +38,7 @@ pub struct Target {
 
 pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     if let Some(e) = not_permitted(p, &t.host) {
-        p.failed(&t, None, &e).await;
+        p.failed(&t, None, &e);
         let body = format!("{e}");
         let _ = client
             .write_all(guard::answer("403 Forbidden", &body, "").as_bytes())
@@ -48,7 +48,7 @@ pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     let tcp = match upstream::tcp(&t.host, t.port, p.route.as_ref(), &p.reach).await {
         Ok(c) => c,
         Err((server, e)) => {
-            p.failed(&t, server, &e).await;
+            p.failed(&t, server, &e);
             let _ = client.write_all(bad_gateway(&t, &e).as_bytes()).await;
             return;
         }
@@ -104,14 +104,14 @@ pub async fn intercept(
     let name = sni.clone().unwrap_or_else(|| t.host.clone());
     if let Some(e) = not_permitted(p, &name) {
         // The client sees its connection close: no certificate it could accept exists.
-        p.failed(&t, Some(tcp.server), &e).await;
+        p.failed(&t, Some(tcp.server), &e);
         return;
     }
     let tls_timeout = p.reach.timeouts.tls;
     let up = match upstream::tls(tcp.stream, &name, offer.clone(), &p.trust, tls_timeout).await {
         Ok(up) => up,
         Err(e) => {
-            p.failed(&t, Some(tcp.server), &e).await;
+            p.failed(&t, Some(tcp.server), &e);
             answer_failure(p, hs, &t, &offer, &e).await;
             return;
         }
@@ -133,15 +133,16 @@ pub async fn intercept(
                 ),
                 issuer: None,
             };
-            p.failed(&t, Some(tcp.server), &e).await;
+            p.failed(&t, Some(tcp.server), &e);
             return;
         }
     };
     let alpn_text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
     let client_alpn = down.get_ref().1.alpn_protocol().map(alpn_text);
     let timing = tcp.timing;
-    p.tap
-        .control(StreamEvent::Open {
+    let (up_tap, down_tap, end_tap) = p.tap.open(
+        t.id,
+        StreamEvent::Open {
             id: t.id,
             ts: t.start,
             client: t.peer,
@@ -162,16 +163,16 @@ pub async fn intercept(
                 connect_ms: timing.connect_ms,
                 tls_ms: Some(up.tls_ms),
             },
-        })
-        .await;
+        },
+    );
     let h2 = up.alpn.as_deref() == Some(b"h2".as_slice());
     let w = Watch::new(p.reach.timeouts, h2, format!("{}:{}", t.host, t.port));
     let (cr, cw) = tokio::io::split(down);
     let (ur, uw) = tokio::io::split(up.stream);
     let relays = async {
         tokio::join!(
-            watch::relay(cr, uw, p.tap.dir(t.id, Dir::Up), Side::Up, &w),
-            watch::relay(ur, cw, p.tap.dir(t.id, Dir::Down), Side::Down, &w)
+            watch::relay(cr, uw, up_tap, Side::Up, &w),
+            watch::relay(ur, cw, down_tap, Side::Down, &w)
         )
     };
     tokio::pin!(relays);
@@ -185,13 +186,7 @@ pub async fn intercept(
         Some(Fire::Idle) => None,
         None => (a.is_err() || b.is_err()).then_some(crate::vocab::ConnError::Reset),
     };
-    p.tap
-        .control(StreamEvent::End {
-            id: t.id,
-            ts: Ts::now(),
-            error,
-        })
-        .await;
+    end_tap.end(Ts::now(), error);
 }
 
 /// The 502 that answers a CONNECT whose server could not be reached.

@@ -292,7 +292,7 @@ where
         let ts = Ts::now();
         let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
             let _ = to.shutdown().await;
-            tap.fin(ts).await;
+            tap.fin(ts);
             return Ok(());
         };
         w.saw(side, chunk);
@@ -316,7 +316,7 @@ where
     let _ = tokio::time::timeout(ANSWER_WRITE, to.shutdown()).await;
     if w.fired() == Some(Fire::Idle) {
         // An idle connection closed is a normal end.
-        tap.fin(Ts::now()).await;
+        tap.fin(Ts::now());
     }
     Ok(())
 }
