@@ -14,12 +14,12 @@
 # Everything runs on loopback in a network namespace where goproxy.test is 127.0.0.1 (the
 # go command never proxies a loopback address, but it proxies a name).
 #
-# Usage: sudo benches/mitm.sh [ROUNDS]     (default 7; needs root for the namespace)
+# Usage: sudo benches/mitm.sh [ROUNDS]     (default 11; needs root for the namespace)
 # Targets (docs: the MITM issue): (a) <= 1.03x, (b) <= 1.3x, (c) <= 1.1x, RSS <= 24 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=${1:-7}
+ROUNDS=${1:-11}
 [ "$(id -u)" = 0 ] || { echo "mitm.sh: needs root (network namespace)" >&2; exit 2; }
 
 tests/deps.sh --test

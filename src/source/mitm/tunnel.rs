@@ -85,7 +85,7 @@ pub async fn intercept(
 ) {
     // How long a client may take to send its ClientHello or its first request.
     let client_timeout = p.reach.timeouts.head;
-    let acceptor = LazyConfigAcceptor::new(Acceptor::default(), client);
+    let acceptor = LazyConfigAcceptor::new(Acceptor::default(), upstream::wire(client));
     // Not TLS inside the tunnel (or nothing at all): there is nothing to intercept.
     let Ok(Ok(hs)) = timeout(client_timeout, acceptor).await else {
         return;

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -482,8 +482,20 @@ fn realm_of(v: &str) -> Option<String> {
     Some(r.chars().filter(|c| !c.is_control()).take(100).collect())
 }
 
+/// A socket under TLS, read ahead: rustls reads into a buffer no bigger than one record,
+/// so each 16 KiB record cost a recv call (and the window-update ACK it may send); with
+/// this, one call takes in what has arrived (benches/mitm.sh (c): recv calls per 144 MB
+/// halved, 9 400 -> 4 600). 32 KiB per direction per tunnel, allocated once. Writes pass
+/// straight through.
+pub type Wire = BufReader<TcpStream>;
+const READ_AHEAD: usize = 32 << 10;
+
+pub fn wire(tcp: TcpStream) -> Wire {
+    BufReader::with_capacity(READ_AHEAD, tcp)
+}
+
 pub struct Tls {
-    pub stream: TlsStream<TcpStream>,
+    pub stream: TlsStream<Wire>,
     pub tls_ms: f64,
     pub version: Option<String>,
     /// The protocol the server selected from the client's (mirrored) offer.
@@ -505,7 +517,7 @@ pub async fn tls(
         issuer: None,
     })?;
     let t = Instant::now();
-    let hs = TlsConnector::from(cfg).connect(server_name, tcp);
+    let hs = TlsConnector::from(cfg).connect(server_name, wire(tcp));
     let stream = match tokio::time::timeout(limit, hs).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
