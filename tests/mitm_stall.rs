@@ -67,6 +67,20 @@ fn many_small(dir: &Path, name: &str, n: usize) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// Each thread's name, state and what it waits in (for a failure message).
+fn threads(pid: u32) -> String {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .filter_map(|t| {
+            let t = t.ok()?.path();
+            let read = |f: &str| std::fs::read_to_string(t.join(f)).unwrap_or_default();
+            let state = read("stat").split(") ").nth(1)?.chars().next()?;
+            Some(format!("{} {state} {}", read("comm").trim(), read("wchan")))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn vm_hwm_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM")).unwrap();
@@ -148,7 +162,9 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
         let (ok, err) = curl(&ns.name, &ca, &["-o", got.to_str().unwrap(), &url]);
         assert!(
             ok,
-            "download {i} through a proxy whose decoder is blocked: {err}"
+            "download {i} through a proxy whose decoder is blocked: {err}\nits threads: {}\nit said: {:?}",
+            threads(run.pid),
+            run.stderr_so_far()
         );
         assert!(std::fs::read(&got).unwrap() == zip, "download {i} differs");
     }

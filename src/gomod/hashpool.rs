@@ -291,11 +291,12 @@ impl Worker {
                     version,
                 } => self.start(id, module.zip(version)),
                 Job::Data { id, bytes } => self.data(id, &bytes),
-                Job::End { id, complete } => {
-                    if let Some(d) = self.active.remove(&id) {
-                        self.end(id, d, complete);
-                    }
-                }
+                Job::End { id, complete } => match self.active.remove(&id) {
+                    Some(d) => self.end(id, d, complete),
+                    // Its start could not be handed over (the queue was full): the hash
+                    // is given up, and said, rather than missing without a word.
+                    None => self.send(id, Err("hashing fell behind".into())),
+                },
             }
         }
     }
@@ -469,4 +470,27 @@ fn inflate(buf: &[u8]) -> Result<String, String> {
     let mut z = ZipHasher::new();
     z.update(buf);
     z.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
+        let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+        // The start never reached the worker (its queue was full when it was sent).
+        assert!(pool.send(Job::End {
+            id: 7,
+            complete: true
+        }));
+        let results = pool.finish();
+        assert_eq!(
+            results,
+            vec![HashResult {
+                exchange: 7,
+                h1: Err("hashing fell behind".into())
+            }]
+        );
+    }
 }
