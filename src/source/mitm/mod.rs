@@ -28,12 +28,12 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// How often the decoder looks at the tap while traffic flows, and for how long after the
 /// last event it keeps looking before it waits to be woken.
 const POLL: Duration = Duration::from_millis(1);
 const FLOWING: Duration = Duration::from_millis(50);
-use tokio::sync::mpsc;
 
 /// For the fuzz targets (`gomodwatch::fuzzing`): the proxy's request-head handling on
 /// bytes a client (or a server) sent: heads read one after another as the proxy reads them

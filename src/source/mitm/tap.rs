@@ -60,35 +60,38 @@ impl Tap {
     /// a paused `| less` must not hold up a download). With no room left the connection
     /// is relayed untapped, and counted.
     pub fn open(&self, id: u64, open: StreamEvent) -> (DirTap, DirTap, EndTap) {
-        let mut kept: Vec<Kept> = Vec::with_capacity(KEPT);
-        while kept.len() < KEPT {
-            match self.tx.clone().try_reserve_owned() {
-                Ok(k) => kept.push(k),
-                Err(_) => break,
-            }
-        }
-        if kept.len() < KEPT {
-            self.stats.untapped.fetch_add(1, Ordering::Relaxed);
-            kept.clear();
-        }
-        let tapped = !kept.is_empty();
-        if let Some(k) = kept.pop() {
-            k.send(open);
-        }
-        let end = EndTap {
-            id,
-            kept: kept.pop(),
-        };
-        let down = kept.split_off(kept.len().saturating_sub(2));
+        // All or nothing: what was reserved goes back if the rest cannot be.
+        let reserved: Option<Vec<Kept>> = (0..KEPT)
+            .map(|_| self.tx.clone().try_reserve_owned().ok())
+            .collect();
         let dir = |dir, kept| DirTap {
             tap: self.clone(),
             id,
             dir,
             lost: 0,
             kept,
-            tapped,
         };
-        (dir(Dir::Up, kept), dir(Dir::Down, down), end)
+        match reserved.map(<[Kept; KEPT]>::try_from) {
+            Some(Ok([room, end, up_gap, up_fin, down_gap, down_fin])) => {
+                room.send(open);
+                (
+                    dir(Dir::Up, Some((up_gap, up_fin))),
+                    dir(Dir::Down, Some((down_gap, down_fin))),
+                    EndTap {
+                        id,
+                        kept: Some(end),
+                    },
+                )
+            }
+            _ => {
+                self.stats.untapped.fetch_add(1, Ordering::Relaxed);
+                (
+                    dir(Dir::Up, None),
+                    dir(Dir::Down, None),
+                    EndTap { id, kept: None },
+                )
+            }
+        }
     }
 
     /// A connection that failed before anything was relayed: one event, told if there is
@@ -107,10 +110,9 @@ pub struct DirTap {
     dir: Dir,
     /// Bytes dropped and not yet reported.
     lost: u64,
-    /// Room for the gap and the fin at the end.
-    kept: Vec<Kept>,
-    /// False when the connection is untapped: every chunk is counted as dropped.
-    tapped: bool,
+    /// Room for the gap and the fin at the end; none when the connection is untapped
+    /// (then every chunk is counted as dropped).
+    kept: Option<(Kept, Kept)>,
 }
 
 impl DirTap {
@@ -118,7 +120,7 @@ impl DirTap {
     pub fn data(&mut self, ts: Ts, bytes: &[u8]) {
         let stats = &self.tap.stats;
         let n = bytes.len();
-        let room = self.tapped && stats.queued.load(Ordering::Relaxed) + n <= BUDGET;
+        let room = self.kept.is_some() && stats.queued.load(Ordering::Relaxed) + n <= BUDGET;
         if room && self.lost > 0 {
             // The gap goes first, so the decoder knows the next bytes do not follow on.
             let gap = StreamEvent::Gap {
@@ -151,20 +153,18 @@ impl DirTap {
 
     /// The direction ended: a gap still owed is told before its end, in the room kept for
     /// them (never waits).
-    pub fn fin(mut self, ts: Ts) {
+    pub fn fin(self, ts: Ts) {
         let (id, dir) = (self.id, self.dir);
-        let fin = self.kept.pop();
-        if let (Some(k), true) = (self.kept.pop(), self.lost > 0) {
-            k.send(StreamEvent::Gap {
+        let Some((gap, fin)) = self.kept else { return };
+        if self.lost > 0 {
+            gap.send(StreamEvent::Gap {
                 id,
                 dir,
                 ts,
                 len: self.lost,
             });
         }
-        if let Some(k) = fin {
-            k.send(StreamEvent::Fin { id, dir, ts });
-        }
+        fin.send(StreamEvent::Fin { id, dir, ts });
     }
 }
 

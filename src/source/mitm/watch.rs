@@ -236,10 +236,13 @@ async fn fill<R: AsyncRead + Unpin>(
         return Err(e);
     }
     let n = from.read(buf).await?;
+    if n == 0 {
+        return Ok(0);
+    }
     let mut rb = ReadBuf::new(buf);
     rb.advance(n);
     std::future::poll_fn(|cx| {
-        while n > 0 && rb.remaining() > 0 {
+        while rb.remaining() > 0 {
             let before = rb.filled().len();
             match Pin::new(&mut *from).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) if rb.filled().len() > before => {}
