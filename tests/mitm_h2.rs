@@ -275,8 +275,35 @@ fn curl_over_http2_and_http1_and_plain_http_proxying() {
     ]);
     assert!(ok, "{err}");
     assert_eq!(out, "2 200\n2 200\n", "{err}");
-    let (ok, out, err) = w.curl(&["--http1.1", "-o", "/dev/null", "-w", fmt, &info(&https(B))]);
+    let (ok, out, err) = w.curl(&[
+        "-v",
+        "--http1.1",
+        "-o",
+        "/dev/null",
+        "-w",
+        fmt,
+        &info(&https(B)),
+    ]);
     assert!(ok && out == "1.1 200\n", "{out} {err}");
+    // The client leg negotiates the version and cipher suite the server chose (curl would
+    // put AES-256-GCM first where the Go server picks AES-128-GCM or ChaCha20).
+    let direct = w.curl(&[
+        "-v",
+        "--noproxy",
+        "*",
+        "--cacert",
+        w.upstream_ca.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+        &info(&https(B)),
+    ]);
+    let suite = |v: &str| -> String {
+        let line = v.lines().find(|l| l.contains("SSL connection using"));
+        line.unwrap_or_else(|| panic!("no cipher in {v}"))
+            .to_string()
+    };
+    assert!(direct.0, "{}", direct.2);
+    assert_eq!(suite(&err), suite(&direct.2));
     // Plain http through the proxy (absolute-form), keep-alive over two requests.
     let plain = format!("http://goproxy.test:{PLAIN}");
     let (ok, out, err) = w.curl(&[

@@ -1,7 +1,8 @@
 //! A CONNECT tunnel, intercepted. The order matters for ALPN: the server is reached over
 //! TCP first (so a DNS or connect failure is still a 502 to the CONNECT), then the client's
 //! ClientHello is read, the server's TLS handshake offers the same SNI and the same ALPN
-//! list, and the client's handshake is finished selecting what the server selected. Both
+//! list, and the client's handshake is finished selecting what the server selected (the
+//! protocol, and the cipher suite and TLS version when the client offered them). Both
 //! ends then speak the protocol they would have spoken without gomodwatch (HTTP/2 for the
 //! go command), and the bytes are relayed unchanged while the plaintext is tapped.
 //!
@@ -96,6 +97,7 @@ pub async fn intercept(
         .alpn()
         .map(|a| a.map(<[u8]>::to_vec).collect())
         .unwrap_or_default();
+    let client_suites = hello.cipher_suites().to_vec();
     if host_from_sni {
         if let Some(n) = &sni {
             t.host = n.clone();
@@ -116,7 +118,8 @@ pub async fn intercept(
             return;
         }
     };
-    let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect()) else {
+    let suite = up.suite.filter(|s| client_suites.contains(&s.suite()));
+    let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect(), suite) else {
         return;
     };
     let down = match timeout(client_timeout, hs.into_stream(cfg)).await {
@@ -228,7 +231,7 @@ async fn answer_failure<IO>(
     } else {
         vec![b"http/1.1".to_vec()]
     };
-    let Some(cfg) = p.server_config(&t.host, alpn) else {
+    let Some(cfg) = p.server_config(&t.host, alpn, None) else {
         return;
     };
     let limit = p.reach.timeouts.head;

@@ -500,6 +500,8 @@ pub struct Tls {
     pub version: Option<String>,
     /// The protocol the server selected from the client's (mirrored) offer.
     pub alpn: Option<Vec<u8>>,
+    /// The cipher suite the server chose (mirrored to the client when it offered it).
+    pub suite: Option<rustls::SupportedCipherSuite>,
 }
 
 /// The TLS handshake with the server, naming it `name` (the client's SNI, or the CONNECT
@@ -541,11 +543,13 @@ pub async fn tls(
         other => format!("{other:?}"),
     });
     let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    let suite = conn.negotiated_cipher_suite();
     Ok(Tls {
         stream,
         tls_ms,
         version,
         alpn,
+        suite,
     })
 }
 
