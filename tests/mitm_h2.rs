@@ -34,6 +34,7 @@ const B: u16 = 4452; // serves everything
 const PLAIN: u16 = 4453; // plain http
 const RST: u16 = 4454;
 const GOAWAY: u16 = 4455;
+const TLS12_RSA: u16 = 4456;
 
 fn world(tag: &str) -> World {
     let ns = LoNetns::create(tag);
@@ -577,6 +578,122 @@ fn an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said() {
         (Some(200), Some("HTTP/2"))
     );
     assert!(ex[0]["timing"]["connect_ms"].as_f64().is_some());
+}
+
+/// An RSA certificate for goproxy.test and the CA that signed it, made with openssl
+/// (rcgen's ring backend cannot generate RSA keys); (ca, cert, key).
+fn rsa_server_cert(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    std::fs::write(dir.join("rsa.ext"), "subjectAltName=DNS:goproxy.test\n").unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &p("rsa-ca.key"),
+            "-out",
+            &p("rsa-ca.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gomodwatch test RSA CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &p("rsa.key"),
+            "-out",
+            &p("rsa.csr"),
+            "-subj",
+            "/CN=goproxy.test",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &p("rsa.csr"),
+            "-CA",
+            &p("rsa-ca.pem"),
+            "-CAkey",
+            &p("rsa-ca.key"),
+            "-CAcreateserial",
+            "-out",
+            &p("rsa.pem"),
+            "-days",
+            "1",
+            "-extfile",
+            &p("rsa.ext"),
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    }
+    (
+        dir.join("rsa-ca.pem"),
+        dir.join("rsa.pem"),
+        dir.join("rsa.key"),
+    )
+}
+
+#[test]
+fn a_tls12_rsa_server_is_reached_whatever_suites_the_client_offers() {
+    let needs = [LIVE_CURL, &[Need::Program("openssl")]].concat();
+    if !can_run(
+        "a_tls12_rsa_server_is_reached_whatever_suites_the_client_offers",
+        &needs,
+    ) {
+        return;
+    }
+    let w = world("r");
+    let (ca, crt, key) = rsa_server_cert(&w.dir);
+    let _server = goproxyd(
+        Some(&w.ns.name),
+        &format!("127.0.0.1:{TLS12_RSA}"),
+        &[
+            "-cert",
+            crt.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-tls-max",
+            "1.2",
+        ],
+    );
+    let run = w.mitm(&["--upstream-ca", ca.to_str().unwrap()]);
+    let url = format!(
+        "{}/github.com/%21burnt%21sushi/toml/@v/v1.2.0.info",
+        https(TLS12_RSA)
+    );
+    // The server picks an ECDHE_RSA suite upstream. A client offering only those for TLS
+    // 1.2 (and TLS 1.3 besides) must not be held to it: gomodwatch's leaf is ECDSA.
+    let rsa_only =
+        "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
+    for args in [
+        &["--ciphers", rsa_only][..],
+        &["--tls-max", "1.2"][..],
+        &[][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["-o", "/dev/null", "-w", "%{http_code}", url.as_str()]);
+        let (ok, out, err) = w.curl(&all);
+        assert!(ok && out == "200", "curl {args:?}: {out} {err}");
+    }
+    let out = run.stop();
+    let events = parse_ndjson(&out.stdout);
+    let conns = of_type(&events, "connection");
+    assert_eq!(conns.len(), 3, "{}", out.stderr);
+    assert!(
+        conns.iter().all(|c| c["tls"]["version"] == "TLS 1.2"),
+        "{conns:?}"
+    );
 }
 
 #[test]

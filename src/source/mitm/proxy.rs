@@ -194,6 +194,20 @@ impl Proxy {
     }
 }
 
+/// The server's cipher suite, when the client leg can negotiate it too: the client offered
+/// it, and our certificate can sign for it (the CA issues ECDSA leaves, which a TLS 1.2
+/// ECDHE_RSA suite cannot use; restricting such a client to TLS 1.2 with it would fail the
+/// handshake). `None` leaves the choice to the client's order, as without mirroring.
+pub(super) fn mirrored_suite(
+    server: Option<rustls::SupportedCipherSuite>,
+    client_offer: &[rustls::CipherSuite],
+) -> Option<rustls::SupportedCipherSuite> {
+    server.filter(|s| {
+        client_offer.contains(&s.suite())
+            && s.usable_for_signature_algorithm(rustls::SignatureAlgorithm::ECDSA)
+    })
+}
+
 /// `host:port` of a CONNECT (IPv6 in brackets).
 pub(super) fn authority(target: &str) -> Option<(String, u16)> {
     let (host, port) = target.rsplit_once(':')?;
@@ -216,5 +230,34 @@ impl ResolvesServerCert for HostCert {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let name = hello.server_name().unwrap_or(&self.host);
         self.ca.leaf(name).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::crypto::ring::cipher_suite::{
+        TLS13_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    };
+
+    #[test]
+    fn the_servers_suite_is_mirrored_only_when_the_client_can_have_it() {
+        let offer = [
+            TLS13_AES_128_GCM_SHA256.suite(),
+            TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.suite(),
+            TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.suite(),
+        ];
+        let tls13 = Some(TLS13_AES_128_GCM_SHA256);
+        assert_eq!(mirrored_suite(tls13, &offer), tls13);
+        assert_eq!(mirrored_suite(tls13, &offer[1..]), None, "not offered");
+        let ecdsa = Some(TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+        assert_eq!(mirrored_suite(ecdsa, &offer), ecdsa);
+        // Our ECDSA leaf cannot serve an RSA suite.
+        assert_eq!(
+            mirrored_suite(Some(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256), &offer),
+            None
+        );
+        assert_eq!(mirrored_suite(None, &offer), None);
     }
 }

@@ -118,7 +118,7 @@ pub async fn intercept(
             return;
         }
     };
-    let suite = up.suite.filter(|s| client_suites.contains(&s.suite()));
+    let suite = super::proxy::mirrored_suite(up.suite, &client_suites);
     let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect(), suite) else {
         return;
     };
