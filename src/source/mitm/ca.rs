@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 const CA_NAME: &str = "gomodwatch local CA";
+/// What the leaves presented to clients sign with (ECDSA P-256): a TLS 1.2 cipher suite
+/// is usable on the client leg only if it is for this algorithm (see `proxy::mirrored_suite`).
+pub const LEAF_SIGNATURE: rustls::SignatureAlgorithm = rustls::SignatureAlgorithm::ECDSA;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {
@@ -197,7 +200,7 @@ impl Ca {
                 "{host} is outside the CA's name constraints"
             )));
         }
-        let key = KeyPair::generate()?;
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(vec![host.to_string()])?;
         params.distinguished_name.push(DnType::CommonName, host);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

@@ -172,17 +172,19 @@ impl Proxy {
             host: host.to_string(),
         });
         let mut provider = rustls::crypto::ring::default_provider();
-        let builder = match suite {
+        let mirrored_version;
+        let versions = match suite {
             Some(s) => {
                 provider.cipher_suites.retain(|c| c.suite() != s.suite());
                 provider.cipher_suites.insert(0, s);
-                rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-                    .with_protocol_versions(&[s.version()])
+                mirrored_version = [s.version()];
+                &mirrored_version[..]
             }
-            None => rustls::ServerConfig::builder_with_provider(Arc::new(provider))
-                .with_safe_default_protocol_versions(),
-        }
-        .ok()?;
+            None => rustls::DEFAULT_VERSIONS,
+        };
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(versions)
+            .ok()?;
         let mut cfg = builder.with_no_client_auth().with_cert_resolver(resolver);
         cfg.alpn_protocols = alpn;
         // Our order (the server's suite first), not the client's.
@@ -195,7 +197,7 @@ impl Proxy {
 }
 
 /// The server's cipher suite, when the client leg can negotiate it too: the client offered
-/// it, and our certificate can sign for it (the CA issues ECDSA leaves, which a TLS 1.2
+/// it, and our certificate can sign for it (the CA's leaves are ECDSA, which a TLS 1.2
 /// ECDHE_RSA suite cannot use; restricting such a client to TLS 1.2 with it would fail the
 /// handshake). `None` leaves the choice to the client's order, as without mirroring.
 pub(super) fn mirrored_suite(
@@ -204,7 +206,7 @@ pub(super) fn mirrored_suite(
 ) -> Option<rustls::SupportedCipherSuite> {
     server.filter(|s| {
         client_offer.contains(&s.suite())
-            && s.usable_for_signature_algorithm(rustls::SignatureAlgorithm::ECDSA)
+            && s.usable_for_signature_algorithm(super::ca::LEAF_SIGNATURE)
     })
 }
 
