@@ -87,92 +87,127 @@ fn vm_hwm_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// A fixture GOPROXY (https, HTTP/2) serving one big incompressible module, and
+/// gomodwatch's MITM in front of it writing NDJSON to a pipe nobody reads yet.
+struct Stalled {
+    ns: LoNetns,
+    dir: std::path::PathBuf,
+    tree: std::path::PathBuf,
+    zip: Vec<u8>,
+    _server: Proc,
+    run: LiveRun,
+    ca: std::path::PathBuf,
+}
+
+impl Stalled {
+    fn start(name: &str) -> Stalled {
+        let ns = LoNetns::create(name);
+        let dir = tempdir(name);
+        let (upstream_ca, crt, key) = server_certs(&dir, "stall test CA", &["goproxy.test"]);
+        // The big module, made into a GOPROXY tree by the fixture's own mkproxy.
+        let src = dir.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("go.mod"), "module example.com/big\n\ngo 1.19\n").unwrap();
+        for i in 0..ZIP_FILES {
+            std::fs::write(
+                src.join(format!("blob{i}.go")),
+                noise(i as u64 + 7, FILE_BYTES),
+            )
+            .unwrap();
+        }
+        let tree = dir.join("tree");
+        let t = tools();
+        let built = Command::new(&t.mkproxy)
+            .arg(&tree)
+            .arg(format!("example.com/big@v1.0.0={}", src.display()))
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{built:?}");
+        let zip_path = tree.join("example.com/big/@v/v1.0.0.zip");
+        let zip = std::fs::read(&zip_path).unwrap();
+        assert!(zip.len() > 3 * FILE_BYTES);
+        let _server = goproxyd(
+            Some(&ns.name),
+            &format!("127.0.0.1:{PORT}"),
+            &[
+                "-root",
+                tree.to_str().unwrap(),
+                "-cert",
+                crt.to_str().unwrap(),
+                "-key",
+                key.to_str().unwrap(),
+            ],
+        );
+        let ca_dir = dir.join("gca");
+        let run = LiveRun::start_in(
+            &ns.name,
+            &[
+                "--mitm",
+                "127.0.0.1:8080",
+                "--ca-dir",
+                ca_dir.to_str().unwrap(),
+                "--upstream-ca",
+                upstream_ca.to_str().unwrap(),
+                "--json",
+            ],
+        );
+        let ca = ca_dir.join("ca.pem");
+        Stalled {
+            ns,
+            dir,
+            tree,
+            zip,
+            _server,
+            run,
+            ca,
+        }
+    }
+
+    /// Enough exchanges to fill the unread pipe: the decoder then blocks on its output.
+    fn stall_the_decoder(&self) {
+        let cfg = many_small(&self.dir, "fill.curl", 300);
+        let (ok, err) = curl(&self.ns.name, &self.ca, &["-K", &cfg]);
+        assert!(ok, "{err}");
+    }
+}
+
 #[test]
 fn a_stalled_decoder_never_holds_up_the_relay() {
     if !can_run("a_stalled_decoder_never_holds_up_the_relay", LIVE_CURL) {
         return;
     }
-    let ns = LoNetns::create("stall");
-    let dir = tempdir("mitm-stall");
-    let (upstream_ca, crt, key) = server_certs(&dir, "stall test CA", &["goproxy.test"]);
-    // The big module, made into a GOPROXY tree by the fixture's own mkproxy.
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("go.mod"), "module example.com/big\n\ngo 1.19\n").unwrap();
-    for i in 0..ZIP_FILES {
-        std::fs::write(
-            src.join(format!("blob{i}.go")),
-            noise(i as u64 + 7, FILE_BYTES),
-        )
-        .unwrap();
-    }
-    let tree = dir.join("tree");
-    let t = tools();
-    let built = Command::new(&t.mkproxy)
-        .arg(&tree)
-        .arg(format!("example.com/big@v1.0.0={}", src.display()))
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{built:?}");
-    let zip_path = tree.join("example.com/big/@v/v1.0.0.zip");
-    let zip = std::fs::read(&zip_path).unwrap();
-    assert!(zip.len() > 3 * FILE_BYTES);
-    let _server = goproxyd(
-        Some(&ns.name),
-        &format!("127.0.0.1:{PORT}"),
-        &[
-            "-root",
-            tree.to_str().unwrap(),
-            "-cert",
-            crt.to_str().unwrap(),
-            "-key",
-            key.to_str().unwrap(),
-        ],
-    );
-    let ca_dir = dir.join("gca");
-    let run = LiveRun::start_in(
-        &ns.name,
-        &[
-            "--mitm",
-            "127.0.0.1:8080",
-            "--ca-dir",
-            ca_dir.to_str().unwrap(),
-            "--upstream-ca",
-            upstream_ca.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    let ca = ca_dir.join("ca.pem");
-    // Enough exchanges to fill the unread pipe: the decoder now blocks on its output.
-    let (ok, err) = curl(&ns.name, &ca, &["-K", &many_small(&dir, "fill.curl", 300)]);
-    assert!(ok, "{err}");
+    let st = Stalled::start("stall");
+    st.stall_the_decoder();
     // More than the tap's event queue holds (4096), on one connection while the decoder
     // is blocked: their events are dropped and counted, none waited for.
     let (ok, err) = curl(
-        &ns.name,
-        &ca,
-        &["-K", &many_small(&dir, "flood.curl", 2500)],
+        &st.ns.name,
+        &st.ca,
+        &["-K", &many_small(&st.dir, "flood.curl", 2500)],
     );
     assert!(ok, "{err}");
     // New connections are still served, and a zip bigger than the tap's budget arrives
     // whole (three times: each on its own connection).
     let url = format!("https://goproxy.test:{PORT}/example.com/big/@v/v1.0.0.zip");
     for i in 0..3 {
-        let got = dir.join(format!("got{i}.zip"));
-        let (ok, err) = curl(&ns.name, &ca, &["-o", got.to_str().unwrap(), &url]);
+        let got = st.dir.join(format!("got{i}.zip"));
+        let (ok, err) = curl(&st.ns.name, &st.ca, &["-o", got.to_str().unwrap(), &url]);
         assert!(
             ok,
             "download {i} through a proxy whose decoder is blocked: {err}\nits threads: {}\nit said: {:?}",
-            threads(run.pid),
-            run.stderr_so_far()
+            threads(st.run.pid),
+            st.run.stderr_so_far()
         );
-        assert!(std::fs::read(&got).unwrap() == zip, "download {i} differs");
+        assert!(
+            std::fs::read(&got).unwrap() == st.zip,
+            "download {i} differs"
+        );
     }
     // Nothing was buffered without bound: three 12 MiB zips passed.
-    let hwm = vm_hwm_kib(run.pid);
+    let hwm = vm_hwm_kib(st.run.pid);
     assert!(hwm < 40 << 10, "peak RSS {hwm} KiB");
     // Reading the output now lets the decoder go on; everything queued is told.
-    let out = run.stop();
+    let out = st.run.stop();
     assert!(out.status.success(), "{}", out.stderr);
     let events = parse_ndjson(&out.stdout);
     let summary = of_type(&events, "summary").pop().expect("a summary");
@@ -184,7 +219,7 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
     );
     // A zip whose bytes were dropped is marked so (or, untapped, not shown at all), and no
     // hash is ever computed on part of one: every h1 given is the zip's real one.
-    let sums = std::fs::read_to_string(tree.join("go.sum.expected")).unwrap();
+    let sums = std::fs::read_to_string(st.tree.join("go.sum.expected")).unwrap();
     for z in of_type(&events, "exchange")
         .into_iter()
         .filter(|e| e["go"]["kind"] == "zip")
@@ -202,4 +237,75 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
             other => panic!("{other:?}: {z}"),
         }
     }
+}
+
+/// A decoder that falls behind on an HTTP/2 connection loses bodies, not the connection:
+/// while it is blocked, a zip larger than the tap's budget passes on the connection that
+/// curl then reuses for the module's `.info` and `.mod`. Only DATA payload was dropped, so
+/// afterwards all three are reported with their status (HPACK state intact), the zip with
+/// `error: "gap"`, all its bytes counted and its hash given up, the other two whole.
+#[test]
+fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
+    if !can_run(
+        "a_stalled_decoder_loses_http2_bodies_not_the_connection",
+        LIVE_CURL,
+    ) {
+        return;
+    }
+    let st = Stalled::start("stall-h2");
+    st.stall_the_decoder();
+    let base = format!("https://goproxy.test:{PORT}/example.com/big/@v/v1.0.0");
+    let got = st.dir.join("got.zip");
+    let cfg = st.dir.join("zip-then-small.curl");
+    std::fs::write(
+        &cfg,
+        format!(
+            "url = \"{base}.zip\"\noutput = \"{}\"\nurl = \"{base}.info\"\noutput = \"/dev/null\"\n\
+             url = \"{base}.mod\"\noutput = \"/dev/null\"\n",
+            got.display()
+        ),
+    )
+    .unwrap();
+    let (ok, err) = curl(&st.ns.name, &st.ca, &["-K", cfg.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read(&got).unwrap() == st.zip,
+        "the zip arrived whole"
+    );
+    let out = st.run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    let events = parse_ndjson(&out.stdout);
+    let summary = of_type(&events, "summary").pop().expect("a summary");
+    assert!(summary["dropped"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(summary["limits"]["h2_undecodable"], 0, "{summary}");
+    let exchanges = of_type(&events, "exchange");
+    let last_three: Vec<_> = exchanges
+        .iter()
+        .filter(|e| {
+            let url = e["url"].as_str().unwrap_or_default();
+            url.ends_with(".zip") || url.ends_with(".mod")
+        })
+        .collect();
+    assert_eq!(last_three.len(), 2, "{last_three:?}");
+    let (zip, module) = (last_three[0], last_three[1]);
+    assert_eq!(zip["status"], 200, "{zip}");
+    assert_eq!(zip["http_version"], "HTTP/2", "{zip}");
+    assert_eq!(zip["error"], "gap", "{zip}");
+    assert_eq!(zip["resp_bytes"], st.zip.len() as u64, "{zip}");
+    let hash = of_type(&events, "hash")
+        .into_iter()
+        .find(|h| h["exchange"] == zip["id"])
+        .expect("a hash event for the zip");
+    assert!(hash["h1"].is_null() && hash["error"].is_string(), "{hash}");
+    // The .info after the zip on the same connection, and the .mod, decoded whole.
+    let info = exchanges
+        .iter()
+        .rfind(|e| e["url"].as_str().is_some_and(|u| u.ends_with(".info")))
+        .unwrap();
+    for e in [info, module] {
+        assert_eq!(e["status"], 200, "{e}");
+        assert!(e["error"].is_null(), "{e}");
+        assert_eq!(e["connection"], zip["connection"], "{e}");
+    }
+    assert!(module["resp_bytes"].as_u64().unwrap() > 0, "{module}");
 }

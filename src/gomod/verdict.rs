@@ -62,6 +62,9 @@ pub struct JudgeCtx<'a> {
     pub end: Ts,
     /// Packets the capture lost (dropped or gaps).
     pub lost: u64,
+    /// The losses are plaintext the MITM proxy's tap dropped (its decoder fell behind),
+    /// not packets a capture missed: no capture filter would help.
+    pub lost_in_tap: bool,
 }
 
 pub struct Judgement {
@@ -177,15 +180,26 @@ pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         } else if ctx.lost > 0 && last.status.is_none() && last.error.as_deref() != Some("refused")
         {
             // No answer was seen, but the capture lost packets: it may have been there.
+            let why = if ctx.lost_in_tap {
+                format!(
+                    "seen, but gomodwatch's decoder fell behind and dropped {} chunks of the \
+                     proxied traffic, so it may have been answered",
+                    ctx.lost
+                )
+            } else {
+                format!(
+                    "captured, but the capture lost {} packets, so it may have been answered: \
+                     capture again with a narrower filter",
+                    ctx.lost
+                )
+            };
             Some((
                 Outcome::Incomplete,
                 Severity::Warning,
                 format!(
-                    "no answer from {} to the {} request was captured, but the capture lost {} \
-                     packets, so it may have been answered: capture again with a narrower filter",
+                    "no answer from {} to the {} request was {why}",
                     proxy_name(last),
                     artifact_name(kind),
-                    ctx.lost
                 ),
             ))
         } else if last.status.is_none() && last.error.as_deref() == Some("no-response") {
@@ -410,4 +424,61 @@ fn checksum_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, O
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `.info` request with no answer seen, in a session that lost `lost` somethings.
+    fn unanswered(lost: u64, lost_in_tap: bool) -> String {
+        let mut rec = ModuleRecord::new("example.com/m".into(), Some("v1.0.0".into()), Ts(0));
+        rec.add(Attempt {
+            exchange: Some(1),
+            proxy: Some("https://p.test".into()),
+            kind: Kind::Info,
+            status: None,
+            error: None,
+            ttfb_ms: None,
+            count: 1,
+            total_ms: None,
+            url: Some("https://p.test/example.com/m/@v/v1.0.0.info".into()),
+            redirected_to: None,
+            step: None,
+            bytes: 0,
+            ts: Ts(0),
+            connection: None,
+            setup: Default::default(),
+            h2_reused: false,
+        });
+        let ctx = JudgeCtx {
+            goproxy: None,
+            slo_ms: 80.0,
+            sumdb: None,
+            sumdb_source: None,
+            gosum: None,
+            end: Ts(1_000_000),
+            lost,
+            lost_in_tap,
+        };
+        judge(&rec, &ctx)
+            .problem
+            .map(|p| p.text)
+            .unwrap_or_default()
+    }
+
+    /// Losses are told in the source's own terms: a capture's packets (a narrower filter
+    /// helps), or the MITM tap's chunks (no filter would: it is gomodwatch falling behind).
+    #[test]
+    fn a_missing_answer_is_blamed_on_what_was_actually_lost() {
+        let capture = unanswered(12, false);
+        assert!(capture.contains("the capture lost 12 packets"), "{capture}");
+        assert!(capture.contains("narrower filter"), "{capture}");
+        let tap = unanswered(12, true);
+        assert!(
+            tap.contains("decoder fell behind and dropped 12 chunks"),
+            "{tap}"
+        );
+        assert!(!tap.contains("filter") && !tap.contains("packets"), "{tap}");
+    }
 }

@@ -231,6 +231,7 @@ impl Session {
             checksum_db: &self.checksum_db,
             end: self.last,
             lost: self.source.lost(),
+            lost_in_tap: self.source.mitm_client_limit.is_some(),
             env: self.config.go_env.as_ref(),
         }
     }

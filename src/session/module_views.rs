@@ -25,6 +25,8 @@ pub struct Judging<'a> {
     pub end: Ts,
     /// Packets the capture lost.
     pub lost: u64,
+    /// Those losses are the MITM tap's (see `JudgeCtx::lost_in_tap`).
+    pub lost_in_tap: bool,
     /// The go command's environment, when known (`--go-env`, or `go env` live).
     pub env: Option<&'a crate::gomod::goenv::GoEnv>,
 }
@@ -91,6 +93,7 @@ fn judged(
         gosum: gosum.as_ref(),
         end: j.end,
         lost: j.lost,
+        lost_in_tap: j.lost_in_tap,
     };
     (judge(rec, &ctx), sumdb, gosum)
 }

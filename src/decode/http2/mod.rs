@@ -29,6 +29,8 @@ pub fn looks_like_preface(data: &[u8]) -> bool {
 struct Pending {
     ex: Exchange,
     sink: Option<Box<dyn BodySink>>,
+    /// Bytes of its body went missing (framing held): it ends with `error: "gap"`.
+    gap: bool,
 }
 
 pub struct Http2 {
@@ -103,10 +105,12 @@ impl Http2 {
         self.conn.feed(dir, ts, data, &mut |ev| t.event(ev));
     }
 
-    /// `n` bytes of `dir` are missing (capture loss, or taps the proxy dropped): that
-    /// direction cannot be decoded any more (frame sync and HPACK state are lost).
+    /// `n` bytes of `dir` are missing (capture loss, or taps the proxy dropped). Inside a
+    /// DATA payload, only that stream's body has a hole (it ends with `error: "gap"`);
+    /// anywhere else, that direction cannot be decoded any more (frame sync and HPACK
+    /// state are lost).
     pub fn gap(&mut self, dir: Dir, ts: Ts, n: u64, ctx: &mut ConnCtx<'_>) {
-        if dir == Dir::Down {
+        if dir == Dir::Down && !self.conn.gap_keeps_sync(dir, n) {
             self.st.down_broken = Some("gap");
         }
         let mut t = Track {
@@ -184,9 +188,32 @@ impl Track<'_, '_> {
                     Dir::Down => {
                         p.ex.resp_bytes += data.len() as u64;
                         p.ex.last_byte_at = Some(ts);
-                        if let Some(sink) = &mut p.sink {
+                        // After a hole the body cannot be hashed: its sink is fed no more.
+                        if let Some(sink) = p.sink.as_mut().filter(|_| !p.gap) {
                             sink.feed(data);
                         }
+                        if end_stream {
+                            self.complete(stream, ts, None);
+                        }
+                    }
+                }
+            }
+            H2::DataGap {
+                stream,
+                dir,
+                ts,
+                len,
+                end_stream,
+            } => {
+                let Some(p) = self.st.pending.get_mut(&stream) else {
+                    return;
+                };
+                p.gap = true;
+                match dir {
+                    Dir::Up => p.ex.req_bytes += len,
+                    Dir::Down => {
+                        p.ex.resp_bytes += len;
+                        p.ex.last_byte_at = Some(ts);
                         if end_stream {
                             self.complete(stream, ts, None);
                         }
@@ -294,7 +321,14 @@ impl Track<'_, '_> {
         let tag = ctx.hook.request(&ex);
         ex.go = tag.go;
         ex.redirect_of = tag.redirect_of;
-        if let Some(old) = self.st.pending.insert(stream, Pending { ex, sink: None }) {
+        if let Some(old) = self.st.pending.insert(
+            stream,
+            Pending {
+                ex,
+                sink: None,
+                gap: false,
+            },
+        ) {
             // A stream id used twice (only after lost bytes): the old one is over.
             emit(old, Some(ts), Some("gap".into()), false, ctx);
         }
@@ -308,7 +342,14 @@ impl Track<'_, '_> {
                 http_version: Some("HTTP/2".into()),
                 ..ctx.exchange(ts)
             };
-            self.st.pending.insert(stream, Pending { ex, sink: None });
+            self.st.pending.insert(
+                stream,
+                Pending {
+                    ex,
+                    sink: None,
+                    gap: false,
+                },
+            );
         }
         let Some(p) = self.st.pending.get_mut(&stream) else {
             return;
@@ -325,6 +366,7 @@ impl Track<'_, '_> {
     /// complete when there is none).
     fn complete(&mut self, stream: u32, ts: Ts, error: Option<String>) {
         if let Some(p) = self.st.pending.remove(&stream) {
+            let error = error.or_else(|| p.gap.then(|| "gap".to_string()));
             let complete = error.is_none();
             emit(p, Some(ts), error, complete, self.ctx);
         }

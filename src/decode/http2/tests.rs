@@ -273,6 +273,85 @@ fn a_gap_in_the_server_stream_ends_open_exchanges() {
     assert_eq!(ex[0].body.hash_error.as_deref(), Some("incomplete"));
 }
 
+/// What a tap that drops body bytes only (the MITM's, when decoding falls behind), or a
+/// capture that lost a segment inside a large body, leaves: a hole inside a DATA payload.
+/// That body is given up; framing and HPACK hold, so the connection goes on decoding.
+#[test]
+fn a_gap_inside_a_data_payload_costs_that_body_only() {
+    let mut h = Harness::new();
+    let mut c = Http2::default();
+    start(&mut h, &mut c);
+    c.client_data(
+        Ts(1),
+        &[get(1, "/a/@v/v1.zip"), get(3, "/a/@v/v1.mod")].concat(),
+        &mut h.ctx(),
+    );
+    c.server_data(Ts(2), &status(1, 200, false), &mut h.ctx());
+    let body = frame(DATA, 0, 1, &[b'z'; 100]);
+    c.server_data(Ts(3), &body[..9 + 10], &mut h.ctx());
+    c.gap(Dir::Down, Ts(4), 80, &mut h.ctx());
+    c.server_data(Ts(5), &body[9 + 90..], &mut h.ctx());
+    // A padded frame: its pad length octet arrives, the data and part of the padding not.
+    let mut padded = vec![4];
+    padded.extend_from_slice(b"tail");
+    padded.extend_from_slice(&[0; 4]);
+    let padded = frame(DATA, END_STREAM | 0x8, 1, &padded);
+    c.server_data(Ts(6), &padded[..10], &mut h.ctx());
+    c.gap(Dir::Down, Ts(7), 6, &mut h.ctx());
+    assert_eq!(h.exchanges().len(), 1, "its last data byte ends the stream");
+    c.server_data(Ts(8), &padded[16..], &mut h.ctx());
+    c.server_data(Ts(9), &status(3, 200, false), &mut h.ctx());
+    c.server_data(
+        Ts(10),
+        &frame(DATA, END_STREAM, 3, b"module a\n"),
+        &mut h.ctx(),
+    );
+    let ex = h.exchanges();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(ex[0].status, Some(200));
+    assert_eq!(ex[0].error.as_deref(), Some("gap"));
+    assert_eq!(ex[0].resp_bytes, 104, "missing bytes are still counted");
+    assert_eq!(ex[0].last_byte_at, Some(Ts(7)));
+    assert_eq!(
+        ex[0].body.text.as_deref(),
+        Some("zzzzzzzzzz"),
+        "not fed after the hole"
+    );
+    assert_eq!(ex[0].body.hash_error.as_deref(), Some("incomplete"));
+    assert_eq!(ex[1].status, Some(200));
+    assert_eq!(ex[1].error, None);
+    assert_eq!(ex[1].body.text.as_deref(), Some("module a\n"));
+    assert_eq!(c.counters().data_bytes_missed, 84);
+    assert_eq!(c.counters().broken, 0);
+}
+
+/// A gap that reaches past the payload took a frame header with it: that direction is
+/// lost, as for any other gap.
+#[test]
+fn a_gap_reaching_past_a_data_payload_loses_the_direction() {
+    let mut h = Harness::new();
+    let mut c = Http2::default();
+    start(&mut h, &mut c);
+    c.client_data(
+        Ts(1),
+        &[get(1, "/a/@v/v1.zip"), get(3, "/a/@v/v1.mod")].concat(),
+        &mut h.ctx(),
+    );
+    c.server_data(Ts(2), &status(1, 200, false), &mut h.ctx());
+    let body = frame(DATA, 0, 1, &[b'z'; 100]);
+    c.server_data(Ts(3), &body[..9 + 10], &mut h.ctx());
+    c.gap(Dir::Down, Ts(4), 91, &mut h.ctx());
+    c.server_data(Ts(5), &status(3, 200, true), &mut h.ctx());
+    let ex = h.exchanges();
+    assert_eq!(ex.len(), 2);
+    assert!(
+        ex.iter().all(|e| e.error.as_deref() == Some("gap")),
+        "{ex:?}"
+    );
+    assert_eq!(ex[1].status, None, "nothing after the gap is decoded");
+    assert_eq!(c.counters().broken, 1);
+}
+
 #[test]
 fn the_preface_is_recognised_from_its_first_bytes() {
     assert!(looks_like_preface(PREFACE));

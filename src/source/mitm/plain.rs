@@ -169,6 +169,7 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
                 tls_ms: None,
             },
         },
+        false,
     );
     Ok(Server {
         key: (host.to_string(), port),

@@ -143,6 +143,7 @@ pub async fn intercept(
     let alpn_text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
     let client_alpn = down.get_ref().1.alpn_protocol().map(alpn_text);
     let timing = tcp.timing;
+    let h2 = up.alpn.as_deref() == Some(b"h2".as_slice());
     let (up_tap, down_tap, end_tap) = p.tap.open(
         t.id,
         StreamEvent::Open {
@@ -167,8 +168,8 @@ pub async fn intercept(
                 tls_ms: Some(up.tls_ms),
             },
         },
+        h2,
     );
-    let h2 = up.alpn.as_deref() == Some(b"h2".as_slice());
     let w = Watch::new(p.reach.timeouts, h2, format!("{}:{}", t.host, t.port));
     let (cr, cw) = tokio::io::split(down);
     let (ur, uw) = tokio::io::split(up.stream);

@@ -105,6 +105,17 @@ impl Side {
     }
 }
 
+/// Payload bytes (data and padding) of the DATA frame being read, once its pad length
+/// is known: what a gap may cover without losing frame sync.
+fn payload_room(phase: Phase) -> Option<usize> {
+    match phase {
+        Phase::Data {
+            pad: Some(_), left, ..
+        } => Some(left),
+        _ => None,
+    }
+}
+
 const NEXT_HEADER: Phase = Phase::Header {
     buf: [0; FRAME_HEADER_LEN],
     have: 0,
@@ -149,17 +160,31 @@ impl H2Conn {
         }
     }
 
-    /// `n` bytes of `dir` are missing from the capture: frame sync and HPACK
-    /// state are lost for that direction.
+    /// `n` bytes of `dir` are missing from the capture. When they all lie inside the
+    /// DATA payload being read, framing and HPACK state hold: the stream is told its body
+    /// has a hole ([`Event::DataGap`]) and decoding goes on. Otherwise frame sync and
+    /// HPACK state are lost for that direction.
     pub fn gap(&mut self, dir: Dir, ts: Ts, n: u64, out: &mut dyn FnMut(Event<'_>)) {
         self.counters.bytes_skipped = self.counters.bytes_skipped.saturating_add(n);
         if self.closed || n == 0 {
             return;
         }
         let mut cx = self.cx(dir);
+        if cx.data_gap(ts, n, out) {
+            return;
+        }
         if !matches!(cx.me.phase, Phase::Broken) {
             cx.broken(ts, format!("gap of {n} bytes"), out);
         }
+    }
+
+    /// Whether a gap of `n` bytes in `dir` now would leave decoding in step (see `gap`).
+    pub fn gap_keeps_sync(&self, dir: Dir, n: u64) -> bool {
+        let side = match dir {
+            Dir::Up => &self.up,
+            Dir::Down => &self.down,
+        };
+        !self.closed && n > 0 && payload_room(side.phase).is_some_and(|left| n <= left as u64)
     }
 
     /// The connection ended: report streams still open. Later input is
@@ -516,6 +541,52 @@ impl Cx<'_> {
             self.me.phase = Phase::Skip { left };
         }
         n
+    }
+
+    /// A gap of `n` bytes inside the DATA payload being read: the data (and padding)
+    /// it covers is passed over and reported as missing. False, with nothing changed,
+    /// when the gap reaches beyond the payload (or no payload is being read).
+    fn data_gap(&mut self, ts: Ts, n: u64, out: Out<'_, '_>) -> bool {
+        let Phase::Data {
+            hdr,
+            pad: Some(pad),
+            left,
+        } = self.me.phase
+        else {
+            return false;
+        };
+        let Some(n) = usize::try_from(n).ok().filter(|&n| n <= left) else {
+            return false;
+        };
+        let data_left = left.saturating_sub(pad);
+        let missed = n.min(data_left);
+        let left = left - n;
+        self.me.phase = if left == 0 {
+            NEXT_HEADER
+        } else if left <= pad {
+            Phase::Skip { left }
+        } else {
+            Phase::Data {
+                hdr,
+                pad: Some(pad),
+                left,
+            }
+        };
+        if missed > 0 && matches!(self.streams.lookup(hdr.stream), Lookup::Open) {
+            let end_stream = missed == data_left && hdr.has(frames::FLAG_END_STREAM);
+            self.counters.data_bytes_missed += missed as u64;
+            out(Event::DataGap {
+                stream: hdr.stream,
+                dir: self.me.dir,
+                ts,
+                len: missed as u64,
+                end_stream,
+            });
+            if end_stream {
+                self.end_stream(hdr.stream);
+            }
+        }
+        true
     }
 
     /// Give up on this direction.

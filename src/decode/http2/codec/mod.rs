@@ -82,6 +82,8 @@ pub struct Counters {
     pub frames: u64,
     /// DATA payload bytes reported in [`Event::Data`].
     pub data_bytes: u64,
+    /// DATA payload bytes missing, framing intact ([`Event::DataGap`]).
+    pub data_bytes_missed: u64,
     /// Header blocks HPACK-decoded (including PUSH_PROMISE and ignored ones).
     pub header_blocks: u64,
     /// Streams opened in the table.
@@ -155,6 +157,16 @@ pub enum Event<'a> {
         dir: Dir,
         ts: Ts,
         data: &'a [u8],
+        end_stream: bool,
+    },
+    /// `len` bytes of a DATA payload went missing, framing intact (a tap that dropped
+    /// body bytes only, a lost segment inside a large body): the stream goes on with a
+    /// hole in its body. `end_stream` as for [`Event::Data`].
+    DataGap {
+        stream: u32,
+        dir: Dir,
+        ts: Ts,
+        len: u64,
         end_stream: bool,
     },
     Reset {
