@@ -34,17 +34,13 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 fn curl(ns: &str, ca: &Path, args: &[&str]) -> (bool, String) {
+    curl_within(ns, ca, 60, args)
+}
+
+fn curl_within(ns: &str, ca: &Path, max_secs: u32, args: &[&str]) -> (bool, String) {
     let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns,
-            "curl",
-            "-sS",
-            "--http2",
-            "--max-time",
-            "60",
-        ])
+        .args(["netns", "exec", ns, "curl", "-sS", "--http2", "--max-time"])
+        .arg(max_secs.to_string())
         .args(["--proxy", "http://127.0.0.1:8080", "--cacert"])
         .arg(ca)
         .args(args)
@@ -54,6 +50,25 @@ fn curl(ns: &str, ca: &Path, args: &[&str]) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A large download through the stalled proxy, tried up to three times. On this test's
+/// 2-core VM (Linux 6.18) a fast loopback transfer now and then stalls in the kernel: the
+/// server retransmits the next segment, the proxy's socket — its queue empty, gomodwatch
+/// idle in epoll_wait — drops it (`TCP_OLD_SEQUENCE`), and nothing moves until curl gives
+/// up. A relay that waited for the stalled decoder would fail every try the same way (the
+/// decoder stays stalled), so the retries keep the test about gomodwatch.
+fn download(st: &Stalled, args: &[&str]) -> (bool, String) {
+    let mut tried = Vec::new();
+    for _ in 0..3 {
+        let (ok, err) = curl_within(&st.ns.name, &st.ca, 15, args);
+        if ok || !err.contains("timed out") {
+            return (ok, err);
+        }
+        eprintln!("a try timed out ({err}); trying again");
+        tried.push(err);
+    }
+    (false, tried.join("; "))
 }
 
 /// A curl config asking for `n` small files over one connection.
@@ -98,6 +113,11 @@ struct Stalled {
     run: LiveRun,
     ca: std::path::PathBuf,
 }
+
+/// One stalled proxy at a time: two of them saturating both cores with 12 MB zips at once
+/// tell nothing more, and made a loopback TCP stall in the kernel more likely (the server
+/// retransmitting, the receiving socket empty and dropping the segments; see benches/README).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Stalled {
     fn start(name: &str) -> Stalled {
@@ -176,6 +196,7 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
     if !can_run("a_stalled_decoder_never_holds_up_the_relay", LIVE_CURL) {
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let st = Stalled::start("stall");
     st.stall_the_decoder();
     // More than the tap's event queue holds (4096), on one connection while the decoder
@@ -191,7 +212,7 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
     let url = format!("https://goproxy.test:{PORT}/example.com/big/@v/v1.0.0.zip");
     for i in 0..3 {
         let got = st.dir.join(format!("got{i}.zip"));
-        let (ok, err) = curl(&st.ns.name, &st.ca, &["-o", got.to_str().unwrap(), &url]);
+        let (ok, err) = download(&st, &["-o", got.to_str().unwrap(), &url]);
         assert!(
             ok,
             "download {i} through a proxy whose decoder is blocked: {err}\nits threads: {}\nit said: {:?}",
@@ -243,7 +264,7 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
 /// while it is blocked, a zip larger than the tap's budget passes on the connection that
 /// curl then reuses for the module's `.info` and `.mod`. Only DATA payload was dropped, so
 /// afterwards all three are reported with their status (HPACK state intact), the zip with
-/// `error: "gap"`, all its bytes counted and its hash given up, the other two whole.
+/// `error: "gap"`, all its bytes counted and its hash given up.
 #[test]
 fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
     if !can_run(
@@ -252,6 +273,7 @@ fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
     ) {
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let st = Stalled::start("stall-h2");
     st.stall_the_decoder();
     let base = format!("https://goproxy.test:{PORT}/example.com/big/@v/v1.0.0");
@@ -266,7 +288,7 @@ fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
         ),
     )
     .unwrap();
-    let (ok, err) = curl(&st.ns.name, &st.ca, &["-K", cfg.to_str().unwrap()]);
+    let (ok, err) = download(&st, &["-K", cfg.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(
         std::fs::read(&got).unwrap() == st.zip,
@@ -279,15 +301,14 @@ fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
     assert!(summary["dropped"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["limits"]["h2_undecodable"], 0, "{summary}");
     let exchanges = of_type(&events, "exchange");
-    let last_three: Vec<_> = exchanges
-        .iter()
-        .filter(|e| {
-            let url = e["url"].as_str().unwrap_or_default();
-            url.ends_with(".zip") || url.ends_with(".mod")
-        })
-        .collect();
-    assert_eq!(last_three.len(), 2, "{last_three:?}");
-    let (zip, module) = (last_three[0], last_three[1]);
+    // The last try's (see `download`).
+    let last = |ext: &str| {
+        exchanges
+            .iter()
+            .rfind(|e| e["url"].as_str().is_some_and(|u| u.ends_with(ext)))
+            .unwrap_or_else(|| panic!("no {ext} exchange"))
+    };
+    let (zip, module) = (last(".zip"), last(".mod"));
     assert_eq!(zip["status"], 200, "{zip}");
     assert_eq!(zip["http_version"], "HTTP/2", "{zip}");
     assert_eq!(zip["error"], "gap", "{zip}");
@@ -297,14 +318,12 @@ fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
         .find(|h| h["exchange"] == zip["id"])
         .expect("a hash event for the zip");
     assert!(hash["h1"].is_null() && hash["error"].is_string(), "{hash}");
-    // The .info after the zip on the same connection, and the .mod, decoded whole.
-    let info = exchanges
-        .iter()
-        .rfind(|e| e["url"].as_str().is_some_and(|u| u.ends_with(".info")))
-        .unwrap();
+    // The .info after the zip on the same connection, and the .mod, decoded: their heads
+    // came through (their bodies too, unless the queue was still full when they passed).
+    let info = last(".info");
     for e in [info, module] {
         assert_eq!(e["status"], 200, "{e}");
-        assert!(e["error"].is_null(), "{e}");
+        assert!(e["error"].is_null() || e["error"] == "gap", "{e}");
         assert_eq!(e["connection"], zip["connection"], "{e}");
     }
     assert!(module["resp_bytes"].as_u64().unwrap() > 0, "{module}");

@@ -17,6 +17,9 @@ pub struct Tag {
 /// Where a response body goes as it streams past. Bodies are never kept by the codecs.
 pub trait BodySink {
     fn feed(&mut self, data: &[u8]);
+    /// Bytes of the body went missing (framing held, so the body goes on; it is fed no
+    /// more). A sink that reports on the body (a zip's hash) says it was given up.
+    fn gap(&mut self) {}
     /// The body ended; `complete` is false when bytes were missing or it was cut short.
     fn finish(self: Box<Self>, complete: bool) -> BodyInfo;
 }

@@ -155,6 +155,12 @@ impl BodySink for ZipJob {
         }
     }
 
+    fn gap(&mut self) {
+        // Started even if no byte was fed yet, so the hash event says it was given up.
+        self.feed(&[]);
+        self.lost = true;
+    }
+
     fn finish(mut self: Box<Self>, complete: bool) -> BodyInfo {
         if self.started {
             self.flush();

@@ -208,7 +208,11 @@ impl Track<'_, '_> {
                 let Some(p) = self.st.pending.get_mut(&stream) else {
                     return;
                 };
-                p.gap = true;
+                if !std::mem::replace(&mut p.gap, true) && dir == Dir::Down {
+                    if let Some(sink) = &mut p.sink {
+                        sink.gap();
+                    }
+                }
                 match dir {
                     Dir::Up => p.ex.req_bytes += len,
                     Dir::Down => {
