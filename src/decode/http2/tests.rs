@@ -273,11 +273,9 @@ fn a_gap_in_the_server_stream_ends_open_exchanges() {
     assert_eq!(ex[0].body.hash_error.as_deref(), Some("incomplete"));
 }
 
-/// What a tap that drops body bytes only (the MITM's, when decoding falls behind), or a
-/// capture that lost a segment inside a large body, leaves: a hole inside a DATA payload.
-/// That body is given up; framing and HPACK hold, so the connection goes on decoding.
-#[test]
-fn a_gap_inside_a_data_payload_costs_that_body_only() {
+/// Two requests (a zip on stream 1, a .mod on 3); the zip's 200 and the first 10 bytes of
+/// a 100-byte DATA frame (returned whole) have arrived.
+fn zip_body_begun() -> (Harness, Http2, Vec<u8>) {
     let mut h = Harness::new();
     let mut c = Http2::default();
     start(&mut h, &mut c);
@@ -289,6 +287,15 @@ fn a_gap_inside_a_data_payload_costs_that_body_only() {
     c.server_data(Ts(2), &status(1, 200, false), &mut h.ctx());
     let body = frame(DATA, 0, 1, &[b'z'; 100]);
     c.server_data(Ts(3), &body[..9 + 10], &mut h.ctx());
+    (h, c, body)
+}
+
+/// What a tap that drops body bytes only (the MITM's, when decoding falls behind), or a
+/// capture that lost a segment inside a large body, leaves: a hole inside a DATA payload.
+/// That body is given up; framing and HPACK hold, so the connection goes on decoding.
+#[test]
+fn a_gap_inside_a_data_payload_costs_that_body_only() {
+    let (mut h, mut c, body) = zip_body_begun();
     c.gap(Dir::Down, Ts(4), 80, &mut h.ctx());
     c.server_data(Ts(5), &body[9 + 90..], &mut h.ctx());
     // A padded frame: its pad length octet arrives, the data and part of the padding not.
@@ -329,17 +336,7 @@ fn a_gap_inside_a_data_payload_costs_that_body_only() {
 /// lost, as for any other gap.
 #[test]
 fn a_gap_reaching_past_a_data_payload_loses_the_direction() {
-    let mut h = Harness::new();
-    let mut c = Http2::default();
-    start(&mut h, &mut c);
-    c.client_data(
-        Ts(1),
-        &[get(1, "/a/@v/v1.zip"), get(3, "/a/@v/v1.mod")].concat(),
-        &mut h.ctx(),
-    );
-    c.server_data(Ts(2), &status(1, 200, false), &mut h.ctx());
-    let body = frame(DATA, 0, 1, &[b'z'; 100]);
-    c.server_data(Ts(3), &body[..9 + 10], &mut h.ctx());
+    let (mut h, mut c, _) = zip_body_begun();
     c.gap(Dir::Down, Ts(4), 91, &mut h.ctx());
     c.server_data(Ts(5), &status(3, 200, true), &mut h.ctx());
     let ex = h.exchanges();
