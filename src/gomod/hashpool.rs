@@ -11,6 +11,11 @@
 //! bytes are the same and so is the `h1:` — a cryptographic hash makes that sound even
 //! against a hostile proxy. If it differs, the kept bytes are inflated and hashed for real.
 //!
+//! With a small budget (the MITM proxy's), a big zip seen before cannot be kept whole: it is
+//! then only checked against the raw hash remembered for it, its bytes dropped as they go
+//! (BLAKE3 runs many times faster than inflating and SHA-256). The same bytes give the same
+//! `h1:`; different ones lose their hash, with an error saying so, rather than the memory.
+//!
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
 use super::h1::ZipHasher;
@@ -64,6 +69,10 @@ pub struct PoolLimits {
     /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
     /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
     pub background: bool,
+    /// A zip seen before that outgrows `speculation` is only checked against its remembered
+    /// raw hash (its bytes dropped) instead of being inflated from the start: a download
+    /// that differs then loses its hash. Without it, such a zip is inflated after all.
+    pub check_raw_past_budget: bool,
 }
 
 impl PoolLimits {
@@ -71,6 +80,7 @@ impl PoolLimits {
         queue: QUEUE,
         speculation: SPECULATION_BUDGET,
         background: false,
+        check_raw_past_budget: false,
     };
     /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
     /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
@@ -79,6 +89,7 @@ impl PoolLimits {
         queue: 32,
         speculation: 2 << 20,
         background: true,
+        check_raw_past_budget: true,
     };
 }
 
@@ -104,6 +115,7 @@ impl HashPool {
         let (results, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             budget: limits.speculation,
+            check_raw_past_budget: limits.check_raw_past_budget,
             ..Shared::default()
         });
         let mut txs = Vec::new();
@@ -235,6 +247,9 @@ enum Mode {
     /// Expecting the same bytes as before: only the raw hash, and the bytes kept in case
     /// they are not.
     Speculate(Vec<u8>),
+    /// Expecting the same bytes as a download hashed before, with no room to keep them:
+    /// only the raw hash.
+    CheckRaw,
 }
 
 struct Known {
@@ -267,6 +282,8 @@ struct Shared {
     kept: AtomicUsize,
     /// Zip bytes that may be kept for speculation.
     budget: usize,
+    /// See `PoolLimits::check_raw_past_budget`.
+    check_raw_past_budget: bool,
 }
 
 impl Shared {
@@ -314,6 +331,10 @@ impl Worker {
                 {
                     Mode::Speculate(Vec::new())
                 }
+                // Seen before, and no room to keep any of it.
+                Some(k) if self.shared.check_raw_past_budget && st.known.contains_key(k) => {
+                    Mode::CheckRaw
+                }
                 Some(k) => {
                     *st.inflating.entry(k.clone()).or_default() += 1;
                     Mode::Inflate(Box::default())
@@ -340,7 +361,15 @@ impl Worker {
         match &mut d.mode {
             Mode::Inflate(z) => z.update(bytes),
             Mode::Speculate(buf) => {
-                if kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget {
+                let out_of_room = kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget;
+                let known = || {
+                    let st = self.shared.lock();
+                    d.key.as_ref().is_some_and(|k| st.known.contains_key(k))
+                };
+                if out_of_room && self.shared.check_raw_past_budget && known() {
+                    kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    d.mode = Mode::CheckRaw;
+                } else if out_of_room {
                     // Out of room: inflate what was kept and carry on inflating.
                     let mut z = Box::<ZipHasher>::default();
                     z.update(buf);
@@ -355,6 +384,7 @@ impl Worker {
                     buf.extend_from_slice(bytes);
                 }
             }
+            Mode::CheckRaw => {}
         }
     }
 
@@ -399,6 +429,25 @@ impl Worker {
                 let h1 = inflate(&buf);
                 self.remember(&k, raw, &h1);
                 self.send(id, h1);
+            }
+            Mode::CheckRaw => {
+                if !complete {
+                    return self.send(id, Err("the body was not seen in full".into()));
+                }
+                let st = self.shared.lock();
+                let same = key
+                    .and_then(|k| st.known.get(&k))
+                    .filter(|x| x.raw == raw)
+                    .map(|x| x.h1.clone());
+                drop(st);
+                self.send(
+                    id,
+                    same.ok_or_else(|| {
+                        "its bytes differ from an earlier download of this version, and it \
+                         was too big to keep for hashing again"
+                            .into()
+                    }),
+                )
             }
             Mode::Inflate(z) => {
                 let h1 = if complete {
@@ -475,6 +524,93 @@ fn inflate(buf: &[u8]) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A module zip of example.com/m@v1.0.0 with go.mod and one stored file, `body`.
+    fn module_zip(body: &[u8]) -> Vec<u8> {
+        let files: [(&str, &[u8]); 2] = [
+            ("example.com/m@v1.0.0/go.mod", b"module example.com/m\n"),
+            ("example.com/m@v1.0.0/data.bin", body),
+        ];
+        let (mut out, mut central) = (Vec::new(), Vec::new());
+        for (name, data) in files {
+            let mut crc = flate2::Crc::new();
+            crc.update(data);
+            let offset = out.len() as u32;
+            // Version, flags, method (stored), time and date, crc, sizes, name length.
+            let mut fields = [20u16, 0, 0, 0, 0].map(u16::to_le_bytes).concat();
+            fields.extend(crc.sum().to_le_bytes());
+            fields.extend([data.len() as u32; 2].map(u32::to_le_bytes).concat());
+            fields.extend((name.len() as u16).to_le_bytes());
+            out.extend(0x0403_4b50u32.to_le_bytes());
+            out.extend(&fields);
+            out.extend([0, 0]); // no extra field
+            out.extend(name.as_bytes());
+            out.extend(data);
+            central.extend(0x0201_4b50u32.to_le_bytes());
+            central.extend(20u16.to_le_bytes()); // made by
+            central.extend(&fields);
+            central.extend([0; 12]); // extra, comment, disk, attributes
+            central.extend(offset.to_le_bytes());
+            central.extend(name.as_bytes());
+        }
+        let at = out.len() as u32;
+        out.extend(&central);
+        out.extend(0x0605_4b50u32.to_le_bytes());
+        out.extend([0, 0, 0, 0, 2, 0, 2, 0]);
+        out.extend((central.len() as u32).to_le_bytes());
+        out.extend(at.to_le_bytes());
+        out.extend([0, 0]);
+        out
+    }
+
+    /// Hashes each zip as one download of example.com/m@v1.0.0, one after the other on
+    /// one worker, through a pool that may keep 64 KiB.
+    fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, String>> {
+        let limits = PoolLimits {
+            queue: 1024,
+            speculation: 64 << 10,
+            background: false,
+            check_raw_past_budget,
+        };
+        let mut pool = HashPool::with_limits(true, limits);
+        for (i, zip) in zips.iter().enumerate() {
+            let id = 2 * i as u64; // even ids: all on one worker, in order
+            let module = Some("example.com/m".to_string());
+            let version = Some("v1.0.0".to_string());
+            assert!(pool.send(Job::Start {
+                id,
+                module,
+                version
+            }));
+            for chunk in zip.chunks(CHUNK) {
+                let bytes = chunk.to_vec();
+                assert!(pool.send(Job::Data { id, bytes }));
+            }
+            assert!(pool.send(Job::End { id, complete: true }));
+        }
+        pool.finish().into_iter().map(|r| r.h1).collect()
+    }
+
+    #[test]
+    fn a_big_zip_seen_before_is_checked_against_its_raw_hash_and_a_changed_one_is_said() {
+        let (zip, changed) = (module_zip(&[7; 300_000]), module_zip(&[8; 300_000]));
+        let h1 = inflate(&zip).expect("a valid module zip");
+        assert!(h1.starts_with("h1:"));
+        let got = hash_in_turn(true, &[&zip, &zip, &changed, &zip]);
+        assert_eq!(got[..2], [Ok(h1.clone()), Ok(h1.clone())]);
+        let why = got[2].as_ref().expect_err("its bytes were not kept");
+        assert!(why.contains("differ from an earlier download"), "{why}");
+        assert_eq!(got[3], Ok(h1));
+    }
+
+    #[test]
+    fn without_the_raw_check_a_big_zip_seen_before_is_inflated_again() {
+        let (zip, changed) = (module_zip(&[7; 300_000]), module_zip(&[8; 300_000]));
+        let (h1, h1_changed) = (inflate(&zip).unwrap(), inflate(&changed).unwrap());
+        assert_ne!(h1, h1_changed);
+        let got = hash_in_turn(false, &[&zip, &zip, &changed]);
+        assert_eq!(got, [Ok(h1.clone()), Ok(h1), Ok(h1_changed)]);
+    }
 
     #[test]
     fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
