@@ -28,10 +28,8 @@ use std::thread::JoinHandle;
 /// Bytes per chunk handed to the worker.
 /// (Below glibc's mmap threshold, so chunk buffers are recycled, not faulted in afresh.)
 pub const CHUNK: usize = 64 << 10;
-/// Zip bytes in flight to the workers (bounds the memory between the threads).
-const QUEUE: usize = 256 * CHUNK;
-/// Jobs a worker's channel holds in live mode, where bytes in flight are what is bounded.
-const LIVE_SLOTS: usize = 1024;
+/// Chunks in flight (bounds the memory between the threads).
+const QUEUE: usize = 256;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
 const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
@@ -63,12 +61,10 @@ pub struct HashResult {
 
 const WORKERS: usize = 2;
 
-/// How much memory the pool may hold: zip bytes queued, and zip bytes kept to speculate.
+/// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolLimits {
-    /// Zip bytes handed over and not yet hashed, over all workers. In live mode one download
-    /// may use all of it (a burst at the start of a fast transfer is what a queue is for).
-    pub queue_bytes: usize,
+    pub queue: usize,
     pub speculation: usize,
     /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
     /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
@@ -81,16 +77,16 @@ pub struct PoolLimits {
 
 impl PoolLimits {
     pub const DEFAULT: PoolLimits = PoolLimits {
-        queue_bytes: QUEUE,
+        queue: QUEUE,
         speculation: SPECULATION_BUDGET,
         background: false,
         check_raw_past_budget: false,
     };
-    /// For the MITM proxy, whose whole footprint is a target (24 MiB): 4 MiB of zip bytes
-    /// queued and 2 MiB kept to speculate (small zips fetched again); a zip the workers
-    /// cannot keep up with loses its hash rather than grow memory.
+    /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
+    /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
+    /// workers cannot keep up with loses its hash rather than grow memory.
     pub const LEAN: PoolLimits = PoolLimits {
-        queue_bytes: 4 << 20,
+        queue: 32,
         speculation: 2 << 20,
         background: true,
         check_raw_past_budget: true,
@@ -99,8 +95,6 @@ impl PoolLimits {
 
 pub struct HashPool {
     txs: Vec<SyncSender<Job>>,
-    shared: Arc<Shared>,
-    queue_bytes: usize,
     rx: Receiver<HashResult>,
     workers: Vec<JoinHandle<()>>,
     /// Block when the worker is behind (replay) rather than give up on a hash (live).
@@ -124,16 +118,10 @@ impl HashPool {
             check_raw_past_budget: limits.check_raw_past_budget,
             ..Shared::default()
         });
-        // Replay waits on the channel, so its capacity is the bound; live mode counts bytes.
-        let slots = if blocking {
-            (limits.queue_bytes / CHUNK / WORKERS).max(1)
-        } else {
-            LIVE_SLOTS
-        };
         let mut txs = Vec::new();
         let mut workers = Vec::new();
         for i in 0..WORKERS {
-            let (tx, jobs) = mpsc::sync_channel(slots);
+            let (tx, jobs) = mpsc::sync_channel((limits.queue / WORKERS).max(1));
             let (results, shared) = (results.clone(), shared.clone());
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
@@ -154,8 +142,6 @@ impl HashPool {
         }
         HashPool {
             txs,
-            shared,
-            queue_bytes: limits.queue_bytes,
             rx,
             workers,
             blocking,
@@ -173,28 +159,16 @@ impl HashPool {
             return false;
         };
         let is_end = matches!(job, Job::End { .. });
-        let bytes = match &job {
-            Job::Data { bytes, .. } => bytes.len(),
-            _ => 0,
-        };
-        let queued = &self.shared.queued;
         let sent = if self.blocking {
-            queued.fetch_add(bytes, Ordering::Relaxed);
             tx.send(job).is_ok()
-        } else if bytes > 0 && queued.load(Ordering::Relaxed) + bytes > self.queue_bytes {
-            false
         } else {
-            queued.fetch_add(bytes, Ordering::Relaxed);
             match tx.try_send(job) {
                 Ok(()) => true,
                 Err(TrySendError::Full(job)) if is_end => {
                     self.deferred.push(job);
                     true
                 }
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                    queued.fetch_sub(bytes, Ordering::Relaxed);
-                    false
-                }
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
             }
         };
         if sent && is_end {
@@ -308,8 +282,6 @@ struct Shared {
     kept: AtomicUsize,
     /// Zip bytes that may be kept for speculation.
     budget: usize,
-    /// Zip bytes handed to the workers and not yet hashed.
-    queued: AtomicUsize,
     /// See `PoolLimits::check_raw_past_budget`.
     check_raw_past_budget: bool,
 }
@@ -335,10 +307,7 @@ impl Worker {
                     module,
                     version,
                 } => self.start(id, module.zip(version)),
-                Job::Data { id, bytes } => {
-                    self.data(id, &bytes);
-                    self.shared.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
-                }
+                Job::Data { id, bytes } => self.data(id, &bytes),
                 Job::End { id, complete } => match self.active.remove(&id) {
                     Some(d) => self.end(id, d, complete),
                     // Its start could not be handed over (the queue was full): the hash
@@ -598,7 +567,7 @@ mod tests {
     /// one worker, through a pool that may keep 64 KiB.
     fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, String>> {
         let limits = PoolLimits {
-            queue_bytes: 64 << 20,
+            queue: 1024,
             speculation: 64 << 10,
             background: false,
             check_raw_past_budget,
@@ -641,39 +610,6 @@ mod tests {
         assert_ne!(h1, h1_changed);
         let got = hash_in_turn(false, &[&zip, &zip, &changed]);
         assert_eq!(got, [Ok(h1.clone()), Ok(h1), Ok(h1_changed)]);
-    }
-
-    #[test]
-    fn one_live_download_may_fill_the_whole_queue_and_no_more() {
-        let limits = PoolLimits {
-            queue_bytes: 1 << 20,
-            ..PoolLimits::LEAN
-        };
-        let mut pool = HashPool::with_limits(false, limits);
-        let shared = pool.shared.clone();
-        // The worker stops at the download's start while the test holds the shared state.
-        let held = shared.lock();
-        let (module, version) = (None, None);
-        assert!(pool.send(Job::Start {
-            id: 0,
-            module,
-            version
-        }));
-        let chunk = || Job::Data {
-            id: 0,
-            bytes: vec![0; CHUNK],
-        };
-        for n in 0..(1 << 20) / CHUNK {
-            assert!(pool.send(chunk()), "chunk {n} is within the budget");
-        }
-        assert!(!pool.send(chunk()), "one more is over it");
-        drop(held);
-        let t0 = std::time::Instant::now();
-        while shared.queued.load(Ordering::Relaxed) > 0 {
-            assert!(t0.elapsed().as_secs() < 30, "the worker never caught up");
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert!(pool.send(chunk()), "room again once the worker caught up");
     }
 
     #[test]
