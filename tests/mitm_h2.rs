@@ -78,18 +78,13 @@ impl World {
     }
 
     fn mitm(&self, extra: &[&str]) -> LiveRun {
-        let ca_dir = self.dir.join("gca");
-        let mut args = vec![
-            "--mitm",
-            "127.0.0.1:8080",
-            "--ca-dir",
-            ca_dir.to_str().unwrap(),
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-        LiveRun::start_in(&self.ns.name, &refs)
+        Mitm {
+            listen: "127.0.0.1:8080",
+            ca_dir: self.dir.join("gca"),
+            upstream_ca: None,
+            extra,
+        }
+        .start(Some(&self.ns.name))
     }
 
     fn trusting(&self) -> LiveRun {
@@ -673,18 +668,31 @@ fn a_tls12_rsa_server_is_reached_whatever_suites_the_client_offers() {
         https(TLS12_RSA)
     );
     // The server picks an ECDHE_RSA suite upstream. A client offering only those for TLS
-    // 1.2 (and TLS 1.3 besides) must not be held to it: gomodwatch's leaf is ECDSA.
+    // 1.2 (and TLS 1.3 besides) must not be held to it: gomodwatch's leaf is ECDSA. A client
+    // that offers the ECDSA twin gets it: TLS 1.2 with the bulk cipher the server chose.
     let rsa_only =
         "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
-    for args in [
-        &["--ciphers", rsa_only][..],
-        &["--tls-max", "1.2"][..],
-        &[][..],
+    let suite = |verbose: &str| -> String {
+        let line = verbose.lines().find(|l| l.contains("SSL connection using"));
+        let line = line.unwrap_or_else(|| panic!("no cipher in {verbose}"));
+        line.replace("ECDHE-RSA-", "ECDHE-ECDSA-")
+    };
+    for (args, twin) in [
+        (&["--ciphers", rsa_only][..], false),
+        (&["--tls-max", "1.2"][..], true),
+        (&[][..], true),
     ] {
         let mut all = args.to_vec();
-        all.extend(["-o", "/dev/null", "-w", "%{http_code}", url.as_str()]);
+        all.extend(["-v", "-o", "/dev/null", "-w", "%{http_code}", url.as_str()]);
         let (ok, out, err) = w.curl(&all);
         assert!(ok && out == "200", "curl {args:?}: {out} {err}");
+        if twin {
+            let ca = ca.to_str().unwrap();
+            all.extend(["--noproxy", "*", "--cacert", ca]);
+            let (ok, _, direct) = w.curl(&all);
+            assert!(ok, "{direct}");
+            assert_eq!(suite(&err), suite(&direct), "curl {args:?}");
+        }
     }
     let out = run.stop();
     let events = parse_ndjson(&out.stdout);

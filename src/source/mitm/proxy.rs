@@ -197,16 +197,42 @@ impl Proxy {
 }
 
 /// The server's cipher suite, when the client leg can negotiate it too: the client offered
-/// it, and our certificate can sign for it (the CA's leaves are ECDSA, which a TLS 1.2
-/// ECDHE_RSA suite cannot use; restricting such a client to TLS 1.2 with it would fail the
-/// handshake). `None` leaves the choice to the client's order, as without mirroring.
+/// it, and our certificate can sign for it. The CA's leaves are ECDSA, which a TLS 1.2
+/// ECDHE_RSA suite cannot use: then its ECDSA twin (same key exchange, same bulk cipher and
+/// hash) if the client offered that, so the client still encrypts with the cipher the server
+/// chose. `None` leaves the choice to the client's order, as without mirroring (restricting
+/// the client to a suite it did not offer would fail the handshake).
 pub(super) fn mirrored_suite(
     server: Option<rustls::SupportedCipherSuite>,
     client_offer: &[rustls::CipherSuite],
 ) -> Option<rustls::SupportedCipherSuite> {
-    server.filter(|s| {
+    let server = server?;
+    let servable = |s: &rustls::SupportedCipherSuite| {
         client_offer.contains(&s.suite())
             && s.usable_for_signature_algorithm(super::ca::LEAF_SIGNATURE)
+    };
+    if servable(&server) {
+        return Some(server);
+    }
+    let twin = ecdsa_twin(server.suite())?;
+    rustls::crypto::ring::ALL_CIPHER_SUITES
+        .iter()
+        .find(|s| s.suite() == twin)
+        .copied()
+        .filter(servable)
+}
+
+/// The ECDHE_ECDSA suite that differs from a TLS 1.2 ECDHE_RSA one only in how the server
+/// signs.
+fn ecdsa_twin(suite: rustls::CipherSuite) -> Option<rustls::CipherSuite> {
+    use rustls::CipherSuite as C;
+    Some(match suite {
+        C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => {
+            C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+        }
+        _ => return None,
     })
 }
 
@@ -240,7 +266,8 @@ mod tests {
     use super::*;
     use rustls::crypto::ring::cipher_suite::{
         TLS13_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     };
 
     #[test]
@@ -255,10 +282,17 @@ mod tests {
         assert_eq!(mirrored_suite(tls13, &offer[1..]), None, "not offered");
         let ecdsa = Some(TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
         assert_eq!(mirrored_suite(ecdsa, &offer), ecdsa);
-        // Our ECDSA leaf cannot serve an RSA suite.
+        // Our ECDSA leaf cannot serve an RSA suite: its ECDSA twin, when offered.
+        let rsa = Some(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256);
+        assert_eq!(mirrored_suite(rsa, &offer), ecdsa);
+        let without_twin = [offer[0], offer[2]];
+        assert_eq!(mirrored_suite(rsa, &without_twin), None);
+        let rsa256 = Some(TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384);
+        assert_eq!(mirrored_suite(rsa256, &offer), None, "twin not offered");
+        let offer256 = [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384.suite()];
         assert_eq!(
-            mirrored_suite(Some(TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256), &offer),
-            None
+            mirrored_suite(rsa256, &offer256),
+            Some(TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
         );
         assert_eq!(mirrored_suite(None, &offer), None);
     }
