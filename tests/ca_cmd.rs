@@ -199,18 +199,13 @@ fn name_constraints_hold_for_real_clients_and_the_mitm_refuses_other_names() {
     assert!(!ok && why.contains("permitted subtree violation"), "{why}");
     // Through the MITM: the permitted name is intercepted and decoded; the other one is
     // refused with a 403 saying why, never handed a leaf.
-    let run = LiveRun::start_in(
-        &ns.name,
-        &[
-            "--mitm",
-            "127.0.0.1:8080",
-            "--json",
-            "--ca-dir",
-            gca.to_str().unwrap(),
-            "--upstream-ca",
-            up_ca.to_str().unwrap(),
-        ],
-    );
+    let run = Mitm {
+        listen: "127.0.0.1:8080",
+        ca_dir: gca.clone(),
+        upstream_ca: Some(&up_ca),
+        extra: &[],
+    }
+    .start(Some(&ns.name));
     let curl = |url: &str| {
         Command::new("ip")
             .args([
@@ -315,18 +310,13 @@ fn trust_and_untrust_apply_on_debian() {
         gca.join("ca.pem").display()
     )));
     assert!(!anchor.exists());
-    let _run = LiveRun::start_in(
-        &ns.name,
-        &[
-            "--mitm",
-            "127.0.0.1:8080",
-            "--json",
-            "--ca-dir",
-            gca.to_str().unwrap(),
-            "--upstream-ca",
-            up_ca.to_str().unwrap(),
-        ],
-    );
+    let _run = Mitm {
+        listen: "127.0.0.1:8080",
+        ca_dir: gca.clone(),
+        upstream_ca: Some(&up_ca),
+        extra: &[],
+    }
+    .start(Some(&ns.name));
     // curl with no options but the proxy: it trusts only the system store.
     let curl = || {
         Command::new("ip")

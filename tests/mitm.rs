@@ -112,21 +112,13 @@ fn go_through(go: &Path, s: &Setup, proxy: &str, args: &[&str]) -> (bool, String
 }
 
 fn start_mitm(s: &Setup, addr: &str, trust_upstream: bool) -> LiveRun {
-    let ca_dir = s.dir.join("ca");
-    let mut args = vec![
-        "--mitm",
-        addr,
-        "--ca-dir",
-        ca_dir.to_str().unwrap(),
-        "--json",
-    ];
-    if trust_upstream {
-        args.extend(["--upstream-ca", s.upstream_ca.to_str().unwrap()]);
+    Mitm {
+        listen: addr,
+        ca_dir: s.dir.join("ca"),
+        upstream_ca: trust_upstream.then_some(s.upstream_ca.as_path()),
+        extra: &["--goproxy", &s.goproxy],
     }
-    args.extend(["--goproxy", &s.goproxy]);
-    let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-    LiveRun::start(&refs, &[])
+    .start(None)
 }
 
 fn module<'a>(events: &'a [Value], path: &str) -> &'a Value {

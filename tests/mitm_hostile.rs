@@ -67,27 +67,18 @@ fn world(tag: &str) -> World {
 }
 
 impl World {
-    fn args(&self, listen: &str, extra: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = [
-            "--mitm",
+    fn proxy<'a>(&'a self, listen: &'a str, extra: &'a [&'a str]) -> Mitm<'a> {
+        Mitm {
             listen,
-            "--ca-dir",
-            self.dir.join("gca").to_str().unwrap(),
-            "--upstream-ca",
-            self.upstream_ca.to_str().unwrap(),
-            "--json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
+            ca_dir: self.dir.join("gca"),
+            upstream_ca: Some(&self.upstream_ca),
+            extra,
+        }
     }
 
     fn mitm(&self, nofile: u32, extra: &[&str]) -> LiveRun {
-        let args = self.args(PROXY, extra);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        LiveRun::start_in_limited(&self.ns.name, nofile, &refs)
+        self.proxy(PROXY, extra)
+            .start_limited(&self.ns.name, nofile)
     }
 
     /// curl through the proxy: (CONNECT status, final status, body, stderr).
@@ -368,9 +359,7 @@ fn beyond_loopback_it_warns_refuses_itself_and_keeps_details_home() {
     let w = world("any");
     // gomodwatch on 0.0.0.0 in a namespace behind a veth pair: the host is a remote client.
     let net = Netns::create("hany", 231);
-    let args = w.args("0.0.0.0:8090", &[]);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = LiveRun::start_in(&net.name, &refs);
+    let run = w.proxy("0.0.0.0:8090", &[]).start(Some(&net.name));
     let said = eventually(
         Duration::from_secs(5),
         || run.stderr_so_far().join("\n"),

@@ -159,18 +159,13 @@ impl Stalled {
             ],
         );
         let ca_dir = dir.join("gca");
-        let run = LiveRun::start_in(
-            &ns.name,
-            &[
-                "--mitm",
-                "127.0.0.1:8080",
-                "--ca-dir",
-                ca_dir.to_str().unwrap(),
-                "--upstream-ca",
-                upstream_ca.to_str().unwrap(),
-                "--json",
-            ],
-        );
+        let run = Mitm {
+            listen: "127.0.0.1:8080",
+            ca_dir: ca_dir.clone(),
+            upstream_ca: Some(&upstream_ca),
+            extra: &[],
+        }
+        .start(Some(&ns.name));
         let ca = ca_dir.join("ca.pem");
         Stalled {
             ns,

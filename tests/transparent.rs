@@ -86,21 +86,13 @@ fn a_redirected_go_command_is_intercepted_without_any_proxy_setting() {
     );
     let listen = format!("{}:4481", ns.host_ip);
     let gca = dir.join("gca");
-    let run = LiveRun::start(
-        &[
-            "--mitm",
-            &listen,
-            "--transparent",
-            "--json",
-            "--ca-dir",
-            gca.to_str().unwrap(),
-            "--upstream-ca",
-            up_ca.to_str().unwrap(),
-            "--goproxy",
-            "https://goproxy.test:3443",
-        ],
-        &[],
-    );
+    let run = Mitm {
+        listen: &listen,
+        ca_dir: gca.clone(),
+        upstream_ca: Some(&up_ca),
+        extra: &["--transparent", "--goproxy", "https://goproxy.test:3443"],
+    }
+    .start(None);
     assert!(run.first_line.contains("transparent MITM listening on"));
     let _rule = Rule::add(&[
         "PREROUTING",
@@ -225,19 +217,13 @@ fn a_name_outside_the_cas_constraints_is_not_intercepted() {
     ]);
     assert!(out.status.success());
     let listen = format!("{}:4482", ns.host_ip);
-    let run = LiveRun::start(
-        &[
-            "--mitm",
-            &listen,
-            "--transparent",
-            "--json",
-            "--ca-dir",
-            gca.to_str().unwrap(),
-            "--upstream-ca",
-            up_ca.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let run = Mitm {
+        listen: &listen,
+        ca_dir: gca.clone(),
+        upstream_ca: Some(&up_ca),
+        extra: &["--transparent"],
+    }
+    .start(None);
     let _rule = Rule::add(&[
         "PREROUTING",
         "-i",

@@ -487,6 +487,46 @@ impl Drop for LoNetns {
     }
 }
 
+/// How the MITM tests start the proxy: `--mitm LISTEN --ca-dir CA_DIR [--upstream-ca CA]
+/// --json EXTRA...`.
+pub struct Mitm<'a> {
+    pub listen: &'a str,
+    pub ca_dir: PathBuf,
+    /// Trusted besides the system roots (the fixture's test CA).
+    pub upstream_ca: Option<&'a Path>,
+    pub extra: &'a [&'a str],
+}
+
+impl Mitm<'_> {
+    pub fn args(&self) -> Vec<String> {
+        let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_string();
+        let mut v = vec!["--mitm".into(), self.listen.into()];
+        v.extend(["--ca-dir".into(), path(&self.ca_dir), "--json".into()]);
+        if let Some(ca) = self.upstream_ca {
+            v.extend(["--upstream-ca".into(), path(ca)]);
+        }
+        v.extend(self.extra.iter().map(|s| s.to_string()));
+        v
+    }
+
+    /// Started inside `netns`, or in the test's own namespace.
+    pub fn start(&self, netns: Option<&str>) -> LiveRun {
+        let args = self.args();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        match netns {
+            Some(ns) => LiveRun::start_in(ns, &refs),
+            None => LiveRun::start(&refs, &[]),
+        }
+    }
+
+    /// Started inside `netns` with at most `nofile` descriptors.
+    pub fn start_limited(&self, netns: &str, nofile: u32) -> LiveRun {
+        let args = self.args();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        LiveRun::start_in_limited(netns, nofile, &refs)
+    }
+}
+
 impl LiveRun {
     /// gomodwatch started inside a network namespace.
     pub fn start_in(netns: &str, args: &[&str]) -> LiveRun {
