@@ -19,7 +19,7 @@
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
 use super::h1::ZipHasher;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -95,6 +95,7 @@ impl PoolLimits {
 
 pub struct HashPool {
     txs: Vec<SyncSender<Job>>,
+    shared: Arc<Shared>,
     rx: Receiver<HashResult>,
     workers: Vec<JoinHandle<()>>,
     /// Block when the worker is behind (replay) rather than give up on a hash (live).
@@ -142,6 +143,7 @@ impl HashPool {
         }
         HashPool {
             txs,
+            shared,
             rx,
             workers,
             blocking,
@@ -168,13 +170,22 @@ impl HashPool {
                     self.deferred.push(job);
                     true
                 }
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.give_up(id);
+                    false
+                }
             }
         };
         if sent && is_end {
             self.outstanding += 1;
         }
         sent
+    }
+
+    /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
+    /// still queued for it. Its End must still be sent.
+    pub fn give_up(&mut self, id: u64) {
+        self.shared.given_up().insert(id);
     }
 
     /// Results that are ready now.
@@ -284,11 +295,18 @@ struct Shared {
     budget: usize,
     /// See `PoolLimits::check_raw_past_budget`.
     check_raw_past_budget: bool,
+    /// Downloads whose hash was given up (a chunk could not be handed over, or the body
+    /// lost bytes) and whose End has not been seen: their chunks still queued are skipped.
+    given_up: Mutex<HashSet<u64>>,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn given_up(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
+        self.given_up.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -307,7 +325,20 @@ impl Worker {
                     module,
                     version,
                 } => self.start(id, module.zip(version)),
-                Job::Data { id, bytes } => self.data(id, &bytes),
+                Job::End { id, .. } if self.shared.given_up().remove(&id) => {
+                    if let Some(d) = self.active.remove(&id) {
+                        self.end(id, d, false);
+                    } else {
+                        self.send(id, Err("hashing fell behind".into()));
+                    }
+                }
+                Job::Data { id, bytes } => {
+                    // A hash given up costs nothing more: the megabyte or so still queued
+                    // for it when a fast download outran the worker is not inflated.
+                    if !self.shared.given_up().contains(&id) {
+                        self.data(id, &bytes)
+                    }
+                }
                 Job::End { id, complete } => match self.active.remove(&id) {
                     Some(d) => self.end(id, d, complete),
                     // Its start could not be handed over (the queue was full): the hash
@@ -610,6 +641,36 @@ mod tests {
         assert_ne!(h1, h1_changed);
         let got = hash_in_turn(false, &[&zip, &zip, &changed]);
         assert_eq!(got, [Ok(h1.clone()), Ok(h1), Ok(h1_changed)]);
+    }
+
+    #[test]
+    fn what_is_queued_for_a_hash_given_up_is_skipped() {
+        let zip = module_zip(&[7; 300_000]);
+        let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+        let shared = pool.shared.clone();
+        // The worker waits at the first download's start while the test holds the state.
+        let held = shared.lock();
+        for id in [0, 2] {
+            let (module, version) = (None, None);
+            assert!(pool.send(Job::Start {
+                id,
+                module,
+                version
+            }));
+            for chunk in zip.chunks(CHUNK) {
+                let bytes = chunk.to_vec();
+                assert!(pool.send(Job::Data { id, bytes }));
+            }
+        }
+        pool.give_up(0);
+        drop(held);
+        for id in [0, 2] {
+            assert!(pool.send(Job::End { id, complete: true }));
+        }
+        let got: Vec<_> = pool.finish().into_iter().map(|r| r.h1).collect();
+        let not_seen = Err("the body was not seen in full".to_string());
+        assert_eq!(got, [not_seen, inflate(&zip)]);
+        assert!(shared.given_up().is_empty(), "forgotten at its end");
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl BodySink for ZipJob {
         // Started even if no byte was fed yet, so the hash event says it was given up.
         self.feed(&[]);
         self.lost = true;
+        self.pool.borrow_mut().give_up(self.id);
     }
 
     fn finish(mut self: Box<Self>, complete: bool) -> BodyInfo {
