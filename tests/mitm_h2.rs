@@ -462,66 +462,28 @@ fn an_upstream_that_does_not_verify_gets_a_502_naming_the_issuer() {
     );
 }
 
-/// A minimal upstream HTTP proxy inside the namespace: CONNECT with the right Basic
-/// credentials is tunnelled; anything else gets 407 with a realm.
-fn fake_proxy(w: &World, port: u16) {
-    use std::io::{Read, Write};
-    let listener =
-        w.ns.run(move || std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
-    let ns = w.ns.name.clone();
-    std::thread::spawn(move || {
-        let path = format!("/var/run/netns/{ns}");
-        let f = std::fs::File::open(&path).unwrap();
-        use std::os::fd::AsRawFd;
-        // SAFETY: joining the test namespace on this thread only (its connects live there).
-        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-        for c in listener.incoming() {
-            let Ok(mut c) = c else { continue };
-            let mut head = Vec::new();
-            let mut b = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap_or(0) == 1 {
-                head.push(b[0]);
-            }
-            let head = String::from_utf8_lossy(&head).to_string();
-            // user:pass → dXNlcjpwYXNz
-            if !head.contains("Proxy-Authorization: Basic dXNlcjpwYXNz") {
-                let _ = c.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n");
-                continue;
-            }
-            // This thread is in the namespace's network but not its /etc/hosts.
-            let target = head
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("")
-                .replace("goproxy.test", "127.0.0.1");
-            let Ok(up) = std::net::TcpStream::connect(&target) else {
-                continue;
-            };
-            let _ = c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-            let (mut a, mut b2) = (c.try_clone().unwrap(), up.try_clone().unwrap());
-            let (mut c2, mut up2) = (c, up);
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut a, &mut up2);
-                let _ = up2.shutdown(std::net::Shutdown::Write);
-            });
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut b2, &mut c2);
-                let _ = c2.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-}
-
 #[test]
 fn an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said() {
+    let needs = [
+        LIVE_CURL,
+        &[
+            Need::Program("openssl"),
+            Need::Program("/usr/sbin/squid"),
+            Need::Program("/usr/lib/squid/basic_ncsa_auth"),
+        ],
+    ]
+    .concat();
     if !can_run(
         "an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said",
-        LIVE_CURL,
+        &needs,
     ) {
         return;
     }
     let w = world("e");
-    fake_proxy(&w, 3128);
+    // A real corporate proxy: squid asking for Basic credentials, tunnels to the fixture.
+    let auth = squid_basic_auth(&w.dir, "user", "pa55-word");
+    let allow = "http_access allow CONNECT goproxy_port authed";
+    let (_squid, log) = squid_in(&w.ns.name, &w.dir, 3128, B, &auth, allow);
     let ca = w.upstream_ca.to_str().unwrap().to_string();
     let url = format!(
         "{}/github.com/%21burnt%21sushi/toml/@v/v1.2.0.info",
@@ -561,11 +523,14 @@ fn an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said() {
         "--upstream-ca",
         &ca,
         "--upstream-proxy",
-        "http://user:pass@127.0.0.1:3128",
+        "http://user:pa55-word@127.0.0.1:3128",
     ]);
     let (ok, body, err) = w.curl(&["--http2", &url]);
     assert!(ok && body.contains("v1.2.0"), "{body} {err}");
-    let events = parse_ndjson(&run.stop().stdout);
+    let out = run.stop();
+    let events = parse_ndjson(&out.stdout);
+    let shown = String::from_utf8_lossy(&out.stdout) + out.stderr.as_str();
+    assert!(!shown.contains("pa55-word"), "the password is never shown");
     let ex = of_type(&events, "exchange");
     assert_eq!(ex.len(), 1);
     assert_eq!(
@@ -573,6 +538,20 @@ fn an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said() {
         (Some(200), Some("HTTP/2"))
     );
     assert!(ex[0]["timing"]["connect_ms"].as_f64().is_some());
+    // squid saw the tunnel, authenticated; the refused one it logged as a 407.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let connects: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{B}")))
+        .collect();
+    assert!(
+        connects
+            .iter()
+            .any(|l| l.contains("TCP_TUNNEL/200") && l.contains(" user ")),
+        "{text}"
+    );
+    assert!(connects.iter().any(|l| l.contains("/407 ")), "{text}");
 }
 
 /// An RSA certificate for goproxy.test and the CA that signed it, made with openssl

@@ -255,70 +255,7 @@ fn squid(w: &World, listen: u16, port: u16) -> (Proc, PathBuf) {
 
 /// A squid with more configuration (`extra`, before the ACL that allows) and `allow`.
 fn squid_with(w: &World, listen: u16, port: u16, extra: &[String], allow: &str) -> (Proc, PathBuf) {
-    let sq = w.dir.join("squid");
-    std::fs::create_dir_all(&sq).unwrap();
-    let log = sq.join("access.log");
-    let mut conf = vec![
-        format!("http_port 127.0.0.1:{listen}"),
-        "visible_hostname corp-proxy.test".into(),
-        "dns_nameservers 127.0.0.1".into(),
-        "pid_filename none".into(),
-        format!("cache_log stdio:{}", sq.join("cache.log").display()),
-        format!("access_log stdio:{} squid", log.display()),
-        "cache deny all".into(),
-        format!("coredump_dir {}", sq.display()),
-        "shutdown_lifetime 0 seconds".into(),
-        "icp_port 0".into(),
-        "htcp_port 0".into(),
-        "netdb_filename none".into(),
-        "pinger_enable off".into(),
-        "acl CONNECT method CONNECT".into(),
-        format!("acl goproxy_port port {port}"),
-    ];
-    conf.extend_from_slice(extra);
-    conf.push(allow.into());
-    conf.push("http_access deny all".into());
-    std::fs::write(sq.join("squid.conf"), conf.join("\n") + "\n").unwrap();
-    // squid drops root for the "proxy" user: it must reach its directory.
-    let mut d = sq.clone();
-    while d.pop() {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
-        if d == Path::new(env!("CARGO_TARGET_TMPDIR")) {
-            break;
-        }
-    }
-    Command::new("chown")
-        .args(["-R", "proxy:proxy"])
-        .arg(&sq)
-        .status()
-        .unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &w.ns.name, "/usr/sbin/squid", "-N", "-f"])
-        .arg(sq.join("squid.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let proc = Proc(child);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let ss = Command::new("ip")
-            .args(["netns", "exec", &w.ns.name, "ss", "-Hltn"])
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&ss.stdout).contains(&format!(":{listen} ")) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "squid did not start: {}",
-            std::fs::read_to_string(sq.join("cache.log")).unwrap_or_default()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    (proc, log)
+    squid_in(&w.ns.name, &w.dir, listen, port, extra, allow)
 }
 
 #[test]
@@ -501,25 +438,7 @@ fn credentials_in_https_proxy_are_used_and_never_shown() {
     }
     let port = PORT + 4;
     let w = world("e", port);
-    let hash = Command::new("openssl")
-        .args(["passwd", "-apr1", "s3cret-pw"])
-        .output()
-        .unwrap();
-    let passwd = w.dir.join("passwd");
-    std::fs::write(
-        &passwd,
-        format!("alice:{}", String::from_utf8_lossy(&hash.stdout)),
-    )
-    .unwrap();
-    let auth = [
-        format!(
-            "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}",
-            passwd.display()
-        ),
-        "auth_param basic children 1 startup=1 idle=1".into(),
-        "auth_param basic realm corp".into(),
-        "acl authed proxy_auth REQUIRED".into(),
-    ];
+    let auth = squid_basic_auth(&w.dir, "alice", "s3cret-pw");
     let (_squid, log) = squid_with(
         &w,
         3130,

@@ -576,3 +576,101 @@ pub fn server_certs(dir: &Path, ca_name: &str, names: &[&str]) -> (PathBuf, Path
     std::fs::write(&k, key.serialize_pem()).unwrap();
     (ca, crt, k)
 }
+
+/// A real squid in namespace `ns` listening on 127.0.0.1:`listen`, with `extra`
+/// configuration before the ACL that allows (`allow`; the ACLs `CONNECT` and `goproxy_port`
+/// = `port` are defined), its files under `dir/squid`; and its access.log path.
+pub fn squid_in(
+    ns: &str,
+    dir: &Path,
+    listen: u16,
+    port: u16,
+    extra: &[String],
+    allow: &str,
+) -> (Proc, PathBuf) {
+    let sq = dir.join("squid");
+    std::fs::create_dir_all(&sq).unwrap();
+    let log = sq.join("access.log");
+    let mut conf = vec![
+        format!("http_port 127.0.0.1:{listen}"),
+        "visible_hostname corp-proxy.test".into(),
+        "dns_nameservers 127.0.0.1".into(),
+        "pid_filename none".into(),
+        format!("cache_log stdio:{}", sq.join("cache.log").display()),
+        format!("access_log stdio:{} squid", log.display()),
+        "cache deny all".into(),
+        format!("coredump_dir {}", sq.display()),
+        "shutdown_lifetime 0 seconds".into(),
+        "icp_port 0".into(),
+        "htcp_port 0".into(),
+        "netdb_filename none".into(),
+        "pinger_enable off".into(),
+        "acl CONNECT method CONNECT".into(),
+        format!("acl goproxy_port port {port}"),
+    ];
+    conf.extend_from_slice(extra);
+    conf.push(allow.into());
+    conf.push("http_access deny all".into());
+    std::fs::write(sq.join("squid.conf"), conf.join("\n") + "\n").unwrap();
+    // squid drops root for the "proxy" user: it must reach its directory.
+    let mut d = sq.clone();
+    while d.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+        if d == Path::new(env!("CARGO_TARGET_TMPDIR")) {
+            break;
+        }
+    }
+    Command::new("chown")
+        .args(["-R", "proxy:proxy"])
+        .arg(&sq)
+        .status()
+        .unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns, "/usr/sbin/squid", "-N", "-f"])
+        .arg(sq.join("squid.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let ss = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-Hltn"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&ss.stdout).contains(&format!(":{listen} ")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "squid did not start: {}",
+            std::fs::read_to_string(sq.join("cache.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (proc, log)
+}
+
+/// squid configuration asking for Basic credentials (realm "corp", one user, checked by
+/// squid's own basic_ncsa_auth against an htpasswd file under `dir`); allow with `authed`.
+pub fn squid_basic_auth(dir: &Path, user: &str, password: &str) -> Vec<String> {
+    let hash = Command::new("openssl")
+        .args(["passwd", "-apr1", password])
+        .output()
+        .expect("openssl passwd");
+    let passwd = dir.join("passwd");
+    let line = format!("{user}:{}", String::from_utf8_lossy(&hash.stdout));
+    std::fs::write(&passwd, line).unwrap();
+    vec![
+        format!(
+            "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}",
+            passwd.display()
+        ),
+        "auth_param basic children 1 startup=1 idle=1".into(),
+        "auth_param basic realm corp".into(),
+        "acl authed proxy_auth REQUIRED".into(),
+    ]
+}
