@@ -539,12 +539,7 @@ fn an_upstream_proxy_carries_the_tunnel_or_its_refusal_is_said() {
     );
     assert!(ex[0]["timing"]["connect_ms"].as_f64().is_some());
     // squid saw the tunnel, authenticated; the refused one it logged as a 407.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let connects: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{B}")))
-        .collect();
+    let (connects, text) = squid_connects(&log, B);
     assert!(
         connects
             .iter()

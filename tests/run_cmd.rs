@@ -288,13 +288,7 @@ fn an_https_proxy_the_user_had_carries_the_traffic() {
     assert_eq!(wire(&events), xlog_wire(&stderr));
     let module = of_type(&events, "module")[0];
     assert_eq!(module["outcome"], "ok");
-    // squid writes its log as it goes; give it a moment after the last tunnel closed.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let connects: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{port}")))
-        .collect();
+    let (connects, text) = squid_connects(&log, port);
     assert!(!connects.is_empty(), "squid log: {text}");
     assert!(
         connects.iter().all(|l| l.contains("TCP_TUNNEL/200")),
@@ -458,12 +452,7 @@ fn credentials_in_https_proxy_are_used_and_never_shown() {
         !stdout.contains("s3cret-pw") && !stderr.contains("s3cret-pw"),
         "{stderr}"
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let tunnels: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains(&format!("CONNECT goproxy.test:{port}")))
-        .collect();
+    let (tunnels, text) = squid_connects(&log, port);
     assert!(!tunnels.is_empty(), "{text}");
     assert!(
         tunnels

@@ -594,6 +594,21 @@ mod tests {
         out
     }
 
+    /// Hands over the start and every chunk of download `id` (of `module`@v1.0.0).
+    fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
+        let module = module.map(str::to_string);
+        let version = module.as_ref().map(|_| "v1.0.0".to_string());
+        assert!(pool.send(Job::Start {
+            id,
+            module,
+            version
+        }));
+        for chunk in zip.chunks(CHUNK) {
+            let bytes = chunk.to_vec();
+            assert!(pool.send(Job::Data { id, bytes }));
+        }
+    }
+
     /// Hashes each zip as one download of example.com/m@v1.0.0, one after the other on
     /// one worker, through a pool that may keep 64 KiB.
     fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, String>> {
@@ -606,17 +621,7 @@ mod tests {
         let mut pool = HashPool::with_limits(true, limits);
         for (i, zip) in zips.iter().enumerate() {
             let id = 2 * i as u64; // even ids: all on one worker, in order
-            let module = Some("example.com/m".to_string());
-            let version = Some("v1.0.0".to_string());
-            assert!(pool.send(Job::Start {
-                id,
-                module,
-                version
-            }));
-            for chunk in zip.chunks(CHUNK) {
-                let bytes = chunk.to_vec();
-                assert!(pool.send(Job::Data { id, bytes }));
-            }
+            send_body(&mut pool, id, Some("example.com/m"), zip);
             assert!(pool.send(Job::End { id, complete: true }));
         }
         pool.finish().into_iter().map(|r| r.h1).collect()
@@ -651,16 +656,7 @@ mod tests {
         // The worker waits at the first download's start while the test holds the state.
         let held = shared.lock();
         for id in [0, 2] {
-            let (module, version) = (None, None);
-            assert!(pool.send(Job::Start {
-                id,
-                module,
-                version
-            }));
-            for chunk in zip.chunks(CHUNK) {
-                let bytes = chunk.to_vec();
-                assert!(pool.send(Job::Data { id, bytes }));
-            }
+            send_body(&mut pool, id, None, &zip);
         }
         pool.give_up(0);
         drop(held);

@@ -654,6 +654,16 @@ pub fn squid_in(
     (proc, log)
 }
 
+/// The lines of squid's access log for CONNECTs to goproxy.test:`port`, and the whole log,
+/// after a moment for squid to write them (it logs a tunnel when it closes).
+pub fn squid_connects(log: &Path, port: u16) -> (Vec<String>, String) {
+    std::thread::sleep(Duration::from_millis(500));
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let target = format!("CONNECT goproxy.test:{port}");
+    let lines = text.lines().filter(|l| l.contains(&target));
+    (lines.map(str::to_string).collect(), text)
+}
+
 /// squid configuration asking for Basic credentials (realm "corp", one user, checked by
 /// squid's own basic_ncsa_auth against an htpasswd file under `dir`); allow with `authed`.
 pub fn squid_basic_auth(dir: &Path, user: &str, password: &str) -> Vec<String> {
