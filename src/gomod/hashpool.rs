@@ -325,13 +325,6 @@ impl Worker {
                     module,
                     version,
                 } => self.start(id, module.zip(version)),
-                Job::End { id, .. } if self.shared.given_up().remove(&id) => {
-                    if let Some(d) = self.active.remove(&id) {
-                        self.end(id, d, false);
-                    } else {
-                        self.send(id, Err("hashing fell behind".into()));
-                    }
-                }
                 Job::Data { id, bytes } => {
                     // A hash given up costs nothing more: the megabyte or so still queued
                     // for it when a fast download outran the worker is not inflated.
@@ -339,12 +332,15 @@ impl Worker {
                         self.data(id, &bytes)
                     }
                 }
-                Job::End { id, complete } => match self.active.remove(&id) {
-                    Some(d) => self.end(id, d, complete),
-                    // Its start could not be handed over (the queue was full): the hash
-                    // is given up, and said, rather than missing without a word.
-                    None => self.send(id, Err("hashing fell behind".into())),
-                },
+                Job::End { id, complete } => {
+                    let given_up = self.shared.given_up().remove(&id);
+                    match self.active.remove(&id) {
+                        Some(d) => self.end(id, d, complete && !given_up),
+                        // Its start could not be handed over (the queue was full): the
+                        // hash is given up, and said, rather than missing without a word.
+                        None => self.send(id, Err("hashing fell behind".into())),
+                    }
+                }
             }
         }
     }
