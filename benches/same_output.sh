@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# same_output.sh BIN_BEFORE BIN_AFTER [OUTDIR] — do two gomodwatch builds say the same thing?
+#
+# Replays every capture under captures/ and tests/data (pcap, pcapng, and compressed ones)
+# with each binary, three times per file: `--json` with its lines sorted (events of one time
+# may come in either order across threads; the set must be the same), `--report`, and
+# `--report` with the go environment recorded in NAME.json (`--go-env`), when there is one. A capture
+# with a NAME.keylog beside it is replayed with `--tls-keylog`. Outputs are compared byte
+# for byte and stored under OUTDIR (default: a temporary folder, removed at the end) as
+# OUTDIR/{before,after}/PATH.{json,report,goenv}, labelled by the capture's path so that two
+# builds of the same name never share a sample.
+#
+# Prints one line per capture that differs (with the first differing lines) and a total;
+# exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
+set -euo pipefail
+usage="usage: same_output.sh BIN_BEFORE BIN_AFTER [OUTDIR]"
+A=$(realpath "${1:?$usage}")
+B=$(realpath "${2:?$usage}")
+[ -x "$A" ] && [ -x "$B" ] || { echo "same_output: both binaries must be executable" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "${3:-}" ]; then
+    OUT=$3
+    mkdir -p "$OUT"
+else
+    OUT=$(mktemp -d /tmp/gmw-same.XXXXXX)
+    trap 'rm -rf "$OUT"' EXIT
+fi
+# No ./go.sum in the working directory: gomodwatch would read it by default.
+WORK=$(mktemp -d /tmp/gmw-same-cwd.XXXXXX)
+trap 'rm -rf "$WORK"; [ -n "${3:-}" ] || rm -rf "$OUT"' EXIT
+
+captures() {
+    find "$ROOT/captures" "$ROOT/tests/data" -type f \
+        \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \
+           -o -name '*.pcap.zst' -o -name '*.pcapng.zst' -o -name '*.pcap.xz' -o -name '*.pcapng.xz' \) |
+        sort
+}
+
+# outputs BIN SIDE CAPTURE: writes SIDE/REL.json and SIDE/REL.report
+outputs() {
+    local bin=$1 side=$2 cap=$3
+    local rel=${cap#"$ROOT"/}
+    local base=${cap%.gz}; base=${base%.zst}; base=${base%.xz}
+    base=${base%.pcapng}; base=${base%.pcap}
+    local args=(-r "$cap")
+    [ -f "$base.keylog" ] && args+=(--tls-keylog "$base.keylog")
+    mkdir -p "$OUT/$side/$(dirname "$rel")"
+    (cd "$WORK" && "$bin" "${args[@]}" --json 2>&1 | LC_ALL=C sort) > "$OUT/$side/$rel.json" || true
+    (cd "$WORK" && "$bin" "${args[@]}" --report 2>&1) > "$OUT/$side/$rel.report" || true
+    # With the go command's environment from the recording's metadata, as a user who knows
+    # it would give it: the judgements that depend on GOPROXY, GOPRIVATE, GOSUMDB run too.
+    local env=()
+    if [ -f "$base.json" ]; then
+        mapfile -t env < <(python3 - "$base.json" <<'PY'
+import json, sys
+meta = json.load(open(sys.argv[1]))
+for k, v in sorted((meta.get("env") or {}).items()):
+    if k in ("GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE", "GOSUMDB", "GOFLAGS"):
+        print(f"--go-env\n{k}={v}")
+PY
+)
+    fi
+    (cd "$WORK" && "$bin" "${args[@]}" "${env[@]}" --report 2>&1) > "$OUT/$side/$rel.goenv" || true
+}
+
+n=0
+differ=0
+while IFS= read -r cap; do
+    rel=${cap#"$ROOT"/}
+    outputs "$A" before "$cap"
+    outputs "$B" after "$cap"
+    n=$((n + 1))
+    for kind in json report goenv; do
+        if ! cmp -s "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind"; then
+            differ=$((differ + 1))
+            echo "DIFFERS $rel ($kind):"
+            diff "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind" | head -6 | sed 's/^/    /'
+        fi
+    done
+done < <(captures)
+[ "$n" -gt 0 ] || { echo "same_output: no captures found under $ROOT" >&2; exit 2; }
+echo "same_output: $n captures, $((3 * n)) outputs compared, $differ differ"
+[ "$differ" -eq 0 ]
