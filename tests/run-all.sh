@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "run-all: live-capture tests need root; re-running under sudo" >&2
   exec sudo -E env "PATH=$PATH" "$0" "$@"
 fi
-cargo fmt --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --release --locked "$@"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --release --locked "$@"
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"

@@ -2,12 +2,14 @@
 //! stream chunks). Every source yields the vocabulary's `Packet` or `StreamEvent`.
 
 pub mod capture;
-pub mod file;
 pub mod live;
 pub mod merge;
-pub mod mitm;
 pub mod privdrop;
-pub mod writer;
+
+/// The capture-file reader and the `-w` writer live in the wire crate, the proxy in a crate
+/// of its own; they are sources all the same.
+pub use gomodwatch_mitm as mitm;
+pub use gomodwatch_wire::{file, writer};
 
 use crate::vocab::{Packet, StreamEvent};
 use std::time::Duration;

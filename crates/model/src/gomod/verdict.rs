@@ -1,0 +1,484 @@
+//! Verdicts: from a module's requests to an outcome and one sentence a user can act on,
+//! following the go command's real fallback rules (docs/goproxy-protocol.md §1.3–1.4).
+
+use super::classify::Kind;
+use super::goproxy::GoproxyList;
+use super::module::{Attempt, ModuleRecord};
+use super::sumdb::Sums;
+use gomodwatch_wire::vocab::time::Ts;
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Ok,
+    NotFound,
+    Incomplete,
+    Failed,
+    ChecksumMismatch,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotFound => "not-found",
+            Outcome::Incomplete => "incomplete",
+            Outcome::Failed => "failed",
+            Outcome::ChecksumMismatch => "checksum-mismatch",
+        }
+    }
+}
+
+/// How serious a problem is; problems are listed most serious first.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub text: String,
+    /// `module@version` the problem is about, if any.
+    pub subject: Option<String>,
+    pub proxy: Option<String>,
+}
+
+/// What the verdict may consult besides the module's own requests.
+pub struct JudgeCtx<'a> {
+    pub goproxy: Option<&'a GoproxyList>,
+    pub slo_ms: f64,
+    /// Hashes from checksum database lookups seen in the traffic, and who served them.
+    pub sumdb: Option<&'a Sums>,
+    pub sumdb_source: Option<&'a str>,
+    /// Hashes from the user's go.sum.
+    pub gosum: Option<&'a Sums>,
+    /// The end of the traffic seen, for "never answered" waits.
+    pub end: Ts,
+    /// Packets the capture lost (dropped or gaps).
+    pub lost: u64,
+    /// The losses are plaintext the MITM proxy's tap dropped (its decoder fell behind),
+    /// not packets a capture missed: no capture filter would help.
+    pub lost_in_tap: bool,
+}
+
+pub struct Judgement {
+    pub outcome: Outcome,
+    pub problem: Option<Problem>,
+}
+
+/// Artifacts in the order they are judged.
+const ARTIFACTS: [Kind; 6] = [
+    Kind::Info,
+    Kind::Mod,
+    Kind::Zip,
+    Kind::SumdbLookup,
+    Kind::List,
+    Kind::Latest,
+];
+
+pub fn artifact_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Info => ".info",
+        Kind::Mod => ".mod",
+        Kind::Zip => ".zip",
+        Kind::List => "@v/list",
+        Kind::Latest => "@latest",
+        Kind::SumdbLookup => "checksum lookup",
+        Kind::SumdbTile => "checksum tile",
+        Kind::SumdbSupported => "sumdb/supported",
+        _ => "request",
+    }
+}
+
+fn proxy_name(a: &Attempt) -> &str {
+    a.proxy.as_deref().unwrap_or("an unknown proxy")
+}
+
+fn status_text(code: u16) -> String {
+    let reason = match code {
+        400 => " Bad Request",
+        401 => " Unauthorized",
+        403 => " Forbidden",
+        404 => " Not Found",
+        410 => " Gone",
+        429 => " Too Many Requests",
+        500 => " Internal Server Error",
+        502 => " Bad Gateway",
+        503 => " Service Unavailable",
+        504 => " Gateway Timeout",
+        _ => "",
+    };
+    format!("{code}{reason}")
+}
+
+pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
+    let subject = Some(match &rec.version {
+        Some(v) => format!("{}@{}", rec.module, v),
+        None => rec.module.clone(),
+    });
+    let problem = |severity, text: String, proxy: Option<&str>| Problem {
+        severity,
+        text,
+        subject: subject.clone(),
+        proxy: proxy.map(str::to_string),
+    };
+    if let Some(p) = checksum_problem(rec, ctx) {
+        return Judgement {
+            outcome: Outcome::ChecksumMismatch,
+            problem: Some(problem(Severity::Critical, p.0, p.1.as_deref())),
+        };
+    }
+    let versioned = rec.version.is_some();
+    let mut worst: Option<(Outcome, Severity, String, Option<String>)> = None;
+    for kind in ARTIFACTS {
+        // For a known version, @latest and @v/list failures are not what went wrong.
+        if versioned && matches!(kind, Kind::List | Kind::Latest) {
+            continue;
+        }
+        let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
+        let Some(last) = walk.last() else { continue };
+        let verdict = if last.ok() {
+            unusable_zip(rec, kind, last)
+        } else if last.status == Some(200) {
+            Some((
+                Outcome::Incomplete,
+                Severity::Warning,
+                format!(
+                    "the {} from {} was not captured in full ({})",
+                    artifact_name(kind),
+                    proxy_name(last),
+                    last.error.as_deref().unwrap_or("cut short")
+                ),
+            ))
+        } else if last.not_found() {
+            (kind != Kind::Latest).then(|| {
+                let answers: Vec<String> = walk
+                    .iter()
+                    .map(|a| match (a.status, &a.error) {
+                        (Some(s), _) => format!("{} answered {s}", proxy_name(a)),
+                        (None, Some(e)) => format!("{}: {e}", proxy_name(a)),
+                        (None, None) => format!("{}: no answer", proxy_name(a)),
+                    })
+                    .collect();
+                (
+                    Outcome::NotFound,
+                    Severity::Warning,
+                    format!(
+                        "{} not found at any proxy ({}): check the path and version, or \
+                         GOPRIVATE/GONOPROXY if it is private",
+                        artifact_name(kind),
+                        dedup(answers).join(", ")
+                    ),
+                )
+            })
+        } else if ctx.lost > 0 && last.status.is_none() && last.error.as_deref() != Some("refused")
+        {
+            // No answer was seen, but the capture lost packets: it may have been there.
+            let why = if ctx.lost_in_tap {
+                format!(
+                    "seen, but gomodwatch's decoder fell behind and dropped {} chunks of the \
+                     proxied traffic, so it may have been answered",
+                    ctx.lost
+                )
+            } else {
+                format!(
+                    "captured, but the capture lost {} packets, so it may have been answered: \
+                     capture again with a narrower filter",
+                    ctx.lost
+                )
+            };
+            Some((
+                Outcome::Incomplete,
+                Severity::Warning,
+                format!(
+                    "no answer from {} to the {} request was {why}",
+                    proxy_name(last),
+                    artifact_name(kind),
+                ),
+            ))
+        } else if last.status.is_none() && last.error.as_deref() == Some("no-response") {
+            // A hang is not an error the go command acts on: it has no response timeout
+            // and is still waiting (docs/goproxy-protocol.md §5.2), so no separator helps.
+            let p = proxy_name(last);
+            // The download is stuck: as serious as a failure.
+            Some((
+                Outcome::Incomplete,
+                Severity::Error,
+                format!(
+                    "proxy {p} accepted the connection but has not answered the {} request after \
+                     {:.1} s; the go command has no response timeout and waits until TCP gives \
+                     up — '|' does not fall back from a hang: fix or remove {p}",
+                    artifact_name(kind),
+                    ctx.end.ms_since(last.ts) / 1000.0
+                ),
+            ))
+        } else {
+            Some((
+                Outcome::Failed,
+                Severity::Error,
+                failure_sentence(last, kind, ctx),
+            ))
+        };
+        if let Some((o, severity, text)) = verdict {
+            if worst.as_ref().is_none_or(|w| (o, severity) > (w.0, w.1)) {
+                worst = Some((o, severity, text, last.proxy.as_deref().map(str::to_string)));
+            }
+        }
+    }
+    if let Some((outcome, severity, text, proxy)) = worst {
+        return Judgement {
+            outcome,
+            problem: Some(problem(severity, text, proxy.as_deref())),
+        };
+    }
+    // It worked; say so if it worked badly.
+    let degraded = fallback_after_error(rec)
+        .map(|(t, p)| problem(Severity::Warning, t, p.as_deref()))
+        .or_else(|| slow_problem(rec, ctx).map(|(t, p)| problem(Severity::Info, t, p.as_deref())));
+    Judgement {
+        outcome: Outcome::Ok,
+        problem: degraded,
+    }
+}
+
+/// A zip that arrived in full but cannot be hashed for a reason of its own (not a zip, a
+/// corrupt deflate stream, past the 500 MiB limit): the go command refuses it, so the
+/// download failed whatever its status said. Hash errors that are the observer's limits
+/// (a body not seen in full, `--no-hash`) blame nothing.
+fn unusable_zip(
+    rec: &ModuleRecord,
+    kind: Kind,
+    last: &Attempt,
+) -> Option<(Outcome, Severity, String)> {
+    if kind != Kind::Zip {
+        return None;
+    }
+    let why = super::h1::invalid_zip_reason(rec.zip_hash_error.as_deref()?)?;
+    Some((
+        Outcome::Failed,
+        Severity::Error,
+        format!(
+            "the .zip from {} is not a valid module zip: {why}; the go command will refuse it",
+            proxy_name(last)
+        ),
+    ))
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|s| seen.insert(s.clone()));
+    v
+}
+
+/// Why the go command gave up at this attempt, in words a user can act on.
+fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
+    let p = proxy_name(a);
+    let what = artifact_name(kind);
+    let cause = match (a.status, a.error.as_deref()) {
+        (_, Some("refused")) => format!("proxy {p} refused the connection for {what}"),
+        (_, Some("reset")) => format!("proxy {p} reset the connection during {what}"),
+        (_, Some("incomplete")) => {
+            format!("proxy {p} closed the connection before the {what} body was complete")
+        }
+        (Some(s), _) => format!("proxy {p} answered {}", status_text(s)),
+        (None, Some(e)) => format!("proxy {p} failed for {what}: {e}"),
+        (None, None) => format!("proxy {p} gave no answer for {what}"),
+    };
+    let cause = if a.status.is_some() {
+        format!("{cause} for {what}")
+    } else {
+        cause
+    };
+    if kind == Kind::SumdbLookup {
+        return format!("{cause}, so the go command cannot verify the download");
+    }
+    // Only a chain the user configured (not one guessed from the traffic) can say what the
+    // separator after this proxy is.
+    let configured = ctx
+        .goproxy
+        .filter(|l| l.source != super::goproxy::ChainSource::Inferred);
+    match configured.and_then(|l| l.position(p).map(|i| (l, i))) {
+        Some((l, i)) if i + 1 == l.entries.len() => {
+            format!("{cause}, and it is the last entry in GOPROXY")
+        }
+        Some((l, i)) if l.entries[i].fallback_on_error => {
+            format!("{cause}; GOPROXY's '|' would fall back, but nothing else answered")
+        }
+        Some(_) => format!(
+            "{cause} and GOPROXY's ',' stops the walk there; use '|' after it to fall back on errors"
+        ),
+        None => format!(
+            "{cause} and the go command stopped there (a ',' after it in GOPROXY stops the \
+             walk; '|' would fall back)"
+        ),
+    }
+}
+
+/// A request that failed with an error (not 404/410) and was then served by another proxy:
+/// the chain works only because of `|`, and every request pays for the failure.
+fn fallback_after_error(rec: &ModuleRecord) -> Option<(String, Option<String>)> {
+    for kind in ARTIFACTS {
+        let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
+        for (i, a) in walk.iter().enumerate() {
+            if a.ok() || a.not_found() || a.status == Some(200) {
+                continue;
+            }
+            let Some(next) = walk[i + 1..].iter().find(|b| b.ok() && b.proxy != a.proxy) else {
+                continue;
+            };
+            let what = match (a.status, a.error.as_deref()) {
+                (Some(s), _) => format!("answered {}", status_text(s)),
+                (None, Some("refused")) => "refused the connection".to_string(),
+                (None, Some(e)) => format!("failed ({e})"),
+                (None, None) => "gave no answer".to_string(),
+            };
+            return Some((
+                format!(
+                    "proxy {} {what} for {}; GOPROXY's '|' fell back to {}, so every request \
+                     pays that failed round trip: fix {0} or remove it",
+                    proxy_name(a),
+                    artifact_name(kind),
+                    proxy_name(next)
+                ),
+                a.proxy.as_deref().map(str::to_string),
+            ));
+        }
+    }
+    None
+}
+
+fn slow_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Option<String>)> {
+    let slowest = rec
+        .attempts
+        .iter()
+        .filter(|a| a.ttfb_ms.is_some())
+        .max_by(|a, b| {
+            a.ttfb_ms
+                .unwrap_or(0.0)
+                .total_cmp(&b.ttfb_ms.unwrap_or(0.0))
+        })?;
+    let t = slowest.ttfb_ms?;
+    (t > ctx.slo_ms).then(|| {
+        (
+            format!(
+                "proxy {} took {t:.0} ms to first byte for {} (SLO {:.0} ms)",
+                proxy_name(slowest),
+                artifact_name(slowest.kind),
+                ctx.slo_ms
+            ),
+            slowest.proxy.as_deref().map(str::to_string),
+        )
+    })
+}
+
+/// Compares the hashes seen on the wire with the checksum database and go.sum.
+fn checksum_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Option<String>)> {
+    let by = rec.zip_proxy.as_deref().unwrap_or("the proxy");
+    let mod_by = rec.served_by(Kind::Mod).unwrap_or("the proxy");
+    let db = ctx.sumdb_source.unwrap_or("the checksum database");
+    let checks = [
+        (
+            rec.zip_h1.as_deref(),
+            ctx.sumdb.and_then(|s| s.zip.as_deref()),
+            "zip",
+            by,
+            db,
+        ),
+        (
+            rec.zip_h1.as_deref(),
+            ctx.gosum.and_then(|s| s.zip.as_deref()),
+            "zip",
+            by,
+            "go.sum",
+        ),
+        (
+            rec.mod_h1.as_deref(),
+            ctx.sumdb.and_then(|s| s.gomod.as_deref()),
+            "go.mod",
+            mod_by,
+            db,
+        ),
+        (
+            rec.mod_h1.as_deref(),
+            ctx.gosum.and_then(|s| s.gomod.as_deref()),
+            "go.mod",
+            mod_by,
+            "go.sum",
+        ),
+    ];
+    checks.into_iter().find_map(|(seen, want, what, proxy, source)| {
+        let (seen, want) = (seen?, want?);
+        (seen != want).then(|| {
+            (
+                format!(
+                    "checksum mismatch: the {what} served by {proxy} hashes to {seen}, but {source} \
+                     says {want}; the bits were altered, so do not trust {proxy}"
+                ),
+                Some(proxy.to_string()),
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `.info` request with no answer seen, in a session that lost `lost` somethings.
+    fn unanswered(lost: u64, lost_in_tap: bool) -> String {
+        let mut rec = ModuleRecord::new("example.com/m".into(), Some("v1.0.0".into()), Ts(0));
+        rec.add(Attempt {
+            exchange: Some(1),
+            proxy: Some("https://p.test".into()),
+            kind: Kind::Info,
+            status: None,
+            error: None,
+            ttfb_ms: None,
+            count: 1,
+            total_ms: None,
+            url: Some("https://p.test/example.com/m/@v/v1.0.0.info".into()),
+            redirected_to: None,
+            step: None,
+            bytes: 0,
+            ts: Ts(0),
+            connection: None,
+            setup: Default::default(),
+            h2_reused: false,
+        });
+        let ctx = JudgeCtx {
+            goproxy: None,
+            slo_ms: 80.0,
+            sumdb: None,
+            sumdb_source: None,
+            gosum: None,
+            end: Ts(1_000_000),
+            lost,
+            lost_in_tap,
+        };
+        judge(&rec, &ctx)
+            .problem
+            .map(|p| p.text)
+            .unwrap_or_default()
+    }
+
+    /// Losses are told in the source's own terms: a capture's packets (a narrower filter
+    /// helps), or the MITM tap's chunks (no filter would: it is gomodwatch falling behind).
+    #[test]
+    fn a_missing_answer_is_blamed_on_what_was_actually_lost() {
+        let capture = unanswered(12, false);
+        assert!(capture.contains("the capture lost 12 packets"), "{capture}");
+        assert!(capture.contains("narrower filter"), "{capture}");
+        let tap = unanswered(12, true);
+        assert!(
+            tap.contains("decoder fell behind and dropped 12 chunks"),
+            "{tap}"
+        );
+        assert!(!tap.contains("filter") && !tap.contains("packets"), "{tap}");
+    }
+}

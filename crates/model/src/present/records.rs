@@ -1,0 +1,187 @@
+//! The records views show: one per module (the `module` event) and the run's summary (the
+//! last NDJSON line). Fields serialise exactly as docs/CONTRACT.md names them.
+
+use crate::gomod::goproxy::GoproxyList;
+use crate::gomod::module::Attempt;
+use crate::gomod::verdict::{Outcome, Problem, Severity};
+use gomodwatch_wire::vocab::Ts;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The `module` event.
+#[derive(Serialize, Debug, Clone)]
+pub struct ModuleView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub module: String,
+    pub version: Option<String>,
+    pub outcome: Outcome,
+    pub served_by: ServedBy,
+    pub attempts: Vec<Attempt>,
+    pub zip_bytes: Option<u64>,
+    pub h1: Option<String>,
+    pub sumdb_h1: Option<String>,
+    pub problem: Option<String>,
+    /// Extensions.
+    pub mod_h1: Option<String>,
+    pub sumdb_mod_h1: Option<String>,
+    pub gosum_h1: Option<String>,
+    pub gosum_mod_h1: Option<String>,
+    /// Other paths tried for the same query that 404'd as expected (prefix probes).
+    pub probes: Vec<String>,
+    /// Extension: for a module fetched from its code host instead of a proxy, the
+    /// discovery, repository, the rule that sent it there and warnings (null otherwise).
+    pub direct: Option<crate::gomod::direct_verdict::DirectView>,
+    /// Extension: why `h1` is null when the wire cannot show it (direct fetches).
+    pub hash_note: Option<String>,
+    pub ts: Ts,
+    /// Time spent on this module's requests (the latest walk of each artifact).
+    pub duration_ms: f64,
+    /// Requests for this module beyond the attempts kept (docs/LIMITS.md): counted only.
+    pub attempts_not_kept: u64,
+    #[serde(skip)]
+    pub severity: Option<Severity>,
+}
+
+impl ModuleView {
+    /// `module@version`, or the module alone for a version-less lookup.
+    pub fn subject(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}@{v}", self.module),
+            None => self.module.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedBy {
+    pub info: Option<String>,
+    #[serde(rename = "mod")]
+    pub gomod: Option<String>,
+    pub zip: Option<String>,
+}
+
+/// One entry of the summary's `proxies` list.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ProxySummary {
+    pub proxy: String,
+    pub requests: u64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub bytes: u64,
+}
+
+/// The last NDJSON line.
+#[derive(Serialize, Debug, Clone)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    pub connections: u64,
+    pub exchanges: u64,
+    /// Every module the traffic touched: those reported in full and those folded.
+    pub modules: u64,
+    pub dropped: u64,
+    pub gaps: u64,
+    pub proxies: Vec<ProxySummary>,
+    /// Extensions: the GOPROXY chain used to judge, and every problem, most serious first.
+    pub goproxy: Option<GoproxyList>,
+    pub problems: Vec<Problem>,
+    /// Extension: modules folded out of memory past the module limit (counted in
+    /// `modules`; their `module` events were written when they were folded).
+    pub modules_folded: u64,
+    /// Extension: module records kept in full at most (`--max-modules`).
+    pub module_limit: u64,
+    /// Extension: what the folded modules add up to (null when none was folded).
+    pub folded: Option<FoldedSummary>,
+    /// Extension: what gomodwatch's own bounds cut (docs/LIMITS.md); all 0 on ordinary
+    /// traffic.
+    pub limits: LimitCounts,
+    /// Extension: HTTP/1 messages the go command's client would reject (conflicting
+    /// lengths, broken chunking, a head that is not HTTP).
+    pub malformed: u64,
+    /// Extension: bytes of a damaged capture file skipped to read on.
+    pub skipped_bytes: u64,
+    /// Extension (MITM; null otherwise): clients answered 503 because more than
+    /// `mitm_client_limit` were being served at once, or no descriptor was left.
+    pub mitm_refused: Option<u64>,
+    /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
+    pub mitm_client_limit: Option<u64>,
+}
+
+/// Traffic gomodwatch did not follow to the end because one of its bounds was reached.
+/// Each is also said where it happened (a connection's or exchange's `error`).
+#[derive(Serialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitCounts {
+    /// Open connections ended early: too many at once, or too much protocol state.
+    pub flows_evicted: u64,
+    /// HTTP/1 requests past the bound on requests waiting for an answer on one connection.
+    pub requests_dropped: u64,
+    /// HTTP/2 streams refused: too many open at once, or a header list too large.
+    pub h2_streams_dropped: u64,
+    /// HTTP/2 directions that could not be decoded further (after a gap or a protocol
+    /// error: HPACK state is lost).
+    pub h2_undecodable: u64,
+}
+
+impl LimitCounts {
+    /// Anything cut at all.
+    pub fn any(&self) -> bool {
+        *self != LimitCounts::default()
+    }
+
+    /// One phrase for a status line: "3 flows evicted, 1 request dropped".
+    pub fn phrase(&self) -> String {
+        let parts = [
+            (self.flows_evicted, "flow evicted", "flows evicted"),
+            (self.requests_dropped, "request dropped", "requests dropped"),
+            (
+                self.h2_streams_dropped,
+                "h2 stream dropped",
+                "h2 streams dropped",
+            ),
+            (
+                self.h2_undecodable,
+                "h2 direction lost",
+                "h2 directions lost",
+            ),
+        ];
+        parts
+            .iter()
+            .filter(|(n, ..)| *n > 0)
+            .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The summary's `folded` object.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct FoldedSummary {
+    pub limit: u64,
+    /// Module records folded (a module's version-less lookups are records of their own).
+    pub records: u64,
+    /// Folded modules by outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    pub proxies: Vec<FoldedProxy>,
+    /// Problems the folded modules had (told in `problems` with up to three names each).
+    pub problems: u64,
+    /// The first and last request of a folded module.
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+}
+
+/// One proxy's share of the folded modules.
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+pub struct FoldedProxy {
+    pub proxy: String,
+    /// Folded modules whose .info, .mod or .zip it served.
+    pub modules_served: u64,
+    pub requests: u64,
+    pub not_found: u64,
+    pub failed: u64,
+}

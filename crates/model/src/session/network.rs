@@ -1,0 +1,187 @@
+//! The path between the go command and its proxies, as the traffic shows it: HTTP proxies
+//! and what they answered to CONNECT, endpoints that never answered or sent an ICMP error,
+//! TLS handshakes that did not complete, and DNS lookups that failed or were slow.
+
+use gomodwatch_wire::vocab::{
+    CertSummary, ConnError, Connection, DnsAnswer, Exchange, TlsFailure, Ts, Unreachable,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+/// Entries kept per table; a capture with more distinct endpoints is summarised by the
+/// first ones (each is one problem sentence: more would not be read).
+const MAX_ENTRIES: usize = 1_000;
+
+/// What one HTTP proxy answered to CONNECT for one target.
+#[derive(Debug, Clone, Default)]
+pub struct TunnelTally {
+    pub opened: u64,
+    /// Refusals by status.
+    pub refused: BTreeMap<u16, u64>,
+    /// The `Proxy-Authenticate` challenge of a 407.
+    pub challenge: Option<String>,
+}
+
+/// Connection attempts to one endpoint that got no answer at all.
+#[derive(Debug, Clone)]
+pub struct Silence {
+    pub connections: u64,
+    pub syns: u64,
+    pub first: Ts,
+    pub last: Ts,
+    pub name: Option<String>,
+}
+
+/// Attempts answered by an ICMP error.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub connections: u64,
+    pub icmp: Unreachable,
+    pub name: Option<String>,
+}
+
+/// TLS handshakes with one server that failed the same way.
+#[derive(Debug, Clone)]
+pub struct TlsFailures {
+    pub count: u64,
+    pub failure: TlsFailure,
+    pub version: Option<String>,
+    pub certificate: Option<CertSummary>,
+    pub server: SocketAddr,
+    pub via: Option<SocketAddr>,
+}
+
+/// The lookups of one name.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    pub queries: u64,
+    /// Answers with addresses: the name resolved.
+    pub resolved: u64,
+    /// Failed answers by response code; `None` is a query never answered.
+    pub failed: BTreeMap<Option<u8>, u64>,
+    pub resolver: Option<SocketAddr>,
+    pub slowest_ms: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Network {
+    /// (proxy, `host:port`) → what the proxy answered.
+    pub tunnels: BTreeMap<(SocketAddr, String), TunnelTally>,
+    /// Endpoints that the traffic shows to be HTTP proxies (they got CONNECT or
+    /// absolute-form requests).
+    pub http_proxies: BTreeSet<SocketAddr>,
+    pub silent: BTreeMap<SocketAddr, Silence>,
+    pub rejected: BTreeMap<SocketAddr, Rejection>,
+    /// (server as the client named it, failure) → tally.
+    pub tls_failures: BTreeMap<(String, String), TlsFailures>,
+    pub lookups: BTreeMap<String, Lookups>,
+}
+
+impl Network {
+    pub fn connection(&mut self, c: &Connection) {
+        let name = c.server_name.clone();
+        match c.error {
+            Some(ConnError::NoAnswer) if room(&self.silent, &c.server) => {
+                let s = self.silent.entry(c.server).or_insert(Silence {
+                    connections: 0,
+                    syns: 0,
+                    first: c.ts,
+                    last: c.end,
+                    name: None,
+                });
+                s.connections += 1;
+                s.syns += u64::from(c.syns);
+                s.first = s.first.min(c.ts);
+                s.last = s.last.max(c.end);
+                s.name = s.name.take().or(name);
+            }
+            Some(ConnError::Unreachable) if room(&self.rejected, &c.server) => {
+                if let Some(icmp) = &c.unreachable {
+                    let r = self.rejected.entry(c.server).or_insert(Rejection {
+                        connections: 0,
+                        icmp: icmp.clone(),
+                        name: None,
+                    });
+                    r.connections += 1;
+                    r.name = r.name.take().or(name);
+                }
+            }
+            _ => {}
+        }
+        if let Some(tls) = &c.tls {
+            if let Some(f) = &tls.failure {
+                let server = match (&tls.sni, &c.target) {
+                    (_, Some(t)) => t.clone(),
+                    (Some(sni), None) => format!("{sni}:{}", c.server.port()),
+                    (None, None) => c.server.to_string(),
+                };
+                let key = (server, format!("{f:?}"));
+                if self.tls_failures.len() < MAX_ENTRIES || self.tls_failures.contains_key(&key) {
+                    let e = self.tls_failures.entry(key).or_insert(TlsFailures {
+                        count: 0,
+                        failure: f.clone(),
+                        version: tls.version.clone(),
+                        certificate: tls.certificate.clone(),
+                        server: c.server,
+                        via: c.via,
+                    });
+                    e.count += 1;
+                }
+            }
+        }
+    }
+
+    pub fn exchange(&mut self, ex: &Exchange) {
+        let Some(server) = ex.server else { return };
+        if let Some(via) = ex.via {
+            self.http_proxies.insert(via);
+        }
+        if ex.method.as_deref() != Some("CONNECT") {
+            return;
+        }
+        self.http_proxies.insert(server);
+        let target = ex.url.clone().unwrap_or_default();
+        let key = (server, target);
+        if self.tunnels.len() >= MAX_ENTRIES && !self.tunnels.contains_key(&key) {
+            return;
+        }
+        let t = self.tunnels.entry(key).or_default();
+        match ex.status {
+            Some(200..=299) => t.opened += 1,
+            Some(s) => {
+                *t.refused.entry(s).or_default() += 1;
+                if ex.proxy_authenticate.is_some() {
+                    t.challenge = ex.proxy_authenticate.clone();
+                }
+            }
+            None => {}
+        }
+    }
+
+    pub fn dns(&mut self, d: &DnsAnswer) {
+        // Only lookups of hosts to connect to: reverse lookups (PTR, a proxy logging its
+        // clients) and the like are not the go command's.
+        if !matches!(d.qtype, "A" | "AAAA" | "HTTPS") {
+            return;
+        }
+        if self.lookups.len() >= MAX_ENTRIES && !self.lookups.contains_key(&d.name) {
+            return;
+        }
+        let l = self.lookups.entry(d.name.clone()).or_default();
+        l.queries += 1;
+        l.resolver = Some(d.server);
+        if let Some(ms) = d.duration_ms.filter(|_| d.error.is_none()) {
+            l.slowest_ms = Some(l.slowest_ms.map_or(ms, |s| s.max(ms)));
+        }
+        match d.rcode {
+            Some(0) if !d.addresses.is_empty() => l.resolved += 1,
+            // NOERROR without addresses (no AAAA for an IPv4-only name) is an answer.
+            Some(0) => {}
+            rcode => *l.failed.entry(rcode).or_default() += 1,
+        }
+    }
+}
+
+fn room<V>(map: &BTreeMap<SocketAddr, V>, key: &SocketAddr) -> bool {
+    map.len() < MAX_ENTRIES || map.contains_key(key)
+}

@@ -1,0 +1,212 @@
+//! Problems worth telling, most serious first: the module verdicts, and what only the
+//! whole session shows (refused proxies, undecodable TLS, traffic that contradicts the
+//! configured GOPROXY, slow proxies).
+
+use super::network_problems::Role;
+use super::{Session, TlsServer};
+use crate::gomod::drift;
+use crate::gomod::verdict::{Problem, Severity};
+use crate::present::format::{self, Width};
+use crate::present::ModuleView;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+
+impl Session {
+    /// Every problem worth telling, most serious first: module verdicts, then what only
+    /// the whole session shows (refused proxies, undecodable TLS, configuration drift).
+    pub fn problems<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Vec<Problem> {
+        let mut out: Vec<Problem> = modules
+            .iter()
+            .map(Borrow::borrow)
+            .filter_map(|m: &ModuleView| {
+                Some(Problem {
+                    severity: m.severity?,
+                    text: m.problem.clone()?,
+                    subject: Some(m.subject()),
+                    proxy: None,
+                })
+            })
+            .collect();
+        // Direct fetches' further warnings (plain http, not verified, a pattern too broad).
+        for m in modules.iter().map(Borrow::borrow) {
+            super::direct::warnings(m, &mut out);
+        }
+        for (server, n) in &self.connections.refused_by_server {
+            if self.modules.direct.refused_here(server) {
+                continue;
+            }
+            let s = if *n == 1 { "" } else { "s" };
+            // Only an endpoint that is a GOPROXY entry may be told to leave GOPROXY.
+            let (severity, text, proxy) = match self.role_of(server, None) {
+                Role::GoproxyEntry(url) => (
+                    Severity::Warning,
+                    format!(
+                        "{url} refused {n} connection{s} (nothing listens there): remove it from \
+                         GOPROXY or start the proxy"
+                    ),
+                    Some(url),
+                ),
+                role => (
+                    Severity::Error,
+                    format!(
+                        "nothing listens at {server}: {n} connection{s} refused; {}",
+                        self.fix_for(&role)
+                    ),
+                    None,
+                ),
+            };
+            out.push(Problem {
+                severity,
+                text,
+                subject: None,
+                proxy,
+            });
+        }
+        for (
+            name,
+            TlsServer {
+                connections,
+                failed,
+                bytes,
+                ..
+            },
+        ) in &self.tls.by_name
+        {
+            // Handshakes that failed carried nothing: they have problems of their own.
+            let n = &(connections - failed);
+            if *n == 0 {
+                continue;
+            }
+            out.push(Problem {
+                severity: Severity::Info,
+                text: format!(
+                    "{n} TLS connection{} to {name} ({}) cannot be decoded from a capture: run \
+                     gomodwatch --mitm to see which modules they carried",
+                    if *n == 1 { "" } else { "s" },
+                    format::bytes(*bytes, Width::Wide)
+                ),
+                subject: None,
+                proxy: None,
+            });
+        }
+        out.extend(self.network_problems());
+        out.extend(self.config_drift());
+        for (proxy, t) in &self.proxies.by_base {
+            if let Some(p95) = t.ttfb.percentile(95.0) {
+                if p95 > self.config.slo_ms && t.requests >= 5 {
+                    out.push(Problem {
+                        severity: Severity::Info,
+                        text: format!(
+                            "proxy {proxy} is slow: p95 time to first byte {p95:.0} ms over {} \
+                             requests (SLO {:.0} ms)",
+                            t.requests, self.config.slo_ms
+                        ),
+                        subject: None,
+                        proxy: Some(proxy.clone()),
+                    });
+                }
+            }
+        }
+        // Most serious first; a stable order within a severity. The same sentence for
+        // several modules is told once, naming them all.
+        out.sort_by_key(|p| std::cmp::Reverse(p.severity));
+        let mut merged: Vec<Problem> = Vec::new();
+        // Indexed by sentence: thousands of failed modules merge in linear time.
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for p in out {
+            match at.get(&p.text).map(|&i| &mut merged[i]) {
+                Some(m) => {
+                    if let (Some(a), Some(b)) = (&mut m.subject, &p.subject) {
+                        a.push_str(", ");
+                        a.push_str(b);
+                    }
+                }
+                None => {
+                    at.insert(p.text.clone(), merged.len());
+                    merged.push(p);
+                }
+            }
+        }
+        merged
+    }
+
+    /// Traffic that contradicts the configured GOPROXY (not an inferred one).
+    fn config_drift(&self) -> Vec<Problem> {
+        let Some(list) = &self.config.goproxy else {
+            return Vec::new();
+        };
+        drift::check(
+            list,
+            &drift::Observed {
+                proxies: self.proxies.by_base.keys().map(String::as_str).collect(),
+                records: &self.modules.records,
+                sumdb_sources: self.checksum_db.sources().collect(),
+                sumdb_supported: &self.checksum_db.supported,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SessionConfig;
+    use super::*;
+    use crate::gomod::classify::classify;
+    use crate::gomod::goproxy::{ChainSource, GoproxyList};
+    use gomodwatch_wire::vocab::{BodyInfo, Event, Exchange, Ts};
+
+    fn exchange(id: u64, url: &str, status: u16, body: Option<&str>) -> Event {
+        Event::Exchange(Box::new(Exchange {
+            id,
+            connection: 1,
+            ts: Ts(id as i64 * 1_000_000),
+            url: Some(url.into()),
+            status: Some(status),
+            go: classify(url, &[]),
+            body: BodyInfo {
+                text: body.map(str::to_string),
+                ..Default::default()
+            },
+            ..Default::default()
+        }))
+    }
+
+    /// The proxy mirrors the checksum database (`supported` 200), yet lookups go to the
+    /// database's own host: GOSUMDB names a URL.
+    #[test]
+    fn checksum_database_asked_directly_though_the_proxy_serves_it() {
+        let mut s = Session::new(SessionConfig {
+            goproxy: Some(GoproxyList::parse("https://proxy.corp", ChainSource::Flag)),
+            ..Default::default()
+        });
+        let record = "5\nexample.com/a v1.0.0 h1:AAAA\nexample.com/a v1.0.0/go.mod h1:BBBB\n\ngo.sum database tree\n6\nx\n";
+        for ev in [
+            exchange(
+                1,
+                "https://proxy.corp/sumdb/sum.golang.org/supported",
+                200,
+                None,
+            ),
+            exchange(
+                2,
+                "https://sum.golang.org/lookup/example.com/a@v1.0.0",
+                200,
+                Some(record),
+            ),
+        ] {
+            s.apply(&ev);
+        }
+        let mods = s.modules();
+        let problems = s.problems(&mods);
+        assert!(
+            problems.iter().any(|p| p.text.starts_with(
+                "the checksum database was asked directly at https://sum.golang.org although proxy https://proxy.corp serves it"
+            )),
+            "{problems:#?}"
+        );
+        // The lookup's hashes are known for the module.
+        let m = mods.iter().find(|m| m.module == "example.com/a").unwrap();
+        assert_eq!(m.sumdb_h1.as_deref(), Some("h1:AAAA"));
+        assert_eq!(m.sumdb_mod_h1.as_deref(), Some("h1:BBBB"));
+    }
+}

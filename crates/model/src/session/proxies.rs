@@ -1,0 +1,66 @@
+//! Per-proxy statistics: requests, status mix, errors, bytes and time-to-first-byte
+//! percentiles.
+
+use super::latency::Latencies;
+use crate::present::ProxySummary;
+use gomodwatch_wire::vocab::Exchange;
+use std::collections::BTreeMap;
+
+/// Every proxy base URL seen in the traffic, with its tally.
+#[derive(Debug, Default)]
+pub struct Proxies {
+    pub by_base: BTreeMap<String, ProxyTally>,
+}
+
+impl Proxies {
+    pub fn apply(&mut self, ex: &Exchange) {
+        // A redirect hop is counted with the request that caused it.
+        if let Some(proxy) = ex.go.proxy.as_ref().filter(|_| ex.redirect_of.is_none()) {
+            self.by_base.entry(proxy.clone()).or_default().add(
+                ex.status,
+                ex.error.is_some(),
+                ex.resp_bytes,
+                ex.timing.ttfb_ms,
+            );
+        }
+    }
+
+    pub fn summaries(&self) -> Vec<ProxySummary> {
+        self.by_base.iter().map(|(p, t)| t.summary(p)).collect()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProxyTally {
+    pub requests: u64,
+    pub status: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub bytes: u64,
+    pub ttfb: Latencies,
+}
+
+impl ProxyTally {
+    pub fn add(&mut self, status: Option<u16>, error: bool, bytes: u64, ttfb_ms: Option<f64>) {
+        self.requests += 1;
+        let key = status.map_or_else(|| "none".to_string(), |s| s.to_string());
+        *self.status.entry(key).or_default() += 1;
+        self.errors += u64::from(error);
+        self.bytes += bytes;
+        if let Some(t) = ttfb_ms {
+            self.ttfb.add(t);
+        }
+    }
+
+    pub fn summary(&self, proxy: &str) -> ProxySummary {
+        ProxySummary {
+            proxy: proxy.to_string(),
+            requests: self.requests,
+            status: self.status.clone(),
+            errors: self.errors,
+            p50_ms: self.ttfb.percentile(50.0),
+            p95_ms: self.ttfb.percentile(95.0),
+            max_ms: self.ttfb.max(),
+            bytes: self.bytes,
+        }
+    }
+}
