@@ -3,7 +3,7 @@
 //! The same code serves a replayed file, a live capture and the MITM proxy; only the
 //! source differs.
 
-use crate::decode::app::DecodeConfig;
+use crate::decode::DecodeConfig;
 use crate::decode::Decoder;
 use crate::gomod::hook::{GoHook, GoHookConfig};
 use crate::present::LimitCounts;

@@ -3,7 +3,7 @@
 //! wall-clock timer is scrubbed; everything else comes from the capture).
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use gomodwatch::decode::app::DecodeConfig;
+use gomodwatch::decode::DecodeConfig;
 use gomodwatch::decode::Decoder;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::gomod::hook::{GoHook, GoHookConfig};

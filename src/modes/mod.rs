@@ -305,7 +305,7 @@ impl Run {
             None => None,
         };
         let mut decoder = pipeline::go_decoder(
-            gomodwatch::decode::app::DecodeConfig {
+            gomodwatch::decode::DecodeConfig {
                 show_credentials: cli.view.show_credentials,
                 keylog,
             },

@@ -375,35 +375,21 @@ fn throughput_note() {
 /// is not an error).
 #[test]
 fn the_tracker_turns_real_streams_into_the_go_commands_exchanges() {
-    use gomodwatch::decode::app::ConnCtx;
+    use gomodwatch::decode::context::Standalone;
     use gomodwatch::decode::hook::NoHook;
     use gomodwatch::decode::http2::Http2;
     use gomodwatch::vocab::{Event as Ev, Source};
     for (name, go127) in [("https-go127", true), ("https-go119", false)] {
         let mut wire = Vec::new();
         for conn in load(name) {
-            let (mut next, mut out, mut hook) = (0u64, Vec::new(), NoHook);
-            let mut stats = gomodwatch::decode::Stats::default();
             let mut h = Http2::default();
-            let client = conn.client.parse().expect("client address");
-            let server = conn.server.parse().expect("server address");
+            let mut standalone = Standalone::new(Box::new(NoHook));
+            standalone.client = conn.client.parse().expect("client address");
+            standalone.server = conn.server.parse().expect("server address");
+            standalone.scheme = "https";
+            standalone.source = Source::Capture;
             let mut last = Ts(0);
-            let mut ctx = ConnCtx {
-                conn_id: 1,
-                client,
-                server,
-                scheme: "https",
-                source: Source::Capture,
-                show_credentials: false,
-                next_exchange: &mut next,
-                out: &mut out,
-                hook: &mut hook,
-                setup: Default::default(),
-                acked: None,
-                via: None,
-                stats: &mut stats,
-                keylog: None,
-            };
+            let mut ctx = standalone.ctx();
             for (dir, ts, bytes) in &conn.chunks {
                 last = *ts;
                 match dir {
@@ -412,7 +398,7 @@ fn the_tracker_turns_real_streams_into_the_go_commands_exchanges() {
                 }
             }
             h.close(false, last, &mut ctx);
-            for e in out {
+            for e in standalone.out {
                 let Ev::Exchange(x) = e else { continue };
                 assert_eq!(x.http_version.as_deref(), Some("HTTP/2"), "{x:?}");
                 assert!(x.error.is_none(), "{x:?}");

@@ -1,114 +1,16 @@
 //! Application protocols over a reassembled stream: the first bytes decide which codec
-//! reads it, and [`ConnCtx`] is what a codec knows about its connection.
+//! reads it ([`App`]); a TLS connection decrypted with the key log runs its plaintext
+//! through a codec of its own ([`Decrypted`]).
 
-use super::hook::ExchangeHook;
-use super::http1::{self, Http1};
+use super::context::{Close, ConnCtx};
+use super::http1::{self, Http1, TunnelStart};
 use super::http2::{self, Http2};
 use super::reassembly::Chunk;
 use super::tls::decrypt::{Decryptor, KeyLog};
 use super::tls::Tls;
 use super::tunnel::Tunnel;
-use crate::vocab::{url, Dir, Event, Exchange, Setup, Source, TlsInfo, Ts};
-use std::net::SocketAddr;
+use crate::vocab::{Dir, TlsInfo, Ts};
 use std::sync::Arc;
-
-/// Settings the decoders take from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct DecodeConfig {
-    /// Keep credentials (URL passwords) in URLs instead of redacting them.
-    pub show_credentials: bool,
-    /// TLS secrets (an NSS key log) to decrypt TLS 1.3 connections in captures.
-    pub keylog: Option<Arc<KeyLog>>,
-}
-
-/// What a protocol codec knows about its connection, and where its events go.
-pub struct ConnCtx<'a> {
-    pub conn_id: u64,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub scheme: &'static str,
-    pub source: Source,
-    pub show_credentials: bool,
-    pub next_exchange: &'a mut u64,
-    pub out: &'a mut Vec<Event>,
-    pub hook: &'a mut dyn ExchangeHook,
-    /// How long it took to reach the server, told with the connection's first request.
-    pub setup: Setup,
-    /// For server data: how far into the client's stream the server had read (its TCP
-    /// acknowledgment), which pairs a response with its request again after lost packets.
-    pub acked: Option<u64>,
-    /// The HTTP proxy this connection's requests go through (inside a CONNECT tunnel).
-    pub via: Option<SocketAddr>,
-    /// The decoder's counters (requests dropped, malformed messages).
-    pub stats: &'a mut super::Stats,
-    /// TLS secrets to decrypt TLS 1.3 connections with (`--tls-keylog`).
-    pub keylog: Option<&'a Arc<KeyLog>>,
-}
-
-/// How a connection ended without both sides closing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
-    /// An RST.
-    Reset,
-    /// Not seen to its end (the capture ended, or the connection went idle).
-    Cut,
-    /// The decoder gave it up to stay within its bounds (`Stats::flows_evicted`).
-    Evicted,
-}
-
-impl ConnCtx<'_> {
-    /// The URL as the client asked for it: origin-form targets get the scheme and Host
-    /// (or the server's address); absolute-form targets (sent to an explicit proxy),
-    /// authority-form (CONNECT host:port) and `*` are kept as sent.
-    pub fn url(&self, host: Option<&str>, target: &str) -> String {
-        if !target.starts_with('/') {
-            return self.redact(target);
-        }
-        // Built by hand, not with `format!`: this runs for every request.
-        let server;
-        let host = match host {
-            Some(h) => h,
-            None => {
-                server = self.server.to_string();
-                &server
-            }
-        };
-        let mut url = String::with_capacity(self.scheme.len() + 3 + host.len() + target.len());
-        url.push_str(self.scheme);
-        url.push_str("://");
-        url.push_str(host);
-        url.push_str(target);
-        // A password can only be in the authority, which here is the Host header.
-        if host.contains('@') {
-            self.redact(&url)
-        } else {
-            url
-        }
-    }
-
-    /// A new exchange on this connection (the next id), its connection fields filled in.
-    pub fn exchange(&mut self, ts: Ts) -> Exchange {
-        *self.next_exchange += 1;
-        Exchange {
-            id: *self.next_exchange,
-            connection: self.conn_id,
-            ts,
-            source: self.source,
-            client: Some(self.client),
-            server: Some(self.server),
-            ..Default::default()
-        }
-    }
-
-    /// A URL from the wire, its password hidden unless the user asked to see them.
-    pub fn redact(&self, s: &str) -> String {
-        if self.show_credentials {
-            s.to_string()
-        } else {
-            url::redact_password(s)
-        }
-    }
-}
 
 #[derive(Default)]
 pub enum App {
@@ -117,9 +19,9 @@ pub enum App {
     Undecided,
     Http(Box<Http1>),
     Http2(Box<Http2>),
-    Tls(Box<Tls>),
+    Tls(Box<TlsConn>),
     /// After a CONNECT answered 2xx: another connection runs inside.
-    Tunnel(Box<Tunnel>),
+    Tunnel(Box<Tunneled>),
     /// Something else (or given up on): bytes are only counted.
     Opaque,
 }
@@ -145,23 +47,23 @@ impl App {
             App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
             App::Http2(h) => std::mem::size_of::<Http2>() + h.state_bytes(),
             App::Tls(t) => {
-                std::mem::size_of::<Tls>()
-                    + t.state_bytes()
+                std::mem::size_of::<TlsConn>()
+                    + t.tls.state_bytes()
                     + t.plain.as_ref().map_or(0, |p| p.state_bytes())
             }
-            App::Tunnel(t) => std::mem::size_of::<Tunnel>() + t.inner.state_bytes(),
+            App::Tunnel(t) => std::mem::size_of::<Tunneled>() + t.inner.state_bytes(),
         }
     }
 
     pub fn tls_info(&self) -> Option<Box<TlsInfo>> {
         match self {
-            App::Tls(t) => Some(Box::new(t.info.clone())),
+            App::Tls(t) => Some(Box::new(t.tls.info.clone())),
             _ => None,
         }
     }
 
     /// The tunnel this connection became, if it did.
-    pub fn tunnel(&self) -> Option<&Tunnel> {
+    pub fn tunnel(&self) -> Option<&Tunneled> {
         match self {
             App::Tunnel(t) => Some(t),
             _ => None,
@@ -206,7 +108,7 @@ impl App {
                     ctx.acked = acked;
                     if let Some(start) = h.server_data(ts, d, ctx) {
                         let rest = &d[start.offset.min(d.len())..];
-                        let mut t = Tunnel::start(start, ctx);
+                        let mut t = Tunneled::start(start, ctx);
                         if !rest.is_empty() {
                             t.chunk(Dir::Down, Chunk::Data(ts, rest, None), ctx);
                         }
@@ -236,15 +138,15 @@ impl App {
             }
             (App::Tls(t), Chunk::Data(ts, d, _)) => {
                 match dir {
-                    Dir::Up => t.client_data(ts, d),
-                    Dir::Down => t.server_data(ts, d),
+                    Dir::Up => t.tls.client_data(ts, d),
+                    Dir::Down => t.tls.server_data(ts, d),
                 }
                 if t.plain.is_none() && !mid_stream {
                     t.plain = ctx.keylog.map(|k| Box::new(Decrypted::new(k.clone())));
                 }
                 if let Some(p) = &mut t.plain {
                     p.data(dir, ts, d, ctx);
-                    t.info.decrypted = p.decrypting();
+                    t.tls.info.decrypted = p.decrypting();
                 }
             }
             (App::Tls(t), Chunk::Gap(ts, _)) => {
@@ -284,10 +186,51 @@ impl App {
     /// TLS handshake that never completed).
     pub fn end(&mut self) {
         match self {
-            App::Tls(t) => t.close(),
+            App::Tls(t) => t.tls.close(),
             App::Tunnel(t) => t.inner.end(),
             _ => {}
         }
+    }
+}
+
+/// A TLS connection: its handshake as read, and its plaintext when the key log decrypts it.
+#[derive(Default)]
+pub struct TlsConn {
+    pub tls: Tls,
+    /// Decrypted with the key log (`--tls-keylog`), when it has this connection's secrets.
+    pub plain: Option<Box<Decrypted>>,
+}
+
+/// A tunnel through an HTTP proxy (`tunnel.rs`) and the connection that runs inside it.
+pub struct Tunneled {
+    pub tunnel: Tunnel,
+    pub inner: App,
+}
+
+impl Tunneled {
+    /// Starts the tunnel and feeds it the client's bytes held since the CONNECT.
+    fn start(t: TunnelStart, ctx: &mut ConnCtx<'_>) -> Tunneled {
+        let ts = t.ts;
+        let (tunnel, up) = Tunnel::start(t, ctx);
+        let mut tunneled = Tunneled {
+            tunnel,
+            inner: App::Undecided,
+        };
+        if !up.is_empty() {
+            tunneled.chunk(Dir::Up, Chunk::Data(ts, &up, None), ctx);
+        }
+        tunneled
+    }
+
+    fn chunk(&mut self, dir: Dir, chunk: Chunk<'_>, ctx: &mut ConnCtx<'_>) {
+        let chunk = self.tunnel.account(dir, chunk);
+        let mut inner = self.tunnel.ctx(ctx);
+        self.inner.chunk(dir, chunk, false, &mut inner);
+    }
+
+    fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
+        let mut inner = self.tunnel.ctx(ctx);
+        self.inner.close(how, ts, &mut inner);
     }
 }
 

@@ -50,3 +50,36 @@ impl ExchangeHook for NoHook {
 
     fn poll(&mut self, _: bool, _: &mut Vec<Event>) {}
 }
+
+/// A hook that keeps every response body as text (and says when one was incomplete), so
+/// codec tests can see what was handed on.
+#[cfg(test)]
+pub(crate) struct KeepText;
+
+#[cfg(test)]
+struct Text(Vec<u8>);
+
+#[cfg(test)]
+impl BodySink for Text {
+    fn feed(&mut self, data: &[u8]) {
+        self.0.extend_from_slice(data)
+    }
+    fn finish(self: Box<Self>, complete: bool) -> BodyInfo {
+        BodyInfo {
+            text: Some(String::from_utf8_lossy(&self.0).into_owned()),
+            hash_error: (!complete).then(|| "incomplete".into()),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+impl ExchangeHook for KeepText {
+    fn request(&mut self, _: &Exchange) -> Tag {
+        Tag::default()
+    }
+    fn response(&mut self, _: &Exchange) -> Option<Box<dyn BodySink>> {
+        Some(Box::new(Text(Vec::new())))
+    }
+    fn poll(&mut self, _: bool, _: &mut Vec<Event>) {}
+}

@@ -1,10 +1,11 @@
 //! Connections that arrive as plaintext chunks (the MITM proxy) rather than as packets:
 //! no TCP to reassemble, the same codecs and events.
 
-use super::app::{App, Close};
+use super::app::App;
+use super::context::Close;
 use super::http2::Http2;
 use super::reassembly::Chunk;
-use super::{ConnMeta, Core};
+use super::shared::{ConnMeta, Core};
 use crate::vocab::{ConnError, Connection, Dir, Event, Setup, Source, StreamEvent, TlsInfo, Ts};
 use std::net::SocketAddr;
 

@@ -1,9 +1,11 @@
 //! A tunnel through an HTTP proxy: after `CONNECT host:port` is answered 2xx, the rest of
 //! the TCP stream is another connection, to `host:port`, run through the proxy. It is
 //! decoded as one (TLS hello, timings, bytes; or plain HTTP) and reported as a connection
-//! of its own whose `via` is the proxy.
+//! of its own whose `via` is the proxy. This file holds what the tunnel is (its id, target,
+//! times and bytes) and the context its inner codec sees; the codec inside is the
+//! application layer's (`app::Tunneled`).
 
-use super::app::{App, Close, ConnCtx};
+use super::context::ConnCtx;
 use super::http1::TunnelStart;
 use super::reassembly::Chunk;
 use crate::vocab::{Dir, Setup, Ts};
@@ -24,14 +26,13 @@ pub struct Tunnel {
     /// The CONNECT round trip: what reaching the target cost.
     pub connect_ms: f64,
     pub bytes: [u64; 2],
-    pub inner: App,
 }
 
 impl Tunnel {
-    /// Starts the tunnel `t` on the connection `ctx` describes and feeds it the client's
-    /// bytes held since the CONNECT.
-    pub fn start(t: TunnelStart, ctx: &mut ConnCtx<'_>) -> Tunnel {
-        let mut tunnel = Tunnel {
+    /// The tunnel `t` opens on the connection `ctx` describes, and the client's bytes held
+    /// since the CONNECT (its first ones, for the caller to feed the codec inside).
+    pub fn start(t: TunnelStart, ctx: &ConnCtx<'_>) -> (Tunnel, Vec<u8>) {
+        let tunnel = Tunnel {
             id: ctx.conn_id + TUNNEL_ID_BASE,
             target: t.target,
             via: ctx.server,
@@ -39,12 +40,8 @@ impl Tunnel {
             last: t.ts,
             connect_ms: t.connect_ms,
             bytes: [0, 0],
-            inner: App::Undecided,
         };
-        if !t.up.is_empty() {
-            tunnel.chunk(Dir::Up, Chunk::Data(t.ts, &t.up, None), ctx);
-        }
-        tunnel
+        (tunnel, t.up)
     }
 
     /// The target's host, as the proxy was asked for it.
@@ -55,35 +52,30 @@ impl Tunnel {
         }
     }
 
-    pub fn chunk(&mut self, dir: Dir, chunk: Chunk<'_>, ctx: &mut ConnCtx<'_>) {
-        match &chunk {
+    /// Counts a chunk of the tunnel's bytes, and gives it as the codec inside sees it:
+    /// acknowledgments count bytes of the outer stream, not the tunnel's.
+    pub fn account<'d>(&mut self, dir: Dir, chunk: Chunk<'d>) -> Chunk<'d> {
+        match chunk {
             Chunk::Data(ts, d, _) => {
                 self.bytes[dir as usize] += d.len() as u64;
-                self.last = self.last.max(*ts);
+                self.last = self.last.max(ts);
+                Chunk::Data(ts, d, None)
             }
             Chunk::Gap(ts, n) => {
                 self.bytes[dir as usize] += n;
-                self.last = self.last.max(*ts);
+                self.last = self.last.max(ts);
+                chunk
             }
-            Chunk::Fin(ts) => self.last = self.last.max(*ts),
+            Chunk::Fin(ts) => {
+                self.last = self.last.max(ts);
+                chunk
+            }
         }
-        let mut inner = self.ctx(ctx);
-        // Acknowledgments count bytes of the outer stream: not the tunnel's.
-        let chunk = match chunk {
-            Chunk::Data(ts, d, _) => Chunk::Data(ts, d, None),
-            other => other,
-        };
-        self.inner.chunk(dir, chunk, false, &mut inner);
-    }
-
-    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
-        let mut inner = self.ctx(ctx);
-        self.inner.close(how, ts, &mut inner);
     }
 
     /// What the codec inside sees: a connection of its own, through the proxy, whose
     /// setup was the CONNECT.
-    fn ctx<'a>(&self, outer: &'a mut ConnCtx<'_>) -> ConnCtx<'a> {
+    pub fn ctx<'a>(&self, outer: &'a mut ConnCtx<'_>) -> ConnCtx<'a> {
         ConnCtx {
             conn_id: self.id,
             client: outer.client,

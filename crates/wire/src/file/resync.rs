@@ -1,5 +1,6 @@
-//! Telling records from damage: the plausibility checks of pcap record headers, and the
-//! tests a position must pass to resume reading there after damage.
+//! Recovery: telling records from damage (the plausibility checks of pcap record headers,
+//! the tests a position must pass to resume reading there), and [`recover`], which scans
+//! past damage to the next record it can trust.
 //!
 //! A pcap record header has no magic number, so after damage the only way back in is to find
 //! 16 bytes that look like a header and are confirmed by what follows them. We ask a lot
@@ -19,8 +20,10 @@
 //! (each position costs a few comparisons; a position whose check needs more bytes than the
 //! buffer holds keeps its bytes and the buffer is refilled behind it).
 
-use super::{Endian, State, MAX_RECORD, SHB_BYTES};
+use super::error::FileError;
+use super::state::{bom_endian, ensure, Endian, State, MAX_RECORD, SHB_BYTES};
 use crate::vocab::LinkType;
+use pcap_parser::traits::PcapReaderIterator;
 
 /// How far a packet's time may be from the last packet's and still be trusted.
 const BACK_NS: i64 = 60 * 1_000_000_000;
@@ -236,7 +239,7 @@ fn pcapng_min_len(ty: u32) -> Option<usize> {
 /// known type and a sane length. `section` is the byte order of the section it would be in.
 fn pcapng_frame(section: Endian, d: &[u8]) -> Option<(u32, Endian, usize)> {
     let (ty, e) = if d[..4] == SHB_BYTES {
-        (0x0A0D_0D0A, super::bom_endian(&d[8..12])?)
+        (0x0A0D_0D0A, bom_endian(&d[8..12])?)
     } else {
         (section.u32(d), section)
     };
@@ -306,5 +309,56 @@ pub(super) fn pcapng_candidate(st: &State, d: &[u8], eof: bool) -> Verdict {
         Verdict::Yes
     } else {
         Verdict::No
+    }
+}
+
+/// After damage at the start of the buffer: scans forward, byte by byte, for the next record
+/// or block that `candidate` trusts. Found: the damage is noted and reading resumes there.
+/// Not found before the end of the file: `err`, the error the damage itself gives.
+pub(super) fn recover<T: PcapReaderIterator>(
+    r: &mut T,
+    st: &mut State,
+    err: FileError,
+    candidate: fn(&State, &[u8], bool) -> Verdict,
+) -> Result<(), FileError> {
+    let at = st.base;
+    let mut p = 1;
+    loop {
+        let d = r.data();
+        let mut need = None;
+        while p < d.len() {
+            match candidate(st, &d[p..], st.eof) {
+                Verdict::Yes => {
+                    r.consume_noshift(p);
+                    st.base += p as u64;
+                    let what = match &err {
+                        FileError::Corrupt { what, .. } => what.clone(),
+                        FileError::Truncated(_) => "record runs past the end of the file".into(),
+                        other => other.to_string(),
+                    };
+                    st.note_damage(at, st.base - at, what);
+                    return Ok(());
+                }
+                Verdict::No => p += 1,
+                Verdict::Need(n) => {
+                    need = Some(n);
+                    break;
+                }
+            }
+        }
+        let d_len = d.len();
+        let p_len = p.min(d_len);
+        if st.eof && need.is_none() {
+            // Nothing to resynchronise on: the stream ends with the damage.
+            r.consume_noshift(d_len);
+            st.base = at;
+            return Err(err);
+        }
+        // Everything before `p` is rejected; keep the candidate at `p`, read more.
+        r.consume_noshift(p_len);
+        st.base += p_len as u64;
+        let want = need.unwrap_or(r.data().len() + 1);
+        ensure(r, st, want)?;
+        p = 0;
     }
 }

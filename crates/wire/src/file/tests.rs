@@ -1,7 +1,9 @@
 //! Unit tests: the old reader's tests (ported), and the pieces that are private.
 
 use super::resync::{pcap_candidate, Verdict};
+use super::state::{TsResol, MAX_DAMAGE_ENTRIES, READ_CHUNK};
 use super::*;
+use crate::vocab::{LinkType, Ts};
 
 fn pcap_le(link: u32, packets: &[(u32, u32, &[u8])]) -> Vec<u8> {
     let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];

@@ -11,7 +11,7 @@
 
 pub mod codec;
 
-use super::app::ConnCtx;
+use super::context::ConnCtx;
 use super::hook::BodySink;
 use crate::vocab::{Dir, Event, Exchange, Timing, Ts};
 use codec::{error_code_name, Counters, Event as H2, H2Conn, Limits};

@@ -2,84 +2,24 @@
 //! body sinks per stream, RST_STREAM and GOAWAY as exchange errors, limits and gaps.
 //! (The codec's own cases and real go-command streams are in tests/http2_codec/.)
 use super::*;
-use crate::decode::hook::{ExchangeHook, Tag};
-use crate::vocab::{BodyInfo, Setup};
+use crate::decode::context::Standalone;
+use crate::decode::hook::KeepText;
+use crate::vocab::Setup;
 
-/// Keeps every response body as text, and whether it was complete.
-struct KeepText;
-
-struct Text(Vec<u8>);
-
-impl BodySink for Text {
-    fn feed(&mut self, data: &[u8]) {
-        self.0.extend_from_slice(data)
-    }
-    fn finish(self: Box<Self>, complete: bool) -> BodyInfo {
-        BodyInfo {
-            text: Some(String::from_utf8_lossy(&self.0).into_owned()),
-            hash_error: (!complete).then(|| "incomplete".into()),
-            ..Default::default()
-        }
-    }
-}
-
-impl ExchangeHook for KeepText {
-    fn request(&mut self, _: &Exchange) -> Tag {
-        Tag::default()
-    }
-    fn response(&mut self, _: &Exchange) -> Option<Box<dyn BodySink>> {
-        Some(Box::new(Text(Vec::new())))
-    }
-    fn poll(&mut self, _: bool, _: &mut Vec<Event>) {}
-}
-
-struct Harness {
-    next: u64,
-    out: Vec<Event>,
-    hook: KeepText,
-    stats: crate::decode::Stats,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Harness {
-            next: 0,
-            out: Vec::new(),
-            hook: KeepText,
-            stats: Default::default(),
-        }
-    }
-    fn ctx(&mut self) -> ConnCtx<'_> {
-        ConnCtx {
-            conn_id: 7,
-            client: "127.0.0.1:40000".parse().unwrap(),
-            server: "127.0.0.1:443".parse().unwrap(),
-            scheme: "https",
-            source: crate::vocab::Source::Mitm,
-            show_credentials: false,
-            next_exchange: &mut self.next,
-            out: &mut self.out,
-            hook: &mut self.hook,
-            setup: Setup {
-                dns_ms: Some(1.0),
-                connect_ms: Some(2.0),
-                tls_ms: Some(3.0),
-            },
-            acked: None,
-            via: None,
-            stats: &mut self.stats,
-            keylog: None,
-        }
-    }
-    fn exchanges(&self) -> Vec<&Exchange> {
-        self.out
-            .iter()
-            .filter_map(|e| match e {
-                Event::Exchange(x) => Some(&**x),
-                _ => None,
-            })
-            .collect()
-    }
+/// A connection through the MITM (conn 7, https), its setup known.
+fn harness() -> Standalone {
+    let mut h = Standalone::new(Box::new(KeepText));
+    h.conn_id = 7;
+    h.client = "127.0.0.1:40000".parse().unwrap();
+    h.server = "127.0.0.1:443".parse().unwrap();
+    h.scheme = "https";
+    h.source = crate::vocab::Source::Mitm;
+    h.setup = Setup {
+        dns_ms: Some(1.0),
+        connect_ms: Some(2.0),
+        tls_ms: Some(3.0),
+    };
+    h
 }
 
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
@@ -124,7 +64,7 @@ fn status(stream: u32, code: u16, end: bool) -> Vec<u8> {
     frame(HEADERS, flags, stream, &lit(":status", &code.to_string()))
 }
 
-fn start(h: &mut Harness, c: &mut Http2) {
+fn start(h: &mut Standalone, c: &mut Http2) {
     let up = [&PREFACE[..], &frame(SETTINGS, 0, 0, &[])].concat();
     c.client_data(Ts(0), &up, &mut h.ctx());
     c.server_data(Ts(0), &frame(SETTINGS, 0, 0, &[]), &mut h.ctx());
@@ -132,7 +72,7 @@ fn start(h: &mut Harness, c: &mut Http2) {
 
 #[test]
 fn multiplexed_streams_pair_time_and_keep_their_bodies_apart() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut c = Http2::default();
     start(&mut h, &mut c);
     let ms = 1_000_000;
@@ -188,7 +128,7 @@ fn multiplexed_streams_pair_time_and_keep_their_bodies_apart() {
 
 #[test]
 fn rst_stream_and_goaway_are_exchange_errors() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut c = Http2::default();
     start(&mut h, &mut c);
     c.client_data(Ts(1), &get(1, "/a/@v/v1.zip"), &mut h.ctx());
@@ -240,7 +180,7 @@ fn rst_stream_and_goaway_are_exchange_errors() {
 
 #[test]
 fn limits_drop_streams_and_count_them() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut c = Http2::new(Limits {
         max_streams: 1,
         ..Limits::default()
@@ -259,7 +199,7 @@ fn limits_drop_streams_and_count_them() {
 
 #[test]
 fn a_gap_in_the_server_stream_ends_open_exchanges() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut c = Http2::default();
     start(&mut h, &mut c);
     c.client_data(Ts(1), &get(1, "/a/@v/v1.zip"), &mut h.ctx());
@@ -275,8 +215,8 @@ fn a_gap_in_the_server_stream_ends_open_exchanges() {
 
 /// Two requests (a zip on stream 1, a .mod on 3); the zip's 200 and the first 10 bytes of
 /// a 100-byte DATA frame (returned whole) have arrived.
-fn zip_body_begun() -> (Harness, Http2, Vec<u8>) {
-    let mut h = Harness::new();
+fn zip_body_begun() -> (Standalone, Http2, Vec<u8>) {
+    let mut h = harness();
     let mut c = Http2::default();
     start(&mut h, &mut c);
     c.client_data(
@@ -359,7 +299,7 @@ fn the_preface_is_recognised_from_its_first_bytes() {
 
 #[test]
 fn a_client_cancelling_an_answered_stream_is_not_an_error() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut c = Http2::default();
     start(&mut h, &mut c);
     c.client_data(Ts(1), &get(1, "/a/@v/v1.info"), &mut h.ctx());

@@ -71,8 +71,6 @@ pub struct Tls {
     /// Something after the suspect record showed the handshake went on.
     went_on: bool,
     pub info: TlsInfo,
-    /// Decrypted with the key log (`--tls-keylog`), when it has this connection's secrets.
-    pub plain: Option<Box<crate::decode::app::Decrypted>>,
 }
 
 impl Tls {
@@ -86,7 +84,6 @@ impl Tls {
             suspect_alert: false,
             went_on: false,
             info: TlsInfo::default(),
-            plain: None,
         }
     }
 

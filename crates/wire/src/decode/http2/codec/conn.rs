@@ -8,10 +8,12 @@
 //! CONTINUATIONs. DATA payloads are never buffered: each piece is reported
 //! as a slice of the chunk it arrived in.
 
+use super::event::Event;
 use super::frames::{self, FrameHeader, FRAME_HEADER_LEN, PREFACE};
 use super::hpack::HpackDir;
+use super::limits::{Counters, Limits};
 use super::streams::{Lookup, Streams};
-use super::{Counters, Dir, Event, Limits, Ts};
+use crate::vocab::{Dir, Ts};
 
 /// SETTINGS payload bytes kept (1365 entries: far more than the 6 defined).
 const SETTINGS_KEEP: usize = 8190;

@@ -4,10 +4,11 @@
 //! The byte-level state machine that delivers these frames is in `conn`.
 
 use super::conn::{Cx, Out, PendingBlock};
+use super::event::Event;
 use super::frames::{self, FrameHeader};
 use super::hpack::Block;
 use super::streams::Lookup;
-use super::{Dir, Event, Ts};
+use crate::vocab::{Dir, Ts};
 
 impl Cx<'_> {
     /// A DATA frame without data bytes (empty or all padding): only its

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::Dir;
+use crate::vocab::Dir;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stream {
