@@ -15,7 +15,8 @@
 //! `fuzz/seeds.py` writes seeds in these formats from the recordings in `captures/`.
 
 use crate::decode::dns::{parse_response, DnsTable};
-use crate::decode::http1::codec::{Item, Reader, Role};
+use crate::decode::http1::codec::{Item, Reader};
+use crate::decode::http1::head::Role;
 use crate::decode::http2::codec::{H2Conn, Limits as H2Limits};
 use crate::decode::tls::Tls;
 use crate::decode::DecodeConfig;

@@ -5,11 +5,13 @@
 
 pub mod codec;
 pub mod framing;
+pub mod head;
 
 use super::context::{Close, ConnCtx};
 use super::hook::BodySink;
 use crate::vocab::{Event, Exchange, Timing, Ts};
-use codec::{GapOutcome, Head, Item, Reader, Role, Unreadable};
+use codec::{GapOutcome, Item, Reader};
+use head::{Head, Role, Unreadable};
 use std::collections::VecDeque;
 
 pub use codec::{looks_like_request, looks_like_response};

@@ -8,7 +8,7 @@
 //! any input, and its memory is bounded by [`Limits`].
 //!
 //! Layout: `frames` (wire layout, pure parsers), `hpack` (HPACK decoder
-//! glue), `streams` (open-stream table), `conn` (the API and the
+//! glue), `streams` (open-stream table), `conn` (the API), `side` (the
 //! per-direction frame state machine), `pairing` (what complete frames mean
 //! for the streams), `event` (what is reported), `limits` (bounds and
 //! counters).
@@ -19,6 +19,7 @@ mod frames;
 mod hpack;
 mod limits;
 mod pairing;
+mod side;
 mod streams;
 
 pub use conn::H2Conn;

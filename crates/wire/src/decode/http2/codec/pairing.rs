@@ -3,10 +3,10 @@
 //! RST_STREAM bookkeeping, SETTINGS (for HPACK table bounds) and GOAWAY.
 //! The byte-level state machine that delivers these frames is in `conn`.
 
-use super::conn::{Cx, Out, PendingBlock};
 use super::event::Event;
 use super::frames::{self, FrameHeader};
 use super::hpack::Block;
+use super::side::{Cx, Out, PendingBlock};
 use super::streams::Lookup;
 use crate::vocab::{Dir, Ts};
 
