@@ -19,7 +19,7 @@ fn every_limit_in_the_doc_is_the_one_in_the_code() {
         };
         // `path` `snippet`
         let parts: Vec<&str> = source.split('`').collect();
-        if parts.len() < 4 || !parts[1].starts_with("src/") {
+        if parts.len() < 4 || !(parts[1].starts_with("src/") || parts[1].starts_with("crates/")) {
             continue;
         }
         let (file, snippet) = (parts[1], parts[3]);

@@ -1,7 +1,7 @@
 //! `gomodwatch ca init|path|show|trust|untrust`: the MITM's certificate authority.
 
 use super::ca_trust::{self, Platform};
-use super::Failure;
+use super::failure::Failure;
 use crate::cli::{CaAction, CaArgs, Keychain};
 use gomodwatch::source::mitm::ca::{self, Ca, Init};
 use std::path::{Path, PathBuf};

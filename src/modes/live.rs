@@ -1,8 +1,11 @@
 //! `-i IFACE ...`: live capture, and `-D`.
 
-use super::{create_output, Failure, Run, Signals, View};
+use super::environment;
+use super::failure::Failure;
+use super::output::create_output;
+use super::setup::{Run, View};
+use super::signals::Signals;
 use crate::cli::Cli;
-use gomodwatch::gomod::goproxy;
 use gomodwatch::source::capture::LiveCapture;
 use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::privdrop;
@@ -51,13 +54,13 @@ pub fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
     }
     // Now unprivileged: ask the user's go command which GOPROXY is in effect.
     if setup.config.goproxy.is_none() {
-        setup.config.goproxy = goproxy::from_go_env();
+        setup.config.goproxy = environment::user_goproxy();
     }
     if setup.config.go_env.is_none() {
-        setup.config.go_env = gomodwatch::gomod::goenv::GoEnv::from_go_command();
+        setup.config.go_env = environment::user_go_env();
     }
     // The go command runs from the same environment: its proxy settings are ours.
-    setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
+    setup.config.proxy_env = Some(environment::proxy_env());
     let writer = match pcap_file {
         Some(f) => {
             let descs: Vec<IfaceDesc<'_>> = opened

@@ -1,13 +1,17 @@
 //! `--mitm [ADDR]`: the intercepting HTTPS proxy, and `--print-ca`.
 
-use super::{Failure, Run, Signals};
+use super::environment;
+use super::failure::Failure;
+use super::output::create_private;
+use super::setup::{Run, View};
+use super::signals::Signals;
+use super::transparent_rules;
 use crate::cli::Cli;
-use gomodwatch::gomod::goproxy;
 use gomodwatch::source::{mitm, MitmSource};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub(super) fn ca_dir(cli: &Cli) -> PathBuf {
+fn ca_dir(cli: &Cli) -> PathBuf {
     cli.mitm_opts
         .ca_dir
         .clone()
@@ -30,46 +34,50 @@ pub fn print_ca(cli: &Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
+/// Starts the proxy on `addr` as the flags say (`--mitm`, and `run`'s own on loopback).
+pub(super) fn start(cli: &Cli, addr: SocketAddr, transparent: bool) -> Result<mitm::Mitm, Failure> {
     let keylog = cli
         .mitm_opts
         .keylog
         .as_deref()
-        .map(|p| mitm::keylog::KeyLogFile::create(p, cli.view.force))
-        .transpose()
-        .map_err(Failure::Input)?;
-    let mitm = mitm::Mitm::start(mitm::MitmConfig {
+        .map(|p| create_private(p, cli.view.force).map(mitm::keylog::KeyLogFile::new))
+        .transpose()?;
+    mitm::Mitm::start(mitm::MitmConfig {
         addr,
         ca_dir: ca_dir(cli),
         upstream_ca: cli.mitm_opts.upstream_ca.clone(),
         upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
         keylog,
-        transparent: cli.transparent,
+        transparent,
         timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),
         max_clients: cli.mitm_opts.mitm_max_clients as usize,
     })
-    .map_err(Failure::Runtime)?;
+    .map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
+    let mitm = start(cli, addr, cli.transparent)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
     setup.lean = true;
     if setup.config.goproxy.is_none() {
-        setup.config.goproxy = goproxy::from_go_env();
+        setup.config.goproxy = environment::user_goproxy();
     }
     // The go command runs from the same environment: its proxy settings are ours.
-    setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv::from_env());
-    if setup.view != super::View::Tui && cli.transparent {
+    setup.config.proxy_env = Some(environment::proxy_env());
+    if setup.view != View::Tui && cli.transparent {
         eprintln!(
             "gomodwatch: transparent MITM listening on {addr}; CA {ca}{metrics}",
             addr = mitm.addr,
             ca = mitm.ca_path.display(),
             metrics = setup.metrics_note(),
         );
-    } else if setup.view != super::View::Tui {
+    } else if setup.view != View::Tui {
         eprintln!(
             "gomodwatch: MITM proxy listening on {addr}; CA {ca}{metrics}\n  run: HTTPS_PROXY=http://{addr} HTTP_PROXY=http://{addr} SSL_CERT_FILE={ca} go mod download ...{stop}",
             addr = mitm.addr,
             ca = mitm.ca_path.display(),
             metrics = setup.metrics_note(),
-            stop = if setup.view == super::View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
+            stop = if setup.view == View::Report { "\n  Ctrl-C stops and prints the report" } else { "" },
         );
     }
     // After the "listening" line: who else can use the proxy, a client cap lowered.
@@ -77,7 +85,7 @@ pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
         eprintln!("gomodwatch: {w}");
     }
     if cli.transparent {
-        eprint!("{}", super::transparent_rules::text(mitm.addr));
+        eprint!("{}", transparent_rules::text(mitm.addr));
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };

@@ -1,6 +1,8 @@
 //! `-r FILE`: replay a pcap or pcapng file ("-" for standard input).
 
-use super::{Failure, Run, Signals};
+use super::failure::Failure;
+use super::setup::Run;
+use super::signals::Signals;
 use crate::cli::Cli;
 use gomodwatch::source::file::CaptureFile;
 use gomodwatch::source::FileSource;

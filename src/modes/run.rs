@@ -4,13 +4,16 @@
 //! fed until it exits. The child keeps its terminal (stdin, stdout, stderr), so there is
 //! no TUI: the report (or NDJSON) comes after it. The exit status is the child's.
 
+use super::environment;
+use super::failure::Failure;
 use super::run_env::{self, Bundle};
-use super::{Failure, Run, Signals, View};
+use super::setup::{Run, View};
+use super::signals::Signals;
 use crate::cli::{Cli, RunArgs};
 use gomodwatch::source::capture::LiveCapture;
 use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::merge::Next;
-use gomodwatch::source::{mitm, LiveSource, MitmSource, PacketSource, Pull};
+use gomodwatch::source::{LiveSource, MitmSource, PacketSource, Pull};
 use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -23,24 +26,7 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     };
     let cli = args.as_cli(base, upstream);
     let program = args.command[0].clone();
-    let keylog = cli
-        .mitm_opts
-        .keylog
-        .as_deref()
-        .map(|p| mitm::keylog::KeyLogFile::create(p, cli.view.force))
-        .transpose()
-        .map_err(Failure::Input)?;
-    let mitm = mitm::Mitm::start(mitm::MitmConfig {
-        addr: cli.mitm.unwrap_or(([127, 0, 0, 1], 0).into()),
-        ca_dir: super::mitm::ca_dir(&cli),
-        upstream_ca: cli.mitm_opts.upstream_ca.clone(),
-        upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
-        keylog,
-        transparent: false,
-        timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),
-        max_clients: cli.mitm_opts.mitm_max_clients as usize,
-    })
-    .map_err(Failure::Runtime)?;
+    let mitm = super::mitm::start(&cli, cli.mitm.unwrap_or(([127, 0, 0, 1], 0).into()), false)?;
     for w in &mitm.warnings {
         eprintln!("gomodwatch: {w}");
     }
@@ -83,10 +69,7 @@ pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         setup.config.go_env = Some(env);
     }
     // What the go command would have used without us: now our upstream.
-    setup.config.proxy_env = Some(gomodwatch::session::ProxyEnv {
-        https_proxy: run_env::env_var("HTTPS_PROXY"),
-        http_proxy: run_env::env_var("HTTP_PROXY"),
-    });
+    setup.config.proxy_env = Some(environment::proxy_env());
     if let Some(g) = &goenv {
         let shown: Vec<String> = run_env::GO_VARS
             .iter()

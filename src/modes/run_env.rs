@@ -3,7 +3,8 @@
 //! the user already had, and the go command's own configuration (`go env -json`, run with
 //! the child's environment, so GOFLAGS, GOENV and the go/env file count as they will).
 
-use super::Failure;
+use super::environment::{env_var, go_env_output};
+use super::failure::Failure;
 use gomodwatch::gomod::goproxy::{ChainSource, GoproxyList};
 use gomodwatch::source::mitm::upstream::UpstreamProxy;
 use std::collections::BTreeMap;
@@ -13,14 +14,6 @@ use std::path::{Path, PathBuf};
 
 /// The go settings `run` reads (docs/goproxy-protocol.md §1: what decides the chain).
 pub use gomodwatch::gomod::goenv::VARS as GO_VARS;
-
-/// The first set of `HTTPS_PROXY`/`https_proxy` (uppercase wins, as in the go command).
-pub fn env_var(upper: &str) -> Option<String> {
-    std::env::var(upper)
-        .ok()
-        .or_else(|| std::env::var(upper.to_ascii_lowercase()).ok())
-        .filter(|v| !v.is_empty())
-}
 
 /// The user's `HTTPS_PROXY` as the upstream proxy (a bare `host:port` means http, as for
 /// the go command). Credentials are kept for the CONNECT and redacted everywhere shown.
@@ -50,19 +43,7 @@ pub fn is_go(program: &OsStr) -> bool {
 
 /// `go env -json` for [`GO_VARS`], with the same binary and environment the child gets.
 pub fn go_env(go: &OsStr, env: &[(String, String)]) -> Option<BTreeMap<String, String>> {
-    let out = std::process::Command::new(go)
-        .arg("env")
-        .arg("-json")
-        .args(GO_VARS)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
+    serde_json::from_slice(&go_env_output(go, &GO_VARS, env)?).ok()
 }
 
 /// The GOPROXY chain from `go env`.

@@ -17,6 +17,11 @@ pub const VARS: [&str; 7] = [
     "GOFLAGS",
 ];
 
+/// Text that is not `go env -json` output.
+#[derive(Debug, thiserror::Error)]
+#[error("not go env -json output: {0}")]
+pub struct NotGoEnvJson(String);
+
 /// The go command's environment (only [`VARS`] are kept).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoEnv {
@@ -59,12 +64,12 @@ impl GoEnv {
     }
 
     /// Reads `go env -json` output (an object of strings); other keys are skipped.
-    pub fn from_json(text: &str) -> Result<GoEnv, String> {
+    pub fn from_json(text: &str) -> Result<GoEnv, NotGoEnvJson> {
         let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not go env -json output: {e}"))?;
+            serde_json::from_str(text).map_err(|e| NotGoEnvJson(e.to_string()))?;
         let obj = v
             .as_object()
-            .ok_or("not go env -json output: not a JSON object")?;
+            .ok_or_else(|| NotGoEnvJson("not a JSON object".into()))?;
         let mut env = GoEnv::default();
         for (k, v) in obj {
             if let Some(s) = v.as_str() {
@@ -74,39 +79,18 @@ impl GoEnv {
         Ok(env)
     }
 
-    /// Asks the user's go command (`go env -json`), as live capture and MITM do: the
-    /// go command runs from the same environment. `None` when go cannot be run.
-    pub fn from_go_command() -> Option<GoEnv> {
-        let out = std::process::Command::new("go")
-            .arg("env")
-            .arg("-json")
-            .args(VARS)
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            return None;
+    /// `KEY=VALUE` with KEY one of [`VARS`]: set (true). Anything else is left alone
+    /// (false): it may name a file of `go env -json` output.
+    pub fn set_assignment(&mut self, arg: &str) -> bool {
+        match arg.split_once('=') {
+            Some((k, v)) if VARS.contains(&k) => self.set(k, v),
+            _ => false,
         }
-        GoEnv::from_json(&String::from_utf8_lossy(&out.stdout)).ok()
     }
 
-    /// One `--go-env` argument: `KEY=VALUE`, or a file holding `go env -json` output.
-    pub fn add_arg(&mut self, arg: &str) -> Result<(), String> {
-        if let Some((k, v)) = arg.split_once('=') {
-            if VARS.contains(&k) {
-                self.set(k, v);
-                return Ok(());
-            }
-        }
-        let text = std::fs::read_to_string(arg).map_err(|e| {
-            format!(
-                "--go-env {arg}: neither KEY=VALUE with KEY one of {} nor a readable `go env -json` file ({e})",
-                VARS.join(", ")
-            )
-        })?;
-        let other = GoEnv::from_json(&text).map_err(|e| format!("--go-env {arg}: {e}"))?;
+    /// Takes every variable `other` sets.
+    pub fn extend(&mut self, other: GoEnv) {
         self.vars.extend(other.vars);
-        Ok(())
     }
 
     pub fn get(&self, key: &str) -> &str {

@@ -113,21 +113,6 @@ impl GoproxyList {
     }
 }
 
-/// Reads GOPROXY from `go env -json` if a go command is on PATH.
-pub fn from_go_env() -> Option<GoproxyList> {
-    let out = std::process::Command::new("go")
-        .args(["env", "-json", "GOPROXY"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let list = v.get("GOPROXY")?.as_str()?;
-    Some(GoproxyList::parse(list, ChainSource::GoEnv))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,29 @@ impl Attempt {
         }
     }
 
+    /// A connection refused just before a request: the same request, failing at the proxy
+    /// before (it never reached the wire, so it has no exchange).
+    pub fn refused(kind: Kind, ts: Ts, proxy: String) -> Attempt {
+        Attempt {
+            exchange: None,
+            proxy: Some(proxy.into()),
+            kind,
+            status: None,
+            error: Some(Arc::from("refused")),
+            ttfb_ms: None,
+            count: 1,
+            total_ms: None,
+            url: None,
+            redirected_to: None,
+            step: None,
+            ts,
+            bytes: 0,
+            connection: None,
+            setup: Default::default(),
+            h2_reused: false,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.status == Some(200) && self.error.is_none()
     }

@@ -5,6 +5,7 @@
 //! stays flat on a capture that runs for weeks.
 
 use super::connections::Connections;
+use super::direct::DirectIndex;
 use super::folded::Folded;
 use crate::gomod::module::{Attempt, ModuleRecord};
 use ahash::AHashMap;
@@ -50,7 +51,7 @@ pub struct Modules {
     /// Every fallback from one proxy to another, counted as it happens.
     pub fallbacks: BTreeMap<Fallback, u64>,
     /// What direct fetches' discoveries and git traffic said (`super::direct`).
-    pub direct: super::direct::DirectIndex,
+    pub direct: DirectIndex,
 }
 
 impl Default for Modules {
@@ -94,7 +95,7 @@ impl Modules {
         };
         let refused = conns.take_refusal_before(ex.ts);
         if go.kind.is_proxy_artifact() && ex.status == Some(200) {
-            self.note_serving_proxy(go.proxy.as_deref());
+            self.direct.note_serving_proxy(go.proxy.as_deref());
         }
         let key = (module.clone(), version.clone());
         self.gen += 1;
@@ -107,7 +108,7 @@ impl Modules {
         rec.gen = gen;
         let mut moved_on = Vec::new();
         if let Some((t, server)) = refused {
-            let a = refused_attempt(go.kind, t, proxy_at(&server));
+            let a = Attempt::refused(go.kind, t, proxy_at(&server));
             moved_on.extend(fallback(rec, &a));
             rec.add(a);
         }
@@ -163,13 +164,56 @@ impl Modules {
         }
     }
 
-    /// The record for a module@version, made when missing, stamped as changed.
-    pub(super) fn record_mut(
+    /// A `?go-get=1` discovery or a VCS request: an attempt of the module it serves.
+    fn apply_direct(
         &mut self,
-        module: String,
-        version: Option<String>,
-        ts: Ts,
-    ) -> &mut ModuleRecord {
+        ex: &Exchange,
+        conns: &mut Connections,
+        proxy_at: &dyn Fn(&SocketAddr) -> String,
+    ) {
+        let Some(f) = self.direct.learn(ex) else {
+            return;
+        };
+        let url = ex.url.as_deref().unwrap_or("");
+        let refused = conns.take_refusal_before(ex.ts).map(|(t, server)| {
+            // GOINSECURE: https refused before the go command tried plain http; named by
+            // the URL it was for.
+            let at = match url.strip_prefix("http://") {
+                Some(rest) => format!("https://{}", rest.split('/').next().unwrap_or(rest)),
+                None => proxy_at(&server),
+            };
+            self.direct.note_refused(server);
+            Attempt {
+                step: Some(f.step),
+                ..Attempt::refused(ex.go.kind, t, at)
+            }
+        });
+        let rec = self.record_mut(f.module, f.version, ex.ts);
+        if let Some(r) = refused {
+            rec.add(r);
+        }
+        let mut a = Attempt::from_exchange(ex);
+        a.step = Some(f.step);
+        a.proxy = f.proxy.map(Arc::from);
+        rec.add(a);
+    }
+
+    /// A proxy that served some version of this module path in this run.
+    pub(super) fn served_by_proxy(&self, module: &str) -> Option<String> {
+        let start = (module.to_string(), None);
+        self.records
+            .range(start..)
+            .take_while(|((m, _), _)| m == module)
+            .find_map(|(_, r)| {
+                [Kind::Zip, Kind::Mod, Kind::Info]
+                    .into_iter()
+                    .find_map(|k| r.served_by(k))
+                    .map(str::to_string)
+            })
+    }
+
+    /// The record for a module@version, made when missing, stamped as changed.
+    fn record_mut(&mut self, module: String, version: Option<String>, ts: Ts) -> &mut ModuleRecord {
         self.gen += 1;
         let gen = self.gen;
         let paths = &mut self.paths;
@@ -288,29 +332,6 @@ fn fallback(rec: &ModuleRecord, a: &Attempt) -> Option<Fallback> {
         to: a.proxy.as_deref().unwrap_or("unknown").to_string(),
         reason,
     })
-}
-
-/// A connection refused just before a request: the same request, failing at the proxy
-/// before (it never reached the wire, so it has no exchange).
-pub(super) fn refused_attempt(kind: Kind, ts: Ts, proxy: String) -> Attempt {
-    Attempt {
-        exchange: None,
-        proxy: Some(proxy.into()),
-        kind,
-        status: None,
-        error: Some(Arc::from("refused")),
-        ttfb_ms: None,
-        count: 1,
-        total_ms: None,
-        url: None,
-        redirected_to: None,
-        step: None,
-        ts,
-        bytes: 0,
-        connection: None,
-        setup: Default::default(),
-        h2_reused: false,
-    }
 }
 
 /// A redirect hop finishes the attempt that was redirected: its status, bytes and time

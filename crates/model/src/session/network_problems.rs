@@ -3,61 +3,12 @@
 //! rejected by ICMP, TLS handshakes the client abandoned, names that do not resolve.
 //! Advice names a setting only when the traffic (or the environment) shows it is the one.
 
+use super::model::Session;
 use super::network::{Lookups, TlsFailures};
-use super::Session;
 use crate::gomod::goproxy::ChainSource;
 use crate::gomod::verdict::{Problem, Severity};
 use gomodwatch_wire::vocab::url;
 use std::net::SocketAddr;
-
-/// The proxy settings the go command ran with, when known (live capture and MITM: this
-/// process's environment, which the go command shares when started from the same shell).
-#[derive(Debug, Clone, Default)]
-pub struct ProxyEnv {
-    pub https_proxy: Option<String>,
-    pub http_proxy: Option<String>,
-}
-
-impl ProxyEnv {
-    /// `HTTPS_PROXY`/`https_proxy` and `HTTP_PROXY`/`http_proxy` (the uppercase name wins,
-    /// as in the go command's `httpproxy`).
-    pub fn from_env() -> ProxyEnv {
-        let get = |upper: &str, lower: &str| {
-            std::env::var(upper)
-                .ok()
-                .or_else(|| std::env::var(lower).ok())
-                .filter(|v| !v.is_empty())
-        };
-        ProxyEnv {
-            https_proxy: get("HTTPS_PROXY", "https_proxy"),
-            http_proxy: get("HTTP_PROXY", "http_proxy"),
-        }
-    }
-
-    /// Which setting points at `addr` (or at `name:port`), as `HTTPS_PROXY=...`.
-    fn naming(&self, addr: &SocketAddr, name: Option<&str>) -> Option<String> {
-        [
-            ("HTTPS_PROXY", &self.https_proxy),
-            ("HTTP_PROXY", &self.http_proxy),
-        ]
-        .into_iter()
-        .find_map(|(var, value)| {
-            let value = value.as_deref()?;
-            // A bare `host:port` means http (httpproxy).
-            let with_scheme = if value.contains("://") {
-                value.to_string()
-            } else {
-                format!("http://{value}")
-            };
-            let u = url::parse(&with_scheme)?;
-            let hp = url::host_port(&u)?;
-            let port = u.port_or_known_default()?;
-            let by_name = name.is_some_and(|n| format!("{n}:{port}") == hp);
-            (hp == addr.to_string() || by_name)
-                .then(|| format!("{var}={}", url::redact_password(value)))
-        })
-    }
-}
 
 /// What an endpoint is to the go command.
 pub(super) enum Role {
@@ -448,6 +399,7 @@ fn reason(code: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::config::ProxyEnv;
 
     #[test]
     fn realms() {

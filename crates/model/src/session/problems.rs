@@ -2,8 +2,9 @@
 //! whole session shows (refused proxies, undecodable TLS, traffic that contradicts the
 //! configured GOPROXY, slow proxies).
 
+use super::model::Session;
 use super::network_problems::Role;
-use super::{Session, TlsServer};
+use super::tls_servers::TlsServer;
 use crate::gomod::drift;
 use crate::gomod::verdict::{Problem, Severity};
 use crate::present::format::{self, Width};
@@ -29,7 +30,7 @@ impl Session {
             .collect();
         // Direct fetches' further warnings (plain http, not verified, a pattern too broad).
         for m in modules.iter().map(Borrow::borrow) {
-            super::direct::warnings(m, &mut out);
+            super::direct_views::warnings(m, &mut out);
         }
         for (server, n) in &self.connections.refused_by_server {
             if self.modules.direct.refused_here(server) {
@@ -149,7 +150,7 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use super::super::SessionConfig;
+    use super::super::config::SessionConfig;
     use super::*;
     use crate::gomod::classify::classify;
     use crate::gomod::goproxy::{ChainSource, GoproxyList};

@@ -2,7 +2,7 @@
 //! has applied it, may take turns while packets flow (a front end), and finishes when the
 //! input ends.
 
-use super::Session;
+use super::model::Session;
 use crate::present::{ModuleView, Summary};
 use gomodwatch_wire::vocab::Event;
 use std::cell::OnceCell;

@@ -1,0 +1,132 @@
+use super::*;
+
+/// A module zip of example.com/m@v1.0.0 with go.mod and one stored file, `body`.
+fn module_zip(body: &[u8]) -> Vec<u8> {
+    let files: [(&str, &[u8]); 2] = [
+        ("example.com/m@v1.0.0/go.mod", b"module example.com/m\n"),
+        ("example.com/m@v1.0.0/data.bin", body),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in files {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let offset = out.len() as u32;
+        // Version, flags, method (stored), time and date, crc, sizes, name length.
+        let mut fields = [20u16, 0, 0, 0, 0].map(u16::to_le_bytes).concat();
+        fields.extend(crc.sum().to_le_bytes());
+        fields.extend([data.len() as u32; 2].map(u32::to_le_bytes).concat());
+        fields.extend((name.len() as u16).to_le_bytes());
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend(&fields);
+        out.extend([0, 0]); // no extra field
+        out.extend(name.as_bytes());
+        out.extend(data);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes()); // made by
+        central.extend(&fields);
+        central.extend([0; 12]); // extra, comment, disk, attributes
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let at = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0, 2, 0, 2, 0]);
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(at.to_le_bytes());
+    out.extend([0, 0]);
+    out
+}
+
+/// Hands over the start and every chunk of download `id` (of `module`@v1.0.0).
+fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
+    let module = module.map(str::to_string);
+    let version = module.as_ref().map(|_| "v1.0.0".to_string());
+    assert!(pool.send(Job::Start {
+        id,
+        module,
+        version
+    }));
+    for chunk in zip.chunks(CHUNK) {
+        let bytes = chunk.to_vec();
+        assert!(pool.send(Job::Data { id, bytes }));
+    }
+}
+
+/// Hashes each zip as one download of example.com/m@v1.0.0, one after the other on
+/// one worker, through a pool that may keep 64 KiB.
+fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, String>> {
+    let limits = PoolLimits {
+        queue: 1024,
+        speculation: 64 << 10,
+        background: false,
+        check_raw_past_budget,
+    };
+    let mut pool = HashPool::with_limits(true, limits);
+    for (i, zip) in zips.iter().enumerate() {
+        let id = 2 * i as u64; // even ids: all on one worker, in order
+        send_body(&mut pool, id, Some("example.com/m"), zip);
+        assert!(pool.send(Job::End { id, complete: true }));
+    }
+    pool.finish().into_iter().map(|r| r.h1).collect()
+}
+
+#[test]
+fn a_big_zip_seen_before_is_checked_against_its_raw_hash_and_a_changed_one_is_said() {
+    let (zip, changed) = (module_zip(&[7; 300_000]), module_zip(&[8; 300_000]));
+    let h1 = inflate(&zip).expect("a valid module zip");
+    assert!(h1.starts_with("h1:"));
+    let got = hash_in_turn(true, &[&zip, &zip, &changed, &zip]);
+    assert_eq!(got[..2], [Ok(h1.clone()), Ok(h1.clone())]);
+    let why = got[2].as_ref().expect_err("its bytes were not kept");
+    assert!(why.contains("differ from an earlier download"), "{why}");
+    assert_eq!(got[3], Ok(h1));
+}
+
+#[test]
+fn without_the_raw_check_a_big_zip_seen_before_is_inflated_again() {
+    let (zip, changed) = (module_zip(&[7; 300_000]), module_zip(&[8; 300_000]));
+    let (h1, h1_changed) = (inflate(&zip).unwrap(), inflate(&changed).unwrap());
+    assert_ne!(h1, h1_changed);
+    let got = hash_in_turn(false, &[&zip, &zip, &changed]);
+    assert_eq!(got, [Ok(h1.clone()), Ok(h1), Ok(h1_changed)]);
+}
+
+#[test]
+fn what_is_queued_for_a_hash_given_up_is_skipped() {
+    let zip = module_zip(&[7; 300_000]);
+    let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+    let shared = pool.shared.clone();
+    // The worker waits at the first download's start while the test holds the state.
+    let held = shared.lock();
+    for id in [0, 2] {
+        send_body(&mut pool, id, None, &zip);
+    }
+    pool.give_up(0);
+    drop(held);
+    for id in [0, 2] {
+        assert!(pool.send(Job::End { id, complete: true }));
+    }
+    let got: Vec<_> = pool.finish().into_iter().map(|r| r.h1).collect();
+    let not_seen = Err("the body was not seen in full".to_string());
+    assert_eq!(got, [not_seen, inflate(&zip)]);
+    assert!(shared.given_up().is_empty(), "forgotten at its end");
+}
+
+#[test]
+fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
+    let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+    // The start never reached the worker (its queue was full when it was sent).
+    assert!(pool.send(Job::End {
+        id: 7,
+        complete: true
+    }));
+    let results = pool.finish();
+    assert_eq!(
+        results,
+        vec![HashResult {
+            exchange: 7,
+            h1: Err("hashing fell behind".into())
+        }]
+    );
+}

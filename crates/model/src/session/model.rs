@@ -1,0 +1,244 @@
+//! The session: every tracker, fed each event in turn ([`Session::apply`]), and what they
+//! add up to, derived on demand: the GOPROXY chain, module views, the summary, and folding
+//! the least recently active modules past the module limit.
+
+use super::checksum_db::ChecksumDb;
+use super::config::{SessionConfig, SourceStatus};
+use super::connections::Connections;
+use super::dns::DnsTimes;
+use super::judging::Judging;
+use super::log::ExchangeLog;
+use super::module_views;
+use super::modules::Modules;
+use super::network::Network;
+use super::proxies::Proxies;
+use super::tls_servers::TlsServers;
+use crate::gomod::chain;
+use crate::gomod::goproxy::GoproxyList;
+use crate::gomod::module::ModuleRecord;
+use crate::present::{ModuleView, Summary};
+use gomodwatch_wire::vocab::{url, Event, Ts};
+use std::borrow::Borrow;
+use std::net::SocketAddr;
+
+#[derive(Default)]
+pub struct Session {
+    pub config: SessionConfig,
+    pub source: SourceStatus,
+    pub connections: Connections,
+    pub tls: TlsServers,
+    pub checksum_db: ChecksumDb,
+    pub proxies: Proxies,
+    pub modules: Modules,
+    pub log: ExchangeLog,
+    pub dns: DnsTimes,
+    pub network: Network,
+    pub exchanges: u64,
+    pub first: Option<Ts>,
+    pub last: Ts,
+    /// Bumped on every change, so a view redraws only when something happened.
+    pub generation: u64,
+    /// Module views folded out of memory by the last event (past the module limit), for
+    /// the views that write every module (NDJSON); empty after the next event.
+    pub folded_now: Vec<ModuleView>,
+}
+
+impl Session {
+    pub fn new(config: SessionConfig) -> Self {
+        let mut s = Session {
+            log: ExchangeLog::new(config.log_capacity),
+            config,
+            ..Default::default()
+        };
+        s.modules.limit = s.config.max_modules.max(1);
+        s
+    }
+
+    pub fn apply(&mut self, ev: &Event) {
+        self.generation += 1;
+        if !self.folded_now.is_empty() {
+            self.folded_now.clear();
+        }
+        match ev {
+            Event::Connection(c) => {
+                self.touch(c.ts);
+                self.touch(c.end);
+                let dns_ms = c.server_name.as_deref().and_then(|n| self.dns.ms(n));
+                self.connections.apply(c, dns_ms);
+                self.tls.apply(c);
+                self.network.connection(c);
+            }
+            Event::Exchange(ex) => {
+                self.exchanges += 1;
+                self.touch(ex.ts);
+                if let Some(t) = ex.last_byte_at {
+                    self.touch(t);
+                }
+                self.log.apply(ex);
+                self.proxies.apply(ex);
+                self.checksum_db.apply(ex);
+                self.network.exchange(ex);
+                let (config, proxies) = (&self.config, &self.proxies);
+                let proxy_at = |s: &SocketAddr| proxy_at(config, proxies, s);
+                self.modules.apply(ex, &mut self.connections, &proxy_at);
+                if self.modules.records.len() > self.modules.limit {
+                    self.fold();
+                }
+            }
+            Event::Hash(h) => self.modules.zip_hash(h),
+            Event::Dns(d) => {
+                self.dns.apply(d);
+                self.network.dns(d);
+            }
+        }
+    }
+
+    fn touch(&mut self, ts: Ts) {
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = self.last.max(ts);
+    }
+
+    /// The GOPROXY chain used for verdicts: configured, or inferred from the order in
+    /// which the traffic asked proxies.
+    pub fn chain(&self) -> Option<GoproxyList> {
+        self.config.goproxy.clone().or_else(|| {
+            // Folded modules leave one record per distinct walk behind as evidence.
+            chain::infer(
+                self.modules
+                    .records
+                    .values()
+                    .chain(&self.modules.folded.evidence),
+            )
+        })
+    }
+
+    /// What the verdicts consult, with this chain.
+    pub fn judging<'a>(&'a self, chain: Option<&'a GoproxyList>) -> Judging<'a> {
+        Judging {
+            chain,
+            slo_ms: self.config.slo_ms,
+            gosum: &self.config.gosum,
+            checksum_db: &self.checksum_db,
+            end: self.last,
+            lost: self.source.lost(),
+            lost_in_tap: self.source.mitm_client_limit.is_some(),
+            env: self.config.go_env.as_ref(),
+        }
+    }
+
+    /// Every module@version the traffic touched and still held in full, with its verdict,
+    /// oldest first (folded ones are in `modules.folded`).
+    pub fn modules(&self) -> Vec<ModuleView> {
+        let chain = self.chain();
+        module_views::views(&self.modules, &self.judging(chain.as_ref()))
+    }
+
+    pub fn summary<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Summary {
+        let s = &self.source;
+        let mut problems = self.problems(modules);
+        self.modules.folded.merge_problems(&mut problems);
+        let folded = &self.modules.folded;
+        Summary {
+            kind: "summary",
+            packets: s.packets,
+            bytes: s.bytes,
+            connections: self.connections.count,
+            exchanges: self.exchanges,
+            modules: modules.len() as u64 + folded.modules,
+            dropped: s.dropped,
+            gaps: s.gaps,
+            proxies: self.proxies.summaries(),
+            goproxy: self.chain(),
+            problems,
+            modules_folded: folded.modules,
+            module_limit: self.modules.limit as u64,
+            folded: folded.summary(self.modules.limit),
+            limits: s.limits,
+            malformed: s.malformed,
+            skipped_bytes: s.skipped_bytes,
+            mitm_refused: s.mitm_refused,
+            mitm_client_limit: s.mitm_client_limit,
+        }
+    }
+
+    /// Past the module limit: the least recently active components (a module path and
+    /// the paths the same queries probed under it) are judged one last time, handed to
+    /// the views in `folded_now`, and folded into aggregates, until an eighth of the limit
+    /// is free again (so folding happens in batches, not on every new module).
+    fn fold(&mut self) {
+        let limit = self.modules.limit;
+        let keep = limit - limit / 8;
+        let mut roots: Vec<(Ts, String)> = self
+            .modules
+            .roots()
+            .into_iter()
+            .map(|(r, t)| (t, r.to_string()))
+            .collect();
+        roots.sort();
+        let chain = self.chain();
+        let mut folded_views = Vec::new();
+        let mut gone = Vec::new();
+        let mut all_keys = Vec::new();
+        {
+            let j = self.judging(chain.as_ref());
+            let mut left = self.modules.records.len();
+            for (_, root) in &roots {
+                if left <= keep {
+                    break;
+                }
+                let (views, _) = module_views::component_views(&self.modules, root, &j);
+                folded_views.extend(views);
+                left -= self.modules.component(root).count();
+                gone.push(root.as_str());
+            }
+        }
+        for root in gone {
+            let new_walks: Vec<(u64, ModuleRecord)> = self
+                .modules
+                .component(root)
+                .filter_map(|r| Some((self.modules.folded.wants_evidence(r)?, r.clone())))
+                .collect();
+            for (sig, r) in &new_walks {
+                self.modules.folded.keep_evidence(*sig, r);
+            }
+            let keys = self.modules.remove_component(root);
+            for (m, v) in &keys {
+                self.modules.folded.records += 1;
+                if let Some(v) = v {
+                    self.checksum_db.forget(m, v);
+                }
+            }
+            all_keys.extend(keys);
+        }
+        self.modules.forget_pending_hashes(&all_keys);
+        for v in &folded_views {
+            self.modules.folded.add(v);
+        }
+        self.folded_now.extend(folded_views);
+    }
+
+    /// The proxy base URL for a server address (see [`proxy_at`]).
+    pub fn proxy_at(&self, server: &SocketAddr) -> String {
+        proxy_at(&self.config, &self.proxies, server)
+    }
+}
+
+/// The proxy base URL for a server address: from the configured chain, else from a proxy
+/// seen in the traffic at that address, else `http://addr`.
+fn proxy_at(config: &SessionConfig, proxies: &Proxies, server: &SocketAddr) -> String {
+    let hostport = server.to_string();
+    let at_server = |base: &str| {
+        url::parse(base)
+            .and_then(|u| url::host_port(&u))
+            .is_some_and(|hp| hp == hostport)
+    };
+    if let Some(l) = &config.goproxy {
+        if let Some(e) = l.entries.iter().find(|e| at_server(&e.url)) {
+            return e.url.clone();
+        }
+    }
+    if let Some(p) = proxies.by_base.keys().find(|p| at_server(p)) {
+        return p.clone();
+    }
+    format!("http://{hostport}")
+}
