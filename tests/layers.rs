@@ -435,7 +435,6 @@ fn layers_import_only_the_layers_below() {
 }
 
 #[test]
-#[ignore = "issue 23: the cycles are cut in the next commits"]
 fn no_files_import_each_other() {
     let mut found = Vec::new();
     for spec in CRATES {
@@ -541,7 +540,6 @@ fn is_test_file(p: &Path) -> bool {
 /// The size rule of the issue that made the crates (issue 23): small files. Tests are not
 /// counted (`tests.rs` files and folders named `tests`).
 #[test]
-#[ignore = "issue 23: the long files are split in the next commits"]
 fn no_source_file_above_600_lines() {
     let mut long = Vec::new();
     for dir in source_dirs() {

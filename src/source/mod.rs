@@ -11,49 +11,13 @@ pub mod privdrop;
 pub use gomodwatch_mitm as mitm;
 pub use gomodwatch_wire::{file, writer};
 
-use crate::vocab::{Packet, StreamEvent};
 use std::time::Duration;
 
 pub use pace::FileSource;
+pub use pull::{PacketSource, Pull};
 
 mod pace;
-
-/// What a source had for us.
-pub enum Pull<'a> {
-    Packet(Packet<'a>),
-    /// Plaintext from a proxy (MITM mode).
-    Stream(Box<StreamEvent>),
-    /// Nothing right now (live capture is quiet).
-    Idle,
-    /// No more packets.
-    End,
-}
-
-/// Where packets (or stream chunks) come from. I/O lives behind this trait, so the whole
-/// program runs the same on a file, live interfaces or the proxy.
-pub trait PacketSource {
-    /// The next packet, waiting at most `wait` for one; `Err` when the input broke (a
-    /// damaged file): everything before it was delivered.
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String>;
-    /// Packets lost before they reached the decoder.
-    fn dropped(&self) -> u64;
-    /// Bytes of damaged input skipped (capture files).
-    fn skipped_bytes(&self) -> u64 {
-        0
-    }
-    /// Messages worth showing (an interface went away, damage skipped), taken once.
-    fn notices(&mut self) -> Vec<String> {
-        Vec::new()
-    }
-    /// MITM: clients turned away with 503 (None for other sources).
-    fn refused(&self) -> Option<u64> {
-        None
-    }
-    /// MITM: the client cap in effect (None for other sources).
-    fn client_limit(&self) -> Option<u64> {
-        None
-    }
-}
+mod pull;
 
 /// A live capture: the merged batches of every interface.
 pub struct LiveSource {

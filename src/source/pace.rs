@@ -1,9 +1,9 @@
 //! A capture file as a source, optionally played at its recorded pace (`--realtime`, for
 //! watching a replay in the TUI).
 
-use super::file::CaptureFile;
-use super::{PacketSource, Pull};
+use super::pull::{PacketSource, Pull};
 use crate::vocab::{LinkType, Packet, Ts};
+use gomodwatch_wire::file::CaptureFile;
 use std::io::Read;
 use std::time::{Duration, Instant};
 

@@ -8,13 +8,20 @@ use super::guard::{self, answer, answer_and_close, answer_now};
 use super::head::Reader;
 use super::limits::{GuardStats, Shown};
 use super::proxy::Proxy;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-/// `transparent`: connections redirected by the OS (no CONNECT to read first).
-pub async fn serve(p: Arc<Proxy>, listener: TcpListener, transparent: bool) {
+/// Accepts clients for as long as the proxy runs; each one admitted is served by
+/// `handle` on a task of its own (`explicit::handle`, `transparent::handle`).
+pub async fn serve<H, F>(p: Arc<Proxy>, listener: TcpListener, handle: H)
+where
+    H: Fn(Arc<Proxy>, TcpStream, SocketAddr) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
     let cap = Arc::new(Semaphore::new(p.max_clients));
     let mut spare = spare();
     // Accept errors are mostly transient (EMFILE/ENFILE when out of descriptors,
@@ -54,13 +61,9 @@ pub async fn serve(p: Arc<Proxy>, listener: TcpListener, transparent: bool) {
             continue;
         };
         let _ = client.set_nodelay(true);
-        let me = p.clone();
+        let served = handle(p.clone(), client, peer);
         tokio::spawn(async move {
-            if transparent {
-                super::transparent::handle(&me, client, peer).await;
-            } else {
-                me.handle(client, peer).await;
-            }
+            served.await;
             drop(permit);
         });
     }

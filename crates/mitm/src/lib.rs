@@ -8,6 +8,7 @@
 mod accept;
 pub mod ca;
 pub mod constraints;
+mod explicit;
 pub mod guard;
 mod h2frames;
 mod head;
@@ -62,7 +63,7 @@ pub fn fuzz_head(data: &[u8]) {
                 headers,
             }) => {
                 if method == "CONNECT" {
-                    let _ = proxy::authority(&target);
+                    let _ = explicit::authority(&target);
                 } else if target.starts_with("http://") {
                     let _ = plain::split_target(&target);
                 }
@@ -173,9 +174,9 @@ impl Mitm {
             bounds,
         ));
         if cfg.transparent {
-            runtime.spawn(transparent::serve(proxy, listener));
+            runtime.spawn(accept::serve(proxy, listener, transparent::handle));
         } else {
-            runtime.spawn(proxy.serve(listener));
+            runtime.spawn(accept::serve(proxy, listener, explicit::handle));
         }
         Ok(Mitm {
             runtime,

@@ -7,9 +7,8 @@
 
 use super::guard;
 use super::head::{self, Body, Head, Reader};
-use super::proxy::Proxy;
+use super::proxy::{Proxy, Target};
 use super::tap::{DirTap, EndTap};
-use super::tunnel::Target;
 use super::upstream::{self, ConnectError, Phase};
 use gomodwatch_wire::vocab::event::Setup;
 use gomodwatch_wire::vocab::{ConnError, StreamEvent, Ts};

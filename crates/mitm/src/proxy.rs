@@ -1,14 +1,14 @@
-//! The intercepting proxy: accepts clients, reads what they ask of the proxy, and hands
-//! CONNECT to the tunnel (TLS intercepted, ALPN mirrored) and absolute-form `http://`
-//! requests to the plain forwarder. Everything it learns reaches the decoder through the
-//! tap, which never slows a transfer down.
+//! The intercepting proxy's state, shared by every client's task ([`Proxy`]): the CA and
+//! the TLS settings of both legs, the upstream route, the tap, the bounds; what a client
+//! asked to reach ([`Target`]), and how a failure to reach it is told. Clients come in
+//! through `accept.rs`, which hands each to a handler: `explicit.rs` (CONNECT and
+//! absolute-form `http://` requests) or `transparent.rs` (redirected connections).
+//! Everything the proxy learns reaches the decoder through the tap, which never slows a
+//! transfer down.
 
-use super::accept;
 use super::ca::Ca;
-use super::head::{self, Head};
 use super::limits::GuardStats;
 use super::tap::Tap;
-use super::tunnel::{self, Target};
 use super::upstream::{ConnectError, Phase, Reach, Trust, UpstreamProxy};
 use gomodwatch_wire::vocab::event::Upstream;
 use gomodwatch_wire::vocab::{ConnError, StreamEvent, Ts};
@@ -17,7 +17,15 @@ use rustls::sign::CertifiedKey;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
+
+/// What a CONNECT asked for.
+pub struct Target {
+    pub id: u64,
+    pub start: Ts,
+    pub peer: SocketAddr,
+    pub host: String,
+    pub port: u16,
+}
 
 pub struct Proxy {
     pub ca: Arc<Ca>,
@@ -68,47 +76,6 @@ impl Proxy {
 
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        accept::serve(self, listener, false).await;
-    }
-
-    pub(super) async fn handle(&self, client: TcpStream, peer: SocketAddr) {
-        let start = Ts::now();
-        let Some((r, raw)) = accept::first_request(self, client).await else {
-            return;
-        };
-        match head::parse(&raw) {
-            Some(Head::Request { method, target, .. }) if method == "CONNECT" => {
-                let (client, rest) = r.into_parts();
-                let Some((host, port)) = authority(&target) else {
-                    let why = format!("CONNECT needs host:port, not {target:?}");
-                    return accept::bad_request(self, client, &why).await;
-                };
-                // A client speaks TLS only after our 200: nothing may be pending here.
-                if !rest.is_empty() {
-                    let why = "bytes were sent after the CONNECT before it was answered";
-                    return accept::bad_request(self, client, why).await;
-                }
-                let t = Target {
-                    id: self.next_id(),
-                    start,
-                    peer,
-                    host,
-                    port,
-                };
-                tunnel::run(self, client, t).await;
-            }
-            Some(Head::Request { target, .. }) if target.starts_with("http://") => {
-                super::plain::run(self, r, peer, raw).await;
-            }
-            // An origin-form request (a browser pointed at the proxy port), https://, ...
-            _ => {
-                let (client, _) = r.into_parts();
-                accept::bad_request(self, client, super::guard::NOT_PROXY).await;
-            }
-        }
     }
 
     /// The server could not be reached: a connection event with the error and its details.
@@ -202,7 +169,7 @@ impl Proxy {
 /// hash) if the client offered that, so the client still encrypts with the cipher the server
 /// chose. `None` leaves the choice to the client's order, as without mirroring (restricting
 /// the client to a suite it did not offer would fail the handshake).
-pub(super) fn mirrored_suite(
+pub(crate) fn mirrored_suite(
     server: Option<rustls::SupportedCipherSuite>,
     client_offer: &[rustls::CipherSuite],
 ) -> Option<rustls::SupportedCipherSuite> {
@@ -234,16 +201,6 @@ fn ecdsa_twin(suite: rustls::CipherSuite) -> Option<rustls::CipherSuite> {
         }
         _ => return None,
     })
-}
-
-/// `host:port` of a CONNECT (IPv6 in brackets).
-pub(super) fn authority(target: &str) -> Option<(String, u16)> {
-    let (host, port) = target.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return None;
-    }
-    Some((host.to_string(), port.parse().ok()?))
 }
 
 /// Presents the CA-signed certificate for the host the client asked for (its SNI, else the

@@ -7,13 +7,13 @@
 //! Linux only for now: macOS's pf keeps the original destination behind `DIOCNATLOOK` on
 //! /dev/pf, which is not implemented.
 
-use super::proxy::Proxy;
-use super::tunnel::{self, Target};
+use super::proxy::{Proxy, Target};
+use super::tunnel;
 use super::upstream;
 use gomodwatch_wire::vocab::Ts;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// Whether transparent mode can work on this platform; the error says why not.
 pub fn supported() -> Result<(), String> {
@@ -24,13 +24,10 @@ pub fn supported() -> Result<(), String> {
     }
 }
 
-/// The same front door as the explicit proxy (client cap, descriptor budget, backoff),
-/// with redirected connections handled here.
-pub async fn serve(p: Arc<Proxy>, listener: TcpListener) {
-    super::accept::serve(p, listener, true).await;
-}
-
-pub(super) async fn handle(p: &Proxy, client: TcpStream, peer: SocketAddr) {
+/// Serves one redirected connection (the handler `accept::serve` runs for it, behind the
+/// same front door as the explicit proxy: client cap, descriptor budget, backoff).
+pub(crate) async fn handle(p: Arc<Proxy>, client: TcpStream, peer: SocketAddr) {
+    let p = &*p;
     let start = Ts::now();
     let Ok(dst) = original_dst(&client) else {
         return;

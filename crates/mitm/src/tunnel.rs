@@ -16,26 +16,16 @@
 
 use super::guard;
 use super::head::Reader;
-use super::proxy::Proxy;
+use super::proxy::{mirrored_suite, Proxy, Target};
 use super::upstream::{self, ConnectError};
 use super::watch::{self, Fire, Side, Watch};
 use gomodwatch_wire::vocab::event::{Setup, TlsInfo};
 use gomodwatch_wire::vocab::{StreamEvent, Ts};
 use rustls::server::Acceptor;
-use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::LazyConfigAcceptor;
-
-/// What a CONNECT asked for.
-pub struct Target {
-    pub id: u64,
-    pub start: Ts,
-    pub peer: SocketAddr,
-    pub host: String,
-    pub port: u16,
-}
 
 pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     if let Some(e) = not_permitted(p, &t.host) {
@@ -118,7 +108,7 @@ pub async fn intercept(
             return;
         }
     };
-    let suite = super::proxy::mirrored_suite(up.suite, &client_suites);
+    let suite = mirrored_suite(up.suite, &client_suites);
     let Some(cfg) = p.server_config(&t.host, up.alpn.iter().cloned().collect(), suite) else {
         return;
     };

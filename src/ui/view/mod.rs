@@ -7,6 +7,7 @@ mod log;
 mod modules;
 mod problems;
 mod proxies;
+mod scroll;
 
 use super::app::{App, View};
 use super::data::Data;
@@ -34,20 +35,4 @@ pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session) {
     if app.help {
         chrome::help(f, f.area());
     }
-}
-
-/// The first row to show so that `selected` is visible in `height` rows, moving the
-/// window as little as possible from `offset`.
-pub(crate) fn window(selected: usize, offset: usize, height: usize, len: usize) -> usize {
-    if height == 0 || len <= height {
-        return 0;
-    }
-    let offset = if selected < offset {
-        selected
-    } else if selected >= offset + height {
-        selected + 1 - height
-    } else {
-        offset
-    };
-    offset.min(len - height)
 }

@@ -52,7 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
         return;
     }
     let height = area.height.saturating_sub(3) as usize;
-    let offset = super::window(app.module_index, app.module_offset, height, rows.len());
+    let offset = super::scroll::window(app.module_index, app.module_offset, height, rows.len());
     app.module_offset = offset;
     let header = Row::new([
         "Module",

@@ -32,7 +32,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Ses
     // Three rows per proxy: figures, sparkline, spacing.
     let per = 3u16;
     let fit = (inner.height / per).max(1) as usize;
-    let first = super::window(app.proxy_index, 0, fit, proxies.len());
+    let first = super::scroll::window(app.proxy_index, 0, fit, proxies.len());
     for (slot, (i, p)) in proxies.iter().enumerate().skip(first).take(fit).enumerate() {
         let y = inner.y + slot as u16 * per;
         if y + 1 >= inner.y + inner.height {
