@@ -3,6 +3,7 @@
 //! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
 use clap::{Args, Parser, Subcommand};
+use gomodwatch::source::live::DEFAULT_SNAPLEN;
 use gomodwatch::source::mitm::limits::{Timeouts, MAX_CLIENTS};
 use gomodwatch::source::mitm::upstream::UpstreamProxy;
 use std::ffi::OsString;
@@ -24,9 +25,9 @@ use std::path::PathBuf;
         gomodwatch ca init --permit proxy.golang.org,sum.golang.org",
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 
     /// Capture live on this interface; repeat for several (merged in time order).
     #[arg(
@@ -35,54 +36,54 @@ pub struct Cli {
         value_name = "IFACE",
         conflicts_with = "read"
     )]
-    pub interfaces: Vec<String>,
+    pub(crate) interfaces: Vec<String>,
 
     /// Run an intercepting HTTPS proxy (default 127.0.0.1:8080) and decode what goes
     /// through it. Point the go command at it with HTTPS_PROXY and trust the CA.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080",
           value_parser = parse_addr, conflicts_with_all = ["read", "interfaces"])]
-    pub mitm: Option<SocketAddr>,
+    pub(crate) mitm: Option<SocketAddr>,
 
     #[command(flatten)]
-    pub mitm_opts: MitmOpts,
+    pub(crate) mitm_opts: MitmOpts,
 
     /// Print the MITM CA certificate (creating it if needed) and how to trust it, and exit.
     #[arg(long)]
-    pub print_ca: bool,
+    pub(crate) print_ca: bool,
 
     /// With --mitm: take connections the OS redirected to ADDR (iptables REDIRECT) instead
     /// of proxy requests; the server is the original destination, its name the TLS SNI.
     #[arg(long, requires = "mitm")]
-    pub transparent: bool,
+    pub(crate) transparent: bool,
 
     /// Read packets from a pcap or pcapng file ("-" for standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub read: Option<PathBuf>,
+    pub(crate) read: Option<PathBuf>,
 
     #[command(flatten)]
-    pub live: LiveOpts,
+    pub(crate) live: LiveOpts,
 
     /// List the capture interfaces and exit.
     #[arg(short = 'D', long = "list-interfaces")]
-    pub list_interfaces: bool,
+    pub(crate) list_interfaces: bool,
 
     /// Replay a file at the pace it was recorded (default: as fast as possible).
     #[arg(long, requires = "read")]
-    pub realtime: bool,
+    pub(crate) realtime: bool,
 
     #[command(flatten)]
-    pub view: ViewOpts,
+    pub(crate) view: ViewOpts,
 
     #[command(flatten)]
-    pub model: ModelOpts,
+    pub(crate) model: ModelOpts,
 
     #[command(flatten)]
-    pub fleet: FleetOpts,
+    pub(crate) fleet: FleetOpts,
 }
 
 /// Subcommands (the flags above stay the way to capture, replay and proxy).
 #[derive(Subcommand, Debug, Clone)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run COMMAND with its HTTPS traffic through the MITM (a free loopback port, the CA
     /// trusted for the child alone), then show what it did. The exit status is COMMAND's.
     Run(Box<RunArgs>),
@@ -95,23 +96,23 @@ pub enum Command {
     gomodwatch run -- go mod download -x\n  \
     gomodwatch run --json --har dl.har -- go build ./...\n  \
     HTTPS_PROXY=http://corp:3128 gomodwatch run --report -- go get example.com/m@latest")]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub certs: RunCerts,
+    pub(crate) certs: RunCerts,
 
     #[command(flatten)]
-    pub view: ViewOpts,
+    pub(crate) view: ViewOpts,
 
     #[command(flatten)]
-    pub model: ModelOpts,
+    pub(crate) model: ModelOpts,
 
     #[command(flatten)]
-    pub fleet: FleetOpts,
+    pub(crate) fleet: FleetOpts,
 
     /// Open the TUI once COMMAND has exited (it has the terminal until then) instead of
     /// printing the report.
     #[arg(long, conflicts_with_all = ["json", "report", "daemon"])]
-    pub tui: bool,
+    pub(crate) tui: bool,
 
     /// The command and its arguments (put `--` before it).
     #[arg(
@@ -120,42 +121,42 @@ pub struct RunArgs {
         allow_hyphen_values = true,
         value_name = "COMMAND"
     )]
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
 }
 
 /// `run`'s certificate options: those of `--mitm` (HTTPS_PROXY in the environment is the
 /// upstream proxy unless `--upstream-proxy` says otherwise).
 #[derive(Args, Debug, Clone)]
-pub struct RunCerts {
+pub(crate) struct RunCerts {
     /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
     #[arg(long, value_name = "DIR")]
-    pub ca_dir: Option<PathBuf>,
+    pub(crate) ca_dir: Option<PathBuf>,
 
     /// Also trust this CA (PEM) for upstream servers.
     #[arg(long, value_name = "FILE")]
-    pub upstream_ca: Option<PathBuf>,
+    pub(crate) upstream_ca: Option<PathBuf>,
 
     /// Reach every server through this HTTP proxy [default: HTTPS_PROXY from the environment].
     #[arg(long, value_name = "URL", value_parser = parse_upstream_proxy)]
-    pub upstream_proxy: Option<UpstreamProxy>,
+    pub(crate) upstream_proxy: Option<UpstreamProxy>,
 
     /// Write both legs' TLS secrets to FILE (NSS key log format, owner-only).
     #[arg(long, value_name = "FILE")]
-    pub keylog: Option<PathBuf>,
+    pub(crate) keylog: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct CaArgs {
+pub(crate) struct CaArgs {
     /// Where the CA lives [default: ~/.config/gomodwatch].
     #[arg(long, value_name = "DIR", global = true)]
-    pub ca_dir: Option<PathBuf>,
+    pub(crate) ca_dir: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub action: CaAction,
+    pub(crate) action: CaAction,
 }
 
 #[derive(Subcommand, Debug, Clone)]
-pub enum CaAction {
+pub(crate) enum CaAction {
     /// Create the CA (key mode 0600); an existing one is kept as it is.
     Init {
         /// Only these DNS names (and their subdomains) may be certified: X.509 name
@@ -185,22 +186,22 @@ pub enum CaAction {
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keychain {
+pub(crate) enum Keychain {
     System,
     Login,
 }
 
 /// Running unattended: metrics, a pushgateway, a daemon writing a rotating file.
 #[derive(Args, Debug, Clone)]
-pub struct FleetOpts {
+pub(crate) struct FleetOpts {
     /// Serve Prometheus metrics at http://ADDR/metrics (PORT alone means 127.0.0.1:PORT).
     #[arg(long, value_name = "ADDR", value_parser = parse_metrics_addr)]
-    pub metrics: Option<SocketAddr>,
+    pub(crate) metrics: Option<SocketAddr>,
 
     /// At the end of the run, push the metrics to this Prometheus Pushgateway
     /// (PUT URL/metrics/job/NAME); a failed push is exit status 1.
     #[arg(long, value_name = "URL", value_parser = parse_push_url)]
-    pub push_metrics: Option<String>,
+    pub(crate) push_metrics: Option<String>,
 
     /// The job name for --push-metrics.
     #[arg(
@@ -209,39 +210,39 @@ pub struct FleetOpts {
         default_value = "gomodwatch",
         requires = "push_metrics"
     )]
-    pub push_job: String,
+    pub(crate) push_job: String,
 
     /// Headless: no TUI, no report, nothing on stdout; events go to --output, metrics to
     /// --metrics. SIGHUP reopens the output file; SIGTERM/SIGINT write the summary and exit 0.
     #[arg(long, conflicts_with_all = ["json", "report"])]
-    pub daemon: bool,
+    pub(crate) daemon: bool,
 
     /// Also write the NDJSON events to FILE (appended to, never truncated).
     #[arg(long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// Rotate --output past this size (BYTES, or with a k/M/G suffix): FILE becomes FILE.1,
     /// FILE.1 becomes FILE.2, and so on.
     #[arg(long, value_name = "BYTES", requires = "output", value_parser = parse_size)]
-    pub rotate_size: Option<u64>,
+    pub(crate) rotate_size: Option<u64>,
 
     /// Rotated files kept (FILE.1 … FILE.N); the oldest beyond is removed.
     #[arg(long, value_name = "N", default_value_t = 5, requires = "output")]
-    pub rotate_keep: u32,
+    pub(crate) rotate_keep: u32,
 
     /// Module versions kept in full; past it the least recently active are folded into
     /// counts (still counted in the summary, their module events written when folded).
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_modules: u64,
+    pub(crate) max_modules: u64,
 }
 
 /// Live capture.
 #[derive(Args, Debug, Clone)]
-pub struct LiveOpts {
+pub(crate) struct LiveOpts {
     /// BPF capture filter (tcpdump syntax) [default: TCP and DNS, VLAN-tagged or not].
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
-    pub filter: Option<String>,
+    pub(crate) filter: Option<String>,
 
     /// Also write the captured packets to FILE (pcap; pcapng for several interfaces).
     #[arg(
@@ -250,120 +251,120 @@ pub struct LiveOpts {
         value_name = "FILE",
         requires = "interfaces"
     )]
-    pub write: Option<PathBuf>,
+    pub(crate) write: Option<PathBuf>,
 
     /// Snap length: bytes kept per packet.
     #[arg(
         short = 's',
         long = "snaplen",
         value_name = "BYTES",
-        default_value_t = 262_144,
+        default_value_t = DEFAULT_SNAPLEN,
         value_parser = clap::value_parser!(i32).range(64..)
     )]
-    pub snaplen: i32,
+    pub(crate) snaplen: i32,
 
     /// After opening the capture, run as USER [default: the user who ran sudo].
     #[arg(short = 'Z', long = "user", value_name = "USER")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
 }
 
 /// The MITM proxy's certificates.
 #[derive(Args, Debug, Clone)]
-pub struct MitmOpts {
+pub(crate) struct MitmOpts {
     /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
     #[arg(long, value_name = "DIR")]
-    pub ca_dir: Option<PathBuf>,
+    pub(crate) ca_dir: Option<PathBuf>,
 
     /// Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one).
     /// Upstream certificates are always verified.
     #[arg(long, value_name = "FILE")]
-    pub upstream_ca: Option<PathBuf>,
+    pub(crate) upstream_ca: Option<PathBuf>,
 
     /// Reach every server through this HTTP proxy (http://[user:password@]host:port):
     /// CONNECT for https, forwarded requests for http.
     #[arg(long, value_name = "URL", requires = "mitm", value_parser = parse_upstream_proxy)]
-    pub upstream_proxy: Option<UpstreamProxy>,
+    pub(crate) upstream_proxy: Option<UpstreamProxy>,
 
     /// Write the TLS secrets of both legs (client and server side) to FILE in the NSS
     /// key log format, for Wireshark (owner-only; refuses to overwrite without --force).
     #[arg(long, value_name = "FILE", requires = "mitm")]
-    pub keylog: Option<PathBuf>,
+    pub(crate) keylog: Option<PathBuf>,
 
     /// MITM timeouts, KEY=DURATION[,...] (units ms, s, m, h); keys not given keep their
     /// defaults: head=10s (the client's request to the proxy), idle=90s (nothing said by
     /// either side), connect=10s (DNS + TCP to the server), tls=10s (the server's
     /// handshake), first-byte=300s (a forwarded request's response).
     #[arg(long, value_name = "KEY=DURATION,...", requires = "mitm", value_parser = parse_timeouts)]
-    pub mitm_timeouts: Option<Timeouts>,
+    pub(crate) mitm_timeouts: Option<Timeouts>,
 
     /// MITM: clients served at once; past it a client is answered 503 at once (lowered
     /// to fit the descriptor limit, with a warning).
     #[arg(long, value_name = "N", requires = "mitm", default_value_t = MAX_CLIENTS as u32,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub mitm_max_clients: u32,
+    pub(crate) mitm_max_clients: u32,
 }
 
 /// Which views, and files they write.
 #[derive(Args, Debug, Clone)]
-pub struct ViewOpts {
+pub(crate) struct ViewOpts {
     /// No TUI: NDJSON events on stdout, diagnostics on stderr.
     #[arg(long, conflicts_with = "report")]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// No TUI: a human-readable summary on stdout (the default when stdout is not a terminal).
     #[arg(long)]
-    pub report: bool,
+    pub(crate) report: bool,
 
     /// Also write the exchanges as HAR 1.2 to FILE (refuses to overwrite without --force).
     #[arg(long, value_name = "FILE")]
-    pub har: Option<PathBuf>,
+    pub(crate) har: Option<PathBuf>,
 
     /// Overwrite files given to -w, --har or --keylog if they exist.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Keep passwords in URLs instead of redacting them in every view and export.
     #[arg(long)]
-    pub show_credentials: bool,
+    pub(crate) show_credentials: bool,
 }
 
 /// How the traffic is judged.
 #[derive(Args, Debug, Clone)]
-pub struct ModelOpts {
+pub(crate) struct ModelOpts {
     /// The GOPROXY list in effect (same syntax as GOPROXY). Default: `go env` for live
     /// capture; inferred from the traffic for a file, which may come from another machine.
     #[arg(long, value_name = "LIST")]
-    pub goproxy: Option<String>,
+    pub(crate) goproxy: Option<String>,
 
     /// The go command's environment, to name the rule that sent a module direct or past
     /// the checksum database: KEY=VALUE (GOPROXY, GOPRIVATE, GONOPROXY, GONOSUMDB,
     /// GOINSECURE, GOSUMDB, GOFLAGS), or a file of `go env -json` output; repeat.
     /// Default: `go env` for live capture and MITM; unknown for a file.
     #[arg(long = "go-env", value_name = "KEY=VALUE|FILE")]
-    pub go_env: Vec<String>,
+    pub(crate) go_env: Vec<String>,
 
     /// Decrypt TLS 1.3 connections with the secrets in FILE (NSS key log format, as
     /// SSLKEYLOGFILE writes it; read once at the start): their HTTP is decoded like
     /// cleartext, e.g. git's requests to a code host.
     #[arg(long = "tls-keylog", value_name = "FILE")]
-    pub tls_keylog: Option<PathBuf>,
+    pub(crate) tls_keylog: Option<PathBuf>,
 
     /// go.sum to check downloaded hashes against [default: ./go.sum when present].
     #[arg(long, value_name = "FILE")]
-    pub gosum: Option<PathBuf>,
+    pub(crate) gosum: Option<PathBuf>,
 
     /// Time to first byte (ms) above which a proxy is reported as slow.
     #[arg(long, value_name = "MS", default_value_t = 80.0, value_parser = parse_slo)]
-    pub slo: f64,
+    pub(crate) slo: f64,
 
     /// Do not compute the h1: hash of downloaded zips (faster on huge captures; no
     /// checksum verdicts for zips).
     #[arg(long)]
-    pub no_hash: bool,
+    pub(crate) no_hash: bool,
 }
 
 /// What to run.
-pub enum Mode<'a> {
+pub(crate) enum Mode<'a> {
     Run(&'a RunArgs),
     Ca(&'a CaArgs),
     ListInterfaces,
@@ -376,7 +377,7 @@ pub enum Mode<'a> {
 impl Cli {
     /// A flag given without the mode it belongs to: clap's `requires` is not enforced on
     /// these flags here (flattened groups beside a subcommand), so it is checked once more.
-    pub fn misplaced_flag(&self) -> Option<String> {
+    pub(crate) fn misplaced_flag(&self) -> Option<String> {
         if self.command.is_some() {
             return None;
         }
@@ -397,7 +398,7 @@ impl Cli {
         None
     }
 
-    pub fn mode(&self) -> Option<Mode<'_>> {
+    pub(crate) fn mode(&self) -> Option<Mode<'_>> {
         if let Some(c) = &self.command {
             return Some(match c {
                 Command::Run(r) => Mode::Run(r),
@@ -420,7 +421,7 @@ impl Cli {
 
 impl RunArgs {
     /// The flags of a `--mitm` run with `run`'s options in them: every mode reads a `Cli`.
-    pub fn as_cli(&self, base: &Cli, upstream_proxy: Option<UpstreamProxy>) -> Cli {
+    pub(crate) fn as_cli(&self, base: &Cli, upstream_proxy: Option<UpstreamProxy>) -> Cli {
         let mut c = base.clone();
         c.command = None;
         c.mitm = Some(SocketAddr::from(([127, 0, 0, 1], 0)));

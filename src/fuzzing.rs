@@ -29,7 +29,7 @@ use crate::source::file::CaptureFile;
 use crate::vocab::{Dir, LinkType, Packet, Ts};
 
 /// Link types a [`decode`] input can choose, by its first byte's low 3 bits.
-pub const LINKS: [LinkType; 8] = [
+pub(crate) const LINKS: [LinkType; 8] = [
     LinkType::Ethernet,
     LinkType::Null,
     LinkType::Loop,
@@ -44,15 +44,15 @@ pub const LINKS: [LinkType; 8] = [
 const T0: i64 = 1_767_225_600_000_000_000;
 
 /// One record of a [`chunks`] input.
-pub struct Chunk<'a> {
-    pub dir: Dir,
+pub(crate) struct Chunk<'a> {
+    pub(crate) dir: Dir,
     /// `len` bytes were lost here (`bytes` is empty).
-    pub gap: Option<u64>,
-    pub bytes: &'a [u8],
+    pub(crate) gap: Option<u64>,
+    pub(crate) bytes: &'a [u8],
 }
 
 /// Splits an input into [`Chunk`]s (see the module documentation).
-pub fn chunks(mut data: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
+pub(crate) fn chunks(mut data: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
     std::iter::from_fn(move || {
         if data.len() < 3 {
             return None;
@@ -80,7 +80,7 @@ pub fn chunks(mut data: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
 
 /// The whole path of a capture: packets → decoder (with the Go-module hook) → events →
 /// the session, then every module judged and the summary made, as at the end of a replay.
-pub fn decode(data: &[u8]) {
+pub(crate) fn decode(data: &[u8]) {
     let Some((&first, mut rest)) = data.split_first() else {
         return;
     };
@@ -125,7 +125,7 @@ pub fn decode(data: &[u8]) {
 }
 
 /// A capture file (pcap or pcapng, any damage) read to its end, as `-r FILE` reads it.
-pub fn capture_file(data: &[u8]) {
+pub(crate) fn capture_file(data: &[u8]) {
     let Ok(mut file) = CaptureFile::new(data) else {
         return;
     };
@@ -139,7 +139,7 @@ pub fn capture_file(data: &[u8]) {
 
 /// The HTTP/1 codec: one [`Reader`] per direction (requests up, responses down), each head
 /// followed by the body framing it announces, gaps included.
-pub fn http1(data: &[u8]) {
+pub(crate) fn http1(data: &[u8]) {
     let mut readers = [Reader::new(Role::Request), Reader::new(Role::Response)];
     let mut ts = T0;
     for c in chunks(data) {
@@ -176,7 +176,7 @@ pub fn http1(data: &[u8]) {
 /// The HTTP/2 codec ([`H2Conn`], HPACK included) fed both directions: the first byte's bit
 /// 0 picks default or tight limits, and the rest is [`chunks`]. With bit 1 set, the rest is
 /// instead steps for HPACK alone ([`hpack`]).
-pub fn http2(data: &[u8]) {
+pub(crate) fn http2(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -213,7 +213,7 @@ pub fn http2(data: &[u8]) {
 /// HPACK alone: one direction's decoder (first byte bit 0: a 4096 or 64 KiB table cap),
 /// steps as `[op][len: u16 LE][bytes]` records (see
 /// [`crate::decode::http2::codec::fuzz_hpack`]).
-pub fn hpack(data: &[u8]) {
+pub(crate) fn hpack(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -241,7 +241,7 @@ impl<'a> Iterator for RawChunks<'a> {
 /// TLS: the handshake tracker ([`Tls`]) fed both directions as [`chunks`]; when the first
 /// byte is 1, 2 or 11 the rest is instead one handshake message body of that type, parsed
 /// directly (ClientHello, ServerHello, Certificate).
-pub fn tls(data: &[u8]) {
+pub(crate) fn tls(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -268,7 +268,7 @@ pub fn tls(data: &[u8]) {
 
 /// DNS: one message parsed, and the same bytes fed to the query table as a query and as a
 /// response (the first byte's top bit is the response flag's position in byte 2 anyway).
-pub fn dns(data: &[u8]) {
+pub(crate) fn dns(data: &[u8]) {
     let _ = parse_response(data);
     let mut table = DnsTable::default();
     let client = "192.0.2.1:5353".parse().expect("literal");
@@ -290,7 +290,7 @@ pub fn dns(data: &[u8]) {
 
 /// Checksum database lookup records and go.sum text: the lines a lookup body carries, and
 /// the table built from them (and from the whole text, as a go.sum file).
-pub fn sumdb(data: &[u8]) {
+pub(crate) fn sumdb(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let lines = lookup_lines(&text);
     let mut table = SumTable::parse(lines);
@@ -306,7 +306,7 @@ pub fn sumdb(data: &[u8]) {
 
 /// `h1:` hashing of a module zip as it streams: the first byte sets the size of the pieces
 /// the body arrives in (1 to 256 bytes, 0: all at once).
-pub fn zip_hash(data: &[u8]) {
+pub(crate) fn zip_hash(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -322,12 +322,12 @@ pub fn zip_hash(data: &[u8]) {
 }
 
 /// The MITM proxy's handling of request (and response) heads.
-pub fn mitm_head(data: &[u8]) {
+pub(crate) fn mitm_head(data: &[u8]) {
     crate::source::mitm::fuzz_head(data);
 }
 
 /// A target: its name (as in `fuzz/fuzz_targets/NAME.rs`) and its entry point.
-pub type Target = (&'static str, fn(&[u8]));
+pub(crate) type Target = (&'static str, fn(&[u8]));
 
 /// Every target by name, for the corpus replay test.
 pub const TARGETS: &[Target] = &[

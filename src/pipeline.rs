@@ -27,8 +27,6 @@ pub fn go_decoder(config: DecodeConfig, hook: GoHookConfig) -> Decoder {
 pub struct Finished {
     /// The source broke (a corrupt file): everything before it was decoded.
     pub damage: Option<String>,
-    /// The user quit a front end before the source ended.
-    pub quit: bool,
 }
 
 /// Everything downstream of the decoder: the model and the views.
@@ -169,5 +167,5 @@ pub fn pump(
     for s in &mut out.sinks {
         s.finish(&end)?;
     }
-    Ok(Finished { damage, quit })
+    Ok(Finished { damage })
 }

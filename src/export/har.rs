@@ -27,7 +27,7 @@ impl<W: Write> HarWriter<W> {
         })
     }
 
-    pub fn entry(&mut self, ex: &Exchange) -> io::Result<()> {
+    pub(crate) fn entry(&mut self, ex: &Exchange) -> io::Result<()> {
         let Some(url) = &ex.url else {
             // A response whose request the capture missed has no URL to show.
             return Ok(());
@@ -42,7 +42,7 @@ impl<W: Write> HarWriter<W> {
     }
 
     /// Closes the JSON document (once).
-    pub fn close(&mut self) -> io::Result<()> {
+    pub(crate) fn close(&mut self) -> io::Result<()> {
         if !std::mem::replace(&mut self.closed, true) {
             self.out.write_all(b"\n]}}\n")?;
         }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 /// Distinct proxies (besides the configured ones) and endpoints that get a label value of
 /// their own; the rest are counted under `other`.
-pub const MAX_LABEL_VALUES: usize = 32;
+pub(crate) const MAX_LABEL_VALUES: usize = 32;
 /// How often verdict-derived metrics (modules by outcome) are brought up to date while
 /// traffic flows.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -102,7 +102,7 @@ impl MetricConstructor<Histogram> for Buckets {
 
 /// Time-to-first-byte buckets around the SLO (seconds): from a sixteenth of it to 128
 /// times it, densest near it.
-pub fn ttfb_buckets(slo_ms: f64) -> Vec<f64> {
+pub(crate) fn ttfb_buckets(slo_ms: f64) -> Vec<f64> {
     [
         0.0625, 0.125, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 4.0, 8.0, 16.0, 64.0, 128.0,
     ]
@@ -201,7 +201,7 @@ impl Metrics {
     }
 
     /// The exposition: OpenMetrics text, or the Prometheus text format (0.0.4).
-    pub fn encode(&self, openmetrics: bool) -> String {
+    pub(crate) fn encode(&self, openmetrics: bool) -> String {
         let mut om = String::with_capacity(8192);
         // Writing to a String cannot fail.
         let _ = encode_registry(&mut om, &self.registry);

@@ -24,16 +24,12 @@ impl<W: Write> NdjsonWriter<W> {
         }
     }
 
-    pub fn write<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+    pub(crate) fn write<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         self.out.flush()
-    }
-
-    pub fn into_inner(self) -> W {
-        self.out
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Where a job's group lives. A job name that is not a plain path segment is sent in the
 /// Pushgateway's base64 form (`job@base64/…`).
-pub fn group_url(base: &str, job: &str) -> String {
+pub(crate) fn group_url(base: &str, job: &str) -> String {
     use base64::Engine;
     let base = base.trim_end_matches('/');
     let plain = !job.is_empty()

@@ -35,7 +35,7 @@ fn human_bytes(n: u64) -> String {
 
 /// The whole report. Every line passes through the sanitiser: strings from the wire
 /// (module paths, URLs, server names) never reach a terminal as control sequences.
-pub fn render(end: &Ending<'_>) -> String {
+pub(crate) fn render(end: &Ending<'_>) -> String {
     let text = render_raw(end.session, end.modules(), end.summary());
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {

@@ -27,11 +27,11 @@ fn step(a: &Attempt) -> String {
 }
 
 /// The version as the report shows it: a direct fetch whose tag the traffic did not show.
-pub fn version(m: &ModuleView) -> Option<&'static str> {
+pub(crate) fn version(m: &ModuleView) -> Option<&'static str> {
     (m.version.is_none() && m.direct.is_some()).then_some("(from git: version not visible)")
 }
 
-pub fn lines(o: &mut String, m: &ModuleView) {
+pub(crate) fn lines(o: &mut String, m: &ModuleView) {
     let Some(d) = &m.direct else { return };
     let repo = match (&d.vcs, &d.repo) {
         (Some(v), Some(r)) => format!("{v} {r}"),

@@ -40,7 +40,7 @@ impl RotatingFile {
         self.file.get_ref()
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -51,7 +51,7 @@ impl RotatingFile {
     }
 
     /// FILE → FILE.1 → FILE.2 …; the one past `keep` is removed (keep 0: FILE is removed).
-    pub fn rotate(&mut self) -> io::Result<()> {
+    pub(crate) fn rotate(&mut self) -> io::Result<()> {
         self.file.flush()?;
         if self.keep == 0 {
             std::fs::remove_file(&self.path)?;
@@ -69,7 +69,7 @@ impl RotatingFile {
     }
 
     /// Opens FILE again by name (after logrotate moved it, or after rotating).
-    pub fn reopen(&mut self) -> io::Result<()> {
+    pub(crate) fn reopen(&mut self) -> io::Result<()> {
         self.file.flush()?;
         let (f, written) = open_append(&self.path)?;
         self.file = io::BufWriter::with_capacity(64 * 1024, f);

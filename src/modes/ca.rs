@@ -6,7 +6,7 @@ use crate::cli::{CaAction, CaArgs, Keychain};
 use gomodwatch::source::mitm::ca::{self, Ca, Init};
 use std::path::{Path, PathBuf};
 
-pub fn run(args: &CaArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: &CaArgs) -> Result<(), Failure> {
     let dir = args.ca_dir.clone().unwrap_or_else(ca::default_dir);
     let rt = |e: ca::CaError| Failure::Runtime(e.to_string());
     match &args.action {

@@ -7,7 +7,7 @@ use crate::cli::Keychain;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     MacOs,
     /// update-ca-certificates (Debian, Ubuntu).
     Debian,
@@ -16,13 +16,13 @@ pub enum Platform {
 }
 
 /// Where `trust` puts the certificate on Linux.
-pub const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/gomodwatch.crt";
-pub const FEDORA_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/gomodwatch.pem";
+pub(crate) const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/gomodwatch.crt";
+pub(crate) const FEDORA_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/gomodwatch.pem";
 const SYSTEM_KEYCHAIN: &str = "/Library/Keychains/System.keychain";
 /// The CA's common name (`ca.rs`), which `security delete-certificate -c` looks for.
 const CA_NAME: &str = "gomodwatch local CA";
 
-pub fn detect() -> Option<Platform> {
+pub(crate) fn detect() -> Option<Platform> {
     if cfg!(target_os = "macos") {
         Some(Platform::MacOs)
     } else if Path::new("/usr/sbin/update-ca-certificates").exists() {
@@ -35,7 +35,7 @@ pub fn detect() -> Option<Platform> {
 }
 
 /// The system anchor file `trust` writes on Linux.
-pub fn anchor(p: Platform) -> Option<&'static str> {
+pub(crate) fn anchor(p: Platform) -> Option<&'static str> {
     match p {
         Platform::Debian => Some(DEBIAN_ANCHOR),
         Platform::Fedora => Some(FEDORA_ANCHOR),
@@ -55,7 +55,7 @@ fn argv(v: &[&str]) -> Vec<String> {
 }
 
 /// The commands that trust `cert`.
-pub fn trust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<String>> {
+pub(crate) fn trust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<String>> {
     match p {
         Platform::Debian => vec![
             argv(&["install", "-m", "644", cert, DEBIAN_ANCHOR]),
@@ -79,7 +79,7 @@ pub fn trust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<String
 }
 
 /// The commands that undo [`trust`].
-pub fn untrust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<String>> {
+pub(crate) fn untrust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<String>> {
     match p {
         Platform::Debian => vec![
             argv(&["rm", "-f", DEBIAN_ANCHOR]),
@@ -105,7 +105,7 @@ pub fn untrust(p: Platform, cert: &str, k: Keychain, home: &str) -> Vec<Vec<Stri
 }
 
 /// A command line as a shell would take it (arguments with spaces quoted).
-pub fn shell(v: &[String]) -> String {
+pub(crate) fn shell(v: &[String]) -> String {
     v.iter()
         .map(|a| {
             if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {

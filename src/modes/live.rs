@@ -13,7 +13,7 @@ use gomodwatch::source::writer::{CaptureWriter, IfaceDesc};
 use std::io::BufWriter;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub fn list_interfaces() -> Result<(), Failure> {
+pub(crate) fn list_interfaces() -> Result<(), Failure> {
     let lines = live::list_devices().map_err(|e| Failure::Runtime(e.to_string()))?;
     for l in lines {
         println!("{l}");
@@ -21,7 +21,7 @@ pub fn list_interfaces() -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
+pub(crate) fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
     let opts = &cli.live;
     // Everything that needs root happens first: open the interfaces and the output files.
     let opened = live::open_all(&LiveConfig {

@@ -18,7 +18,7 @@ fn ca_dir(cli: &Cli) -> PathBuf {
         .unwrap_or_else(mitm::ca::default_dir)
 }
 
-pub fn print_ca(cli: &Cli) -> Result<(), Failure> {
+pub(crate) fn print_ca(cli: &Cli) -> Result<(), Failure> {
     let ca =
         mitm::ca::Ca::load_or_create(&ca_dir(cli)).map_err(|e| Failure::Runtime(e.to_string()))?;
     let pem = std::fs::read_to_string(&ca.cert_path)
@@ -55,7 +55,7 @@ pub(super) fn start(cli: &Cli, addr: SocketAddr, transparent: bool) -> Result<mi
     .map_err(|e| Failure::Runtime(e.to_string()))
 }
 
-pub fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
+pub(crate) fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     let mitm = start(cli, addr, cli.transparent)?;
     let mut setup = Run::new(cli, format!("MITM {}", mitm.addr))?;
     setup.lean = true;

@@ -23,7 +23,7 @@ pub use failure::Failure;
 use crate::cli::{Cli, Mode};
 
 /// Runs the mode the command line asks for.
-pub fn run(cli: &Cli) -> Result<(), Failure> {
+pub(crate) fn run(cli: &Cli) -> Result<(), Failure> {
     match cli.mode() {
         Some(Mode::Run(args)) => run::run(cli, args),
         Some(Mode::Ca(args)) => ca::run(args),

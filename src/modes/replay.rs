@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-pub fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
+pub(crate) fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let name = path.display().to_string();
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(io::stdin().lock())

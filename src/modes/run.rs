@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
+pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     let upstream = match &args.certs.upstream_proxy {
         Some(u) => Some(u.clone()),
         None => run_env::upstream_from_env()?,
@@ -182,7 +182,7 @@ fn loopback_capture(setup: &Run) -> Option<(LiveCapture, LiveSource)> {
     let opened = live::open_all(&LiveConfig {
         interfaces: vec!["lo".into()],
         filter: Some(filter),
-        snaplen: 262_144,
+        snaplen: live::DEFAULT_SNAPLEN,
     });
     match opened {
         Ok(o) => {

@@ -17,7 +17,7 @@ pub use gomodwatch::gomod::goenv::VARS as GO_VARS;
 
 /// The user's `HTTPS_PROXY` as the upstream proxy (a bare `host:port` means http, as for
 /// the go command). Credentials are kept for the CONNECT and redacted everywhere shown.
-pub fn upstream_from_env() -> Result<Option<UpstreamProxy>, Failure> {
+pub(crate) fn upstream_from_env() -> Result<Option<UpstreamProxy>, Failure> {
     let Some(v) = env_var("HTTPS_PROXY") else {
         return Ok(None);
     };
@@ -35,19 +35,19 @@ pub fn upstream_from_env() -> Result<Option<UpstreamProxy>, Failure> {
 }
 
 /// Whether `program` is the go command (`go`, or a path to one).
-pub fn is_go(program: &OsStr) -> bool {
+pub(crate) fn is_go(program: &OsStr) -> bool {
     Path::new(program)
         .file_name()
         .is_some_and(|n| n == "go" || n == "go.exe")
 }
 
 /// `go env -json` for [`GO_VARS`], with the same binary and environment the child gets.
-pub fn go_env(go: &OsStr, env: &[(String, String)]) -> Option<BTreeMap<String, String>> {
+pub(crate) fn go_env(go: &OsStr, env: &[(String, String)]) -> Option<BTreeMap<String, String>> {
     serde_json::from_slice(&go_env_output(go, &GO_VARS, env)?).ok()
 }
 
 /// The GOPROXY chain from `go env`.
-pub fn chain(goenv: &BTreeMap<String, String>) -> Option<GoproxyList> {
+pub(crate) fn chain(goenv: &BTreeMap<String, String>) -> Option<GoproxyList> {
     goenv
         .get("GOPROXY")
         .map(|v| GoproxyList::parse(v, ChainSource::GoEnv))
@@ -55,7 +55,7 @@ pub fn chain(goenv: &BTreeMap<String, String>) -> Option<GoproxyList> {
 
 /// Entries of the chain the go command will not send through a proxy: on loopback or
 /// named `localhost` (net/http's `useProxy`). (url, port)
-pub fn loopback_entries(list: &GoproxyList) -> Vec<(String, u16)> {
+pub(crate) fn loopback_entries(list: &GoproxyList) -> Vec<(String, u16)> {
     list.entries
         .iter()
         .filter_map(|e| {
@@ -71,15 +71,15 @@ pub fn loopback_entries(list: &GoproxyList) -> Vec<(String, u16)> {
 }
 
 /// A private directory holding the trust bundle; removed when dropped.
-pub struct Bundle {
+pub(crate) struct Bundle {
     dir: PathBuf,
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl Bundle {
     /// The roots the child would have trusted (its SSL_CERT_FILE, else the system's) and
     /// gomodwatch's CA, in a file only this user can read.
-    pub fn write(ca: &Path) -> Result<Bundle, Failure> {
+    pub(crate) fn write(ca: &Path) -> Result<Bundle, Failure> {
         let fail = |what: &Path, e: std::io::Error| {
             Failure::Runtime(format!("trust bundle {}: {e}", what.display()))
         };

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 /// The rules to redirect HTTPS to the proxy at `addr`, for this machine and for traffic
 /// routed through it, and how to remove them.
-pub fn text(addr: SocketAddr) -> String {
+pub(crate) fn text(addr: SocketAddr) -> String {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
     let port = addr.port();

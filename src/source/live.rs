@@ -19,11 +19,11 @@ const BATCH_AGE: Duration = Duration::from_millis(10);
 /// How often a quiet interface says so (see `Message::Watermark`).
 const WATERMARK_EVERY: Duration = Duration::from_millis(10);
 /// Batches in flight between the capture threads and the decoder (≤ 16 MiB).
-pub const CHANNEL_BATCHES: usize = 64;
+pub(crate) const CHANNEL_BATCHES: usize = 64;
 
 /// Default filter: TCP (any proxy, any port), DNS, and ICMP "destination unreachable"
 /// (a firewall rejecting a connection), with or without a VLAN tag.
-pub const DEFAULT_FILTER: &str = "tcp or udp port 53 or icmp[icmptype] == icmp-unreach \
+pub(crate) const DEFAULT_FILTER: &str = "tcp or udp port 53 or icmp[icmptype] == icmp-unreach \
      or (icmp6 and ip6[40] == 1) or (vlan and (tcp or udp port 53))";
 /// Fallback for link types where `vlan` does not compile.
 const PLAIN_FILTER: &str =
@@ -127,7 +127,7 @@ pub struct Opened {
 
 impl Opened {
     /// A handle that makes this capture's blocking read return (for Ctrl-C).
-    pub fn breaker(&mut self) -> BreakLoop {
+    pub(crate) fn breaker(&mut self) -> BreakLoop {
         self.cap.breakloop_handle()
     }
 }
@@ -220,23 +220,23 @@ fn filter_error(iface: &str, filter: &str, e: pcap::Error) -> LiveError {
 }
 
 /// Packets of one interface, stored back to back.
-pub struct Batch {
-    pub iface: u32,
-    pub link: LinkType,
-    pub data: Vec<u8>,
-    pub packets: Vec<PacketMeta>,
+pub(crate) struct Batch {
+    pub(crate) iface: u32,
+    pub(crate) link: LinkType,
+    pub(crate) data: Vec<u8>,
+    pub(crate) packets: Vec<PacketMeta>,
 }
 
 #[derive(Clone, Copy)]
-pub struct PacketMeta {
-    pub ts: Ts,
-    pub offset: u32,
-    pub caplen: u32,
-    pub wire_len: u32,
+pub(crate) struct PacketMeta {
+    pub(crate) ts: Ts,
+    pub(crate) offset: u32,
+    pub(crate) caplen: u32,
+    pub(crate) wire_len: u32,
 }
 
 /// What the capture threads tell the decoder.
-pub enum Message {
+pub(crate) enum Message {
     Batch(Arc<Batch>),
     /// The interface had nothing captured before `upto` that it has not sent: lets the
     /// merge release other interfaces' packets without waiting on a quiet one.
@@ -254,18 +254,18 @@ pub enum Message {
 /// Counters shared between the capture threads and the views.
 #[derive(Default)]
 pub struct LiveStats {
-    pub captured: AtomicU64,
+    pub(crate) captured: AtomicU64,
     /// Dropped by the kernel (pcap_stats), summed over interfaces.
-    pub kernel_dropped: AtomicU64,
+    pub(crate) kernel_dropped: AtomicU64,
     /// Dropped here because the decoder was behind (whole batches).
-    pub handoff_dropped: AtomicU64,
+    pub(crate) handoff_dropped: AtomicU64,
     /// Packets the -w writer could not keep up with.
     pub unwritten: AtomicU64,
     per_iface_kernel: Mutex<Vec<u64>>,
 }
 
 impl LiveStats {
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.kernel_dropped.load(Ordering::Relaxed) + self.handoff_dropped.load(Ordering::Relaxed)
     }
 
@@ -283,7 +283,7 @@ impl LiveStats {
 }
 
 /// Starts one capture thread per interface.
-pub fn spawn(
+pub(crate) fn spawn(
     opened: Vec<Opened>,
     tx: SyncSender<Message>,
     writer: Option<SyncSender<Message>>,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub struct Merger {
     rx: Receiver<Message>,
     queues: Vec<Queue>,
-    pub ended: Vec<(u32, Option<String>)>,
+    pub(crate) ended: Vec<(u32, Option<String>)>,
     current: Option<(Arc<Batch>, usize)>,
 }
 
@@ -39,7 +39,7 @@ pub enum Next {
 }
 
 impl Merger {
-    pub fn new(rx: Receiver<Message>, interfaces: usize) -> Self {
+    pub(crate) fn new(rx: Receiver<Message>, interfaces: usize) -> Self {
         Merger {
             rx,
             queues: (0..interfaces).map(|_| Queue::default()).collect(),

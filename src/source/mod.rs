@@ -22,8 +22,8 @@ mod pull;
 /// A live capture: the merged batches of every interface.
 pub struct LiveSource {
     pub merger: merge::Merger,
-    pub stats: std::sync::Arc<live::LiveStats>,
-    pub names: Vec<String>,
+    pub(crate) stats: std::sync::Arc<live::LiveStats>,
+    pub(crate) names: Vec<String>,
 }
 
 impl PacketSource for LiveSource {

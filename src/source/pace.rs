@@ -8,7 +8,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 pub struct FileSource<R: Read> {
-    pub file: CaptureFile<R>,
+    pub(crate) file: CaptureFile<R>,
     /// With `--realtime`: play packets at their recorded pace.
     pace: Option<Pace>,
     /// Damage entries already told as notices.

@@ -7,7 +7,7 @@ use crate::session::LogRow;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     Modules,
     Detail,
     Proxies,
@@ -16,10 +16,10 @@ pub enum View {
 }
 
 /// The views Tab cycles through (the detail view is entered with Enter).
-pub const TABS: [View; 4] = [View::Modules, View::Proxies, View::Problems, View::Log];
+pub(crate) const TABS: [View; 4] = [View::Modules, View::Proxies, View::Problems, View::Log];
 
 impl View {
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             View::Modules => "Modules",
             View::Detail => "Detail",
@@ -31,7 +31,7 @@ impl View {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
+pub(crate) enum Sort {
     /// Latest activity first: what is happening now stays on screen.
     Recent,
     /// Worst outcome first.
@@ -42,7 +42,7 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Sort::Recent => "recent",
             Sort::Outcome => "outcome",
@@ -64,29 +64,29 @@ impl Sort {
 }
 
 /// Identity of a module row, so the selection survives re-sorting and new data.
-pub type ModuleKey = (String, Option<String>);
+pub(crate) type ModuleKey = (String, Option<String>);
 
-pub struct App {
-    pub view: View,
-    pub sort: Sort,
+pub(crate) struct App {
+    pub(crate) view: View,
+    pub(crate) sort: Sort,
     /// The applied filter (module, proxy, status or outcome substring).
-    pub filter: String,
+    pub(crate) filter: String,
     /// The filter being typed after `/`, if any.
-    pub editing: Option<String>,
-    pub paused: bool,
-    pub help: bool,
-    pub quit: bool,
-    pub selected_module: Option<ModuleKey>,
-    pub module_index: usize,
+    pub(crate) editing: Option<String>,
+    pub(crate) paused: bool,
+    pub(crate) help: bool,
+    pub(crate) quit: bool,
+    pub(crate) selected_module: Option<ModuleKey>,
+    pub(crate) module_index: usize,
     /// First module row on screen (kept so the window moves as little as possible).
-    pub module_offset: usize,
-    pub proxy_index: usize,
-    pub problem_index: usize,
+    pub(crate) module_offset: usize,
+    pub(crate) proxy_index: usize,
+    pub(crate) problem_index: usize,
     /// Log position from the end; `None` follows new lines like `tail -f`.
-    pub log_back: Option<usize>,
-    pub detail_scroll: u16,
+    pub(crate) log_back: Option<usize>,
+    pub(crate) detail_scroll: u16,
     /// The view to return to from the detail view.
-    pub back_to: View,
+    pub(crate) back_to: View,
 }
 
 impl Default for App {
@@ -117,7 +117,7 @@ fn module_key(m: &ModuleView) -> ModuleKey {
 
 /// Does a module match the filter text? Path, version, outcome, any proxy asked, or any
 /// status answered.
-pub fn module_matches(m: &ModuleView, filter: &str) -> bool {
+pub(crate) fn module_matches(m: &ModuleView, filter: &str) -> bool {
     if filter.is_empty() {
         return true;
     }
@@ -136,7 +136,7 @@ pub fn module_matches(m: &ModuleView, filter: &str) -> bool {
         })
 }
 
-pub fn log_matches(r: &LogRow, filter: &str) -> bool {
+pub(crate) fn log_matches(r: &LogRow, filter: &str) -> bool {
     if filter.is_empty() {
         return true;
     }
@@ -151,7 +151,7 @@ pub fn log_matches(r: &LogRow, filter: &str) -> bool {
 
 impl App {
     /// Module rows in display order (indices into `data.modules`).
-    pub fn visible_modules(&self, data: &Data) -> Vec<usize> {
+    pub(crate) fn visible_modules(&self, data: &Data) -> Vec<usize> {
         let mut v: Vec<usize> = (0..data.modules.len())
             .filter(|&i| module_matches(&data.modules[i], &self.filter))
             .collect();
@@ -170,7 +170,7 @@ impl App {
     }
 
     /// Keeps the selection on the same module after data or order changed.
-    pub fn sync_selection(&mut self, data: &Data) {
+    pub(crate) fn sync_selection(&mut self, data: &Data) {
         let rows = self.visible_modules(data);
         if let Some(key) = &self.selected_module {
             if let Some(pos) = rows
@@ -188,7 +188,7 @@ impl App {
     }
 
     /// The module the detail view shows.
-    pub fn detail<'a>(&self, data: &'a Data) -> Option<&'a ModuleView> {
+    pub(crate) fn detail<'a>(&self, data: &'a Data) -> Option<&'a ModuleView> {
         let key = self.selected_module.as_ref()?;
         data.modules
             .iter()
@@ -196,7 +196,7 @@ impl App {
             .map(|m| &**m)
     }
 
-    pub fn outcome_counts(data: &Data) -> [(Outcome, usize); 5] {
+    pub(crate) fn outcome_counts(data: &Data) -> [(Outcome, usize); 5] {
         [
             Outcome::Ok,
             Outcome::NotFound,
@@ -208,7 +208,7 @@ impl App {
     }
 
     /// Applies one terminal event. Returns true if the screen should be redrawn.
-    pub fn handle(&mut self, ev: &Event, data: &Data, page: usize) -> bool {
+    pub(crate) fn handle(&mut self, ev: &Event, data: &Data, page: usize) -> bool {
         match ev {
             Event::Key(k) if k.kind != KeyEventKind::Release => self.key(*k, data, page),
             Event::Mouse(m) => match m.kind {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Data {
-    pub generation: u64,
+    pub(crate) generation: u64,
     pub modules: Vec<Arc<ModuleView>>,
     cache: ViewCache,
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// Short names for proxies on narrow screens: A, B, … in GOPROXY order.
-    pub letters: Vec<(String, char)>,
+    pub(crate) letters: Vec<(String, char)>,
     computed: Option<Instant>,
 }
 
@@ -67,18 +67,18 @@ impl Data {
     }
 
     /// The letter of a proxy base URL, if it has one.
-    pub fn letter(&self, proxy: &str) -> Option<char> {
+    pub(crate) fn letter(&self, proxy: &str) -> Option<char> {
         self.letters
             .iter()
             .find(|(p, _)| p == proxy)
             .map(|(_, c)| *c)
     }
 
-    pub fn problems(&self) -> &[Problem] {
+    pub(crate) fn problems(&self) -> &[Problem] {
         &self.summary.problems
     }
 
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub(crate) fn count(&self, outcome: Outcome) -> usize {
         self.modules.iter().filter(|m| m.outcome == outcome).count()
     }
 }

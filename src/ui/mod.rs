@@ -31,7 +31,7 @@ const RESIZE_CHECK: Duration = Duration::from_millis(100);
 
 pub struct Tui<B: Backend> {
     terminal: Terminal<B>,
-    pub app: App,
+    pub(crate) app: App,
     data: Option<Data>,
     last_draw: Option<Instant>,
     dirty: bool,
@@ -58,7 +58,7 @@ fn wait_for_terminal(wait: Duration) -> bool {
 }
 
 /// Puts the terminal back: raw mode off, main screen, mouse released, cursor shown.
-pub fn restore_terminal() {
+pub(crate) fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut out = io::stdout();
     let _ = out.execute(DisableMouseCapture);

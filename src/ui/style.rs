@@ -4,7 +4,7 @@ use crate::present::format::{self, sanitize, Width};
 use crate::present::{Outcome, Severity};
 use ratatui::style::{Color, Modifier, Style};
 
-pub fn outcome(o: Outcome) -> Style {
+pub(crate) fn outcome(o: Outcome) -> Style {
     match o {
         Outcome::Ok => Style::new().fg(Color::Green),
         Outcome::NotFound => Style::new().fg(Color::Yellow),
@@ -18,11 +18,11 @@ pub fn outcome(o: Outcome) -> Style {
 }
 
 /// A module fetched direct from its code host (not a proxy) that worked.
-pub fn direct() -> Style {
+pub(crate) fn direct() -> Style {
     Style::new().fg(Color::Cyan)
 }
 
-pub fn severity(s: Severity) -> (Style, &'static str) {
+pub(crate) fn severity(s: Severity) -> (Style, &'static str) {
     match s {
         Severity::Critical => (
             Style::new()
@@ -40,7 +40,7 @@ pub fn severity(s: Severity) -> (Style, &'static str) {
     }
 }
 
-pub fn status(code: Option<u16>, error: Option<&str>) -> Style {
+pub(crate) fn status(code: Option<u16>, error: Option<&str>) -> Style {
     match (code, error) {
         (Some(200), None) => Style::new().fg(Color::Green),
         (Some(404 | 410), _) => Style::new().fg(Color::Yellow),
@@ -49,30 +49,30 @@ pub fn status(code: Option<u16>, error: Option<&str>) -> Style {
     }
 }
 
-pub fn selected() -> Style {
+pub(crate) fn selected() -> Style {
     Style::new().add_modifier(Modifier::REVERSED)
 }
 
-pub fn dim() -> Style {
+pub(crate) fn dim() -> Style {
     Style::new().fg(Color::DarkGray)
 }
 
-pub fn header() -> Style {
+pub(crate) fn header() -> Style {
     Style::new().add_modifier(Modifier::BOLD)
 }
 
 /// Durations and sizes in the TUI's narrow columns (one formatter for every view:
 /// `present::format`).
-pub fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     format::duration(v, Width::Narrow)
 }
 
-pub fn bytes(n: Option<u64>) -> String {
+pub(crate) fn bytes(n: Option<u64>) -> String {
     n.map_or_else(|| "-".into(), |n| format::bytes(n, Width::Narrow))
 }
 
 /// A proxy base URL without its scheme, sanitised.
-pub fn short_proxy(p: &str) -> String {
+pub(crate) fn short_proxy(p: &str) -> String {
     // `direct (git https://host/repo.git)`: the VCS and the repository, without scheme.
     if let Some(inner) = p.strip_prefix("direct (").and_then(|r| r.strip_suffix(')')) {
         let (vcs, repo) = inner.split_once(' ').unwrap_or(("", inner));

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 /// Accepts clients for as long as the proxy runs; each one admitted is served by
 /// `handle` on a task of its own (`explicit::handle`, `transparent::handle`).
-pub async fn serve<H, F>(p: Arc<Proxy>, listener: TcpListener, handle: H)
+pub(crate) async fn serve<H, F>(p: Arc<Proxy>, listener: TcpListener, handle: H)
 where
     H: Fn(Arc<Proxy>, TcpStream, SocketAddr) -> F,
     F: Future<Output = ()> + Send + 'static,
@@ -87,7 +87,10 @@ fn busy(why: &str) -> String {
 }
 
 /// The client's first request head, or `None` when it was answered (400, 408) or left.
-pub async fn first_request(p: &Proxy, client: TcpStream) -> Option<(Reader<TcpStream>, Vec<u8>)> {
+pub(crate) async fn first_request(
+    p: &Proxy,
+    client: TcpStream,
+) -> Option<(Reader<TcpStream>, Vec<u8>)> {
     let mut r = Reader::new(client);
     let limit = p.reach.timeouts.head;
     let read = tokio::time::timeout(limit, r.head_checked(guard::not_a_request)).await;
@@ -119,7 +122,7 @@ pub async fn first_request(p: &Proxy, client: TcpStream) -> Option<(Reader<TcpSt
 }
 
 /// Answers 400 (a request this proxy does not serve) and closes.
-pub async fn bad_request(p: &Proxy, client: TcpStream, why: &str) {
+pub(crate) async fn bad_request(p: &Proxy, client: TcpStream, why: &str) {
     GuardStats::bump(&p.guard.bad_requests);
     answer_and_close(client, &answer("400 Bad Request", why, "")).await;
 }

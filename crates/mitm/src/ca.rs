@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 const CA_NAME: &str = "gomodwatch local CA";
 /// What the leaves presented to clients sign with (ECDSA P-256): a TLS 1.2 cipher suite
 /// is usable on the client leg only if it is for this algorithm (see `proxy::mirrored_suite`).
-pub const LEAF_SIGNATURE: rustls::SignatureAlgorithm = rustls::SignatureAlgorithm::ECDSA;
+pub(crate) const LEAF_SIGNATURE: rustls::SignatureAlgorithm = rustls::SignatureAlgorithm::ECDSA;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {
@@ -178,19 +178,14 @@ impl Ca {
     }
 
     /// Whether this CA may certify `host` (clients refuse a leaf outside its constraints).
-    pub fn permits(&self, host: &str) -> bool {
+    pub(crate) fn permits(&self, host: &str) -> bool {
         self.permit
             .as_ref()
             .is_none_or(|p| super::constraints::allows(p, host))
     }
 
-    /// The certificate, DER.
-    pub fn der(&self) -> &[u8] {
-        &self.cert_der
-    }
-
     /// A certificate for `host` (name or IP address) signed by the CA, made once per host.
-    pub fn leaf(&self, host: &str) -> Result<Arc<CertifiedKey>, CaError> {
+    pub(crate) fn leaf(&self, host: &str) -> Result<Arc<CertifiedKey>, CaError> {
         let mut leaves = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = leaves.get(host) {
             return Ok(k.clone());

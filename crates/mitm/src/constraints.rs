@@ -7,7 +7,7 @@ use rcgen::{CidrSubnet, GeneralSubtree, NameConstraints};
 
 /// The constraints for `permit`: those DNS names and their subdomains, and no IP address
 /// at all (with only DNS subtrees an IP address would be unconstrained, RFC 5280 §4.2.1.10).
-pub fn for_names(permit: &[String]) -> NameConstraints {
+pub(crate) fn for_names(permit: &[String]) -> NameConstraints {
     NameConstraints {
         permitted_subtrees: permit
             .iter()
@@ -21,7 +21,7 @@ pub fn for_names(permit: &[String]) -> NameConstraints {
 }
 
 /// The permitted DNS names of a CA certificate (DER); `None` when it is unconstrained.
-pub fn permitted(ca_der: &[u8]) -> Option<Vec<String>> {
+pub(crate) fn permitted(ca_der: &[u8]) -> Option<Vec<String>> {
     let (_, cert) = x509_parser::parse_x509_certificate(ca_der).ok()?;
     let nc = cert.name_constraints().ok()??;
     let names = nc
@@ -39,7 +39,7 @@ pub fn permitted(ca_der: &[u8]) -> Option<Vec<String>> {
 
 /// Whether `host` is within `permit` (a name equal to one, or below it), as a client
 /// checks a DNS name constraint. IP addresses never are.
-pub fn allows(permit: &[String], host: &str) -> bool {
+pub(crate) fn allows(permit: &[String], host: &str) -> bool {
     if host.parse::<std::net::IpAddr>().is_ok() {
         return false;
     }

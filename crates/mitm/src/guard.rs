@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A canned answer: the status line and a one-line text body.
-pub fn answer(status: &str, body: &str, extra_headers: &str) -> String {
+pub(crate) fn answer(status: &str, body: &str, extra_headers: &str) -> String {
     let body = format!("{body}\n");
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n{body}",
@@ -18,10 +18,10 @@ pub fn answer(status: &str, body: &str, extra_headers: &str) -> String {
     )
 }
 
-pub const NOT_PROXY: &str = "gomodwatch --mitm is a proxy: send it CONNECT host:port, or absolute-form http:// requests (set HTTPS_PROXY and HTTP_PROXY to http://ADDR)";
+pub(crate) const NOT_PROXY: &str = "gomodwatch --mitm is a proxy: send it CONNECT host:port, or absolute-form http:// requests (set HTTPS_PROXY and HTTP_PROXY to http://ADDR)";
 
 /// Why the bytes a client sent are not a request this proxy serves.
-pub fn not_a_request(first: &[u8]) -> Option<&'static str> {
+pub(crate) fn not_a_request(first: &[u8]) -> Option<&'static str> {
     // A TLS record (22 = handshake): the client was told https://ADDR as its proxy.
     if first.first() == Some(&0x16) {
         return Some("gomodwatch --mitm is an http:// proxy, but a TLS handshake was sent to it: use HTTPS_PROXY=http://ADDR (not https://)");
@@ -37,7 +37,7 @@ pub fn not_a_request(first: &[u8]) -> Option<&'static str> {
 /// Writes `text`, closes the write side and reads what the client still sends for a
 /// moment, so the close is a FIN the client can read the answer before, not a reset that
 /// destroys it (closing with unread bytes pending sends RST).
-pub async fn answer_and_close(mut s: TcpStream, text: &str) {
+pub(crate) async fn answer_and_close(mut s: TcpStream, text: &str) {
     let linger = Duration::from_secs(1);
     if tokio::time::timeout(linger * 5, s.write_all(text.as_bytes()))
         .await
@@ -61,7 +61,7 @@ pub async fn answer_and_close(mut s: TcpStream, text: &str) {
 
 /// The same without waiting (from the accept loop, which must not stall on one client):
 /// whatever the client already sent is read first so the close is not a reset.
-pub fn answer_now(s: &TcpStream, text: &str) {
+pub(crate) fn answer_now(s: &TcpStream, text: &str) {
     let mut buf = [0u8; 4096];
     for _ in 0..16 {
         match s.try_read(&mut buf) {
@@ -74,15 +74,15 @@ pub fn answer_now(s: &TcpStream, text: &str) {
 
 /// gomodwatch's own listening address, to refuse requests that would come back to it.
 #[derive(Debug, Clone, Copy)]
-pub struct SelfAddr {
-    pub listen: SocketAddr,
+pub(crate) struct SelfAddr {
+    pub(crate) listen: SocketAddr,
 }
 
 impl SelfAddr {
     /// Whether connecting to `to` reaches this proxy's listener (any alias of it: the
     /// bound address, loopback or a local interface address when bound to all of them,
     /// and the unspecified address, which a connect sends to the local host).
-    pub fn is_self(&self, to: SocketAddr) -> bool {
+    pub(crate) fn is_self(&self, to: SocketAddr) -> bool {
         if to.port() != self.listen.port() {
             return false;
         }
@@ -134,12 +134,12 @@ fn local_ips() -> Vec<IpAddr> {
 /// of a proxy listening beyond loopback must not learn which ports of which hosts refuse
 /// connections and which speak something other than TLS (a port scanner's question);
 /// the NDJSON keeps the details for the user.
-pub fn detailed_for(peer: SocketAddr) -> bool {
+pub(crate) fn detailed_for(peer: SocketAddr) -> bool {
     peer.ip().to_canonical().is_loopback()
 }
 
 /// The warning for a listener beyond loopback.
-pub fn exposure_warning(addr: SocketAddr) -> Option<String> {
+pub(crate) fn exposure_warning(addr: SocketAddr) -> Option<String> {
     if addr.ip().to_canonical().is_loopback() {
         return None;
     }

@@ -2,25 +2,25 @@
 //! the 9-byte frame headers are read; payloads pass untouched), and the few frames
 //! gomodwatch writes itself when it answers a timeout on the server's behalf.
 
-pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-pub const DATA: u8 = 0;
-pub const HEADERS: u8 = 1;
-pub const RST_STREAM: u8 = 3;
-pub const PUSH_PROMISE: u8 = 5;
-pub const GOAWAY: u8 = 7;
-pub const CONTINUATION: u8 = 9;
-pub const END_STREAM: u8 = 0x1;
-pub const END_HEADERS: u8 = 0x4;
-pub const PADDED: u8 = 0x8;
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(crate) const DATA: u8 = 0;
+pub(crate) const HEADERS: u8 = 1;
+pub(crate) const RST_STREAM: u8 = 3;
+pub(crate) const PUSH_PROMISE: u8 = 5;
+pub(crate) const GOAWAY: u8 = 7;
+pub(crate) const CONTINUATION: u8 = 9;
+pub(crate) const END_STREAM: u8 = 0x1;
+pub(crate) const END_HEADERS: u8 = 0x4;
+pub(crate) const PADDED: u8 = 0x8;
 
 /// HPACK for `:status: 504` and `content-type: text/plain`, as literals without indexing
 /// (static-table names 8 and 31), so the client's dynamic table is left as it was.
-pub const STATUS_504_TEXT: [u8; 18] = [
+pub(crate) const STATUS_504_TEXT: [u8; 18] = [
     0x08, 3, b'5', b'0', b'4', 0x0f, 0x10, 10, b't', b'e', b'x', b't', b'/', b'p', b'l', b'a',
     b'i', b'n',
 ];
 
-pub fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, id: u32, payload: &[u8]) {
+pub(crate) fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, id: u32, payload: &[u8]) {
     let len = payload.len() as u32;
     out.extend_from_slice(&len.to_be_bytes()[1..]);
     out.push(kind);
@@ -30,7 +30,7 @@ pub fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, id: u32, payload: &[u8]) {
 }
 
 /// HTTP/2 frame boundaries in one direction: only the 9-byte headers are looked at.
-pub struct Frames {
+pub(crate) struct Frames {
     /// Bytes of the client preface still to pass.
     preface: usize,
     head: [u8; 9],
@@ -49,7 +49,7 @@ pub struct Frames {
 /// decoder in step: the body bytes a DATA frame carries (data and padding) can go
 /// missing without losing frame sync or HPACK state; everything else cannot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     /// Frame headers, the preface, and the payloads of every frame but DATA (and a
     /// padded DATA frame's pad length octet).
     Framing,
@@ -57,7 +57,7 @@ pub enum Piece {
 }
 
 impl Frames {
-    pub fn new(preface: usize) -> Frames {
+    pub(crate) fn new(preface: usize) -> Frames {
         Frames {
             preface,
             head: [0; 9],
@@ -69,18 +69,18 @@ impl Frames {
         }
     }
 
-    pub fn at_boundary(&self) -> bool {
+    pub(crate) fn at_boundary(&self) -> bool {
         self.preface == 0 && self.have == 0 && self.skip == 0 && !self.in_block
     }
 
     /// Passes `bytes`, calling `on(type, flags, stream)` at each frame header.
-    pub fn feed(&mut self, bytes: &[u8], on: impl FnMut(u8, u8, u32)) {
+    pub(crate) fn feed(&mut self, bytes: &[u8], on: impl FnMut(u8, u8, u32)) {
         self.walk(bytes, on, |_, _| {});
     }
 
     /// Passes `bytes`, cutting them into runs of one kind: `on(kind, run)` gets them in
     /// order, adjacent runs never of the same kind.
-    pub fn split<'b>(&mut self, bytes: &'b [u8], mut on: impl FnMut(Piece, &'b [u8])) {
+    pub(crate) fn split<'b>(&mut self, bytes: &'b [u8], mut on: impl FnMut(Piece, &'b [u8])) {
         let mut run: Option<(Piece, usize)> = None;
         let mut at = 0;
         self.walk(

@@ -5,15 +5,15 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// A head larger than this is not one the go command (or a proxy) sends.
-pub const MAX_HEAD: usize = 64 << 10;
+pub(crate) const MAX_HEAD: usize = 64 << 10;
 
-pub struct Reader<S> {
+pub(crate) struct Reader<S> {
     io: S,
     buf: Vec<u8>,
 }
 
 impl<S: AsyncRead + Unpin> Reader<S> {
-    pub fn new(io: S) -> Self {
+    pub(crate) fn new(io: S) -> Self {
         Reader {
             io,
             buf: Vec::new(),
@@ -22,13 +22,13 @@ impl<S: AsyncRead + Unpin> Reader<S> {
 
     /// The next head, up to and including its empty line; `UnexpectedEof` when the peer
     /// closed before one began.
-    pub async fn head(&mut self) -> std::io::Result<Vec<u8>> {
+    pub(crate) async fn head(&mut self) -> std::io::Result<Vec<u8>> {
         self.head_checked(|_| None).await
     }
 
     /// [`Reader::head`], giving up (`InvalidData`, with `check`'s words) as soon as the
     /// bytes so far are not the start of a head `check` accepts.
-    pub async fn head_checked(
+    pub(crate) async fn head_checked(
         &mut self,
         check: impl Fn(&[u8]) -> Option<&'static str>,
     ) -> std::io::Result<Vec<u8>> {
@@ -56,7 +56,7 @@ impl<S: AsyncRead + Unpin> Reader<S> {
     }
 
     /// Up to `max` bytes: buffered ones first, else one read (0 at end of stream).
-    pub async fn some(&mut self, max: usize) -> std::io::Result<Vec<u8>> {
+    pub(crate) async fn some(&mut self, max: usize) -> std::io::Result<Vec<u8>> {
         if !self.buf.is_empty() {
             let n = self.buf.len().min(max);
             let rest = self.buf.split_off(n);
@@ -69,7 +69,7 @@ impl<S: AsyncRead + Unpin> Reader<S> {
     }
 
     /// One line (a chunk-size line of a chunked body), with its CRLF.
-    pub async fn line(&mut self) -> std::io::Result<Vec<u8>> {
+    pub(crate) async fn line(&mut self) -> std::io::Result<Vec<u8>> {
         loop {
             if let Some(at) = memchr::memchr(b'\n', &self.buf) {
                 let rest = self.buf.split_off(at + 1);
@@ -87,16 +87,16 @@ impl<S: AsyncRead + Unpin> Reader<S> {
         }
     }
 
-    pub fn get_mut(&mut self) -> &mut S {
+    pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.io
     }
 
-    pub fn into_parts(self) -> (S, Vec<u8>) {
+    pub(crate) fn into_parts(self) -> (S, Vec<u8>) {
         (self.io, self.buf)
     }
 }
 
-pub enum Head {
+pub(crate) enum Head {
     Request {
         method: String,
         target: String,
@@ -121,7 +121,7 @@ fn owned(h: &[httparse::Header<'_>]) -> Vec<(String, String)> {
 }
 
 /// Parses a complete head (request or response, told apart by its first bytes).
-pub fn parse(head: &[u8]) -> Option<Head> {
+pub(crate) fn parse(head: &[u8]) -> Option<Head> {
     let mut hs = [httparse::EMPTY_HEADER; 100];
     if head.starts_with(b"HTTP/") {
         let mut r = httparse::Response::new(&mut hs);
@@ -145,7 +145,7 @@ pub fn parse(head: &[u8]) -> Option<Head> {
     })
 }
 
-pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
         .find(|(n, _)| n == name)
@@ -154,7 +154,7 @@ pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str
 
 /// How a message body is delimited (RFC 9112 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
+pub(crate) enum Body {
     None,
     Length(u64),
     Chunked,
@@ -162,7 +162,7 @@ pub enum Body {
     Close,
 }
 
-pub fn request_body(headers: &[(String, String)]) -> Body {
+pub(crate) fn request_body(headers: &[(String, String)]) -> Body {
     if header(headers, "transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
     {
@@ -174,7 +174,7 @@ pub fn request_body(headers: &[(String, String)]) -> Body {
     }
 }
 
-pub fn response_body(status: u16, head_request: bool, headers: &[(String, String)]) -> Body {
+pub(crate) fn response_body(status: u16, head_request: bool, headers: &[(String, String)]) -> Body {
     if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
         return Body::None;
     }

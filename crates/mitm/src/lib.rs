@@ -116,7 +116,7 @@ pub struct Mitm {
     /// Dropped chunks already told to the user.
     told: u64,
     /// What the proxy turned away, and how much of it was already told.
-    pub guard: Arc<limits::GuardStats>,
+    pub(crate) guard: Arc<limits::GuardStats>,
     refused_told: (u64, Instant),
     /// When the last event was taken (see `poll`).
     last_event: Instant,

@@ -12,18 +12,18 @@ use std::time::Duration;
 pub struct Timeouts {
     /// A client's request to the proxy (CONNECT or absolute-form), and its TLS handshake
     /// inside the tunnel, must arrive within this.
-    pub head: Duration,
+    pub(crate) head: Duration,
     /// A connection on which neither side sent anything (and no response is owed) for
     /// this long is closed; also a body that stalls this long.
-    pub idle: Duration,
+    pub(crate) idle: Duration,
     /// DNS plus TCP connect to the server (or to the upstream proxy, plus its CONNECT).
-    pub connect: Duration,
+    pub(crate) connect: Duration,
     /// The TLS handshake with the server.
-    pub tls: Duration,
+    pub(crate) tls: Duration,
     /// A request forwarded to the server must get its first response byte within this.
     /// Generous by default: the go command itself never gives up on a response, and a
     /// proxy filling its cache from a slow VCS can think for minutes.
-    pub first_byte: Duration,
+    pub(crate) first_byte: Duration,
 }
 
 impl Default for Timeouts {
@@ -93,7 +93,7 @@ impl fmt::Display for Timeouts {
 }
 
 /// A duration as the user would write it (`10s`, `500ms`).
-pub struct Shown(pub Duration);
+pub(crate) struct Shown(pub(crate) Duration);
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,7 +107,7 @@ impl fmt::Display for Shown {
 }
 
 /// `500ms`, `10s`, `1.5s`, `2m`, `1h`: positive, with a unit, at most a day.
-pub fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
@@ -142,7 +142,7 @@ const RESERVED_FDS: u64 = 48;
 
 /// The descriptor limit, raised to the hard limit when the soft one is lower (as the go
 /// command does for itself): a proxy's descriptors are its capacity.
-pub fn raise_nofile() -> u64 {
+pub(crate) fn raise_nofile() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -168,29 +168,29 @@ pub fn raise_nofile() -> u64 {
 
 /// The client cap that fits in `nofile` descriptors (each client may hold two: itself and
 /// its server); `None` when `wanted` fits as asked.
-pub fn fitted_cap(wanted: usize, nofile: u64) -> Option<usize> {
+pub(crate) fn fitted_cap(wanted: usize, nofile: u64) -> Option<usize> {
     let fits = (nofile.saturating_sub(RESERVED_FDS) / 2).max(1);
     (wanted as u64 > fits).then_some(fits as usize)
 }
 
 /// What the proxy turned away or gave up on, for the summary and the status line.
 #[derive(Debug, Default)]
-pub struct GuardStats {
+pub(crate) struct GuardStats {
     /// Clients answered 503: more than the cap at once, or no descriptor left to serve them.
-    pub refused: AtomicU64,
+    pub(crate) refused: AtomicU64,
     /// Requests that were not proxy requests (garbage, a bare TLS ClientHello, an
     /// origin-form request), answered 400.
-    pub bad_requests: AtomicU64,
+    pub(crate) bad_requests: AtomicU64,
     /// Clients that did not send their request within `head`, answered 408.
-    pub head_timeouts: AtomicU64,
+    pub(crate) head_timeouts: AtomicU64,
     /// Requests for gomodwatch's own address, answered 508.
-    pub loops: AtomicU64,
+    pub(crate) loops: AtomicU64,
     /// accept() failures (EMFILE and the like), each followed by a back-off.
-    pub accept_errors: AtomicU64,
+    pub(crate) accept_errors: AtomicU64,
 }
 
 impl GuardStats {
-    pub fn bump(counter: &AtomicU64) {
+    pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -40,7 +40,12 @@ impl Server {
 }
 
 /// Serves a client whose first request head (`first`) was already read.
-pub async fn run(p: &Proxy, mut client: Reader<TcpStream>, peer: SocketAddr, first: Vec<u8>) {
+pub(crate) async fn run(
+    p: &Proxy,
+    mut client: Reader<TcpStream>,
+    peer: SocketAddr,
+    first: Vec<u8>,
+) {
     let mut server: Option<Server> = None;
     let mut next = Some(first);
     loop {

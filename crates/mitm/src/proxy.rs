@@ -19,40 +19,40 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What a CONNECT asked for.
-pub struct Target {
-    pub id: u64,
-    pub start: Ts,
-    pub peer: SocketAddr,
-    pub host: String,
-    pub port: u16,
+pub(crate) struct Target {
+    pub(crate) id: u64,
+    pub(crate) start: Ts,
+    pub(crate) peer: SocketAddr,
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
-pub struct Proxy {
-    pub ca: Arc<Ca>,
-    pub trust: Trust,
+pub(crate) struct Proxy {
+    pub(crate) ca: Arc<Ca>,
+    pub(crate) trust: Trust,
     /// `--upstream-proxy`: every server is reached through it.
-    pub route: Option<UpstreamProxy>,
+    pub(crate) route: Option<UpstreamProxy>,
     /// `--keylog`: where both legs' TLS secrets go.
-    pub keylog: Option<Arc<dyn rustls::KeyLog>>,
-    pub tap: Tap,
+    pub(crate) keylog: Option<Arc<dyn rustls::KeyLog>>,
+    pub(crate) tap: Tap,
     /// Timeouts, and our own address (never connected to).
-    pub reach: Reach,
+    pub(crate) reach: Reach,
     /// Clients served at once at most.
-    pub max_clients: usize,
+    pub(crate) max_clients: usize,
     /// What was turned away (see `accept` and `guard`).
-    pub guard: Arc<GuardStats>,
+    pub(crate) guard: Arc<GuardStats>,
     next_id: AtomicU64,
 }
 
 /// The limits a proxy runs within (`--mitm-timeouts`, `--mitm-max-clients`).
-pub struct Bounds {
-    pub reach: Reach,
-    pub max_clients: usize,
-    pub guard: Arc<GuardStats>,
+pub(crate) struct Bounds {
+    pub(crate) reach: Reach,
+    pub(crate) max_clients: usize,
+    pub(crate) guard: Arc<GuardStats>,
 }
 
 impl Proxy {
-    pub fn new(
+    pub(crate) fn new(
         ca: Arc<Ca>,
         trust: Trust,
         route: Option<UpstreamProxy>,
@@ -74,12 +74,12 @@ impl Proxy {
         }
     }
 
-    pub fn next_id(&self) -> u64 {
+    pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The server could not be reached: a connection event with the error and its details.
-    pub fn failed(&self, t: &Target, server: Option<SocketAddr>, e: &ConnectError) {
+    pub(crate) fn failed(&self, t: &Target, server: Option<SocketAddr>, e: &ConnectError) {
         let error = match e {
             ConnectError::Refused(_) => ConnError::Refused,
             ConnectError::Tls { .. } | ConnectError::NotPermitted { .. } => ConnError::Tls,
@@ -128,7 +128,7 @@ impl Proxy {
     /// order, and OpenSSL or Go clients put AES-256-GCM first where a Go server picks
     /// AES-128-GCM, so the client and gomodwatch would both pay ~40 % more AES per byte than
     /// the direct path does. (`None` only if the crypto provider rejected the versions.)
-    pub fn server_config(
+    pub(crate) fn server_config(
         &self,
         host: &str,
         alpn: Vec<Vec<u8>>,

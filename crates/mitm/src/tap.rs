@@ -26,19 +26,19 @@ use tokio::sync::mpsc::{self, OwnedPermit};
 /// Plaintext bytes queued for the decoder at most, over all connections. A few hundred
 /// milliseconds of a fast transfer: enough to ride out a slow frame of the TUI, small
 /// enough for the proxy's memory target.
-pub const BUDGET: usize = 2 << 20;
+pub(crate) const BUDGET: usize = 2 << 20;
 /// Events queued at most besides the room kept for connections (data events are bounded
 /// by BUDGET too).
-pub const EVENTS: usize = 4096;
+pub(crate) const EVENTS: usize = 4096;
 /// Room beyond BUDGET for an HTTP/2 connection's framing when its DATA payloads are being
 /// dropped: frame headers and header blocks are a few hundred bytes per exchange.
-pub const FRAMING_RESERVE: usize = 256 << 10;
+pub(crate) const FRAMING_RESERVE: usize = 256 << 10;
 /// What a connection keeps room for: its open, each direction's gap and fin, its end.
 const KEPT: usize = 6;
 
 /// The queue's capacity for a proxy serving `max_clients` at once: every client's
 /// connection can keep its room and data still has EVENTS.
-pub fn capacity(max_clients: usize) -> usize {
+pub(crate) fn capacity(max_clients: usize) -> usize {
     EVENTS + KEPT * max_clients
 }
 
@@ -46,23 +46,23 @@ type Kept = OwnedPermit<StreamEvent>;
 
 /// What was dropped, for the status bar and the summary.
 #[derive(Debug, Default)]
-pub struct TapStats {
-    pub dropped_chunks: AtomicU64,
-    pub dropped_bytes: AtomicU64,
+pub(crate) struct TapStats {
+    pub(crate) dropped_chunks: AtomicU64,
+    pub(crate) dropped_bytes: AtomicU64,
     /// Connections relayed without being decoded at all (the queue had no room for them).
-    pub untapped: AtomicU64,
+    pub(crate) untapped: AtomicU64,
     /// Bytes queued right now.
-    pub queued: AtomicUsize,
+    pub(crate) queued: AtomicUsize,
 }
 
 #[derive(Clone)]
-pub struct Tap {
+pub(crate) struct Tap {
     tx: mpsc::Sender<StreamEvent>,
     stats: Arc<TapStats>,
 }
 
 impl Tap {
-    pub fn new(tx: mpsc::Sender<StreamEvent>, stats: Arc<TapStats>) -> Tap {
+    pub(crate) fn new(tx: mpsc::Sender<StreamEvent>, stats: Arc<TapStats>) -> Tap {
         Tap { tx, stats }
     }
 
@@ -74,7 +74,7 @@ impl Tap {
     /// `h2`: the connection speaks HTTP/2 (ALPN), so when chunks must be dropped only the
     /// body bytes of DATA frames are, and the decoder keeps every exchange's head, status
     /// and end.
-    pub fn open(&self, id: u64, open: StreamEvent, h2: bool) -> (DirTap, DirTap, EndTap) {
+    pub(crate) fn open(&self, id: u64, open: StreamEvent, h2: bool) -> (DirTap, DirTap, EndTap) {
         // All or nothing: what was reserved goes back if the rest cannot be.
         let reserved: Option<Vec<Kept>> = (0..KEPT)
             .map(|_| self.tx.clone().try_reserve_owned().ok())
@@ -112,7 +112,7 @@ impl Tap {
 
     /// A connection that failed before anything was relayed: one event, told if there is
     /// room (never waited for), counted as untapped if not.
-    pub fn failed(&self, ev: StreamEvent) {
+    pub(crate) fn failed(&self, ev: StreamEvent) {
         if self.tx.try_send(ev).is_err() {
             self.stats.untapped.fetch_add(1, Ordering::Relaxed);
         }
@@ -120,7 +120,7 @@ impl Tap {
 }
 
 /// Hands one direction's chunks over, or drops them; remembers what it owes as a gap.
-pub struct DirTap {
+pub(crate) struct DirTap {
     tap: Tap,
     id: u64,
     dir: Dir,
@@ -139,7 +139,7 @@ impl DirTap {
     /// HTTP/2 a chunk without room is thinned instead: its framing is queued (from a
     /// small reserve beyond the budget) and only DATA payload is dropped, so the decoder
     /// loses bodies — and their hashes — but not frame sync or HPACK state.
-    pub fn data(&mut self, ts: Ts, bytes: &[u8]) {
+    pub(crate) fn data(&mut self, ts: Ts, bytes: &[u8]) {
         if self.queue(ts, bytes, BUDGET) {
             if let Some(f) = &mut self.frames {
                 f.feed(bytes, |_, _, _| {});
@@ -210,7 +210,7 @@ impl DirTap {
 
     /// The direction ended: a gap still owed is told before its end, in the room kept for
     /// them (never waits).
-    pub fn fin(self, ts: Ts) {
+    pub(crate) fn fin(self, ts: Ts) {
         let (id, dir) = (self.id, self.dir);
         let Some((gap, fin)) = self.kept else { return };
         if self.lost > 0 {
@@ -226,13 +226,13 @@ impl DirTap {
 }
 
 /// A connection's end, in the room kept for it.
-pub struct EndTap {
+pub(crate) struct EndTap {
     id: u64,
     kept: Option<Kept>,
 }
 
 impl EndTap {
-    pub fn end(self, ts: Ts, error: Option<ConnError>) {
+    pub(crate) fn end(self, ts: Ts, error: Option<ConnError>) {
         if let Some(k) = self.kept {
             k.send(StreamEvent::End {
                 id: self.id,
@@ -244,7 +244,7 @@ impl EndTap {
 }
 
 /// The decoder took a chunk: its bytes leave the budget.
-pub fn taken(stats: &TapStats, ev: &StreamEvent) {
+pub(crate) fn taken(stats: &TapStats, ev: &StreamEvent) {
     if let StreamEvent::Data { bytes, .. } = ev {
         stats.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
     }

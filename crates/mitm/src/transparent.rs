@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::net::TcpStream;
 
 /// Whether transparent mode can work on this platform; the error says why not.
-pub fn supported() -> Result<(), String> {
+pub(crate) fn supported() -> Result<(), String> {
     if cfg!(target_os = "linux") {
         Ok(())
     } else {
@@ -61,7 +61,7 @@ const ORIGINAL_DST: libc::c_int = 80;
 
 /// Where the client meant to connect before the REDIRECT.
 #[cfg(target_os = "linux")]
-pub fn original_dst(s: &TcpStream) -> std::io::Result<SocketAddr> {
+pub(crate) fn original_dst(s: &TcpStream) -> std::io::Result<SocketAddr> {
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::os::fd::AsRawFd;
     let fd = s.as_raw_fd();
@@ -109,6 +109,6 @@ pub fn original_dst(s: &TcpStream) -> std::io::Result<SocketAddr> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn original_dst(_: &TcpStream) -> std::io::Result<SocketAddr> {
+pub(crate) fn original_dst(_: &TcpStream) -> std::io::Result<SocketAddr> {
     Err(std::io::Error::other(supported().unwrap_err()))
 }

@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::LazyConfigAcceptor;
 
-pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
+pub(crate) async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
     if let Some(e) = not_permitted(p, &t.host) {
         p.failed(&t, None, &e);
         let body = format!("{e}");
@@ -56,7 +56,7 @@ pub async fn run(p: &Proxy, mut client: TcpStream, t: Target) {
 
 /// The CA's name constraints leave `host` out: say so rather than mint a leaf the client
 /// must reject.
-pub fn not_permitted(p: &Proxy, host: &str) -> Option<ConnectError> {
+pub(crate) fn not_permitted(p: &Proxy, host: &str) -> Option<ConnectError> {
     (!p.ca.permits(host)).then(|| ConnectError::NotPermitted {
         host: host.to_string(),
         permit: p.ca.permit.clone().unwrap_or_default(),
@@ -67,7 +67,7 @@ pub fn not_permitted(p: &Proxy, host: &str) -> Option<ConnectError> {
 /// hands with the server offering the same SNI and ALPN, finish the client's handshake
 /// with what the server chose, and relay. `host_from_sni`: the client never named the
 /// server (transparent mode), so the SNI is its name.
-pub async fn intercept(
+pub(crate) async fn intercept(
     p: &Proxy,
     client: TcpStream,
     mut t: Target,
@@ -186,7 +186,7 @@ pub async fn intercept(
 /// The 502 that answers a CONNECT whose server could not be reached.
 /// A client beyond loopback gets neither the details nor a status that tells a refused
 /// port from a filtered one (see `guard::detailed_for`).
-pub fn bad_gateway(t: &Target, e: &ConnectError) -> String {
+pub(crate) fn bad_gateway(t: &Target, e: &ConnectError) -> String {
     let target = format!("{}:{}", t.host, t.port);
     if matches!(e, ConnectError::Loop(_)) {
         return guard::answer(e.status(), &format!("gomodwatch: {e}"), "");

@@ -23,19 +23,19 @@ use tokio_rustls::TlsConnector;
 /// How reaching a server is bounded: the phases' timeouts, and gomodwatch's own address,
 /// which is never connected to (that loop would hold descriptors until none is left).
 #[derive(Debug, Clone, Copy)]
-pub struct Reach {
-    pub timeouts: Timeouts,
-    pub me: SelfAddr,
+pub(crate) struct Reach {
+    pub(crate) timeouts: Timeouts,
+    pub(crate) me: SelfAddr,
 }
 
 /// Who the proxy trusts upstream, and where it writes TLS secrets.
-pub struct Trust {
+pub(crate) struct Trust {
     verifier: Arc<WebPkiServerVerifier>,
     base: Arc<rustls::ClientConfig>,
 }
 
 impl Trust {
-    pub fn new(
+    pub(crate) fn new(
         extra_ca: Option<&Path>,
         keylog: Option<Arc<dyn rustls::KeyLog>>,
     ) -> Result<Trust, String> {
@@ -97,10 +97,10 @@ impl Trust {
 /// `--upstream-proxy http://[user:password@]host:port`.
 #[derive(Debug, Clone)]
 pub struct UpstreamProxy {
-    pub host: String,
-    pub port: u16,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// `Basic base64(user:password)`, when the URL has credentials.
-    pub auth: Option<String>,
+    pub(crate) auth: Option<String>,
     /// The URL without its password, for messages and events.
     pub shown: String,
 }
@@ -163,15 +163,14 @@ fn percent(s: &str) -> String {
 
 /// How long each phase of reaching the server took.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Timing {
-    pub dns_ms: Option<f64>,
-    pub connect_ms: Option<f64>,
-    pub tls_ms: Option<f64>,
+pub(crate) struct Timing {
+    pub(crate) dns_ms: Option<f64>,
+    pub(crate) connect_ms: Option<f64>,
 }
 
 /// Why the server could not be reached, with the phase it failed in.
 #[derive(Debug)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     Dns(String),
     Refused(String),
     Connect(String),
@@ -209,7 +208,7 @@ pub enum ConnectError {
 
 /// The phases of reaching a server that have a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Dns,
     Connect,
     Tls,
@@ -220,7 +219,7 @@ pub enum Phase {
 impl ConnectError {
     /// The status the client is answered with: 504 when gomodwatch gave up waiting, 508
     /// for a loop, else 502.
-    pub fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> &'static str {
         match self {
             ConnectError::Timeout { .. } => "504 Gateway Timeout",
             ConnectError::Loop(_) => "508 Loop Detected",
@@ -307,14 +306,14 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// A TCP connection to the server (or to the upstream proxy, tunnelled to the server).
-pub struct Tcp {
-    pub stream: TcpStream,
+pub(crate) struct Tcp {
+    pub(crate) stream: TcpStream,
     /// The server's address (the upstream proxy's, when going through one).
-    pub server: SocketAddr,
-    pub timing: Timing,
+    pub(crate) server: SocketAddr,
+    pub(crate) timing: Timing,
 }
 
-pub type Failure = (Option<SocketAddr>, ConnectError);
+pub(crate) type Failure = (Option<SocketAddr>, ConnectError);
 
 /// Resolves and connects (timed), each address in turn.
 async fn dial(
@@ -378,7 +377,7 @@ async fn dial(
 
 /// TCP to `host:port`, directly or through `proxy`'s CONNECT (whose round trip counts
 /// as connecting: it is what reaching the server cost).
-pub async fn tcp(
+pub(crate) async fn tcp(
     host: &str,
     port: u16,
     proxy: Option<&UpstreamProxy>,
@@ -487,26 +486,26 @@ fn realm_of(v: &str) -> Option<String> {
 /// this, one call takes in what has arrived (benches/mitm.sh (c): recv calls per 144 MB
 /// halved, 9 400 -> 4 600). 32 KiB per direction per tunnel, allocated once. Writes pass
 /// straight through.
-pub type Wire = BufReader<TcpStream>;
+pub(crate) type Wire = BufReader<TcpStream>;
 const READ_AHEAD: usize = 32 << 10;
 
-pub fn wire(tcp: TcpStream) -> Wire {
+pub(crate) fn wire(tcp: TcpStream) -> Wire {
     BufReader::with_capacity(READ_AHEAD, tcp)
 }
 
-pub struct Tls {
-    pub stream: TlsStream<Wire>,
-    pub tls_ms: f64,
-    pub version: Option<String>,
+pub(crate) struct Tls {
+    pub(crate) stream: TlsStream<Wire>,
+    pub(crate) tls_ms: f64,
+    pub(crate) version: Option<String>,
     /// The protocol the server selected from the client's (mirrored) offer.
-    pub alpn: Option<Vec<u8>>,
+    pub(crate) alpn: Option<Vec<u8>>,
     /// The cipher suite the server chose (mirrored to the client when it offered it).
-    pub suite: Option<rustls::SupportedCipherSuite>,
+    pub(crate) suite: Option<rustls::SupportedCipherSuite>,
 }
 
 /// The TLS handshake with the server, naming it `name` (the client's SNI, or the CONNECT
 /// host) and offering `alpn` (the client's offer).
-pub async fn tls(
+pub(crate) async fn tls(
     tcp: TcpStream,
     name: &str,
     alpn: Vec<Vec<u8>>,

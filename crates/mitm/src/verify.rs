@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex};
 
 /// One connection's verifier: the shared WebPKI verifier and the slot for the issuer.
 #[derive(Debug)]
-pub struct Recording {
+pub(crate) struct Recording {
     inner: Arc<WebPkiServerVerifier>,
     issuer: Mutex<Option<String>>,
 }
 
 impl Recording {
-    pub fn new(inner: Arc<WebPkiServerVerifier>) -> Arc<Recording> {
+    pub(crate) fn new(inner: Arc<WebPkiServerVerifier>) -> Arc<Recording> {
         Arc::new(Recording {
             inner,
             issuer: Mutex::new(None),
@@ -26,7 +26,7 @@ impl Recording {
     }
 
     /// The issuer of the chain that failed to verify, if one did.
-    pub fn issuer(&self) -> Option<String> {
+    pub(crate) fn issuer(&self) -> Option<String> {
         self.issuer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -36,7 +36,10 @@ impl Recording {
 
 /// The issuer's distinguished name of the top-most certificate the server sent (the one
 /// that should chain to a trusted root), or of the leaf when it sent only that.
-pub fn chain_issuer(end_entity: &[u8], intermediates: &[CertificateDer<'_>]) -> Option<String> {
+pub(crate) fn chain_issuer(
+    end_entity: &[u8],
+    intermediates: &[CertificateDer<'_>],
+) -> Option<String> {
     let top = intermediates.last().map_or(end_entity, |c| c.as_ref());
     let (_, cert) = x509_parser::parse_x509_certificate(top).ok()?;
     let name = cert.issuer().to_string();

@@ -24,20 +24,20 @@ use tokio::sync::{watch, Notify};
 
 /// What ended a tunnel early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fire {
+pub(crate) enum Fire {
     Idle,
     FirstByte,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// Client → server.
     Up,
     /// Server → client.
     Down,
 }
 
-pub struct Watch {
+pub(crate) struct Watch {
     timeouts: Timeouts,
     /// `host:port`, for the answer.
     target: String,
@@ -71,7 +71,7 @@ struct H2 {
 }
 
 impl Watch {
-    pub fn new(timeouts: Timeouts, h2: bool, target: String) -> Watch {
+    pub(crate) fn new(timeouts: Timeouts, h2: bool, target: String) -> Watch {
         let track = if h2 {
             Track::H2(Box::new(H2 {
                 up: Frames::new(PREFACE.len()),
@@ -100,7 +100,7 @@ impl Watch {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn fired(&self) -> Option<Fire> {
+    pub(crate) fn fired(&self) -> Option<Fire> {
         *self.fired.borrow()
     }
 
@@ -168,7 +168,7 @@ impl Watch {
     }
 
     /// Waits until the tunnel must be given up, says so to both relays, and returns why.
-    pub async fn dog(&self) -> Fire {
+    pub(crate) async fn dog(&self) -> Fire {
         loop {
             let (at, fire) = self.due();
             if Instant::now() >= at {
@@ -263,7 +263,7 @@ async fn fill<R: AsyncRead + Unpin>(
 /// stream or until `w` fires. On a first-byte timeout the server → client side writes the
 /// answer before closing. Nothing is tapped after a timeout (the decoder then ends the
 /// connection with the timeout as its error).
-pub async fn relay<R, W>(
+pub(crate) async fn relay<R, W>(
     mut from: R,
     mut to: W,
     mut tap: DirTap,

@@ -84,10 +84,6 @@ impl<R: Read> CaptureFile<R> {
         Ok(CaptureFile { reader, st })
     }
 
-    pub fn format(&self) -> FileFormat {
-        self.st.format
-    }
-
     /// Interfaces seen so far (pcap: exactly one; pcapng: grows as IDBs are read).
     pub fn interfaces(&self) -> &[Interface] {
         &self.st.interfaces

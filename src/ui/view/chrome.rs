@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &Session) {
+pub(crate) fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &Session) {
     let current = if app.view == View::Detail {
         app.back_to
     } else {
@@ -54,7 +54,7 @@ fn elapsed(status: &Status) -> String {
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
-pub fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session) {
+pub(crate) fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session) {
     let status = &session.source;
     if let Some(text) = &app.editing {
         let line = Line::from(vec![
@@ -132,7 +132,7 @@ const HELP: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
-pub fn help(f: &mut Frame, area: Rect) {
+pub(crate) fn help(f: &mut Frame, area: Rect) {
     let [area] = Layout::horizontal([Constraint::Length(64)])
         .flex(Flex::Center)
         .areas(area);

@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
     let Some(m) = app.detail(data) else {
         let msg = Line::styled(
             "That module is gone from view (filter?). Esc goes back.",

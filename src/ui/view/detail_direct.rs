@@ -8,7 +8,7 @@ use crate::present::ModuleView;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 
-pub fn lines(m: &ModuleView, out: &mut Vec<Line<'static>>) {
+pub(crate) fn lines(m: &ModuleView, out: &mut Vec<Line<'static>>) {
     let Some(d) = &m.direct else { return };
     let repo = match (&d.vcs, &d.repo) {
         (Some(v), Some(r)) => format!("{v} {r}"),

@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) {
     let rows: Vec<&crate::session::LogRow> = if app.filter.is_empty() {
         session.log.rows.iter().collect()
     } else {

@@ -16,7 +16,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::Frame;
 
 /// Draws the whole screen.
-pub fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session) {
+pub(crate) fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session) {
     let [tabs, body, bar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),

@@ -10,7 +10,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
     let rows = app.visible_modules(data);
     app.sync_selection(data);
     let counts: Vec<String> = App::outcome_counts(data)

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
     let problems = data.problems();
     let block =
         Block::bordered().title(format!(" {} problems · Enter: the module ", problems.len()));

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Session) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, session: &Session) {
     let [chain_area, list_area] =
         Layout::vertical([Constraint::Length(4), Constraint::Min(3)]).areas(area);
     chain(f, chain_area, data, session);

@@ -8,7 +8,7 @@ use gomodwatch_wire::vocab::{Kind, Ts};
 use std::collections::BTreeSet;
 
 /// The chain the traffic walked, from every module's requests.
-pub fn infer<'a>(records: impl Iterator<Item = &'a ModuleRecord>) -> Option<GoproxyList> {
+pub(crate) fn infer<'a>(records: impl Iterator<Item = &'a ModuleRecord>) -> Option<GoproxyList> {
     // Proxies in the order the walks visit them; an error followed by another proxy
     // means '|'. Everything is compared as &str: no copies of the attempts' strings.
     let mut order: Vec<&str> = Vec::new();

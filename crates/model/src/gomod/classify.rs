@@ -15,14 +15,15 @@ struct Url<'a> {
     query: &'a str,
 }
 
+#[cfg(test)]
 /// Classifies an absolute URL. `bases` are proxy base URLs known from the configuration
 /// (GOPROXY); when one is a prefix of the URL it decides where the module path starts.
-pub fn classify(url: &str, bases: &[String]) -> GoRequest {
+pub(crate) fn classify(url: &str, bases: &[String]) -> GoRequest {
     classify_with(url, bases, &mut url::Origins::default())
 }
 
 /// [`classify`] with a cache of parsed origins (the decoder hook keeps one).
-pub fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) -> GoRequest {
+pub(crate) fn classify_with(url: &str, bases: &[String], origins: &mut url::Origins) -> GoRequest {
     let Some(parts) = url::split(url) else {
         return GoRequest::default();
     };

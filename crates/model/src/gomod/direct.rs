@@ -5,15 +5,15 @@
 
 /// One `<meta name="go-import" content="ROOT VCS REPO">` tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoImport {
-    pub root: String,
-    pub vcs: String,
-    pub repo: String,
+pub(crate) struct GoImport {
+    pub(crate) root: String,
+    pub(crate) vcs: String,
+    pub(crate) repo: String,
 }
 
 /// What a discovery page said about an import path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Discovery {
+pub(crate) enum Discovery {
     /// A tag whose root is the path or a prefix of it, as the go command picks it.
     Found(GoImport),
     /// Tags, none for this path: the go command fails with "no go-import meta tags
@@ -25,7 +25,7 @@ pub enum Discovery {
 
 /// Reads the go-import tags of a discovery page and picks the one for `path` the way
 /// the go command does (`matchGoImport`: root equal to the path or a `/`-prefix of it).
-pub fn discovery(html: &str, path: &str) -> Discovery {
+pub(crate) fn discovery(html: &str, path: &str) -> Discovery {
     let tags = go_imports(html);
     let fits = |t: &&GoImport| {
         path == t.root
@@ -100,26 +100,26 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 
 /// The discovery answer for one module path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveryRecord {
-    pub url: String,
-    pub status: Option<u16>,
+pub(crate) struct DiscoveryRecord {
+    pub(crate) url: String,
+    pub(crate) status: Option<u16>,
     /// The tag the go command used; `None` when none fit.
-    pub found: Option<GoImport>,
+    pub(crate) found: Option<GoImport>,
     /// A tag whose root does not fit the path.
-    pub mismatch: Option<GoImport>,
+    pub(crate) mismatch: Option<GoImport>,
 }
 
 /// A VCS request: which system, the repository URL, and the step.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VcsRequest {
-    pub vcs: &'static str,
-    pub repo: String,
-    pub step: &'static str,
+pub(crate) struct VcsRequest {
+    pub(crate) vcs: &'static str,
+    pub(crate) repo: String,
+    pub(crate) step: &'static str,
 }
 
 /// What a request to a code host was. `head` is the start of a 200 response body (for
 /// git's POSTs, which say `ls-refs` or `fetch` only in their pkt-lines).
-pub fn vcs_request(url: &str, head: Option<&str>) -> Option<VcsRequest> {
+pub(crate) fn vcs_request(url: &str, head: Option<&str>) -> Option<VcsRequest> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let req = |vcs, repo: &str, step| {
         Some(VcsRequest {
@@ -180,7 +180,7 @@ fn is_ref_line(line: &str) -> bool {
 }
 
 /// The payloads of pkt-lines (`0000` flush and `0001` delim skipped), up to damage.
-pub fn pkt_lines(s: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn pkt_lines(s: &str) -> impl Iterator<Item = &str> {
     let mut rest = s;
     std::iter::from_fn(move || loop {
         let len = usize::from_str_radix(rest.get(..4)?, 16).ok()?;
@@ -195,7 +195,7 @@ pub fn pkt_lines(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The tags an `ls-refs` answer lists (`refs/tags/v1.0.0`, peeled `^{}` forms folded).
-pub fn listed_tags(head: &str) -> Vec<String> {
+pub(crate) fn listed_tags(head: &str) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for line in pkt_lines(head).filter(|l| is_ref_line(l)) {
         let Some(name) = line.split(' ').nth(1) else {
@@ -212,14 +212,14 @@ pub fn listed_tags(head: &str) -> Vec<String> {
 }
 
 /// Refs listed by an `ls-refs` answer, tags or not.
-pub fn listed_refs(head: &str) -> usize {
+pub(crate) fn listed_refs(head: &str) -> usize {
     pkt_lines(head).filter(|l| is_ref_line(l)).count()
 }
 
 /// The module path a repository URL stands for when no discovery was seen
 /// (`https://github.com/a/b.git` → `github.com/a/b`, as the go command's static rules
 /// for known hosts map it).
-pub fn module_of_repo(repo: &str) -> String {
+pub(crate) fn module_of_repo(repo: &str) -> String {
     let no_scheme = repo.split_once("://").map_or(repo, |(_, r)| r);
     let no_user = no_scheme
         .split_once('@')
@@ -232,7 +232,7 @@ pub fn module_of_repo(repo: &str) -> String {
 /// Hosts whose modules are public (the go command knows their repository layout without
 /// discovery, docs/goproxy-protocol.md §4.1); a module on one sent direct by a pattern is
 /// probably a misconfiguration.
-pub fn public_host(module: &str) -> bool {
+pub(crate) fn public_host(module: &str) -> bool {
     const PUBLIC: [&str; 9] = [
         "github.com",
         "gitlab.com",

@@ -23,47 +23,47 @@ pub struct DirectView {
     pub root: Option<String>,
     /// The `?go-get=1` URL and its status (null when no discovery was seen: the go
     /// command knows some hosts' layout, or had it cached).
-    pub discovery: Option<String>,
-    pub discovery_status: Option<u16>,
+    pub(crate) discovery: Option<String>,
+    pub(crate) discovery_status: Option<u16>,
     /// Why the module was fetched direct, in words.
     pub why: String,
     /// The environment rule that sent it direct (`GONOPROXY=*.test`), when known.
-    pub rule: Option<String>,
+    pub(crate) rule: Option<String>,
     /// Where the version came from: `ls-refs` (the tag git fetched), `sumdb-lookup`, or
     /// null (then `version` is null: not visible in the traffic).
-    pub version_from: Option<&'static str>,
+    pub(crate) version_from: Option<&'static str>,
     /// Time from the discovery to the last VCS byte.
-    pub duration_ms: f64,
+    pub(crate) duration_ms: f64,
     /// Bytes the VCS answers carried.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Warnings (misconfiguration, not verified, plain http), most serious first.
     pub warnings: Vec<String>,
 }
 
 /// What a direct verdict consults besides the record.
-pub struct DirectCtx<'a> {
-    pub discovery: Option<&'a DiscoveryRecord>,
-    pub env: Option<&'a GoEnv>,
+pub(crate) struct DirectCtx<'a> {
+    pub(crate) discovery: Option<&'a DiscoveryRecord>,
+    pub(crate) env: Option<&'a GoEnv>,
     /// A proxy that served this module path (any version) in this run.
-    pub served_by_proxy: Option<&'a str>,
+    pub(crate) served_by_proxy: Option<&'a str>,
     /// Proxies that served anything in this run.
-    pub proxies_seen: &'a [String],
+    pub(crate) proxies_seen: &'a [String],
     /// The checksum database that answered a lookup for it, if one did.
-    pub sumdb_source: Option<&'a str>,
+    pub(crate) sumdb_source: Option<&'a str>,
 }
 
-pub struct DirectJudgement {
-    pub outcome: Outcome,
-    pub problem: Option<(Severity, String)>,
-    pub view: DirectView,
-    pub served_by: Option<String>,
-    pub hash_note: String,
+pub(crate) struct DirectJudgement {
+    pub(crate) outcome: Outcome,
+    pub(crate) problem: Option<(Severity, String)>,
+    pub(crate) view: DirectView,
+    pub(crate) served_by: Option<String>,
+    pub(crate) hash_note: String,
 }
 
 /// Is this record (partly) a direct fetch? VCS requests make it one; a discovery alone
 /// does unless a proxy served the module (a `mod` go-import tag names a proxy, which the
 /// ordinary verdict judges, docs/goproxy-protocol.md §4.1).
-pub fn is_direct(rec: &ModuleRecord) -> bool {
+pub(crate) fn is_direct(rec: &ModuleRecord) -> bool {
     let vcs = rec.attempts.iter().any(|a| a.kind == Kind::Vcs);
     let discovery = rec.attempts.iter().any(|a| a.kind == Kind::GoGet);
     let proxied = [Kind::Info, Kind::Mod, Kind::Zip]
@@ -86,7 +86,7 @@ fn host_of(url: &str) -> &str {
     auth.rsplit_once('@').map_or(auth, |(_, h)| h)
 }
 
-pub fn judge_direct(rec: &ModuleRecord, ctx: &DirectCtx<'_>) -> DirectJudgement {
+pub(crate) fn judge_direct(rec: &ModuleRecord, ctx: &DirectCtx<'_>) -> DirectJudgement {
     let direct: Vec<&Attempt> = rec
         .attempts
         .iter()

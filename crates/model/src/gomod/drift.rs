@@ -10,18 +10,18 @@ use gomodwatch_wire::vocab::{Kind, Ts};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the check looks at.
-pub struct Observed<'a> {
+pub(crate) struct Observed<'a> {
     /// Proxy base URLs the traffic asked.
-    pub proxies: Vec<&'a str>,
+    pub(crate) proxies: Vec<&'a str>,
     /// Module records by (module, version); version-less lookups have `None`.
-    pub records: &'a BTreeMap<(String, Option<String>), ModuleRecord>,
+    pub(crate) records: &'a BTreeMap<(String, Option<String>), ModuleRecord>,
     /// Base URLs that answered checksum database lookups.
-    pub sumdb_sources: Vec<&'a str>,
+    pub(crate) sumdb_sources: Vec<&'a str>,
     /// `sumdb/<name>/supported` answers by proxy.
-    pub sumdb_supported: &'a BTreeMap<String, Option<u16>>,
+    pub(crate) sumdb_supported: &'a BTreeMap<String, Option<u16>>,
 }
 
-pub fn check(list: &GoproxyList, seen: &Observed<'_>) -> Vec<Problem> {
+pub(crate) fn check(list: &GoproxyList, seen: &Observed<'_>) -> Vec<Problem> {
     let warn = |text: String, proxy: Option<&str>| Problem {
         severity: Severity::Warning,
         text,

@@ -31,19 +31,19 @@ pub struct GoEnv {
 /// A rule of the environment that matched a module path: `GONOPROXY=*.test` and the one
 /// comma-separated pattern of it that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// The variable the go command read: `GONOPROXY`, or `GOPRIVATE` when GONOPROXY is
     /// empty (it defaults to GOPRIVATE).
-    pub var: &'static str,
+    pub(crate) var: &'static str,
     /// The variable's whole value.
-    pub value: String,
+    pub(crate) value: String,
     /// The pattern in it that matched.
-    pub pattern: String,
+    pub(crate) pattern: String,
 }
 
 impl Rule {
     /// `GONOPROXY=*.test`, with a note when the variable is a default.
-    pub fn describe(&self, defaulted_from: Option<&str>) -> String {
+    pub(crate) fn describe(&self, defaulted_from: Option<&str>) -> String {
         match defaulted_from {
             Some(d) => format!("{}={} ({d} defaults to it)", self.var, self.value),
             None => format!("{}={}", self.var, self.value),
@@ -97,15 +97,6 @@ impl GoEnv {
         self.vars.get(key).map_or("", String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.vars.is_empty()
-    }
-
-    /// The variables that are set, for the record.
-    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
     /// `envOr(key, GOPRIVATE)`: the go command treats an empty variable as unset.
     fn or_private(&self, key: &'static str) -> (&'static str, &str) {
         match self.get(key) {
@@ -125,17 +116,17 @@ impl GoEnv {
 
     /// The rule that makes the go command skip every proxy for `module` (GONOPROXY, or
     /// GOPRIVATE by default).
-    pub fn noproxy(&self, module: &str) -> Option<Rule> {
+    pub(crate) fn noproxy(&self, module: &str) -> Option<Rule> {
         self.rule("GONOPROXY", module)
     }
 
     /// The rule that makes the go command skip the checksum database for `module`.
-    pub fn nosumdb(&self, module: &str) -> Option<Rule> {
+    pub(crate) fn nosumdb(&self, module: &str) -> Option<Rule> {
         self.rule("GONOSUMDB", module)
     }
 
     /// GOINSECURE's pattern for `module`: plain http and unverified certificates allowed.
-    pub fn insecure(&self, module: &str) -> Option<Rule> {
+    pub(crate) fn insecure(&self, module: &str) -> Option<Rule> {
         let value = self.get("GOINSECURE");
         match_prefix_patterns(value, module).map(|p| Rule {
             var: "GOINSECURE",
@@ -145,7 +136,7 @@ impl GoEnv {
     }
 
     /// GOSUMDB=off.
-    pub fn sumdb_off(&self) -> bool {
+    pub(crate) fn sumdb_off(&self) -> bool {
         self.get("GOSUMDB").trim() == "off"
     }
 
@@ -158,7 +149,7 @@ impl GoEnv {
     }
 
     /// The proxies of GOPROXY, before any `direct` or `off`.
-    pub fn proxies(&self) -> Vec<&str> {
+    pub(crate) fn proxies(&self) -> Vec<&str> {
         self.goproxy()
             .split([',', '|'])
             .map(str::trim)
@@ -166,20 +157,13 @@ impl GoEnv {
             .filter(|e| !e.is_empty())
             .collect()
     }
-
-    /// GOPROXY names `direct` (anywhere in the list).
-    pub fn allows_direct(&self) -> bool {
-        self.goproxy()
-            .split([',', '|'])
-            .any(|e| e.trim() == "direct")
-    }
 }
 
 /// The go command's `module.MatchPrefixPatterns`: does any comma-separated glob match a
 /// prefix of `target` with as many path elements as the glob has? Returns the glob.
 /// `*.test` matches `pub.test/humanize` (its first element), `git.test/a` matches
 /// `git.test/a/b` but not `git.test/ab`.
-pub fn match_prefix_patterns<'a>(globs: &'a str, target: &str) -> Option<&'a str> {
+pub(crate) fn match_prefix_patterns<'a>(globs: &'a str, target: &str) -> Option<&'a str> {
     for glob in globs.split(',') {
         let glob = glob.trim().trim_end_matches('/');
         if glob.is_empty() {
@@ -209,7 +193,7 @@ pub fn match_prefix_patterns<'a>(globs: &'a str, target: &str) -> Option<&'a str
 
 /// Go's `path.Match`: `*` any run of non-`/` characters, `?` one non-`/` character,
 /// `[...]` a class (ranges, `^` negation), `\` escapes. A malformed pattern matches nothing.
-pub fn path_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn path_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     matches_at(&p, &n)

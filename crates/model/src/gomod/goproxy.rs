@@ -6,7 +6,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     Proxy,
     Direct,
     Off,
@@ -16,7 +16,7 @@ pub enum EntryKind {
 pub struct Entry {
     /// Base URL without a trailing `/` ("direct"/"off" for those entries).
     pub url: String,
-    pub kind: EntryKind,
+    pub(crate) kind: EntryKind,
     /// The separator after this entry was `|`: any error falls back to the next entry.
     pub fallback_on_error: bool,
 }
@@ -82,13 +82,9 @@ impl GoproxyList {
     }
 
     /// Position of a proxy base URL in the list.
-    pub fn position(&self, base: &str) -> Option<usize> {
+    pub(crate) fn position(&self, base: &str) -> Option<usize> {
         let base = base.trim_end_matches('/');
         self.entries.iter().position(|e| e.url == base)
-    }
-
-    pub fn entry(&self, base: &str) -> Option<&Entry> {
-        self.position(base).map(|i| &self.entries[i])
     }
 
     /// Base URLs of the real proxies, for URL classification.

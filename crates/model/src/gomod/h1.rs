@@ -12,16 +12,16 @@ use std::fmt::Write as _;
 
 /// The go command refuses zips, and zips whose total uncompressed size is, above 500 MiB
 /// (`MaxZipFile` in golang.org/x/mod/zip; docs/goproxy-protocol.md §3.6).
-pub const MAX_ZIP: u64 = 500 << 20;
+pub(crate) const MAX_ZIP: u64 = 500 << 20;
 
 /// The start of a hash error that is the zip's own fault: the go command would refuse the
 /// zip too (it is not a zip, an entry cannot be inflated, it is too large). Every other
 /// hash error is a limit of the observer (a body not seen in full, a layout the streaming
 /// hasher cannot follow) and says nothing about the zip.
-pub const INVALID_ZIP: &str = "not a valid module zip: ";
+pub(crate) const INVALID_ZIP: &str = "not a valid module zip: ";
 
 /// Why the zip itself is unusable, if a hash error says so (see [`INVALID_ZIP`]).
-pub fn invalid_zip_reason(error: &str) -> Option<&str> {
+pub(crate) fn invalid_zip_reason(error: &str) -> Option<&str> {
     error.strip_prefix(INVALID_ZIP)
 }
 const LOCAL_HEADER: u32 = 0x0403_4b50;
@@ -31,7 +31,7 @@ const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
 
 /// Hash1 over (name, SHA-256 of content) pairs: sorted by name, one
 /// `"<hex>  <name>\n"` line each, SHA-256 of that summary, base64.
-pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
+pub(crate) fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut summary = String::with_capacity(files.len() * 100);
     for (name, digest) in &files {
@@ -53,19 +53,19 @@ pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
 }
 
 /// `h1:` of a go.mod file (`<path> <version>/go.mod h1:…` in go.sum).
-pub fn gomod_hash(content_sha256: [u8; 32]) -> String {
+pub(crate) fn gomod_hash(content_sha256: [u8; 32]) -> String {
     hash1(vec![("go.mod".to_string(), content_sha256)]).expect("fixed name")
 }
 
 /// SHA-256 of a body streamed in pieces, for `.mod` files.
 #[derive(Default)]
-pub struct ModHasher(Sha256);
+pub(crate) struct ModHasher(Sha256);
 
 impl ModHasher {
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         gomod_hash(self.0.finalize().into())
     }
 }

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 
 /// Bytes per chunk handed to the worker.
 /// (Below glibc's mmap threshold, so chunk buffers are recycled, not faulted in afresh.)
-pub const CHUNK: usize = 64 << 10;
+pub(crate) const CHUNK: usize = 64 << 10;
 /// Chunks in flight (bounds the memory between the threads).
 const QUEUE: usize = 256;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
@@ -35,7 +35,7 @@ const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
 const MAX_REMEMBERED: usize = 100_000;
 
-pub enum Job {
+pub(crate) enum Job {
     Start {
         id: u64,
         module: Option<String>,
@@ -54,29 +54,29 @@ pub enum Job {
 
 /// An `h1:` (or why there is none) for a zip exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashResult {
-    pub exchange: u64,
-    pub h1: Result<String, String>,
+pub(crate) struct HashResult {
+    pub(crate) exchange: u64,
+    pub(crate) h1: Result<String, String>,
 }
 
 const WORKERS: usize = 2;
 
 /// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
 #[derive(Debug, Clone, Copy)]
-pub struct PoolLimits {
-    pub queue: usize,
-    pub speculation: usize,
+pub(crate) struct PoolLimits {
+    pub(crate) queue: usize,
+    pub(crate) speculation: usize,
     /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
     /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
-    pub background: bool,
+    pub(crate) background: bool,
     /// A zip seen before that outgrows `speculation` is only checked against its remembered
     /// raw hash (its bytes dropped) instead of being inflated from the start: a download
     /// that differs then loses its hash. Without it, such a zip is inflated after all.
-    pub check_raw_past_budget: bool,
+    pub(crate) check_raw_past_budget: bool,
 }
 
 impl PoolLimits {
-    pub const DEFAULT: PoolLimits = PoolLimits {
+    pub(crate) const DEFAULT: PoolLimits = PoolLimits {
         queue: QUEUE,
         speculation: SPECULATION_BUDGET,
         background: false,
@@ -85,7 +85,7 @@ impl PoolLimits {
     /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
     /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
     /// workers cannot keep up with loses its hash rather than grow memory.
-    pub const LEAN: PoolLimits = PoolLimits {
+    pub(crate) const LEAN: PoolLimits = PoolLimits {
         queue: 32,
         speculation: 2 << 20,
         background: true,
@@ -93,7 +93,7 @@ impl PoolLimits {
     };
 }
 
-pub struct HashPool {
+pub(crate) struct HashPool {
     txs: Vec<SyncSender<Job>>,
     shared: Arc<Shared>,
     rx: Receiver<HashResult>,
@@ -108,11 +108,7 @@ pub struct HashPool {
 }
 
 impl HashPool {
-    pub fn new(blocking: bool) -> Self {
-        Self::with_limits(blocking, PoolLimits::DEFAULT)
-    }
-
-    pub fn with_limits(blocking: bool, limits: PoolLimits) -> Self {
+    pub(crate) fn with_limits(blocking: bool, limits: PoolLimits) -> Self {
         let (results, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             budget: limits.speculation,
@@ -153,7 +149,7 @@ impl HashPool {
     }
 
     /// Sends a job; `false` if it could not be delivered (worker behind in live mode).
-    pub fn send(&mut self, job: Job) -> bool {
+    pub(crate) fn send(&mut self, job: Job) -> bool {
         let id = match &job {
             Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
         };
@@ -184,12 +180,12 @@ impl HashPool {
 
     /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
     /// still queued for it. Its End must still be sent.
-    pub fn give_up(&mut self, id: u64) {
+    pub(crate) fn give_up(&mut self, id: u64) {
         self.shared.given_up().insert(id);
     }
 
     /// Results that are ready now.
-    pub fn ready(&mut self) -> Vec<HashResult> {
+    pub(crate) fn ready(&mut self) -> Vec<HashResult> {
         let mut still = Vec::new();
         for job in self.deferred.drain(..) {
             let Job::End { id, .. } = &job else { continue };
@@ -206,7 +202,7 @@ impl HashPool {
     }
 
     /// Waits for every job sent so far and stops the worker.
-    pub fn finish(&mut self) -> Vec<HashResult> {
+    pub(crate) fn finish(&mut self) -> Vec<HashResult> {
         for job in self.deferred.drain(..) {
             if let Job::End { id, .. } = &job {
                 if let Some(tx) = self.txs.get(*id as usize % WORKERS) {

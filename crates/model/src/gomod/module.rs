@@ -15,7 +15,7 @@ const MAX_ATTEMPTS: usize = 512;
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Attempt {
     /// The exchange event, or null for a request that never reached the wire (refused).
-    pub exchange: Option<u64>,
+    pub(crate) exchange: Option<u64>,
     /// Shared strings: a module fetched many times keeps many attempts, and views copy
     /// them around (cloning an `Arc` is a counter increment, not an allocation).
     pub proxy: Option<Arc<str>>,
@@ -29,7 +29,7 @@ pub struct Attempt {
     pub total_ms: Option<f64>,
     pub url: Option<Arc<str>>,
     /// Extension: the request was redirected; the status is the final hop's.
-    pub redirected_to: Option<String>,
+    pub(crate) redirected_to: Option<String>,
     /// Extension: for a direct fetch, what this request was (`go-get`, `info/refs`,
     /// `ls-refs`, `fetch`, …; gomod::direct); null for proxy requests.
     pub step: Option<&'static str>,
@@ -38,7 +38,7 @@ pub struct Attempt {
     #[serde(skip)]
     pub ts: Ts,
     #[serde(skip)]
-    pub connection: Option<u64>,
+    pub(crate) connection: Option<u64>,
     /// Connection setup this request paid for (DNS, connect, TLS), for waterfalls.
     #[serde(skip)]
     pub setup: gomodwatch_wire::vocab::event::Setup,
@@ -49,7 +49,7 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    pub fn from_exchange(ex: &Exchange) -> Attempt {
+    pub(crate) fn from_exchange(ex: &Exchange) -> Attempt {
         Attempt {
             exchange: Some(ex.id),
             proxy: ex.go.proxy.as_deref().map(Arc::from),
@@ -72,7 +72,7 @@ impl Attempt {
 
     /// A connection refused just before a request: the same request, failing at the proxy
     /// before (it never reached the wire, so it has no exchange).
-    pub fn refused(kind: Kind, ts: Ts, proxy: String) -> Attempt {
+    pub(crate) fn refused(kind: Kind, ts: Ts, proxy: String) -> Attempt {
         Attempt {
             exchange: None,
             proxy: Some(proxy.into()),
@@ -93,12 +93,12 @@ impl Attempt {
         }
     }
 
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.status == Some(200) && self.error.is_none()
     }
 
     /// 404 and 410 mean "not here, ask the next proxy" (docs/goproxy-protocol.md §1.3).
-    pub fn not_found(&self) -> bool {
+    pub(crate) fn not_found(&self) -> bool {
         matches!(self.status, Some(404 | 410))
     }
 
@@ -120,26 +120,26 @@ impl Attempt {
 }
 
 #[derive(Debug, Clone)]
-pub struct ModuleRecord {
-    pub module: String,
-    pub version: Option<String>,
-    pub attempts: Vec<Attempt>,
+pub(crate) struct ModuleRecord {
+    pub(crate) module: String,
+    pub(crate) version: Option<String>,
+    pub(crate) attempts: Vec<Attempt>,
     /// Requests beyond `MAX_ATTEMPTS` that were only counted.
-    pub dropped_attempts: u64,
-    pub zip_h1: Option<String>,
-    pub zip_proxy: Option<String>,
-    pub zip_bytes: Option<u64>,
-    pub zip_hash_error: Option<String>,
-    pub mod_h1: Option<String>,
-    pub first: Ts,
-    pub last: Ts,
+    pub(crate) dropped_attempts: u64,
+    pub(crate) zip_h1: Option<String>,
+    pub(crate) zip_proxy: Option<String>,
+    pub(crate) zip_bytes: Option<u64>,
+    pub(crate) zip_hash_error: Option<String>,
+    pub(crate) mod_h1: Option<String>,
+    pub(crate) first: Ts,
+    pub(crate) last: Ts,
     /// When the record last changed (the session's module generation): views recompute
     /// only what changed since they last looked.
-    pub gen: u64,
+    pub(crate) gen: u64,
 }
 
 impl ModuleRecord {
-    pub fn new(module: String, version: Option<String>, ts: Ts) -> Self {
+    pub(crate) fn new(module: String, version: Option<String>, ts: Ts) -> Self {
         ModuleRecord {
             module,
             version,
@@ -158,7 +158,7 @@ impl ModuleRecord {
 
     /// Adds a request, folding the Go ≥ 1.24 GOAUTH retry of a 4xx on https into the
     /// attempt it repeats.
-    pub fn add(&mut self, a: Attempt) {
+    pub(crate) fn add(&mut self, a: Attempt) {
         self.first = self.first.min(a.ts);
         self.last = self.last.max(a.ts);
         // The retry follows its original within milliseconds: look at the last few only.
@@ -196,7 +196,7 @@ impl ModuleRecord {
         Kind::SumdbLookup,
     ];
 
-    pub fn attempts_of(&self, kind: Kind) -> impl Iterator<Item = &Attempt> {
+    pub(crate) fn attempts_of(&self, kind: Kind) -> impl Iterator<Item = &Attempt> {
         self.attempts.iter().filter(move |a| a.kind == kind)
     }
 
@@ -208,7 +208,7 @@ impl ModuleRecord {
     }
 
     /// The proxy whose 200 for this artifact came last.
-    pub fn served_by(&self, kind: Kind) -> Option<&str> {
+    pub(crate) fn served_by(&self, kind: Kind) -> Option<&str> {
         self.attempts_of(kind)
             .filter(|a| a.ok())
             .last()

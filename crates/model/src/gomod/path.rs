@@ -3,7 +3,7 @@
 //! is undone first, then `!x` becomes `X`.
 
 /// Decodes `%XX` sequences. `None` for a malformed sequence or a result that is not UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());
     }
@@ -25,7 +25,7 @@ pub fn percent_decode(s: &str) -> Option<String> {
 
 /// Undoes case-escaping (`!b` → `B`). `None` when the escaped form is invalid: an uppercase
 /// letter (escaping would have replaced it) or a `!` not followed by a lowercase letter.
-pub fn unescape_case(s: &str) -> Option<String> {
+pub(crate) fn unescape_case(s: &str) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let mut bang = false;
     for c in s.chars() {
@@ -48,12 +48,13 @@ pub fn unescape_case(s: &str) -> Option<String> {
 
 /// Percent-decoding then case-unescaping: from a URL path segment to a module path or
 /// version as the user wrote it.
-pub fn decode(s: &str) -> Option<String> {
+pub(crate) fn decode(s: &str) -> Option<String> {
     unescape_case(&percent_decode(s)?)
 }
 
+#[cfg(test)]
 /// The case-escaping the go command applies (`module.EscapePath`), for building URLs.
-pub fn escape_case(s: &str) -> String {
+pub(crate) fn escape_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);
     for c in s.chars() {
         if c.is_ascii_uppercase() {

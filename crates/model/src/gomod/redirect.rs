@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 const MAX_PENDING: usize = 1024;
 
 #[derive(Default)]
-pub struct Redirects {
+pub(crate) struct Redirects {
     by_url: HashMap<String, (GoRequest, u64)>,
     order: VecDeque<String>,
 }
@@ -16,7 +16,7 @@ pub struct Redirects {
 impl Redirects {
     /// Exchange `id` (a request of kind `go`) was redirected to `location`, resolved
     /// against the request's `url`.
-    pub fn remember(&mut self, url: &str, location: &str, go: &GoRequest, id: u64) {
+    pub(crate) fn remember(&mut self, url: &str, location: &str, go: &GoRequest, id: u64) {
         // Compared in normal form without credentials: requests never carry them.
         let Some(target) = url::resolve(url, location).map(|t| url::normalize(&t)) else {
             return;
@@ -31,7 +31,7 @@ impl Redirects {
     }
 
     /// If `url` is where an earlier request was sent, what that request was.
-    pub fn take(&mut self, url: &str) -> Option<(GoRequest, u64)> {
+    pub(crate) fn take(&mut self, url: &str) -> Option<(GoRequest, u64)> {
         if self.by_url.is_empty() {
             return None;
         }

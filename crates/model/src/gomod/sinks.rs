@@ -13,10 +13,10 @@ use std::rc::Rc;
 const TEXT_CAP: usize = 64 << 10;
 
 /// The hashing threads, shared by every zip being read (the decoder runs on one thread).
-pub type SharedPool = Rc<RefCell<HashPool>>;
+pub(crate) type SharedPool = Rc<RefCell<HashPool>>;
 
 /// The sink a 200 answer to a request of this kind deserves (`pool`: hash zips there).
-pub fn for_response(
+pub(crate) fn for_response(
     go: &GoRequest,
     exchange: u64,
     pool: Option<&SharedPool>,

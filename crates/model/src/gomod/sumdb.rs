@@ -7,9 +7,9 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sums {
     /// `h1:` of the module zip.
-    pub zip: Option<String>,
+    pub(crate) zip: Option<String>,
     /// `h1:` of its go.mod.
-    pub gomod: Option<String>,
+    pub(crate) gomod: Option<String>,
 }
 
 /// Hashes by (module, version).
@@ -52,7 +52,7 @@ impl SumTable {
         self.0.get(&(module.to_string(), version.to_string()))
     }
 
-    pub fn remove(&mut self, module: &str, version: &str) {
+    pub(crate) fn remove(&mut self, module: &str, version: &str) {
         self.0.remove(&(module.to_string(), version.to_string()));
     }
 

@@ -46,30 +46,30 @@ pub struct Problem {
     pub text: String,
     /// `module@version` the problem is about, if any.
     pub subject: Option<String>,
-    pub proxy: Option<String>,
+    pub(crate) proxy: Option<String>,
 }
 
 /// What the verdict may consult besides the module's own requests.
-pub struct JudgeCtx<'a> {
-    pub goproxy: Option<&'a GoproxyList>,
-    pub slo_ms: f64,
+pub(crate) struct JudgeCtx<'a> {
+    pub(crate) goproxy: Option<&'a GoproxyList>,
+    pub(crate) slo_ms: f64,
     /// Hashes from checksum database lookups seen in the traffic, and who served them.
-    pub sumdb: Option<&'a Sums>,
-    pub sumdb_source: Option<&'a str>,
+    pub(crate) sumdb: Option<&'a Sums>,
+    pub(crate) sumdb_source: Option<&'a str>,
     /// Hashes from the user's go.sum.
-    pub gosum: Option<&'a Sums>,
+    pub(crate) gosum: Option<&'a Sums>,
     /// The end of the traffic seen, for "never answered" waits.
-    pub end: Ts,
+    pub(crate) end: Ts,
     /// Packets the capture lost (dropped or gaps).
-    pub lost: u64,
+    pub(crate) lost: u64,
     /// The losses are plaintext the MITM proxy's tap dropped (its decoder fell behind),
     /// not packets a capture missed: no capture filter would help.
-    pub lost_in_tap: bool,
+    pub(crate) lost_in_tap: bool,
 }
 
-pub struct Judgement {
-    pub outcome: Outcome,
-    pub problem: Option<Problem>,
+pub(crate) struct Judgement {
+    pub(crate) outcome: Outcome,
+    pub(crate) problem: Option<Problem>,
 }
 
 /// Artifacts in the order they are judged.
@@ -117,7 +117,7 @@ fn status_text(code: u16) -> String {
     format!("{code}{reason}")
 }
 
-pub fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
+pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
     let subject = Some(match &rec.version {
         Some(v) => format!("{}@{}", rec.module, v),
         None => rec.module.clone(),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 #[derive(Serialize, Debug, Clone)]
 pub struct ModuleView {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     pub module: String,
     pub version: Option<String>,
     pub outcome: Outcome,
@@ -38,14 +38,14 @@ pub struct ModuleView {
     /// Time spent on this module's requests (the latest walk of each artifact).
     pub duration_ms: f64,
     /// Requests for this module beyond the attempts kept (docs/LIMITS.md): counted only.
-    pub attempts_not_kept: u64,
+    pub(crate) attempts_not_kept: u64,
     #[serde(skip)]
-    pub severity: Option<Severity>,
+    pub(crate) severity: Option<Severity>,
 }
 
 impl ModuleView {
     /// `module@version`, or the module alone for a version-less lookup.
-    pub fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         match &self.version {
             Some(v) => format!("{}@{v}", self.module),
             None => self.module.clone(),
@@ -78,7 +78,7 @@ pub struct ProxySummary {
 #[derive(Serialize, Debug, Clone)]
 pub struct Summary {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     pub packets: u64,
     pub bytes: u64,
     pub connections: u64,
@@ -95,7 +95,7 @@ pub struct Summary {
     /// `modules`; their `module` events were written when they were folded).
     pub modules_folded: u64,
     /// Extension: module records kept in full at most (`--max-modules`).
-    pub module_limit: u64,
+    pub(crate) module_limit: u64,
     /// Extension: what the folded modules add up to (null when none was folded).
     pub folded: Option<FoldedSummary>,
     /// Extension: what gomodwatch's own bounds cut (docs/LIMITS.md); all 0 on ordinary
@@ -108,9 +108,9 @@ pub struct Summary {
     pub skipped_bytes: u64,
     /// Extension (MITM; null otherwise): clients answered 503 because more than
     /// `mitm_client_limit` were being served at once, or no descriptor was left.
-    pub mitm_refused: Option<u64>,
+    pub(crate) mitm_refused: Option<u64>,
     /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
-    pub mitm_client_limit: Option<u64>,
+    pub(crate) mitm_client_limit: Option<u64>,
 }
 
 /// Traffic gomodwatch did not follow to the end because one of its bounds was reached.
@@ -164,24 +164,24 @@ impl LimitCounts {
 pub struct FoldedSummary {
     pub limit: u64,
     /// Module records folded (a module's version-less lookups are records of their own).
-    pub records: u64,
+    pub(crate) records: u64,
     /// Folded modules by outcome.
     pub outcomes: BTreeMap<String, u64>,
-    pub proxies: Vec<FoldedProxy>,
+    pub(crate) proxies: Vec<FoldedProxy>,
     /// Problems the folded modules had (told in `problems` with up to three names each).
-    pub problems: u64,
+    pub(crate) problems: u64,
     /// The first and last request of a folded module.
-    pub first: Option<Ts>,
-    pub last: Option<Ts>,
+    pub(crate) first: Option<Ts>,
+    pub(crate) last: Option<Ts>,
 }
 
 /// One proxy's share of the folded modules.
 #[derive(Serialize, Debug, Clone, Default, PartialEq)]
-pub struct FoldedProxy {
-    pub proxy: String,
+pub(crate) struct FoldedProxy {
+    pub(crate) proxy: String,
     /// Folded modules whose .info, .mod or .zip it served.
-    pub modules_served: u64,
-    pub requests: u64,
-    pub not_found: u64,
-    pub failed: u64,
+    pub(crate) modules_served: u64,
+    pub(crate) requests: u64,
+    pub(crate) not_found: u64,
+    pub(crate) failed: u64,
 }

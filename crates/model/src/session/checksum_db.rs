@@ -17,7 +17,7 @@ pub struct ChecksumDb {
 }
 
 impl ChecksumDb {
-    pub fn apply(&mut self, ex: &Exchange) {
+    pub(crate) fn apply(&mut self, ex: &Exchange) {
         let go = &ex.go;
         if !go.kind.is_sumdb() {
             return;
@@ -53,31 +53,31 @@ impl ChecksumDb {
     }
 
     /// Forgets a module version's lookup (its module was folded): memory stays flat.
-    pub fn forget(&mut self, module: &str, version: &str) {
+    pub(crate) fn forget(&mut self, module: &str, version: &str) {
         let key = (module.to_string(), version.to_string());
         self.sums.remove(&key.0, &key.1);
         self.source.remove(&key);
     }
 
-    pub fn sums(&self, module: &str, version: &str) -> Option<&Sums> {
+    pub(crate) fn sums(&self, module: &str, version: &str) -> Option<&Sums> {
         self.sums.get(module, version)
     }
 
     /// The base URL that answered the lookup of this module version.
-    pub fn source(&self, module: &str, version: &str) -> Option<&str> {
+    pub(crate) fn source(&self, module: &str, version: &str) -> Option<&str> {
         self.source
             .get(&(module.to_string(), version.to_string()))
             .map(String::as_str)
     }
 
     /// Every base URL that answered a lookup.
-    pub fn sources(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn sources(&self) -> impl Iterator<Item = &str> {
         self.source.values().map(String::as_str)
     }
 
     /// How to name the checksum database that answered through `base`: under a proxy
     /// (`<proxy>/sumdb/<name>/lookup/...`) or at its own URL.
-    pub fn describe(&self, base: &str) -> String {
+    pub(crate) fn describe(&self, base: &str) -> String {
         let name = self
             .names
             .get(base)

@@ -91,7 +91,7 @@ pub struct SourceStatus {
 impl SourceStatus {
     /// Packets lost so far: an answer that is missing may have been lost there rather
     /// than never sent.
-    pub fn lost(&self) -> u64 {
+    pub(crate) fn lost(&self) -> u64 {
         self.dropped + self.gaps + self.limits.flows_evicted
     }
 }

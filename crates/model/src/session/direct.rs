@@ -17,15 +17,15 @@ const MAX_ENTRIES: usize = 50_000;
 
 /// What the direct fetches said beyond their attempts, by module path.
 #[derive(Debug, Default)]
-pub struct DirectIndex {
+pub(crate) struct DirectIndex {
     /// Module root → what its discovery page named (or that it named nothing usable).
-    pub discoveries: AHashMap<String, DiscoveryRecord>,
+    pub(crate) discoveries: AHashMap<String, DiscoveryRecord>,
     /// Repository URL → the module root whose discovery named it.
     repos: AHashMap<String, String>,
     /// A git process's connection → the version its `ls-refs` answer showed it fetching.
     conn_version: AHashMap<u64, String>,
     /// Proxies that served an artifact in this run (at most 32).
-    pub proxies_serving: Vec<String>,
+    pub(crate) proxies_serving: Vec<String>,
     /// Code hosts that refused a discovery (GOINSECURE's https try): told in the module's
     /// attempts, not as a missing proxy.
     refused: Vec<SocketAddr>,
@@ -34,20 +34,20 @@ pub struct DirectIndex {
 /// A direct fetch as an attempt: the record it belongs to, the step it was (`go-get`,
 /// `ls-refs`, `fetch`...), and the repository or origin it went to.
 pub(super) struct DirectFetch {
-    pub module: String,
-    pub version: Option<String>,
-    pub step: &'static str,
-    pub proxy: Option<String>,
+    pub(crate) module: String,
+    pub(crate) version: Option<String>,
+    pub(crate) step: &'static str,
+    pub(crate) proxy: Option<String>,
 }
 
 impl DirectIndex {
     /// The repository a module was fetched from: its discovery's tag.
-    pub fn discovery(&self, module: &str) -> Option<&DiscoveryRecord> {
+    pub(crate) fn discovery(&self, module: &str) -> Option<&DiscoveryRecord> {
         self.discoveries.get(module)
     }
 
     /// A code host's address that refused a direct request.
-    pub fn refused_here(&self, server: &SocketAddr) -> bool {
+    pub(crate) fn refused_here(&self, server: &SocketAddr) -> bool {
         self.refused.contains(server)
     }
 

@@ -35,23 +35,23 @@ pub struct Folded {
     /// Module views folded (as the `modules` count of the summary counts them).
     pub modules: u64,
     /// Records folded (module@version pairs and version-less lookups).
-    pub records: u64,
-    pub by_outcome: BTreeMap<Outcome, u64>,
+    pub(crate) records: u64,
+    pub(crate) by_outcome: BTreeMap<Outcome, u64>,
     by_proxy: BTreeMap<String, FoldedProxy>,
     problems: Vec<FoldedProblem>,
     problem_index: HashMap<String, usize>,
     /// Problems of folded modules whose sentence did not fit in `problems`.
-    pub problems_uncounted: u64,
-    pub first: Option<Ts>,
-    pub last: Option<Ts>,
+    pub(crate) problems_uncounted: u64,
+    pub(crate) first: Option<Ts>,
+    pub(crate) last: Option<Ts>,
     /// One small record per distinct walk down the proxies, for chain inference.
-    pub evidence: Vec<ModuleRecord>,
+    pub(crate) evidence: Vec<ModuleRecord>,
     evidence_keys: std::collections::HashSet<u64>,
 }
 
 impl Folded {
     /// Folds one judged module view in.
-    pub fn add(&mut self, v: &ModuleView) {
+    pub(crate) fn add(&mut self, v: &ModuleView) {
         self.modules += 1;
         *self.by_outcome.entry(v.outcome).or_default() += 1;
         self.first = Some(self.first.map_or(v.ts, |t| t.min(v.ts)));
@@ -129,7 +129,7 @@ impl Folded {
 
     /// Whether a record walked the proxies in a way not kept as evidence yet (a hash of
     /// its attempts' kinds, proxies and answers: nothing is allocated per record).
-    pub fn wants_evidence(&self, rec: &ModuleRecord) -> Option<u64> {
+    pub(crate) fn wants_evidence(&self, rec: &ModuleRecord) -> Option<u64> {
         if self.evidence.len() >= MAX_EVIDENCE || rec.attempts.is_empty() {
             return None;
         }
@@ -142,7 +142,7 @@ impl Folded {
     }
 
     /// Keeps a record's walk down the proxies (not its details).
-    pub fn keep_evidence(&mut self, sig: u64, rec: &ModuleRecord) {
+    pub(crate) fn keep_evidence(&mut self, sig: u64, rec: &ModuleRecord) {
         if self.evidence.len() >= MAX_EVIDENCE || !self.evidence_keys.insert(sig) {
             return;
         }
@@ -162,7 +162,7 @@ impl Folded {
 
     /// Adds the folded modules' problems to a session's problem list: a sentence already
     /// there names the folded modules too; a new one is placed by severity.
-    pub fn merge_problems(&self, out: &mut Vec<Problem>) {
+    pub(crate) fn merge_problems(&self, out: &mut Vec<Problem>) {
         for p in &self.problems {
             let mut subject = p.subjects.join(", ");
             let more = p.count - p.subjects.len() as u64;
@@ -211,7 +211,7 @@ impl Folded {
     }
 
     /// The summary's `folded` object, or nothing when no module was folded.
-    pub fn summary(&self, limit: usize) -> Option<FoldedSummary> {
+    pub(crate) fn summary(&self, limit: usize) -> Option<FoldedSummary> {
         (self.modules > 0 || self.records > 0).then(|| FoldedSummary {
             limit: limit as u64,
             records: self.records,

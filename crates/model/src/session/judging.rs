@@ -10,16 +10,16 @@ use gomodwatch_wire::vocab::Ts;
 
 /// What the verdicts consult besides the modules' own requests.
 pub struct Judging<'a> {
-    pub chain: Option<&'a GoproxyList>,
-    pub slo_ms: f64,
-    pub gosum: &'a SumTable,
-    pub checksum_db: &'a ChecksumDb,
+    pub(crate) chain: Option<&'a GoproxyList>,
+    pub(crate) slo_ms: f64,
+    pub(crate) gosum: &'a SumTable,
+    pub(crate) checksum_db: &'a ChecksumDb,
     /// The end of the traffic seen.
-    pub end: Ts,
+    pub(crate) end: Ts,
     /// Packets the capture lost.
-    pub lost: u64,
+    pub(crate) lost: u64,
     /// Those losses are the MITM tap's (see `JudgeCtx::lost_in_tap`).
-    pub lost_in_tap: bool,
+    pub(crate) lost_in_tap: bool,
     /// The go command's environment, when known (`--go-env`, or `go env` live).
-    pub env: Option<&'a GoEnv>,
+    pub(crate) env: Option<&'a GoEnv>,
 }

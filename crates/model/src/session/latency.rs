@@ -14,7 +14,7 @@ pub struct Latencies {
 }
 
 impl Latencies {
-    pub fn add(&mut self, ms: f64) {
+    pub(crate) fn add(&mut self, ms: f64) {
         self.seen += 1;
         self.max = Some(self.max.map_or(ms, |m| m.max(ms)));
         if self.samples.len() < MAX_SAMPLES {
@@ -45,10 +45,6 @@ impl Latencies {
 
     pub fn max(&self) -> Option<f64> {
         self.max
-    }
-
-    pub fn count(&self) -> u64 {
-        self.seen
     }
 
     /// The most recent samples, oldest first (for sparklines); exact until the reservoir

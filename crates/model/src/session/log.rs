@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 /// One line of the log.
 #[derive(Debug, Clone)]
 pub struct LogRow {
-    pub id: u64,
     pub ts: Ts,
     pub method: Option<String>,
     pub url: Option<String>,
@@ -21,7 +20,6 @@ pub struct LogRow {
 impl From<&Exchange> for LogRow {
     fn from(ex: &Exchange) -> Self {
         LogRow {
-            id: ex.id,
             ts: ex.ts,
             method: ex.method.clone(),
             url: ex.url.clone(),
@@ -45,14 +43,14 @@ pub struct ExchangeLog {
 }
 
 impl ExchangeLog {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         ExchangeLog {
             capacity,
             ..Default::default()
         }
     }
 
-    pub fn apply(&mut self, ex: &Exchange) {
+    pub(crate) fn apply(&mut self, ex: &Exchange) {
         if self.capacity == 0 {
             return;
         }

@@ -1,15 +1,15 @@
 //! The model every view reads, built from events only (captures and the MITM proxy feed
 //! it alike). It is a set of small trackers, each applying the events it cares about to
 //! its own state: connections and refusals, TLS servers seen from outside, the checksum
-//! database, per-proxy statistics, modules, DNS times and the raw log. What they add up
-//! to — module verdicts, problems, the summary — is derived on demand.
+//! database, per-proxy statistics, modules, name lookups and TLS failures (network), and
+//! the raw log. What they add up to — module verdicts, problems, the summary — is derived
+//! on demand.
 
 pub mod checksum_db;
 pub mod config;
 pub mod connections;
 pub mod direct;
 mod direct_views;
-pub mod dns;
 pub mod folded;
 pub mod judging;
 pub mod latency;
@@ -26,7 +26,6 @@ pub mod tls_servers;
 pub mod view_cache;
 
 pub use config::{ProxyEnv, SessionConfig, SourceStatus, TrustedRoots};
-pub use connections::ConnBrief;
 pub use judging::Judging;
 pub use latency::Latencies;
 pub use log::LogRow;

@@ -5,7 +5,6 @@
 use super::checksum_db::ChecksumDb;
 use super::config::{SessionConfig, SourceStatus};
 use super::connections::Connections;
-use super::dns::DnsTimes;
 use super::judging::Judging;
 use super::log::ExchangeLog;
 use super::module_views;
@@ -31,7 +30,6 @@ pub struct Session {
     pub proxies: Proxies,
     pub modules: Modules,
     pub log: ExchangeLog,
-    pub dns: DnsTimes,
     pub network: Network,
     pub exchanges: u64,
     pub first: Option<Ts>,
@@ -63,8 +61,7 @@ impl Session {
             Event::Connection(c) => {
                 self.touch(c.ts);
                 self.touch(c.end);
-                let dns_ms = c.server_name.as_deref().and_then(|n| self.dns.ms(n));
-                self.connections.apply(c, dns_ms);
+                self.connections.apply(c);
                 self.tls.apply(c);
                 self.network.connection(c);
             }
@@ -86,10 +83,7 @@ impl Session {
                 }
             }
             Event::Hash(h) => self.modules.zip_hash(h),
-            Event::Dns(d) => {
-                self.dns.apply(d);
-                self.network.dns(d);
-            }
+            Event::Dns(d) => self.network.dns(d),
         }
     }
 
@@ -100,7 +94,7 @@ impl Session {
 
     /// The GOPROXY chain used for verdicts: configured, or inferred from the order in
     /// which the traffic asked proxies.
-    pub fn chain(&self) -> Option<GoproxyList> {
+    pub(crate) fn chain(&self) -> Option<GoproxyList> {
         self.config.goproxy.clone().or_else(|| {
             // Folded modules leave one record per distinct walk behind as evidence.
             chain::infer(
@@ -113,7 +107,7 @@ impl Session {
     }
 
     /// What the verdicts consult, with this chain.
-    pub fn judging<'a>(&'a self, chain: Option<&'a GoproxyList>) -> Judging<'a> {
+    pub(crate) fn judging<'a>(&'a self, chain: Option<&'a GoproxyList>) -> Judging<'a> {
         Judging {
             chain,
             slo_ms: self.config.slo_ms,
@@ -218,7 +212,7 @@ impl Session {
     }
 
     /// The proxy base URL for a server address (see [`proxy_at`]).
-    pub fn proxy_at(&self, server: &SocketAddr) -> String {
+    pub(crate) fn proxy_at(&self, server: &SocketAddr) -> String {
         proxy_at(&self.config, &self.proxies, server)
     }
 }

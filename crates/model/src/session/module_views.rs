@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Every module@version the traffic touched, with its verdict, oldest first.
-pub fn views(m: &Modules, j: &Judging<'_>) -> Vec<ModuleView> {
+pub(crate) fn views(m: &Modules, j: &Judging<'_>) -> Vec<ModuleView> {
     let mut views: Vec<ModuleView> = Vec::new();
     for (root, _) in m.roots() {
         views.extend(component_views(m, root, j).0);
@@ -28,7 +28,7 @@ pub fn views(m: &Modules, j: &Judging<'_>) -> Vec<ModuleView> {
 /// The views of one component (see [`Modules::root_of`]), in merge order, and whether
 /// they depend on when the traffic ended or how much the capture lost (a request
 /// still waiting for its answer).
-pub fn component_views(m: &Modules, root: &str, j: &Judging<'_>) -> (Vec<ModuleView>, bool) {
+pub(crate) fn component_views(m: &Modules, root: &str, j: &Judging<'_>) -> (Vec<ModuleView>, bool) {
     let recs: Vec<&ModuleRecord> = m.component(root).collect();
     let waiting = recs
         .iter()

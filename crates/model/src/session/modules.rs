@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 /// Module records kept in full by default (module@version pairs, and version-less
 /// lookups); older ones are folded past it.
-pub const DEFAULT_MAX_MODULES: usize = 10_000;
+pub(crate) const DEFAULT_MAX_MODULES: usize = 10_000;
 /// Zip exchanges waiting for their hash, at most.
 const MAX_PENDING_HASHES: usize = 50_000;
 /// Distinct (from, to, reason) fallbacks counted; the rest are counted under `other`.
 const MAX_FALLBACK_KEYS: usize = 1024;
 
-pub type Key = (String, Option<String>);
+pub(crate) type Key = (String, Option<String>);
 
 /// A fallback: the go command moved on from one proxy to the next for the same artifact.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,15 +35,15 @@ pub struct Fallback {
 
 #[derive(Debug)]
 pub struct Modules {
-    pub records: BTreeMap<Key, ModuleRecord>,
+    pub(crate) records: BTreeMap<Key, ModuleRecord>,
     /// Records per module path (components are found by path prefix).
     paths: AHashMap<String, u32>,
     /// Zip exchanges whose hash has not arrived yet → their module record.
     zip_exchanges: HashMap<u64, Key>,
     /// Bumped on every change to a record (stamped on it as `gen`).
-    pub gen: u64,
+    pub(crate) gen: u64,
     /// Bumped whenever records are folded away.
-    pub fold_epoch: u64,
+    pub(crate) fold_epoch: u64,
     /// Records kept in full at most; older ones are folded into `folded`.
     pub limit: usize,
     /// What the folded modules add up to.
@@ -51,7 +51,7 @@ pub struct Modules {
     /// Every fallback from one proxy to another, counted as it happens.
     pub fallbacks: BTreeMap<Fallback, u64>,
     /// What direct fetches' discoveries and git traffic said (`super::direct`).
-    pub direct: DirectIndex,
+    pub(crate) direct: DirectIndex,
 }
 
 impl Default for Modules {
@@ -72,7 +72,7 @@ impl Default for Modules {
 
 impl Modules {
     /// `proxy_at`: the proxy base URL to name for a server address (for refusals).
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         ex: &Exchange,
         conns: &mut Connections,
@@ -150,7 +150,7 @@ impl Modules {
     }
 
     /// A zip's `h1:` arrived from the hashing threads.
-    pub fn zip_hash(&mut self, h: &ZipHash) {
+    pub(crate) fn zip_hash(&mut self, h: &ZipHash) {
         let Some(key) = self.zip_exchanges.remove(&h.exchange) else {
             return;
         };
@@ -234,7 +234,7 @@ impl Modules {
     }
 
     /// Whether any record has this module path.
-    pub fn has_path(&self, path: &str) -> bool {
+    pub(crate) fn has_path(&self, path: &str) -> bool {
         self.paths.contains_key(path)
     }
 
@@ -242,7 +242,7 @@ impl Modules {
     /// its `/`-ancestors that has a record. Records are related only within a component
     /// (a path and the paths under it that the same query probed), so views are derived
     /// one component at a time.
-    pub fn root_of<'a>(&self, path: &'a str) -> &'a str {
+    pub(crate) fn root_of<'a>(&self, path: &'a str) -> &'a str {
         let mut cut = 0;
         while let Some(i) = path[cut..].find('/') {
             let prefix = &path[..cut + i];
@@ -255,7 +255,10 @@ impl Modules {
     }
 
     /// The records of the component rooted at `root`, in key order.
-    pub fn component<'a>(&'a self, root: &str) -> impl Iterator<Item = &'a ModuleRecord> + 'a {
+    pub(crate) fn component<'a>(
+        &'a self,
+        root: &str,
+    ) -> impl Iterator<Item = &'a ModuleRecord> + 'a {
         let start: Key = (root.to_string(), None);
         let end: Key = (format!("{root}0"), None);
         let under = format!("{root}/");
@@ -267,7 +270,7 @@ impl Modules {
     }
 
     /// Every component root, in key order, with the most recent activity of its records.
-    pub fn roots(&self) -> Vec<(&str, Ts)> {
+    pub(crate) fn roots(&self) -> Vec<(&str, Ts)> {
         let mut out: Vec<(&str, Ts)> = Vec::new();
         let mut index: AHashMap<&str, usize> = AHashMap::with_capacity(self.records.len());
         for ((m, _), rec) in &self.records {
@@ -284,7 +287,7 @@ impl Modules {
     }
 
     /// Removes a component's records (they were folded); returns their keys.
-    pub fn remove_component(&mut self, root: &str) -> Vec<Key> {
+    pub(crate) fn remove_component(&mut self, root: &str) -> Vec<Key> {
         let keys: Vec<Key> = self
             .component(root)
             .map(|r| (r.module.clone(), r.version.clone()))
@@ -306,7 +309,7 @@ impl Modules {
 
     /// Forgets the zips of folded records that still wait for their hash (once per batch:
     /// the pending list can be long).
-    pub fn forget_pending_hashes(&mut self, folded: &[Key]) {
+    pub(crate) fn forget_pending_hashes(&mut self, folded: &[Key]) {
         if !self.zip_exchanges.is_empty() && !folded.is_empty() {
             let gone: std::collections::HashSet<&Key> = folded.iter().collect();
             self.zip_exchanges.retain(|_, k| !gone.contains(k));

@@ -24,43 +24,41 @@ pub struct TunnelTally {
 
 /// Connection attempts to one endpoint that got no answer at all.
 #[derive(Debug, Clone)]
-pub struct Silence {
-    pub connections: u64,
-    pub syns: u64,
-    pub first: Ts,
-    pub last: Ts,
-    pub name: Option<String>,
+pub(crate) struct Silence {
+    pub(crate) connections: u64,
+    pub(crate) syns: u64,
+    pub(crate) first: Ts,
+    pub(crate) last: Ts,
+    pub(crate) name: Option<String>,
 }
 
 /// Attempts answered by an ICMP error.
 #[derive(Debug, Clone)]
-pub struct Rejection {
-    pub connections: u64,
-    pub icmp: Unreachable,
-    pub name: Option<String>,
+pub(crate) struct Rejection {
+    pub(crate) connections: u64,
+    pub(crate) icmp: Unreachable,
+    pub(crate) name: Option<String>,
 }
 
 /// TLS handshakes with one server that failed the same way.
 #[derive(Debug, Clone)]
-pub struct TlsFailures {
-    pub count: u64,
-    pub failure: TlsFailure,
-    pub version: Option<String>,
-    pub certificate: Option<CertSummary>,
-    pub server: SocketAddr,
-    pub via: Option<SocketAddr>,
+pub(crate) struct TlsFailures {
+    pub(crate) count: u64,
+    pub(crate) failure: TlsFailure,
+    pub(crate) certificate: Option<CertSummary>,
+    pub(crate) via: Option<SocketAddr>,
 }
 
 /// The lookups of one name.
 #[derive(Debug, Clone, Default)]
-pub struct Lookups {
-    pub queries: u64,
+pub(crate) struct Lookups {
+    pub(crate) queries: u64,
     /// Answers with addresses: the name resolved.
-    pub resolved: u64,
+    pub(crate) resolved: u64,
     /// Failed answers by response code; `None` is a query never answered.
-    pub failed: BTreeMap<Option<u8>, u64>,
-    pub resolver: Option<SocketAddr>,
-    pub slowest_ms: Option<f64>,
+    pub(crate) failed: BTreeMap<Option<u8>, u64>,
+    pub(crate) resolver: Option<SocketAddr>,
+    pub(crate) slowest_ms: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -69,16 +67,16 @@ pub struct Network {
     pub tunnels: BTreeMap<(SocketAddr, String), TunnelTally>,
     /// Endpoints that the traffic shows to be HTTP proxies (they got CONNECT or
     /// absolute-form requests).
-    pub http_proxies: BTreeSet<SocketAddr>,
-    pub silent: BTreeMap<SocketAddr, Silence>,
-    pub rejected: BTreeMap<SocketAddr, Rejection>,
+    pub(crate) http_proxies: BTreeSet<SocketAddr>,
+    pub(crate) silent: BTreeMap<SocketAddr, Silence>,
+    pub(crate) rejected: BTreeMap<SocketAddr, Rejection>,
     /// (server as the client named it, failure) → tally.
-    pub tls_failures: BTreeMap<(String, String), TlsFailures>,
-    pub lookups: BTreeMap<String, Lookups>,
+    pub(crate) tls_failures: BTreeMap<(String, String), TlsFailures>,
+    pub(crate) lookups: BTreeMap<String, Lookups>,
 }
 
 impl Network {
-    pub fn connection(&mut self, c: &Connection) {
+    pub(crate) fn connection(&mut self, c: &Connection) {
         let name = c.server_name.clone();
         match c.error {
             Some(ConnError::NoAnswer) if room(&self.silent, &c.server) => {
@@ -120,9 +118,7 @@ impl Network {
                     let e = self.tls_failures.entry(key).or_insert(TlsFailures {
                         count: 0,
                         failure: f.clone(),
-                        version: tls.version.clone(),
                         certificate: tls.certificate.clone(),
-                        server: c.server,
                         via: c.via,
                     });
                     e.count += 1;
@@ -131,7 +127,7 @@ impl Network {
         }
     }
 
-    pub fn exchange(&mut self, ex: &Exchange) {
+    pub(crate) fn exchange(&mut self, ex: &Exchange) {
         let Some(server) = ex.server else { return };
         if let Some(via) = ex.via {
             self.http_proxies.insert(via);
@@ -158,7 +154,7 @@ impl Network {
         }
     }
 
-    pub fn dns(&mut self, d: &DnsAnswer) {
+    pub(crate) fn dns(&mut self, d: &DnsAnswer) {
         // Only lookups of hosts to connect to: reverse lookups (PTR, a proxy logging its
         // clients) and the like are not the go command's.
         if !matches!(d.qtype, "A" | "AAAA" | "HTTPS") {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 impl Session {
     /// Every problem worth telling, most serious first: module verdicts, then what only
     /// the whole session shows (refused proxies, undecodable TLS, configuration drift).
-    pub fn problems<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Vec<Problem> {
+    pub(crate) fn problems<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Vec<Problem> {
         let mut out: Vec<Problem> = modules
             .iter()
             .map(Borrow::borrow)

@@ -13,7 +13,7 @@ pub struct Proxies {
 }
 
 impl Proxies {
-    pub fn apply(&mut self, ex: &Exchange) {
+    pub(crate) fn apply(&mut self, ex: &Exchange) {
         // A redirect hop is counted with the request that caused it.
         if let Some(proxy) = ex.go.proxy.as_ref().filter(|_| ex.redirect_of.is_none()) {
             self.by_base.entry(proxy.clone()).or_default().add(
@@ -25,22 +25,28 @@ impl Proxies {
         }
     }
 
-    pub fn summaries(&self) -> Vec<ProxySummary> {
+    pub(crate) fn summaries(&self) -> Vec<ProxySummary> {
         self.by_base.iter().map(|(p, t)| t.summary(p)).collect()
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ProxyTally {
-    pub requests: u64,
-    pub status: BTreeMap<String, u64>,
-    pub errors: u64,
-    pub bytes: u64,
+    pub(crate) requests: u64,
+    pub(crate) status: BTreeMap<String, u64>,
+    pub(crate) errors: u64,
+    pub(crate) bytes: u64,
     pub ttfb: Latencies,
 }
 
 impl ProxyTally {
-    pub fn add(&mut self, status: Option<u16>, error: bool, bytes: u64, ttfb_ms: Option<f64>) {
+    pub(crate) fn add(
+        &mut self,
+        status: Option<u16>,
+        error: bool,
+        bytes: u64,
+        ttfb_ms: Option<f64>,
+    ) {
         self.requests += 1;
         let key = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         *self.status.entry(key).or_default() += 1;
@@ -51,7 +57,7 @@ impl ProxyTally {
         }
     }
 
-    pub fn summary(&self, proxy: &str) -> ProxySummary {
+    pub(crate) fn summary(&self, proxy: &str) -> ProxySummary {
         ProxySummary {
             proxy: proxy.to_string(),
             requests: self.requests,

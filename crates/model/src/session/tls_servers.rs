@@ -20,7 +20,7 @@ pub struct TlsServer {
     pub handshake: Latencies,
     pub duration: Latencies,
     /// Handshakes that did not complete (nothing was carried).
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// The HTTP proxy these connections were tunnelled through.
     pub via: Option<SocketAddr>,
 }
@@ -31,7 +31,7 @@ pub struct TlsServers {
 }
 
 impl TlsServers {
-    pub fn apply(&mut self, c: &Connection) {
+    pub(crate) fn apply(&mut self, c: &Connection) {
         // The MITM proxy decodes its own TLS: only what a capture saw from outside counts.
         let (Some(tls), Source::Capture) = (&c.tls, c.source) else {
             return;

@@ -26,7 +26,7 @@ pub struct ViewCache {
     sorted: Vec<Arc<ModuleView>>,
     counts: BTreeMap<Outcome, u64>,
     /// Components merged and judged by the last refresh (for measurements).
-    pub last_recomputed: usize,
+    pub(crate) last_recomputed: usize,
 }
 
 struct CompViews {
@@ -139,13 +139,5 @@ impl ViewCache {
     /// Modules held in full, by outcome.
     pub fn count(&self, outcome: Outcome) -> u64 {
         self.counts.get(&outcome).copied().unwrap_or(0)
-    }
-
-    pub fn len(&self) -> usize {
-        self.comps.values().map(|c| c.outcomes.len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.comps.values().all(|c| c.outcomes.is_empty())
     }
 }

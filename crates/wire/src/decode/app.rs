@@ -13,7 +13,7 @@ use crate::vocab::{Dir, TlsInfo, Ts};
 use std::sync::Arc;
 
 #[derive(Default)]
-pub enum App {
+pub(crate) enum App {
     /// No payload yet.
     #[default]
     Undecided,
@@ -27,7 +27,7 @@ pub enum App {
 }
 
 impl App {
-    pub fn protocol(&self) -> &'static str {
+    pub(crate) fn protocol(&self) -> &'static str {
         match self {
             App::Undecided => "none",
             App::Http(_) => "http1",
@@ -41,7 +41,7 @@ impl App {
 
     /// Bytes of protocol state held (buffers, requests waiting for responses): what the
     /// flow table's state bound counts.
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         match self {
             App::Undecided | App::Opaque => 0,
             App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
@@ -55,7 +55,7 @@ impl App {
         }
     }
 
-    pub fn tls_info(&self) -> Option<Box<TlsInfo>> {
+    pub(crate) fn tls_info(&self) -> Option<Box<TlsInfo>> {
         match self {
             App::Tls(t) => Some(Box::new(t.tls.info.clone())),
             _ => None,
@@ -63,7 +63,7 @@ impl App {
     }
 
     /// The tunnel this connection became, if it did.
-    pub fn tunnel(&self) -> Option<&Tunneled> {
+    pub(crate) fn tunnel(&self) -> Option<&Tunneled> {
         match self {
             App::Tunnel(t) => Some(t),
             _ => None,
@@ -71,7 +71,7 @@ impl App {
     }
 
     /// HTTP/2 counters of this connection (`None` for other protocols).
-    pub fn h2_counters(&self) -> Option<&http2::codec::Counters> {
+    pub(crate) fn h2_counters(&self) -> Option<&http2::codec::Counters> {
         match self {
             App::Http2(h) => Some(h.counters()),
             _ => None,
@@ -92,7 +92,13 @@ impl App {
         };
     }
 
-    pub fn chunk(&mut self, dir: Dir, chunk: Chunk<'_>, mid_stream: bool, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn chunk(
+        &mut self,
+        dir: Dir,
+        chunk: Chunk<'_>,
+        mid_stream: bool,
+        ctx: &mut ConnCtx<'_>,
+    ) {
         match (&*self, &chunk) {
             (App::Undecided, Chunk::Data(_, data, _)) => self.decide(dir, data, mid_stream),
             // Bytes lost before the first ones we see: look for the next message.
@@ -168,7 +174,7 @@ impl App {
     }
 
     /// The connection ended by RST, was never seen to its end, or was evicted.
-    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         match self {
             App::Http(h) => h.close(how, ts, ctx),
             App::Http2(h) => h.close(how == Close::Reset, ts, ctx),
@@ -184,7 +190,7 @@ impl App {
 
     /// The connection is over, however it ended: what was left half done is judged (a
     /// TLS handshake that never completed).
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         match self {
             App::Tls(t) => t.tls.close(),
             App::Tunnel(t) => t.inner.end(),
@@ -195,16 +201,16 @@ impl App {
 
 /// A TLS connection: its handshake as read, and its plaintext when the key log decrypts it.
 #[derive(Default)]
-pub struct TlsConn {
-    pub tls: Tls,
+pub(crate) struct TlsConn {
+    pub(crate) tls: Tls,
     /// Decrypted with the key log (`--tls-keylog`), when it has this connection's secrets.
-    pub plain: Option<Box<Decrypted>>,
+    pub(crate) plain: Option<Box<Decrypted>>,
 }
 
 /// A tunnel through an HTTP proxy (`tunnel.rs`) and the connection that runs inside it.
-pub struct Tunneled {
-    pub tunnel: Tunnel,
-    pub inner: App,
+pub(crate) struct Tunneled {
+    pub(crate) tunnel: Tunnel,
+    pub(crate) inner: App,
 }
 
 impl Tunneled {
@@ -236,7 +242,7 @@ impl Tunneled {
 
 /// A TLS connection decrypted with the key log: its plaintext runs through a codec of
 /// its own, as a cleartext connection would (`https` URLs).
-pub struct Decrypted {
+pub(crate) struct Decrypted {
     dec: Decryptor,
     inner: App,
     /// Server plaintext that came before the client's first (at most 64 records).
@@ -278,7 +284,7 @@ impl Decrypted {
     }
 
     /// Bytes of state held by the codec inside.
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         self.inner.state_bytes()
     }
 }

@@ -21,31 +21,31 @@ pub struct DecodeConfig {
 
 /// What a protocol codec knows about its connection, and where its events go.
 pub struct ConnCtx<'a> {
-    pub conn_id: u64,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub scheme: &'static str,
-    pub source: Source,
-    pub show_credentials: bool,
-    pub next_exchange: &'a mut u64,
-    pub out: &'a mut Vec<Event>,
-    pub hook: &'a mut dyn ExchangeHook,
+    pub(crate) conn_id: u64,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    pub(crate) scheme: &'static str,
+    pub(crate) source: Source,
+    pub(crate) show_credentials: bool,
+    pub(crate) next_exchange: &'a mut u64,
+    pub(crate) out: &'a mut Vec<Event>,
+    pub(crate) hook: &'a mut dyn ExchangeHook,
     /// How long it took to reach the server, told with the connection's first request.
-    pub setup: Setup,
+    pub(crate) setup: Setup,
     /// For server data: how far into the client's stream the server had read (its TCP
     /// acknowledgment), which pairs a response with its request again after lost packets.
-    pub acked: Option<u64>,
+    pub(crate) acked: Option<u64>,
     /// The HTTP proxy this connection's requests go through (inside a CONNECT tunnel).
-    pub via: Option<SocketAddr>,
+    pub(crate) via: Option<SocketAddr>,
     /// The decoder's counters (requests dropped, malformed messages).
-    pub stats: &'a mut Stats,
+    pub(crate) stats: &'a mut Stats,
     /// TLS secrets to decrypt TLS 1.3 connections with (`--tls-keylog`).
-    pub keylog: Option<&'a Arc<KeyLog>>,
+    pub(crate) keylog: Option<&'a Arc<KeyLog>>,
 }
 
 /// How a connection ended without both sides closing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
+pub(crate) enum Close {
     /// An RST.
     Reset,
     /// Not seen to its end (the capture ended, or the connection went idle).
@@ -58,7 +58,7 @@ impl ConnCtx<'_> {
     /// The URL as the client asked for it: origin-form targets get the scheme and Host
     /// (or the server's address); absolute-form targets (sent to an explicit proxy),
     /// authority-form (CONNECT host:port) and `*` are kept as sent.
-    pub fn url(&self, host: Option<&str>, target: &str) -> String {
+    pub(crate) fn url(&self, host: Option<&str>, target: &str) -> String {
         if !target.starts_with('/') {
             return self.redact(target);
         }
@@ -85,7 +85,7 @@ impl ConnCtx<'_> {
     }
 
     /// A new exchange on this connection (the next id), its connection fields filled in.
-    pub fn exchange(&mut self, ts: Ts) -> Exchange {
+    pub(crate) fn exchange(&mut self, ts: Ts) -> Exchange {
         *self.next_exchange += 1;
         Exchange {
             id: *self.next_exchange,
@@ -99,7 +99,7 @@ impl ConnCtx<'_> {
     }
 
     /// A URL from the wire, its password hidden unless the user asked to see them.
-    pub fn redact(&self, s: &str) -> String {
+    pub(crate) fn redact(&self, s: &str) -> String {
         if self.show_credentials {
             s.to_string()
         } else {
@@ -112,18 +112,18 @@ impl ConnCtx<'_> {
 /// tests of a codec over recorded streams): [`Standalone::ctx`] lends it as the
 /// [`ConnCtx`] a codec takes, and the events it produced stay in `out`.
 pub struct Standalone {
-    pub conn_id: u64,
+    pub(crate) conn_id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub scheme: &'static str,
     pub source: Source,
-    pub setup: Setup,
+    pub(crate) setup: Setup,
     /// What the next server chunk is told the server had acknowledged.
-    pub acked: Option<u64>,
-    pub next_exchange: u64,
+    pub(crate) acked: Option<u64>,
+    pub(crate) next_exchange: u64,
     pub out: Vec<Event>,
-    pub hook: Box<dyn ExchangeHook>,
-    pub stats: Stats,
+    pub(crate) hook: Box<dyn ExchangeHook>,
+    pub(crate) stats: Stats,
 }
 
 impl Standalone {
@@ -164,8 +164,9 @@ impl Standalone {
         }
     }
 
+    #[cfg(test)]
     /// The exchanges reported so far.
-    pub fn exchanges(&self) -> Vec<&Exchange> {
+    pub(crate) fn exchanges(&self) -> Vec<&Exchange> {
         self.out
             .iter()
             .filter_map(|e| match e {

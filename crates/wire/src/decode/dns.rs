@@ -17,10 +17,10 @@ const QUERY_TIMEOUT_NS: i64 = 10_000_000_000;
 /// The question and answers of one DNS response.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Response {
-    pub id: u16,
-    pub name: String,
-    pub qtype: u16,
-    pub rcode: u8,
+    pub(crate) id: u16,
+    pub(crate) name: String,
+    pub(crate) qtype: u16,
+    pub(crate) rcode: u8,
     pub addresses: Vec<IpAddr>,
 }
 

@@ -8,45 +8,45 @@ use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSli
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TcpFlags {
-    pub syn: bool,
-    pub ack: bool,
-    pub fin: bool,
-    pub rst: bool,
+pub(crate) struct TcpFlags {
+    pub(crate) syn: bool,
+    pub(crate) ack: bool,
+    pub(crate) fin: bool,
+    pub(crate) rst: bool,
 }
 
 #[derive(Debug)]
-pub struct TcpSegment<'a> {
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    pub seq: u32,
+pub(crate) struct TcpSegment<'a> {
+    pub(crate) src: SocketAddr,
+    pub(crate) dst: SocketAddr,
+    pub(crate) seq: u32,
     /// Acknowledgment number (meaningful when `flags.ack`).
-    pub ack: u32,
-    pub flags: TcpFlags,
-    pub payload: &'a [u8],
+    pub(crate) ack: u32,
+    pub(crate) flags: TcpFlags,
+    pub(crate) payload: &'a [u8],
     /// Payload bytes the snap length cut off (they were on the wire, not in the file).
-    pub missing: u32,
+    pub(crate) missing: u32,
 }
 
 #[derive(Debug)]
-pub struct UdpDatagram<'a> {
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    pub payload: &'a [u8],
+pub(crate) struct UdpDatagram<'a> {
+    pub(crate) src: SocketAddr,
+    pub(crate) dst: SocketAddr,
+    pub(crate) payload: &'a [u8],
 }
 
 /// An ICMP or ICMPv6 "destination unreachable" about a packet sent from `src` to `dst`
 /// (the endpoints of the packet it quotes).
 #[derive(Debug)]
-pub struct IcmpUnreachable {
-    pub from: IpAddr,
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
-    pub reason: &'static str,
+pub(crate) struct IcmpUnreachable {
+    pub(crate) from: IpAddr,
+    pub(crate) src: SocketAddr,
+    pub(crate) dst: SocketAddr,
+    pub(crate) reason: &'static str,
 }
 
 #[derive(Debug)]
-pub enum Transport<'a> {
+pub(crate) enum Transport<'a> {
     Tcp(TcpSegment<'a>),
     Udp(UdpDatagram<'a>),
     Unreachable(IcmpUnreachable),
@@ -54,7 +54,7 @@ pub enum Transport<'a> {
 
 /// Why a frame was not decoded any further; counted, never fatal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// Not IPv4/IPv6 (ARP, LLDP, ...), or not TCP/UDP (ICMP, ...).
     NotTcpUdp,
     /// A header is cut off or malformed.
@@ -63,7 +63,7 @@ pub enum Skip {
     Fragment,
 }
 
-pub fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
+pub(crate) fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
     let sliced = match strip(pkt.link, pkt.data).ok_or(Skip::Malformed)? {
         L3::Ip(ip) => LaxSlicedPacket::from_ip(ip).map_err(|_| Skip::Malformed)?,
         L3::Ether(ty, rest) => LaxSlicedPacket::from_ether_type(EtherType(ty), rest),

@@ -3,7 +3,7 @@
 use crate::vocab::LinkType;
 
 /// Where the network-layer packet starts, and what kind it is.
-pub enum L3<'a> {
+pub(crate) enum L3<'a> {
     /// An IPv4 or IPv6 packet (decided by its version nibble).
     Ip(&'a [u8]),
     /// A frame whose payload has this EtherType (Ethernet, SLL): VLAN tags are still to be
@@ -12,7 +12,7 @@ pub enum L3<'a> {
 }
 
 /// Strips the link header. `None` for frames too short to hold it or not carrying IP.
-pub fn strip(link: LinkType, frame: &[u8]) -> Option<L3<'_>> {
+pub(crate) fn strip(link: LinkType, frame: &[u8]) -> Option<L3<'_>> {
     match link {
         LinkType::Ethernet => {
             let ty = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);

@@ -47,7 +47,11 @@ impl Decoder {
         Self::with_limits(config, hook, Limits::default())
     }
 
-    pub fn with_limits(config: DecodeConfig, hook: Box<dyn ExchangeHook>, limits: Limits) -> Self {
+    pub(crate) fn with_limits(
+        config: DecodeConfig,
+        hook: Box<dyn ExchangeHook>,
+        limits: Limits,
+    ) -> Self {
         let flows = FlowTable::new(limits);
         Decoder {
             budget: flows.budget(),
@@ -71,18 +75,21 @@ impl Decoder {
         &self.core.stats
     }
 
+    #[cfg(test)]
     /// Open flows in the table.
-    pub fn open_flows(&self) -> usize {
+    pub(crate) fn open_flows(&self) -> usize {
         self.flows.open()
     }
 
+    #[cfg(test)]
     /// Out-of-order bytes (and their overhead) held right now, across all flows.
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         self.flows.limits.held_total - self.budget.remaining
     }
 
+    #[cfg(test)]
     /// Protocol state held right now, across all flows (as each flow last reported it).
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         self.flows.state_bytes()
     }
 

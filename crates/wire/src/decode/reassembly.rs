@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// What a direction hands to the protocol parser, in stream order.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Chunk<'a> {
+pub(crate) enum Chunk<'a> {
     /// Bytes, and how far into the *other* direction's stream the sender had received when
     /// it sent them (its acknowledgment), if known.
     Data(Ts, &'a [u8], Option<u64>),
@@ -33,7 +33,7 @@ struct Held {
 }
 
 #[derive(Default)]
-pub struct HalfStream {
+pub(crate) struct HalfStream {
     /// Sequence number of stream offset 0; `None` until the first SYN or segment.
     base: Option<u32>,
     /// Stream offset of the next byte to deliver.
@@ -43,54 +43,56 @@ pub struct HalfStream {
     fin_at: Option<u64>,
     finished: bool,
     /// Number of gaps and bytes lost in them.
-    pub gaps: u32,
-    pub gap_bytes: u64,
+    pub(crate) gaps: u32,
+    pub(crate) gap_bytes: u64,
     /// Bytes seen on the wire in this direction (first copy only).
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 /// What holding one segment costs beyond its payload (its buffer's header, its share of
 /// the map): charged too, so that a flood of tiny or empty segments is bounded like a few
 /// large ones.
-pub const HELD_OVERHEAD: usize = 96;
+pub(crate) const HELD_OVERHEAD: usize = 96;
 
 /// What a direction's map of held segments costs while it holds anything (its first node):
 /// charged too, so that many flows holding one tiny segment each are bounded.
-pub const MAP_OVERHEAD: usize = 768;
+pub(crate) const MAP_OVERHEAD: usize = 768;
 
 /// Bounds shared by every direction of every flow. Every byte held (plus the overheads
 /// above) is taken from `remaining` and given back when the segment is delivered or given
 /// up, so `remaining` returns to its start when nothing is held.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// Per-direction limit on held (out-of-order) bytes.
-    pub per_direction: usize,
+    pub(crate) per_direction: usize,
     /// Bytes still available to all directions together.
-    pub remaining: usize,
+    pub(crate) remaining: usize,
 }
 
 impl HalfStream {
-    pub fn finished(&self) -> bool {
+    pub(crate) fn finished(&self) -> bool {
         self.finished
     }
 
-    pub fn started(&self) -> bool {
+    pub(crate) fn started(&self) -> bool {
         self.base.is_some()
     }
 
+    #[cfg(test)]
     /// What this direction's held segments cost, overhead included.
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         self.held_bytes
     }
 
+    #[cfg(test)]
     /// Segments held.
-    pub fn held_segments(&self) -> usize {
+    pub(crate) fn held_segments(&self) -> usize {
         self.held.len()
     }
 
     /// The sequence number right after everything delivered (and a delivered FIN), or
     /// `None` before the first segment.
-    pub fn next_seq(&self) -> Option<u32> {
+    pub(crate) fn next_seq(&self) -> Option<u32> {
         let fin = u32::from(self.finished);
         Some(
             self.base?
@@ -100,12 +102,12 @@ impl HalfStream {
     }
 
     /// Stream offset of sequence number `seq` (for acknowledgments of this direction).
-    pub fn offset_of_seq(&self, seq: u32) -> Option<u64> {
+    pub(crate) fn offset_of_seq(&self, seq: u32) -> Option<u64> {
         Some(seq.wrapping_sub(self.base?) as u64)
     }
 
     /// A SYN from this side: the next byte is `seq + 1`.
-    pub fn syn(&mut self, seq: u32) {
+    pub(crate) fn syn(&mut self, seq: u32) {
         if self.base.is_none() {
             self.base = Some(seq.wrapping_add(1));
         }
@@ -120,7 +122,7 @@ impl HalfStream {
     /// Feeds one segment: `payload` was captured, `missing` more bytes followed it on the
     /// wire. Calls `out` with everything that became deliverable.
     #[allow(clippy::too_many_arguments)]
-    pub fn segment(
+    pub(crate) fn segment(
         &mut self,
         ts: Ts,
         seq: u32,
@@ -266,14 +268,14 @@ impl HalfStream {
 
     /// The peer acknowledged bytes up to `acked`, past a hole before held data: those bytes
     /// reached the peer but not the capture, and no retransmission will fill the hole.
-    pub fn hole_acked(&self, acked: u64) -> bool {
+    pub(crate) fn hole_acked(&self, acked: u64) -> bool {
         self.held
             .first_key_value()
             .is_some_and(|(&at, _)| at > self.delivered && at <= acked)
     }
 
     /// Gives up on the hole before the first held segment (see `hole_acked`).
-    pub fn skip_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
+    pub(crate) fn skip_hole(&mut self, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
         self.skip_to_first_held(out, budget);
     }
 
@@ -319,7 +321,7 @@ impl HalfStream {
 
     /// The flow is over (RST, end of capture, eviction): whatever is held is delivered
     /// with gaps for the holes.
-    pub fn flush(&mut self, ts: Ts, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
+    pub(crate) fn flush(&mut self, ts: Ts, out: &mut dyn FnMut(Chunk<'_>), budget: &mut Budget) {
         while self.skip_to_first_held(out, budget) {}
         self.check_fin(ts, out);
     }

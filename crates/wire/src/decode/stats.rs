@@ -6,11 +6,11 @@
 pub struct Stats {
     pub packets: u64,
     pub bytes: u64,
-    pub connections: u64,
-    pub exchanges: u64,
+    pub(crate) connections: u64,
+    pub(crate) exchanges: u64,
     pub gaps: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
     /// Open connections ended early to stay within the decoder's bounds: more than
     /// `Limits::max_flows` at once (a SYN flood), or more protocol state than
     /// `Limits::max_state_bytes`. The least recently active go first. Each is still

@@ -13,25 +13,25 @@ use std::net::SocketAddr;
 
 /// Tunnel connection ids: the outer connection's id plus this (flow ids never get here,
 /// MITM streams start at 1 << 40).
-pub const TUNNEL_ID_BASE: u64 = 1 << 41;
+pub(crate) const TUNNEL_ID_BASE: u64 = 1 << 41;
 
-pub struct Tunnel {
-    pub id: u64,
+pub(crate) struct Tunnel {
+    pub(crate) id: u64,
     /// `host:port` asked of the proxy.
-    pub target: String,
+    pub(crate) target: String,
     /// The proxy.
-    pub via: SocketAddr,
-    pub started: Ts,
-    pub last: Ts,
+    pub(crate) via: SocketAddr,
+    pub(crate) started: Ts,
+    pub(crate) last: Ts,
     /// The CONNECT round trip: what reaching the target cost.
-    pub connect_ms: f64,
-    pub bytes: [u64; 2],
+    pub(crate) connect_ms: f64,
+    pub(crate) bytes: [u64; 2],
 }
 
 impl Tunnel {
     /// The tunnel `t` opens on the connection `ctx` describes, and the client's bytes held
     /// since the CONNECT (its first ones, for the caller to feed the codec inside).
-    pub fn start(t: TunnelStart, ctx: &ConnCtx<'_>) -> (Tunnel, Vec<u8>) {
+    pub(crate) fn start(t: TunnelStart, ctx: &ConnCtx<'_>) -> (Tunnel, Vec<u8>) {
         let tunnel = Tunnel {
             id: ctx.conn_id + TUNNEL_ID_BASE,
             target: t.target,
@@ -45,7 +45,7 @@ impl Tunnel {
     }
 
     /// The target's host, as the proxy was asked for it.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         match self.target.rsplit_once(':') {
             Some((h, _)) => h.trim_start_matches('[').trim_end_matches(']'),
             None => &self.target,
@@ -54,7 +54,7 @@ impl Tunnel {
 
     /// Counts a chunk of the tunnel's bytes, and gives it as the codec inside sees it:
     /// acknowledgments count bytes of the outer stream, not the tunnel's.
-    pub fn account<'d>(&mut self, dir: Dir, chunk: Chunk<'d>) -> Chunk<'d> {
+    pub(crate) fn account<'d>(&mut self, dir: Dir, chunk: Chunk<'d>) -> Chunk<'d> {
         match chunk {
             Chunk::Data(ts, d, _) => {
                 self.bytes[dir as usize] += d.len() as u64;
@@ -75,7 +75,7 @@ impl Tunnel {
 
     /// What the codec inside sees: a connection of its own, through the proxy, whose
     /// setup was the CONNECT.
-    pub fn ctx<'a>(&self, outer: &'a mut ConnCtx<'_>) -> ConnCtx<'a> {
+    pub(crate) fn ctx<'a>(&self, outer: &'a mut ConnCtx<'_>) -> ConnCtx<'a> {
         ConnCtx {
             conn_id: self.id,
             client: outer.client,

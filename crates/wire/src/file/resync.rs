@@ -53,14 +53,14 @@ fn short(n: usize, eof: bool) -> Verdict {
 /// A pcap record header.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct PcapHeader {
-    pub caplen: u32,
-    pub wire_len: u32,
+    pub(crate) caplen: u32,
+    pub(crate) wire_len: u32,
     /// Nanoseconds since the epoch.
-    pub ts: i64,
+    pub(crate) ts: i64,
 }
 
 impl PcapHeader {
-    pub fn new(nanos: bool, sec: u32, frac: u32, caplen: u32, wire_len: u32) -> PcapHeader {
+    pub(crate) fn new(nanos: bool, sec: u32, frac: u32, caplen: u32, wire_len: u32) -> PcapHeader {
         let frac_ns = if nanos {
             frac as i64
         } else {
@@ -99,7 +99,7 @@ pub(super) enum Next {
 
 impl Next {
     /// From the bytes after the record (all of them up to 16 if the file has them).
-    pub fn of(rest: &[u8], eof: bool, e: Endian, nanos: bool) -> Next {
+    pub(crate) fn of(rest: &[u8], eof: bool, e: Endian, nanos: bool) -> Next {
         match PcapHeader::parse(e, nanos, rest) {
             Some(h) => Next::Header(h),
             None if rest.is_empty() && eof => Next::End,

@@ -34,7 +34,7 @@ pub struct Interface {
     pub(super) tsresol: TsResol,
     pub(super) tsoffset_s: i64,
     /// Packets the capture lost on this interface (pcapng Interface Statistics `isb_ifdrop`).
-    pub dropped: u64,
+    pub(crate) dropped: u64,
 }
 
 /// A stretch of the file that could not be read and was skipped.

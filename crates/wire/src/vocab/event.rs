@@ -58,8 +58,8 @@ pub struct TlsFailure {
 #[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertSummary {
     /// The server's certificate's subject and issuer (RFC 4514 strings).
-    pub subject: Option<String>,
-    pub issuer: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// The issuer of the last certificate the server sent: the CA the client must trust.
     pub root_issuer: Option<String>,
 }
@@ -119,7 +119,7 @@ pub struct Upstream {
 pub struct Connection {
     pub id: u64,
     pub ts: Ts,
-    pub client: SocketAddr,
+    pub(crate) client: SocketAddr,
     pub server: SocketAddr,
     pub source: Source,
     /// Boxed: most connections are plain, and the event stays small.
@@ -131,7 +131,7 @@ pub struct Connection {
     pub error: Option<ConnError>,
     pub server_name: Option<String>,
     /// Extension: what the stream carried ("http1", "http2", "tls", "unknown").
-    pub protocol: &'static str,
+    pub(crate) protocol: &'static str,
     /// Extension: this connection ran inside a tunnel through the HTTP proxy at this
     /// address (its `server` is that proxy; `target` is what the tunnel reached).
     pub via: Option<SocketAddr>,
@@ -142,26 +142,26 @@ pub struct Connection {
     /// Extension: the ICMP error that answered the SYN, if one did.
     pub unreachable: Option<Unreachable>,
     /// Extension (MITM): why the server could not be reached (null otherwise).
-    pub upstream: Option<Box<Upstream>>,
+    pub(crate) upstream: Option<Box<Upstream>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
-    pub connected_at: Option<Ts>,
+    pub(crate) connected_at: Option<Ts>,
     #[serde(skip)]
     pub end: Ts,
 }
 
 /// Who talked to whom on a connection, and how it was seen.
 #[derive(Clone, Copy, Debug)]
-pub struct Endpoints {
-    pub id: u64,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub source: Source,
+pub(crate) struct Endpoints {
+    pub(crate) id: u64,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    pub(crate) source: Source,
 }
 
 impl Connection {
     /// A connection from `first` to `end` with nothing else known yet.
-    pub fn new(e: &Endpoints, first: Ts, end: Ts) -> Connection {
+    pub(crate) fn new(e: &Endpoints, first: Ts, end: Ts) -> Connection {
         Connection {
             id: e.id,
             ts: first,
@@ -193,11 +193,11 @@ pub struct Timing {
     pub total_ms: Option<f64>,
     /// Extension: the connection phases this exchange paid for (the first request on a
     /// connection pays them; a request on a reused connection shows 0). `null` when unseen.
-    pub dns_ms: Option<f64>,
-    pub connect_ms: Option<f64>,
-    pub tls_ms: Option<f64>,
+    pub(crate) dns_ms: Option<f64>,
+    pub(crate) connect_ms: Option<f64>,
+    pub(crate) tls_ms: Option<f64>,
     /// Extension: first response byte → last response byte.
-    pub transfer_ms: Option<f64>,
+    pub(crate) transfer_ms: Option<f64>,
     /// Extension: the exchange ran on a connection an earlier exchange had opened.
     pub reused: bool,
 }
@@ -205,7 +205,7 @@ pub struct Timing {
 impl Timing {
     /// The timing of `ex` from its timestamps and setup; `reused` says whether an
     /// earlier exchange opened its connection (then the phases are 0: nothing was paid).
-    pub fn measure(ex: &Exchange, reused: bool) -> Timing {
+    pub(crate) fn measure(ex: &Exchange, reused: bool) -> Timing {
         let phase = |v: Option<f64>| if reused { Some(0.0) } else { v };
         Timing {
             ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
@@ -286,8 +286,8 @@ pub struct BodyInfo {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct DnsAnswer {
-    pub ts: Ts,
-    pub client: SocketAddr,
+    pub(crate) ts: Ts,
+    pub(crate) client: SocketAddr,
     pub server: SocketAddr,
     pub name: String,
     pub qtype: &'static str,

@@ -60,7 +60,7 @@ impl LinkType {
     }
 
     /// The LINKTYPE value written to capture files.
-    pub fn code(self) -> u32 {
+    pub(crate) fn code(self) -> u32 {
         match self {
             LinkType::Null => 0,
             LinkType::Ethernet => 1,

@@ -8,7 +8,7 @@
 //! search stays linear in the haystack.
 
 /// Where `needle` first occurs in `haystack` (an empty needle is not looked for: `None`).
-pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     memchr::memchr_iter(first, haystack).find(|&i| haystack[i + 1..].starts_with(rest))
 }

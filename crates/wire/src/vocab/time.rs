@@ -10,10 +10,6 @@ use std::fmt;
 pub struct Ts(pub i64);
 
 impl Ts {
-    pub fn from_micros(us: i64) -> Ts {
-        Ts(us.saturating_mul(1_000))
-    }
-
     pub fn now() -> Ts {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -26,14 +22,10 @@ impl Ts {
         let ns = (self.0 - earlier.0).max(0);
         (ns / 1_000) as f64 / 1_000.0
     }
-
-    pub fn secs(self) -> i64 {
-        self.0.div_euclid(1_000_000_000)
-    }
 }
 
 /// Milliseconds between two optional points, `None` if either is unknown.
-pub fn ms_between(from: Option<Ts>, to: Option<Ts>) -> Option<f64> {
+pub(crate) fn ms_between(from: Option<Ts>, to: Option<Ts>) -> Option<f64> {
     Some(to?.ms_since(from?))
 }
 

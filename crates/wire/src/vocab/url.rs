@@ -64,7 +64,7 @@ pub fn parse(s: &str) -> Option<Url> {
 }
 
 /// `scheme://host[:port]` in normal form.
-pub fn origin(u: &Url) -> String {
+pub(crate) fn origin(u: &Url) -> String {
     match (u.host_str(), u.port()) {
         (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
         (Some(h), None) => format!("{}://{h}", u.scheme()),

@@ -79,13 +79,13 @@ impl Reader {
     }
 
     /// A reader that starts by looking for a message start (joined mid-stream).
-    pub fn resyncing(role: Role) -> Self {
+    pub(crate) fn resyncing(role: Role) -> Self {
         let mut r = Self::new(role);
         r.resync();
         r
     }
 
-    pub fn resync(&mut self) {
+    pub(crate) fn resync(&mut self) {
         self.head = Vec::new();
         self.started = None;
         self.phase = Phase::Resync { scanned: 0 };
@@ -101,7 +101,7 @@ impl Reader {
     }
 
     /// Ignore the rest of this direction (a tunnel, an upgrade).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.phase = Phase::Opaque;
     }
 

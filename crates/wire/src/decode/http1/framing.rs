@@ -27,19 +27,19 @@ const MAX_LINE: usize = 8192;
 /// where the payload among them is (at most one piece per call), and whether the body
 /// is complete.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Fed {
-    pub used: usize,
-    pub payload: std::ops::Range<usize>,
-    pub done: bool,
+pub(crate) struct Fed {
+    pub(crate) used: usize,
+    pub(crate) payload: std::ops::Range<usize>,
+    pub(crate) done: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("malformed chunked encoding")]
-pub struct FramingError;
+pub(crate) struct FramingError;
 
 /// What a gap did to the body.
 #[derive(Debug, PartialEq, Eq)]
-pub enum GapEffect {
+pub(crate) enum GapEffect {
     /// The missing bytes were body payload; framing is intact.
     Absorbed,
     /// The gap swallowed framing (a chunk header, or more than the rest of the body):
@@ -48,13 +48,13 @@ pub enum GapEffect {
 }
 
 #[derive(Debug)]
-pub struct BodyReader {
+pub(crate) struct BodyReader {
     framing: Framing,
     line: Vec<u8>,
 }
 
 impl BodyReader {
-    pub fn new(framing: Framing) -> Self {
+    pub(crate) fn new(framing: Framing) -> Self {
         BodyReader {
             framing,
             line: Vec::new(),
@@ -62,17 +62,18 @@ impl BodyReader {
     }
 
     /// Bytes held in the line buffer (a chunk-size or trailer line split across reads).
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.line.capacity()
     }
 
-    pub fn framing(&self) -> &Framing {
+    #[cfg(test)]
+    pub(crate) fn framing(&self) -> &Framing {
         &self.framing
     }
 
     /// Consumes body bytes from the front of `data`. Stops after one piece of payload,
     /// so the caller can hand it on without copying.
-    pub fn feed(&mut self, data: &[u8]) -> Result<Fed, FramingError> {
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Fed, FramingError> {
         match &mut self.framing {
             Framing::Length(left) => {
                 let take = (*left).min(data.len() as u64) as usize;
@@ -167,7 +168,7 @@ impl BodyReader {
     }
 
     /// `len` bytes of this body's stream are missing.
-    pub fn gap(&mut self, len: u64) -> GapEffect {
+    pub(crate) fn gap(&mut self, len: u64) -> GapEffect {
         match &mut self.framing {
             Framing::Length(left) if len < *left => {
                 *left -= len;
@@ -183,7 +184,7 @@ impl BodyReader {
     }
 
     /// The sender closed its side: a close-delimited body ends cleanly here.
-    pub fn ends_at_close(&self) -> bool {
+    pub(crate) fn ends_at_close(&self) -> bool {
         self.framing == Framing::UntilClose
     }
 }

@@ -6,7 +6,7 @@ use super::framing::{ChunkState, Framing};
 use crate::vocab::Ts;
 
 /// A message head larger than this is not HTTP we can use.
-pub const MAX_HEAD: usize = 64 << 10;
+pub(crate) const MAX_HEAD: usize = 64 << 10;
 /// Headers parsed without a heap allocation; a head with more is parsed again with room
 /// for all of them (net/http has no small limit on their number, only on the head's size).
 const INLINE_HEADERS: usize = 96;
@@ -45,7 +45,7 @@ impl std::fmt::Display for Unreadable {
 /// Why a head's body framing cannot be trusted: net/http rejects such a message (the go
 /// command's request fails), so no body length can be taken from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Malformed {
+pub(crate) enum Malformed {
     /// Content-Length headers with different values.
     ConflictingLength,
     /// A Content-Length that is not a plain decimal number (`+51`, `-1`, `0x10`, empty).
@@ -71,23 +71,23 @@ impl std::fmt::Display for Malformed {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Head {
     /// When its first byte arrived.
-    pub started: Ts,
+    pub(crate) started: Ts,
     /// Request: method and request-target as sent.
-    pub method: String,
-    pub target: String,
+    pub(crate) method: String,
+    pub(crate) target: String,
     /// Response: status code.
     pub status: u16,
     /// The minor version of HTTP/1.x.
-    pub minor: u8,
-    pub host: Option<String>,
-    pub content_length: Option<u64>,
-    pub chunked: bool,
+    pub(crate) minor: u8,
+    pub(crate) host: Option<String>,
+    pub(crate) content_length: Option<u64>,
+    pub(crate) chunked: bool,
     /// The framing headers are invalid (then `content_length` and `chunked` mean nothing).
-    pub malformed: Option<Malformed>,
-    pub user_agent: Option<String>,
-    pub location: Option<String>,
-    pub content_type: Option<String>,
-    pub proxy_authenticate: Option<String>,
+    pub(crate) malformed: Option<Malformed>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) proxy_authenticate: Option<String>,
 }
 
 impl Head {
@@ -125,7 +125,7 @@ impl Head {
 /// verdict: any number of headers (the head's size is the bound), obs-fold continuation
 /// lines joined to the line before with one space (net/textproto), but a first header line
 /// that starts with whitespace rejected; framing headers checked (see [`Malformed`]).
-pub fn parse_head(bytes: &[u8], role: Role, started: Ts) -> Result<Head, Unreadable> {
+pub(crate) fn parse_head(bytes: &[u8], role: Role, started: Ts) -> Result<Head, Unreadable> {
     let unfolded = unfold(bytes)?;
     let bytes = unfolded.as_deref().unwrap_or(bytes);
     let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];

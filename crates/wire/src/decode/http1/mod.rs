@@ -21,26 +21,26 @@ pub use codec::{looks_like_request, looks_like_response};
 const MAX_CONNECT_HOLD: usize = 64 << 10;
 
 /// A CONNECT answered 2xx: from here on the stream is a tunnel to `target`.
-pub struct TunnelStart {
+pub(crate) struct TunnelStart {
     /// `host:port` asked of the proxy.
-    pub target: String,
+    pub(crate) target: String,
     /// When the proxy's answer ended, and how long the CONNECT took.
-    pub ts: Ts,
-    pub connect_ms: f64,
+    pub(crate) ts: Ts,
+    pub(crate) connect_ms: f64,
     /// Where in the server chunk being read the tunnel's first byte is.
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// Client bytes sent after the CONNECT, before the answer: the tunnel's first ones.
-    pub up: Vec<u8>,
+    pub(crate) up: Vec<u8>,
 }
 
 /// Requests waiting for a response on one connection. The go command never pipelines (one
 /// request at a time per connection), so only hostile or unusual traffic comes near this.
-pub const MAX_PENDING: usize = 1024;
+pub(crate) const MAX_PENDING: usize = 1024;
 
 /// The error of a request past [`MAX_PENDING`] (see `Stats::requests_dropped`).
-pub const DROPPED: &str = "dropped: too many pending requests";
+pub(crate) const DROPPED: &str = "dropped: too many pending requests";
 /// The error of a request whose connection was evicted before its response ended.
-pub const EVICTED: &str = "evicted";
+pub(crate) const EVICTED: &str = "evicted";
 
 /// A request waiting for (the end of) its response.
 struct Pending {
@@ -92,7 +92,7 @@ impl Pending {
     }
 }
 
-pub struct Http1 {
+pub(crate) struct Http1 {
     up: Reader,
     down: Reader,
     pending: VecDeque<Pending>,
@@ -122,7 +122,7 @@ impl Default for Http1 {
 }
 
 impl Http1 {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Http1 {
             up: Reader::new(Role::Request),
             down: Reader::new(Role::Response),
@@ -139,7 +139,7 @@ impl Http1 {
     }
 
     /// A connection joined mid-stream: both sides start by looking for a message start.
-    pub fn resyncing() -> Self {
+    pub(crate) fn resyncing() -> Self {
         Http1 {
             up: Reader::resyncing(Role::Request),
             down: Reader::resyncing(Role::Response),
@@ -148,7 +148,7 @@ impl Http1 {
     }
 
     /// Bytes of state held: buffers of both readers and the requests waiting.
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         self.up.state_bytes()
             + self.down.state_bytes()
             + self.pending.capacity() * std::mem::size_of::<Pending>()
@@ -177,7 +177,7 @@ impl Http1 {
         self.pending.back_mut().filter(|p| p.req_open)
     }
 
-    pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
         if self.hold_for_tunnel(data) {
             return;
         }
@@ -294,7 +294,7 @@ impl Http1 {
 
     /// Reads the server's bytes; `Some` when a CONNECT was answered 2xx in them: the rest
     /// of the stream (from the returned offset) is the tunnel's.
-    pub fn server_data(
+    pub(crate) fn server_data(
         &mut self,
         ts: Ts,
         data: &[u8],
@@ -453,14 +453,14 @@ impl Http1 {
         }
     }
 
-    pub fn client_gap(&mut self, len: u64) {
+    pub(crate) fn client_gap(&mut self, len: u64) {
         self.up_off += len;
         if let GapOutcome::LostBody = self.up.gap(len) {
             self.end_request_body();
         }
     }
 
-    pub fn server_gap(&mut self, ts: Ts, len: u64, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn server_gap(&mut self, ts: Ts, len: u64, ctx: &mut ConnCtx<'_>) {
         let in_body = self.down.in_body();
         if in_body {
             if let Some(p) = self.pending.front_mut() {
@@ -480,7 +480,7 @@ impl Http1 {
     }
 
     /// The server closed its side (FIN).
-    pub fn server_fin(&mut self, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn server_fin(&mut self, ts: Ts, ctx: &mut ConnCtx<'_>) {
         if let Some(clean) = self.down.fin() {
             self.complete_response(ts, (!clean).then_some("incomplete"), ctx);
         }
@@ -492,7 +492,7 @@ impl Http1 {
 
     /// The connection is over: reset (RST), not seen to its end (capture ended, idle), or
     /// evicted by the decoder (then nothing can be said about the answers).
-    pub fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn close(&mut self, how: Close, ts: Ts, ctx: &mut ConnCtx<'_>) {
         while let Some(p) = self.pop() {
             let answered = p.ex.first_byte_at.is_some();
             let error = match (how, answered) {

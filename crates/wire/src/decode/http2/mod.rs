@@ -20,7 +20,7 @@ pub use codec::PREFACE;
 
 /// Does a client's stream start like HTTP/2 (the connection preface, or as much of it
 /// as this first chunk holds)?
-pub fn looks_like_preface(data: &[u8]) -> bool {
+pub(crate) fn looks_like_preface(data: &[u8]) -> bool {
     let n = data.len().min(PREFACE.len());
     n >= 4 && data[..n] == PREFACE[..n]
 }
@@ -65,7 +65,7 @@ struct Track<'t, 'c> {
 }
 
 impl Http2 {
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         Http2 {
             conn: H2Conn::new(limits),
             st: State::default(),
@@ -73,19 +73,20 @@ impl Http2 {
     }
 
     /// What the codec decoded, dropped and skipped on this connection.
-    pub fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &Counters {
         self.conn.counters()
     }
 
     /// Bytes of state held: partial frames and header blocks, and the exchanges waiting for
     /// their response (what the flow table's state bound counts). The HPACK tables are
     /// bounded by `Limits::max_dynamic_table` and not counted here.
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         self.conn.buffered_bytes() + self.st.pending.len() * std::mem::size_of::<Pending>()
     }
 
+    #[cfg(test)]
     /// Exchanges waiting for their response.
-    pub fn open_streams(&self) -> usize {
+    pub(crate) fn open_streams(&self) -> usize {
         self.st.pending.len()
     }
 
@@ -109,7 +110,7 @@ impl Http2 {
     /// DATA payload, only that stream's body has a hole (it ends with `error: "gap"`);
     /// anywhere else, that direction cannot be decoded any more (frame sync and HPACK
     /// state are lost).
-    pub fn gap(&mut self, dir: Dir, ts: Ts, n: u64, ctx: &mut ConnCtx<'_>) {
+    pub(crate) fn gap(&mut self, dir: Dir, ts: Ts, n: u64, ctx: &mut ConnCtx<'_>) {
         if dir == Dir::Down && !self.conn.gap_keeps_sync(dir, n) {
             self.st.down_broken = Some("gap");
         }

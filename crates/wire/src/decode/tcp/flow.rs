@@ -10,28 +10,28 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 pub struct Flow<A> {
-    pub id: u64,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub first_ts: Ts,
-    pub last_ts: Ts,
-    pub syn_at: Option<Ts>,
-    pub synack_at: Option<Ts>,
+    pub(crate) id: u64,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    pub(crate) first_ts: Ts,
+    pub(crate) last_ts: Ts,
+    pub(crate) syn_at: Option<Ts>,
+    pub(crate) synack_at: Option<Ts>,
     syn_seq: Option<u32>,
-    pub dirs: [HalfStream; 2],
+    pub(crate) dirs: [HalfStream; 2],
     /// The connection event was emitted; the flow only lingers.
-    pub done: bool,
-    pub rst: Option<Dir>,
+    pub(crate) done: bool,
+    pub(crate) rst: Option<Dir>,
     /// The capture joined this connection after its SYN.
-    pub mid_stream: bool,
+    pub(crate) mid_stream: bool,
     /// SYNs from the client (an unanswered one is sent again and again).
-    pub syns: u32,
+    pub(crate) syns: u32,
     /// An ICMP error that answered the connection attempt.
-    pub unreachable: Option<crate::vocab::Unreachable>,
+    pub(crate) unreachable: Option<crate::vocab::Unreachable>,
     /// Segments held until the bytes they acknowledge arrive, in arrival order.
     pub(super) waiting: VecDeque<(Waiting, Vec<u8>)>,
     waiting_bytes: usize,
-    pub app: A,
+    pub(crate) app: A,
 }
 
 /// A segment held back by `Flow::segment` (its payload is stored beside it).
@@ -63,7 +63,7 @@ pub enum Outcome {
 
 impl<A> Flow<A> {
     /// A flow between `client` and `server`, first seen at `ts`, its codec `app`.
-    pub fn new(id: u64, ts: Ts, client: SocketAddr, server: SocketAddr, app: A) -> Flow<A> {
+    pub(crate) fn new(id: u64, ts: Ts, client: SocketAddr, server: SocketAddr, app: A) -> Flow<A> {
         Flow {
             id,
             client,
@@ -85,7 +85,7 @@ impl<A> Flow<A> {
         }
     }
 
-    pub fn dir_of(&self, src: SocketAddr) -> Dir {
+    pub(crate) fn dir_of(&self, src: SocketAddr) -> Dir {
         if src == self.client {
             Dir::Up
         } else {
@@ -93,12 +93,12 @@ impl<A> Flow<A> {
         }
     }
 
-    pub fn gaps(&self) -> u32 {
+    pub(crate) fn gaps(&self) -> u32 {
         self.dirs[0].gaps + self.dirs[1].gaps
     }
 
     /// Applies one segment. Stream bytes are handed to `on_chunk` with the app state.
-    pub fn segment(
+    pub(crate) fn segment(
         &mut self,
         ts: Ts,
         seg: &TcpSegment<'_>,
@@ -241,7 +241,7 @@ impl<A> Flow<A> {
     }
 
     /// Hands on whatever is held (with gaps for the holes): the flow is ending.
-    pub fn flush(
+    pub(crate) fn flush(
         &mut self,
         ts: Ts,
         budget: &mut Budget,

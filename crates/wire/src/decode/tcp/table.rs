@@ -17,18 +17,18 @@ use std::net::SocketAddr;
 pub struct Limits {
     /// Flows in the table (open or lingering); a new flow past this evicts the least
     /// recently active one.
-    pub max_flows: usize,
+    pub(crate) max_flows: usize,
     /// Protocol state (message heads being read, requests waiting for their responses,
     /// TLS hellos) held by all flows together; past it the least recently active open flow
     /// is evicted.
-    pub max_state_bytes: usize,
+    pub(crate) max_state_bytes: usize,
     /// Out-of-order bytes held per direction and in all.
-    pub held_per_direction: usize,
-    pub held_total: usize,
+    pub(crate) held_per_direction: usize,
+    pub(crate) held_total: usize,
     /// An open flow with no packet for this long (capture time) is given up.
-    pub idle_timeout_ns: i64,
+    pub(crate) idle_timeout_ns: i64,
     /// A closed flow stays this long to absorb its last ACKs and retransmissions.
-    pub linger_ns: i64,
+    pub(crate) linger_ns: i64,
 }
 
 impl Default for Limits {
@@ -117,7 +117,7 @@ pub struct FlowTable<A> {
     clock: Ts,
     state_total: usize,
     next_id: u64,
-    pub limits: Limits,
+    pub(crate) limits: Limits,
 }
 
 /// What a lookup found.
@@ -130,7 +130,7 @@ pub enum Lookup<A> {
 }
 
 impl<A> FlowTable<A> {
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         // The slab is reserved up front (its pages are only touched as slots are first
         // used, and freed slots are reused first), so it is never copied while it grows.
         // The index is not: a hash table's entries land at random places, so a reserved
@@ -152,39 +152,43 @@ impl<A> FlowTable<A> {
     }
 
     /// The out-of-order budget these limits allow.
-    pub fn budget(&self) -> Budget {
+    pub(crate) fn budget(&self) -> Budget {
         Budget {
             per_direction: self.limits.held_per_direction,
             remaining: self.limits.held_total,
         }
     }
 
+    #[cfg(test)]
     /// Flows in the table, open or lingering.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.count
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
 
+    #[cfg(test)]
     /// Open flows (not done).
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.lists[OPEN].len
     }
 
+    #[cfg(test)]
     /// Protocol state held by all flows, as they last reported it.
-    pub fn state_bytes(&self) -> usize {
+    pub(crate) fn state_bytes(&self) -> usize {
         self.state_total
     }
 
     /// The table's clock: the newest timestamp seen.
-    pub fn clock(&self) -> Ts {
+    pub(crate) fn clock(&self) -> Ts {
         self.clock
     }
 
     /// A packet with this timestamp arrived (the clock only moves forward).
-    pub fn advance(&mut self, ts: Ts) {
+    pub(crate) fn advance(&mut self, ts: Ts) {
         self.clock = self.clock.max(ts);
     }
 
@@ -196,7 +200,7 @@ impl<A> FlowTable<A> {
         self.slots[i as usize].as_mut().expect("live slot")
     }
 
-    pub fn flow(&mut self, slot: Slot) -> &mut Flow<A> {
+    pub(crate) fn flow(&mut self, slot: Slot) -> &mut Flow<A> {
         &mut self.node_mut(slot.0).flow
     }
 
@@ -217,12 +221,12 @@ impl<A> FlowTable<A> {
     }
 
     /// The flow between these two endpoints, if there is one (no activity recorded).
-    pub fn get_mut(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&mut Flow<A>> {
+    pub(crate) fn get_mut(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&mut Flow<A>> {
         let i = self.find(&key(a, b))?;
         Some(&mut self.node_mut(i).flow)
     }
 
-    pub fn lookup(&mut self, seg: &TcpSegment<'_>) -> Lookup<A> {
+    pub(crate) fn lookup(&mut self, seg: &TcpSegment<'_>) -> Lookup<A> {
         let Some(i) = self.find(&key(seg.src, seg.dst)) else {
             return Lookup::Missing { stale: None };
         };
@@ -237,7 +241,7 @@ impl<A> FlowTable<A> {
     /// Starts a flow (`client` is the side that opened it, or that we guess did). If the
     /// table is full, the least recently active flow makes room: a lingering one if there
     /// is one, else an open one, which is returned for the caller to finish.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         ts: Ts,
         client: SocketAddr,
@@ -286,7 +290,7 @@ impl<A> FlowTable<A> {
 
     /// The flow saw a packet: it becomes the most recently active of its list (open or
     /// done, as it is now), holding `state` bytes of protocol state.
-    pub fn touch(&mut self, slot: Slot, state: usize) {
+    pub(crate) fn touch(&mut self, slot: Slot, state: usize) {
         let i = slot.0;
         self.unlink(i);
         let clock = self.clock;
@@ -300,7 +304,7 @@ impl<A> FlowTable<A> {
 
     /// If the flows hold more protocol state than the limit allows, removes the least
     /// recently active open flow other than `keep` and returns it for the caller to finish.
-    pub fn evict_over_state(&mut self, keep: Slot) -> Option<Flow<A>> {
+    pub(crate) fn evict_over_state(&mut self, keep: Slot) -> Option<Flow<A>> {
         if self.state_total <= self.limits.max_state_bytes {
             return None;
         }
@@ -315,7 +319,7 @@ impl<A> FlowTable<A> {
     }
 
     /// Removes a flow from the table.
-    pub fn remove(&mut self, slot: Slot) -> Flow<A> {
+    pub(crate) fn remove(&mut self, slot: Slot) -> Flow<A> {
         let i = slot.0;
         self.unlink(i);
         let h = {
@@ -382,7 +386,7 @@ impl<A> FlowTable<A> {
     /// Removes flows that lingered long enough after closing and open flows idle past the
     /// timeout, by the table's clock. Only the ends of the lists are looked at, so this
     /// costs O(1 + flows removed). Returns the open flows removed, for the caller to finish.
-    pub fn sweep(&mut self) -> Vec<Flow<A>> {
+    pub(crate) fn sweep(&mut self) -> Vec<Flow<A>> {
         let now = self.clock;
         let expired = |seen: Ts, after: i64| now.0.saturating_sub(seen.0) > after;
         loop {
@@ -405,7 +409,7 @@ impl<A> FlowTable<A> {
 
     /// The open flows, oldest first (by id), for the end of input: the caller removes and
     /// finishes them one at a time, so no second copy of the table is ever made.
-    pub fn open_by_id(&self) -> Vec<Slot> {
+    pub(crate) fn open_by_id(&self) -> Vec<Slot> {
         let mut open: Vec<(u64, Slot)> = self
             .slots
             .iter()

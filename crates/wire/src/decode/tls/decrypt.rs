@@ -73,7 +73,8 @@ impl KeyLog {
         (log, used)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.secrets.is_empty()
     }
 }
@@ -177,7 +178,7 @@ struct Side {
 
 /// What a connection's decryption came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// Hellos not both seen yet.
     Hellos,
     Decrypting,
@@ -186,17 +187,17 @@ pub enum State {
     GaveUp,
 }
 
-pub struct Decryptor {
+pub(crate) struct Decryptor {
     log: std::sync::Arc<KeyLog>,
     sides: [Side; 2],
-    pub state: State,
+    pub(crate) state: State,
 }
 
 /// Plaintext application data of one direction, in order.
-pub type Plain = Vec<u8>;
+pub(crate) type Plain = Vec<u8>;
 
 impl Decryptor {
-    pub fn new(log: std::sync::Arc<KeyLog>) -> Decryptor {
+    pub(crate) fn new(log: std::sync::Arc<KeyLog>) -> Decryptor {
         Decryptor {
             log,
             sides: Default::default(),
@@ -205,7 +206,7 @@ impl Decryptor {
     }
 
     /// Bytes were lost: the record numbers are unknown from here.
-    pub fn gap(&mut self) {
+    pub(crate) fn gap(&mut self) {
         self.give_up();
     }
 
@@ -216,7 +217,7 @@ impl Decryptor {
 
     /// Feeds one direction's bytes (`up`: client to server); returns the application
     /// data they completed.
-    pub fn feed(&mut self, up: bool, data: &[u8]) -> Vec<Plain> {
+    pub(crate) fn feed(&mut self, up: bool, data: &[u8]) -> Vec<Plain> {
         let mut out = Vec::new();
         if self.state == State::GaveUp {
             return out;

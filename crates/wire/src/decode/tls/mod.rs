@@ -100,7 +100,7 @@ impl Tls {
     }
 
     /// Does this look like the start of a TLS connection (a handshake record)?
-    pub fn detect(data: &[u8]) -> bool {
+    pub(crate) fn detect(data: &[u8]) -> bool {
         data.len() >= 3 && data[0] == CONTENT_HANDSHAKE && data[1] == 3 && data[2] <= 4
     }
 

@@ -10,15 +10,15 @@ const CONTENT_HANDSHAKE: u8 = 22;
 
 /// A record that started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub content: u8,
-    pub len: usize,
+pub(crate) struct Record {
+    pub(crate) content: u8,
+    pub(crate) len: usize,
     /// A plaintext alert's description (an encrypted alert has no readable body).
-    pub alert: Option<String>,
+    pub(crate) alert: Option<String>,
 }
 
 #[derive(Default)]
-pub struct Records {
+pub(crate) struct Records {
     header: Vec<u8>,
     /// Bytes left in the current record's fragment, and its content type and length.
     left: usize,
@@ -31,21 +31,21 @@ pub struct Records {
 }
 
 impl Records {
-    pub fn collecting() -> Self {
+    pub(crate) fn collecting() -> Self {
         Records {
             collect: true,
             ..Default::default()
         }
     }
 
-    pub fn stop_collecting(&mut self) {
+    pub(crate) fn stop_collecting(&mut self) {
         self.collect = false;
         self.handshake = Vec::new();
     }
 
     /// Feeds bytes; records that started (or, for alerts, completed) in this call are added
     /// to `started`. `false` when this is not TLS.
-    pub fn feed(&mut self, mut data: &[u8], started: &mut Vec<Record>) -> bool {
+    pub(crate) fn feed(&mut self, mut data: &[u8], started: &mut Vec<Record>) -> bool {
         while !data.is_empty() {
             if self.left == 0 {
                 let need = 5 - self.header.len();
@@ -96,12 +96,12 @@ impl Records {
     }
 
     /// Bytes held in buffers.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.header.capacity() + self.alert_body.capacity() + self.handshake.capacity()
     }
 
     /// The `n`th complete handshake message, if it has arrived: (type, body).
-    pub fn message(&self, n: usize) -> Option<(u8, &[u8])> {
+    pub(crate) fn message(&self, n: usize) -> Option<(u8, &[u8])> {
         let mut h = self.handshake.as_slice();
         for i in 0.. {
             if h.len() < 4 {
@@ -119,7 +119,7 @@ impl Records {
 }
 
 /// RFC 8446 §6 / RFC 5246 §7.2 alert descriptions.
-pub fn alert_name(code: u8) -> &'static str {
+pub(crate) fn alert_name(code: u8) -> &'static str {
     match code {
         0 => "close_notify",
         10 => "unexpected_message",

@@ -73,7 +73,7 @@ impl H2Conn {
     }
 
     /// Whether a gap of `n` bytes in `dir` now would leave decoding in step (see `gap`).
-    pub fn gap_keeps_sync(&self, dir: Dir, n: u64) -> bool {
+    pub(crate) fn gap_keeps_sync(&self, dir: Dir, n: u64) -> bool {
         let side = match dir {
             Dir::Up => &self.up,
             Dir::Down => &self.down,

@@ -4,35 +4,35 @@
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-pub const FRAME_HEADER_LEN: usize = 9;
+pub(crate) const FRAME_HEADER_LEN: usize = 9;
 
-pub const DATA: u8 = 0x0;
-pub const HEADERS: u8 = 0x1;
-pub const PRIORITY: u8 = 0x2;
-pub const RST_STREAM: u8 = 0x3;
-pub const SETTINGS: u8 = 0x4;
-pub const PUSH_PROMISE: u8 = 0x5;
-pub const PING: u8 = 0x6;
-pub const GOAWAY: u8 = 0x7;
-pub const WINDOW_UPDATE: u8 = 0x8;
-pub const CONTINUATION: u8 = 0x9;
+pub(crate) const DATA: u8 = 0x0;
+pub(crate) const HEADERS: u8 = 0x1;
+pub(crate) const PRIORITY: u8 = 0x2;
+pub(crate) const RST_STREAM: u8 = 0x3;
+pub(crate) const SETTINGS: u8 = 0x4;
+pub(crate) const PUSH_PROMISE: u8 = 0x5;
+pub(crate) const PING: u8 = 0x6;
+pub(crate) const GOAWAY: u8 = 0x7;
+pub(crate) const WINDOW_UPDATE: u8 = 0x8;
+pub(crate) const CONTINUATION: u8 = 0x9;
 
-pub const FLAG_END_STREAM: u8 = 0x1;
+pub(crate) const FLAG_END_STREAM: u8 = 0x1;
 /// SETTINGS and PING use bit 0 as ACK.
-pub const FLAG_ACK: u8 = 0x1;
-pub const FLAG_END_HEADERS: u8 = 0x4;
-pub const FLAG_PADDED: u8 = 0x8;
-pub const FLAG_PRIORITY: u8 = 0x20;
+pub(crate) const FLAG_ACK: u8 = 0x1;
+pub(crate) const FLAG_END_HEADERS: u8 = 0x4;
+pub(crate) const FLAG_PADDED: u8 = 0x8;
+pub(crate) const FLAG_PRIORITY: u8 = 0x20;
 
-pub const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
+pub(crate) const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameHeader {
-    pub len: usize,
-    pub kind: u8,
-    pub flags: u8,
+pub(crate) struct FrameHeader {
+    pub(crate) len: usize,
+    pub(crate) kind: u8,
+    pub(crate) flags: u8,
     /// Reserved bit masked off.
-    pub stream: u32,
+    pub(crate) stream: u32,
 }
 
 impl FrameHeader {
@@ -45,13 +45,13 @@ impl FrameHeader {
         }
     }
 
-    pub fn has(&self, flag: u8) -> bool {
+    pub(crate) fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
 }
 
 /// Big-endian u32 at `at`, if the slice is long enough.
-pub fn be32(p: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn be32(p: &[u8], at: usize) -> Option<u32> {
     let b = p.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
@@ -60,7 +60,7 @@ pub fn be32(p: &[u8], at: usize) -> Option<u32> {
 /// strips the pad length, priority fields (HEADERS) or promised stream id
 /// (PUSH_PROMISE), and the padding. `None` when the lengths don't add up
 /// (a connection error: the fragment, and so HPACK state, can't be trusted).
-pub fn block_fragment<'p>(h: &FrameHeader, p: &'p [u8]) -> Option<&'p [u8]> {
+pub(crate) fn block_fragment<'p>(h: &FrameHeader, p: &'p [u8]) -> Option<&'p [u8]> {
     let mut start = 0usize;
     let mut pad = 0usize;
     if h.has(FLAG_PADDED) {
@@ -78,7 +78,7 @@ pub fn block_fragment<'p>(h: &FrameHeader, p: &'p [u8]) -> Option<&'p [u8]> {
 
 /// SETTINGS entries (identifier, value); a trailing partial entry is ignored
 /// (the caller counts the frame as malformed when `len % 6 != 0`).
-pub fn settings(p: &[u8]) -> impl Iterator<Item = (u16, u32)> + '_ {
+pub(crate) fn settings(p: &[u8]) -> impl Iterator<Item = (u16, u32)> + '_ {
     p.chunks_exact(6).map(|c| {
         (
             u16::from_be_bytes([c[0], c[1]]),

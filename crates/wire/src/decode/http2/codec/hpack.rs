@@ -17,21 +17,21 @@ use std::collections::VecDeque;
 use loona_hpack::huffman::HuffmanDecoder;
 
 /// The table size both ends start with (RFC 9113 §6.5.2).
-pub const INITIAL_TABLE_SIZE: usize = 4096;
+pub(crate) const INITIAL_TABLE_SIZE: usize = 4096;
 
 /// SETTINGS frames not yet acknowledged that we remember per direction; a
 /// peer sending more without ACKs only makes us forget the oldest.
 const MAX_PENDING_SETTINGS: usize = 16;
 
 /// A decoded header block.
-pub struct Block {
+pub(crate) struct Block {
     /// Every field in order, pseudo-headers included; empty when `too_large`.
-    pub fields: Vec<(String, String)>,
+    pub(crate) fields: Vec<(String, String)>,
     /// The decoded list exceeded the header list limit (HPACK state was
     /// still updated, so the connection stays in sync).
-    pub too_large: bool,
+    pub(crate) too_large: bool,
     /// The block resized the table above what the peer had advertised.
-    pub over_setting: bool,
+    pub(crate) over_setting: bool,
 }
 
 /// The advertised bound for one encoder: the acknowledged value and the
@@ -54,7 +54,7 @@ impl TableBound {
     }
 }
 
-pub struct HpackDir {
+pub(crate) struct HpackDir {
     dec: loona_hpack::Decoder<'static>,
     cap: usize,
     bound: TableBound,
@@ -81,7 +81,7 @@ impl HpackDir {
     /// `cap` is our hard limit on the table size; it is raised to the
     /// protocol's initial 4096 since every encoder may use that much without
     /// announcing it, and a smaller table would silently mis-decode.
-    pub fn new(cap: usize) -> HpackDir {
+    pub(crate) fn new(cap: usize) -> HpackDir {
         let cap = cap.max(INITIAL_TABLE_SIZE);
         let mut dec = loona_hpack::Decoder::new();
         dec.set_max_allowed_table_size(cap);
@@ -97,7 +97,7 @@ impl HpackDir {
     }
 
     /// The peer (decoder side) sent a SETTINGS frame.
-    pub fn peer_settings(&mut self, header_table_size: Option<u32>) {
+    pub(crate) fn peer_settings(&mut self, header_table_size: Option<u32>) {
         if self.bound.pending.len() >= MAX_PENDING_SETTINGS {
             self.peer_settings_ack();
         }
@@ -106,7 +106,7 @@ impl HpackDir {
     }
 
     /// The encoder side acknowledged the oldest outstanding SETTINGS frame.
-    pub fn peer_settings_ack(&mut self) {
+    pub(crate) fn peer_settings_ack(&mut self) {
         if let Some(Some(v)) = self.bound.pending.pop_front() {
             self.bound.acked = v;
         }
@@ -116,7 +116,7 @@ impl HpackDir {
     /// as SETTINGS_MAX_HEADER_LIST_SIZE counts it (name + value + 32 per
     /// field). Errors are HPACK decoding errors: the direction's HPACK state
     /// is lost after one.
-    pub fn decode(&mut self, block: &[u8], max_list: usize) -> Result<Block, String> {
+    pub(crate) fn decode(&mut self, block: &[u8], max_list: usize) -> Result<Block, String> {
         let (updates, consumed) = leading_size_updates(block);
         let allowed = self.bound.allowed();
         let over_setting = updates.iter().any(|&u| u > allowed);

@@ -40,11 +40,11 @@ pub struct Counters {
     /// DATA payload bytes reported in [`Event::Data`](super::Event::Data).
     pub data_bytes: u64,
     /// DATA payload bytes missing, framing intact ([`Event::DataGap`](super::Event::DataGap)).
-    pub data_bytes_missed: u64,
+    pub(crate) data_bytes_missed: u64,
     /// Header blocks HPACK-decoded (including PUSH_PROMISE and ignored ones).
     pub header_blocks: u64,
     /// Streams opened in the table.
-    pub streams_opened: u64,
+    pub(crate) streams_opened: u64,
     /// Streams refused because `max_streams` were open.
     pub streams_dropped: u64,
     /// Header blocks whose decoded list exceeded `max_header_list`.

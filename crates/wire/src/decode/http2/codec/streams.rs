@@ -8,18 +8,18 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use crate::vocab::Dir;
 
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Stream {
+pub(crate) struct Stream {
     /// The client's request header block was seen.
-    pub request: bool,
+    pub(crate) request: bool,
     /// The server's final (non-1xx) response header block was seen.
-    pub response: bool,
-    pub up_ended: bool,
-    pub down_ended: bool,
+    pub(crate) response: bool,
+    pub(crate) up_ended: bool,
+    pub(crate) down_ended: bool,
 }
 
 impl Stream {
     /// Whether `dir`'s next header block is trailers rather than a head.
-    pub fn head_seen(&self, dir: Dir) -> bool {
+    pub(crate) fn head_seen(&self, dir: Dir) -> bool {
         match dir {
             Dir::Up => self.request,
             Dir::Down => self.response,
@@ -35,7 +35,7 @@ pub enum Lookup {
     New,
 }
 
-pub struct Streams {
+pub(crate) struct Streams {
     open: HashMap<u32, Stream>,
     max_open: usize,
     gone: HashSet<u32>,
@@ -43,7 +43,7 @@ pub struct Streams {
 }
 
 impl Streams {
-    pub fn new(max_open: usize) -> Streams {
+    pub(crate) fn new(max_open: usize) -> Streams {
         Streams {
             open: HashMap::new(),
             max_open,
@@ -52,7 +52,7 @@ impl Streams {
         }
     }
 
-    pub fn lookup(&self, id: u32) -> Lookup {
+    pub(crate) fn lookup(&self, id: u32) -> Lookup {
         if self.open.contains_key(&id) {
             Lookup::Open
         } else if self.gone.contains(&id) {
@@ -62,13 +62,13 @@ impl Streams {
         }
     }
 
-    pub fn get_mut(&mut self, id: u32) -> Option<&mut Stream> {
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Stream> {
         self.open.get_mut(&id)
     }
 
     /// Open a stream; `false` (and the id remembered as gone) when the
     /// table is full.
-    pub fn open(&mut self, id: u32) -> bool {
+    pub(crate) fn open(&mut self, id: u32) -> bool {
         if self.open.len() >= self.max_open {
             self.forget(id);
             return false;
@@ -79,7 +79,7 @@ impl Streams {
 
     /// Remove a stream and remember its id for a while (as many ids as
     /// streams may be open: enough for the frames still in flight).
-    pub fn forget(&mut self, id: u32) {
+    pub(crate) fn forget(&mut self, id: u32) {
         self.open.remove(&id);
         if self.gone.insert(id) {
             self.gone_order.push_back(id);
@@ -92,7 +92,7 @@ impl Streams {
     }
 
     /// Close the stream if both sides have ended it.
-    pub fn close_if_done(&mut self, id: u32) {
+    pub(crate) fn close_if_done(&mut self, id: u32) {
         if self
             .open
             .get(&id)
@@ -102,12 +102,12 @@ impl Streams {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.open.len()
     }
 
     /// Remove every open stream, in id order.
-    pub fn drain_sorted(&mut self) -> Vec<(u32, Stream)> {
+    pub(crate) fn drain_sorted(&mut self) -> Vec<(u32, Stream)> {
         let mut v: Vec<_> = self.open.drain().collect();
         v.sort_by_key(|(id, _)| *id);
         v
