@@ -17,35 +17,69 @@ const CA_NAME: &str = "gomodwatch local CA";
 /// is usable on the client leg only if it is for this algorithm (see `proxy::mirrored_suite`).
 pub(crate) const LEAF_SIGNATURE: rustls::SignatureAlgorithm = rustls::SignatureAlgorithm::ECDSA;
 
+/// Why the CA cannot be created, loaded or used; the text is the line the user sees.
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {
+    /// A file or directory of the CA could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// Which.
         path: PathBuf,
+        /// What the system said.
         source: std::io::Error,
     },
+    /// A certificate could not be made.
     #[error("{0}")]
     Cert(#[from] rcgen::Error),
+    /// The saved key cannot be read back.
     #[error("signing key: {0}")]
     Key(String),
+    /// The key file is readable by others.
     #[error("{path} is readable by other users; run: chmod 600 {path}")]
-    LooseKey { path: String },
+    LooseKey {
+        /// The key file.
+        path: String,
+    },
+    /// The key file is someone else's.
     #[error("{path} belongs to another user (uid {uid}); the CA key must be yours")]
-    NotOwned { path: String, uid: u32 },
+    NotOwned {
+        /// The key file.
+        path: String,
+        /// Its owner.
+        uid: u32,
+    },
     #[error(
         "{path} is writable by other users: not keeping a CA key there (its mode is left as it \
          is; choose another --ca-dir or run: chmod go-w {path})"
     )]
-    OpenDir { path: String },
+    /// The CA directory is writable by others.
+    OpenDir {
+        /// The directory.
+        path: String,
+    },
+    /// The CA directory is a file.
     #[error("{path} exists and is not a directory")]
-    NotDir { path: String },
+    NotDir {
+        /// The path.
+        path: String,
+    },
     #[error(
         "a CA already exists in {dir} with other name constraints ({have}); remove {dir}/ca.pem \
          and {dir}/ca.key first to make a new one"
     )]
-    Mismatch { dir: String, have: String },
+    /// `ca init --permit` asked for other name constraints than the existing CA has.
+    Mismatch {
+        /// The CA directory.
+        dir: String,
+        /// The constraints the existing CA has.
+        have: String,
+    },
+    /// `ca` commands other than `init` found no CA.
     #[error("no CA in {dir} yet: run gomodwatch ca init")]
-    Missing { dir: String },
+    Missing {
+        /// The CA directory.
+        dir: String,
+    },
 }
 
 /// The CA's parameters. The name is fixed, so an Issuer can be rebuilt from the saved key
@@ -77,7 +111,9 @@ fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
+/// The local CA the MITM proxy certifies every host with (`--ca-dir`).
 pub struct Ca {
+    /// Its certificate (PEM), which clients must trust.
     pub cert_path: PathBuf,
     issuer: Issuer<'static, KeyPair>,
     cert_der: CertificateDer<'static>,
@@ -88,7 +124,9 @@ pub struct Ca {
 
 /// What `ca init` did.
 pub enum Init {
+    /// A new CA was made.
     Created(Ca),
+    /// The CA was already there (kept as it is).
     Existing(Ca),
 }
 

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 
+/// Both legs' TLS secrets, written to a file as they are made (rustls calls `log`).
 #[derive(Debug)]
 pub struct KeyLogFile(Mutex<File>);
 

@@ -5,19 +5,21 @@
 //! plaintext chunks to the same decoder that reads captures, through a bounded tap that
 //! never slows a transfer down.
 
+#![warn(missing_docs)]
+
 mod accept;
 pub mod ca;
-pub mod constraints;
+pub(crate) mod constraints;
 mod explicit;
-pub mod guard;
+pub(crate) mod guard;
 mod h2frames;
 mod head;
 pub mod keylog;
 pub mod limits;
 mod plain;
-pub mod proxy;
-pub mod tap;
-pub mod transparent;
+pub(crate) mod proxy;
+pub(crate) mod tap;
+pub(crate) mod transparent;
 mod tunnel;
 pub mod upstream;
 mod verify;
@@ -92,9 +94,13 @@ pub fn fuzz_head(data: &[u8]) {
     }
 }
 
+/// How to start the proxy (`--mitm` and its options, or `run`'s).
 pub struct MitmConfig {
+    /// Where to listen (port 0: any free one).
     pub addr: SocketAddr,
+    /// Where the CA lives (`--ca-dir`).
     pub ca_dir: PathBuf,
+    /// `--upstream-ca`: another CA to trust for servers.
     pub upstream_ca: Option<PathBuf>,
     /// `--upstream-proxy URL`.
     pub upstream_proxy: Option<upstream::UpstreamProxy>,
@@ -120,7 +126,9 @@ pub struct Mitm {
     refused_told: (u64, Instant),
     /// When the last event was taken (see `poll`).
     last_event: Instant,
+    /// The address it listens on.
     pub addr: SocketAddr,
+    /// The CA certificate clients must trust.
     pub ca_path: PathBuf,
     /// Clients served at once at most (after fitting the descriptor limit).
     pub max_clients: usize,

@@ -1,6 +1,6 @@
-//! The intercepting proxy's state, shared by every client's task ([`Proxy`]): the CA and
+//! The intercepting proxy's state, shared by every client's task (`Proxy`): the CA and
 //! the TLS settings of both legs, the upstream route, the tap, the bounds; what a client
-//! asked to reach ([`Target`]), and how a failure to reach it is told. Clients come in
+//! asked to reach (`Target`), and how a failure to reach it is told. Clients come in
 //! through `accept.rs`, which hands each to a handler: `explicit.rs` (CONNECT and
 //! absolute-form `http://` requests) or `transparent.rs` (redirected connections).
 //! Everything the proxy learns reaches the decoder through the tap, which never slows a

@@ -106,6 +106,7 @@ pub struct UpstreamProxy {
 }
 
 impl UpstreamProxy {
+    /// Reads `--upstream-proxy URL` (`http://[user:password@]host:port`).
     pub fn parse(s: &str) -> Result<UpstreamProxy, String> {
         let u = url::Url::parse(s)
             .map_err(|e| format!("not a proxy URL like http://host:3128 ({e})"))?;

@@ -42,7 +42,7 @@ mod sniff;
 mod state;
 
 pub use error::FileError;
-pub use state::{Damage, FileFormat, Interface};
+pub use state::{Damage, Interface};
 
 use crate::vocab::Packet;
 use pcap_parser::traits::PcapReaderIterator;
@@ -57,6 +57,7 @@ enum Reader<R: Read> {
     Pcapng(PcapNGReader<Source<R>>),
 }
 
+/// A pcap or pcapng file being read, packet by packet, past damage it can skip.
 pub struct CaptureFile<R: Read> {
     reader: Reader<R>,
     st: State,

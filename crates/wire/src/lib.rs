@@ -3,6 +3,8 @@
 //! plaintext into events (`decode`). Nothing here knows about Go modules, a terminal, an
 //! async runtime or libpcap.
 
+#![warn(missing_docs)]
+
 pub mod decode;
 pub mod file;
 pub mod vocab;

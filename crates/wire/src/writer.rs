@@ -7,19 +7,26 @@ use crate::vocab::time::Ts;
 use crate::vocab::LinkType;
 use std::io::{self, Write};
 
+/// A `-w` file being written: classic pcap for one interface, pcapng for several.
 pub enum CaptureWriter<W: Write> {
+    /// Classic pcap (nanosecond timestamps).
     Pcap(W),
+    /// pcapng, one interface description per capture interface.
     Pcapng(W),
 }
 
 /// One capture interface as it goes into the file header.
 pub struct IfaceDesc<'a> {
+    /// The interface's name (pcapng `if_name`).
     pub name: &'a str,
+    /// Its link type.
     pub link: LinkType,
+    /// Its snapshot length.
     pub snaplen: u32,
 }
 
 impl<W: Write> CaptureWriter<W> {
+    /// Writes the file header for `ifaces` to `out`.
     pub fn new(mut out: W, ifaces: &[IfaceDesc<'_>]) -> io::Result<Self> {
         if let [only] = ifaces {
             // Classic pcap, nanosecond magic, host byte order (little-endian here).
@@ -53,6 +60,7 @@ impl<W: Write> CaptureWriter<W> {
         Ok(CaptureWriter::Pcapng(out))
     }
 
+    /// Writes one packet captured on interface `iface` (its index in `ifaces`).
     pub fn packet(&mut self, iface: u32, ts: Ts, wire_len: u32, data: &[u8]) -> io::Result<()> {
         match self {
             CaptureWriter::Pcap(out) => {
@@ -86,6 +94,7 @@ impl<W: Write> CaptureWriter<W> {
         }
     }
 
+    /// Flushes what is buffered (after every batch, so a Ctrl-C leaves a complete file).
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
             CaptureWriter::Pcap(out) | CaptureWriter::Pcapng(out) => out.flush(),

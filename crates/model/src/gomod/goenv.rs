@@ -93,6 +93,7 @@ impl GoEnv {
         self.vars.extend(other.vars);
     }
 
+    /// A variable's value; an unset one is empty, as the go command treats it.
     pub fn get(&self, key: &str) -> &str {
         self.vars.get(key).map_or("", String::as_str)
     }

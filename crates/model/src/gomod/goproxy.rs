@@ -12,6 +12,7 @@ pub(crate) enum EntryKind {
     Off,
 }
 
+/// One entry of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// Base URL without a trailing `/` ("direct"/"off" for those entries).
@@ -33,9 +34,12 @@ pub enum ChainSource {
     Inferred,
 }
 
+/// A GOPROXY chain, parsed as the go command reads it (docs/goproxy-protocol.md §1.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GoproxyList {
+    /// The entries, in order (nothing after `off` or after the last `direct` counts).
     pub entries: Vec<Entry>,
+    /// Where the chain came from.
     pub source: ChainSource,
 }
 

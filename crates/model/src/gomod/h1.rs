@@ -87,6 +87,8 @@ enum State {
     Failed,
 }
 
+/// A zip's `h1:` computed as its bytes stream past: each file inflated and hashed, none
+/// kept.
 pub struct ZipHasher {
     state: State,
     buf: Vec<u8>,
@@ -115,6 +117,7 @@ impl Default for ZipHasher {
 }
 
 impl ZipHasher {
+    /// A hasher at the zip's first byte.
     pub fn new() -> Self {
         ZipHasher {
             state: State::Header,
@@ -146,6 +149,7 @@ impl ZipHasher {
         self.fail(format!("{INVALID_ZIP}{why}"));
     }
 
+    /// The next bytes of the zip.
     pub fn update(&mut self, mut data: &[u8]) {
         if matches!(self.state, State::Failed) {
             return;

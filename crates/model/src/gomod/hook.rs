@@ -11,6 +11,7 @@ use gomodwatch_wire::vocab::{Event, Exchange, Kind, ZipHash};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// How the Go-module hook is set up for a run.
 #[derive(Debug, Clone, Default)]
 pub struct GoHookConfig {
     /// Proxy base URLs from the configured GOPROXY, to find where module paths start.
@@ -23,6 +24,9 @@ pub struct GoHookConfig {
     pub lean: bool,
 }
 
+/// The decoder's hook for Go module traffic: it tags each request (`classify`), follows
+/// redirects, keeps the small bodies the model reads, and hashes zips on the hashing
+/// threads.
 pub struct GoHook {
     proxy_bases: Vec<String>,
     origins: gomodwatch_wire::vocab::url::Origins,
@@ -32,6 +36,7 @@ pub struct GoHook {
 }
 
 impl GoHook {
+    /// The hook for a run (starting the hashing threads unless `no_hash`).
     pub fn new(config: GoHookConfig) -> Self {
         GoHook {
             pool: (!config.no_hash).then(|| {

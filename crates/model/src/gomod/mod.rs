@@ -1,18 +1,18 @@
 //! What the go command meant: URL classification and module path escaping.
 
-pub mod chain;
-pub mod classify;
-pub mod direct;
-pub mod direct_verdict;
-pub mod drift;
+pub(crate) mod chain;
+pub(crate) mod classify;
+pub(crate) mod direct;
+pub(crate) mod direct_verdict;
+pub(crate) mod drift;
 pub mod goenv;
 pub mod goproxy;
 pub mod h1;
-pub mod hashpool;
+pub(crate) mod hashpool;
 pub mod hook;
-pub mod module;
-pub mod path;
-pub mod redirect;
-pub mod sinks;
+pub(crate) mod module;
+pub(crate) mod path;
+pub(crate) mod redirect;
+pub(crate) mod sinks;
 pub mod sumdb;
-pub mod verdict;
+pub(crate) mod verdict;

@@ -19,14 +19,20 @@ pub struct Attempt {
     /// Shared strings: a module fetched many times keeps many attempts, and views copy
     /// them around (cloning an `Arc` is a counter increment, not an allocation).
     pub proxy: Option<Arc<str>>,
+    /// What was asked for.
     pub kind: Kind,
+    /// The response status; null when no response arrived.
     pub status: Option<u16>,
+    /// What went wrong (`refused`, `reset`, `no-response`, ...).
     pub error: Option<Arc<str>>,
+    /// Time to first byte.
     pub ttfb_ms: Option<f64>,
     /// Extension: identical requests folded into this one (Go ≥ 1.24 sends every 4xx on
     /// https twice, docs/goproxy-protocol.md §1.3).
     pub count: u32,
+    /// Time to last byte.
     pub total_ms: Option<f64>,
+    /// The request's URL.
     pub url: Option<Arc<str>>,
     /// Extension: the request was redirected; the status is the final hop's.
     pub(crate) redirected_to: Option<String>,
@@ -35,6 +41,7 @@ pub struct Attempt {
     pub step: Option<&'static str>,
     /// Extension: response body bytes.
     pub bytes: u64,
+    /// When the request was sent.
     #[serde(skip)]
     pub ts: Ts,
     #[serde(skip)]

@@ -24,6 +24,7 @@ impl SumTable {
         t
     }
 
+    /// Adds the lines of more go.sum text.
     pub fn add_lines(&mut self, text: &str) {
         for line in text.lines() {
             let mut f = line.split_whitespace();
@@ -48,6 +49,7 @@ impl SumTable {
         }
     }
 
+    /// The hashes for `module@version`, if any.
     pub fn get(&self, module: &str, version: &str) -> Option<&Sums> {
         self.0.get(&(module.to_string(), version.to_string()))
     }
@@ -56,10 +58,12 @@ impl SumTable {
         self.0.remove(&(module.to_string(), version.to_string()));
     }
 
+    /// module@version pairs with a hash.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// No hash at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

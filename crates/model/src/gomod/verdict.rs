@@ -8,17 +8,24 @@ use super::sumdb::Sums;
 use gomodwatch_wire::vocab::time::Ts;
 use serde::Serialize;
 
+/// How a module@version went (its `outcome`).
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
+    /// Every artifact the go command asked for was served.
     Ok,
+    /// Every proxy said 404/410 (and the walk ended there).
     NotFound,
+    /// Some requests were never answered (the capture ended, bytes were lost).
     Incomplete,
+    /// A request failed in a way the go command does not move on from.
     Failed,
+    /// The zip's `h1:` differs from the checksum database's or go.sum's.
     ChecksumMismatch,
 }
 
 impl Outcome {
+    /// The name the NDJSON uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -34,15 +41,22 @@ impl Outcome {
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; nothing is wrong.
     Info,
+    /// Something slowed the run or may fail another time.
     Warning,
+    /// Something failed.
     Error,
+    /// The run could not have worked.
     Critical,
 }
 
+/// A problem of the run, in one sentence a user can act on (the summary's `problems`).
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// How serious.
     pub severity: Severity,
+    /// What happened and what to change.
     pub text: String,
     /// `module@version` the problem is about, if any.
     pub subject: Option<String>,
@@ -82,6 +96,7 @@ const ARTIFACTS: [Kind; 6] = [
     Kind::Latest,
 ];
 
+/// How an artifact is written in sentences (`.zip`, `@v/list`, ...).
 pub fn artifact_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Info => ".info",

@@ -4,7 +4,9 @@
 /// TUI's columns are narrow (`1.2s`, `12ms`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Width {
+    /// Units spelled out (`1.23 s`): the report.
     Wide,
+    /// Short units (`1.2s`): the TUI's columns.
     Narrow,
 }
 

@@ -6,7 +6,7 @@
 
 pub mod attempt;
 pub mod format;
-pub mod records;
+pub(crate) mod records;
 
 pub use crate::gomod::goproxy::{ChainSource, GoproxyList};
 pub use crate::gomod::module::{walks, Attempt};

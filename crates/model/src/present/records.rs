@@ -13,19 +13,31 @@ use std::collections::BTreeMap;
 pub struct ModuleView {
     #[serde(rename = "type")]
     pub(crate) kind: &'static str,
+    /// The module path.
     pub module: String,
+    /// The version; null for a version-less lookup (`@v/list`, `@latest`) that led nowhere.
     pub version: Option<String>,
+    /// How it went.
     pub outcome: Outcome,
+    /// Which proxy served each artifact.
     pub served_by: ServedBy,
+    /// Every request for it, in time order.
     pub attempts: Vec<Attempt>,
+    /// The zip's size, when a proxy served it.
     pub zip_bytes: Option<u64>,
+    /// The `h1:` of the zip seen on the wire.
     pub h1: Option<String>,
+    /// The checksum database's `h1:` for the zip, when a lookup was seen.
     pub sumdb_h1: Option<String>,
+    /// One sentence a user can act on, when something went wrong.
     pub problem: Option<String>,
     /// Extensions.
     pub mod_h1: Option<String>,
+    /// The checksum database's `h1:` for the go.mod.
     pub sumdb_mod_h1: Option<String>,
+    /// go.sum's `h1:` for the zip, when go.sum was read.
     pub gosum_h1: Option<String>,
+    /// go.sum's `h1:` for the go.mod.
     pub gosum_mod_h1: Option<String>,
     /// Other paths tried for the same query that 404'd as expected (prefix probes).
     pub probes: Vec<String>,
@@ -34,6 +46,7 @@ pub struct ModuleView {
     pub direct: Option<crate::gomod::direct_verdict::DirectView>,
     /// Extension: why `h1` is null when the wire cannot show it (direct fetches).
     pub hash_note: Option<String>,
+    /// Its first request.
     pub ts: Ts,
     /// Time spent on this module's requests (the latest walk of each artifact).
     pub duration_ms: f64,
@@ -53,24 +66,36 @@ impl ModuleView {
     }
 }
 
+/// The proxy base URL that answered 200 for each artifact (the `served_by` object).
 #[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServedBy {
+    /// The `.info`.
     pub info: Option<String>,
+    /// The `.mod` (`mod` in the NDJSON).
     #[serde(rename = "mod")]
     pub gomod: Option<String>,
+    /// The `.zip`.
     pub zip: Option<String>,
 }
 
 /// One entry of the summary's `proxies` list.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct ProxySummary {
+    /// The proxy base URL.
     pub proxy: String,
+    /// Requests sent to it.
     pub requests: u64,
+    /// Responses by status code (`"200"`, `"404"`, ...).
     pub status: BTreeMap<String, u64>,
+    /// Requests that got no response (reset, timeout, truncated).
     pub errors: u64,
+    /// Median time to first byte.
     pub p50_ms: Option<f64>,
+    /// 95th percentile time to first byte.
     pub p95_ms: Option<f64>,
+    /// Slowest time to first byte.
     pub max_ms: Option<f64>,
+    /// Response body bytes.
     pub bytes: u64,
 }
 
@@ -79,17 +104,25 @@ pub struct ProxySummary {
 pub struct Summary {
     #[serde(rename = "type")]
     pub(crate) kind: &'static str,
+    /// Packets read (or proxied chunks).
     pub packets: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// Connections seen.
     pub connections: u64,
+    /// Exchanges seen.
     pub exchanges: u64,
     /// Every module the traffic touched: those reported in full and those folded.
     pub modules: u64,
+    /// Packets the capture lost (kernel and ours).
     pub dropped: u64,
+    /// Holes in TCP streams (bytes missing from the capture).
     pub gaps: u64,
+    /// Per proxy: requests, statuses, latency.
     pub proxies: Vec<ProxySummary>,
     /// Extensions: the GOPROXY chain used to judge, and every problem, most serious first.
     pub goproxy: Option<GoproxyList>,
+    /// Every problem, most serious first.
     pub problems: Vec<Problem>,
     /// Extension: modules folded out of memory past the module limit (counted in
     /// `modules`; their `module` events were written when they were folded).
@@ -162,6 +195,7 @@ impl LimitCounts {
 /// The summary's `folded` object.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct FoldedSummary {
+    /// `--max-modules`: records kept in full at most.
     pub limit: u64,
     /// Module records folded (a module's version-less lookups are records of their own).
     pub(crate) records: u64,

@@ -5,6 +5,7 @@ use crate::gomod::sumdb::{lookup_lines, SumTable, Sums};
 use gomodwatch_wire::vocab::{Exchange, Kind};
 use std::collections::{BTreeMap, HashMap};
 
+/// What the checksum database said about each module@version (lookups seen in the traffic).
 #[derive(Debug, Default)]
 pub struct ChecksumDb {
     sums: SumTable,

@@ -11,11 +11,16 @@ use gomodwatch_wire::vocab::url;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+/// What a session is told rather than shown: the chain, go.sum, the go command's
+/// environment, limits.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
+    /// The GOPROXY chain given (`--goproxy`, `--go-env`, `go env`); inferred from the
+    /// traffic when `None`.
     pub goproxy: Option<GoproxyList>,
     /// Time-to-first-byte above which a proxy is called slow.
     pub slo_ms: f64,
+    /// go.sum's hashes (`--gosum`, or ./go.sum).
     pub gosum: SumTable,
     /// Exchanges kept for the raw log view (0 for batch output).
     pub log_capacity: usize,
@@ -66,7 +71,9 @@ impl Default for SessionConfig {
 pub struct SourceStatus {
     /// What is being read: a file name, interfaces, the MITM address.
     pub name: String,
+    /// Packets read.
     pub packets: u64,
+    /// Bytes read.
     pub bytes: u64,
     /// Packets the capture lost (kernel and ours).
     pub dropped: u64,
@@ -80,7 +87,9 @@ pub struct SourceStatus {
     pub malformed: u64,
     /// MITM: clients answered 503 (over the cap), and the cap (None for captures).
     pub mitm_refused: Option<u64>,
+    /// MITM: `--mitm-max-clients` in effect.
     pub mitm_client_limit: Option<u64>,
+    /// When the source started (the status bar's clock).
     pub started: Option<Instant>,
     /// The source has ended.
     pub done: bool,
@@ -100,7 +109,9 @@ impl SourceStatus {
 /// process's environment, which the go command shares when started from the same shell).
 #[derive(Debug, Clone, Default)]
 pub struct ProxyEnv {
+    /// `HTTPS_PROXY` (or `https_proxy`).
     pub https_proxy: Option<String>,
+    /// `HTTP_PROXY` (or `http_proxy`).
     pub http_proxy: Option<String>,
 }
 

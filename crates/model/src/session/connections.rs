@@ -10,8 +10,10 @@ const MAX_RECENT_REFUSALS: usize = 256;
 /// A refusal older than this belongs to no request still to come.
 const REFUSAL_WINDOW_NS: i64 = 2_000_000_000;
 
+/// Connections counted, and the refused ones.
 #[derive(Debug, Default)]
 pub struct Connections {
+    /// Connections seen.
     pub count: u64,
     /// Refused connections per server address.
     pub(crate) refused_by_server: BTreeMap<SocketAddr, u64>,

@@ -4,7 +4,7 @@
 //! `ls-refs` answer that lists the one tag a `git fetch` asked for, on that git process's
 //! connection) or, failing that, stays unknown: the record is then version-less and
 //! joins a versioned record of the same module by time (`module_views`), as `@v/list`
-//! lookups do. This file keeps what the direct fetches said ([`DirectIndex`]);
+//! lookups do. This file keeps what the direct fetches said (`DirectIndex`);
 //! `modules.rs` files their attempts and `direct_views.rs` judges them.
 
 use crate::gomod::direct::{self, Discovery, DiscoveryRecord};

@@ -30,6 +30,7 @@ struct FoldedProblem {
     proxy: Option<String>,
 }
 
+/// What the module records folded out of memory add up to (past `--max-modules`).
 #[derive(Debug, Default)]
 pub struct Folded {
     /// Module views folded (as the `modules` count of the summary counts them).
@@ -227,6 +228,7 @@ impl Folded {
         })
     }
 
+    /// Folded modules with this outcome.
     pub fn count(&self, outcome: Outcome) -> u64 {
         self.by_outcome.get(&outcome).copied().unwrap_or(0)
     }

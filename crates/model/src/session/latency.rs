@@ -4,6 +4,7 @@
 
 const MAX_SAMPLES: usize = 200_000;
 
+/// Latency samples of one kind (a reservoir past 200 000), for percentiles and sparklines.
 #[derive(Debug, Clone, Default)]
 pub struct Latencies {
     samples: Vec<f64>,
@@ -43,6 +44,7 @@ impl Latencies {
         Some(*x)
     }
 
+    /// The largest sample ever seen.
     pub fn max(&self) -> Option<f64> {
         self.max
     }

@@ -6,14 +6,23 @@ use std::collections::VecDeque;
 /// One line of the log.
 #[derive(Debug, Clone)]
 pub struct LogRow {
+    /// The request's first byte.
     pub ts: Ts,
+    /// The request method.
     pub method: Option<String>,
+    /// The URL.
     pub url: Option<String>,
+    /// The response status.
     pub status: Option<u16>,
+    /// What went wrong.
     pub error: Option<String>,
+    /// Time to first byte.
     pub ttfb_ms: Option<f64>,
+    /// Time to last byte.
     pub total_ms: Option<f64>,
+    /// Response body bytes.
     pub resp_bytes: u64,
+    /// What it was to the go command.
     pub kind: Kind,
 }
 
@@ -37,6 +46,7 @@ impl From<&Exchange> for LogRow {
 #[derive(Debug, Default)]
 pub struct ExchangeLog {
     capacity: usize,
+    /// The newest rows, oldest first.
     pub rows: VecDeque<LogRow>,
     /// Exchanges ever logged (the first row is number `logged - rows.len()`).
     pub logged: u64,

@@ -5,25 +5,25 @@
 //! the raw log. What they add up to — module verdicts, problems, the summary — is derived
 //! on demand.
 
-pub mod checksum_db;
-pub mod config;
-pub mod connections;
-pub mod direct;
+pub(crate) mod checksum_db;
+pub(crate) mod config;
+pub(crate) mod connections;
+pub(crate) mod direct;
 mod direct_views;
-pub mod folded;
-pub mod judging;
-pub mod latency;
-pub mod log;
-pub mod model;
-pub mod module_views;
-pub mod modules;
-pub mod network;
+pub(crate) mod folded;
+pub(crate) mod judging;
+pub(crate) mod latency;
+pub(crate) mod log;
+pub(crate) mod model;
+pub(crate) mod module_views;
+pub(crate) mod modules;
+pub(crate) mod network;
 mod network_problems;
 mod problems;
-pub mod proxies;
+pub(crate) mod proxies;
 pub mod sink;
-pub mod tls_servers;
-pub mod view_cache;
+pub(crate) mod tls_servers;
+pub(crate) mod view_cache;
 
 pub use config::{ProxyEnv, SessionConfig, SourceStatus, TrustedRoots};
 pub use judging::Judging;

@@ -20,19 +20,32 @@ use gomodwatch_wire::vocab::{url, Event, Ts};
 use std::borrow::Borrow;
 use std::net::SocketAddr;
 
+/// The model every view reads: each tracker fed every event, in order.
 #[derive(Default)]
 pub struct Session {
+    /// What the session was told (chain, go.sum, environment, limits).
     pub config: SessionConfig,
+    /// The packet source's own counters and messages (the pipeline keeps them current).
     pub source: SourceStatus,
+    /// Connections counted, and the refused ones.
     pub connections: Connections,
+    /// TLS servers seen from outside (captures).
     pub tls: TlsServers,
+    /// What the checksum database said.
     pub checksum_db: ChecksumDb,
+    /// Per-proxy statistics.
     pub proxies: Proxies,
+    /// Every module@version and its requests.
     pub modules: Modules,
+    /// The newest exchanges, for the log view.
     pub log: ExchangeLog,
+    /// Name lookups, TLS failures, HTTP proxies: the way to the proxies.
     pub network: Network,
+    /// Exchanges seen.
     pub exchanges: u64,
+    /// The first event's time.
     pub first: Option<Ts>,
+    /// The last event's time.
     pub last: Ts,
     /// Bumped on every change, so a view redraws only when something happened.
     pub generation: u64,
@@ -42,6 +55,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session configured with `config`.
     pub fn new(config: SessionConfig) -> Self {
         let mut s = Session {
             log: ExchangeLog::new(config.log_capacity),
@@ -52,6 +66,7 @@ impl Session {
         s
     }
 
+    /// Applies one event to every tracker that wants it.
     pub fn apply(&mut self, ev: &Event) {
         self.generation += 1;
         if !self.folded_now.is_empty() {
@@ -127,6 +142,7 @@ impl Session {
         module_views::views(&self.modules, &self.judging(chain.as_ref()))
     }
 
+    /// The run's summary, given the module views (the last NDJSON line, the report's end).
     pub fn summary<M: Borrow<ModuleView>>(&self, modules: &[M]) -> Summary {
         let s = &self.source;
         let mut problems = self.problems(modules);

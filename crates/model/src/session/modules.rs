@@ -27,12 +27,15 @@ pub(crate) type Key = (String, Option<String>);
 /// A fallback: the go command moved on from one proxy to the next for the same artifact.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fallback {
+    /// The proxy that failed.
     pub from: String,
+    /// The proxy asked next.
     pub to: String,
     /// `404`, `410`, `500`…, or the transport error (`refused`, `reset`, `no-response`).
     pub reason: String,
 }
 
+/// Every module@version the traffic touched, with every request for it.
 #[derive(Debug)]
 pub struct Modules {
     pub(crate) records: BTreeMap<Key, ModuleRecord>,

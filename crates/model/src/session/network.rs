@@ -15,6 +15,7 @@ const MAX_ENTRIES: usize = 1_000;
 /// What one HTTP proxy answered to CONNECT for one target.
 #[derive(Debug, Clone, Default)]
 pub struct TunnelTally {
+    /// Tunnels it opened.
     pub opened: u64,
     /// Refusals by status.
     pub refused: BTreeMap<u16, u64>,
@@ -61,6 +62,8 @@ pub(crate) struct Lookups {
     pub(crate) slowest_ms: Option<f64>,
 }
 
+/// The way to the proxies: CONNECTs through HTTP proxies, name lookups, TLS failures, what
+/// answered from where.
 #[derive(Debug, Default)]
 pub struct Network {
     /// (proxy, `host:port`) → what the proxy answered.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 /// Every proxy base URL seen in the traffic, with its tally.
 #[derive(Debug, Default)]
 pub struct Proxies {
+    /// Proxy base URL → its tally.
     pub by_base: BTreeMap<String, ProxyTally>,
 }
 
@@ -30,12 +31,14 @@ impl Proxies {
     }
 }
 
+/// What one proxy answered.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyTally {
     pub(crate) requests: u64,
     pub(crate) status: BTreeMap<String, u64>,
     pub(crate) errors: u64,
     pub(crate) bytes: u64,
+    /// Its times to first byte.
     pub ttfb: Latencies,
 }
 

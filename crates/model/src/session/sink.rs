@@ -11,18 +11,22 @@ use std::io;
 /// What a front end wants after its turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
+    /// Keep going.
     Continue,
+    /// The user asked to quit.
     Quit,
 }
 
 /// The end of a run as views see it: the session, and its module verdicts and summary,
 /// derived once for every view that asks.
 pub struct Ending<'a> {
+    /// The session at its end.
     pub session: &'a Session,
     derived: OnceCell<(Vec<ModuleView>, Summary)>,
 }
 
 impl<'a> Ending<'a> {
+    /// The end of `session` (verdicts derived when first asked for).
     pub fn new(session: &'a Session) -> Self {
         Ending {
             session,
@@ -38,15 +42,18 @@ impl<'a> Ending<'a> {
         })
     }
 
+    /// Every module held in full, with its verdict, oldest first.
     pub fn modules(&self) -> &[ModuleView] {
         &self.derived().0
     }
 
+    /// The run's summary.
     pub fn summary(&self) -> &Summary {
         &self.derived().1
     }
 }
 
+/// A view, to the pipeline: it hears every event, may take turns, and finishes.
 pub trait Sink {
     /// An event, after the session applied it.
     fn event(&mut self, _ev: &Event, _session: &Session) -> io::Result<()> {

@@ -9,15 +9,23 @@ use std::net::SocketAddr;
 /// TLS connections to one server name.
 #[derive(Debug, Clone, Default)]
 pub struct TlsServer {
+    /// Connections made.
     pub connections: u64,
+    /// Bytes both ways.
     pub bytes: u64,
+    /// The server's address (the last seen).
     pub address: Option<SocketAddr>,
+    /// The DNS name the capture resolved to the address, when it did.
     pub dns_name: Option<String>,
+    /// TLS versions negotiated.
     pub versions: BTreeSet<String>,
     /// Negotiated ALPN when visible, else what the client offered.
     pub alpn: Vec<String>,
+    /// `alpn` is what the server chose (not only what the client offered).
     pub alpn_selected: bool,
+    /// Handshake times.
     pub handshake: Latencies,
+    /// Connection durations.
     pub duration: Latencies,
     /// Handshakes that did not complete (nothing was carried).
     pub(crate) failed: u64,
@@ -25,8 +33,10 @@ pub struct TlsServer {
     pub via: Option<SocketAddr>,
 }
 
+/// TLS servers seen from outside, by name (SNI, else the address).
 #[derive(Debug, Default)]
 pub struct TlsServers {
+    /// By server name.
     pub by_name: BTreeMap<String, TlsServer>,
 }
 

@@ -36,6 +36,8 @@ struct CompViews {
 }
 
 impl ViewCache {
+    /// An empty cache; `keep_views`: keep the views themselves (the TUI), not only their
+    /// outcomes (metrics).
     pub fn new(keep_views: bool) -> Self {
         ViewCache {
             keep_views,

@@ -1,6 +1,6 @@
 //! Application protocols over a reassembled stream: the first bytes decide which codec
-//! reads it ([`App`]); a TLS connection decrypted with the key log runs its plaintext
-//! through a codec of its own ([`Decrypted`]).
+//! reads it (`App`); a TLS connection decrypted with the key log runs its plaintext
+//! through a codec of its own (`Decrypted`).
 
 use super::context::{Close, ConnCtx};
 use super::http1::{self, Http1, TunnelStart};

@@ -1,5 +1,5 @@
 //! What a protocol codec knows about its connection ([`ConnCtx`]), how a connection can end
-//! without both sides closing it ([`Close`]), and the settings the decoders take from the
+//! without both sides closing it (`Close`), and the settings the decoders take from the
 //! command line ([`DecodeConfig`]). The codecs and the decoder that drives them share these,
 //! so they sit below both.
 
@@ -113,14 +113,19 @@ impl ConnCtx<'_> {
 /// [`ConnCtx`] a codec takes, and the events it produced stay in `out`.
 pub struct Standalone {
     pub(crate) conn_id: u64,
+    /// The client's address.
     pub client: SocketAddr,
+    /// The server's address.
     pub server: SocketAddr,
+    /// `http` or `https`: how URLs are written.
     pub scheme: &'static str,
+    /// Where the connection was seen.
     pub source: Source,
     pub(crate) setup: Setup,
     /// What the next server chunk is told the server had acknowledged.
     pub(crate) acked: Option<u64>,
     pub(crate) next_exchange: u64,
+    /// What the codec reported.
     pub out: Vec<Event>,
     pub(crate) hook: Box<dyn ExchangeHook>,
     pub(crate) stats: Stats,

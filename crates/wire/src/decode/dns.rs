@@ -21,6 +21,7 @@ pub struct Response {
     pub(crate) name: String,
     pub(crate) qtype: u16,
     pub(crate) rcode: u8,
+    /// The addresses in the answer.
     pub addresses: Vec<IpAddr>,
 }
 
@@ -31,6 +32,8 @@ struct Query {
     qtype: u16,
 }
 
+/// What DNS said so far: names by address (for connections' `server_name`) and the queries
+/// still waiting for an answer.
 #[derive(Default)]
 pub struct DnsTable {
     names: AHashMap<IpAddr, String>,
@@ -43,6 +46,7 @@ pub struct DnsTable {
 }
 
 impl DnsTable {
+    /// The name the capture resolved to this address, if it did.
     pub fn name_of(&self, ip: &IpAddr) -> Option<&str> {
         self.names.get(ip).map(String::as_str)
     }

@@ -16,6 +16,7 @@ pub struct Tag {
 
 /// Where a response body goes as it streams past. Bodies are never kept by the codecs.
 pub trait BodySink {
+    /// The next bytes of the body.
     fn feed(&mut self, data: &[u8]);
     /// Bytes of the body went missing (framing held, so the body goes on; it is fed no
     /// more). A sink that reports on the body (a zip's hash) says it was given up.
@@ -24,6 +25,7 @@ pub trait BodySink {
     fn finish(self: Box<Self>, complete: bool) -> BodyInfo;
 }
 
+/// What the codecs ask of the layer above about each exchange (gomod's hook answers).
 pub trait ExchangeHook {
     /// A request head was read (`ex` holds its URL, method, time and addresses).
     fn request(&mut self, ex: &Exchange) -> Tag;

@@ -3,21 +3,21 @@
 //! same traffic give the same events. What the exchanges mean is asked of an injected
 //! [`hook::ExchangeHook`]; nothing here knows about Go modules.
 
-pub mod app;
+pub(crate) mod app;
 pub mod context;
 pub mod dns;
 pub mod hook;
 pub mod http1;
 pub mod http2;
-pub mod ip;
-pub mod link;
-pub mod reassembly;
+pub(crate) mod ip;
+pub(crate) mod link;
+pub(crate) mod reassembly;
 mod shared;
 mod stats;
 mod stream;
-pub mod tcp;
+pub(crate) mod tcp;
 pub mod tls;
-pub mod tunnel;
+pub(crate) mod tunnel;
 
 use crate::vocab::{Event, Packet, StreamEvent, Ts};
 use app::App;
@@ -34,6 +34,7 @@ use tls::Tls;
 pub use context::DecodeConfig;
 pub use stats::Stats;
 
+/// The decoder: packets (or stream chunks) in, events out ([`Decoder::drain`]).
 pub struct Decoder {
     flows: FlowTable<App>,
     streams: Streams,
@@ -43,6 +44,7 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// A decoder with the default limits.
     pub fn new(config: DecodeConfig, hook: Box<dyn ExchangeHook>) -> Self {
         Self::with_limits(config, hook, Limits::default())
     }
@@ -71,6 +73,7 @@ impl Decoder {
         }
     }
 
+    /// Its counters so far.
     pub fn stats(&self) -> &Stats {
         &self.core.stats
     }
@@ -103,6 +106,7 @@ impl Decoder {
         std::mem::take(&mut self.core.notices)
     }
 
+    /// Decodes one captured frame.
     pub fn packet(&mut self, pkt: &Packet<'_>) {
         let core = &mut self.core;
         core.stats.packets += 1;

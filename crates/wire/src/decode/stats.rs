@@ -4,10 +4,13 @@
 /// Counters for the summary and the status bar.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
+    /// Packets (or proxied chunks) read.
     pub packets: u64,
+    /// Bytes read.
     pub bytes: u64,
     pub(crate) connections: u64,
     pub(crate) exchanges: u64,
+    /// Holes in TCP streams (bytes missing from the capture).
     pub gaps: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
     pub(crate) skipped: u64,

@@ -4,7 +4,7 @@
 use super::error::{corrupt, lost, FileError};
 use super::resync::{self, recover};
 use super::state::{bom_endian, ensure, Endian, Interface, Source, State, TsResol};
-use super::state::{FileFormat, MAX_RECORD, READ_CHUNK, SHB_BYTES};
+use super::state::{MAX_RECORD, READ_CHUNK, SHB_BYTES};
 use crate::vocab::time::Ts;
 use crate::vocab::{LinkType, Packet};
 use pcap_parser::pcapng::{Block, OptionCode, PcapNGOption};
@@ -19,7 +19,6 @@ pub(super) fn open<R: Read>(
     len: usize,
     st: &mut State,
 ) -> Result<PcapNGReader<Source<R>>, FileError> {
-    st.format = FileFormat::Pcapng;
     st.capacity = READ_CHUNK.max(2 * source.replay.len());
     let mut r = PcapNGReader::new(st.capacity, source)
         .map_err(|e| corrupt(0, format!("section header: {e}")))?;

@@ -19,16 +19,12 @@ pub(super) const READ_CHUNK: usize = 1 << 20;
 /// file of garbage cannot make the list (and memory) grow with its size.
 pub(super) const MAX_DAMAGE_ENTRIES: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileFormat {
-    Pcap,
-    Pcapng,
-}
-
 /// One capture interface as the file describes it.
 #[derive(Debug, Clone)]
 pub struct Interface {
+    /// Its link type.
     pub link: LinkType,
+    /// Its name (pcapng `if_name`), when the file gives one.
     pub name: Option<String>,
     /// Timestamp resolution: units per second as (base, exponent): 10^-6 by default.
     pub(super) tsresol: TsResol,
@@ -161,7 +157,6 @@ pub(super) struct State {
     pub(super) pending: usize,
     /// A fatal error was returned: the stream is over.
     pub(super) done: bool,
-    pub(super) format: FileFormat,
     /// Byte order of pcap records, or of the current pcapng section.
     pub(super) endian: Endian,
     /// pcap: nanosecond timestamps.
@@ -189,7 +184,6 @@ impl State {
             base: 0,
             pending: 0,
             done: false,
-            format: FileFormat::Pcap,
             endian: Endian::Little,
             nanos: false,
             snaplen: 0,

@@ -6,16 +6,22 @@ use super::time::Ts;
 use serde::Serialize;
 use std::net::SocketAddr;
 
+/// Where an event was seen: in packets (a capture file or live interfaces) or through the
+/// proxy.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
+    /// Packets: a capture file or live interfaces.
     #[default]
     Capture,
+    /// The MITM proxy's plaintext.
     Mitm,
 }
 
+/// A connection's TLS handshake as far as it was seen (the NDJSON `tls` object).
 #[derive(Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TlsInfo {
+    /// The server name the client asked for (SNI).
     pub sni: Option<String>,
     /// Protocols the client offered, in its order.
     pub alpn: Vec<String>,
@@ -26,6 +32,7 @@ pub struct TlsInfo {
     pub alpn_selected_client: Option<String>,
     /// Negotiated version ("TLS 1.3"), from the ServerHello.
     pub version: Option<String>,
+    /// ClientHello → the handshake's end, when both were seen.
     pub handshake_ms: Option<f64>,
     /// Versions the client offered.
     pub versions_offered: Vec<String>,
@@ -73,6 +80,7 @@ pub struct Unreachable {
     pub reason: &'static str,
 }
 
+/// Why a connection ended abnormally (its `error`).
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnError {
@@ -115,20 +123,31 @@ pub struct Upstream {
     pub proxy_realm: Option<String>,
 }
 
+/// A TCP connection (or a proxied one), told when it ends: the `connection` event.
 #[derive(Serialize, Clone, Debug)]
 pub struct Connection {
+    /// The connection's id, which its exchanges name.
     pub id: u64,
+    /// Its first packet.
     pub ts: Ts,
     pub(crate) client: SocketAddr,
+    /// The address the client connected to.
     pub server: SocketAddr,
+    /// Where it was seen.
     pub source: Source,
     /// Boxed: most connections are plain, and the event stays small.
     pub tls: Option<Box<TlsInfo>>,
+    /// SYN → SYN-ACK; null when the handshake was not seen.
     pub connect_ms: Option<f64>,
+    /// Bytes the client sent (payload).
     pub bytes_up: u64,
+    /// Bytes the server sent (payload).
     pub bytes_down: u64,
+    /// First packet → last packet.
     pub duration_ms: f64,
+    /// How it ended, when not cleanly.
     pub error: Option<ConnError>,
+    /// The DNS name the capture resolved to the server's address, if it did.
     pub server_name: Option<String>,
     /// Extension: what the stream carried ("http1", "http2", "tls", "unknown").
     pub(crate) protocol: &'static str,
@@ -146,6 +165,7 @@ pub struct Connection {
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub(crate) connected_at: Option<Ts>,
+    /// Its last packet (not serialised: `duration_ms` says it).
     #[serde(skip)]
     pub end: Ts,
 }
@@ -187,9 +207,12 @@ impl Connection {
     }
 }
 
+/// How long an exchange took (the NDJSON `timing` object).
 #[derive(Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Timing {
+    /// First request byte → first response byte.
     pub ttfb_ms: Option<f64>,
+    /// First request byte → last response byte.
     pub total_ms: Option<f64>,
     /// Extension: the connection phases this exchange paid for (the first request on a
     /// connection pays them; a request on a reused connection shows 0). `null` when unseen.
@@ -222,27 +245,44 @@ impl Timing {
     }
 }
 
+/// One HTTP request and its response: the `exchange` event.
 #[derive(Serialize, Clone, Debug, Default)]
 pub struct Exchange {
+    /// The exchange's id (hash events and redirects name it).
     pub id: u64,
+    /// The id of its connection.
     pub connection: u64,
+    /// The request's first byte.
     pub ts: Ts,
+    /// Where it was seen.
     pub source: Source,
+    /// The client's address.
     pub client: Option<SocketAddr>,
+    /// The server's address (an HTTP proxy's for a proxied request).
     pub server: Option<SocketAddr>,
+    /// The request method.
     pub method: Option<String>,
+    /// The absolute URL as the client asked for it (password redacted unless asked).
     pub url: Option<String>,
+    /// `HTTP/1.1`, `HTTP/2`, ...
     pub http_version: Option<String>,
+    /// The response status; null when no response arrived.
     pub status: Option<u16>,
+    /// What went wrong (`no-response`, `reset`, `truncated`, `malformed: ...`).
     pub error: Option<String>,
+    /// Request body bytes.
     pub req_bytes: u64,
+    /// Response body bytes.
     pub resp_bytes: u64,
+    /// How long it took.
     pub timing: Timing,
+    /// What the go command asked for (the `go` object).
     pub go: GoRequest,
     /// Extension: the request's User-Agent (tells Go versions apart, docs/goproxy-protocol.md §8.9).
     pub user_agent: Option<String>,
     /// Extension: `Location` of a redirect.
     pub location: Option<String>,
+    /// Extension: the response's `Content-Type`.
     pub content_type: Option<String>,
     /// Extension: this request followed a redirect answered to that exchange.
     pub redirect_of: Option<u64>,
@@ -260,6 +300,7 @@ pub struct Exchange {
     /// First and last response byte, for waterfalls.
     #[serde(skip)]
     pub first_byte_at: Option<Ts>,
+    /// Last response byte (not serialised: `timing.total_ms` says it).
     #[serde(skip)]
     pub last_byte_at: Option<Ts>,
 }
@@ -267,8 +308,11 @@ pub struct Exchange {
 /// Time spent before the request could be sent: DNS, TCP connect, TLS handshake.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Setup {
+    /// The DNS lookup of the server's name.
     pub dns_ms: Option<f64>,
+    /// TCP connect (SYN → SYN-ACK, or the proxy's CONNECT).
     pub connect_ms: Option<f64>,
+    /// The TLS handshake.
     pub tls_ms: Option<f64>,
 }
 
@@ -284,17 +328,23 @@ pub struct BodyInfo {
     pub hash_error: Option<String>,
 }
 
+/// A DNS answer (or a query never answered): the `dns` event.
 #[derive(Serialize, Clone, Debug)]
 pub struct DnsAnswer {
     pub(crate) ts: Ts,
     pub(crate) client: SocketAddr,
+    /// The resolver's address.
     pub server: SocketAddr,
+    /// The name asked for.
     pub name: String,
+    /// The query type (`A`, `AAAA`, ...).
     pub qtype: &'static str,
     /// The response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED); null when the
     /// query was never answered.
     pub rcode: Option<u8>,
+    /// The addresses in the answer.
     pub addresses: Vec<std::net::IpAddr>,
+    /// Query → answer; for a query never answered, how long the capture waited.
     pub duration_ms: Option<f64>,
     /// Extension: `no-answer` for a query the capture never saw answered.
     pub error: Option<&'static str>,
@@ -304,8 +354,11 @@ pub struct DnsAnswer {
 /// follows its exchange event.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct ZipHash {
+    /// The `.zip` exchange hashed.
     pub exchange: u64,
+    /// Its `h1:` hash, when the whole zip was read.
     pub h1: Option<String>,
+    /// Why there is no hash (the body was incomplete, not a zip, too large, ...).
     pub error: Option<String>,
 }
 
@@ -313,8 +366,12 @@ pub struct ZipHash {
 #[derive(Serialize, Clone, Debug)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
+    /// A connection ended.
     Connection(Connection),
+    /// An exchange was answered (or given up on).
     Exchange(Box<Exchange>),
+    /// A DNS answer (or an unanswered query).
     Dns(DnsAnswer),
+    /// A zip's hash arrived from the hashing threads.
     Hash(ZipHash),
 }

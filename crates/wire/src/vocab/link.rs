@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+/// What a captured frame starts with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinkType {
     /// EN10MB: Ethernet II, possibly with 802.1Q/802.1ad tags (Linux `lo`, `eth0`, macOS `en0`).
@@ -14,7 +15,9 @@ pub enum LinkType {
     Loop,
     /// RAW, IPV4, IPV6: the packet starts with the IP header.
     Raw,
+    /// IPV4: an IPv4 header.
     Ipv4,
+    /// IPV6: an IPv6 header.
     Ipv6,
     /// LINUX_SLL: Linux "cooked" header v1, 16 bytes (`-i any` in older libpcap).
     LinuxSll,
@@ -73,6 +76,7 @@ impl LinkType {
         }
     }
 
+    /// Its LINKTYPE name (`EN10MB`, `LINUX_SLL2`, ...).
     pub fn name(self) -> &'static str {
         linktype_name(self.code()).unwrap_or("?")
     }

@@ -3,8 +3,8 @@
 
 pub mod event;
 pub mod go;
-pub mod link;
-pub mod packet;
+pub(crate) mod link;
+pub(crate) mod packet;
 pub mod text;
 pub mod time;
 pub mod url;

@@ -13,7 +13,7 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memchr_iter(first, haystack).find(|&i| haystack[i + 1..].starts_with(rest))
 }
 
-/// [`find`] on text.
+/// `find` on text.
 pub fn find_str(haystack: &str, needle: &str) -> Option<usize> {
     find(haystack.as_bytes(), needle.as_bytes())
 }

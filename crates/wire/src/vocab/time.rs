@@ -10,6 +10,7 @@ use std::fmt;
 pub struct Ts(pub i64);
 
 impl Ts {
+    /// The clock now (the MITM proxy's timestamps).
     pub fn now() -> Ts {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

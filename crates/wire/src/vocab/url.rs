@@ -11,11 +11,15 @@ pub use url::{Host, Url};
 /// real parsing — the origin's normal form — to [`Origins`], once per distinct origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split<'a> {
+    /// `scheme://authority`, as sent.
     pub origin: &'a str,
+    /// The path, from its `/` (empty when there is none).
     pub path: &'a str,
+    /// The query, without its `?` (empty when there is none).
     pub query: &'a str,
 }
 
+/// Splits a URL at its structural characters (see [`Split`]); `None` without `://`.
 pub fn split(s: &str) -> Option<Split<'_>> {
     let after_scheme = super::text::find_str(s, "://")? + 3;
     let path_at = s[after_scheme..]

@@ -30,6 +30,7 @@ pub enum Item<'a> {
     Start(Ts),
     /// A complete head. The caller says next whether a body follows ([`Reader::expect`]).
     Head(Box<Head>),
+    /// Body bytes, as they arrived.
     Body(&'a [u8]),
     /// The body is complete.
     End,
@@ -68,6 +69,7 @@ pub enum GapOutcome {
 }
 
 impl Reader {
+    /// A reader at the start of a stream.
     pub fn new(role: Role) -> Self {
         Reader {
             role,
@@ -105,10 +107,12 @@ impl Reader {
         self.phase = Phase::Opaque;
     }
 
+    /// It gave up on this stream (it is not HTTP, or was given up on).
     pub fn is_stopped(&self) -> bool {
         matches!(self.phase, Phase::Opaque)
     }
 
+    /// It is inside a message body.
     pub fn in_body(&self) -> bool {
         matches!(self.phase, Phase::Body(_))
     }
@@ -310,6 +314,7 @@ pub fn looks_like_request(data: &[u8]) -> bool {
     METHODS.iter().any(|m| data.starts_with(m))
 }
 
+/// Does this look like the start of an HTTP response?
 pub fn looks_like_response(data: &[u8]) -> bool {
     data.starts_with(b"HTTP/1.")
 }

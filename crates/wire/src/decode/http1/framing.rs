@@ -1,13 +1,18 @@
 //! HTTP/1.1 message body framing: Content-Length, chunked, or until the connection closes.
 //! Bodies are never kept: payload bytes are handed to a sink as they pass.
 
+/// How a message body is delimited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Framing {
+    /// `Content-Length`: this many bytes.
     Length(u64),
+    /// `Transfer-Encoding: chunked`, and where in it the reader is.
     Chunked(ChunkState),
+    /// Until the connection closes (a response without a length).
     UntilClose,
 }
 
+/// Where a chunked body's reader is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkState {
     /// Reading a `size[;ext]` line.

@@ -16,7 +16,9 @@ const QUOTE: usize = 32;
 /// What a direction carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// Client to server: requests.
     Request,
+    /// Server to client: responses.
     Response,
 }
 
@@ -25,7 +27,7 @@ pub enum Role {
 pub enum Unreadable {
     /// Not an HTTP/1.x start line and headers (net/http: "malformed HTTP response").
     NotHttp,
-    /// Larger than [`MAX_HEAD`]: gomodwatch's limit, not the protocol's.
+    /// Larger than `MAX_HEAD`: gomodwatch's limit, not the protocol's.
     TooLarge,
     /// The first header line starts with whitespace (net/http: "malformed MIME header
     /// initial line").

@@ -4,7 +4,7 @@
 //! [`ExchangeHook`](super::hook::ExchangeHook) to tag them, and emits exchange events.
 
 pub mod codec;
-pub mod framing;
+pub(crate) mod framing;
 pub mod head;
 
 use super::context::{Close, ConnCtx};

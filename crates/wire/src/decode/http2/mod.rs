@@ -33,6 +33,8 @@ struct Pending {
     gap: bool,
 }
 
+/// The exchanges of one HTTP/2 connection: the codec's events paired into requests and
+/// responses, timed, with body sinks per stream.
 pub struct Http2 {
     conn: H2Conn,
     st: State,
@@ -90,10 +92,12 @@ impl Http2 {
         self.st.pending.len()
     }
 
+    /// Plaintext the client sent.
     pub fn client_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
         self.feed(Dir::Up, ts, data, ctx)
     }
 
+    /// Plaintext the server sent.
     pub fn server_data(&mut self, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) {
         self.feed(Dir::Down, ts, data, ctx)
     }

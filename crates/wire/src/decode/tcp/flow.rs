@@ -9,6 +9,7 @@ use crate::vocab::Dir;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+/// One TCP connection as the decoder follows it; `app` is what reads its bytes.
 pub struct Flow<A> {
     pub(crate) id: u64,
     pub(crate) client: SocketAddr,
@@ -54,6 +55,7 @@ const WAITING_OVERHEAD: usize = 160;
 /// What a segment did to its flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// Still open.
     Open,
     /// Both sides sent FIN and everything before it was delivered.
     Finished,

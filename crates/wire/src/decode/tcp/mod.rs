@@ -7,9 +7,8 @@
 mod flow;
 mod table;
 
-pub use crate::vocab::Dir;
 pub use flow::{Flow, Outcome};
-pub use table::{FlowTable, Limits, Lookup, Slot};
+pub use table::{FlowTable, Limits, Lookup};
 
 #[cfg(test)]
 mod tests;

@@ -122,9 +122,11 @@ pub struct FlowTable<A> {
 
 /// What a lookup found.
 pub enum Lookup<A> {
+    /// The flow the segment belongs to.
     Found(Slot),
     /// No flow yet, or the old one must end first (port reuse): `stale` is the old one.
     Missing {
+        /// The flow that must end first, if any.
         stale: Option<Box<Flow<A>>>,
     },
 }

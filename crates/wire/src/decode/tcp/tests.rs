@@ -2,10 +2,11 @@
 //! directions against a model under random segmentation, loss and reordering.
 
 use super::flow::MAX_WAITING;
+use super::table::Slot;
 use super::*;
 use crate::decode::ip::{TcpFlags, TcpSegment};
 use crate::decode::reassembly::{Budget, Chunk, HalfStream, HELD_OVERHEAD, MAP_OVERHEAD};
-use crate::vocab::Ts;
+use crate::vocab::{Dir, Ts};
 use proptest::prelude::*;
 use std::net::SocketAddr;
 

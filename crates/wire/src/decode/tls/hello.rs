@@ -32,6 +32,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// A TLS version's name (`TLS 1.3`), or its number when unknown.
 pub fn version_name(v: u16) -> String {
     match v {
         0x0304 => "TLS 1.3".into(),

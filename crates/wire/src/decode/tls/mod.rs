@@ -60,6 +60,7 @@ enum State {
     Done,
 }
 
+/// One TLS connection's handshake, read from both directions until it ends.
 pub struct Tls {
     state: State,
     client: Records,
@@ -70,10 +71,12 @@ pub struct Tls {
     suspect_alert: bool,
     /// Something after the suspect record showed the handshake went on.
     went_on: bool,
+    /// What the handshake showed (the connection's `tls`).
     pub info: TlsInfo,
 }
 
 impl Tls {
+    /// A handshake not yet begun.
     pub fn new() -> Self {
         Tls {
             state: State::ClientHello,
@@ -104,6 +107,7 @@ impl Tls {
         data.len() >= 3 && data[0] == CONTENT_HANDSHAKE && data[1] == 3 && data[2] <= 4
     }
 
+    /// Bytes the client sent.
     pub fn client_data(&mut self, ts: Ts, data: &[u8]) {
         if self.state == State::Done {
             return;
@@ -151,6 +155,7 @@ impl Tls {
         }
     }
 
+    /// Bytes the server sent.
     pub fn server_data(&mut self, ts: Ts, data: &[u8]) {
         if matches!(self.state, State::ClientHello | State::Done) {
             return;

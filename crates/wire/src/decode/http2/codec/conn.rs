@@ -8,6 +8,7 @@ use super::side::{payload_room, Cx, Phase, Side};
 use super::streams::Streams;
 use crate::vocab::{Dir, Ts};
 
+/// One HTTP/2 connection's codec, fed both directions' plaintext in capture order.
 pub struct H2Conn {
     limits: Limits,
     up: Side,
@@ -18,6 +19,7 @@ pub struct H2Conn {
 }
 
 impl H2Conn {
+    /// A codec within `limits`.
     pub fn new(limits: Limits) -> H2Conn {
         H2Conn {
             up: Side::new(Dir::Up, &limits),
@@ -97,6 +99,7 @@ impl H2Conn {
         }
     }
 
+    /// What it decoded, dropped and skipped so far.
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
