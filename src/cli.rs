@@ -137,7 +137,7 @@ pub(crate) struct RunCerts {
     pub(crate) upstream_ca: Option<PathBuf>,
 
     /// Reach every server through this HTTP proxy [default: HTTPS_PROXY from the environment].
-    #[arg(long, value_name = "URL", value_parser = parse_upstream_proxy)]
+    #[arg(long, value_name = "URL", value_parser = UpstreamProxy::parse)]
     pub(crate) upstream_proxy: Option<UpstreamProxy>,
 
     /// Write both legs' TLS secrets to FILE (NSS key log format, owner-only).
@@ -282,7 +282,7 @@ pub(crate) struct MitmOpts {
 
     /// Reach every server through this HTTP proxy (http://[user:password@]host:port):
     /// CONNECT for https, forwarded requests for http.
-    #[arg(long, value_name = "URL", requires = "mitm", value_parser = parse_upstream_proxy)]
+    #[arg(long, value_name = "URL", requires = "mitm", value_parser = UpstreamProxy::parse)]
     pub(crate) upstream_proxy: Option<UpstreamProxy>,
 
     /// Write the TLS secrets of both legs (client and server side) to FILE in the NSS
@@ -294,7 +294,7 @@ pub(crate) struct MitmOpts {
     /// defaults: head=10s (the client's request to the proxy), idle=90s (nothing said by
     /// either side), connect=10s (DNS + TCP to the server), tls=10s (the server's
     /// handshake), first-byte=300s (a forwarded request's response).
-    #[arg(long, value_name = "KEY=DURATION,...", requires = "mitm", value_parser = parse_timeouts)]
+    #[arg(long, value_name = "KEY=DURATION,...", requires = "mitm", value_parser = Timeouts::parse)]
     pub(crate) mitm_timeouts: Option<Timeouts>,
 
     /// MITM: clients served at once; past it a client is answered 503 at once (lowered
@@ -440,8 +440,27 @@ impl RunArgs {
     }
 }
 
+/// A flag's value that cannot be used; the text is what clap shows after the flag.
+#[derive(Debug, thiserror::Error)]
+enum BadValue {
+    #[error("{0:?} is not a DNS name like proxy.golang.org")]
+    DnsName(String),
+    #[error("must be a positive number of milliseconds")]
+    Slo,
+    #[error("not an address like 127.0.0.1:8080")]
+    Addr,
+    #[error("not an address like 127.0.0.1:9464 (or a port)")]
+    MetricsAddr,
+    #[error("not an http(s) URL like http://pushgateway:9091")]
+    PushUrl,
+    #[error("too large")]
+    SizeTooLarge,
+    #[error("must be a positive number of bytes (k, M, G suffixes allowed)")]
+    Size,
+}
+
 /// A DNS name for a name constraint: letters, digits, '-' and '.', no wildcard.
-fn parse_dns_name(s: &str) -> Result<String, String> {
+fn parse_dns_name(s: &str) -> Result<String, BadValue> {
     let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
     let ok = !s.is_empty()
         && s.len() <= 253
@@ -453,51 +472,41 @@ fn parse_dns_name(s: &str) -> Result<String, String> {
     if ok {
         Ok(s)
     } else {
-        Err(format!("{s:?} is not a DNS name like proxy.golang.org"))
+        Err(BadValue::DnsName(s))
     }
 }
 
-fn parse_slo(s: &str) -> Result<f64, String> {
+fn parse_slo(s: &str) -> Result<f64, BadValue> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err("must be a positive number of milliseconds".into()),
+        _ => Err(BadValue::Slo),
     }
 }
 
-fn parse_timeouts(s: &str) -> Result<Timeouts, String> {
-    Timeouts::parse(s)
-}
-
-fn parse_upstream_proxy(s: &str) -> Result<UpstreamProxy, String> {
-    UpstreamProxy::parse(s)
-}
-
-fn parse_addr(s: &str) -> Result<SocketAddr, String> {
-    s.parse()
-        .map_err(|_| "not an address like 127.0.0.1:8080".to_string())
+fn parse_addr(s: &str) -> Result<SocketAddr, BadValue> {
+    s.parse().map_err(|_| BadValue::Addr)
 }
 
 /// `PORT`, `:PORT` or `HOST:PORT`; without a host, loopback.
-fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
+fn parse_metrics_addr(s: &str) -> Result<SocketAddr, BadValue> {
     let port_only = s.strip_prefix(':').unwrap_or(s);
     if let Ok(port) = port_only.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
-    s.parse()
-        .map_err(|_| "not an address like 127.0.0.1:9464 (or a port)".to_string())
+    s.parse().map_err(|_| BadValue::MetricsAddr)
 }
 
-fn parse_push_url(s: &str) -> Result<String, String> {
+fn parse_push_url(s: &str) -> Result<String, BadValue> {
     match url::Url::parse(s) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
             Ok(s.to_string())
         }
-        _ => Err("not an http(s) URL like http://pushgateway:9091".into()),
+        _ => Err(BadValue::PushUrl),
     }
 }
 
 /// Bytes, with an optional k, M or G (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+fn parse_size(s: &str) -> Result<u64, BadValue> {
     let (num, mult) = match s.char_indices().last() {
         Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
         Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
@@ -505,7 +514,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         _ => (s, 1),
     };
     match num.parse::<u64>() {
-        Ok(n) if n > 0 => n.checked_mul(mult).ok_or_else(|| "too large".to_string()),
-        _ => Err("must be a positive number of bytes (k, M, G suffixes allowed)".into()),
+        Ok(n) if n > 0 => n.checked_mul(mult).ok_or(BadValue::SizeTooLarge),
+        _ => Err(BadValue::Size),
     }
 }

@@ -10,6 +10,7 @@ use crate::present::LimitCounts;
 use crate::session::sink::Ending;
 use crate::session::{Control, Session, Sink};
 use crate::source::{PacketSource, Pull};
+use gomodwatch_wire::file::FileError;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ pub fn go_decoder(config: DecodeConfig, hook: GoHookConfig) -> Decoder {
 #[derive(Debug)]
 pub struct Finished {
     /// The source broke (a corrupt file): everything before it was decoded.
-    pub damage: Option<String>,
+    pub damage: Option<FileError>,
 }
 
 /// Everything downstream of the decoder: the model and the views.

@@ -23,8 +23,16 @@ pub(crate) fn group_url(base: &str, job: &str) -> String {
     }
 }
 
+/// The metrics could not be pushed.
+#[derive(Debug, thiserror::Error)]
+#[error("pushing metrics to {url}: {error}")]
+pub struct PushError {
+    url: String,
+    error: ureq::Error,
+}
+
 /// Pushes the metrics; the error says what failed, naming the URL.
-pub fn push(base: &str, job: &str, metrics: &Metrics) -> Result<(), String> {
+pub fn push(base: &str, job: &str, metrics: &Metrics) -> Result<(), PushError> {
     let url = group_url(base, job);
     let body = metrics.encode(false);
     let config = ureq::Agent::config_builder()
@@ -36,5 +44,5 @@ pub fn push(base: &str, job: &str, metrics: &Metrics) -> Result<(), String> {
         .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         .send(body)
         .map(|_| ())
-        .map_err(|e| format!("pushing metrics to {url}: {e}"))
+        .map_err(|error| PushError { url, error })
 }

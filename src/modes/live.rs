@@ -112,7 +112,7 @@ pub(crate) fn run(cli: &Cli, interfaces: &[String]) -> Result<(), Failure> {
     drop(src);
     let stopped = capture.stop();
     fin?;
-    stopped.map_err(Failure::Runtime)?;
+    stopped.map_err(|e| Failure::Runtime(e.to_string()))?;
     let unwritten = stats.unwritten.load(Ordering::Relaxed);
     if unwritten > 0 {
         eprintln!("gomodwatch: {unwritten} packets could not be written to the -w file in time");

@@ -11,6 +11,7 @@ use super::setup::{Run, View};
 use super::signals::Signals;
 use crate::cli::{Cli, RunArgs};
 use gomodwatch::source::capture::LiveCapture;
+use gomodwatch::source::file::FileError;
 use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::merge::Next;
 use gomodwatch::source::{LiveSource, MitmSource, PacketSource, Pull};
@@ -221,7 +222,7 @@ struct RunSource {
 }
 
 impl PacketSource for RunSource {
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, FileError> {
         if self.exited.is_none() {
             if let Ok(Some(st)) = self.child.try_wait() {
                 *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);

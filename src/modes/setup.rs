@@ -202,7 +202,7 @@ impl Run {
         let fin = fin.map_err(output_error)?;
         // Whatever the mode, the run's metrics go to the pushgateway once it is over.
         if let (Some(url), Some(m)) = (&cli.fleet.push_metrics, &self.metrics) {
-            push::push(url, &cli.fleet.push_job, m).map_err(Failure::Runtime)?;
+            push::push(url, &cli.fleet.push_job, m).map_err(|e| Failure::Runtime(e.to_string()))?;
         }
         Ok(fin)
     }

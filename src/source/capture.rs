@@ -84,7 +84,7 @@ impl LiveCapture {
     }
 
     /// Stops the capture threads and waits for them and for the writer.
-    pub fn stop(self) -> Result<(), String> {
+    pub fn stop(self) -> Result<(), WriteError> {
         self.stop.store(true, Ordering::Relaxed);
         for b in &self.wake {
             b.breakloop();
@@ -94,10 +94,21 @@ impl LiveCapture {
         }
         match self.writer.map(JoinHandle::join) {
             None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(e))) => Err(format!("writing capture: {e}")),
-            Some(Err(_)) => Err("the capture writer crashed".into()),
+            Some(Ok(Err(e))) => Err(WriteError::Io(e)),
+            Some(Err(_)) => Err(WriteError::Crashed),
         }
     }
+}
+
+/// Why the `-w` file could not be written to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Writing failed.
+    #[error("writing capture: {0}")]
+    Io(io::Error),
+    /// The writer thread panicked.
+    #[error("the capture writer crashed")]
+    Crashed,
 }
 
 /// The writer thread: every captured packet, merged across interfaces in time order like

@@ -11,6 +11,7 @@ pub mod privdrop;
 pub use gomodwatch_mitm as mitm;
 pub use gomodwatch_wire::{file, writer};
 
+use gomodwatch_wire::file::FileError;
 use std::time::Duration;
 
 pub use pace::FileSource;
@@ -27,7 +28,7 @@ pub struct LiveSource {
 }
 
 impl PacketSource for LiveSource {
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, FileError> {
         Ok(match self.merger.next(wait) {
             merge::Next::Packet => match self.merger.packet() {
                 Some(p) => Pull::Packet(p),
@@ -60,7 +61,7 @@ pub struct MitmSource {
 }
 
 impl PacketSource for MitmSource {
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, FileError> {
         Ok(match self.mitm.next(wait) {
             Some(ev) => Pull::Stream(Box::new(ev)),
             None => Pull::Idle,

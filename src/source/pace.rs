@@ -3,7 +3,7 @@
 
 use super::pull::{PacketSource, Pull};
 use crate::vocab::{LinkType, Packet, Ts};
-use gomodwatch_wire::file::CaptureFile;
+use gomodwatch_wire::file::{CaptureFile, FileError};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -48,12 +48,12 @@ impl<R: Read> FileSource<R> {
 }
 
 impl<R: Read> PacketSource for FileSource<R> {
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String> {
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, FileError> {
         let Some(pace) = &mut self.pace else {
             return match self.file.next_packet() {
                 Ok(Some(p)) => Ok(Pull::Packet(p)),
                 Ok(None) => Ok(Pull::End),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
             };
         };
         if pace.released {
@@ -72,7 +72,7 @@ impl<R: Read> PacketSource for FileSource<R> {
                     })
                 }
                 Ok(None) => return Ok(Pull::End),
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
         let h = pace.held.as_ref().expect("held above");

@@ -1,6 +1,7 @@
 //! What every source offers the pipeline: [`PacketSource`], pulled for [`Pull`]s.
 
 use crate::vocab::{Packet, StreamEvent};
+use gomodwatch_wire::file::FileError;
 use std::time::Duration;
 
 /// What a source had for us.
@@ -18,8 +19,8 @@ pub enum Pull<'a> {
 /// program runs the same on a file, live interfaces or the proxy.
 pub trait PacketSource {
     /// The next packet, waiting at most `wait` for one; `Err` when the input broke (a
-    /// damaged file): everything before it was delivered.
-    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, String>;
+    /// damaged file, the only input that can): everything before it was delivered.
+    fn pull(&mut self, wait: Duration) -> Result<Pull<'_>, FileError>;
     /// Packets lost before they reached the decoder.
     fn dropped(&self) -> u64;
     /// Bytes of damaged input skipped (capture files).

@@ -9,17 +9,17 @@
 
 mod accept;
 pub mod ca;
-pub(crate) mod constraints;
+mod constraints;
 mod explicit;
-pub(crate) mod guard;
+mod guard;
 mod h2frames;
 mod head;
 pub mod keylog;
 pub mod limits;
 mod plain;
-pub(crate) mod proxy;
-pub(crate) mod tap;
-pub(crate) mod transparent;
+mod proxy;
+mod tap;
+mod transparent;
 mod tunnel;
 pub mod upstream;
 mod verify;
@@ -114,6 +114,31 @@ pub struct MitmConfig {
     pub max_clients: usize,
 }
 
+/// Why the proxy could not start; the text is the line the user sees.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `--transparent` on a platform without it.
+    #[error("transparent mode is Linux-only for now (macOS's pf would need DIOCNATLOOK)")]
+    Transparent,
+    /// The CA cannot be loaded or made.
+    #[error("{0}")]
+    Ca(#[from] ca::CaError),
+    /// Whom to trust upstream cannot be set up.
+    #[error("{0}")]
+    Trust(#[from] upstream::TrustError),
+    /// The runtime (or its socket) could not be set up.
+    #[error("{0}")]
+    Runtime(std::io::Error),
+    /// The address cannot be listened on.
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// What the system said.
+        error: std::io::Error,
+    },
+}
+
 /// A running proxy: its events, and the runtime that drives it.
 pub struct Mitm {
     runtime: tokio::runtime::Runtime,
@@ -138,11 +163,11 @@ pub struct Mitm {
 
 impl Mitm {
     /// Binds the address and starts serving.
-    pub fn start(cfg: MitmConfig) -> Result<Mitm, String> {
-        if cfg.transparent {
-            transparent::supported()?;
+    pub fn start(cfg: MitmConfig) -> Result<Mitm, StartError> {
+        if cfg.transparent && !transparent::supported() {
+            return Err(StartError::Transparent);
         }
-        let ca = ca::Ca::load_or_create(&cfg.ca_dir).map_err(|e| e.to_string())?;
+        let ca = ca::Ca::load_or_create(&cfg.ca_dir)?;
         let ca_path = ca.cert_path.clone();
         let keylog = cfg.keylog.map(|k| Arc::new(k) as Arc<dyn rustls::KeyLog>);
         let trust = upstream::Trust::new(cfg.upstream_ca.as_deref(), keylog.clone())?;
@@ -154,11 +179,14 @@ impl Mitm {
             .thread_name("mitm")
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(StartError::Runtime)?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(cfg.addr))
-            .map_err(|e| format!("cannot listen on {}: {e}", cfg.addr))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|error| StartError::Listen {
+                addr: cfg.addr,
+                error,
+            })?;
+        let addr = listener.local_addr().map_err(StartError::Runtime)?;
         let (max_clients, mut warnings) = fit_clients(cfg.max_clients);
         let (tx, rx) = mpsc::channel(tap::capacity(max_clients));
         let stats = Arc::new(tap::TapStats::default());

@@ -46,33 +46,34 @@ const MAX: Duration = Duration::from_secs(24 * 3600);
 impl Timeouts {
     /// `KEY=DURATION[,KEY=DURATION...]`, each key at most once; the others keep their
     /// defaults. Durations take a unit: `500ms`, `10s`, `2m`, `1h`.
-    pub fn parse(s: &str) -> Result<Timeouts, String> {
+    pub fn parse(s: &str) -> Result<Timeouts, TimeoutsError> {
         let mut t = Timeouts::default();
         let mut seen = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
                 .split_once('=')
-                .ok_or_else(|| format!("{part:?} is not KEY=DURATION (keys: {KEYS})"))?;
+                .ok_or_else(|| TimeoutsError::NotKeyValue(part.to_string()))?;
             let key = key.trim();
-            let d = duration(value.trim()).map_err(|e| format!("{key}: {e}"))?;
+            let d = duration(value.trim()).map_err(|e| TimeoutsError::Duration {
+                key: key.to_string(),
+                error: e,
+            })?;
             let slot = match key {
                 "head" => &mut t.head,
                 "idle" => &mut t.idle,
                 "connect" => &mut t.connect,
                 "tls" => &mut t.tls,
                 "first-byte" => &mut t.first_byte,
-                _ => return Err(format!("unknown timeout {key:?} (keys: {KEYS})")),
+                _ => return Err(TimeoutsError::UnknownKey(key.to_string())),
             };
             if seen.contains(&key) {
-                return Err(format!("{key} given twice"));
+                return Err(TimeoutsError::Twice(key.to_string()));
             }
             seen.push(key);
             *slot = d;
         }
         if seen.is_empty() {
-            return Err(format!(
-                "give KEY=DURATION pairs, e.g. head=10s (keys: {KEYS})"
-            ));
+            return Err(TimeoutsError::Empty);
         }
         Ok(t)
     }
@@ -106,30 +107,85 @@ impl fmt::Display for Shown {
     }
 }
 
+/// Why `--mitm-timeouts` cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeoutsError {
+    /// A part without `=`.
+    #[error("{0:?} is not KEY=DURATION (keys: {KEYS})")]
+    NotKeyValue(String),
+    /// A key that is not a timeout.
+    #[error("unknown timeout {0:?} (keys: {KEYS})")]
+    UnknownKey(String),
+    /// A key given twice.
+    #[error("{0} given twice")]
+    Twice(String),
+    /// Nothing given.
+    #[error("give KEY=DURATION pairs, e.g. head=10s (keys: {KEYS})")]
+    Empty,
+    /// A key's duration cannot be read.
+    #[error("{key}: {error}")]
+    Duration {
+        /// The key.
+        key: String,
+        /// What is wrong with its duration.
+        error: DurationError,
+    },
+}
+
+/// Why a duration (`10s`, `500ms`) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a number with a unit.
+    #[error("{0:?} is not a duration like 10s, 500ms or 2m")]
+    NotADuration(String),
+    /// A number without a unit.
+    #[error("{0:?} needs a unit: ms, s, m or h (e.g. {0}s)")]
+    NoUnit(String),
+    /// A unit other than ms, s, m, h.
+    #[error("unknown unit {unit:?} in {text:?} (ms, s, m or h)")]
+    UnknownUnit {
+        /// The unit given.
+        unit: String,
+        /// The whole duration.
+        text: String,
+    },
+    /// Below a millisecond.
+    #[error("{0:?} must be at least 1ms")]
+    TooShort(String),
+    /// Above a day.
+    #[error("{0:?} is longer than a day")]
+    TooLong(String),
+}
+
 /// `500ms`, `10s`, `1.5s`, `2m`, `1h`: positive, with a unit, at most a day.
-pub(crate) fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, DurationError> {
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 10s, 500ms or 2m"))?;
+        .map_err(|_| DurationError::NotADuration(s.to_string()))?;
     let scale = match unit {
         "ms" => 0.001,
         "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
-        "" => return Err(format!("{s:?} needs a unit: ms, s, m or h (e.g. {s}s)")),
-        _ => return Err(format!("unknown unit {unit:?} in {s:?} (ms, s, m or h)")),
+        "" => return Err(DurationError::NoUnit(s.to_string())),
+        _ => {
+            return Err(DurationError::UnknownUnit {
+                unit: unit.to_string(),
+                text: s.to_string(),
+            })
+        }
     };
     let secs = n * scale;
     if !secs.is_finite() || secs < 0.001 {
-        return Err(format!("{s:?} must be at least 1ms"));
+        return Err(DurationError::TooShort(s.to_string()));
     }
     let d = Duration::from_secs_f64(secs);
     if d > MAX {
-        return Err(format!("{s:?} is longer than a day"));
+        return Err(DurationError::TooLong(s.to_string()));
     }
     Ok(d)
 }

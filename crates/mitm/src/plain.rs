@@ -78,8 +78,8 @@ pub(crate) async fn run(
         if server.is_none() {
             match open(p, peer, &host, port).await {
                 Ok(s) => server = Some(s),
-                Err(msg) => {
-                    let _ = client.get_mut().write_all(msg.as_bytes()).await;
+                Err(Unreachable(answer)) => {
+                    let _ = client.get_mut().write_all(answer.as_bytes()).await;
                     break;
                 }
             }
@@ -127,8 +127,12 @@ pub(super) fn split_target(target: &str) -> Option<(String, u16, String)> {
     Some((host, port, origin))
 }
 
+/// The server could not be reached (the event is told): the answer the client gets
+/// instead, a 502.
+struct Unreachable(String);
+
 /// Connects (timed) to the server, or to the upstream proxy that will forward for us.
-async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Server, String> {
+async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Server, Unreachable> {
     let id = p.next_id();
     let start = Ts::now();
     let (h, pt) = match &p.route {
@@ -154,7 +158,7 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
                 None => e,
             };
             p.failed(&t, server, &e);
-            return Err(super::tunnel::bad_gateway(&t, &e));
+            return Err(Unreachable(super::tunnel::bad_gateway(&t, &e)));
         }
     };
     let (up, down, end) = p.tap.open(

@@ -15,13 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 
-/// Whether transparent mode can work on this platform; the error says why not.
-pub(crate) fn supported() -> Result<(), String> {
-    if cfg!(target_os = "linux") {
-        Ok(())
-    } else {
-        Err("transparent mode is Linux-only for now (macOS's pf would need DIOCNATLOOK)".into())
-    }
+/// Whether transparent mode can work on this platform (`StartError::Transparent` says
+/// why not).
+pub(crate) fn supported() -> bool {
+    cfg!(target_os = "linux")
 }
 
 /// Serves one redirected connection (the handler `accept::serve` runs for it, behind the

@@ -28,6 +28,29 @@ pub(crate) struct Reach {
     pub(crate) me: SelfAddr,
 }
 
+/// Why the proxy cannot set up whom it trusts upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// `--upstream-ca` cannot be read.
+    #[error("{0}: {1}")]
+    Read(String, std::io::Error),
+    /// A certificate in it cannot be used.
+    #[error("{0}: {1}")]
+    Certificate(String, rustls::Error),
+    /// It holds no PEM certificate.
+    #[error("{0}: no PEM certificate in it")]
+    NoCertificate(String),
+    /// Nothing to trust at all.
+    #[error("no trusted root certificates found (install ca-certificates, or give --upstream-ca)")]
+    NoRoots,
+    /// rustls refused the roots.
+    #[error("{0}")]
+    Verifier(rustls::client::VerifierBuilderError),
+    /// rustls refused the protocol versions.
+    #[error("{0}")]
+    Tls(rustls::Error),
+}
+
 /// Who the proxy trusts upstream, and where it writes TLS secrets.
 pub(crate) struct Trust {
     verifier: Arc<WebPkiServerVerifier>,
@@ -38,39 +61,37 @@ impl Trust {
     pub(crate) fn new(
         extra_ca: Option<&Path>,
         keylog: Option<Arc<dyn rustls::KeyLog>>,
-    ) -> Result<Trust, String> {
+    ) -> Result<Trust, TrustError> {
         let mut roots = rustls::RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for cert in native.certs {
             let _ = roots.add(cert);
         }
         if let Some(path) = extra_ca {
-            let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let shown = || path.display().to_string();
+            let pem = std::fs::read(path).map_err(|e| TrustError::Read(shown(), e))?;
             let mut n = 0;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()).flatten() {
                 roots
                     .add(cert)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|e| TrustError::Certificate(shown(), e))?;
                 n += 1;
             }
             if n == 0 {
-                return Err(format!("{}: no PEM certificate in it", path.display()));
+                return Err(TrustError::NoCertificate(shown()));
             }
         }
         if roots.is_empty() {
-            return Err(
-                "no trusted root certificates found (install ca-certificates, or give --upstream-ca)"
-                    .into(),
-            );
+            return Err(TrustError::NoRoots);
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier =
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(TrustError::Verifier)?;
         let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .map_err(TrustError::Tls)?
             .dangerous()
             .with_custom_certificate_verifier(verifier.clone())
             .with_no_client_auth();
@@ -94,6 +115,20 @@ impl Trust {
     }
 }
 
+/// Why an upstream proxy URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyUrlError {
+    /// Not a URL at all.
+    #[error("not a proxy URL like http://host:3128 ({0})")]
+    NotAUrl(url::ParseError),
+    /// A scheme other than http.
+    #[error("only http:// upstream proxies are supported, not {0}://")]
+    Scheme(String),
+    /// A URL without a host.
+    #[error("the proxy URL has no host")]
+    NoHost,
+}
+
 /// `--upstream-proxy http://[user:password@]host:port`.
 #[derive(Debug, Clone)]
 pub struct UpstreamProxy {
@@ -107,18 +142,14 @@ pub struct UpstreamProxy {
 
 impl UpstreamProxy {
     /// Reads `--upstream-proxy URL` (`http://[user:password@]host:port`).
-    pub fn parse(s: &str) -> Result<UpstreamProxy, String> {
-        let u = url::Url::parse(s)
-            .map_err(|e| format!("not a proxy URL like http://host:3128 ({e})"))?;
+    pub fn parse(s: &str) -> Result<UpstreamProxy, ProxyUrlError> {
+        let u = url::Url::parse(s).map_err(ProxyUrlError::NotAUrl)?;
         if u.scheme() != "http" {
-            return Err(format!(
-                "only http:// upstream proxies are supported, not {}://",
-                u.scheme()
-            ));
+            return Err(ProxyUrlError::Scheme(u.scheme().to_string()));
         }
         let host = u
             .host_str()
-            .ok_or("the proxy URL has no host")?
+            .ok_or(ProxyUrlError::NoHost)?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();

@@ -20,6 +20,30 @@ pub(crate) const MAX_ZIP: u64 = 500 << 20;
 /// hasher cannot follow) and says nothing about the zip.
 pub(crate) const INVALID_ZIP: &str = "not a valid module zip: ";
 
+/// Why a zip has no `h1:`; the text is its hash event's `error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// The zip itself is unusable: the go command would refuse it too.
+    #[error("{prefix}{0}", prefix = INVALID_ZIP)]
+    InvalidZip(String),
+    /// Bytes of the body went missing, or it was cut short.
+    #[error("the body was not seen in full")]
+    Incomplete,
+    /// A layout the streaming hasher cannot follow.
+    #[error("cannot hash a stored zip entry of unknown length while streaming")]
+    Unstreamable,
+    /// Live: the hashing threads could not keep up, and the hash was given up.
+    #[error("hashing fell behind")]
+    FellBehind,
+    /// Past the memory budget: a download whose bytes differ from the one hashed, too big
+    /// to keep for hashing on its own.
+    #[error(
+        "its bytes differ from an earlier download of this version, and it was too big to \
+         keep for hashing again"
+    )]
+    DiffersFromEarlier,
+}
+
 /// Why the zip itself is unusable, if a hash error says so (see [`INVALID_ZIP`]).
 pub(crate) fn invalid_zip_reason(error: &str) -> Option<&str> {
     error.strip_prefix(INVALID_ZIP)
@@ -31,12 +55,14 @@ const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
 
 /// Hash1 over (name, SHA-256 of content) pairs: sorted by name, one
 /// `"<hex>  <name>\n"` line each, SHA-256 of that summary, base64.
-pub(crate) fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
+pub(crate) fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, HashError> {
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut summary = String::with_capacity(files.len() * 100);
     for (name, digest) in &files {
         if name.contains('\n') {
-            return Err(format!("file name {name:?} contains a newline"));
+            return Err(HashError::InvalidZip(format!(
+                "file name {name:?} contains a newline"
+            )));
         }
         for b in digest {
             let _ = write!(summary, "{b:02x}");
@@ -107,7 +133,7 @@ pub struct ZipHasher {
     end_seen: bool,
     /// The last bytes before the current piece, for a signature split between pieces.
     tail: Vec<u8>,
-    error: Option<String>,
+    error: Option<HashError>,
 }
 
 impl Default for ZipHasher {
@@ -137,16 +163,16 @@ impl ZipHasher {
         }
     }
 
-    fn fail(&mut self, why: impl Into<String>) {
+    fn fail(&mut self, why: HashError) {
         if self.error.is_none() {
-            self.error = Some(why.into());
+            self.error = Some(why);
         }
         self.state = State::Failed;
     }
 
     /// The zip itself is at fault (see [`INVALID_ZIP`]).
     fn invalid(&mut self, why: impl std::fmt::Display) {
-        self.fail(format!("{INVALID_ZIP}{why}"));
+        self.fail(HashError::InvalidZip(why.to_string()));
     }
 
     /// The next bytes of the zip.
@@ -244,7 +270,7 @@ impl ZipHasher {
             }
             // Valid (the go command reads sizes from the central directory), but its end
             // cannot be found while streaming: our limit, not the zip's fault.
-            0 => self.fail("cannot hash a stored zip entry of unknown length while streaming"),
+            0 => self.fail(HashError::Unstreamable),
             m => self.invalid(format_args!("unsupported compression method {m}")),
         }
         used
@@ -350,18 +376,15 @@ impl ZipHasher {
     }
 
     /// The zip's `h1:` once the whole body went through, or why there is none.
-    pub fn finish(self) -> Result<String, String> {
+    pub fn finish(self) -> Result<String, HashError> {
+        let invalid = |why: &str| HashError::InvalidZip(why.to_string());
         match self.state {
+            State::Done if !self.end_seen => Err(invalid("it ends inside its central directory")),
             // The go command hashes names the same way and refuses the same ones.
-            State::Done if !self.end_seen => {
-                Err(format!("{INVALID_ZIP}it ends inside its central directory"))
-            }
-            State::Done => hash1(self.files).map_err(|e| format!("{INVALID_ZIP}{e}")),
-            State::Failed => Err(self
-                .error
-                .unwrap_or_else(|| format!("{INVALID_ZIP}unreadable"))),
+            State::Done => hash1(self.files),
+            State::Failed => Err(self.error.unwrap_or_else(|| invalid("unreadable"))),
             // The whole body was seen (an incomplete one never gets here): the zip is cut.
-            _ => Err(format!("{INVALID_ZIP}it ends before its central directory")),
+            _ => Err(invalid("it ends before its central directory")),
         }
     }
 }
@@ -410,7 +433,7 @@ mod tests {
         let mut z = ZipHasher::new();
         z.update(b"hello");
         assert_eq!(
-            z.finish().unwrap_err(),
+            z.finish().unwrap_err().to_string(),
             "not a valid module zip: not a zip file (bad local header)"
         );
     }

@@ -18,7 +18,7 @@
 //!
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
-use super::h1::ZipHasher;
+use super::h1::{HashError, ZipHasher};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -56,7 +56,7 @@ pub(crate) enum Job {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HashResult {
     pub(crate) exchange: u64,
-    pub(crate) h1: Result<String, String>,
+    pub(crate) h1: Result<String, HashError>,
 }
 
 const WORKERS: usize = 2;
@@ -334,7 +334,7 @@ impl Worker {
                         Some(d) => self.end(id, d, complete && !given_up),
                         // Its start could not be handed over (the queue was full): the
                         // hash is given up, and said, rather than missing without a word.
-                        None => self.send(id, Err("hashing fell behind".into())),
+                        None => self.send(id, Err(HashError::FellBehind)),
                     }
                 }
             }
@@ -411,7 +411,7 @@ impl Worker {
         }
     }
 
-    fn send(&self, exchange: u64, h1: Result<String, String>) {
+    fn send(&self, exchange: u64, h1: Result<String, HashError>) {
         let _ = self.results.send(HashResult { exchange, h1 });
     }
 
@@ -422,7 +422,7 @@ impl Worker {
             Mode::Speculate(buf) => {
                 if !complete {
                     self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-                    return self.send(id, Err("the body was not seen in full".into()));
+                    return self.send(id, Err(HashError::Incomplete));
                 }
                 let Some(k) = key else {
                     self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
@@ -455,7 +455,7 @@ impl Worker {
             }
             Mode::CheckRaw => {
                 if !complete {
-                    return self.send(id, Err("the body was not seen in full".into()));
+                    return self.send(id, Err(HashError::Incomplete));
                 }
                 let st = self.shared.lock();
                 let same = key
@@ -463,20 +463,13 @@ impl Worker {
                     .filter(|x| x.raw == raw)
                     .map(|x| x.h1.clone());
                 drop(st);
-                self.send(
-                    id,
-                    same.ok_or_else(|| {
-                        "its bytes differ from an earlier download of this version, and it \
-                         was too big to keep for hashing again"
-                            .into()
-                    }),
-                )
+                self.send(id, same.ok_or(HashError::DiffersFromEarlier))
             }
             Mode::Inflate(z) => {
                 let h1 = if complete {
                     z.finish()
                 } else {
-                    Err("the body was not seen in full".into())
+                    Err(HashError::Incomplete)
                 };
                 if let Some(k) = &key {
                     if complete {
@@ -489,7 +482,7 @@ impl Worker {
         }
     }
 
-    fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, String>) {
+    fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, HashError>) {
         if let Ok(h1) = h1 {
             let mut st = self.shared.lock();
             if st.known.len() < MAX_REMEMBERED || st.known.contains_key(k) {
@@ -538,7 +531,7 @@ impl Worker {
     }
 }
 
-fn inflate(buf: &[u8]) -> Result<String, String> {
+fn inflate(buf: &[u8]) -> Result<String, HashError> {
     let mut z = ZipHasher::new();
     z.update(buf);
     z.finish()

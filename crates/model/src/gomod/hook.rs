@@ -93,7 +93,7 @@ impl ExchangeHook for GoHook {
         for HashResult { exchange, h1 } in results {
             let (h1, error) = match h1 {
                 Ok(h) => (Some(h), None),
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(e.to_string())),
             };
             out.push(Event::Hash(ZipHash {
                 exchange,

@@ -2,7 +2,7 @@
 //! reads (checksum DB lookups, `.info`, `@v/list`) a capped copy; for `.mod` an `h1:` hash
 //! computed on the fly; for `.zip` chunks handed to the hashing threads.
 
-use super::h1::ModHasher;
+use super::h1::{HashError, ModHasher};
 use super::hashpool::{HashPool, Job, CHUNK};
 use gomodwatch_wire::decode::hook::BodySink;
 use gomodwatch_wire::vocab::{BodyInfo, GoRequest, Kind};
@@ -105,7 +105,7 @@ impl BodySink for ModHasher {
             }
         } else {
             BodyInfo {
-                hash_error: Some("the body was not seen in full".into()),
+                hash_error: Some(HashError::Incomplete.to_string()),
                 ..Default::default()
             }
         }

@@ -55,7 +55,7 @@ fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
 
 /// Hashes each zip as one download of example.com/m@v1.0.0, one after the other on
 /// one worker, through a pool that may keep 64 KiB.
-fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, String>> {
+fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<String, HashError>> {
     let limits = PoolLimits {
         queue: 1024,
         speculation: 64 << 10,
@@ -78,7 +78,10 @@ fn a_big_zip_seen_before_is_checked_against_its_raw_hash_and_a_changed_one_is_sa
     assert!(h1.starts_with("h1:"));
     let got = hash_in_turn(true, &[&zip, &zip, &changed, &zip]);
     assert_eq!(got[..2], [Ok(h1.clone()), Ok(h1.clone())]);
-    let why = got[2].as_ref().expect_err("its bytes were not kept");
+    let why = got[2]
+        .as_ref()
+        .expect_err("its bytes were not kept")
+        .to_string();
     assert!(why.contains("differ from an earlier download"), "{why}");
     assert_eq!(got[3], Ok(h1));
 }
@@ -108,7 +111,7 @@ fn what_is_queued_for_a_hash_given_up_is_skipped() {
         assert!(pool.send(Job::End { id, complete: true }));
     }
     let got: Vec<_> = pool.finish().into_iter().map(|r| r.h1).collect();
-    let not_seen = Err("the body was not seen in full".to_string());
+    let not_seen = Err(HashError::Incomplete);
     assert_eq!(got, [not_seen, inflate(&zip)]);
     assert!(shared.given_up().is_empty(), "forgotten at its end");
 }
@@ -126,7 +129,7 @@ fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
         results,
         vec![HashResult {
             exchange: 7,
-            h1: Err("hashing fell behind".into())
+            h1: Err(HashError::FellBehind)
         }]
     );
 }

@@ -14,7 +14,8 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use loona_hpack::huffman::HuffmanDecoder;
+use loona_hpack::decoder::DecoderError;
+use loona_hpack::huffman::{HuffmanDecoder, HuffmanDecoderError};
 
 /// The table size both ends start with (RFC 9113 §6.5.2).
 pub(crate) const INITIAL_TABLE_SIZE: usize = 4096;
@@ -116,15 +117,15 @@ impl HpackDir {
     /// as SETTINGS_MAX_HEADER_LIST_SIZE counts it (name + value + 32 per
     /// field). Errors are HPACK decoding errors: the direction's HPACK state
     /// is lost after one.
-    pub(crate) fn decode(&mut self, block: &[u8], max_list: usize) -> Result<Block, String> {
+    pub(crate) fn decode(&mut self, block: &[u8], max_list: usize) -> Result<Block, HpackError> {
         let (updates, consumed) = leading_size_updates(block);
         let allowed = self.bound.allowed();
         let over_setting = updates.iter().any(|&u| u > allowed);
         if let Some(&u) = updates.iter().find(|&&u| u > self.cap) {
-            return Err(format!(
-                "dynamic table size update {u} above the limit {}",
-                self.cap
-            ));
+            return Err(HpackError::TableSizeUpdate {
+                update: u,
+                cap: self.cap,
+            });
         }
         let mut out = Block {
             fields: Vec::new(),
@@ -161,7 +162,7 @@ impl HpackDir {
                         fields.push((n, String::from_utf8_lossy(&value).into_owned()));
                     }
                 })
-                .map_err(|e| e.to_string())
+                .map_err(HpackError::Decoder)
         });
         if raw.capacity() <= RAW_RETAIN {
             self.raw = raw;
@@ -173,7 +174,7 @@ impl HpackDir {
     /// (RFC 7541 §5.2) replaced by its decoded octets (H bit clear). The
     /// field representations (§6) are walked only far enough to find the
     /// strings; indices are checked later by the real decoder.
-    fn dehuffman(block: &[u8], raw: &mut Vec<u8>) -> Result<(), String> {
+    fn dehuffman(block: &[u8], raw: &mut Vec<u8>) -> Result<(), HpackError> {
         let mut at = 0;
         while let Some(&first) = block.get(at) {
             // (prefix bits of the leading integer, is it a literal field)
@@ -184,7 +185,7 @@ impl HpackDir {
                 _ => (4, true),            // literal without / never indexed
             };
             let rest = block.get(at..).unwrap_or_default();
-            let (index, n) = integer(rest, prefix).ok_or("malformed integer")?;
+            let (index, n) = integer(rest, prefix).ok_or(HpackError::MalformedInteger)?;
             raw.extend_from_slice(rest.get(..n).unwrap_or_default());
             at += n;
             if literal {
@@ -200,23 +201,42 @@ impl HpackDir {
 
 /// Copy (decoding if Huffman-coded) the string literal at `at`; return
 /// the offset after it.
-fn string(block: &[u8], at: usize, raw: &mut Vec<u8>) -> Result<usize, String> {
+fn string(block: &[u8], at: usize, raw: &mut Vec<u8>) -> Result<usize, HpackError> {
     let rest = block.get(at..).unwrap_or_default();
-    let first = *rest.first().ok_or("truncated string literal")?;
-    let (len, n) = integer(rest, 7).ok_or("malformed string length")?;
+    let first = *rest.first().ok_or(HpackError::TruncatedString)?;
+    let (len, n) = integer(rest, 7).ok_or(HpackError::MalformedStringLength)?;
     let data = rest
         .get(n..n.saturating_add(len))
-        .ok_or("truncated string literal")?;
+        .ok_or(HpackError::TruncatedString)?;
     if first & 0x80 == 0 {
         raw.extend_from_slice(rest.get(..n + len).unwrap_or_default());
     } else {
         let decoded = HUFFMAN
             .with(|h| h.borrow_mut().decode(data))
-            .map_err(|e| format!("Huffman: {e}"))?;
+            .map_err(HpackError::Huffman)?;
         put_integer(raw, 0, 7, decoded.len());
         raw.extend_from_slice(&decoded);
     }
     Ok(at + n + len)
+}
+
+/// Why a header block could not be decoded (the direction's HPACK state is lost after one).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HpackError {
+    /// A table size update above what this decoder allows.
+    #[error("dynamic table size update {update} above the limit {cap}")]
+    TableSizeUpdate { update: usize, cap: usize },
+    #[error("malformed integer")]
+    MalformedInteger,
+    #[error("malformed string length")]
+    MalformedStringLength,
+    #[error("truncated string literal")]
+    TruncatedString,
+    #[error("Huffman: {0}")]
+    Huffman(HuffmanDecoderError),
+    /// The decoder's own verdict (a bad index, ...).
+    #[error("{0}")]
+    Decoder(DecoderError),
 }
 
 /// Append an HPACK integer with an N-bit prefix (RFC 7541 §5.1); `first`
