@@ -23,7 +23,20 @@ use std::path::PathBuf;
         tcpdump -i any -w - 'tcp or udp port 53 or icmp or icmp6' | gomodwatch -r - --report\n  \
         gomodwatch run -- go mod download -x                       (a command through the MITM)\n  \
         gomodwatch ca init --permit proxy.golang.org,sum.golang.org",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // `--mitm`'s words for the options it shares with `run` (MitmCerts has `run`'s).
+    mut_arg("upstream_ca", |a| a.help(
+        "Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one). \
+         Upstream certificates are always verified"
+    )),
+    mut_arg("upstream_proxy", |a| a.requires("mitm").help(
+        "Reach every server through this HTTP proxy (http://[user:password@]host:port): \
+         CONNECT for https, forwarded requests for http"
+    )),
+    mut_arg("keylog", |a| a.requires("mitm").help(
+        "Write the TLS secrets of both legs (client and server side) to FILE in the NSS key \
+         log format, for Wireshark (owner-only; refuses to overwrite without --force)"
+    ))
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -98,7 +111,7 @@ pub(crate) enum Command {
     HTTPS_PROXY=http://corp:3128 gomodwatch run --report -- go get example.com/m@latest")]
 pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub(crate) certs: RunCerts,
+    pub(crate) certs: MitmCerts,
 
     #[command(flatten)]
     pub(crate) view: ViewOpts,
@@ -124,10 +137,12 @@ pub(crate) struct RunArgs {
     pub(crate) command: Vec<OsString>,
 }
 
-/// `run`'s certificate options: those of `--mitm` (HTTPS_PROXY in the environment is the
-/// upstream proxy unless `--upstream-proxy` says otherwise).
+/// The MITM's certificates and route to servers: options of `--mitm` and of `run`. The
+/// help is `run`'s; `Cli` gives `--mitm`'s its own words (and `requires = "mitm"`) with
+/// `mut_arg`. Under `run`, HTTPS_PROXY in the environment is the upstream proxy unless
+/// `--upstream-proxy` says otherwise.
 #[derive(Args, Debug, Clone)]
-pub(crate) struct RunCerts {
+pub(crate) struct MitmCerts {
     /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
     #[arg(long, value_name = "DIR")]
     pub(crate) ca_dir: Option<PathBuf>,
@@ -268,27 +283,11 @@ pub(crate) struct LiveOpts {
     pub(crate) user: Option<String>,
 }
 
-/// The MITM proxy's certificates.
+/// The MITM proxy's options.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct MitmOpts {
-    /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
-    #[arg(long, value_name = "DIR")]
-    pub(crate) ca_dir: Option<PathBuf>,
-
-    /// Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one).
-    /// Upstream certificates are always verified.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) upstream_ca: Option<PathBuf>,
-
-    /// Reach every server through this HTTP proxy (http://[user:password@]host:port):
-    /// CONNECT for https, forwarded requests for http.
-    #[arg(long, value_name = "URL", requires = "mitm", value_parser = UpstreamProxy::parse)]
-    pub(crate) upstream_proxy: Option<UpstreamProxy>,
-
-    /// Write the TLS secrets of both legs (client and server side) to FILE in the NSS
-    /// key log format, for Wireshark (owner-only; refuses to overwrite without --force).
-    #[arg(long, value_name = "FILE", requires = "mitm")]
-    pub(crate) keylog: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) certs: MitmCerts,
 
     /// MITM timeouts, KEY=DURATION[,...] (units ms, s, m, h); keys not given keep their
     /// defaults: head=10s (the client's request to the proxy), idle=90s (nothing said by
@@ -383,8 +382,11 @@ impl Cli {
         }
         let needs_mitm = [
             ("--transparent", self.transparent),
-            ("--upstream-proxy", self.mitm_opts.upstream_proxy.is_some()),
-            ("--keylog", self.mitm_opts.keylog.is_some()),
+            (
+                "--upstream-proxy",
+                self.mitm_opts.certs.upstream_proxy.is_some(),
+            ),
+            ("--keylog", self.mitm_opts.certs.keylog.is_some()),
             ("--mitm-timeouts", self.mitm_opts.mitm_timeouts.is_some()),
         ];
         if self.mitm.is_none() {
@@ -425,13 +427,9 @@ impl RunArgs {
         let mut c = base.clone();
         c.command = None;
         c.mitm = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.mitm_opts = MitmOpts {
-            ca_dir: self.certs.ca_dir.clone(),
-            upstream_ca: self.certs.upstream_ca.clone(),
+        c.mitm_opts.certs = MitmCerts {
             upstream_proxy,
-            keylog: self.certs.keylog.clone(),
-            mitm_timeouts: base.mitm_opts.mitm_timeouts,
-            mitm_max_clients: base.mitm_opts.mitm_max_clients,
+            ..self.certs.clone()
         };
         c.view = self.view.clone();
         c.model = self.model.clone();

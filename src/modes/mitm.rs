@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 fn ca_dir(cli: &Cli) -> PathBuf {
     cli.mitm_opts
+        .certs
         .ca_dir
         .clone()
         .unwrap_or_else(mitm::ca::default_dir)
@@ -38,6 +39,7 @@ pub(crate) fn print_ca(cli: &Cli) -> Result<(), Failure> {
 pub(super) fn start(cli: &Cli, addr: SocketAddr, transparent: bool) -> Result<mitm::Mitm, Failure> {
     let keylog = cli
         .mitm_opts
+        .certs
         .keylog
         .as_deref()
         .map(|p| create_private(p, cli.view.force).map(mitm::keylog::KeyLogFile::new))
@@ -45,8 +47,8 @@ pub(super) fn start(cli: &Cli, addr: SocketAddr, transparent: bool) -> Result<mi
     mitm::Mitm::start(mitm::MitmConfig {
         addr,
         ca_dir: ca_dir(cli),
-        upstream_ca: cli.mitm_opts.upstream_ca.clone(),
-        upstream_proxy: cli.mitm_opts.upstream_proxy.clone(),
+        upstream_ca: cli.mitm_opts.certs.upstream_ca.clone(),
+        upstream_proxy: cli.mitm_opts.certs.upstream_proxy.clone(),
         keylog,
         transparent,
         timeouts: cli.mitm_opts.mitm_timeouts.unwrap_or_default(),

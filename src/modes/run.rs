@@ -87,7 +87,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         "gomodwatch: running {} through the MITM on {}{}",
         program.to_string_lossy(),
         mitm.addr,
-        match &cli.mitm_opts.upstream_proxy {
+        match &cli.mitm_opts.certs.upstream_proxy {
             Some(u) => format!(" (upstream proxy {})", u.shown),
             None => String::new(),
         }
