@@ -84,22 +84,8 @@ fn setup(tag: &str, subnet: u8, ports: (u16, u16)) -> Setup {
 /// Runs the go command through the proxy (HTTPS_PROXY, trusting gomodwatch's CA).
 fn go_through(go: &Path, s: &Setup, proxy: &str, args: &[&str]) -> (bool, String) {
     let home = s.dir.join(format!("home-{}", args.len()));
-    let modroot = home.join("m");
-    std::fs::create_dir_all(&modroot).unwrap();
-    std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
-    let out = Command::new(go)
+    let out = hermetic_go_env(&mut Command::new(go), &home, &s.goproxy)
         .args(args)
-        .current_dir(&modroot)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &home)
-        .env("GOPATH", home.join("gopath"))
-        .env("GOMODCACHE", home.join("modcache"))
-        .env("GOCACHE", home.join("gocache"))
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOSUMDB", "off")
-        .env("GOPROXY", &s.goproxy)
         .env("HTTPS_PROXY", format!("http://{proxy}"))
         .env("SSL_CERT_FILE", s.dir.join("ca/ca.pem"))
         .output()

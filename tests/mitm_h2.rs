@@ -95,24 +95,10 @@ impl World {
     /// A go command inside the namespace through the proxy; (success, stderr).
     fn go(&self, go: &Path, goproxy: &str, args: &[&str]) -> (bool, String) {
         let home = tempdir("go-h2");
-        let modroot = home.join("m");
-        std::fs::create_dir_all(&modroot).unwrap();
-        std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns.name])
-            .arg(go)
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns.name]).arg(go);
+        let out = hermetic_go_env(&mut cmd, &home, goproxy)
             .args(args)
-            .current_dir(&modroot)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("GOPATH", home.join("gopath"))
-            .env("GOMODCACHE", home.join("modcache"))
-            .env("GOCACHE", home.join("gocache"))
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOTOOLCHAIN", "local")
-            .env("GOSUMDB", "off")
-            .env("GOPROXY", goproxy)
             .env("HTTPS_PROXY", "http://127.0.0.1:8080")
             .env("HTTP_PROXY", "http://127.0.0.1:8080")
             .env("SSL_CERT_FILE", self.ca())

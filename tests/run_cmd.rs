@@ -60,9 +60,6 @@ impl World {
         extra: &[(&str, &str)],
     ) -> Output {
         let home = tempdir("run-go");
-        let modroot = home.join("m");
-        std::fs::create_dir_all(&modroot).unwrap();
-        std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns.name, bin(), "run", "--json"])
             .arg("--upstream-ca")
@@ -72,18 +69,8 @@ impl World {
             .args(gmw)
             .arg("--")
             .arg(go127())
-            .args(go_args)
-            .current_dir(&modroot)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", &home)
-            .env("GOPATH", home.join("gopath"))
-            .env("GOMODCACHE", home.join("modcache"))
-            .env("GOCACHE", home.join("gocache"))
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOTOOLCHAIN", "local")
-            .env("GOSUMDB", "off")
-            .env("GOPROXY", goproxy);
+            .args(go_args);
+        hermetic_go_env(&mut cmd, &home, goproxy).env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin");
         for (k, v) in extra {
             cmd.env(k, v);
         }

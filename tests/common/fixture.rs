@@ -394,9 +394,6 @@ pub fn run_go_with(
     env: &[(&str, &str)],
 ) -> (bool, String) {
     let dir = tempdir("go");
-    let modroot = dir.join("m");
-    std::fs::create_dir_all(&modroot).unwrap();
-    std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
     let mut cmd = match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
@@ -405,18 +402,7 @@ pub fn run_go_with(
         }
         None => Command::new(go),
     };
-    cmd.args(args)
-        .current_dir(&modroot)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &dir)
-        .env("GOPATH", dir.join("gopath"))
-        .env("GOMODCACHE", dir.join("modcache"))
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOSUMDB", "off")
-        .env("GOPROXY", goproxy);
+    hermetic_go_env(&mut cmd, &dir, goproxy).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -426,6 +412,28 @@ pub fn run_go_with(
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Makes `cmd` (the go command, or what runs it) hermetic: its environment is only its
+/// own HOME, GOPATH and caches under `home`, GOFLAGS=-mod=mod, GOTOOLCHAIN=local,
+/// GOSUMDB=off and `goproxy` (nothing of this machine's environment, caches or go/env
+/// file), and it runs in a fresh module `home/m` (example.com/m, go 1.19). Callers add
+/// what their test needs (HTTPS_PROXY, SSL_CERT_FILE, ...) after it.
+pub fn hermetic_go_env<'c>(cmd: &'c mut Command, home: &Path, goproxy: &str) -> &'c mut Command {
+    let modroot = home.join("m");
+    std::fs::create_dir_all(&modroot).unwrap();
+    std::fs::write(modroot.join("go.mod"), "module example.com/m\n\ngo 1.19\n").unwrap();
+    cmd.current_dir(&modroot)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("GOPATH", home.join("gopath"))
+        .env("GOMODCACHE", home.join("modcache"))
+        .env("GOCACHE", home.join("gocache"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOSUMDB", "off")
+        .env("GOPROXY", goproxy)
 }
 
 pub fn tempdir(tag: &str) -> PathBuf {
