@@ -556,3 +556,63 @@ fn no_source_file_above_600_lines() {
         long.join("\n")
     );
 }
+
+/// docs/ARCHITECTURE.md's "where a change goes" has a table per crate (`### crates/wire`,
+/// ..., `### src`) that names every source file of it: one added or removed shows here.
+#[test]
+fn the_architecture_page_lists_every_source_file() {
+    let doc = std::fs::read_to_string(manifest_dir().join("docs/ARCHITECTURE.md")).unwrap();
+    let mut problems = Vec::new();
+    for (heading, dir, roots) in [
+        (
+            "### crates/wire",
+            "crates/wire/src",
+            &["crates/wire/src/lib.rs"][..],
+        ),
+        (
+            "### crates/model",
+            "crates/model/src",
+            &["crates/model/src/lib.rs"][..],
+        ),
+        (
+            "### crates/mitm",
+            "crates/mitm/src",
+            &["crates/mitm/src/lib.rs"][..],
+        ),
+        ("### src", "src", &["src/lib.rs", "src/main.rs"][..]),
+    ] {
+        let Some(at) = doc.find(heading) else {
+            problems.push(format!("no section {heading:?}"));
+            continue;
+        };
+        let section = &doc[at + heading.len()..];
+        let section = &section[..section.find("\n#").unwrap_or(section.len())];
+        let listed: BTreeSet<String> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect();
+        let base = manifest_dir().join(dir);
+        let mut files = BTreeSet::new();
+        for root in roots {
+            let spec = CrateSpec { root, layers: &[] };
+            for f in analyse(&spec).files {
+                files.insert(f.path.strip_prefix(&base).unwrap().display().to_string());
+            }
+        }
+        for f in files.difference(&listed) {
+            problems.push(format!("{dir}/{f} is not in the table under {heading:?}"));
+        }
+        for f in listed.difference(&files) {
+            problems.push(format!(
+                "{dir}/{f} is in the table under {heading:?} but is no source file"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "docs/ARCHITECTURE.md:\n{}",
+        problems.join("\n")
+    );
+}

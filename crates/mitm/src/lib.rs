@@ -20,6 +20,7 @@ mod plain;
 mod proxy;
 mod tap;
 mod transparent;
+pub mod trust;
 mod tunnel;
 pub mod upstream;
 mod verify;
@@ -125,7 +126,7 @@ pub enum StartError {
     Ca(#[from] ca::CaError),
     /// Whom to trust upstream cannot be set up.
     #[error("{0}")]
-    Trust(#[from] upstream::TrustError),
+    Trust(#[from] trust::TrustError),
     /// The runtime (or its socket) could not be set up.
     #[error("{0}")]
     Runtime(std::io::Error),
@@ -170,7 +171,7 @@ impl Mitm {
         let ca = ca::Ca::load_or_create(&cfg.ca_dir)?;
         let ca_path = ca.cert_path.clone();
         let keylog = cfg.keylog.map(|k| Arc::new(k) as Arc<dyn rustls::KeyLog>);
-        let trust = upstream::Trust::new(cfg.upstream_ca.as_deref(), keylog.clone())?;
+        let trust = trust::Trust::new(cfg.upstream_ca.as_deref(), keylog.clone())?;
         // One worker: the relay of every connection fits on one core (AES-GCM and copies,
         // about 1 GB/s), the decoder has its own thread, and a second worker only adds
         // wake-ups between workers, which on a loaded machine cost more than they save.

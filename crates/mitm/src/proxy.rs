@@ -9,7 +9,8 @@
 use super::ca::Ca;
 use super::limits::GuardStats;
 use super::tap::Tap;
-use super::upstream::{ConnectError, Phase, Reach, Trust, UpstreamProxy};
+use super::trust::Trust;
+use super::upstream::{ConnectError, Phase, Reach, UpstreamProxy};
 use gomodwatch_wire::vocab::event::Upstream;
 use gomodwatch_wire::vocab::{ConnError, StreamEvent, Ts};
 use rustls::server::{ClientHello, ResolvesServerCert};
