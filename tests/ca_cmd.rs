@@ -129,7 +129,7 @@ fn an_existing_ca_dir_keeps_its_mode_and_an_open_one_is_refused() {
 fn openssl_verifies(dir: &Path, name: &str) -> (bool, String) {
     let key =
         rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca.key")).unwrap()).unwrap();
-    // The CA's name as gomodwatch gives it (src/source/mitm/ca.rs): its signatures chain.
+    // The CA's name as gomodwatch gives it (crates/mitm/src/ca.rs): its signatures chain.
     let mut params = rcgen::CertificateParams::default();
     params
         .distinguished_name

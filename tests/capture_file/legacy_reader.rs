@@ -8,7 +8,7 @@
 
 // The reader gomodwatch used before the pcap-parser one (src/capture/file.rs at main's
 // bcaab0d), kept only so that tests and the benchmark can compare the two. Only these import
-// lines and the removal of its unit tests (ported to src/source/file.rs) differ.
+// lines and the removal of its unit tests (ported to crates/wire/src/file/tests.rs) differ.
 use gomodwatch::vocab::time::Ts;
 use gomodwatch::vocab::Packet;
 use gomodwatch::vocab::{LinkType, UnsupportedLinkType};
