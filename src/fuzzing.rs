@@ -80,7 +80,7 @@ pub(crate) fn chunks(mut data: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
 
 /// The whole path of a capture: packets → decoder (with the Go-module hook) → events →
 /// the session, then every module judged and the summary made, as at the end of a replay.
-pub(crate) fn decode(data: &[u8]) {
+pub fn decode(data: &[u8]) {
     let Some((&first, mut rest)) = data.split_first() else {
         return;
     };
@@ -125,7 +125,7 @@ pub(crate) fn decode(data: &[u8]) {
 }
 
 /// A capture file (pcap or pcapng, any damage) read to its end, as `-r FILE` reads it.
-pub(crate) fn capture_file(data: &[u8]) {
+pub fn capture_file(data: &[u8]) {
     let Ok(mut file) = CaptureFile::new(data) else {
         return;
     };
@@ -139,7 +139,7 @@ pub(crate) fn capture_file(data: &[u8]) {
 
 /// The HTTP/1 codec: one [`Reader`] per direction (requests up, responses down), each head
 /// followed by the body framing it announces, gaps included.
-pub(crate) fn http1(data: &[u8]) {
+pub fn http1(data: &[u8]) {
     let mut readers = [Reader::new(Role::Request), Reader::new(Role::Response)];
     let mut ts = T0;
     for c in chunks(data) {
@@ -176,7 +176,7 @@ pub(crate) fn http1(data: &[u8]) {
 /// The HTTP/2 codec ([`H2Conn`], HPACK included) fed both directions: the first byte's bit
 /// 0 picks default or tight limits, and the rest is [`chunks`]. With bit 1 set, the rest is
 /// instead steps for HPACK alone ([`hpack`]).
-pub(crate) fn http2(data: &[u8]) {
+pub fn http2(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -213,7 +213,7 @@ pub(crate) fn http2(data: &[u8]) {
 /// HPACK alone: one direction's decoder (first byte bit 0: a 4096 or 64 KiB table cap),
 /// steps as `[op][len: u16 LE][bytes]` records (see
 /// [`crate::decode::http2::codec::fuzz_hpack`]).
-pub(crate) fn hpack(data: &[u8]) {
+pub fn hpack(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -241,7 +241,7 @@ impl<'a> Iterator for RawChunks<'a> {
 /// TLS: the handshake tracker ([`Tls`]) fed both directions as [`chunks`]; when the first
 /// byte is 1, 2 or 11 the rest is instead one handshake message body of that type, parsed
 /// directly (ClientHello, ServerHello, Certificate).
-pub(crate) fn tls(data: &[u8]) {
+pub fn tls(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -268,7 +268,7 @@ pub(crate) fn tls(data: &[u8]) {
 
 /// DNS: one message parsed, and the same bytes fed to the query table as a query and as a
 /// response (the first byte's top bit is the response flag's position in byte 2 anyway).
-pub(crate) fn dns(data: &[u8]) {
+pub fn dns(data: &[u8]) {
     let _ = parse_response(data);
     let mut table = DnsTable::default();
     let client = "192.0.2.1:5353".parse().expect("literal");
@@ -290,7 +290,7 @@ pub(crate) fn dns(data: &[u8]) {
 
 /// Checksum database lookup records and go.sum text: the lines a lookup body carries, and
 /// the table built from them (and from the whole text, as a go.sum file).
-pub(crate) fn sumdb(data: &[u8]) {
+pub fn sumdb(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let lines = lookup_lines(&text);
     let mut table = SumTable::parse(lines);
@@ -306,7 +306,7 @@ pub(crate) fn sumdb(data: &[u8]) {
 
 /// `h1:` hashing of a module zip as it streams: the first byte sets the size of the pieces
 /// the body arrives in (1 to 256 bytes, 0: all at once).
-pub(crate) fn zip_hash(data: &[u8]) {
+pub fn zip_hash(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -322,7 +322,7 @@ pub(crate) fn zip_hash(data: &[u8]) {
 }
 
 /// The MITM proxy's handling of request (and response) heads.
-pub(crate) fn mitm_head(data: &[u8]) {
+pub fn mitm_head(data: &[u8]) {
     crate::source::mitm::fuzz_head(data);
 }
 
