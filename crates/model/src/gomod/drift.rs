@@ -27,6 +27,7 @@ pub(crate) fn check(list: &GoproxyList, seen: &Observed<'_>) -> Vec<Problem> {
         text,
         subject: None,
         proxy: proxy.map(str::to_string),
+        ..Default::default()
     };
     let mut out = Vec::new();
     let display = list.display();

@@ -1,5 +1,6 @@
 //! What the go command meant: URL classification and module path escaping.
 
+pub mod cause;
 pub(crate) mod chain;
 pub(crate) mod classify;
 pub(crate) mod direct;
@@ -15,4 +16,5 @@ pub(crate) mod path;
 pub(crate) mod redirect;
 pub(crate) mod sinks;
 pub mod sumdb;
+pub(crate) mod validate;
 pub(crate) mod verdict;

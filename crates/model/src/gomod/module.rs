@@ -53,11 +53,15 @@ pub struct Attempt {
     /// setup phases are 0 because that one paid them), for waterfalls.
     #[serde(skip)]
     pub h2_reused: bool,
+    /// The body was an HTML page (a web filter's or captive portal's answer), told apart
+    /// in sentences from other bodies the go command cannot use.
+    #[serde(skip)]
+    pub(crate) html: bool,
 }
 
 impl Attempt {
     pub(crate) fn from_exchange(ex: &Exchange) -> Attempt {
-        Attempt {
+        let mut a = Attempt {
             exchange: Some(ex.id),
             proxy: ex.go.proxy.as_deref().map(Arc::from),
             kind: ex.go.kind,
@@ -74,7 +78,13 @@ impl Attempt {
             connection: Some(ex.connection),
             setup: ex.setup,
             h2_reused: ex.timing.reused && ex.http_version.as_deref() == Some("HTTP/2"),
+            html: false,
+        };
+        if let Some(html) = super::validate::unusable_body(ex) {
+            a.error = Some(Arc::from(super::cause::INVALID_RESPONSE));
+            a.html = html;
         }
+        a
     }
 
     /// A connection refused just before a request: the same request, failing at the proxy
@@ -97,6 +107,7 @@ impl Attempt {
             connection: None,
             setup: Default::default(),
             h2_reused: false,
+            html: false,
         }
     }
 
@@ -277,6 +288,7 @@ mod tests {
             connection: None,
             setup: Default::default(),
             h2_reused: false,
+            html: false,
         }
     }
 

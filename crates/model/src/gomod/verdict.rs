@@ -1,6 +1,7 @@
 //! Verdicts: from a module's requests to an outcome and one sentence a user can act on,
 //! following the go command's real fallback rules (docs/goproxy-protocol.md §1.3–1.4).
 
+use super::cause::{Cause, INVALID_RESPONSE};
 use super::classify::Kind;
 use super::goproxy::GoproxyList;
 use super::module::{Attempt, ModuleRecord};
@@ -38,10 +39,11 @@ impl Outcome {
 }
 
 /// How serious a problem is; problems are listed most serious first.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; nothing is wrong.
+    #[default]
     Info,
     /// Something slowed the run or may fail another time.
     Warning,
@@ -52,7 +54,7 @@ pub enum Severity {
 }
 
 /// A problem of the run, in one sentence a user can act on (the summary's `problems`).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Problem {
     /// How serious.
     pub severity: Severity,
@@ -61,6 +63,20 @@ pub struct Problem {
     /// `module@version` the problem is about, if any.
     pub subject: Option<String>,
     pub(crate) proxy: Option<String>,
+    /// Extension: the class of the cause (docs/GO-ERRORS.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// Extension: the step that failed (`info`, `mod`, `zip`, `list`, `latest`,
+    /// `sumdb`, `connect`, `tls`, `dns`, `tunnel`, `vcs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'static str>,
+    /// Extension: the host (or address) the problem is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Extension: true when the cause is an inference the traffic suggests but does not
+    /// prove (the sentence says so too).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
 }
 
 /// What the verdict may consult besides the module's own requests.
@@ -132,6 +148,51 @@ fn status_text(code: u16) -> String {
     format!("{code}{reason}")
 }
 
+/// The step an artifact is, as problems name it.
+pub(crate) fn step_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Info => "info",
+        Kind::Mod => "mod",
+        Kind::Zip => "zip",
+        Kind::List => "list",
+        Kind::Latest => "latest",
+        Kind::SumdbLookup | Kind::SumdbTile | Kind::SumdbSupported | Kind::SumdbLatest => "sumdb",
+        Kind::GoGet | Kind::Vcs => "vcs",
+        _ => "request",
+    }
+}
+
+/// The cause class of an attempt that did not serve its artifact.
+pub(crate) fn cause_of(a: &Attempt) -> Option<Cause> {
+    match (a.status, a.error.as_deref()) {
+        (_, Some(e)) if Cause::of_error(e).is_some() => Cause::of_error(e),
+        (Some(s), _) if s != 200 => Some(Cause::of_status(s)),
+        (None, None) => Some(Cause::Hang),
+        _ => None,
+    }
+}
+
+/// One candidate verdict of a module: what happened to one artifact.
+struct Finding {
+    outcome: Outcome,
+    severity: Severity,
+    text: String,
+    cause: Option<Cause>,
+    inferred: bool,
+}
+
+impl Finding {
+    fn new(outcome: Outcome, severity: Severity, text: String, cause: Option<Cause>) -> Self {
+        Finding {
+            outcome,
+            severity,
+            text,
+            cause,
+            inferred: false,
+        }
+    }
+}
+
 pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
     let subject = Some(match &rec.version {
         Some(v) => format!("{}@{}", rec.module, v),
@@ -142,15 +203,20 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         text,
         subject: subject.clone(),
         proxy: proxy.map(str::to_string),
+        ..Default::default()
     };
     if let Some(p) = checksum_problem(rec, ctx) {
         return Judgement {
             outcome: Outcome::ChecksumMismatch,
-            problem: Some(problem(Severity::Critical, p.0, p.1.as_deref())),
+            problem: Some(Problem {
+                cause: Some(Cause::Checksum),
+                step: Some(p.2),
+                ..problem(Severity::Critical, p.0, p.1.as_deref())
+            }),
         };
     }
     let versioned = rec.version.is_some();
-    let mut worst: Option<(Outcome, Severity, String, Option<String>)> = None;
+    let mut worst: Option<(Finding, Kind, Option<String>)> = None;
     for kind in ARTIFACTS {
         // For a known version, @latest and @v/list failures are not what went wrong.
         if versioned && matches!(kind, Kind::List | Kind::Latest) {
@@ -160,17 +226,28 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         let Some(last) = walk.last() else { continue };
         let verdict = if last.ok() {
             unusable_zip(rec, kind, last)
-        } else if last.status == Some(200) {
-            Some((
-                Outcome::Incomplete,
-                Severity::Warning,
-                format!(
-                    "the {} from {} was not captured in full ({})",
-                    artifact_name(kind),
-                    proxy_name(last),
-                    last.error.as_deref().unwrap_or("cut short")
-                ),
+        } else if last.error.as_deref() == Some(INVALID_RESPONSE) {
+            Some(Finding::new(
+                Outcome::Failed,
+                Severity::Error,
+                invalid_response_sentence(last, kind, ctx),
+                Some(Cause::InvalidResponse),
             ))
+        } else if last.status == Some(200) {
+            Some(Finding {
+                inferred: true,
+                ..Finding::new(
+                    Outcome::Incomplete,
+                    Severity::Warning,
+                    format!(
+                        "the {} from {} was not captured in full ({})",
+                        artifact_name(kind),
+                        proxy_name(last),
+                        last.error.as_deref().unwrap_or("cut short")
+                    ),
+                    Some(Cause::Capture),
+                )
+            })
         } else if last.not_found() {
             (kind != Kind::Latest).then(|| {
                 let answers: Vec<String> = walk
@@ -181,7 +258,7 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                         (None, None) => format!("{}: no answer", proxy_name(a)),
                     })
                     .collect();
-                (
+                Finding::new(
                     Outcome::NotFound,
                     Severity::Warning,
                     format!(
@@ -190,6 +267,7 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                         artifact_name(kind),
                         dedup(answers).join(", ")
                     ),
+                    Some(Cause::NotFound),
                 )
             })
         } else if ctx.lost > 0 && last.status.is_none() && last.error.as_deref() != Some("refused")
@@ -208,21 +286,25 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     ctx.lost
                 )
             };
-            Some((
-                Outcome::Incomplete,
-                Severity::Warning,
-                format!(
-                    "no answer from {} to the {} request was {why}",
-                    proxy_name(last),
-                    artifact_name(kind),
-                ),
-            ))
+            Some(Finding {
+                inferred: true,
+                ..Finding::new(
+                    Outcome::Incomplete,
+                    Severity::Warning,
+                    format!(
+                        "no answer from {} to the {} request was {why}",
+                        proxy_name(last),
+                        artifact_name(kind),
+                    ),
+                    Some(Cause::Capture),
+                )
+            })
         } else if last.status.is_none() && last.error.as_deref() == Some("no-response") {
             // A hang is not an error the go command acts on: it has no response timeout
             // and is still waiting (docs/goproxy-protocol.md §5.2), so no separator helps.
             let p = proxy_name(last);
             // The download is stuck: as serious as a failure.
-            Some((
+            Some(Finding::new(
                 Outcome::Incomplete,
                 Severity::Error,
                 format!(
@@ -232,29 +314,45 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     artifact_name(kind),
                     ctx.end.ms_since(last.ts) / 1000.0
                 ),
+                Some(Cause::Hang),
             ))
         } else {
-            Some((
+            Some(Finding::new(
                 Outcome::Failed,
                 Severity::Error,
                 failure_sentence(last, kind, ctx),
+                cause_of(last),
             ))
         };
-        if let Some((o, severity, text)) = verdict {
-            if worst.as_ref().is_none_or(|w| (o, severity) > (w.0, w.1)) {
-                worst = Some((o, severity, text, last.proxy.as_deref().map(str::to_string)));
+        if let Some(f) = verdict {
+            if worst
+                .as_ref()
+                .is_none_or(|w| (f.outcome, f.severity) > (w.0.outcome, w.0.severity))
+            {
+                worst = Some((f, kind, last.proxy.as_deref().map(str::to_string)));
             }
         }
     }
-    if let Some((outcome, severity, text, proxy)) = worst {
+    if let Some((f, kind, proxy)) = worst {
         return Judgement {
-            outcome,
-            problem: Some(problem(severity, text, proxy.as_deref())),
+            outcome: f.outcome,
+            problem: Some(Problem {
+                cause: f.cause,
+                step: Some(step_name(kind)),
+                host: proxy.clone(),
+                inferred: f.inferred,
+                ..problem(f.severity, f.text, proxy.as_deref())
+            }),
         };
     }
     // It worked; say so if it worked badly.
     let degraded = fallback_after_error(rec)
-        .map(|(t, p)| problem(Severity::Warning, t, p.as_deref()))
+        .map(|(t, p, cause, kind)| Problem {
+            cause,
+            step: Some(step_name(kind)),
+            host: p.clone(),
+            ..problem(Severity::Warning, t, p.as_deref())
+        })
         .or_else(|| slow_problem(rec, ctx).map(|(t, p)| problem(Severity::Info, t, p.as_deref())));
     Judgement {
         outcome: Outcome::Ok,
@@ -262,26 +360,47 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
     }
 }
 
+/// A 200 whose body the go command cannot use: `.info`/`@latest` that is not JSON (an
+/// HTML block page from a web filter, a captive portal, a misconfigured server).
+fn invalid_response_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
+    let p = proxy_name(a);
+    let looks = if a.html { "an HTML page" } else { "not JSON" };
+    let walk = match ctx
+        .goproxy
+        .filter(|l| l.source != super::goproxy::ChainSource::Inferred)
+        .and_then(|l| l.position(p).map(|i| (l, i)))
+    {
+        Some((l, i)) if i + 1 < l.entries.len() && !l.entries[i].fallback_on_error => {
+            "; GOPROXY's ',' does not fall back from it ('|' would)"
+        }
+        _ => "",
+    };
+    format!(
+        "proxy {p} answered the {} request with 200 but the body is {looks}, not the JSON \
+         the go command expects; it fails with `invalid response from proxy`{walk}: a web \
+         filter or captive portal answers in the proxy's place, or the URL in GOPROXY is not \
+         a module proxy — fix GOPROXY or the filter",
+        artifact_name(kind)
+    )
+}
+
 /// A zip that arrived in full but cannot be hashed for a reason of its own (not a zip, a
 /// corrupt deflate stream, past the 500 MiB limit): the go command refuses it, so the
 /// download failed whatever its status said. Hash errors that are the observer's limits
 /// (a body not seen in full, `--no-hash`) blame nothing.
-fn unusable_zip(
-    rec: &ModuleRecord,
-    kind: Kind,
-    last: &Attempt,
-) -> Option<(Outcome, Severity, String)> {
+fn unusable_zip(rec: &ModuleRecord, kind: Kind, last: &Attempt) -> Option<Finding> {
     if kind != Kind::Zip {
         return None;
     }
     let why = super::h1::invalid_zip_reason(rec.zip_hash_error.as_deref()?)?;
-    Some((
+    Some(Finding::new(
         Outcome::Failed,
         Severity::Error,
         format!(
             "the .zip from {} is not a valid module zip: {why}; the go command will refuse it",
             proxy_name(last)
         ),
+        Some(Cause::InvalidResponse),
     ))
 }
 
@@ -337,7 +456,9 @@ fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
 
 /// A request that failed with an error (not 404/410) and was then served by another proxy:
 /// the chain works only because of `|`, and every request pays for the failure.
-fn fallback_after_error(rec: &ModuleRecord) -> Option<(String, Option<String>)> {
+fn fallback_after_error(
+    rec: &ModuleRecord,
+) -> Option<(String, Option<String>, Option<Cause>, Kind)> {
     for kind in ARTIFACTS {
         let walk: Vec<&Attempt> = rec.attempts_of(kind).collect();
         for (i, a) in walk.iter().enumerate() {
@@ -362,6 +483,8 @@ fn fallback_after_error(rec: &ModuleRecord) -> Option<(String, Option<String>)> 
                     proxy_name(next)
                 ),
                 a.proxy.as_deref().map(str::to_string),
+                cause_of(a),
+                kind,
             ));
         }
     }
@@ -393,7 +516,10 @@ fn slow_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Optio
 }
 
 /// Compares the hashes seen on the wire with the checksum database and go.sum.
-fn checksum_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Option<String>)> {
+fn checksum_problem(
+    rec: &ModuleRecord,
+    ctx: &JudgeCtx<'_>,
+) -> Option<(String, Option<String>, &'static str)> {
     let by = rec.zip_proxy.as_deref().unwrap_or("the proxy");
     let mod_by = rec.served_by(Kind::Mod).unwrap_or("the proxy");
     let db = ctx.sumdb_source.unwrap_or("the checksum database");
@@ -436,6 +562,7 @@ fn checksum_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, O
                      says {want}; the bits were altered, so do not trust {proxy}"
                 ),
                 Some(proxy.to_string()),
+                if what == "zip" { "zip" } else { "mod" },
             )
         })
     })
@@ -465,6 +592,7 @@ mod tests {
             connection: None,
             setup: Default::default(),
             h2_reused: false,
+            html: false,
         });
         let ctx = JudgeCtx {
             goproxy: None,

@@ -1,6 +1,7 @@
 //! The records views show: one per module (the `module` event) and the run's summary (the
 //! last NDJSON line). Fields serialise exactly as docs/CONTRACT.md names them.
 
+use crate::gomod::cause::Cause;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::module::Attempt;
 use crate::gomod::verdict::{Outcome, Problem, Severity};
@@ -54,6 +55,19 @@ pub struct ModuleView {
     pub(crate) attempts_not_kept: u64,
     #[serde(skip)]
     pub(crate) severity: Option<Severity>,
+    /// Extension: the class of what went wrong (docs/GO-ERRORS.md), with `problem`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// Extension: the step that went wrong (`info`, `mod`, `zip`, `sumdb`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'static str>,
+    /// Extension, in `run`: the go command's own error line for this module.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go_said: Option<String>,
+    #[serde(skip)]
+    pub(crate) host: Option<String>,
+    #[serde(skip)]
+    pub(crate) inferred: bool,
 }
 
 impl ModuleView {

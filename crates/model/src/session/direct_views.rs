@@ -61,6 +61,7 @@ pub(super) fn warnings(v: &ModuleView, out: &mut Vec<Problem>) {
                 text: w.clone(),
                 subject: Some(v.subject()),
                 proxy: None,
+                ..Default::default()
             });
         }
     }

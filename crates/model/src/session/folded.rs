@@ -188,6 +188,7 @@ impl Folded {
                             text: p.text.clone(),
                             subject: Some(subject),
                             proxy: p.proxy.clone(),
+                            ..Default::default()
                         },
                     );
                 }
@@ -206,6 +207,7 @@ impl Folded {
                     ),
                     subject: None,
                     proxy: None,
+                    ..Default::default()
                 },
             );
         }

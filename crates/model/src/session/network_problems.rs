@@ -29,6 +29,7 @@ fn error(text: String, proxy: Option<String>) -> Problem {
         text,
         subject: None,
         proxy,
+        ..Default::default()
     }
 }
 
@@ -320,6 +321,7 @@ impl Session {
                         ),
                         subject: None,
                         proxy: None,
+                        ..Default::default()
                     });
                 }
                 continue;

@@ -25,6 +25,11 @@ impl Session {
                     text: m.problem.clone()?,
                     subject: Some(m.subject()),
                     proxy: None,
+                    cause: m.cause,
+                    step: m.step,
+                    host: m.host.clone(),
+                    inferred: m.inferred,
+                    ..Default::default()
                 })
             })
             .collect();
@@ -61,6 +66,7 @@ impl Session {
                 text,
                 subject: None,
                 proxy,
+                ..Default::default()
             });
         }
         for (
@@ -88,6 +94,7 @@ impl Session {
                 ),
                 subject: None,
                 proxy: None,
+                ..Default::default()
             });
         }
         out.extend(self.network_problems());
@@ -104,6 +111,7 @@ impl Session {
                         ),
                         subject: None,
                         proxy: Some(proxy.clone()),
+                        ..Default::default()
                     });
                 }
             }

@@ -150,6 +150,7 @@ fn indexed_merge_equals_the_quadratic_one() {
                 connection: None,
                 setup: Default::default(),
                 h2_reused: false,
+                html: false,
             });
         }
         let all: Vec<&ModuleRecord> = m.records.values().collect();
