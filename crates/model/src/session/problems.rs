@@ -29,7 +29,6 @@ impl Session {
                     step: m.step,
                     host: m.host.clone(),
                     inferred: m.inferred,
-                    ..Default::default()
                 })
             })
             .collect();
