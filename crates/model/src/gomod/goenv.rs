@@ -141,6 +141,25 @@ impl GoEnv {
         self.get("GOSUMDB").trim() == "off"
     }
 
+    /// Where the go command asks the checksum database, when it asks one: GOSUMDB's URL
+    /// (`name+key URL`), else `https://NAME` (`sum.golang.org` by default). The go command
+    /// may ask through the proxy first (`/sumdb/NAME/supported`); this is where it goes
+    /// when it goes directly.
+    pub(crate) fn sumdb_url(&self) -> Option<String> {
+        let v = self.get("GOSUMDB").trim();
+        if v == "off" {
+            return None;
+        }
+        let mut words = v.split_whitespace();
+        let name = words.next().unwrap_or("sum.golang.org");
+        let name = name.split('+').next().unwrap_or(name);
+        Some(match words.next() {
+            Some(url) if url.contains("://") => url.trim_end_matches('/').to_string(),
+            Some(host) => format!("https://{}", host.trim_end_matches('/')),
+            None => format!("https://{name}"),
+        })
+    }
+
     /// GOPROXY as set (the go command's default when empty).
     pub fn goproxy(&self) -> &str {
         match self.get("GOPROXY") {
@@ -298,6 +317,21 @@ mod tests {
                 "{globs} vs {target}"
             );
         }
+    }
+
+    #[test]
+    fn sumdb_url_as_the_go_command_reads_gosumdb() {
+        let mut env = GoEnv::default();
+        assert_eq!(env.sumdb_url().as_deref(), Some("https://sum.golang.org"));
+        env.set("GOSUMDB", "sum.test+abcd http://127.0.0.1:8081/");
+        assert_eq!(env.sumdb_url().as_deref(), Some("http://127.0.0.1:8081"));
+        env.set("GOSUMDB", "sum.golang.google.cn");
+        assert_eq!(
+            env.sumdb_url().as_deref(),
+            Some("https://sum.golang.google.cn")
+        );
+        env.set("GOSUMDB", "off");
+        assert_eq!(env.sumdb_url(), None);
     }
 
     #[test]

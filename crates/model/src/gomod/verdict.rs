@@ -8,6 +8,7 @@ use super::module::{Attempt, ModuleRecord};
 use super::sumdb::Sums;
 use gomodwatch_wire::vocab::time::Ts;
 use serde::Serialize;
+use std::net::SocketAddr;
 
 /// How a module@version went (its `outcome`).
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,6 +80,33 @@ pub struct Problem {
     pub inferred: bool,
 }
 
+/// The checksum database could not be reached: where, why, how often.
+#[derive(Debug, Clone)]
+pub(crate) struct SumdbDown {
+    /// Its URL (GOSUMDB's, or `https://NAME`).
+    pub(crate) url: String,
+    /// The address the go command dialled.
+    pub(crate) addr: SocketAddr,
+    pub(crate) cause: Cause,
+    /// What happened, for sentences ("refused 2 connections").
+    pub(crate) what: String,
+}
+
+impl Problem {
+    /// The same problem with its cause class, step and host.
+    pub(crate) fn caused(
+        mut self,
+        cause: Cause,
+        step: &'static str,
+        host: impl Into<Option<String>>,
+    ) -> Self {
+        self.cause = Some(cause);
+        self.step = Some(step);
+        self.host = host.into();
+        self
+    }
+}
+
 /// What the verdict may consult besides the module's own requests.
 pub(crate) struct JudgeCtx<'a> {
     pub(crate) goproxy: Option<&'a GoproxyList>,
@@ -95,6 +123,9 @@ pub(crate) struct JudgeCtx<'a> {
     /// The losses are plaintext the MITM proxy's tap dropped (its decoder fell behind),
     /// not packets a capture missed: no capture filter would help.
     pub(crate) lost_in_tap: bool,
+    /// The checksum database could not be reached, and this module needed it (GOSUMDB
+    /// not off, not in GONOSUMDB/GOPRIVATE, not in go.sum).
+    pub(crate) sumdb_down: Option<&'a SumdbDown>,
 }
 
 pub(crate) struct Judgement {
@@ -345,6 +376,17 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
             }),
         };
     }
+    if let Some(p) = sumdb_unreachable(rec, ctx) {
+        return Judgement {
+            outcome: Outcome::Failed,
+            problem: Some(Problem {
+                cause: Some(p.1),
+                step: Some("sumdb"),
+                host: Some(p.2),
+                ..problem(Severity::Error, p.0, None)
+            }),
+        };
+    }
     // It worked; say so if it worked badly.
     let degraded = fallback_after_error(rec)
         .map(|(t, p, cause, kind)| Problem {
@@ -358,6 +400,31 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
         outcome: Outcome::Ok,
         problem: degraded,
     }
+}
+
+/// Everything came from the proxies, but the go command must verify the download with a
+/// checksum database it could not reach: it fails with `verifying module: ...`.
+fn sumdb_unreachable(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Cause, String)> {
+    let down = ctx.sumdb_down?;
+    let downloaded = rec.served_by(Kind::Zip).is_some() || rec.served_by(Kind::Mod).is_some();
+    let verified = rec.attempts_of(Kind::SumdbLookup).any(|a| a.ok());
+    (downloaded && !verified && rec.version.is_some()).then(|| {
+        let m = format!("{}@{}", rec.module, rec.version.as_deref().unwrap_or(""));
+        let says = match down.cause {
+            Cause::Timeout => "i/o timeout",
+            _ => "connection refused",
+        };
+        (
+            format!(
+                "the checksum database {} (GOSUMDB) {} at {}, so the go command cannot verify \
+                 {m} and fails (`verifying {m}: ... {says}`): fix GOSUMDB or start the server; \
+                 for private modules, list them in GONOSUMDB or GOPRIVATE",
+                down.url, down.what, down.addr
+            ),
+            down.cause,
+            down.url.clone(),
+        )
+    })
 }
 
 /// A 200 whose body the go command cannot use: `.info`/`@latest` that is not JSON (an
@@ -603,6 +670,7 @@ mod tests {
             end: Ts(1_000_000),
             lost,
             lost_in_tap,
+            sumdb_down: None,
         };
         judge(&rec, &ctx)
             .problem

@@ -22,4 +22,6 @@ pub struct Judging<'a> {
     pub(crate) lost_in_tap: bool,
     /// The go command's environment, when known (`--go-env`, or `go env` live).
     pub(crate) env: Option<&'a GoEnv>,
+    /// The checksum database could not be reached.
+    pub(crate) sumdb_down: Option<crate::gomod::verdict::SumdbDown>,
 }

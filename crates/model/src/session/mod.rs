@@ -22,6 +22,7 @@ mod network_problems;
 mod problems;
 pub(crate) mod proxies;
 pub mod sink;
+pub(crate) mod sumdb_reach;
 pub(crate) mod tls_servers;
 pub(crate) mod view_cache;
 

@@ -91,7 +91,12 @@ impl Session {
                 self.checksum_db.apply(ex);
                 self.network.exchange(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
-                let proxy_at = |s: &SocketAddr| proxy_at(config, proxies, s);
+                let proxy_at = |s: &SocketAddr| {
+                    (
+                        proxy_at(config, proxies, s),
+                        super::sumdb_reach::may_be_goproxy_entry(config, s),
+                    )
+                };
                 self.modules.apply(ex, &mut self.connections, &proxy_at);
                 if self.modules.records.len() > self.modules.limit {
                     self.fold();
@@ -132,6 +137,7 @@ impl Session {
             lost: self.source.lost(),
             lost_in_tap: self.source.mitm_client_limit.is_some(),
             env: self.config.go_env.as_ref(),
+            sumdb_down: self.sumdb_down(),
         }
     }
 

@@ -75,6 +75,10 @@ fn judged(
         end: j.end,
         lost: j.lost,
         lost_in_tap: j.lost_in_tap,
+        sumdb_down: j
+            .sumdb_down
+            .as_ref()
+            .filter(|_| needs_sumdb(rec, j, gosum.is_some())),
     };
     (judge(rec, &ctx), sumdb, gosum)
 }
@@ -225,6 +229,14 @@ fn merged_records<'a>(records: &[&'a ModuleRecord]) -> Vec<(Cow<'a, ModuleRecord
         .filter(|(_, p)| !p)
         .map(|(x, _)| x)
         .collect()
+}
+
+/// Does the go command verify this module with the checksum database? Not when GOSUMDB is
+/// off, the module is in GONOSUMDB (or GOPRIVATE), or go.sum already has it.
+fn needs_sumdb(rec: &ModuleRecord, j: &Judging<'_>, in_gosum: bool) -> bool {
+    !in_gosum
+        && j.env
+            .is_none_or(|e| !e.sumdb_off() && e.nosumdb(&rec.module).is_none())
 }
 
 fn view(

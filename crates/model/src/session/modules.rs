@@ -74,12 +74,13 @@ impl Default for Modules {
 }
 
 impl Modules {
-    /// `proxy_at`: the proxy base URL to name for a server address (for refusals).
+    /// `proxy_at`: the proxy base URL to name for a server address (for refusals), and
+    /// whether it may be a GOPROXY entry (the checksum database is not).
     pub(crate) fn apply(
         &mut self,
         ex: &Exchange,
         conns: &mut Connections,
-        proxy_at: &dyn Fn(&SocketAddr) -> String,
+        proxy_at: &dyn Fn(&SocketAddr) -> (String, bool),
     ) {
         let go = &ex.go;
         if matches!(go.kind, Kind::GoGet | Kind::Vcs) {
@@ -96,7 +97,13 @@ impl Modules {
             Kind::List | Kind::Latest => None,
             _ => go.version.clone(),
         };
-        let refused = conns.take_refusal_before(ex.ts);
+        // A refusal of the checksum database is not a step of this walk.
+        let refused = conns
+            .take_refusal_before(ex.ts)
+            .and_then(|(t, s)| match proxy_at(&s) {
+                (name, true) => Some((t, name)),
+                (_, false) => None,
+            });
         if go.kind.is_proxy_artifact() && ex.status == Some(200) {
             self.direct.note_serving_proxy(go.proxy.as_deref());
         }
@@ -110,8 +117,8 @@ impl Modules {
         });
         rec.gen = gen;
         let mut moved_on = Vec::new();
-        if let Some((t, server)) = refused {
-            let a = Attempt::refused(go.kind, t, proxy_at(&server));
+        if let Some((t, name)) = refused {
+            let a = Attempt::refused(go.kind, t, name);
             moved_on.extend(fallback(rec, &a));
             rec.add(a);
         }
@@ -172,7 +179,7 @@ impl Modules {
         &mut self,
         ex: &Exchange,
         conns: &mut Connections,
-        proxy_at: &dyn Fn(&SocketAddr) -> String,
+        proxy_at: &dyn Fn(&SocketAddr) -> (String, bool),
     ) {
         let Some(f) = self.direct.learn(ex) else {
             return;
@@ -183,7 +190,7 @@ impl Modules {
             // the URL it was for.
             let at = match url.strip_prefix("http://") {
                 Some(rest) => format!("https://{}", rest.split('/').next().unwrap_or(rest)),
-                None => proxy_at(&server),
+                None => proxy_at(&server).0,
             };
             self.direct.note_refused(server);
             Attempt {

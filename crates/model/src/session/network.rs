@@ -31,7 +31,19 @@ pub(crate) struct Silence {
     pub(crate) first: Ts,
     pub(crate) last: Ts,
     pub(crate) name: Option<String>,
+    /// When each attempt started (the first `MAX_STARTS`), to tell a Happy Eyeballs
+    /// fallback from a dead endpoint.
+    pub(crate) starts: Vec<Ts>,
 }
+
+/// Attempt starts kept per silent endpoint.
+const MAX_STARTS: usize = 64;
+/// Connections that succeeded, kept to find the fallbacks of silent ones.
+const MAX_CONNECTED: usize = 8_192;
+/// The go command's dialer starts the other address family 300 ms after the first
+/// (net.Dialer's FallbackDelay, RFC 6555 "Happy Eyeballs"); a loaded machine starts it a
+/// little later.
+const FALLBACK_NS: std::ops::RangeInclusive<i64> = 250_000_000..=450_000_000;
 
 /// Attempts answered by an ICMP error.
 #[derive(Debug, Clone)]
@@ -76,6 +88,9 @@ pub struct Network {
     /// (server as the client named it, failure) → tally.
     pub(crate) tls_failures: BTreeMap<(String, String), TlsFailures>,
     pub(crate) lookups: BTreeMap<String, Lookups>,
+    /// Successful connections by server port: (start, server address).
+    connected: BTreeMap<u16, Vec<(Ts, std::net::IpAddr)>>,
+    connected_count: usize,
 }
 
 impl Network {
@@ -89,7 +104,11 @@ impl Network {
                     first: c.ts,
                     last: c.end,
                     name: None,
+                    starts: Vec::new(),
                 });
+                if s.starts.len() < MAX_STARTS {
+                    s.starts.push(c.ts);
+                }
                 s.connections += 1;
                 s.syns += u64::from(c.syns);
                 s.first = s.first.min(c.ts);
@@ -106,6 +125,13 @@ impl Network {
                     r.connections += 1;
                     r.name = r.name.take().or(name);
                 }
+            }
+            None if c.connect_ms.is_some() && self.connected_count < MAX_CONNECTED => {
+                self.connected_count += 1;
+                self.connected
+                    .entry(c.server.port())
+                    .or_default()
+                    .push((c.ts, c.server.ip()));
             }
             _ => {}
         }
@@ -128,6 +154,34 @@ impl Network {
                 }
             }
         }
+    }
+
+    /// How many of a silent endpoint's attempts the dialer followed, 300 ms later, with a
+    /// connection to the same port at an address of the other family that succeeded
+    /// (Happy Eyeballs), and the first such address.
+    pub(crate) fn fallbacks(
+        &self,
+        addr: &SocketAddr,
+        s: &Silence,
+    ) -> (usize, Option<std::net::IpAddr>) {
+        let Some(ok) = self.connected.get(&addr.port()) else {
+            return (0, None);
+        };
+        let mut to = None;
+        let n = s
+            .starts
+            .iter()
+            .filter(|t| {
+                let hit = ok.iter().find(|(u, ip)| {
+                    ip.is_ipv4() != addr.is_ipv4() && FALLBACK_NS.contains(&(u.0 - t.0))
+                });
+                if let Some((_, ip)) = hit {
+                    to.get_or_insert(*ip);
+                }
+                hit.is_some()
+            })
+            .count();
+        (n, to)
     }
 
     pub(crate) fn exchange(&mut self, ex: &Exchange) {

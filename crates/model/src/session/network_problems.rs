@@ -5,6 +5,7 @@
 
 use super::model::Session;
 use super::network::{Lookups, TlsFailures};
+use crate::gomod::cause::Cause;
 use crate::gomod::goproxy::ChainSource;
 use crate::gomod::verdict::{Problem, Severity};
 use gomodwatch_wire::vocab::url;
@@ -18,6 +19,8 @@ pub(super) enum Role {
     GoproxyEntry(String),
     /// The traffic shows it is an HTTP proxy (CONNECT, absolute-form requests).
     HttpProxy,
+    /// The checksum database (GOSUMDB, or its well-known name): its URL.
+    Sumdb(String),
     /// The configured GOPROXY has no entry that could be it.
     NotInGoproxy(String),
     Unknown,
@@ -78,6 +81,9 @@ impl Session {
         if self.is_proxy_in_walks(addr) {
             return Role::GoproxyEntry(self.proxy_at(addr));
         }
+        if let Some(url) = self.sumdb_endpoint(addr, name) {
+            return Role::Sumdb(url);
+        }
         if self.network.http_proxies.contains(addr) {
             return Role::HttpProxy;
         }
@@ -126,6 +132,11 @@ impl Session {
                  start the proxy"
             ),
             Role::GoproxyEntry(url) => format!("it is the GOPROXY entry {url}"),
+            Role::Sumdb(url) => format!(
+                "it is the checksum database ({url}, from GOSUMDB): the go command cannot \
+                 verify a module it has not verified before without it — fix GOSUMDB or start \
+                 the server; for private modules, list them in GONOSUMDB or GOPRIVATE"
+            ),
             Role::HttpProxy => "it is the HTTP proxy the go command was told to use \
                                 (HTTPS_PROXY/HTTP_PROXY): fix that setting or start the proxy"
                 .into(),
@@ -187,7 +198,16 @@ impl Session {
                         times(n)
                     ),
                 };
-                out.push(error(text, Some(proxy.to_string())));
+                let cause = if status == 407 {
+                    Cause::Credentials
+                } else {
+                    Cause::Proxy
+                };
+                out.push(error(text, Some(proxy.to_string())).caused(
+                    cause,
+                    "tunnel",
+                    target.clone(),
+                ));
             }
         }
     }
@@ -195,18 +215,48 @@ impl Session {
     fn silent_problems(&self, out: &mut Vec<Problem>) {
         for (addr, s) in &self.network.silent {
             let span = s.last.ms_since(s.first) / 1000.0;
+            let endpoint = self.endpoint(addr, s.name.as_deref());
+            let (fell_back, to) = self.network.fallbacks(addr, s);
+            if let Some(to) = to.filter(|_| fell_back == s.starts.len()) {
+                // Happy Eyeballs: the dialer tried the other family 300 ms later and got
+                // through. A cost on every new connection, not a failure.
+                let (family, other) = if addr.is_ipv6() {
+                    ("IPv6", "IPv4")
+                } else {
+                    ("IPv4", "IPv6")
+                };
+                out.push(
+                    Problem {
+                        severity: Severity::Warning,
+                        text: format!(
+                            "the {family} address {endpoint} never answered ({}); each time the \
+                             go command fell back to {other} ({to}) after 300 ms (Happy \
+                             Eyeballs) and got through, so every new connection costs ~300 ms \
+                             (~{:.1} s in all): fix the {family} route, or the name's {} record",
+                            plural(s.connections, "connection", "connections"),
+                            s.connections as f64 * 0.3,
+                            if addr.is_ipv6() { "AAAA" } else { "A" },
+                        ),
+                        ..Default::default()
+                    }
+                    .caused(Cause::Timeout, "connect", endpoint),
+                );
+                continue;
+            }
             let what = self.fix_for(&self.role_of(addr, s.name.as_deref()));
-            out.push(error(
-                format!(
-                    "nothing answered the connection to {} ({}, {} over {span:.1} s): a firewall \
-                     drops it, or the address is unreachable; the go command gives up after 30 s \
-                     with `dial tcp {addr}: i/o timeout`; {what}",
-                    self.endpoint(addr, s.name.as_deref()),
-                    plural(s.connections, "connection", "connections"),
-                    plural(s.syns, "SYN", "SYNs"),
-                ),
-                None,
-            ));
+            out.push(
+                error(
+                    format!(
+                        "nothing answered the connection to {endpoint} ({}, {} over {span:.1} s): \
+                         a firewall drops it, or the address is unreachable; the go command gives \
+                         up after 30 s with `dial tcp {addr}: i/o timeout`; {what}",
+                        plural(s.connections, "connection", "connections"),
+                        plural(s.syns, "SYN", "SYNs"),
+                    ),
+                    None,
+                )
+                .caused(Cause::Timeout, "connect", endpoint.clone()),
+            );
         }
         for (addr, r) in &self.network.rejected {
             let by = if r.icmp.from == addr.ip() {
@@ -219,8 +269,9 @@ impl Session {
             } else {
                 "a firewall or router rejects it, or the host cannot be reached"
             };
-            out.push(error(
-                format!(
+            out.push(
+                error(
+                    format!(
                     "{} rejected the connection to {} with ICMP {} ({}): {cause}; the go command \
                      reports `connect: connection refused` or `no route to host`; {}",
                     by,
@@ -229,8 +280,14 @@ impl Session {
                     plural(r.connections, "attempt", "attempts"),
                     self.fix_for(&self.role_of(addr, r.name.as_deref())),
                 ),
-                None,
-            ));
+                    None,
+                )
+                .caused(
+                    Cause::Refused,
+                    "connect",
+                    self.endpoint(addr, r.name.as_deref()),
+                ),
+            );
         }
     }
 
@@ -247,7 +304,26 @@ impl Session {
 
     fn tls_problems(&self, out: &mut Vec<Problem>) {
         for ((server, _), f) in &self.network.tls_failures {
-            out.push(error(self.tls_sentence(server, f), None));
+            // The client gave up on the server's certificate: a trust failure (Go sends
+            // bad_certificate; under TLS 1.3 the alert is encrypted, the timing tells).
+            let trust = f.failure.by == "client"
+                && match f.failure.alert.as_deref() {
+                    Some(a) => matches!(
+                        a,
+                        "bad_certificate"
+                            | "unknown_ca"
+                            | "certificate_unknown"
+                            | "certificate_expired"
+                            | "unsupported_certificate"
+                    ),
+                    None => f.failure.after.contains("certificate"),
+                };
+            let cause = if trust { Cause::TlsTrust } else { Cause::Tls };
+            out.push(error(self.tls_sentence(server, f), None).caused(
+                cause,
+                "tls",
+                server.clone(),
+            ));
         }
     }
 
@@ -334,7 +410,7 @@ impl Session {
             if expansion_of_resolved {
                 continue;
             }
-            out.push(error(dns_sentence(name, l), None));
+            out.push(error(dns_sentence(name, l), None).caused(Cause::Dns, "dns", name.clone()));
         }
     }
 }

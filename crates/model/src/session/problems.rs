@@ -5,6 +5,7 @@
 use super::model::Session;
 use super::network_problems::Role;
 use super::tls_servers::TlsServer;
+use crate::gomod::cause::Cause;
 use crate::gomod::drift;
 use crate::gomod::verdict::{Problem, Severity};
 use crate::present::format::{self, Width};
@@ -60,13 +61,16 @@ impl Session {
                     None,
                 ),
             };
-            out.push(Problem {
-                severity,
-                text,
-                subject: None,
-                proxy,
-                ..Default::default()
-            });
+            out.push(
+                Problem {
+                    severity,
+                    text,
+                    subject: None,
+                    proxy,
+                    ..Default::default()
+                }
+                .caused(Cause::Refused, "connect", server.to_string()),
+            );
         }
         for (
             name,

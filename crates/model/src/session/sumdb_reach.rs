@@ -1,0 +1,129 @@
+//! The checksum database as the go command reaches it: which endpoint it is (GOSUMDB, or
+//! its well-known name), and whether the traffic shows it could not be reached. A refused
+//! checksum database is not a GOPROXY entry: the go command fails every module it has to
+//! verify (`verifying module: ... connection refused`), whatever GOPROXY says.
+
+use super::config::SessionConfig;
+use super::model::Session;
+use crate::gomod::cause::Cause;
+use crate::gomod::goproxy::ChainSource;
+use crate::gomod::verdict::SumdbDown;
+use gomodwatch_wire::vocab::url;
+use std::net::SocketAddr;
+
+/// Names the go command uses for the public checksum databases.
+const WELL_KNOWN: [&str; 2] = ["sum.golang.org", "sum.golang.google.cn"];
+
+impl Session {
+    /// The checksum database's URL if `addr` (named `name` in the traffic) could be it.
+    pub(crate) fn sumdb_endpoint(&self, addr: &SocketAddr, name: Option<&str>) -> Option<String> {
+        if let Some(n) = name.filter(|n| WELL_KNOWN.contains(n)) {
+            return Some(format!("https://{n}"));
+        }
+        let url = self.config.go_env.as_ref()?.sumdb_url()?;
+        let u = url::parse(&url)?;
+        if u.port_or_known_default() != Some(addr.port()) {
+            return None;
+        }
+        let same = match u.host()? {
+            url::Host::Ipv4(ip) => std::net::IpAddr::V4(ip) == addr.ip(),
+            url::Host::Ipv6(ip) => std::net::IpAddr::V6(ip) == addr.ip(),
+            // A name the traffic never resolved (a hosts file) may be any address on
+            // that port; one it resolved must be the name the connection carried.
+            url::Host::Domain(d) => name.is_none_or(|n| n == d) && !self.proxies_could_be(addr),
+        };
+        same.then_some(url)
+    }
+
+    /// Some proxy the walks used is at this address.
+    fn proxies_could_be(&self, addr: &SocketAddr) -> bool {
+        self.is_proxy_in_walks(addr)
+    }
+
+    /// The first way the traffic shows the checksum database unreachable: refused,
+    /// rejected by ICMP, or never answering.
+    pub(crate) fn sumdb_down(&self) -> Option<SumdbDown> {
+        let plural = |n: u64, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        for (addr, n) in &self.connections.refused_by_server {
+            if let Some(url) = self.sumdb_endpoint(addr, None) {
+                return Some(SumdbDown {
+                    url,
+                    addr: *addr,
+                    cause: Cause::Refused,
+                    what: format!("refused {}", plural(*n, "connection")),
+                });
+            }
+        }
+        for (addr, r) in &self.network.rejected {
+            if let Some(url) = self.sumdb_endpoint(addr, r.name.as_deref()) {
+                return Some(SumdbDown {
+                    url,
+                    addr: *addr,
+                    cause: Cause::Refused,
+                    what: format!(
+                        "was rejected with ICMP {} ({})",
+                        r.icmp.reason,
+                        plural(r.connections, "attempt")
+                    ),
+                });
+            }
+        }
+        for (addr, s) in &self.network.silent {
+            if let Some(url) = self.sumdb_endpoint(addr, s.name.as_deref()) {
+                return Some(SumdbDown {
+                    url,
+                    addr: *addr,
+                    cause: Cause::Timeout,
+                    what: format!(
+                        "never answered ({}, {})",
+                        plural(s.connections, "connection"),
+                        plural(s.syns, "SYN")
+                    ),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// May a refused connection to `addr` be charged to the next module request as the
+/// GOPROXY entry the walk fell back from? Not when it is the checksum database (GOSUMDB),
+/// and, when GOPROXY is known, only when one of its entries could be at that address.
+pub(crate) fn may_be_goproxy_entry(config: &SessionConfig, addr: &SocketAddr) -> bool {
+    let at = |u: &str| {
+        url::parse(u).is_some_and(|u| {
+            u.port_or_known_default() == Some(addr.port())
+                && match u.host() {
+                    Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
+                    Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
+                    Some(url::Host::Domain(_)) => true,
+                    None => false,
+                }
+        })
+    };
+    let exact_sumdb = config
+        .go_env
+        .as_ref()
+        .and_then(|e| e.sumdb_url())
+        .and_then(|u| url::parse(&u))
+        .is_some_and(|u| {
+            !matches!(u.host(), Some(url::Host::Domain(_)) | None)
+                && u.port_or_known_default() == Some(addr.port())
+        })
+        && config
+            .go_env
+            .as_ref()
+            .and_then(|e| e.sumdb_url())
+            .is_some_and(|u| at(&u));
+    if exact_sumdb {
+        return false;
+    }
+    match config
+        .goproxy
+        .as_ref()
+        .filter(|l| l.source != ChainSource::Inferred)
+    {
+        Some(list) => list.entries.iter().any(|e| at(&e.url)),
+        None => true,
+    }
+}
