@@ -57,6 +57,9 @@ pub struct Attempt {
     /// in sentences from other bodies the go command cannot use.
     #[serde(skip)]
     pub(crate) html: bool,
+    /// The `Authorization` the request carried (scheme and user, never the password).
+    #[serde(skip)]
+    pub(crate) authorization: Option<Arc<str>>,
 }
 
 impl Attempt {
@@ -79,6 +82,7 @@ impl Attempt {
             setup: ex.setup,
             h2_reused: ex.timing.reused && ex.http_version.as_deref() == Some("HTTP/2"),
             html: false,
+            authorization: ex.authorization.as_deref().map(Arc::from),
         };
         if let Some(html) = super::validate::unusable_body(ex) {
             a.error = Some(Arc::from(super::cause::INVALID_RESPONSE));
@@ -108,6 +112,7 @@ impl Attempt {
             setup: Default::default(),
             h2_reused: false,
             html: false,
+            authorization: None,
         }
     }
 
@@ -188,6 +193,10 @@ impl ModuleRecord {
             .find(|p| is_retry_of(p, &a))
         {
             prev.count += 1;
+            // The retry is the one that carries GOAUTH's credentials, if any.
+            if a.authorization.is_some() {
+                prev.authorization = a.authorization.clone();
+            }
             prev.total_ms = a.total_ms.map(|t| t + a.ts.ms_since(prev.ts));
             return;
         }
@@ -289,6 +298,7 @@ mod tests {
             setup: Default::default(),
             h2_reused: false,
             html: false,
+            authorization: None,
         }
     }
 

@@ -427,6 +427,39 @@ fn sumdb_unreachable(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, 
     })
 }
 
+/// A 401/403 from a proxy: what the go command sent, and what to change. It sends
+/// `.netrc`/GOAUTH credentials only over https (cmd/go/internal/auth), so `,` versus `|`
+/// is not the fix.
+fn credentials_sentence(a: &Attempt, status: u16, cause: &str) -> String {
+    let https = a.url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let host = a
+        .proxy
+        .as_deref()
+        .and_then(gomodwatch_wire::vocab::url::parse)
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "the proxy's host".into());
+    match (https, a.authorization.as_deref()) {
+        (false, _) => format!(
+            "{cause}: it wants credentials, and the go command sends them (.netrc, GOAUTH) only \
+             over https, never to an http:// proxy — serve the proxy over https and put its \
+             credentials in $HOME/.netrc (machine {host}) or GOAUTH"
+        ),
+        (true, None) => format!(
+            "{cause}, and the go command sent no credentials: add them for {host} to \
+             $HOME/.netrc (machine {host} login USER password ...) or GOAUTH"
+        ),
+        (true, Some(auth)) if status == 401 => format!(
+            "{cause} to the credentials the go command sent ({auth}): the user or password in \
+             $HOME/.netrc (machine {host}) or GOAUTH is wrong"
+        ),
+        (true, Some(auth)) => format!(
+            "{cause} to the credentials the go command sent ({auth}): that user may not read \
+             this module; ask for access, or use another account in $HOME/.netrc (machine \
+             {host}) or GOAUTH"
+        ),
+    }
+}
+
 /// A 200 whose body the go command cannot use: `.info`/`@latest` that is not JSON (an
 /// HTML block page from a web filter, a captive portal, a misconfigured server).
 fn invalid_response_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
@@ -498,6 +531,9 @@ fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
     };
     if kind == Kind::SumdbLookup {
         return format!("{cause}, so the go command cannot verify the download");
+    }
+    if let Some(s @ (401 | 403)) = a.status {
+        return credentials_sentence(a, s, &cause);
     }
     // Only a chain the user configured (not one guessed from the traffic) can say what the
     // separator after this proxy is.
@@ -660,6 +696,7 @@ mod tests {
             setup: Default::default(),
             h2_reused: false,
             html: false,
+            authorization: None,
         });
         let ctx = JudgeCtx {
             goproxy: None,

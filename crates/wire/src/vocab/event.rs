@@ -291,6 +291,11 @@ pub struct Exchange {
     pub via: Option<SocketAddr>,
     /// Extension: a `Proxy-Authenticate` challenge in the response (407).
     pub proxy_authenticate: Option<String>,
+    /// Extension: the request's `Authorization`, as its scheme and (for Basic) the user
+    /// name — never the password or token (`Basic alice`, `Bearer`); null when none was
+    /// sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
     /// Connection setup paid by this request (only the first request on a connection).
     #[serde(skip)]
     pub setup: Setup,
@@ -374,4 +379,42 @@ pub enum Event {
     Dns(DnsAnswer),
     /// A zip's hash arrived from the hashing threads.
     Hash(ZipHash),
+}
+
+/// What an `Authorization` header may show: its scheme, and for Basic the user name. The
+/// password and any token are dropped here, before anything is kept.
+pub fn authorization_summary(value: &str) -> String {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    // Views sanitise what they print; here only the length is bounded.
+    let clean = |s: &str| -> String { s.chars().filter(|c| !c.is_control()).take(64).collect() };
+    let scheme = clean(scheme);
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return scheme;
+    }
+    use base64::Engine as _;
+    let user = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|cred| cred.split_once(':').map(|(u, _)| u.to_string()));
+    match user {
+        Some(u) => format!("{scheme} {}", clean(&u)),
+        None => format!("{scheme} (undecodable)"),
+    }
+}
+
+#[cfg(test)]
+mod authorization_tests {
+    #[test]
+    fn keeps_the_user_never_the_password() {
+        // "alice:s3cret"
+        let s = super::authorization_summary("Basic YWxpY2U6czNjcmV0");
+        assert_eq!(s, "Basic alice");
+        assert_eq!(super::authorization_summary("Bearer abc.def"), "Bearer");
+        assert_eq!(
+            super::authorization_summary("Basic !!"),
+            "Basic (undecodable)"
+        );
+    }
 }

@@ -151,6 +151,7 @@ fn indexed_merge_equals_the_quadratic_one() {
                 setup: Default::default(),
                 h2_reused: false,
                 html: false,
+                authorization: None,
             });
         }
         let all: Vec<&ModuleRecord> = m.records.values().collect();

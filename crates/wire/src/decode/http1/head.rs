@@ -90,6 +90,8 @@ pub struct Head {
     pub(crate) location: Option<String>,
     pub(crate) content_type: Option<String>,
     pub(crate) proxy_authenticate: Option<String>,
+    /// `Authorization`, summarised (vocab::authorization_summary): never the password.
+    pub(crate) authorization: Option<String>,
 }
 
 impl Head {
@@ -288,6 +290,8 @@ fn read_headers(hs: &[httparse::Header<'_>], h: &mut Head) {
             h.content_type = Some(v());
         } else if name.eq_ignore_ascii_case("proxy-authenticate") {
             h.proxy_authenticate = Some(v());
+        } else if name.eq_ignore_ascii_case("authorization") {
+            h.authorization = Some(crate::vocab::event::authorization_summary(&v()));
         }
     }
     // Transfer-Encoding first, as net/http does; an HTTP/1.0 message's is ignored.

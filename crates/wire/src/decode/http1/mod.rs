@@ -257,6 +257,7 @@ impl Http1 {
             method: Some(h.method),
             http_version: Some(format!("HTTP/1.{}", h.minor)),
             user_agent: h.user_agent,
+            authorization: h.authorization,
             via: ctx
                 .via
                 .or_else(|| h.target.contains("://").then_some(ctx.server)),

@@ -317,6 +317,8 @@ impl Track<'_, '_> {
             method: Some(method),
             http_version: Some("HTTP/2".into()),
             user_agent: header(&headers, "user-agent").map(str::to_string),
+            authorization: header(&headers, "authorization")
+                .map(crate::vocab::event::authorization_summary),
             // On HTTP/2 every stream shares one connection: the first request paid for
             // reaching the server, later ones show the connection as reused.
             setup: if self.st.requests == 1 {
