@@ -64,6 +64,7 @@ pub(super) fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
             .map(|l| GoproxyList::parse(l, ChainSource::Flag))
             .or(env_chain),
         go_env,
+        go_run: None,
         slo_ms: cli.model.slo,
         gosum,
         log_capacity: 0,

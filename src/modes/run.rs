@@ -10,12 +10,14 @@ use super::run_env::{self, Bundle};
 use super::setup::{Run, View};
 use super::signals::Signals;
 use crate::cli::{Cli, RunArgs};
+use gomodwatch::gomod::gosaid::GoRun;
 use gomodwatch::source::capture::LiveCapture;
 use gomodwatch::source::file::FileError;
 use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::merge::Next;
 use gomodwatch::source::{LiveSource, MitmSource, PacketSource, Pull};
-use std::process::{Child, Command, ExitStatus};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -75,9 +77,14 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         let shown: Vec<String> = run_env::GO_VARS
             .iter()
             .filter_map(|k| {
-                g.get(*k)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{k}={v}"))
+                g.get(*k).filter(|v| !v.is_empty()).map(|v| {
+                    // GOPROXY may carry user:password@: never on the terminal.
+                    let v: Vec<String> = v
+                        .split_inclusive([',', '|'])
+                        .map(gomodwatch_wire::vocab::url::redact_password)
+                        .collect();
+                    format!("{k}={}", v.concat())
+                })
             })
             .collect();
         eprintln!("gomodwatch: go env: {}", shown.join(" "));
@@ -93,9 +100,13 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         }
     );
     let signals = Signals::install(&setup)?;
-    let child = Command::new(&program)
+    // The go command is the oracle: its error lines and exit status go to the verdicts.
+    let go_run = Arc::new(GoRun::default());
+    setup.config.go_run = Some(go_run.clone());
+    let mut child = Command::new(&program)
         .args(&args.command[1..])
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
             // As a shell says it: 127 for a command that is not there, 126 for one that
@@ -110,6 +121,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
                 Some(format!("cannot run {}: {e}", program.to_string_lossy())),
             )
         })?;
+    let stderr_tee = child.stderr.take().map(|e| tee_stderr(e, go_run.clone()));
     // SIGTERM (or SIGINT from `kill`, not the terminal) reaches only us: pass it on, and
     // keep reading until the child is gone so its last exchanges are told.
     let pid = child.id() as i32;
@@ -129,6 +141,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         lo: lo_src,
         child,
         status: status.clone(),
+        go_run: go_run.clone(),
         exited: None,
         last: Instant::now(),
         tui_after: setup.tui_after.clone(),
@@ -140,6 +153,9 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         let _ = c.stop();
     }
     drop(bundle);
+    if let Some(t) = stderr_tee {
+        let _ = t.join();
+    }
     fin?;
     let st = status.lock().unwrap_or_else(|p| p.into_inner()).take();
     match st.map(exit_code) {
@@ -156,6 +172,27 @@ fn exit_code(st: ExitStatus) -> u8 {
         (None, Some(sig)) => (128 + sig).min(255) as u8,
         _ => 1,
     }
+}
+
+/// Passes the child's stderr through to ours line by line, as it comes (the user sees it
+/// as if the child had the terminal), and gives each line to the verdicts.
+fn tee_stderr(from: ChildStderr, run: Arc<GoRun>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(from);
+        let mut line = Vec::new();
+        let mut out = std::io::stderr();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let _ = out.write_all(&line);
+                    let _ = out.flush();
+                    run.line(&String::from_utf8_lossy(&line));
+                }
+            }
+        }
+    })
 }
 
 /// The go command never proxies a GOPROXY on loopback: say so, and capture loopback for
@@ -215,6 +252,7 @@ struct RunSource {
     lo: Option<LiveSource>,
     child: Child,
     status: Arc<Mutex<Option<ExitStatus>>>,
+    go_run: Arc<GoRun>,
     exited: Option<Instant>,
     last: Instant,
     /// Raised when the child has exited: the terminal is free for the TUI.
@@ -226,6 +264,7 @@ impl PacketSource for RunSource {
         if self.exited.is_none() {
             if let Ok(Some(st)) = self.child.try_wait() {
                 *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
+                self.go_run.exited(i32::from(exit_code(st)));
                 self.exited = Some(Instant::now());
                 self.tui_after
                     .store(true, std::sync::atomic::Ordering::Relaxed);

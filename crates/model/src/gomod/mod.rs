@@ -8,6 +8,7 @@ pub(crate) mod direct_verdict;
 pub(crate) mod drift;
 pub mod goenv;
 pub mod goproxy;
+pub mod gosaid;
 pub mod h1;
 pub(crate) mod hashpool;
 pub mod hook;

@@ -78,6 +78,46 @@ impl ModuleView {
             None => self.module.clone(),
         }
     }
+
+    /// A module only the go command's own words tell of (`run`): it failed, and no
+    /// request for it was seen.
+    pub(crate) fn go_only(
+        module: String,
+        version: String,
+        cause: Option<Cause>,
+        problem: String,
+        go_said: String,
+        ts: Ts,
+    ) -> ModuleView {
+        ModuleView {
+            kind: "module",
+            module,
+            version: Some(version),
+            outcome: Outcome::Failed,
+            served_by: ServedBy::default(),
+            attempts: Vec::new(),
+            zip_bytes: None,
+            h1: None,
+            sumdb_h1: None,
+            problem: Some(problem),
+            mod_h1: None,
+            sumdb_mod_h1: None,
+            gosum_h1: None,
+            gosum_mod_h1: None,
+            probes: Vec::new(),
+            direct: None,
+            hash_note: None,
+            ts,
+            duration_ms: 0.0,
+            attempts_not_kept: 0,
+            severity: Some(Severity::Error),
+            cause,
+            step: None,
+            go_said: Some(go_said),
+            host: None,
+            inferred: true,
+        }
+    }
 }
 
 /// The proxy base URL that answered 200 for each artifact (the `served_by` object).

@@ -34,6 +34,9 @@ pub struct SessionConfig {
     /// The go command's GOPROXY, GOPRIVATE, GONOPROXY, GONOSUMDB, GOINSECURE, GOSUMDB,
     /// GOFLAGS, when known: names the rule that sent a module direct.
     pub go_env: Option<GoEnv>,
+    /// In `run`: what the go command child said and how it exited (the oracle the
+    /// verdicts defer to).
+    pub go_run: Option<std::sync::Arc<crate::gomod::gosaid::GoRun>>,
 }
 
 /// Which certificate subjects are root CAs this machine trusts. Reading the system's store
@@ -61,6 +64,7 @@ impl Default for SessionConfig {
             trusted_roots: None,
             max_modules: DEFAULT_MAX_MODULES,
             go_env: None,
+            go_run: None,
         }
     }
 }

@@ -24,4 +24,6 @@ pub struct Judging<'a> {
     pub(crate) env: Option<&'a GoEnv>,
     /// The checksum database could not be reached.
     pub(crate) sumdb_down: Option<crate::gomod::verdict::SumdbDown>,
+    /// In `run`: what the go command said and how it exited.
+    pub(crate) go_run: Option<&'a crate::gomod::gosaid::GoRun>,
 }

@@ -11,6 +11,7 @@ pub(crate) mod connections;
 pub(crate) mod direct;
 mod direct_views;
 pub(crate) mod folded;
+mod go_run;
 pub(crate) mod judging;
 pub(crate) mod latency;
 pub(crate) mod log;

@@ -138,6 +138,7 @@ impl Session {
             lost_in_tap: self.source.mitm_client_limit.is_some(),
             env: self.config.go_env.as_ref(),
             sumdb_down: self.sumdb_down(),
+            go_run: self.config.go_run.as_deref(),
         }
     }
 
@@ -145,7 +146,11 @@ impl Session {
     /// oldest first (folded ones are in `modules.folded`).
     pub fn modules(&self) -> Vec<ModuleView> {
         let chain = self.chain();
-        module_views::views(&self.modules, &self.judging(chain.as_ref()))
+        let mut views = module_views::views(&self.modules, &self.judging(chain.as_ref()));
+        if let Some(run) = &self.config.go_run {
+            super::go_run::add_unseen(&mut views, run, self.last);
+        }
+        views
     }
 
     /// The run's summary, given the module views (the last NDJSON line, the report's end).

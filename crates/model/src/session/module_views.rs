@@ -42,6 +42,9 @@ pub(crate) fn component_views(m: &Modules, root: &str, j: &Judging<'_>) -> (Vec<
             if let Some(d) = direct {
                 direct_views::apply(&mut v, d);
             }
+            if let Some(run) = j.go_run {
+                super::go_run::reconcile(&mut v, run);
+            }
             v
         })
         .collect();
