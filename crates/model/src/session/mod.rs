@@ -15,6 +15,7 @@ mod go_run;
 pub(crate) mod judging;
 pub(crate) mod latency;
 pub(crate) mod log;
+mod mitm_problems;
 pub(crate) mod model;
 pub(crate) mod module_views;
 pub(crate) mod modules;

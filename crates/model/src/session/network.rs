@@ -2,6 +2,7 @@
 //! and what they answered to CONNECT, endpoints that never answered or sent an ICMP error,
 //! TLS handshakes that did not complete, and DNS lookups that failed or were slow.
 
+use gomodwatch_wire::vocab::event::Upstream;
 use gomodwatch_wire::vocab::{
     CertSummary, ConnError, Connection, DnsAnswer, Exchange, TlsFailure, Ts, Unreachable,
 };
@@ -44,6 +45,14 @@ const MAX_CONNECTED: usize = 8_192;
 /// (net.Dialer's FallbackDelay, RFC 6555 "Happy Eyeballs"); a loaded machine starts it a
 /// little later.
 const FALLBACK_NS: std::ops::RangeInclusive<i64> = 250_000_000..=450_000_000;
+
+/// One way the MITM failed for one host.
+#[derive(Debug, Clone)]
+pub(crate) struct MitmFailure {
+    pub(crate) count: u64,
+    pub(crate) error: ConnError,
+    pub(crate) upstream: Upstream,
+}
 
 /// Attempts answered by an ICMP error.
 #[derive(Debug, Clone)]
@@ -88,6 +97,9 @@ pub struct Network {
     /// (server as the client named it, failure) → tally.
     pub(crate) tls_failures: BTreeMap<(String, String), TlsFailures>,
     pub(crate) lookups: BTreeMap<String, Lookups>,
+    /// The MITM's own failures to reach a server (or to be trusted by the client), by
+    /// (host, what it said).
+    pub(crate) mitm_failures: BTreeMap<(String, String), MitmFailure>,
     /// Successful connections by server port: (start, server address).
     connected: BTreeMap<u16, Vec<(Ts, std::net::IpAddr)>>,
     connected_count: usize,
@@ -96,6 +108,37 @@ pub struct Network {
 impl Network {
     pub(crate) fn connection(&mut self, c: &Connection) {
         let name = c.server_name.clone();
+        // The MITM's failures that the capture-side tables do not tell (a refusal or a
+        // silent server is told there, as for a capture).
+        let mitm_own = |up: &Upstream, e: ConnError| {
+            !matches!(e, ConnError::Refused | ConnError::NoAnswer)
+                || up
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("DNS lookup failed"))
+        };
+        if let Some((up, error)) = c
+            .upstream
+            .as_deref()
+            .zip(c.error)
+            .filter(|(up, e)| mitm_own(up, *e))
+        {
+            let key = (
+                name.clone().unwrap_or_else(|| c.server.to_string()),
+                up.message.clone().unwrap_or_default(),
+            );
+            if self.mitm_failures.len() < MAX_ENTRIES || self.mitm_failures.contains_key(&key) {
+                self.mitm_failures
+                    .entry(key)
+                    .or_insert_with(|| MitmFailure {
+                        count: 0,
+                        error,
+                        upstream: up.clone(),
+                    })
+                    .count += 1;
+            }
+            return;
+        }
         match c.error {
             Some(ConnError::NoAnswer) if room(&self.silent, &c.server) => {
                 let s = self.silent.entry(c.server).or_insert(Silence {

@@ -56,6 +56,7 @@ impl Session {
         self.silent_problems(&mut out);
         self.tls_problems(&mut out);
         self.dns_problems(&mut out);
+        self.mitm_problems(&mut out);
         out
     }
 

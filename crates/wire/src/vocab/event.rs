@@ -161,7 +161,7 @@ pub struct Connection {
     /// Extension: the ICMP error that answered the SYN, if one did.
     pub unreachable: Option<Unreachable>,
     /// Extension (MITM): why the server could not be reached (null otherwise).
-    pub(crate) upstream: Option<Box<Upstream>>,
+    pub upstream: Option<Box<Upstream>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub(crate) connected_at: Option<Ts>,
