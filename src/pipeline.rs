@@ -126,7 +126,12 @@ pub fn pump(
             match src.pull(SLICE) {
                 Ok(Pull::Packet(p)) => decoder.packet(&p),
                 Ok(Pull::Stream(ev)) => decoder.stream(*ev),
-                Ok(Pull::Idle) => break,
+                Ok(Pull::Idle) => {
+                    // Nothing came in: hashes may have finished.
+                    decoder.poll();
+                    out.drain(decoder)?;
+                    break;
+                }
                 Ok(Pull::End) => ended = true,
                 Err(e) => {
                     damage = Some(e);

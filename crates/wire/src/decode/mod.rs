@@ -156,9 +156,18 @@ impl Decoder {
         }
     }
 
-    /// Plaintext from the MITM proxy.
+    /// Plaintext from the MITM proxy. Hashes finished meanwhile are collected at once:
+    /// a MITM's zip gets its `h1:` (and a mismatch its verdict) as its download ends,
+    /// not when gomodwatch exits.
     pub fn stream(&mut self, ev: StreamEvent) {
         self.streams.event(ev, &mut self.core);
+        self.poll();
+    }
+
+    /// Collects what the hook finished off the decoding thread (zip hashes); for a
+    /// source that has nothing to decode for a while.
+    pub fn poll(&mut self) {
+        self.core.hook.poll(false, &mut self.core.out);
     }
 
     /// The input is over: every open flow ends as it is, and every hash is waited for.
