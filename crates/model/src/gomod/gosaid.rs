@@ -183,6 +183,22 @@ mod tests {
         assert_eq!(parse_line("go: added example.com/a v1.0.0"), None);
     }
 
+    /// docs/GO-ERRORS.md: every row's text is read as its class.
+    #[test]
+    fn the_documented_texts_are_read_as_their_class() {
+        let doc = include_str!("../../../../docs/GO-ERRORS.md");
+        let mut rows = 0;
+        for line in doc.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let class = cells[0].trim_start_matches("| ").trim_matches('`');
+            let text = cells[1].trim_matches('`');
+            let said = parse_line(text).unwrap_or_else(|| panic!("not a module line: {text}"));
+            assert_eq!(said.cause.map(Cause::as_str), Some(class), "{text}");
+            rows += 1;
+        }
+        assert!(rows >= 14, "the table has {rows} rows");
+    }
+
     #[test]
     fn keeps_one_line_per_module_and_the_exit() {
         let run = GoRun::default();
