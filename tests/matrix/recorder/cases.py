@@ -258,7 +258,9 @@ def run_cases():
     c = proxy_case('127', 'ok', 'one', 'sumoff', tls=True)
     c.update({'name': 'run-https-untrusted-one-sumoff-go127', 'via': 'run', 'untrusted_upstream': True,
               'filter': 'tcp portrange 3000-3009'})
+    c['servers'][0]['corp'] = True  # neither the MITM (SSL_CERT_FILE: the test CA) nor go trusts it
     c['axes'].update({'via': 'run', 'server': 'untrusted'})
-    c['desc'] += ' Through `gomodwatch run` without --upstream-ca: the MITM does not trust the proxy\'s certificate.'
+    c['desc'] += (' A\'s certificate is issued by "Corp TLS Inspection CA". Through `gomodwatch run` without'
+                  ' --upstream-ca: the MITM does not trust it (a TLS-inspecting proxy upstream).')
     out.append(c)
     return out

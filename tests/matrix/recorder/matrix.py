@@ -6,6 +6,7 @@ A FILTER is a glob (fnmatch) or a substring of case names; no FILTER records eve
 """
 import argparse, fnmatch, os, shutil, sys, tempfile, time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import infra  # noqa: E402
 from cases import cases  # noqa: E402
@@ -22,8 +23,12 @@ def main():
     ap.add_argument('--keep-going', action='store_true', help='go on after a case fails to record')
     ap.add_argument('filters', nargs='*')
     o = ap.parse_args()
-    sel = [c for c in cases() if not o.filters or any(
-        fnmatch.fnmatch(c['name'], f) or f in c['name'] for f in o.filters)]
+    every = cases()
+    names = {c['name'] for c in every}
+
+    def wanted(n):  # a case's exact name selects only it; else a glob, else a substring
+        return any(n == f if f in names else (fnmatch.fnmatch(n, f) or f in n) for f in o.filters)
+    sel = [c for c in every if not o.filters or wanted(c['name'])]
     if o.via_run:
         for c in sel:
             c['via'] = 'run'
