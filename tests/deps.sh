@@ -13,7 +13,8 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(tcpdump golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
          squid iptables openssl ca-certificates prometheus prometheus-pushgateway systemd
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
-         golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev)
+         golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev
+         golang-github-mitchellh-go-homedir-dev golang-github-hashicorp-errwrap-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

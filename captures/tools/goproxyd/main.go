@@ -26,7 +26,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	root := flag.String("root", "", "static GOPROXY tree")
-	mode := flag.String("mode", "serve", "serve|404|410|500|hang|rst|goaway (rst, goaway: .zip answers stop half-way with RST_STREAM INTERNAL_ERROR, or GOAWAY INTERNAL_ERROR and a closed connection; over HTTP/1 both just close)")
+	mode := flag.String("mode", "serve", "serve|404|410|500|hang|html|rst|goaway (html: a 200 text/html block page, as a web filter or captive portal answers; rst, goaway: .zip answers stop half-way with RST_STREAM INTERNAL_ERROR, or GOAWAY INTERNAL_ERROR and a closed connection; over HTTP/1 both just close)")
 	only := flag.String("only", "", "comma list of module path prefixes to serve; others get -miss status")
 	miss := flag.Int("miss", 404, "status for modules outside -only")
 	delay := flag.Duration("delay", 0, "delay before each response")
@@ -38,6 +38,7 @@ func main() {
 	keylog := flag.String("keylog", "", "with -cert/-key: append TLS session secrets (NSS key log format) to this file")
 	prefix := flag.String("prefix", "", "serve the tree under this path prefix (a proxy mounted at /goproxy)")
 	redirect := flag.String("redirect", "", "answer .zip requests with 302 to this base URL + the same path (storage behind a proxy)")
+	auth := flag.String("auth", "", "require HTTP Basic credentials user:password (401 with WWW-Authenticate otherwise)")
 	tlsMax := flag.String("tls-max", "", "with -cert/-key: highest TLS version to offer, 1.2 or 1.3 (default: Go's, 1.3)")
 	flag.Parse()
 
@@ -78,8 +79,12 @@ func main() {
 		defer func() {
 			if lw != nil {
 				mu.Lock()
-				b, _ := json.Marshal(map[string]any{"ts": start.UnixNano(), "path": r.URL.Path, "status": status, "dur_us": time.Since(start).Microseconds(),
-					"addr": *addr, "remote": r.RemoteAddr, "method": r.Method, "proto": r.Proto, "ua": r.UserAgent(), "uri": r.RequestURI})
+				rec := map[string]any{"ts": start.UnixNano(), "path": r.URL.Path, "status": status, "dur_us": time.Since(start).Microseconds(),
+					"addr": *addr, "remote": r.RemoteAddr, "method": r.Method, "proto": r.Proto, "ua": r.UserAgent(), "uri": r.RequestURI}
+				if u, _, ok := r.BasicAuth(); ok {
+					rec["user"] = u // the user name only, never the password
+				}
+				b, _ := json.Marshal(rec)
 				lw.Write(append(b, '\n'))
 				mu.Unlock()
 			}
@@ -88,6 +93,15 @@ func main() {
 			time.Sleep(*delay)
 		}
 		p := r.URL.Path
+		if *auth != "" {
+			u, pw, ok := r.BasicAuth()
+			if !ok || u+":"+pw != *auth {
+				status = 401
+				w.Header().Set("WWW-Authenticate", `Basic realm="modules"`)
+				http.Error(w, "unauthorized", status)
+				return
+			}
+		}
 		if *prefix != "" {
 			if !strings.HasPrefix(p, *prefix+"/") {
 				status = 404
@@ -124,6 +138,10 @@ func main() {
 			return
 		case "hang":
 			time.Sleep(time.Hour)
+		case "html":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte("<html><head><title>Access denied</title></head><body><h1>This site is blocked by the network policy</h1></body></html>\n"))
+			return
 		}
 		if *only != "" {
 			mod := p
