@@ -228,6 +228,17 @@ pub fn check(rec: &Recording, said: &Said) -> Vec<Disagreement> {
                 named.extend(causes_of(p, &["text"]));
             }
         }
+        // A module that never appeared on the wire (its first request never left: a refused
+        // proxy, an unresolvable name, GOPROXY=off) cannot be named from the traffic: then a
+        // problem of the run with the same class is the match (`run` names it from go's stderr).
+        if said.records(&e.module).is_empty() {
+            for p in said.problems() {
+                if p["subject"].is_null() {
+                    any_named = true;
+                    named.extend(causes_of(p, &["text"]));
+                }
+            }
+        }
         let want = e.causes[0];
         if !named.iter().any(|c| e.causes.contains(c)) {
             named.sort();

@@ -44,6 +44,8 @@ pub enum Cause {
     Proxy,
     /// The capture (or the MITM's tap) lost what would tell.
     Capture,
+    /// The configuration forbids the step (`GOPROXY=off`).
+    Disabled,
 }
 
 impl Cause {
@@ -87,6 +89,7 @@ impl Cause {
             Cause::Checksum => "checksum",
             Cause::Proxy => "proxy",
             Cause::Capture => "capture",
+            Cause::Disabled => "disabled",
         }
     }
 }
@@ -117,6 +120,7 @@ mod tests {
             Cause::Checksum,
             Cause::Proxy,
             Cause::Capture,
+            Cause::Disabled,
         ] {
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));

@@ -109,9 +109,12 @@ pub fn classify(text: &str) -> Option<Cause> {
     } else if has("401 Unauthorized")
         || has("403 Forbidden")
         || has("terminal prompts disabled")
+        || has("refusing to pass credentials")
         || has("Proxy Authentication Required")
     {
         Cause::Credentials
+    } else if has("module lookup disabled") {
+        Cause::Disabled
     } else if has("404 Not Found") || has("410 Gone") || has("unknown revision") {
         Cause::NotFound
     } else if let Some(code) = status_in(text) {

@@ -60,6 +60,9 @@ pub struct Attempt {
     /// The `Authorization` the request carried (scheme and user, never the password).
     #[serde(skip)]
     pub(crate) authorization: Option<Arc<str>>,
+    /// Where a 3xx sent the client, when no hop after it was seen.
+    #[serde(skip)]
+    pub(crate) location: Option<Arc<str>>,
 }
 
 impl Attempt {
@@ -83,6 +86,11 @@ impl Attempt {
             h2_reused: ex.timing.reused && ex.http_version.as_deref() == Some("HTTP/2"),
             html: false,
             authorization: ex.authorization.as_deref().map(Arc::from),
+            location: ex
+                .location
+                .as_deref()
+                .filter(|_| ex.status.is_some_and(|s| (300..400).contains(&s)))
+                .map(Arc::from),
         };
         if let Some(html) = super::validate::unusable_body(ex) {
             a.error = Some(Arc::from(super::cause::INVALID_RESPONSE));
@@ -113,6 +121,7 @@ impl Attempt {
             h2_reused: false,
             html: false,
             authorization: None,
+            location: None,
         }
     }
 
@@ -299,6 +308,7 @@ mod tests {
             h2_reused: false,
             html: false,
             authorization: None,
+            location: None,
         }
     }
 

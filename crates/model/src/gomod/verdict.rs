@@ -85,8 +85,10 @@ pub struct Problem {
 pub(crate) struct SumdbDown {
     /// Its URL (GOSUMDB's, or `https://NAME`).
     pub(crate) url: String,
-    /// The address the go command dialled.
-    pub(crate) addr: SocketAddr,
+    /// Who failed, for sentences ("the checksum database https://sum.golang.org (GOSUMDB)").
+    pub(crate) who: String,
+    /// The address the go command dialled (none when the name did not resolve).
+    pub(crate) addr: Option<SocketAddr>,
     pub(crate) cause: Cause,
     /// What happened, for sentences ("refused 2 connections").
     pub(crate) what: String,
@@ -126,6 +128,10 @@ pub(crate) struct JudgeCtx<'a> {
     /// The checksum database could not be reached, and this module needed it (GOSUMDB
     /// not off, not in GONOSUMDB/GOPRIVATE, not in go.sum).
     pub(crate) sumdb_down: Option<&'a SumdbDown>,
+    /// Redirect targets (origins) that refused or never answered.
+    pub(crate) redirects_down: &'a [(String, Cause)],
+    /// GOPROXY has `direct`, and the module's code host never resolved.
+    pub(crate) direct_unresolved: Option<&'a str>,
 }
 
 pub(crate) struct Judgement {
@@ -279,6 +285,23 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     Some(Cause::Capture),
                 )
             })
+        } else if let Some(loc) = last.location.as_deref() {
+            Some(redirect_failure(last, kind, loc, ctx))
+        } else if let Some(host) = ctx.direct_unresolved.filter(|_| last.not_found()) {
+            // The proxies said "not here"; `direct` then failed at the code host's name.
+            Some(Finding::new(
+                Outcome::Failed,
+                Severity::Error,
+                format!(
+                    "the proxies answered {} for the {}, so GOPROXY's direct sent the go command \
+                     to the code host, and the DNS lookup of {host} failed (`dial tcp: lookup \
+                     {host}: no such host`): let it resolve {host} (DNS, a VPN), or serve the \
+                     module from a proxy; for a private module, check GOPRIVATE/GONOPROXY",
+                    last.answer(),
+                    artifact_name(kind)
+                ),
+                Some(Cause::Dns),
+            ))
         } else if last.not_found() {
             (kind != Kind::Latest).then(|| {
                 let answers: Vec<String> = walk
@@ -410,21 +433,63 @@ fn sumdb_unreachable(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, 
     let verified = rec.attempts_of(Kind::SumdbLookup).any(|a| a.ok());
     (downloaded && !verified && rec.version.is_some()).then(|| {
         let m = format!("{}@{}", rec.module, rec.version.as_deref().unwrap_or(""));
-        let says = match down.cause {
-            Cause::Timeout => "i/o timeout",
-            _ => "connection refused",
-        };
-        (
-            format!(
-                "the checksum database {} (GOSUMDB) {} at {}, so the go command cannot verify \
-                 {m} and fails (`verifying {m}: ... {says}`): fix GOSUMDB or start the server; \
-                 for private modules, list them in GONOSUMDB or GOPRIVATE",
-                down.url, down.what, down.addr
-            ),
-            down.cause,
-            down.url.clone(),
-        )
+        (sumdb_sentence(down, &m), down.cause, down.url.clone())
     })
+}
+
+/// Why a module could not be verified: the checksum database could not be reached.
+pub(crate) fn sumdb_sentence(down: &SumdbDown, m: &str) -> String {
+    let says = match down.cause {
+        Cause::Refused => "connection refused".to_string(),
+        Cause::Timeout => "i/o timeout".to_string(),
+        Cause::Dns => "lookup ...".to_string(),
+        _ => down.what.clone(),
+    };
+    let at = down.addr.map(|a| format!(" at {a}")).unwrap_or_default();
+    format!(
+        "{} {}{at}, so the go command cannot verify {m} and fails (`verifying {m}: ... \
+         {says}`): fix GOSUMDB or the server (or let the network reach it); for private \
+         modules, list them in GONOSUMDB or GOPRIVATE",
+        down.who, down.what
+    )
+}
+
+/// A redirect the go command followed with no answer seen from where it went (a CDN):
+/// the download failed there.
+fn redirect_failure(a: &Attempt, kind: Kind, location: &str, ctx: &JudgeCtx<'_>) -> Finding {
+    let origin = gomodwatch_wire::vocab::url::parse(location).map(|u| {
+        format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port_or_known_default().unwrap_or(0)
+        )
+    });
+    let cause = origin
+        .as_deref()
+        .and_then(|o| ctx.redirects_down.iter().find(|(r, _)| r == o))
+        .map(|(_, c)| *c);
+    let what = match cause {
+        Some(Cause::Refused) => "refused the connection",
+        Some(_) => "never answered",
+        None => "gave no answer that was seen",
+    };
+    let host = origin.as_deref().unwrap_or(location);
+    Finding {
+        inferred: cause.is_none(),
+        ..Finding::new(
+            Outcome::Failed,
+            Severity::Error,
+            format!(
+                "proxy {} redirected the {} to {host} (a CDN), which {what}: the go command \
+                 follows the redirect, so the download failed there — the download host is down \
+                 or blocked from here; ask whoever runs the proxy, or let {host} through",
+                proxy_name(a),
+                artifact_name(kind),
+            ),
+            cause,
+        )
+    }
 }
 
 /// A 401/403 from a proxy: what the go command sent, and what to change. It sends
@@ -697,6 +762,7 @@ mod tests {
             h2_reused: false,
             html: false,
             authorization: None,
+            location: None,
         });
         let ctx = JudgeCtx {
             goproxy: None,
@@ -708,6 +774,8 @@ mod tests {
             lost,
             lost_in_tap,
             sumdb_down: None,
+            direct_unresolved: None,
+            redirects_down: &[],
         };
         judge(&rec, &ctx)
             .problem

@@ -24,6 +24,10 @@ pub struct Judging<'a> {
     pub(crate) env: Option<&'a GoEnv>,
     /// The checksum database could not be reached.
     pub(crate) sumdb_down: Option<crate::gomod::verdict::SumdbDown>,
+    /// Redirect targets (origins) that refused connections, or never answered.
+    pub(crate) redirects_down: Vec<(String, crate::gomod::cause::Cause)>,
+    /// Names whose every lookup failed.
+    pub(crate) unresolved: Vec<String>,
     /// In `run`: what the go command said and how it exited.
     pub(crate) go_run: Option<&'a crate::gomod::gosaid::GoRun>,
 }

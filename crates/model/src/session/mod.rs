@@ -7,6 +7,7 @@
 
 pub(crate) mod checksum_db;
 pub(crate) mod config;
+mod config_problems;
 pub(crate) mod connections;
 pub(crate) mod direct;
 mod direct_views;

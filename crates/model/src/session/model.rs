@@ -138,6 +138,14 @@ impl Session {
             lost_in_tap: self.source.mitm_client_limit.is_some(),
             env: self.config.go_env.as_ref(),
             sumdb_down: self.sumdb_down(),
+            redirects_down: self.redirects_down(),
+            unresolved: self
+                .network
+                .lookups
+                .iter()
+                .filter(|(_, l)| l.resolved == 0 && !l.failed.is_empty())
+                .map(|(n, _)| n.clone())
+                .collect(),
             go_run: self.config.go_run.as_deref(),
         }
     }

@@ -37,10 +37,13 @@ pub(crate) fn component_views(m: &Modules, root: &str, j: &Judging<'_>) -> (Vec<
         .into_iter()
         .map(|(rec, probes)| {
             let (judgement, sumdb, gosum) = judged(&rec, j);
+            let rec_sumdb = needs_sumdb(&rec, j, gosum.is_some())
+                && !rec.attempts_of(Kind::SumdbLookup).any(|a| a.ok());
             let direct = is_direct(&rec).then(|| direct_views::judge(m, &rec, j));
             let mut v = view(rec, probes, judgement, sumdb, gosum);
             if let Some(d) = direct {
                 direct_views::apply(&mut v, d);
+                unverified_direct(&mut v, &rec_sumdb, j);
             }
             if let Some(run) = j.go_run {
                 super::go_run::reconcile(&mut v, run);
@@ -82,6 +85,8 @@ fn judged(
             .sumdb_down
             .as_ref()
             .filter(|_| needs_sumdb(rec, j, gosum.is_some())),
+        direct_unresolved: direct_unresolved(rec, j),
+        redirects_down: &j.redirects_down,
     };
     (judge(rec, &ctx), sumdb, gosum)
 }
@@ -232,6 +237,42 @@ fn merged_records<'a>(records: &[&'a ModuleRecord]) -> Vec<(Cow<'a, ModuleRecord
         .filter(|(_, p)| !p)
         .map(|(x, _)| x)
         .collect()
+}
+
+/// After the proxies said 404/410, GOPROXY's `direct` sends the go command to the module's
+/// code host: the host it looks up first (the path's first element), when every lookup of
+/// it failed.
+fn direct_unresolved<'a>(rec: &ModuleRecord, j: &'a Judging<'_>) -> Option<&'a str> {
+    let chain = j.chain?;
+    if !chain
+        .entries
+        .iter()
+        .any(|e| e.kind == crate::gomod::goproxy::EntryKind::Direct)
+    {
+        return None;
+    }
+    let host = rec.module.split('/').next()?;
+    j.unresolved
+        .iter()
+        .find(|n| n.as_str() == host)
+        .map(String::as_str)
+}
+
+/// A module fetched from its code host still has to be verified: with the checksum
+/// database unreachable, the go command fails it.
+fn unverified_direct(v: &mut ModuleView, needs: &bool, j: &Judging<'_>) {
+    let Some(down) = j.sumdb_down.as_ref().filter(|_| *needs) else {
+        return;
+    };
+    if v.outcome != crate::gomod::verdict::Outcome::Ok {
+        return;
+    }
+    v.outcome = crate::gomod::verdict::Outcome::Failed;
+    v.severity = Some(crate::gomod::verdict::Severity::Error);
+    v.cause = Some(down.cause);
+    v.step = Some("sumdb");
+    v.host = Some(down.url.clone());
+    v.problem = Some(crate::gomod::verdict::sumdb_sentence(down, &v.subject()));
 }
 
 /// Does the go command verify this module with the checksum database? Not when GOSUMDB is

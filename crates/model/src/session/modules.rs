@@ -356,6 +356,8 @@ fn follow_redirect(rec: &mut ModuleRecord, orig: u64, hop: &Exchange) {
     };
     a.status = hop.status;
     a.error = hop.error.as_deref().map(Arc::from);
+    // The hop was seen: its answer is the attempt's, not the redirect's.
+    a.location = None;
     a.bytes = hop.resp_bytes;
     a.total_ms = hop.last_byte_at.map(|t| t.ms_since(a.ts));
     a.redirected_to = hop

@@ -100,6 +100,11 @@ pub struct Network {
     /// The MITM's own failures to reach a server (or to be trusted by the client), by
     /// (host, what it said).
     pub(crate) mitm_failures: BTreeMap<(String, String), MitmFailure>,
+    /// A proxy failed the go command's `/sumdb/NAME/supported` question with something
+    /// other than 200/404/410: (the request's URL, its status or error).
+    pub(crate) sumdb_supported_failed: Option<(String, String, Option<u16>)>,
+    /// Where proxies redirected downloads (a CDN): `scheme://host:port` → the proxy.
+    pub(crate) redirect_targets: BTreeMap<String, String>,
     /// Successful connections by server port: (start, server address).
     connected: BTreeMap<u16, Vec<(Ts, std::net::IpAddr)>>,
     connected_count: usize,
@@ -228,6 +233,35 @@ impl Network {
     }
 
     pub(crate) fn exchange(&mut self, ex: &Exchange) {
+        if ex.go.kind == gomodwatch_wire::vocab::Kind::SumdbSupported
+            && self.sumdb_supported_failed.is_none()
+            && !matches!(ex.status, Some(200 | 404 | 410))
+        {
+            let answer = match (ex.status, &ex.error) {
+                (Some(s), _) => format!("answered {s}"),
+                (None, Some(e)) => format!("failed ({e})"),
+                (None, None) => "gave no answer".into(),
+            };
+            self.sumdb_supported_failed =
+                Some((ex.url.clone().unwrap_or_default(), answer, ex.status));
+        }
+        if let (Some(loc), Some(proxy)) = (&ex.location, &ex.go.proxy) {
+            let origin = gomodwatch_wire::vocab::url::parse(loc).map(|u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or(""),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            });
+            if let Some(o) = origin {
+                if self.redirect_targets.len() < MAX_ENTRIES {
+                    self.redirect_targets
+                        .entry(o)
+                        .or_insert_with(|| proxy.clone());
+                }
+            }
+        }
         let Some(server) = ex.server else { return };
         if let Some(via) = ex.via {
             self.http_proxies.insert(via);

@@ -21,6 +21,8 @@ pub(super) enum Role {
     HttpProxy,
     /// The checksum database (GOSUMDB, or its well-known name): its URL.
     Sumdb(String),
+    /// Where a proxy redirects downloads (a CDN): (its origin, the proxy).
+    Cdn(String, String),
     /// The configured GOPROXY has no entry that could be it.
     NotInGoproxy(String),
     Unknown,
@@ -85,6 +87,9 @@ impl Session {
         if let Some(url) = self.sumdb_endpoint(addr, name) {
             return Role::Sumdb(url);
         }
+        if let Some((origin, proxy)) = self.redirect_target(addr, name) {
+            return Role::Cdn(origin, proxy);
+        }
         if self.network.http_proxies.contains(addr) {
             return Role::HttpProxy;
         }
@@ -133,6 +138,11 @@ impl Session {
                  start the proxy"
             ),
             Role::GoproxyEntry(url) => format!("it is the GOPROXY entry {url}"),
+            Role::Cdn(origin, proxy) => format!(
+                "it is where {proxy} redirects downloads ({origin}, a CDN): the go command \
+                 follows the redirect and fails there — the download host is down or blocked \
+                 from here; ask whoever runs the proxy, or let {origin} through"
+            ),
             Role::Sumdb(url) => format!(
                 "it is the checksum database ({url}, from GOSUMDB): the go command cannot \
                  verify a module it has not verified before without it — fix GOSUMDB or start \
@@ -290,6 +300,47 @@ impl Session {
                 ),
             );
         }
+    }
+
+    /// Redirect targets that refused, or never answered, with the cause.
+    pub(crate) fn redirects_down(&self) -> Vec<(String, Cause)> {
+        let refused = self
+            .connections
+            .refused_by_server
+            .keys()
+            .map(|a| (a, None, Cause::Refused));
+        let silent = self
+            .network
+            .silent
+            .iter()
+            .map(|(a, s)| (a, s.name.as_deref(), Cause::Timeout));
+        refused
+            .chain(silent)
+            .filter_map(|(a, name, c)| self.redirect_target(a, name).map(|(o, _)| (o, c)))
+            .collect()
+    }
+
+    /// The redirect target (origin, proxy) that could be at this address.
+    pub(super) fn redirect_target(
+        &self,
+        addr: &SocketAddr,
+        name: Option<&str>,
+    ) -> Option<(String, String)> {
+        self.network
+            .redirect_targets
+            .iter()
+            .find(|(origin, _)| {
+                url::parse(origin).is_some_and(|u| {
+                    u.port_or_known_default() == Some(addr.port())
+                        && match u.host() {
+                            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
+                            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
+                            Some(url::Host::Domain(d)) => name.is_none_or(|n| n == d),
+                            None => false,
+                        }
+                })
+            })
+            .map(|(o, p)| (o.clone(), p.clone()))
     }
 
     /// Did the module model see a proxy at this address (a GOPROXY entry the walks went to)?

@@ -7,7 +7,7 @@ use super::network_problems::Role;
 use super::tls_servers::TlsServer;
 use crate::gomod::cause::Cause;
 use crate::gomod::drift;
-use crate::gomod::verdict::{Problem, Severity};
+use crate::gomod::verdict::{Outcome, Problem, Severity};
 use crate::present::format::{self, Width};
 use crate::present::ModuleView;
 use std::borrow::Borrow;
@@ -101,6 +101,22 @@ impl Session {
             });
         }
         out.extend(self.network_problems());
+        self.config_problems(&mut out);
+        // The go command got what it asked for (it exited 0, or every module arrived): what
+        // failed on the way cost time, not the run.
+        let ms: Vec<&ModuleView> = modules.iter().map(Borrow::borrow).collect();
+        let recovered = match self.config.go_run.as_ref().and_then(|r| r.exit()) {
+            Some(code) => code == 0,
+            None => !ms.is_empty() && ms.iter().all(|m| m.outcome == Outcome::Ok),
+        };
+        for p in out.iter_mut().filter(|p| p.subject.is_none()) {
+            if recovered && p.severity >= Severity::Error {
+                p.severity = Severity::Warning;
+                p.text.push_str(
+                    " (every module arrived nonetheless: the go command recovered, at a cost)",
+                );
+            }
+        }
         out.extend(self.config_drift());
         for (proxy, t) in &self.proxies.by_base {
             if let Some(p95) = t.ttfb.percentile(95.0) {

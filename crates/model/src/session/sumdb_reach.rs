@@ -47,8 +47,9 @@ impl Session {
         for (addr, n) in &self.connections.refused_by_server {
             if let Some(url) = self.sumdb_endpoint(addr, None) {
                 return Some(SumdbDown {
+                    who: format!("the checksum database {url} (GOSUMDB)"),
                     url,
-                    addr: *addr,
+                    addr: Some(*addr),
                     cause: Cause::Refused,
                     what: format!("refused {}", plural(*n, "connection")),
                 });
@@ -57,8 +58,9 @@ impl Session {
         for (addr, r) in &self.network.rejected {
             if let Some(url) = self.sumdb_endpoint(addr, r.name.as_deref()) {
                 return Some(SumdbDown {
+                    who: format!("the checksum database {url} (GOSUMDB)"),
                     url,
-                    addr: *addr,
+                    addr: Some(*addr),
                     cause: Cause::Refused,
                     what: format!(
                         "was rejected with ICMP {} ({})",
@@ -68,11 +70,26 @@ impl Session {
                 });
             }
         }
+        if let Some((url, answer, status)) = &self.network.sumdb_supported_failed {
+            // The go command asks its first proxy whether it serves the checksum database;
+            // an answer other than 200/404/410 fails verification (no fallback).
+            return Some(SumdbDown {
+                who: format!("the proxy asked whether it serves the checksum database ({url})"),
+                url: url.clone(),
+                addr: None,
+                cause: status.map_or(Cause::Reset, Cause::of_status),
+                what: answer.clone(),
+            });
+        }
+        if let Some(down) = self.sumdb_name_failed() {
+            return Some(down);
+        }
         for (addr, s) in &self.network.silent {
             if let Some(url) = self.sumdb_endpoint(addr, s.name.as_deref()) {
                 return Some(SumdbDown {
+                    who: format!("the checksum database {url} (GOSUMDB)"),
                     url,
-                    addr: *addr,
+                    addr: Some(*addr),
                     cause: Cause::Timeout,
                     what: format!(
                         "never answered ({}, {})",
@@ -83,6 +100,32 @@ impl Session {
             }
         }
         None
+    }
+}
+
+impl Session {
+    /// The checksum database's name did not resolve (a lookup failed, none succeeded).
+    fn sumdb_name_failed(&self) -> Option<SumdbDown> {
+        let url = match self.config.go_env.as_ref() {
+            Some(env) => env.sumdb_url()?,
+            None => "https://sum.golang.org".to_string(),
+        };
+        let host = url::parse(&url)?.host_str()?.to_string();
+        let l = self.network.lookups.get(&host)?;
+        if l.resolved > 0 || l.failed.is_empty() {
+            return None;
+        }
+        let n = l.queries;
+        Some(SumdbDown {
+            who: format!("the checksum database {url} (GOSUMDB)"),
+            url,
+            addr: None,
+            cause: Cause::Dns,
+            what: format!(
+                "could not be looked up ({n} DNS quer{} for {host} failed)",
+                if n == 1 { "y" } else { "ies" }
+            ),
+        })
     }
 }
 

@@ -152,6 +152,7 @@ fn indexed_merge_equals_the_quadratic_one() {
                 h2_reused: false,
                 html: false,
                 authorization: None,
+                location: None,
             });
         }
         let all: Vec<&ModuleRecord> = m.records.values().collect();
