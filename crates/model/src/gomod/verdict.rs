@@ -1,12 +1,19 @@
 //! Verdicts: from a module's requests to an outcome and one sentence a user can act on,
 //! following the go command's real fallback rules (docs/goproxy-protocol.md §1.3–1.4).
 
+mod sentences;
+
 use super::cause::{Cause, INVALID_RESPONSE};
 use super::classify::Kind;
 use super::goproxy::GoproxyList;
 use super::module::{Attempt, ModuleRecord};
 use super::sumdb::Sums;
 use gomodwatch_wire::vocab::time::Ts;
+pub(crate) use sentences::sumdb_sentence;
+use sentences::{
+    checksum_problem, failure_sentence, invalid_response_sentence, redirect_failure,
+    sumdb_unreachable,
+};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -425,130 +432,6 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
     }
 }
 
-/// Everything came from the proxies, but the go command must verify the download with a
-/// checksum database it could not reach: it fails with `verifying module: ...`.
-fn sumdb_unreachable(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Cause, String)> {
-    let down = ctx.sumdb_down?;
-    let downloaded = rec.served_by(Kind::Zip).is_some() || rec.served_by(Kind::Mod).is_some();
-    let verified = rec.attempts_of(Kind::SumdbLookup).any(|a| a.ok());
-    (downloaded && !verified && rec.version.is_some()).then(|| {
-        let m = format!("{}@{}", rec.module, rec.version.as_deref().unwrap_or(""));
-        (sumdb_sentence(down, &m), down.cause, down.url.clone())
-    })
-}
-
-/// Why a module could not be verified: the checksum database could not be reached.
-pub(crate) fn sumdb_sentence(down: &SumdbDown, m: &str) -> String {
-    let says = match down.cause {
-        Cause::Refused => "connection refused".to_string(),
-        Cause::Timeout => "i/o timeout".to_string(),
-        Cause::Dns => "lookup ...".to_string(),
-        _ => down.what.clone(),
-    };
-    let at = down.addr.map(|a| format!(" at {a}")).unwrap_or_default();
-    format!(
-        "{} {}{at}, so the go command cannot verify {m} and fails (`verifying {m}: ... \
-         {says}`): fix GOSUMDB or the server (or let the network reach it); for private \
-         modules, list them in GONOSUMDB or GOPRIVATE",
-        down.who, down.what
-    )
-}
-
-/// A redirect the go command followed with no answer seen from where it went (a CDN):
-/// the download failed there.
-fn redirect_failure(a: &Attempt, kind: Kind, location: &str, ctx: &JudgeCtx<'_>) -> Finding {
-    let origin = gomodwatch_wire::vocab::url::parse(location).map(|u| {
-        format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port_or_known_default().unwrap_or(0)
-        )
-    });
-    let cause = origin
-        .as_deref()
-        .and_then(|o| ctx.redirects_down.iter().find(|(r, _)| r == o))
-        .map(|(_, c)| *c);
-    let what = match cause {
-        Some(Cause::Refused) => "refused the connection",
-        Some(_) => "never answered",
-        None => "gave no answer that was seen",
-    };
-    let host = origin.as_deref().unwrap_or(location);
-    Finding {
-        inferred: cause.is_none(),
-        ..Finding::new(
-            Outcome::Failed,
-            Severity::Error,
-            format!(
-                "proxy {} redirected the {} to {host} (a CDN), which {what}: the go command \
-                 follows the redirect, so the download failed there — the download host is down \
-                 or blocked from here; ask whoever runs the proxy, or let {host} through",
-                proxy_name(a),
-                artifact_name(kind),
-            ),
-            cause,
-        )
-    }
-}
-
-/// A 401/403 from a proxy: what the go command sent, and what to change. It sends
-/// `.netrc`/GOAUTH credentials only over https (cmd/go/internal/auth), so `,` versus `|`
-/// is not the fix.
-fn credentials_sentence(a: &Attempt, status: u16, cause: &str) -> String {
-    let https = a.url.as_deref().is_some_and(|u| u.starts_with("https://"));
-    let host = a
-        .proxy
-        .as_deref()
-        .and_then(gomodwatch_wire::vocab::url::parse)
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "the proxy's host".into());
-    match (https, a.authorization.as_deref()) {
-        (false, _) => format!(
-            "{cause}: it wants credentials, and the go command sends them (.netrc, GOAUTH) only \
-             over https, never to an http:// proxy — serve the proxy over https and put its \
-             credentials in $HOME/.netrc (machine {host}) or GOAUTH"
-        ),
-        (true, None) => format!(
-            "{cause}, and the go command sent no credentials: add them for {host} to \
-             $HOME/.netrc (machine {host} login USER password ...) or GOAUTH"
-        ),
-        (true, Some(auth)) if status == 401 => format!(
-            "{cause} to the credentials the go command sent ({auth}): the user or password in \
-             $HOME/.netrc (machine {host}) or GOAUTH is wrong"
-        ),
-        (true, Some(auth)) => format!(
-            "{cause} to the credentials the go command sent ({auth}): that user may not read \
-             this module; ask for access, or use another account in $HOME/.netrc (machine \
-             {host}) or GOAUTH"
-        ),
-    }
-}
-
-/// A 200 whose body the go command cannot use: `.info`/`@latest` that is not JSON (an
-/// HTML block page from a web filter, a captive portal, a misconfigured server).
-fn invalid_response_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
-    let p = proxy_name(a);
-    let looks = if a.html { "an HTML page" } else { "not JSON" };
-    let walk = match ctx
-        .goproxy
-        .filter(|l| l.source != super::goproxy::ChainSource::Inferred)
-        .and_then(|l| l.position(p).map(|i| (l, i)))
-    {
-        Some((l, i)) if i + 1 < l.entries.len() && !l.entries[i].fallback_on_error => {
-            "; GOPROXY's ',' does not fall back from it ('|' would)"
-        }
-        _ => "",
-    };
-    format!(
-        "proxy {p} answered the {} request with 200 but the body is {looks}, not the JSON \
-         the go command expects; it fails with `invalid response from proxy`{walk}: a web \
-         filter or captive portal answers in the proxy's place, or the URL in GOPROXY is not \
-         a module proxy — fix GOPROXY or the filter",
-        artifact_name(kind)
-    )
-}
-
 /// A zip that arrived in full but cannot be hashed for a reason of its own (not a zip, a
 /// corrupt deflate stream, past the 500 MiB limit): the go command refuses it, so the
 /// download failed whatever its status said. Hash errors that are the observer's limits
@@ -573,53 +456,6 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|s| seen.insert(s.clone()));
     v
-}
-
-/// Why the go command gave up at this attempt, in words a user can act on.
-fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
-    let p = proxy_name(a);
-    let what = artifact_name(kind);
-    let cause = match (a.status, a.error.as_deref()) {
-        (_, Some("refused")) => format!("proxy {p} refused the connection for {what}"),
-        (_, Some("reset")) => format!("proxy {p} reset the connection during {what}"),
-        (_, Some("incomplete")) => {
-            format!("proxy {p} closed the connection before the {what} body was complete")
-        }
-        (Some(s), _) => format!("proxy {p} answered {}", status_text(s)),
-        (None, Some(e)) => format!("proxy {p} failed for {what}: {e}"),
-        (None, None) => format!("proxy {p} gave no answer for {what}"),
-    };
-    let cause = if a.status.is_some() {
-        format!("{cause} for {what}")
-    } else {
-        cause
-    };
-    if kind == Kind::SumdbLookup {
-        return format!("{cause}, so the go command cannot verify the download");
-    }
-    if let Some(s @ (401 | 403)) = a.status {
-        return credentials_sentence(a, s, &cause);
-    }
-    // Only a chain the user configured (not one guessed from the traffic) can say what the
-    // separator after this proxy is.
-    let configured = ctx
-        .goproxy
-        .filter(|l| l.source != super::goproxy::ChainSource::Inferred);
-    match configured.and_then(|l| l.position(p).map(|i| (l, i))) {
-        Some((l, i)) if i + 1 == l.entries.len() => {
-            format!("{cause}, and it is the last entry in GOPROXY")
-        }
-        Some((l, i)) if l.entries[i].fallback_on_error => {
-            format!("{cause}; GOPROXY's '|' would fall back, but nothing else answered")
-        }
-        Some(_) => format!(
-            "{cause} and GOPROXY's ',' stops the walk there; use '|' after it to fall back on errors"
-        ),
-        None => format!(
-            "{cause} and the go command stopped there (a ',' after it in GOPROXY stops the \
-             walk; '|' would fall back)"
-        ),
-    }
 }
 
 /// A request that failed with an error (not 404/410) and was then served by another proxy:
@@ -683,118 +519,5 @@ fn slow_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Optio
     })
 }
 
-/// Compares the hashes seen on the wire with the checksum database and go.sum.
-fn checksum_problem(
-    rec: &ModuleRecord,
-    ctx: &JudgeCtx<'_>,
-) -> Option<(String, Option<String>, &'static str)> {
-    let by = rec.zip_proxy.as_deref().unwrap_or("the proxy");
-    let mod_by = rec.served_by(Kind::Mod).unwrap_or("the proxy");
-    let db = ctx.sumdb_source.unwrap_or("the checksum database");
-    let checks = [
-        (
-            rec.zip_h1.as_deref(),
-            ctx.sumdb.and_then(|s| s.zip.as_deref()),
-            "zip",
-            by,
-            db,
-        ),
-        (
-            rec.zip_h1.as_deref(),
-            ctx.gosum.and_then(|s| s.zip.as_deref()),
-            "zip",
-            by,
-            "go.sum",
-        ),
-        (
-            rec.mod_h1.as_deref(),
-            ctx.sumdb.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            mod_by,
-            db,
-        ),
-        (
-            rec.mod_h1.as_deref(),
-            ctx.gosum.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            mod_by,
-            "go.sum",
-        ),
-    ];
-    checks.into_iter().find_map(|(seen, want, what, proxy, source)| {
-        let (seen, want) = (seen?, want?);
-        (seen != want).then(|| {
-            (
-                format!(
-                    "checksum mismatch: the {what} served by {proxy} hashes to {seen}, but {source} \
-                     says {want}; the bits were altered, so do not trust {proxy}"
-                ),
-                Some(proxy.to_string()),
-                if what == "zip" { "zip" } else { "mod" },
-            )
-        })
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A `.info` request with no answer seen, in a session that lost `lost` somethings.
-    fn unanswered(lost: u64, lost_in_tap: bool) -> String {
-        let mut rec = ModuleRecord::new("example.com/m".into(), Some("v1.0.0".into()), Ts(0));
-        rec.add(Attempt {
-            exchange: Some(1),
-            proxy: Some("https://p.test".into()),
-            kind: Kind::Info,
-            status: None,
-            error: None,
-            ttfb_ms: None,
-            count: 1,
-            total_ms: None,
-            url: Some("https://p.test/example.com/m/@v/v1.0.0.info".into()),
-            redirected_to: None,
-            step: None,
-            bytes: 0,
-            ts: Ts(0),
-            connection: None,
-            setup: Default::default(),
-            h2_reused: false,
-            html: false,
-            authorization: None,
-            location: None,
-        });
-        let ctx = JudgeCtx {
-            goproxy: None,
-            slo_ms: 80.0,
-            sumdb: None,
-            sumdb_source: None,
-            gosum: None,
-            end: Ts(1_000_000),
-            lost,
-            lost_in_tap,
-            sumdb_down: None,
-            direct_unresolved: None,
-            redirects_down: &[],
-        };
-        judge(&rec, &ctx)
-            .problem
-            .map(|p| p.text)
-            .unwrap_or_default()
-    }
-
-    /// Losses are told in the source's own terms: a capture's packets (a narrower filter
-    /// helps), or the MITM tap's chunks (no filter would: it is gomodwatch falling behind).
-    #[test]
-    fn a_missing_answer_is_blamed_on_what_was_actually_lost() {
-        let capture = unanswered(12, false);
-        assert!(capture.contains("the capture lost 12 packets"), "{capture}");
-        assert!(capture.contains("narrower filter"), "{capture}");
-        let tap = unanswered(12, true);
-        assert!(
-            tap.contains("decoder fell behind and dropped 12 chunks"),
-            "{tap}"
-        );
-        assert!(!tap.contains("filter") && !tap.contains("packets"), "{tap}");
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 
 use super::modules::DEFAULT_MAX_MODULES;
 use crate::gomod::goenv::GoEnv;
+use crate::gomod::goproxy::ChainSource;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::sumdb::SumTable;
 use crate::present::LimitCounts;
@@ -142,5 +143,50 @@ impl ProxyEnv {
             (hp == addr.to_string() || by_name)
                 .then(|| format!("{var}={}", url::redact_password(value)))
         })
+    }
+}
+
+impl SessionConfig {
+    /// May a refused connection to `addr` be charged to the next module request as the
+    /// GOPROXY entry the walk fell back from? Not when it is the checksum database
+    /// (GOSUMDB), and, when GOPROXY is known, only when one of its entries could be there.
+    pub(crate) fn may_be_goproxy_entry(&self, addr: &std::net::SocketAddr) -> bool {
+        let config = self;
+        let at = |u: &str| {
+            url::parse(u).is_some_and(|u| {
+                u.port_or_known_default() == Some(addr.port())
+                    && match u.host() {
+                        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
+                        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
+                        Some(url::Host::Domain(_)) => true,
+                        None => false,
+                    }
+            })
+        };
+        let exact_sumdb = config
+            .go_env
+            .as_ref()
+            .and_then(|e| e.sumdb_url())
+            .and_then(|u| url::parse(&u))
+            .is_some_and(|u| {
+                !matches!(u.host(), Some(url::Host::Domain(_)) | None)
+                    && u.port_or_known_default() == Some(addr.port())
+            })
+            && config
+                .go_env
+                .as_ref()
+                .and_then(|e| e.sumdb_url())
+                .is_some_and(|u| at(&u));
+        if exact_sumdb {
+            return false;
+        }
+        match config
+            .goproxy
+            .as_ref()
+            .filter(|l| l.source != ChainSource::Inferred)
+        {
+            Some(list) => list.entries.iter().any(|e| at(&e.url)),
+            None => true,
+        }
     }
 }

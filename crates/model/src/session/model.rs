@@ -91,12 +91,8 @@ impl Session {
                 self.checksum_db.apply(ex);
                 self.network.exchange(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
-                let proxy_at = |s: &SocketAddr| {
-                    (
-                        proxy_at(config, proxies, s),
-                        super::sumdb_reach::may_be_goproxy_entry(config, s),
-                    )
-                };
+                let proxy_at =
+                    |s: &SocketAddr| (proxy_at(config, proxies, s), config.may_be_goproxy_entry(s));
                 self.modules.apply(ex, &mut self.connections, &proxy_at);
                 if self.modules.records.len() > self.modules.limit {
                     self.fold();
