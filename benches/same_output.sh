@@ -10,6 +10,11 @@
 # OUTDIR/{before,after}/PATH.{json,report,goenv}, labelled by the capture's path so that two
 # builds of the same name never share a sample.
 #
+# The capture_file fuzz corpus (fuzz/corpus/capture_file, tests/data/fuzz-regressions/
+# capture_file: truncated, damaged and odd capture files, seeded from captures/) is replayed
+# too, `--json` sorted and `--report`: it is what the reader's sniffing and damage recovery
+# see, which the recordings alone do not.
+#
 # Prints one line per capture that differs (with the first differing lines) and a total;
 # exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
 set -euo pipefail
@@ -36,9 +41,16 @@ captures() {
         sort
 }
 
-# outputs BIN SIDE CAPTURE: writes SIDE/REL.json and SIDE/REL.report
+# Capture files from the fuzz corpus: no extension, no metadata beside them.
+damaged() {
+    find "$ROOT/fuzz/corpus/capture_file" "$ROOT/tests/data/fuzz-regressions/capture_file" \
+        -type f 2>/dev/null | sort
+}
+
+# outputs BIN SIDE CAPTURE [KINDS]: writes SIDE/REL.json, SIDE/REL.report and (unless KINDS
+# leaves it out) SIDE/REL.goenv
 outputs() {
-    local bin=$1 side=$2 cap=$3
+    local bin=$1 side=$2 cap=$3 kinds=${4:-json report goenv}
     local rel=${cap#"$ROOT"/}
     local base=${cap%.gz}; base=${base%.zst}; base=${base%.xz}
     base=${base%.pcapng}; base=${base%.pcap}
@@ -47,6 +59,7 @@ outputs() {
     mkdir -p "$OUT/$side/$(dirname "$rel")"
     (cd "$WORK" && "$bin" "${args[@]}" --json 2>&1 | LC_ALL=C sort) > "$OUT/$side/$rel.json" || true
     (cd "$WORK" && "$bin" "${args[@]}" --report 2>&1) > "$OUT/$side/$rel.report" || true
+    [[ $kinds == *goenv* ]] || return 0
     # With the go command's environment from the recording's metadata, as a user who knows
     # it would give it: the judgements that depend on GOPROXY, GOPRIVATE, GOSUMDB run too.
     local env=()
@@ -64,20 +77,32 @@ PY
 }
 
 n=0
+outs=0
 differ=0
-while IFS= read -r cap; do
-    rel=${cap#"$ROOT"/}
-    outputs "$A" before "$cap"
-    outputs "$B" after "$cap"
-    n=$((n + 1))
-    for kind in json report goenv; do
+# compare CAPTURE KINDS: both builds' outputs of one capture, each kind byte for byte.
+compare() {
+    local cap=$1 kinds=$2 kind
+    local rel=${cap#"$ROOT"/}
+    outputs "$A" before "$cap" "$kinds"
+    outputs "$B" after "$cap" "$kinds"
+    for kind in $kinds; do
+        outs=$((outs + 1))
         if ! cmp -s "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind"; then
             differ=$((differ + 1))
             echo "DIFFERS $rel ($kind):"
             diff "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind" | head -6 | sed 's/^/    /'
         fi
     done
+}
+while IFS= read -r cap; do
+    compare "$cap" "json report goenv"
+    n=$((n + 1))
 done < <(captures)
 [ "$n" -gt 0 ] || { echo "same_output: no captures found under $ROOT" >&2; exit 2; }
-echo "same_output: $n captures, $((3 * n)) outputs compared, $differ differ"
+m=0
+while IFS= read -r cap; do
+    compare "$cap" "json report"
+    m=$((m + 1))
+done < <(damaged)
+echo "same_output: $n captures and $m fuzz-corpus capture files, $outs outputs compared, $differ differ"
 [ "$differ" -eq 0 ]
