@@ -15,6 +15,9 @@
 # too, `--json` sorted and `--report`: it is what the reader's sniffing and damage recovery
 # see, which the recordings alone do not.
 #
+# Last, the command line itself: the help of every command and the usage errors clap gives
+# for flags that need another (`--keylog` without `--mitm`, ...), run as `gomodwatch`.
+#
 # Prints one line per capture that differs (with the first differing lines) and a total;
 # exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
 set -euo pipefail
@@ -104,5 +107,35 @@ while IFS= read -r cap; do
     compare "$cap" "json report"
     m=$((m + 1))
 done < <(damaged)
-echo "same_output: $n captures and $m fuzz-corpus capture files, $outs outputs compared, $differ differ"
+# The command line: help texts, and what clap refuses before anything runs (exit status too).
+usages=(
+    "--help" "-h" "--version" "run --help" "run -h" "ca --help" "ca init --help"
+    "ca path --help" "ca show --help" "ca trust --help" "ca untrust --help"
+    "--keylog k.log -r none.pcap" "--upstream-proxy http://127.0.0.1:1 -r none.pcap"
+    "--upstream-proxy nonsense --mitm" "--mitm-timeouts head=1s -r none.pcap"
+    "--mitm-timeouts nonsense --mitm" "--upstream-ca ca.pem -r none.pcap"
+    "run" "run --keylog" "--mitm -r none.pcap" "--bogus"
+)
+# Both called `gomodwatch` (clap names the program after argv[0]); none of these may start
+# anything, but a build that did is stopped after 10 s (and differs).
+mkdir -p "$WORK/before" "$WORK/after"
+ln -s "$A" "$WORK/before/gomodwatch"
+ln -s "$B" "$WORK/after/gomodwatch"
+u=0
+for args in "${usages[@]}"; do
+    u=$((u + 1))
+    for side in before after; do
+        mkdir -p "$OUT/$side/usage"
+        # shellcheck disable=SC2086 # the words of $args are the arguments
+        (cd "$WORK" && timeout 10 "$WORK/$side/gomodwatch" $args 2>&1; echo "exit status $?") \
+            > "$OUT/$side/usage/$u" || true
+    done
+    outs=$((outs + 1))
+    if ! cmp -s "$OUT/before/usage/$u" "$OUT/after/usage/$u"; then
+        differ=$((differ + 1))
+        echo "DIFFERS gomodwatch $args:"
+        diff "$OUT/before/usage/$u" "$OUT/after/usage/$u" | head -6 | sed 's/^/    /'
+    fi
+done
+echo "same_output: $n captures, $m fuzz-corpus capture files and ${#usages[@]} command lines, $outs outputs compared, $differ differ"
 [ "$differ" -eq 0 ]
