@@ -10,6 +10,14 @@
 # OUTDIR/{before,after}/PATH.{json,report,goenv}, labelled by the capture's path so that two
 # builds of the same name never share a sample.
 #
+# The capture_file fuzz corpus (fuzz/corpus/capture_file, tests/data/fuzz-regressions/
+# capture_file: truncated, damaged and odd capture files, seeded from captures/) is replayed
+# too, `--json` sorted and `--report`: it is what the reader's sniffing and damage recovery
+# see, which the recordings alone do not.
+#
+# Last, the command line itself: the help of every command and the usage errors clap gives
+# for flags that need another (`--keylog` without `--mitm`, ...), run as `gomodwatch`.
+#
 # Prints one line per capture that differs (with the first differing lines) and a total;
 # exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
 set -euo pipefail
@@ -36,9 +44,16 @@ captures() {
         sort
 }
 
-# outputs BIN SIDE CAPTURE: writes SIDE/REL.json and SIDE/REL.report
+# Capture files from the fuzz corpus: no extension, no metadata beside them.
+damaged() {
+    find "$ROOT/fuzz/corpus/capture_file" "$ROOT/tests/data/fuzz-regressions/capture_file" \
+        -type f 2>/dev/null | sort
+}
+
+# outputs BIN SIDE CAPTURE [KINDS]: writes SIDE/REL.json, SIDE/REL.report and (unless KINDS
+# leaves it out) SIDE/REL.goenv
 outputs() {
-    local bin=$1 side=$2 cap=$3
+    local bin=$1 side=$2 cap=$3 kinds=${4:-json report goenv}
     local rel=${cap#"$ROOT"/}
     local base=${cap%.gz}; base=${base%.zst}; base=${base%.xz}
     base=${base%.pcapng}; base=${base%.pcap}
@@ -47,6 +62,7 @@ outputs() {
     mkdir -p "$OUT/$side/$(dirname "$rel")"
     (cd "$WORK" && "$bin" "${args[@]}" --json 2>&1 | LC_ALL=C sort) > "$OUT/$side/$rel.json" || true
     (cd "$WORK" && "$bin" "${args[@]}" --report 2>&1) > "$OUT/$side/$rel.report" || true
+    [[ $kinds == *goenv* ]] || return 0
     # With the go command's environment from the recording's metadata, as a user who knows
     # it would give it: the judgements that depend on GOPROXY, GOPRIVATE, GOSUMDB run too.
     local env=()
@@ -64,20 +80,62 @@ PY
 }
 
 n=0
+outs=0
 differ=0
-while IFS= read -r cap; do
-    rel=${cap#"$ROOT"/}
-    outputs "$A" before "$cap"
-    outputs "$B" after "$cap"
-    n=$((n + 1))
-    for kind in json report goenv; do
+# compare CAPTURE KINDS: both builds' outputs of one capture, each kind byte for byte.
+compare() {
+    local cap=$1 kinds=$2 kind
+    local rel=${cap#"$ROOT"/}
+    outputs "$A" before "$cap" "$kinds"
+    outputs "$B" after "$cap" "$kinds"
+    for kind in $kinds; do
+        outs=$((outs + 1))
         if ! cmp -s "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind"; then
             differ=$((differ + 1))
             echo "DIFFERS $rel ($kind):"
             diff "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind" | head -6 | sed 's/^/    /'
         fi
     done
+}
+while IFS= read -r cap; do
+    compare "$cap" "json report goenv"
+    n=$((n + 1))
 done < <(captures)
 [ "$n" -gt 0 ] || { echo "same_output: no captures found under $ROOT" >&2; exit 2; }
-echo "same_output: $n captures, $((3 * n)) outputs compared, $differ differ"
+m=0
+while IFS= read -r cap; do
+    compare "$cap" "json report"
+    m=$((m + 1))
+done < <(damaged)
+# The command line: help texts, and what clap refuses before anything runs (exit status too).
+usages=(
+    "--help" "-h" "--version" "run --help" "run -h" "ca --help" "ca init --help"
+    "ca path --help" "ca show --help" "ca trust --help" "ca untrust --help"
+    "--keylog k.log -r none.pcap" "--upstream-proxy http://127.0.0.1:1 -r none.pcap"
+    "--upstream-proxy nonsense --mitm" "--mitm-timeouts head=1s -r none.pcap"
+    "--mitm-timeouts nonsense --mitm" "--upstream-ca ca.pem -r none.pcap"
+    "run" "run --keylog" "--mitm -r none.pcap" "--bogus"
+)
+# Both called `gomodwatch` (clap names the program after argv[0]); none of these may start
+# anything, but a build that did is stopped after 10 s (and differs).
+mkdir -p "$WORK/before" "$WORK/after"
+ln -s "$A" "$WORK/before/gomodwatch"
+ln -s "$B" "$WORK/after/gomodwatch"
+u=0
+for args in "${usages[@]}"; do
+    u=$((u + 1))
+    for side in before after; do
+        mkdir -p "$OUT/$side/usage"
+        # shellcheck disable=SC2086 # the words of $args are the arguments
+        (cd "$WORK" && timeout 10 "$WORK/$side/gomodwatch" $args 2>&1; echo "exit status $?") \
+            > "$OUT/$side/usage/$u" || true
+    done
+    outs=$((outs + 1))
+    if ! cmp -s "$OUT/before/usage/$u" "$OUT/after/usage/$u"; then
+        differ=$((differ + 1))
+        echo "DIFFERS gomodwatch $args:"
+        diff "$OUT/before/usage/$u" "$OUT/after/usage/$u" | head -6 | sed 's/^/    /'
+    fi
+done
+echo "same_output: $n captures, $m fuzz-corpus capture files and ${#usages[@]} command lines, $outs outputs compared, $differ differ"
 [ "$differ" -eq 0 ]

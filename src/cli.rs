@@ -23,20 +23,7 @@ use std::path::PathBuf;
         tcpdump -i any -w - 'tcp or udp port 53 or icmp or icmp6' | gomodwatch -r - --report\n  \
         gomodwatch run -- go mod download -x                       (a command through the MITM)\n  \
         gomodwatch ca init --permit proxy.golang.org,sum.golang.org",
-    args_conflicts_with_subcommands = true,
-    // `--mitm`'s words for the options it shares with `run` (MitmCerts has `run`'s).
-    mut_arg("upstream_ca", |a| a.help(
-        "Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one). \
-         Upstream certificates are always verified"
-    )),
-    mut_arg("upstream_proxy", |a| a.requires("mitm").help(
-        "Reach every server through this HTTP proxy (http://[user:password@]host:port): \
-         CONNECT for https, forwarded requests for http"
-    )),
-    mut_arg("keylog", |a| a.requires("mitm").help(
-        "Write the TLS secrets of both legs (client and server side) to FILE in the NSS key \
-         log format, for Wireshark (owner-only; refuses to overwrite without --force)"
-    ))
+    args_conflicts_with_subcommands = true
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -111,7 +98,7 @@ pub(crate) enum Command {
     HTTPS_PROXY=http://corp:3128 gomodwatch run --report -- go get example.com/m@latest")]
 pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub(crate) certs: MitmCerts,
+    pub(crate) certs: MitmCerts<true>,
 
     #[command(flatten)]
     pub(crate) view: ViewOpts,
@@ -137,27 +124,64 @@ pub(crate) struct RunArgs {
     pub(crate) command: Vec<OsString>,
 }
 
-/// The MITM's certificates and route to servers: options of `--mitm` and of `run`. The
-/// help is `run`'s; `Cli` gives `--mitm`'s its own words (and `requires = "mitm"`) with
-/// `mut_arg`. Under `run`, HTTPS_PROXY in the environment is the upstream proxy unless
-/// `--upstream-proxy` says otherwise.
+/// The MITM's certificates and route to servers: options of `--mitm` (`MitmCerts<false>`,
+/// in [`MitmOpts`]) and of `run` (`MitmCerts<true>`). The two differ only in their help
+/// words and in `--mitm`'s requiring `--mitm`, chosen by `RUN` when the program is built.
+/// (`mut_arg` on `Cli` did the same when it started: about 56 000 instructions, clap moving
+/// its `Command` around, on every start; 2 % of replaying a small capture.) Under `run`,
+/// HTTPS_PROXY in the environment is the upstream proxy unless `--upstream-proxy` says
+/// otherwise.
 #[derive(Args, Debug, Clone)]
-pub(crate) struct MitmCerts {
+pub(crate) struct MitmCerts<const RUN: bool> {
     /// Where the MITM CA lives (created on first use) [default: ~/.config/gomodwatch].
     #[arg(long, value_name = "DIR")]
     pub(crate) ca_dir: Option<PathBuf>,
 
-    /// Also trust this CA (PEM) for upstream servers.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = if RUN {
+        "Also trust this CA (PEM) for upstream servers"
+    } else {
+        "Also trust this CA (PEM) for upstream servers (a private proxy or a corporate one). \
+         Upstream certificates are always verified"
+    })]
     pub(crate) upstream_ca: Option<PathBuf>,
 
-    /// Reach every server through this HTTP proxy [default: HTTPS_PROXY from the environment].
-    #[arg(long, value_name = "URL", value_parser = UpstreamProxy::parse)]
+    #[arg(long, value_name = "URL", value_parser = UpstreamProxy::parse,
+          requires = mitm_unless_run(RUN), help = if RUN {
+        "Reach every server through this HTTP proxy [default: HTTPS_PROXY from the environment]"
+    } else {
+        "Reach every server through this HTTP proxy (http://[user:password@]host:port): \
+         CONNECT for https, forwarded requests for http"
+    })]
     pub(crate) upstream_proxy: Option<UpstreamProxy>,
 
-    /// Write both legs' TLS secrets to FILE (NSS key log format, owner-only).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = mitm_unless_run(RUN), help = if RUN {
+        "Write both legs' TLS secrets to FILE (NSS key log format, owner-only)"
+    } else {
+        "Write the TLS secrets of both legs (client and server side) to FILE in the NSS key \
+         log format, for Wireshark (owner-only; refuses to overwrite without --force)"
+    })]
     pub(crate) keylog: Option<PathBuf>,
+}
+
+/// `requires = "mitm"` for `--mitm`'s options; nothing for `run`'s.
+fn mitm_unless_run(run: bool) -> clap::builder::Resettable<clap::Id> {
+    if run {
+        clap::builder::Resettable::Reset
+    } else {
+        clap::builder::Resettable::Value(clap::Id::from("mitm"))
+    }
+}
+
+impl MitmCerts<true> {
+    /// `run`'s options as those of a `--mitm` run, with this upstream proxy.
+    fn for_mitm(&self, upstream_proxy: Option<UpstreamProxy>) -> MitmCerts<false> {
+        MitmCerts {
+            ca_dir: self.ca_dir.clone(),
+            upstream_ca: self.upstream_ca.clone(),
+            upstream_proxy,
+            keylog: self.keylog.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -287,7 +311,7 @@ pub(crate) struct LiveOpts {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct MitmOpts {
     #[command(flatten)]
-    pub(crate) certs: MitmCerts,
+    pub(crate) certs: MitmCerts<false>,
 
     /// MITM timeouts, KEY=DURATION[,...] (units ms, s, m, h); keys not given keep their
     /// defaults: head=10s (the client's request to the proxy), idle=90s (nothing said by
@@ -427,10 +451,7 @@ impl RunArgs {
         let mut c = base.clone();
         c.command = None;
         c.mitm = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.mitm_opts.certs = MitmCerts {
-            upstream_proxy,
-            ..self.certs.clone()
-        };
+        c.mitm_opts.certs = self.certs.for_mitm(upstream_proxy);
         c.view = self.view.clone();
         c.model = self.model.clone();
         c.fleet = self.fleet.clone();
