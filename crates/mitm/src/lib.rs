@@ -10,6 +10,7 @@
 mod accept;
 pub mod ca;
 mod constraints;
+mod dial;
 mod explicit;
 mod guard;
 mod h2frames;

@@ -176,6 +176,7 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
                 connect_ms: tcp.timing.connect_ms,
                 tls_ms: None,
             },
+            upstream: tcp.timing.detour,
         },
         false,
     );

@@ -157,6 +157,7 @@ pub(crate) async fn intercept(
                 connect_ms: timing.connect_ms,
                 tls_ms: Some(up.tls_ms),
             },
+            upstream: timing.detour,
         },
         h2,
     );

@@ -4,11 +4,13 @@
 //! roots, plus any CA the user adds (`--upstream-ca`, for a corporate proxy or a private
 //! Athens). There is no switch to turn verification off.
 
+use super::dial;
 use super::guard::SelfAddr;
 use super::head::{self, Head};
 use super::limits::{Shown, Timeouts};
 use super::trust::Trust;
 use base64::Engine;
+use gomodwatch_wire::vocab::Upstream;
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -104,10 +106,13 @@ fn percent(s: &str) -> String {
 }
 
 /// How long each phase of reaching the server took.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Timing {
     pub(crate) dns_ms: Option<f64>,
     pub(crate) connect_ms: Option<f64>,
+    /// When more than one address was tried: which, and what each did (the connection
+    /// event's `upstream` on a connection that succeeded after a fallback).
+    pub(crate) detour: Option<Box<Upstream>>,
 }
 
 /// Why the server could not be reached, with the phase it failed in.
@@ -289,31 +294,54 @@ async fn dial(
     if let Some(a) = addrs.iter().find(|a| reach.me.is_self(**a)) {
         return Err((Some(*a), ConnectError::Loop(*a)));
     }
-    let mut last = None;
-    for addr in &addrs {
-        let t = Instant::now();
-        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                timing.connect_ms = Some(ms(t));
-                let _ = s.set_nodelay(true);
-                return Ok((s, *addr));
-            }
-            Ok(Err(e)) => last = Some((*addr, e)),
-            Err(_) => {
-                let e = ConnectError::Timeout {
-                    phase: Phase::Connect,
-                    after: limit,
-                };
-                return Err((Some(*addr), e));
-            }
-        }
+    let t = tokio::time::Instant::now();
+    let log = dial::Log::default();
+    let won = dial::parallel(&addrs, deadline, dial::FALLBACK_DELAY, &log).await;
+    let attempts = log.finish();
+    // The whole connect phase: what a fallback cost is in it.
+    timing.connect_ms = Some(t.elapsed().as_micros() as f64 / 1000.0);
+    timing.detour = dial::account(&attempts).map(|message| {
+        Box::new(Upstream {
+            message: Some(message),
+            tried: dial::tried(&attempts, t),
+            ..Default::default()
+        })
+    });
+    if let Some(s) = won {
+        let _ = s.set_nodelay(true);
+        let server = s.peer_addr().unwrap_or(addrs[0]);
+        return Ok((s, server));
     }
-    Err(match last {
-        Some((a, e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            (Some(a), ConnectError::Refused(e.to_string()))
-        }
-        Some((a, e)) => (Some(a), ConnectError::Connect(e.to_string())),
-        None => (None, ConnectError::Dns("no addresses".into())),
+    // As Go says it: the first error of the addresses tried first; a timeout when the
+    // deadline ran out.
+    let also = timing
+        .detour
+        .as_ref()
+        .and_then(|d| d.message.clone())
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    let first = attempts.first();
+    let addr = first.map(|a| a.addr);
+    let timed_out = tokio::time::Instant::now() >= deadline;
+    Err(match first.and_then(|a| a.end.clone()).map(|e| e.1) {
+        _ if timed_out => (
+            addr,
+            ConnectError::Timeout {
+                phase: Phase::Connect,
+                after: limit,
+            },
+        ),
+        Some(dial::Outcome::Refused(e)) => (addr, ConnectError::Refused(format!("{e}{also}"))),
+        Some(dial::Outcome::Error(e)) => (addr, ConnectError::Connect(format!("{e}{also}"))),
+        Some(dial::Outcome::NoAnswer(d)) => (
+            addr,
+            ConnectError::Connect(format!(
+                "no answer within {} (its share of --mitm-timeouts connect={}){also}",
+                Shown(d),
+                Shown(limit)
+            )),
+        ),
+        _ => (addr, ConnectError::Dns("no addresses".into())),
     })
 }
 

@@ -11,6 +11,7 @@ fn open(id: u64) -> StreamEvent {
         scheme: "https",
         tls: None,
         setup: Default::default(),
+        upstream: None,
     }
 }
 

@@ -6,7 +6,9 @@ use super::context::Close;
 use super::http2::Http2;
 use super::reassembly::Chunk;
 use super::shared::{ConnMeta, Core};
-use crate::vocab::{ConnError, Connection, Dir, Event, Setup, Source, StreamEvent, TlsInfo, Ts};
+use crate::vocab::{
+    ConnError, Connection, Dir, Event, Setup, Source, StreamEvent, TlsInfo, Ts, Upstream,
+};
 use std::net::SocketAddr;
 
 /// A proxied connection being decoded.
@@ -14,6 +16,7 @@ struct Stream {
     meta: ConnMeta,
     host: String,
     tls: Option<Box<TlsInfo>>,
+    upstream: Option<Box<Upstream>>,
     first: Ts,
     last: Ts,
     bytes: [u64; 2],
@@ -38,6 +41,7 @@ impl Streams {
                 scheme,
                 tls,
                 setup,
+                upstream,
             } => {
                 core.stats.connections += 1;
                 core.last_ts = core.last_ts.max(ts);
@@ -62,6 +66,7 @@ impl Streams {
                         meta,
                         host,
                         tls,
+                        upstream,
                         first: ts,
                         last: ts,
                         bytes: [0, 0],
@@ -173,5 +178,6 @@ fn end(s: &mut Stream, ts: Ts, error: Option<ConnError>, core: &mut Core) {
     c.error = if finished { None } else { error };
     c.server_name = Some(s.host.clone());
     c.protocol = s.app.protocol();
+    c.upstream = s.upstream.take();
     core.out.push(Event::Connection(c));
 }

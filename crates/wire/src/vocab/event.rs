@@ -107,7 +107,8 @@ pub enum ConnError {
     Timeout,
 }
 
-/// Extension (MITM): what reaching the server through the proxy met, when it failed.
+/// Extension (MITM): what reaching the server through the proxy met, when it failed, or
+/// when it connected only after an address failed (Happy Eyeballs fallback).
 #[derive(Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Upstream {
     /// What failed, in words (the same text as the 502 the client got).
@@ -121,6 +122,26 @@ pub struct Upstream {
     pub proxy_status: Option<u16>,
     /// The realm of a 407's `Proxy-Authenticate`.
     pub proxy_realm: Option<String>,
+    /// The addresses the dialer tried, in the order it started them, when there was more
+    /// than one (absent otherwise: an object that was never extended stays as it was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tried: Vec<Tried>,
+}
+
+/// Extension (MITM): one address the dialer tried.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Tried {
+    /// The address (`[v6]:port` or `v4:port`).
+    pub address: SocketAddr,
+    /// `connected`, `refused`, `no-answer` (its share of the connect timeout ran out),
+    /// `abandoned` (still unanswered when another address connected), `error`.
+    pub outcome: &'static str,
+    /// When it was started, from the start of the connect phase.
+    pub start_ms: f64,
+    /// How long it ran until its outcome.
+    pub ms: f64,
+    /// The system's error, for `refused` and `error`.
+    pub error: Option<String>,
 }
 
 /// A TCP connection (or a proxied one), told when it ends: the `connection` event.

@@ -52,6 +52,9 @@ pub enum StreamEvent {
         tls: Option<Box<TlsInfo>>,
         /// What reaching the server cost (DNS, connect, TLS).
         setup: Setup,
+        /// What reaching it met on the way, when an address failed before one connected
+        /// (the connection event's `upstream`); None otherwise.
+        upstream: Option<Box<Upstream>>,
     },
     /// Plaintext one side sent.
     Data {
