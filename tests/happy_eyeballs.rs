@@ -127,6 +127,24 @@ fn a_dead_ipv6_route_costs_300_ms_through_the_mitm_as_without_it() {
     let mods = of_type(&events, "module");
     assert_eq!(mods.len(), 1, "{mods:?}");
     assert_eq!(mods[0]["outcome"], "ok", "{}", mods[0]);
+    // The fallback is a cost the report names (a warning with its cause), never an error.
+    let problems = &of_type(&events, "summary")[0]["problems"];
+    let fallback = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["text"].as_str().unwrap_or("").contains("after a fallback"))
+        .unwrap_or_else(|| panic!("no fallback problem: {problems}"));
+    assert_eq!(fallback["severity"], "warning", "{fallback}");
+    assert_eq!(fallback["cause"], "timeout", "{fallback}");
+    assert!(
+        problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["severity"] != "error"),
+        "{problems}"
+    );
     assert_eq!(
         format!(
             "{}@{}",

@@ -12,6 +12,22 @@ use gomodwatch_wire::vocab::ConnError;
 
 impl Session {
     pub(super) fn mitm_problems(&self, out: &mut Vec<Problem>) {
+        for (host, (n, message)) in &self.network.mitm_fallbacks {
+            out.push(
+                Problem {
+                    severity: Severity::Warning,
+                    text: format!(
+                        "gomodwatch's MITM reached {host} only after a fallback ({n} \
+                         connection{}): {message}; the go command's own dialer does the same, \
+                         so each new connection costs that wait — fix the route of the address \
+                         that did not answer, or its DNS record",
+                        if *n == 1 { "" } else { "s" }
+                    ),
+                    ..Default::default()
+                }
+                .caused(Cause::Timeout, "connect", host.clone()),
+            );
+        }
         for ((host, message), f) in &self.network.mitm_failures {
             let n = if f.count == 1 {
                 "once".to_string()

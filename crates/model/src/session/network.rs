@@ -103,6 +103,9 @@ pub struct Network {
     /// A proxy failed the go command's `/sumdb/NAME/supported` question with something
     /// other than 200/404/410: (the request's URL, its status or error).
     pub(crate) sumdb_supported_failed: Option<(String, String, Option<u16>)>,
+    /// The MITM got through only after its dialer fell back to the other address family
+    /// (Happy Eyeballs): host → (connections, what it said about the first).
+    pub(crate) mitm_fallbacks: BTreeMap<String, (u64, String)>,
     /// Where proxies redirected downloads (a CDN): `scheme://host:port` → the proxy.
     pub(crate) redirect_targets: BTreeMap<String, String>,
     /// Successful connections by server port: (start, server address).
@@ -122,6 +125,17 @@ impl Network {
                     .as_deref()
                     .is_some_and(|m| m.starts_with("DNS lookup failed"))
         };
+        if let (Some(up), None) = (c.upstream.as_deref(), c.error) {
+            // A dial that succeeded after trying more than one address.
+            if let Some(m) = &up.message {
+                let host = name.clone().unwrap_or_else(|| c.server.to_string());
+                if self.mitm_fallbacks.len() < MAX_ENTRIES
+                    || self.mitm_fallbacks.contains_key(&host)
+                {
+                    self.mitm_fallbacks.entry(host).or_insert((0, m.clone())).0 += 1;
+                }
+            }
+        }
         if let Some((up, error)) = c
             .upstream
             .as_deref()
