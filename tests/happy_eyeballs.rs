@@ -133,7 +133,12 @@ fn a_dead_ipv6_route_costs_300_ms_through_the_mitm_as_without_it() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["text"].as_str().unwrap_or("").contains("after a fallback"))
+        .find(|p| {
+            p["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("after a fallback")
+        })
         .unwrap_or_else(|| panic!("no fallback problem: {problems}"));
     assert_eq!(fallback["severity"], "warning", "{fallback}");
     assert_eq!(fallback["cause"], "timeout", "{fallback}");
