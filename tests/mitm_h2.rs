@@ -13,6 +13,7 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 struct World {
     ns: LoNetns,
@@ -228,6 +229,48 @@ fn go_commands_keep_http2_through_mitm() {
             let h1 = h["h1"].as_str().unwrap_or_else(|| panic!("{h}"));
             assert!(sums.contains(h1), "{h1}");
         }
+    }
+}
+
+/// A zip's `h1:` (and so a checksum mismatch) is told as its download ends, while the MITM
+/// keeps running — not when gomodwatch exits (issue 24).
+#[test]
+fn zip_hashes_arrive_while_the_mitm_runs() {
+    if !can_run("zip_hashes_arrive_while_the_mitm_runs", LIVE) {
+        return;
+    }
+    let w = world("hl");
+    let events_file = w.dir.join("events.ndjson");
+    let ca = w.upstream_ca.to_str().unwrap().to_string();
+    let run = w.mitm(&[
+        "--upstream-ca",
+        &ca,
+        "--output",
+        events_file.to_str().unwrap(),
+    ]);
+    let goproxy = format!("{},{}", https(A), https(B));
+    let (ok, xlog) = w.go(&go127(), &goproxy, &["mod", "download", "-x", YAML, TOML]);
+    assert!(ok, "go failed: {xlog}");
+    // The proxy is still running: its events so far must hold both zips' hashes.
+    let sums = h1_sums();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let hashed = loop {
+        let text = std::fs::read_to_string(&events_file).unwrap_or_default();
+        let events = parse_ndjson(text.as_bytes());
+        let hashed: Vec<String> = of_type(&events, "hash")
+            .iter()
+            .filter_map(|h| h["h1"].as_str().map(str::to_string))
+            .collect();
+        if hashed.len() >= 2 || std::time::Instant::now() > deadline {
+            break hashed;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(hashed.len(), 2, "hashes seen while running: {hashed:?}");
+    for h1 in &hashed {
+        assert!(sums.contains(h1.as_str()), "{h1}");
     }
 }
 
