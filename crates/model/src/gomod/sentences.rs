@@ -1,7 +1,7 @@
 //! The per-module sentences for the causes the model tells apart: a body the go command
 //! cannot use, credentials, a CDN that failed, a checksum database out of reach.
 
-use super::{
+use super::judgement::{
     artifact_name, proxy_name, status_text, Finding, JudgeCtx, Outcome, Severity, SumdbDown,
 };
 use crate::gomod::cause::Cause;
