@@ -13,7 +13,6 @@ use super::sentences::{
     checksum_problem, failure_sentence, invalid_response_sentence, redirect_failure,
     sumdb_unreachable,
 };
-use gomodwatch_wire::vocab::time::Ts;
 
 /// Artifacts in the order they are judged.
 const ARTIFACTS: [Kind; 6] = [

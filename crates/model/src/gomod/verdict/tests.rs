@@ -1,4 +1,5 @@
 use super::*;
+use gomodwatch_wire::vocab::time::Ts;
 
 /// A `.info` request with no answer seen, in a session that lost `lost` somethings.
 fn unanswered(lost: u64, lost_in_tap: bool) -> String {
