@@ -152,17 +152,7 @@ impl SessionConfig {
     /// (GOSUMDB), and, when GOPROXY is known, only when one of its entries could be there.
     pub(crate) fn may_be_goproxy_entry(&self, addr: &std::net::SocketAddr) -> bool {
         let config = self;
-        let at = |u: &str| {
-            url::parse(u).is_some_and(|u| {
-                u.port_or_known_default() == Some(addr.port())
-                    && match u.host() {
-                        Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
-                        Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
-                        Some(url::Host::Domain(_)) => true,
-                        None => false,
-                    }
-            })
-        };
+        let at = |u: &str| url::parse(u).is_some_and(|u| url::could_be_at(&u, addr, |_| true));
         let exact_sumdb = config
             .go_env
             .as_ref()

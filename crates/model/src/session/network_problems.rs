@@ -117,17 +117,9 @@ impl Session {
         let Some(u) = url::parse(entry) else {
             return false;
         };
-        if u.port_or_known_default() != Some(addr.port()) {
-            return false;
-        }
-        match u.host() {
-            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
-            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
-            Some(url::Host::Domain(d)) => {
-                name.is_none_or(|n| n == d) || !self.network.lookups.contains_key(d)
-            }
-            None => false,
-        }
+        url::could_be_at(&u, addr, |d| {
+            name.is_none_or(|n| n == d) || !self.network.lookups.contains_key(d)
+        })
     }
 
     /// The advice for an endpoint that refused or never answered, by what it is.
@@ -330,15 +322,8 @@ impl Session {
             .redirect_targets
             .iter()
             .find(|(origin, _)| {
-                url::parse(origin).is_some_and(|u| {
-                    u.port_or_known_default() == Some(addr.port())
-                        && match u.host() {
-                            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
-                            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
-                            Some(url::Host::Domain(d)) => name.is_none_or(|n| n == d),
-                            None => false,
-                        }
-                })
+                url::parse(origin)
+                    .is_some_and(|u| url::could_be_at(&u, addr, |d| name.is_none_or(|n| n == d)))
             })
             .map(|(o, p)| (o.clone(), p.clone()))
     }

@@ -20,16 +20,11 @@ impl Session {
         }
         let url = self.config.go_env.as_ref()?.sumdb_url()?;
         let u = url::parse(&url)?;
-        if u.port_or_known_default() != Some(addr.port()) {
-            return None;
-        }
-        let same = match u.host()? {
-            url::Host::Ipv4(ip) => std::net::IpAddr::V4(ip) == addr.ip(),
-            url::Host::Ipv6(ip) => std::net::IpAddr::V6(ip) == addr.ip(),
-            // A name the traffic never resolved (a hosts file) may be any address on
-            // that port; one it resolved must be the name the connection carried.
-            url::Host::Domain(d) => name.is_none_or(|n| n == d) && !self.proxies_could_be(addr),
-        };
+        // A name the traffic never resolved (a hosts file) may be any address on that
+        // port; one it resolved must be the name the connection carried.
+        let same = url::could_be_at(&u, addr, |d| {
+            name.is_none_or(|n| n == d) && !self.proxies_could_be(addr)
+        });
         same.then_some(url)
     }
 

@@ -76,6 +76,22 @@ pub(crate) fn origin(u: &Url) -> String {
     }
 }
 
+/// Could this URL's server be at `addr`? Same port, and the same address for a literal;
+/// for a name, `domain` decides (whether the traffic resolved it elsewhere).
+pub fn could_be_at(
+    u: &Url,
+    addr: &std::net::SocketAddr,
+    domain: impl FnOnce(&str) -> bool,
+) -> bool {
+    u.port_or_known_default() == Some(addr.port())
+        && match u.host() {
+            Some(Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) == addr.ip(),
+            Some(Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) == addr.ip(),
+            Some(Host::Domain(d)) => domain(d),
+            None => false,
+        }
+}
+
 /// `host:port`, with the scheme's default port filled in: comparable with the socket
 /// address a connection went to.
 pub fn host_port(u: &Url) -> Option<String> {
