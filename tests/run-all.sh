@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, as CI runs it: system packages, formatting, lints, then the whole test suite
-# (release build: the replay and live-capture tests push real traffic), then the fuzz
+# (the `ci` profile: optimised, as the replay and live-capture tests push real traffic), then the fuzz
 # targets: corpora replayed and 10 s of fuzzing each (tests/fuzz.sh; GMW_FUZZ_SECONDS
 # changes it). The live-capture tests need root (they open interfaces and create network
 # namespaces).
@@ -13,5 +13,5 @@ if [ "$(id -u)" != 0 ]; then
 fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --release --locked "$@"
+cargo test --workspace --profile ci --locked "$@"
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"
