@@ -18,16 +18,17 @@
 //!
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
+mod chunks;
+
 use super::h1::{HashError, ZipHasher};
+use chunks::{Kept, Spare};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Bytes per chunk handed to the worker.
-/// (Below glibc's mmap threshold, so chunk buffers are recycled, not faulted in afresh.)
-pub(crate) const CHUNK: usize = 64 << 10;
+pub(crate) use chunks::CHUNK;
 /// Chunks in flight (bounds the memory between the threads).
 const QUEUE: usize = 256;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
@@ -130,6 +131,7 @@ impl HashPool {
                         active: HashMap::new(),
                         shared,
                         results,
+                        hasher: None,
                     };
                     worker.run(jobs)
                 })
@@ -146,6 +148,11 @@ impl HashPool {
             outstanding: 0,
             deferred: Vec::new(),
         }
+    }
+
+    /// An empty buffer for the next chunk of zip bytes (one the workers gave back, if any).
+    pub(crate) fn chunk(&self) -> Vec<u8> {
+        self.shared.spare.take()
     }
 
     /// Sends a job; `false` if it could not be delivered (worker behind in live mode).
@@ -166,7 +173,10 @@ impl HashPool {
                     self.deferred.push(job);
                     true
                 }
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+                    if let Job::Data { bytes, .. } = job {
+                        self.shared.spare.give(bytes);
+                    }
                     self.give_up(id);
                     false
                 }
@@ -253,7 +263,7 @@ enum Mode {
     Inflate(Box<ZipHasher>),
     /// Expecting the same bytes as before: only the raw hash, and the bytes kept in case
     /// they are not.
-    Speculate(Vec<u8>),
+    Speculate(Kept),
     /// Expecting the same bytes as a download hashed before, with no room to keep them:
     /// only the raw hash.
     CheckRaw,
@@ -271,7 +281,7 @@ type Key = (String, String);
 struct Parked {
     id: u64,
     raw: [u8; 32],
-    buf: Vec<u8>,
+    buf: Kept,
 }
 
 #[derive(Default)]
@@ -294,6 +304,8 @@ struct Shared {
     /// Downloads whose hash was given up (a chunk could not be handed over, or the body
     /// lost bytes) and whose End has not been seen: their chunks still queued are skipped.
     given_up: Mutex<HashSet<u64>>,
+    /// Emptied chunk buffers going back to the decoder.
+    spare: Spare,
 }
 
 impl Shared {
@@ -310,6 +322,8 @@ struct Worker {
     active: HashMap<u64, Download>,
     shared: Arc<Shared>,
     results: mpsc::Sender<HashResult>,
+    /// A hasher whose buffers are kept for the next zip inflated.
+    hasher: Option<Box<ZipHasher>>,
 }
 
 impl Worker {
@@ -324,8 +338,10 @@ impl Worker {
                 Job::Data { id, bytes } => {
                     // A hash given up costs nothing more: the megabyte or so still queued
                     // for it when a fast download outran the worker is not inflated.
-                    if !self.shared.given_up().contains(&id) {
-                        self.data(id, &bytes)
+                    if self.shared.given_up().contains(&id) {
+                        self.shared.spare.give(bytes);
+                    } else {
+                        self.data(id, bytes)
                     }
                 }
                 Job::End { id, complete } => {
@@ -352,7 +368,7 @@ impl Worker {
                         && (st.known.contains_key(k)
                             || st.inflating.get(k).copied().unwrap_or(0) > 0) =>
                 {
-                    Mode::Speculate(Vec::new())
+                    Mode::Speculate(Kept::default())
                 }
                 // Seen before, and no room to keep any of it.
                 Some(k) if self.shared.check_raw_past_budget && st.known.contains_key(k) => {
@@ -360,9 +376,9 @@ impl Worker {
                 }
                 Some(k) => {
                     *st.inflating.entry(k.clone()).or_default() += 1;
-                    Mode::Inflate(Box::default())
+                    Mode::Inflate(self.hasher.take().unwrap_or_default())
                 }
-                None => Mode::Inflate(Box::default()),
+                None => Mode::Inflate(self.hasher.take().unwrap_or_default()),
             }
         };
         self.active.insert(
@@ -375,14 +391,14 @@ impl Worker {
         );
     }
 
-    fn data(&mut self, id: u64, bytes: &[u8]) {
+    fn data(&mut self, id: u64, bytes: Vec<u8>) {
         let Some(d) = self.active.get_mut(&id) else {
-            return;
+            return self.shared.spare.give(bytes);
         };
-        d.raw.update(bytes);
+        d.raw.update(&bytes);
         let kept = &self.shared.kept;
         match &mut d.mode {
-            Mode::Inflate(z) => z.update(bytes),
+            Mode::Inflate(z) => z.update(&bytes),
             Mode::Speculate(buf) => {
                 let out_of_room = kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget;
                 let known = || {
@@ -391,24 +407,30 @@ impl Worker {
                 };
                 if out_of_room && self.shared.check_raw_past_budget && known() {
                     kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    std::mem::take(buf).release(&self.shared.spare);
                     d.mode = Mode::CheckRaw;
                 } else if out_of_room {
                     // Out of room: inflate what was kept and carry on inflating.
-                    let mut z = Box::<ZipHasher>::default();
-                    z.update(buf);
-                    z.update(bytes);
+                    let mut z = self.hasher.take().unwrap_or_default();
+                    for piece in buf.pieces() {
+                        z.update(piece);
+                    }
+                    z.update(&bytes);
                     kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    std::mem::take(buf).release(&self.shared.spare);
                     if let Some(k) = &d.key {
                         *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
                     }
                     d.mode = Mode::Inflate(z);
                 } else {
                     kept.fetch_add(bytes.len(), Ordering::Relaxed);
-                    buf.extend_from_slice(bytes);
+                    buf.push(bytes);
+                    return;
                 }
             }
             Mode::CheckRaw => {}
         }
+        self.shared.spare.give(bytes);
     }
 
     fn send(&self, exchange: u64, h1: Result<String, HashError>) {
@@ -421,12 +443,13 @@ impl Worker {
         match d.mode {
             Mode::Speculate(buf) => {
                 if !complete {
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    self.release(buf);
                     return self.send(id, Err(HashError::Incomplete));
                 }
                 let Some(k) = key else {
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-                    return self.send(id, inflate(&buf));
+                    let h1 = self.inflate(&buf);
+                    self.release(buf);
+                    return self.send(id, h1);
                 };
                 let mut st = self.shared.lock();
                 if let Some(h1) = st
@@ -436,7 +459,7 @@ impl Worker {
                     .map(|x| x.h1.clone())
                 {
                     drop(st);
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    self.release(buf);
                     return self.send(id, Ok(h1));
                 }
                 if st.inflating.get(&k).copied().unwrap_or(0) > 0 {
@@ -448,8 +471,8 @@ impl Worker {
                     return;
                 }
                 drop(st);
-                self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-                let h1 = inflate(&buf);
+                let h1 = self.inflate(&buf);
+                self.release(buf);
                 self.remember(&k, raw, &h1);
                 self.send(id, h1);
             }
@@ -465,12 +488,14 @@ impl Worker {
                 drop(st);
                 self.send(id, same.ok_or(HashError::DiffersFromEarlier))
             }
-            Mode::Inflate(z) => {
+            Mode::Inflate(mut z) => {
                 let h1 = if complete {
-                    z.finish()
+                    z.finish_and_reset()
                 } else {
+                    z.reset();
                     Err(HashError::Incomplete)
                 };
+                self.hasher = Some(z);
                 if let Some(k) = &key {
                     if complete {
                         self.remember(k, raw, &h1);
@@ -480,6 +505,22 @@ impl Worker {
                 self.send(id, h1);
             }
         }
+    }
+
+    /// Bytes kept to speculate are no longer needed: out of the budget, chunks back to
+    /// the decoder.
+    fn release(&self, buf: Kept) {
+        self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+        buf.release(&self.shared.spare);
+    }
+
+    /// The `h1:` of kept bytes, with the worker's reused hasher.
+    fn inflate(&mut self, buf: &Kept) -> Result<String, HashError> {
+        let z = self.hasher.get_or_insert_with(Box::default);
+        for piece in buf.pieces() {
+            z.update(piece);
+        }
+        z.finish_and_reset()
     }
 
     fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, HashError>) {
@@ -499,7 +540,7 @@ impl Worker {
 
     /// One inflating download of `k` ended: parked twins get its answer (same raw bytes),
     /// or, once nothing of `k` is inflating any more, are inflated themselves.
-    fn resolve_parked(&self, k: &Key) {
+    fn resolve_parked(&mut self, k: &Key) {
         let (parked, known) = {
             let mut st = self.shared.lock();
             let left = st.inflating.get_mut(k).map(|n| {
@@ -521,20 +562,14 @@ impl Worker {
             (ready, known)
         };
         for p in parked {
-            self.shared.kept.fetch_sub(p.buf.len(), Ordering::Relaxed);
             let h1 = match &known {
                 Some((raw, h1)) if *raw == p.raw => Ok(h1.clone()),
-                _ => inflate(&p.buf),
+                _ => self.inflate(&p.buf),
             };
+            self.release(p.buf);
             self.send(p.id, h1);
         }
     }
-}
-
-fn inflate(buf: &[u8]) -> Result<String, HashError> {
-    let mut z = ZipHasher::new();
-    z.update(buf);
-    z.finish()
 }
 
 #[cfg(test)]

@@ -38,6 +38,13 @@ fn module_zip(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The `h1:` of a whole zip.
+fn inflate(zip: &[u8]) -> Result<String, HashError> {
+    let mut z = ZipHasher::new();
+    z.update(zip);
+    z.finish()
+}
+
 /// Hands over the start and every chunk of download `id` (of `module`@v1.0.0).
 fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
     let module = module.map(str::to_string);
