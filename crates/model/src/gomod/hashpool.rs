@@ -19,6 +19,7 @@
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
 mod chunks;
+mod handoff;
 
 use super::h1::{HashError, ZipHasher};
 use chunks::{Kept, Spare};
@@ -31,6 +32,10 @@ use std::thread::JoinHandle;
 pub(crate) use chunks::CHUNK;
 /// Chunks in flight (bounds the memory between the threads).
 const QUEUE: usize = 256;
+/// Chunks handed over together: one hand-off per 64 KiB woke a worker (a futex call on
+/// each side) some 5 000 times per 300 MB replayed. A batch also goes when the decoder
+/// polls for results (every 256 packets, every MITM stream event), so nothing waits long.
+const BATCH_CHUNKS: usize = 4;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
 const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
@@ -95,7 +100,7 @@ impl PoolLimits {
 }
 
 pub(crate) struct HashPool {
-    txs: Vec<SyncSender<Job>>,
+    txs: Vec<SyncSender<Vec<Job>>>,
     shared: Arc<Shared>,
     rx: Receiver<HashResult>,
     workers: Vec<JoinHandle<()>>,
@@ -106,6 +111,14 @@ pub(crate) struct HashPool {
     /// Ends that found the queue full (live mode): sent at the next chance, since the
     /// worker holds the download until its End arrives.
     deferred: Vec<Job>,
+    /// Jobs gathered per worker, and the chunks among them.
+    pending: Vec<(Vec<Job>, usize)>,
+    /// Downloads a batch could not be delivered for (live mode): their next chunks are
+    /// refused, so that their sinks stop copying; forgotten at their End.
+    lost: HashSet<u64>,
+    /// Live mode: chunks a worker may have queued (as before batching: the bound is in
+    /// bytes, whatever the batches' sizes).
+    queue: usize,
 }
 
 impl HashPool {
@@ -118,8 +131,16 @@ impl HashPool {
         });
         let mut txs = Vec::new();
         let mut workers = Vec::new();
+        let queue = (limits.queue / WORKERS).max(1);
+        // A replay blocks on a full channel: batches bound the chunks. Live, batches may be
+        // small (flushed at each poll), so the chunks queued are counted (`Shared::queued`).
+        let batches = if blocking {
+            (queue / BATCH_CHUNKS).max(1)
+        } else {
+            queue
+        };
         for i in 0..WORKERS {
-            let (tx, jobs) = mpsc::sync_channel((limits.queue / WORKERS).max(1));
+            let (tx, jobs) = mpsc::sync_channel(batches);
             let (results, shared) = (results.clone(), shared.clone());
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
@@ -132,6 +153,7 @@ impl HashPool {
                         shared,
                         results,
                         hasher: None,
+                        index: i,
                     };
                     worker.run(jobs)
                 })
@@ -147,6 +169,9 @@ impl HashPool {
             blocking,
             outstanding: 0,
             deferred: Vec::new(),
+            pending: (0..WORKERS).map(|_| (Vec::new(), 0)).collect(),
+            lost: HashSet::new(),
+            queue,
         }
     }
 
@@ -155,53 +180,15 @@ impl HashPool {
         self.shared.spare.take()
     }
 
-    /// Sends a job; `false` if it could not be delivered (worker behind in live mode).
-    pub(crate) fn send(&mut self, job: Job) -> bool {
-        let id = match &job {
-            Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
-        };
-        let Some(tx) = self.txs.get(id as usize % WORKERS.max(1)) else {
-            return false;
-        };
-        let is_end = matches!(job, Job::End { .. });
-        let sent = if self.blocking {
-            tx.send(job).is_ok()
-        } else {
-            match tx.try_send(job) {
-                Ok(()) => true,
-                Err(TrySendError::Full(job)) if is_end => {
-                    self.deferred.push(job);
-                    true
-                }
-                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
-                    if let Job::Data { bytes, .. } = job {
-                        self.shared.spare.give(bytes);
-                    }
-                    self.give_up(id);
-                    false
-                }
-            }
-        };
-        if sent && is_end {
-            self.outstanding += 1;
-        }
-        sent
-    }
-
-    /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
-    /// still queued for it. Its End must still be sent.
-    pub(crate) fn give_up(&mut self, id: u64) {
-        self.shared.given_up().insert(id);
-    }
-
     /// Results that are ready now.
     pub(crate) fn ready(&mut self) -> Vec<HashResult> {
+        self.flush_all();
         let mut still = Vec::new();
         for job in self.deferred.drain(..) {
             let Job::End { id, .. } = &job else { continue };
             if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                if let Err(TrySendError::Full(job)) = tx.try_send(job) {
-                    still.push(job);
+                if let Err(TrySendError::Full(mut jobs)) = tx.try_send(vec![job]) {
+                    still.append(&mut jobs);
                 }
             }
         }
@@ -213,10 +200,11 @@ impl HashPool {
 
     /// Waits for every job sent so far and stops the worker.
     pub(crate) fn finish(&mut self) -> Vec<HashResult> {
+        self.flush_all();
         for job in self.deferred.drain(..) {
             if let Job::End { id, .. } = &job {
                 if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                    let _ = tx.send(job);
+                    let _ = tx.send(vec![job]);
                 }
             }
         }
@@ -306,6 +294,8 @@ struct Shared {
     given_up: Mutex<HashSet<u64>>,
     /// Emptied chunk buffers going back to the decoder.
     spare: Spare,
+    /// Chunks handed to each worker and not yet taken (live mode's bound).
+    queued: [AtomicUsize; WORKERS],
 }
 
 impl Shared {
@@ -324,11 +314,13 @@ struct Worker {
     results: mpsc::Sender<HashResult>,
     /// A hasher whose buffers are kept for the next zip inflated.
     hasher: Option<Box<ZipHasher>>,
+    /// Which worker this is (its count in `Shared::queued`).
+    index: usize,
 }
 
 impl Worker {
-    fn run(mut self, jobs: Receiver<Job>) {
-        for job in jobs {
+    fn run(mut self, batches: Receiver<Vec<Job>>) {
+        for job in batches.into_iter().flatten() {
             match job {
                 Job::Start {
                     id,
@@ -336,6 +328,7 @@ impl Worker {
                     version,
                 } => self.start(id, module.zip(version)),
                 Job::Data { id, bytes } => {
+                    self.shared.queued[self.index].fetch_sub(1, Ordering::Relaxed);
                     // A hash given up costs nothing more: the megabyte or so still queued
                     // for it when a fast download outran the worker is not inflated.
                     if self.shared.given_up().contains(&id) {
