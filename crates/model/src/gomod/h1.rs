@@ -8,7 +8,6 @@
 use base64::Engine;
 use flate2::{Decompress, FlushDecompress, Status};
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 /// The go command refuses zips, and zips whose total uncompressed size is, above 500 MiB
 /// (`MaxZipFile` in golang.org/x/mod/zip; docs/goproxy-protocol.md §3.6).
@@ -55,32 +54,39 @@ const DATA_DESCRIPTOR: u32 = 0x0807_4b50;
 
 /// Hash1 over (name, SHA-256 of content) pairs: sorted by name, one
 /// `"<hex>  <name>\n"` line each, SHA-256 of that summary, base64.
-pub(crate) fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, HashError> {
+///
+/// The summary is hashed line by line as it is formed, never built whole: a zip of
+/// x/sys has some 10 000 files, and a megabyte-sized string per zip was an allocation
+/// above glibc's mmap threshold every time.
+pub(crate) fn hash1(files: &mut [(String, [u8; 32])]) -> Result<String, HashError> {
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut summary = String::with_capacity(files.len() * 100);
-    for (name, digest) in &files {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut summary = Sha256::new();
+    let mut hex = [0u8; 66];
+    hex[64..].copy_from_slice(b"  ");
+    for (name, digest) in files.iter() {
         if name.contains('\n') {
             return Err(HashError::InvalidZip(format!(
                 "file name {name:?} contains a newline"
             )));
         }
-        for b in digest {
-            let _ = write!(summary, "{b:02x}");
+        for (i, b) in digest.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 15)];
         }
-        summary.push_str("  ");
-        summary.push_str(name);
-        summary.push('\n');
+        summary.update(hex);
+        summary.update(name.as_bytes());
+        summary.update(b"\n");
     }
-    let sum = Sha256::digest(summary.as_bytes());
     Ok(format!(
         "h1:{}",
-        base64::engine::general_purpose::STANDARD.encode(sum)
+        base64::engine::general_purpose::STANDARD.encode(summary.finalize())
     ))
 }
 
 /// `h1:` of a go.mod file (`<path> <version>/go.mod h1:…` in go.sum).
 pub(crate) fn gomod_hash(content_sha256: [u8; 32]) -> String {
-    hash1(vec![("go.mod".to_string(), content_sha256)]).expect("fixed name")
+    hash1(&mut [("go.mod".to_string(), content_sha256)]).expect("fixed name")
 }
 
 /// SHA-256 of a body streamed in pieces, for `.mod` files.
@@ -376,16 +382,46 @@ impl ZipHasher {
     }
 
     /// The zip's `h1:` once the whole body went through, or why there is none.
-    pub fn finish(self) -> Result<String, HashError> {
+    pub fn finish(mut self) -> Result<String, HashError> {
+        self.finish_and_reset()
+    }
+
+    /// [`finish`](Self::finish), leaving the hasher at a new zip's first byte with its
+    /// buffers (inflate state and window, output buffer, file list) kept: a hashing thread
+    /// goes through thousands of zips with one, and fresh ones per zip were allocated and
+    /// faulted in every time.
+    pub(crate) fn finish_and_reset(&mut self) -> Result<String, HashError> {
         let invalid = |why: &str| HashError::InvalidZip(why.to_string());
-        match self.state {
+        let result = match self.state {
             State::Done if !self.end_seen => Err(invalid("it ends inside its central directory")),
             // The go command hashes names the same way and refuses the same ones.
-            State::Done => hash1(self.files),
-            State::Failed => Err(self.error.unwrap_or_else(|| invalid("unreadable"))),
+            State::Done => hash1(&mut self.files),
+            State::Failed => Err(self.error.take().unwrap_or_else(|| invalid("unreadable"))),
             // The whole body was seen (an incomplete one never gets here): the zip is cut.
             _ => Err(invalid("it ends before its central directory")),
-        }
+        };
+        self.reset();
+        result
+    }
+
+    /// Back to a zip's first byte, keeping the buffers.
+    pub(crate) fn reset(&mut self) {
+        /// File entries whose room is kept for the next zip (x/sys has ~10 000 files).
+        const KEEP_FILES: usize = 1 << 14;
+        self.state = State::Header;
+        self.buf.clear();
+        self.name.clear();
+        self.descriptor_follows = false;
+        self.zip64 = false;
+        self.sha = Sha256::new();
+        self.inflate.reset(false);
+        self.files.clear();
+        self.files.shrink_to(KEEP_FILES);
+        self.uncompressed = 0;
+        self.size = 0;
+        self.end_seen = false;
+        self.tail.clear();
+        self.error = None;
     }
 }
 

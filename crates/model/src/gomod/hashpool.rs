@@ -18,18 +18,24 @@
 //!
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
+mod chunks;
+mod handoff;
+
 use super::h1::{HashError, ZipHasher};
+use chunks::{Kept, Spare};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Bytes per chunk handed to the worker.
-/// (Below glibc's mmap threshold, so chunk buffers are recycled, not faulted in afresh.)
-pub(crate) const CHUNK: usize = 64 << 10;
+pub(crate) use chunks::CHUNK;
 /// Chunks in flight (bounds the memory between the threads).
 const QUEUE: usize = 256;
+/// Chunks handed over together: one hand-off per 64 KiB woke a worker (a futex call on
+/// each side) some 5 000 times per 300 MB replayed. A batch also goes when the decoder
+/// polls for results (every 256 packets, every MITM stream event), so nothing waits long.
+const BATCH_CHUNKS: usize = 4;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
 const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
@@ -94,7 +100,7 @@ impl PoolLimits {
 }
 
 pub(crate) struct HashPool {
-    txs: Vec<SyncSender<Job>>,
+    txs: Vec<SyncSender<Vec<Job>>>,
     shared: Arc<Shared>,
     rx: Receiver<HashResult>,
     workers: Vec<JoinHandle<()>>,
@@ -105,6 +111,14 @@ pub(crate) struct HashPool {
     /// Ends that found the queue full (live mode): sent at the next chance, since the
     /// worker holds the download until its End arrives.
     deferred: Vec<Job>,
+    /// Jobs gathered per worker, and the chunks among them.
+    pending: Vec<(Vec<Job>, usize)>,
+    /// Downloads a batch could not be delivered for (live mode): their next chunks are
+    /// refused, so that their sinks stop copying; forgotten at their End.
+    lost: HashSet<u64>,
+    /// Live mode: chunks a worker may have queued (as before batching: the bound is in
+    /// bytes, whatever the batches' sizes).
+    queue: usize,
 }
 
 impl HashPool {
@@ -117,8 +131,16 @@ impl HashPool {
         });
         let mut txs = Vec::new();
         let mut workers = Vec::new();
+        let queue = (limits.queue / WORKERS).max(1);
+        // A replay blocks on a full channel: batches bound the chunks. Live, batches may be
+        // small (flushed at each poll), so the chunks queued are counted (`Shared::queued`).
+        let batches = if blocking {
+            (queue / BATCH_CHUNKS).max(1)
+        } else {
+            queue
+        };
         for i in 0..WORKERS {
-            let (tx, jobs) = mpsc::sync_channel((limits.queue / WORKERS).max(1));
+            let (tx, jobs) = mpsc::sync_channel(batches);
             let (results, shared) = (results.clone(), shared.clone());
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
@@ -130,6 +152,8 @@ impl HashPool {
                         active: HashMap::new(),
                         shared,
                         results,
+                        hasher: None,
+                        index: i,
                     };
                     worker.run(jobs)
                 })
@@ -145,53 +169,26 @@ impl HashPool {
             blocking,
             outstanding: 0,
             deferred: Vec::new(),
+            pending: (0..WORKERS).map(|_| (Vec::new(), 0)).collect(),
+            lost: HashSet::new(),
+            queue,
         }
     }
 
-    /// Sends a job; `false` if it could not be delivered (worker behind in live mode).
-    pub(crate) fn send(&mut self, job: Job) -> bool {
-        let id = match &job {
-            Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
-        };
-        let Some(tx) = self.txs.get(id as usize % WORKERS.max(1)) else {
-            return false;
-        };
-        let is_end = matches!(job, Job::End { .. });
-        let sent = if self.blocking {
-            tx.send(job).is_ok()
-        } else {
-            match tx.try_send(job) {
-                Ok(()) => true,
-                Err(TrySendError::Full(job)) if is_end => {
-                    self.deferred.push(job);
-                    true
-                }
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                    self.give_up(id);
-                    false
-                }
-            }
-        };
-        if sent && is_end {
-            self.outstanding += 1;
-        }
-        sent
-    }
-
-    /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
-    /// still queued for it. Its End must still be sent.
-    pub(crate) fn give_up(&mut self, id: u64) {
-        self.shared.given_up().insert(id);
+    /// An empty buffer for the next chunk of zip bytes (one the workers gave back, if any).
+    pub(crate) fn chunk(&self) -> Vec<u8> {
+        self.shared.spare.take()
     }
 
     /// Results that are ready now.
     pub(crate) fn ready(&mut self) -> Vec<HashResult> {
+        self.flush_all();
         let mut still = Vec::new();
         for job in self.deferred.drain(..) {
             let Job::End { id, .. } = &job else { continue };
             if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                if let Err(TrySendError::Full(job)) = tx.try_send(job) {
-                    still.push(job);
+                if let Err(TrySendError::Full(mut jobs)) = tx.try_send(vec![job]) {
+                    still.append(&mut jobs);
                 }
             }
         }
@@ -203,10 +200,11 @@ impl HashPool {
 
     /// Waits for every job sent so far and stops the worker.
     pub(crate) fn finish(&mut self) -> Vec<HashResult> {
+        self.flush_all();
         for job in self.deferred.drain(..) {
             if let Job::End { id, .. } = &job {
                 if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                    let _ = tx.send(job);
+                    let _ = tx.send(vec![job]);
                 }
             }
         }
@@ -253,7 +251,7 @@ enum Mode {
     Inflate(Box<ZipHasher>),
     /// Expecting the same bytes as before: only the raw hash, and the bytes kept in case
     /// they are not.
-    Speculate(Vec<u8>),
+    Speculate(Kept),
     /// Expecting the same bytes as a download hashed before, with no room to keep them:
     /// only the raw hash.
     CheckRaw,
@@ -271,7 +269,7 @@ type Key = (String, String);
 struct Parked {
     id: u64,
     raw: [u8; 32],
-    buf: Vec<u8>,
+    buf: Kept,
 }
 
 #[derive(Default)]
@@ -294,6 +292,10 @@ struct Shared {
     /// Downloads whose hash was given up (a chunk could not be handed over, or the body
     /// lost bytes) and whose End has not been seen: their chunks still queued are skipped.
     given_up: Mutex<HashSet<u64>>,
+    /// Emptied chunk buffers going back to the decoder.
+    spare: Spare,
+    /// Chunks handed to each worker and not yet taken (live mode's bound).
+    queued: [AtomicUsize; WORKERS],
 }
 
 impl Shared {
@@ -310,11 +312,15 @@ struct Worker {
     active: HashMap<u64, Download>,
     shared: Arc<Shared>,
     results: mpsc::Sender<HashResult>,
+    /// A hasher whose buffers are kept for the next zip inflated.
+    hasher: Option<Box<ZipHasher>>,
+    /// Which worker this is (its count in `Shared::queued`).
+    index: usize,
 }
 
 impl Worker {
-    fn run(mut self, jobs: Receiver<Job>) {
-        for job in jobs {
+    fn run(mut self, batches: Receiver<Vec<Job>>) {
+        for job in batches.into_iter().flatten() {
             match job {
                 Job::Start {
                     id,
@@ -322,10 +328,13 @@ impl Worker {
                     version,
                 } => self.start(id, module.zip(version)),
                 Job::Data { id, bytes } => {
+                    self.shared.queued[self.index].fetch_sub(1, Ordering::Relaxed);
                     // A hash given up costs nothing more: the megabyte or so still queued
                     // for it when a fast download outran the worker is not inflated.
-                    if !self.shared.given_up().contains(&id) {
-                        self.data(id, &bytes)
+                    if self.shared.given_up().contains(&id) {
+                        self.shared.spare.give(bytes);
+                    } else {
+                        self.data(id, bytes)
                     }
                 }
                 Job::End { id, complete } => {
@@ -352,7 +361,7 @@ impl Worker {
                         && (st.known.contains_key(k)
                             || st.inflating.get(k).copied().unwrap_or(0) > 0) =>
                 {
-                    Mode::Speculate(Vec::new())
+                    Mode::Speculate(Kept::default())
                 }
                 // Seen before, and no room to keep any of it.
                 Some(k) if self.shared.check_raw_past_budget && st.known.contains_key(k) => {
@@ -360,9 +369,9 @@ impl Worker {
                 }
                 Some(k) => {
                     *st.inflating.entry(k.clone()).or_default() += 1;
-                    Mode::Inflate(Box::default())
+                    Mode::Inflate(self.hasher.take().unwrap_or_default())
                 }
-                None => Mode::Inflate(Box::default()),
+                None => Mode::Inflate(self.hasher.take().unwrap_or_default()),
             }
         };
         self.active.insert(
@@ -375,14 +384,14 @@ impl Worker {
         );
     }
 
-    fn data(&mut self, id: u64, bytes: &[u8]) {
+    fn data(&mut self, id: u64, bytes: Vec<u8>) {
         let Some(d) = self.active.get_mut(&id) else {
-            return;
+            return self.shared.spare.give(bytes);
         };
-        d.raw.update(bytes);
+        d.raw.update(&bytes);
         let kept = &self.shared.kept;
         match &mut d.mode {
-            Mode::Inflate(z) => z.update(bytes),
+            Mode::Inflate(z) => z.update(&bytes),
             Mode::Speculate(buf) => {
                 let out_of_room = kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget;
                 let known = || {
@@ -391,24 +400,30 @@ impl Worker {
                 };
                 if out_of_room && self.shared.check_raw_past_budget && known() {
                     kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    std::mem::take(buf).release(&self.shared.spare);
                     d.mode = Mode::CheckRaw;
                 } else if out_of_room {
                     // Out of room: inflate what was kept and carry on inflating.
-                    let mut z = Box::<ZipHasher>::default();
-                    z.update(buf);
-                    z.update(bytes);
+                    let mut z = self.hasher.take().unwrap_or_default();
+                    for piece in buf.pieces() {
+                        z.update(piece);
+                    }
+                    z.update(&bytes);
                     kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    std::mem::take(buf).release(&self.shared.spare);
                     if let Some(k) = &d.key {
                         *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
                     }
                     d.mode = Mode::Inflate(z);
                 } else {
                     kept.fetch_add(bytes.len(), Ordering::Relaxed);
-                    buf.extend_from_slice(bytes);
+                    buf.push(bytes);
+                    return;
                 }
             }
             Mode::CheckRaw => {}
         }
+        self.shared.spare.give(bytes);
     }
 
     fn send(&self, exchange: u64, h1: Result<String, HashError>) {
@@ -421,12 +436,13 @@ impl Worker {
         match d.mode {
             Mode::Speculate(buf) => {
                 if !complete {
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    self.release(buf);
                     return self.send(id, Err(HashError::Incomplete));
                 }
                 let Some(k) = key else {
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-                    return self.send(id, inflate(&buf));
+                    let h1 = self.inflate(&buf);
+                    self.release(buf);
+                    return self.send(id, h1);
                 };
                 let mut st = self.shared.lock();
                 if let Some(h1) = st
@@ -436,7 +452,7 @@ impl Worker {
                     .map(|x| x.h1.clone())
                 {
                     drop(st);
-                    self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+                    self.release(buf);
                     return self.send(id, Ok(h1));
                 }
                 if st.inflating.get(&k).copied().unwrap_or(0) > 0 {
@@ -448,8 +464,8 @@ impl Worker {
                     return;
                 }
                 drop(st);
-                self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-                let h1 = inflate(&buf);
+                let h1 = self.inflate(&buf);
+                self.release(buf);
                 self.remember(&k, raw, &h1);
                 self.send(id, h1);
             }
@@ -465,12 +481,14 @@ impl Worker {
                 drop(st);
                 self.send(id, same.ok_or(HashError::DiffersFromEarlier))
             }
-            Mode::Inflate(z) => {
+            Mode::Inflate(mut z) => {
                 let h1 = if complete {
-                    z.finish()
+                    z.finish_and_reset()
                 } else {
+                    z.reset();
                     Err(HashError::Incomplete)
                 };
+                self.hasher = Some(z);
                 if let Some(k) = &key {
                     if complete {
                         self.remember(k, raw, &h1);
@@ -480,6 +498,22 @@ impl Worker {
                 self.send(id, h1);
             }
         }
+    }
+
+    /// Bytes kept to speculate are no longer needed: out of the budget, chunks back to
+    /// the decoder.
+    fn release(&self, buf: Kept) {
+        self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
+        buf.release(&self.shared.spare);
+    }
+
+    /// The `h1:` of kept bytes, with the worker's reused hasher.
+    fn inflate(&mut self, buf: &Kept) -> Result<String, HashError> {
+        let z = self.hasher.get_or_insert_with(Box::default);
+        for piece in buf.pieces() {
+            z.update(piece);
+        }
+        z.finish_and_reset()
     }
 
     fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, HashError>) {
@@ -499,7 +533,7 @@ impl Worker {
 
     /// One inflating download of `k` ended: parked twins get its answer (same raw bytes),
     /// or, once nothing of `k` is inflating any more, are inflated themselves.
-    fn resolve_parked(&self, k: &Key) {
+    fn resolve_parked(&mut self, k: &Key) {
         let (parked, known) = {
             let mut st = self.shared.lock();
             let left = st.inflating.get_mut(k).map(|n| {
@@ -521,20 +555,14 @@ impl Worker {
             (ready, known)
         };
         for p in parked {
-            self.shared.kept.fetch_sub(p.buf.len(), Ordering::Relaxed);
             let h1 = match &known {
                 Some((raw, h1)) if *raw == p.raw => Ok(h1.clone()),
-                _ => inflate(&p.buf),
+                _ => self.inflate(&p.buf),
             };
+            self.release(p.buf);
             self.send(p.id, h1);
         }
     }
-}
-
-fn inflate(buf: &[u8]) -> Result<String, HashError> {
-    let mut z = ZipHasher::new();
-    z.update(buf);
-    z.finish()
 }
 
 #[cfg(test)]

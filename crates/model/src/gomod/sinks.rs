@@ -142,18 +142,17 @@ struct ZipJob {
 
 impl ZipJob {
     fn flush(&mut self) {
-        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        if !self.lost && !bytes.is_empty() {
-            self.lost = !self
-                .pool
-                .borrow_mut()
-                .send(Job::Data { id: self.id, bytes });
+        let bytes = std::mem::take(&mut self.buf);
+        if self.lost || bytes.is_empty() {
+            return;
         }
+        let mut pool = self.pool.borrow_mut();
+        self.lost = !pool.send(Job::Data { id: self.id, bytes });
     }
 }
 
 impl BodySink for ZipJob {
-    fn feed(&mut self, data: &[u8]) {
+    fn feed(&mut self, mut data: &[u8]) {
         if self.lost {
             return;
         }
@@ -165,9 +164,18 @@ impl BodySink for ZipJob {
                 version: self.version.take(),
             });
         }
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush();
+        // Chunks are filled to exactly CHUNK bytes in buffers the workers gave back: none
+        // ever grows (a chunk that outgrew CHUNK doubled to 128 KiB, glibc's mmap threshold).
+        while !data.is_empty() && !self.lost {
+            if self.buf.capacity() == 0 {
+                self.buf = self.pool.borrow().chunk();
+            }
+            let take = (CHUNK - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == CHUNK {
+                self.flush();
+            }
         }
     }
 

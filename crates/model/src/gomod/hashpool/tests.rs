@@ -2,6 +2,16 @@ use super::*;
 
 /// A module zip of example.com/m@v1.0.0 with go.mod and one stored file, `body`.
 fn module_zip(body: &[u8]) -> Vec<u8> {
+    zip_of(body, false)
+}
+
+/// The same with every entry deflated (as the go command writes them).
+fn deflated_zip(body: &[u8]) -> Vec<u8> {
+    zip_of(body, true)
+}
+
+fn zip_of(body: &[u8], deflate: bool) -> Vec<u8> {
+    use std::io::Write as _;
     let files: [(&str, &[u8]); 2] = [
         ("example.com/m@v1.0.0/go.mod", b"module example.com/m\n"),
         ("example.com/m@v1.0.0/data.bin", body),
@@ -10,17 +20,29 @@ fn module_zip(body: &[u8]) -> Vec<u8> {
     for (name, data) in files {
         let mut crc = flate2::Crc::new();
         crc.update(data);
+        let stored = if deflate {
+            let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(data).unwrap();
+            z.finish().unwrap()
+        } else {
+            data.to_vec()
+        };
         let offset = out.len() as u32;
-        // Version, flags, method (stored), time and date, crc, sizes, name length.
-        let mut fields = [20u16, 0, 0, 0, 0].map(u16::to_le_bytes).concat();
+        // Version, flags, method, time and date, crc, sizes, name length.
+        let method = if deflate { 8 } else { 0 };
+        let mut fields = [20u16, 0, method, 0, 0].map(u16::to_le_bytes).concat();
         fields.extend(crc.sum().to_le_bytes());
-        fields.extend([data.len() as u32; 2].map(u32::to_le_bytes).concat());
+        fields.extend(
+            [stored.len() as u32, data.len() as u32]
+                .map(u32::to_le_bytes)
+                .concat(),
+        );
         fields.extend((name.len() as u16).to_le_bytes());
         out.extend(0x0403_4b50u32.to_le_bytes());
         out.extend(&fields);
         out.extend([0, 0]); // no extra field
         out.extend(name.as_bytes());
-        out.extend(data);
+        out.extend(&stored);
         central.extend(0x0201_4b50u32.to_le_bytes());
         central.extend(20u16.to_le_bytes()); // made by
         central.extend(&fields);
@@ -36,6 +58,13 @@ fn module_zip(body: &[u8]) -> Vec<u8> {
     out.extend(at.to_le_bytes());
     out.extend([0, 0]);
     out
+}
+
+/// The `h1:` of a whole zip.
+fn inflate(zip: &[u8]) -> Result<String, HashError> {
+    let mut z = ZipHasher::new();
+    z.update(zip);
+    z.finish()
 }
 
 /// Hands over the start and every chunk of download `id` (of `module`@v1.0.0).
@@ -132,4 +161,87 @@ fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
             h1: Err(HashError::FellBehind)
         }]
     );
+}
+
+#[test]
+fn a_hasher_reused_across_zips_gives_each_its_own_hash() {
+    let zips = [
+        deflated_zip(&[7; 300_000]),
+        b"PK\x03\x04 not a zip".to_vec(),
+        module_zip(b"small"),
+        deflated_zip(b"another body, deflated"),
+    ];
+    let mut z = ZipHasher::new();
+    // A download cut short leaves nothing behind either.
+    z.update(&zips[0][..1000]);
+    z.reset();
+    for zip in &zips {
+        for piece in zip.chunks(4093) {
+            z.update(piece);
+        }
+        assert_eq!(z.finish_and_reset(), inflate(zip));
+    }
+    assert!(inflate(&zips[0]).is_ok() && inflate(&zips[3]).is_ok());
+    assert!(inflate(&zips[1]).is_err());
+}
+
+#[test]
+fn downloads_that_find_the_worker_behind_are_given_up_and_said_none_dropped() {
+    // Bytes deflate cannot shrink (xorshift), so the zip is several chunks long.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..300_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let zip = deflated_zip(&noise);
+    let h1 = inflate(&zip);
+    assert!(zip.len() > 3 * CHUNK, "several chunks: {}", zip.len());
+    let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+    let shared = pool.shared.clone();
+    // The worker waits at the first download's start while the test holds the state:
+    // its queue (16 chunks) fills up.
+    let held = shared.lock();
+    let mut refused = 0;
+    for id in (0..12).map(|i| 2 * i) {
+        // As the zip sink does: a refused job ends the download's hand-over, and its End
+        // says whether every chunk got through.
+        let mut lost = !pool.send(Job::Start {
+            id,
+            module: None,
+            version: None,
+        });
+        for chunk in zip.chunks(CHUNK) {
+            if lost
+                || !pool.send(Job::Data {
+                    id,
+                    bytes: chunk.to_vec(),
+                })
+            {
+                lost = true;
+                break;
+            }
+        }
+        refused += usize::from(lost);
+        pool.send(Job::End {
+            id,
+            complete: !lost,
+        });
+    }
+    drop(held);
+    let results = pool.finish();
+    assert_eq!(results.len(), 12, "every download has its hash event");
+    let hashed = results.iter().filter(|r| r.h1 == h1).count();
+    let given_up = results
+        .iter()
+        .filter(|r| matches!(r.h1, Err(HashError::Incomplete | HashError::FellBehind)))
+        .count();
+    assert!(
+        hashed > 0 && refused > 0,
+        "{hashed} hashed, {refused} refused"
+    );
+    assert_eq!((hashed, given_up), (12 - refused, refused));
 }

@@ -1,0 +1,93 @@
+//! Handing jobs to the workers: gathered per worker and sent in batches; live, a batch
+//! that finds its worker behind loses its downloads' hashes, and says so.
+
+use super::{HashPool, Job, BATCH_CHUNKS, WORKERS};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::TrySendError;
+
+impl HashPool {
+    /// Sends a job (with the next ones for its worker); `false` if its download is lost
+    /// (live mode: a batch of it found the worker behind). An End is always taken.
+    pub(crate) fn send(&mut self, job: Job) -> bool {
+        let id = match &job {
+            Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
+        };
+        let w = id as usize % WORKERS;
+        if matches!(job, Job::End { .. }) {
+            self.lost.remove(&id);
+            self.outstanding += 1;
+        } else if self.lost.contains(&id) {
+            if let Job::Data { bytes, .. } = job {
+                self.shared.spare.give(bytes);
+            }
+            return false;
+        }
+        let Some((jobs, chunks)) = self.pending.get_mut(w) else {
+            return false;
+        };
+        *chunks += usize::from(matches!(job, Job::Data { .. }));
+        jobs.push(job);
+        if *chunks >= BATCH_CHUNKS {
+            self.flush(w);
+        }
+        !self.lost.contains(&id)
+    }
+
+    /// Hands worker `w` its pending jobs. Live, when it is behind, the downloads they
+    /// belong to are given up (and said so at their End, which is kept for later).
+    fn flush(&mut self, w: usize) {
+        let Some((jobs, chunks)) = self.pending.get_mut(w).map(std::mem::take) else {
+            return;
+        };
+        let Some(tx) = self.txs.get(w) else { return };
+        if jobs.is_empty() {
+            return;
+        }
+        let queued = &self.shared.queued[w];
+        if self.blocking {
+            queued.fetch_add(chunks, Ordering::Relaxed);
+            let _ = tx.send(jobs);
+            return;
+        }
+        let room = queued.load(Ordering::Relaxed) + chunks <= self.queue;
+        let refused = if room {
+            queued.fetch_add(chunks, Ordering::Relaxed);
+            match tx.try_send(jobs) {
+                Ok(()) => return,
+                Err(TrySendError::Full(jobs) | TrySendError::Disconnected(jobs)) => {
+                    queued.fetch_sub(chunks, Ordering::Relaxed);
+                    jobs
+                }
+            }
+        } else {
+            jobs
+        };
+        for job in refused {
+            match job {
+                Job::End { .. } => self.deferred.push(job),
+                Job::Start { id, .. } => self.lose(id),
+                Job::Data { id, bytes } => {
+                    self.shared.spare.give(bytes);
+                    self.lose(id);
+                }
+            }
+        }
+    }
+
+    fn lose(&mut self, id: u64) {
+        self.lost.insert(id);
+        self.give_up(id);
+    }
+
+    pub(super) fn flush_all(&mut self) {
+        for w in 0..WORKERS {
+            self.flush(w);
+        }
+    }
+
+    /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
+    /// still queued for it. Its End must still be sent.
+    pub(crate) fn give_up(&mut self, id: u64) {
+        self.shared.given_up().insert(id);
+    }
+}
