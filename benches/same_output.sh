@@ -18,6 +18,10 @@
 # Last, the command line itself: the help of every command and the usage errors clap gives
 # for flags that need another (`--keylog` without `--mitm`, ...), run as `gomodwatch`.
 #
+# SAME_OUTPUT_ONLY=REGEX compares only the capture files whose path (relative to the
+# repository) matches REGEX (grep -E), and the command lines only if it matches "usage"
+# (tests/bench_scripts.rs seeds differences on a few captures this way).
+#
 # Prints one line per capture that differs (with the first differing lines) and a total;
 # exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
 set -euo pipefail
@@ -41,13 +45,22 @@ captures() {
     find "$ROOT/captures" "$ROOT/tests/data" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \
            -o -name '*.pcap.zst' -o -name '*.pcapng.zst' -o -name '*.pcap.xz' -o -name '*.pcapng.xz' \) |
-        sort
+        sort | only
+}
+
+# only: the paths on stdin that SAME_OUTPUT_ONLY lets through (all without it).
+only() {
+    if [ -n "${SAME_OUTPUT_ONLY:-}" ]; then
+        sed "s|^$ROOT/||" | { grep -E -- "$SAME_OUTPUT_ONLY" || true; } | sed "s|^|$ROOT/|"
+    else
+        cat
+    fi
 }
 
 # Capture files from the fuzz corpus: no extension, no metadata beside them.
 damaged() {
     find "$ROOT/fuzz/corpus/capture_file" "$ROOT/tests/data/fuzz-regressions/capture_file" \
-        -type f 2>/dev/null | sort
+        -type f 2>/dev/null | sort | only
 }
 
 # outputs BIN SIDE CAPTURE [KINDS]: writes SIDE/REL.json, SIDE/REL.report and (unless KINDS
@@ -122,6 +135,9 @@ mkdir -p "$WORK/before" "$WORK/after"
 ln -s "$A" "$WORK/before/gomodwatch"
 ln -s "$B" "$WORK/after/gomodwatch"
 u=0
+if [ -n "${SAME_OUTPUT_ONLY:-}" ] && ! grep -qE -- "$SAME_OUTPUT_ONLY" <<< usage; then
+    usages=()
+fi
 for args in "${usages[@]}"; do
     u=$((u + 1))
     for side in before after; do
