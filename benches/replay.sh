@@ -12,11 +12,14 @@
 # If CAPTURE.requests exists (written by record_large.sh: "STATUS URL" per request the go
 # commands made), the exchange URLs are compared against it.
 #
-# Exit status: non-zero if the build or any replay fails.
+# Exit status: 1 if the build or any replay fails; 3 if a target (>= 1000 MB/s, <= 64 MiB peak
+# RSS, for the spine and for the full replay) was missed (benches/targets.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=benches/targets.sh
+source "$HERE/targets.sh"
 RUNS=3
 TSHARK=0
 CAPTURE=
@@ -163,3 +166,10 @@ if [[ -f $CAPTURE.gosum ]] && command -v jq >/dev/null; then
     echo "h1:      $HAVE hashes reported, $((HAVE - BAD)) equal to mkproxy's ($WANT in the tree), $BAD differ"
     comm -23 "$TMP/h1.seen" "$TMP/h1.want" | head -5 | sed 's/^/           /'
 fi
+
+echo
+target "spine (--no-hash) throughput" "$(awk -v s="$SIZE" -v w="$SPINE_WALL" 'BEGIN{printf "%.0f", s/1e6/w}')" ">=" 1000 MB/s
+target "spine (--no-hash) peak RSS" "$(awk -v r="$SPINE_RSS" 'BEGIN{printf "%.1f", r/1024}')" "<=" 64 MiB
+target "full replay throughput" "$(awk -v s="$SIZE" -v w="$MED_WALL" 'BEGIN{printf "%.0f", s/1e6/w}')" ">=" 1000 MB/s
+target "full replay peak RSS" "$(awk -v r="$MAX_RSS" 'BEGIN{printf "%.1f", r/1024}')" "<=" 64 MiB
+targets_exit

@@ -18,6 +18,10 @@
 # Last, the command line itself: the help of every command and the usage errors clap gives
 # for flags that need another (`--keylog` without `--mitm`, ...), run as `gomodwatch`.
 #
+# SAME_OUTPUT_ONLY=REGEX compares only the capture files whose path (relative to the
+# repository) matches REGEX (grep -E), and the command lines only if it matches "usage"
+# (tests/bench_scripts.rs seeds differences on a few captures this way).
+#
 # Prints one line per capture that differs (with the first differing lines) and a total;
 # exits 1 if any output differs, 0 if all are identical, 2 on bad usage.
 set -euo pipefail
@@ -41,13 +45,25 @@ captures() {
     find "$ROOT/captures" "$ROOT/tests/data" -type f \
         \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \
            -o -name '*.pcap.zst' -o -name '*.pcapng.zst' -o -name '*.pcap.xz' -o -name '*.pcapng.xz' \) |
-        sort
+        sort | only
 }
 
-# Capture files from the fuzz corpus: no extension, no metadata beside them.
+# only: the paths on stdin that SAME_OUTPUT_ONLY lets through (all without it).
+only() {
+    if [ -n "${SAME_OUTPUT_ONLY:-}" ]; then
+        sed "s|^$ROOT/||" | { grep -E -- "$SAME_OUTPUT_ONLY" || true; } | sed "s|^|$ROOT/|"
+    else
+        cat
+    fi
+}
+
+# Capture files from the fuzz corpus: no extension, no metadata beside them. With
+# SAME_OUTPUT_NO_CORPUS=1, only the regressions (tests/data), not fuzz/corpus (about 300 files:
+# most of the time of a run; tests/bench_scripts.rs leaves them out in CI).
 damaged() {
-    find "$ROOT/fuzz/corpus/capture_file" "$ROOT/tests/data/fuzz-regressions/capture_file" \
-        -type f 2>/dev/null | sort
+    local dirs=("$ROOT/tests/data/fuzz-regressions/capture_file")
+    [ -n "${SAME_OUTPUT_NO_CORPUS:-}" ] || dirs=("$ROOT/fuzz/corpus/capture_file" "${dirs[@]}")
+    find "${dirs[@]}" -type f 2>/dev/null | sort | only
 }
 
 # outputs BIN SIDE CAPTURE [KINDS]: writes SIDE/REL.json, SIDE/REL.report and (unless KINDS
@@ -86,14 +102,18 @@ differ=0
 compare() {
     local cap=$1 kinds=$2 kind
     local rel=${cap#"$ROOT"/}
-    outputs "$A" before "$cap" "$kinds"
+    # The two builds side by side (two cores: half the wall time).
+    outputs "$A" before "$cap" "$kinds" &
+    local first=$!
     outputs "$B" after "$cap" "$kinds"
+    wait "$first"
     for kind in $kinds; do
         outs=$((outs + 1))
         if ! cmp -s "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind"; then
             differ=$((differ + 1))
             echo "DIFFERS $rel ($kind):"
-            diff "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind" | head -6 | sed 's/^/    /'
+            # (diff exits 1 here: not the script's end under set -e and pipefail.)
+            { diff "$OUT/before/$rel.$kind" "$OUT/after/$rel.$kind" || true; } | head -6 | sed 's/^/    /'
         fi
     done
 }
@@ -122,6 +142,9 @@ mkdir -p "$WORK/before" "$WORK/after"
 ln -s "$A" "$WORK/before/gomodwatch"
 ln -s "$B" "$WORK/after/gomodwatch"
 u=0
+if [ -n "${SAME_OUTPUT_ONLY:-}" ] && ! grep -qE -- "$SAME_OUTPUT_ONLY" <<< usage; then
+    usages=()
+fi
 for args in "${usages[@]}"; do
     u=$((u + 1))
     for side in before after; do
@@ -134,7 +157,7 @@ for args in "${usages[@]}"; do
     if ! cmp -s "$OUT/before/usage/$u" "$OUT/after/usage/$u"; then
         differ=$((differ + 1))
         echo "DIFFERS gomodwatch $args:"
-        diff "$OUT/before/usage/$u" "$OUT/after/usage/$u" | head -6 | sed 's/^/    /'
+        { diff "$OUT/before/usage/$u" "$OUT/after/usage/$u" || true; } | head -6 | sed 's/^/    /'
     fi
 done
 echo "same_output: $n captures, $m fuzz-corpus capture files and ${#usages[@]} command lines, $outs outputs compared, $differ differ"

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 struct Recording {
-    name: &'static str,
+    name: String,
     meta: Value,
     xlog: String,
     /// The code host's log lines (vcsd: `kind` go-get, git or auth).
@@ -26,14 +26,14 @@ fn dir() -> PathBuf {
     captures().join("direct")
 }
 
-fn load(name: &'static str) -> Recording {
+fn load(name: &str) -> Recording {
     let read = |ext: &str| std::fs::read_to_string(dir().join(format!("{name}.{ext}"))).unwrap();
     let server_log: Vec<Value> = read("server.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     Recording {
-        name,
+        name: name.to_string(),
         meta: serde_json::from_str(&read("json")).unwrap(),
         xlog: read("xlog"),
         host_log: server_log
@@ -340,7 +340,7 @@ fn check_rule(r: &Recording, mods: &[Value]) {
     }
 }
 
-fn run(name: &'static str) -> (Recording, Vec<Value>, Vec<Value>) {
+fn run(name: &str) -> (Recording, Vec<Value>, Vec<Value>) {
     let r = load(name);
     let with = r.modules(true);
     let without = r.modules(false);
@@ -533,4 +533,32 @@ fn goinsecure_go127() {
     let events = replay_json(&dir().join("goinsecure-go127.pcap"), &[]);
     let summary = of_type(&events, "summary")[0].to_string();
     assert!(!summary.contains("remove it from GOPROXY"), "{summary}");
+}
+
+/// Every recording in captures/direct, found in the folder rather than listed: each one's
+/// requests are all attached to its modules (with the go command's environment and
+/// without), and each one has a test of its own here (its name in this file), so a new
+/// recording cannot go unchecked.
+#[test]
+fn every_recording_in_the_folder_is_checked() {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .expect("captures/direct")
+        .filter_map(|e| {
+            let name = e.expect("captures/direct entry").file_name();
+            let name = name.to_str()?;
+            name.strip_suffix(".pcap").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "only {names:?} in captures/direct");
+    let this_file = include_str!("direct.rs");
+    for name in &names {
+        assert!(
+            this_file.contains(&format!("(\"{name}\")")),
+            "captures/direct/{name}.pcap has no test of its own in tests/direct.rs"
+        );
+        let r = load(name);
+        check_requests(&r, &r.modules(true));
+        check_requests(&r, &r.modules(false));
+    }
 }

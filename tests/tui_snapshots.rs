@@ -182,12 +182,36 @@ fn problems_of_the_network() {
     }
 }
 
+/// Enter on a problem opens the detail of the module it is about: the whole screen is
+/// compared (the problem's module, its 500 and what came after it), not a word or two.
 #[test]
 fn problem_enter_opens_its_module() {
+    let problems = screen(
+        "comma-after-500-go127",
+        100,
+        24,
+        &[key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
     let keys = [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Enter)];
     let text = screen("comma-after-500-go127", 100, 24, &keys);
-    assert!(text.contains("Detail"));
-    assert!(text.contains("500"));
+    // The module named first on the selected (first) problem is the one whose detail
+    // opened: "│SEVERITY  path@version, ...: what happened".
+    let first = problems
+        .lines()
+        .skip_while(|l| !l.contains(" problems · "))
+        .nth(1)
+        .unwrap_or_default();
+    let named = first
+        .trim_start_matches('│')
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.trim_end_matches([',', ':']).split_once('@'))
+        .unwrap_or_else(|| panic!("no module@version on the first problem:\n{problems}"));
+    assert!(
+        text.contains(&format!("{} {}", named.0, named.1)),
+        "the detail is not {named:?}'s:\n{text}"
+    );
+    snap("problem_enter_detail", text);
 }
 
 #[test]
@@ -246,7 +270,27 @@ fn direct_modules_have_their_own_outcome() {
     // GONOPROXY=*.test sends both *.test modules to git; github.com/pkg/errors comes from
     // the proxy: the list tells them apart.
     let text = screen("direct/gonoproxy-overmatch-go127", 120, 12, &[]);
-    assert!(text.contains("direct (git https://pub.test/humanize.git)") || text.contains("direct"));
+    // Each row's own outcome and source, not a word found anywhere on the screen (the
+    // status bar names captures/direct/...).
+    let row = |module: &str| -> Vec<&str> {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("│{module} ")))
+            .unwrap_or_else(|| panic!("no row for {module}:\n{text}"));
+        line.trim_matches('│').split_whitespace().collect()
+    };
+    let (proxied, git_a, git_b) = (
+        row("github.com/pkg/errors"),
+        row("pub.test/humanize"),
+        row("git.test/errors"),
+    );
+    assert_eq!(proxied[2..4], ["goproxy.test:3000", "200"], "{proxied:?}");
+    assert_eq!(proxied[4], "ok", "{proxied:?}");
+    for r in [&git_a, &git_b] {
+        assert_eq!(r[2], "git", "{r:?}");
+        assert!(r.contains(&"direct"), "{r:?}");
+        assert!(!r.contains(&"ok"), "{r:?}");
+    }
     snap("modules_direct", text);
 }
 

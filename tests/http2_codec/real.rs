@@ -4,7 +4,6 @@
 //! log show, and complete bodies.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use super::h2common::*;
 use gomodwatch::decode::http2::codec::{Dir, Event, H2Conn, Limits, Ts};
@@ -337,36 +336,57 @@ fn rechunked_real_streams_decode_the_same() {
     }
 }
 
-/// Throughput note (printed, not asserted): run with `--nocapture`, and in
-/// release for a meaningful figure (`cargo run --release --example throughput`).
+/// Many connections decoded at once, their chunks interleaved round-robin (as a capture
+/// holds them), give each connection exactly the events it gives decoded alone: nothing
+/// (an HPACK table, a stream map, a buffer) is shared between `H2Conn`s. (The codec's speed
+/// is measured by the replay benchmarks, benches/replay.sh, not asserted here.)
 #[test]
-fn throughput_note() {
+fn interleaved_connections_decode_as_if_alone() {
     let conns: Vec<_> = load("https-go127")
         .into_iter()
         .chain(load("https-go119"))
         .collect();
-    let bytes: usize = conns
+    let alone: Vec<Vec<String>> = conns
         .iter()
-        .flat_map(|c| c.chunks.iter())
-        .map(|(_, _, b)| b.len())
-        .sum();
-    let rounds = 20;
-    let start = Instant::now();
-    let mut events = 0usize;
-    for _ in 0..rounds {
-        for conn in &conns {
+        .map(|conn| {
             let mut c = H2Conn::new(Limits::default());
+            let mut evs = Vec::new();
             for (dir, ts, b) in &conn.chunks {
-                c.feed(*dir, *ts, b, &mut |_| events += 1);
+                c.feed(*dir, *ts, b, &mut |e| evs.push(format!("{e:?}")));
+            }
+            evs
+        })
+        .collect();
+    // (Several recorded connections carry no request: go opens and abandons them.)
+    let busy = alone.iter().filter(|e| !e.is_empty()).count();
+    assert!(
+        busy >= 2,
+        "{busy} of {} connections gave events",
+        conns.len()
+    );
+    let mut codecs: Vec<H2Conn> = conns
+        .iter()
+        .map(|_| H2Conn::new(Limits::default()))
+        .collect();
+    let mut together: Vec<Vec<String>> = vec![Vec::new(); conns.len()];
+    let longest = conns.iter().map(|c| c.chunks.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for (k, conn) in conns.iter().enumerate() {
+            if let Some((dir, ts, b)) = conn.chunks.get(i) {
+                let out = &mut together[k];
+                codecs[k].feed(*dir, *ts, b, &mut |e| out.push(format!("{e:?}")));
             }
         }
     }
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "throughput (test profile): {} bytes x {rounds} in {secs:.3}s = {:.1} MB/s, {events} events",
-        bytes,
-        (bytes * rounds) as f64 / secs / 1e6
-    );
+    for (k, conn) in conns.iter().enumerate() {
+        assert!(
+            together[k] == alone[k],
+            "{}: {} events interleaved, {} alone",
+            conn.name,
+            together[k].len(),
+            alone[k].len()
+        );
+    }
 }
 
 /// The exchange tracker (`decode::http2::Http2`) over the same real streams: exactly one
