@@ -13,19 +13,24 @@ use gomodwatch::session::SessionConfig;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Reads an NSS key log for `--tls-keylog`; one without any TLS 1.3 secret is an error
-/// (a TLS 1.2 `CLIENT_RANDOM` log cannot decrypt anything here).
+/// Reads an NSS key log for `--tls-keylog`; one without any secret gomodwatch uses (TLS 1.3
+/// traffic secrets, TLS 1.2 `CLIENT_RANDOM`) is an error.
 pub(super) fn load_keylog(path: &Path) -> Result<Arc<KeyLog>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let (log, used) = KeyLog::parse(&text);
-    if used == 0 {
+    add_keylog(Arc::new(KeyLog::default()), path)
+}
+
+/// Adds the secrets of the key log at `path` to `log` (which a capture's own secrets may
+/// fill too).
+pub(super) fn add_keylog(log: Arc<KeyLog>, path: &Path) -> Result<Arc<KeyLog>, Failure> {
+    let text =
+        std::fs::read(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+    if log.add(&String::from_utf8_lossy(&text)).total() == 0 {
         return Err(Failure::Input(format!(
-            "{}: no TLS 1.3 secrets (CLIENT_TRAFFIC_SECRET_0 …) in it; TLS 1.2 key logs are not supported",
+            "{}: no TLS secrets in it (CLIENT_RANDOM, CLIENT_TRAFFIC_SECRET_0 …: an NSS key log as SSLKEYLOGFILE writes)",
             path.display()
         )));
     }
-    Ok(Arc::new(log))
+    Ok(log)
 }
 
 /// What the session is told: the flags, go.sum, the go command's environment.

@@ -2,10 +2,11 @@
 //! views it can show in ([`View`]). [`Run::pump`] runs a source through the decoder into
 //! the views.
 
-use super::config::{load_keylog, session_config};
+use super::config::{add_keylog, load_keylog, session_config};
 use super::failure::{output_error, Failure};
 use super::output::create_output;
 use crate::cli::Cli;
+use gomodwatch::decode::tls::decrypt::KeyLog;
 use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::metrics::{Metrics, MetricsServer, MetricsSink};
 use gomodwatch::export::ndjson::{NdjsonFile, NdjsonWriter};
@@ -69,6 +70,9 @@ pub(super) struct Run {
     pub(super) lean: bool,
     /// `run --tui`: raised when the child has exited and the terminal is free.
     pub(super) tui_after: Arc<AtomicBool>,
+    /// Replay: the key log that the file's Decryption Secrets Blocks fill as they are read
+    /// (`--tls-keylog`'s secrets are added to it).
+    pub(super) in_band_secrets: Option<Arc<KeyLog>>,
 }
 
 impl Run {
@@ -116,6 +120,7 @@ impl Run {
             reopen: Arc::default(),
             name,
             lean: false,
+            in_band_secrets: None,
             tui_after: Arc::default(),
         })
     }
@@ -154,9 +159,10 @@ impl Run {
             no_hash: cli.model.no_hash,
             lean: self.lean,
         };
-        let keylog = match &cli.model.tls_keylog {
-            Some(p) => Some(load_keylog(p)?),
-            None => None,
+        let keylog = match (&cli.model.tls_keylog, self.in_band_secrets) {
+            (Some(p), Some(log)) => Some(add_keylog(log, p)?),
+            (Some(p), None) => Some(load_keylog(p)?),
+            (None, log) => log,
         };
         let mut decoder = pipeline::go_decoder(
             gomodwatch::decode::DecodeConfig {

@@ -5,4 +5,5 @@
 mod common;
 mod equivalence;
 mod formats;
+mod real_formats;
 mod resync;

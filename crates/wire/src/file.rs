@@ -31,9 +31,13 @@
 //! * I/O errors: pcap-parser turns them into a bare `ReadError`; `Source` keeps the real
 //!   `io::Error` (and retries `Interrupted`) so that messages stay as before.
 //!
-//! Layout: `sniff` (the file header), `pcap` and `pcapng` (each format's records),
+//! Compressed input (gzip, zstd, xz) is decompressed on the fly, sniffed by its first bytes
+//! (`file/decompress.rs`).
+//!
+//! Layout: `decompress` (compressed input), `sniff` (the file header), `pcap` and `pcapng` (each format's records),
 //! `resync` (recovery from damage), `state` (what they share), `error`.
 
+mod decompress;
 mod error;
 mod pcap;
 mod pcapng;
@@ -42,9 +46,10 @@ mod sniff;
 mod state;
 
 pub use error::FileError;
-pub use state::{Damage, Interface};
+pub use state::{Damage, Interface, SecretsSink};
 
 use crate::vocab::Packet;
+use decompress::Input;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapNGReader};
 use state::{Source, State};
@@ -53,21 +58,31 @@ use std::sync::{Arc, Mutex};
 
 /// The pcap-parser reader for the file's format.
 enum Reader<R: Read> {
-    Pcap(LegacyPcapReader<Source<R>>),
-    Pcapng(PcapNGReader<Source<R>>),
+    Pcap(LegacyPcapReader<Source<Input<R>>>),
+    Pcapng(PcapNGReader<Source<Input<R>>>),
 }
 
 /// A pcap or pcapng file being read, packet by packet, past damage it can skip.
 pub struct CaptureFile<R: Read> {
     reader: Reader<R>,
     st: State,
+    compression: Option<&'static str>,
 }
 
 impl<R: Read> CaptureFile<R> {
     /// Reads the file header. Errors here mean the file cannot be a capture at all.
-    pub fn new(mut inner: R) -> Result<Self, FileError> {
-        let mut head = Vec::new();
-        let kind = sniff::sniff(&mut inner, &mut head)?;
+    pub fn new(inner: R) -> Result<Self, FileError> {
+        let (mut inner, mut head) = decompress::open(inner)?;
+        let kind = match sniff::sniff(&mut inner, &mut head) {
+            Err(FileError::NotACapture(what)) if inner.compressed().is_some() => {
+                let name = inner.compressed().map_or("", |c| c.name());
+                return Err(FileError::NotACapture(format!(
+                    "{what}, once {name}-decompressed"
+                )));
+            }
+            kind => kind?,
+        };
+        let compression = inner.compressed().map(|c| c.name());
         let io_error = Arc::new(Mutex::new(None));
         let mut st = State::new(io_error.clone());
         let source = Source {
@@ -82,7 +97,28 @@ impl<R: Read> CaptureFile<R> {
                 Reader::Pcap(pcap::open(source, endian, nanos, &mut st)?)
             }
         };
-        Ok(CaptureFile { reader, st })
+        Ok(CaptureFile {
+            reader,
+            st,
+            compression,
+        })
+    }
+
+    /// The compression the input was read through (`gzip`, `zstd`, `xz`), if any.
+    pub fn compression(&self) -> Option<&'static str> {
+        self.compression
+    }
+
+    /// Hands the TLS key log of every Decryption Secrets Block (pcapng, as `editcap
+    /// --inject-secrets` writes) to `sink` when the block is read: before the packets after
+    /// it are returned.
+    pub fn on_secrets(&mut self, sink: SecretsSink) {
+        self.st.secrets_sink = Some(sink);
+    }
+
+    /// Decryption Secrets Blocks read so far: (TLS key logs, other kinds).
+    pub fn secrets_blocks(&self) -> (u64, u64) {
+        (self.st.secrets_blocks, self.st.secrets_other)
     }
 
     /// Interfaces seen so far (pcap: exactly one; pcapng: grows as IDBs are read).

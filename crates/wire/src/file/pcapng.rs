@@ -7,7 +7,7 @@ use super::state::{bom_endian, ensure, Endian, Interface, Source, State, TsResol
 use super::state::{MAX_RECORD, READ_CHUNK, SHB_BYTES};
 use crate::vocab::time::Ts;
 use crate::vocab::{LinkType, Packet};
-use pcap_parser::pcapng::{Block, OptionCode, PcapNGOption};
+use pcap_parser::pcapng::{Block, OptionCode, PcapNGOption, SecretsType};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapNGReader};
 use std::io::Read;
@@ -53,6 +53,13 @@ enum Step {
         dropped: Option<u64>,
     },
     Section(Endian),
+    /// A Decryption Secrets Block with a TLS key log: its text at `data_at`, `len` bytes.
+    TlsSecrets {
+        data_at: usize,
+        len: usize,
+    },
+    /// A Decryption Secrets Block of another kind (WireGuard, ...): nothing here uses it.
+    OtherSecrets,
     /// The block is well framed but its content is not (a packet block too short, ...).
     Bad(String),
     Skip,
@@ -197,6 +204,16 @@ pub(super) fn next_pcapng<'a, R: Read>(
                 st.endian = e;
                 st.interfaces.clear();
             }
+            Step::TlsSecrets { data_at, len } => {
+                st.secrets_blocks += 1;
+                if let (Some(sink), Some(text)) = (
+                    st.secrets_sink.as_mut(),
+                    r.data().get(data_at..data_at + len),
+                ) {
+                    sink(text);
+                }
+            }
+            Step::OtherSecrets => st.secrets_other += 1,
             Step::Bad(what) => {
                 skip_bad_block(r, st, len, what)?;
                 continue;
@@ -279,7 +296,15 @@ fn step(block: Block<'_>, ty: u32, start: usize, e: Endian) -> Step {
         } else {
             Endian::Little
         }),
-        // Name resolution, decryption secrets, custom blocks: nothing to decode.
+        // TLS secrets (`editcap --inject-secrets tls,KEYLOG`): an NSS key log, as text.
+        Block::DecryptionSecrets(dsb) if dsb.secrets_type == SecretsType::TlsKeyLog => {
+            Step::TlsSecrets {
+                data_at: offset_of(dsb.data),
+                len: (dsb.secrets_len as usize).min(dsb.data.len()),
+            }
+        }
+        Block::DecryptionSecrets(_) => Step::OtherSecrets,
+        // Name resolution, custom blocks: nothing to decode.
         _ => Step::Skip,
     }
 }

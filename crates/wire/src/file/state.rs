@@ -171,7 +171,15 @@ pub(super) struct State {
     pub(super) damage: Vec<Damage>,
     pub(super) skipped: u64,
     pub(super) resyncs: u64,
+    /// Where the text of Decryption Secrets Blocks goes (TLS key logs), as they are read.
+    pub(super) secrets_sink: Option<SecretsSink>,
+    /// Decryption Secrets Blocks read: TLS key logs, and others (not used).
+    pub(super) secrets_blocks: u64,
+    pub(super) secrets_other: u64,
 }
+
+/// Takes the text of each TLS key log a pcapng file embeds, when it is read.
+pub type SecretsSink = Box<dyn FnMut(&[u8]) + Send>;
 
 impl State {
     /// A fresh state for a pcap file (the pcapng reader changes what differs); read errors
@@ -193,6 +201,9 @@ impl State {
             damage: Vec::new(),
             skipped: 0,
             resyncs: 0,
+            secrets_sink: None,
+            secrets_blocks: 0,
+            secrets_other: 0,
         }
     }
 

@@ -14,7 +14,9 @@
 
 pub mod decrypt;
 mod hello;
+pub mod keylog;
 mod records;
+mod tls12;
 
 use crate::vocab::{TlsFailure, TlsInfo, Ts};
 use records::{Record, Records};

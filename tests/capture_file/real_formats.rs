@@ -1,0 +1,342 @@
+//! Captures as users send them, made here with real tools (tests/data/formats/README.md):
+//! compressed files and standard input, pcapng files with embedded TLS secrets (editcap
+//! --inject-secrets), TLS 1.2 recorded with curl against `openssl s_server -tls1_2`. The
+//! binary must decode exactly the requests tshark decodes from the same file with the same
+//! secrets.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/formats")
+        .join(name)
+}
+
+fn bundled(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+}
+
+fn gomodwatch(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomodwatch"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gomodwatch");
+    if let Some(bytes) = stdin {
+        // A refusal may close standard input before all of it is written.
+        let _ = child.stdin.take().unwrap().write_all(bytes);
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// (method, URL path, status) of every exchange a replay decoded, sorted.
+fn exchanges(file: &Path, extra: &[&str]) -> Vec<(String, String, u64)> {
+    let mut args = vec!["-r", file.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let out = gomodwatch(&args, None);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    of_exchanges(&out.stdout)
+}
+
+fn of_exchanges(stdout: &[u8]) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "exchange")
+        .map(|e| {
+            let url = e["url"].as_str().unwrap_or("");
+            let path = url::Url::parse(url).map_or(url.to_string(), |u| u.path().to_string());
+            (
+                e["method"].as_str().unwrap_or("").to_string(),
+                path,
+                e["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// tshark is there (tests/deps.sh --test installs it); under CI it must be.
+fn have_tshark(test: &str) -> bool {
+    let ok = Command::new("tshark").arg("--version").output().is_ok();
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: tshark missing (tests/deps.sh --test installs it)"
+        );
+        eprintln!("skipped {test}: needs tshark");
+    }
+    ok
+}
+
+/// (method, path, 0) of every request tshark decodes (HTTP/1 and HTTP/2) with the given
+/// `-o`/`-d` options, sorted.
+fn tshark(file: &Path, opts: &[&str]) -> Vec<(String, String, u64)> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args(opts).args([
+        "-Y",
+        "http.request or (http2.type == 1 and http2.headers.method)",
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "aggregator=;",
+        "-e",
+        "http.request.method",
+        "-e",
+        "http.request.uri",
+        "-e",
+        "http2.headers.method",
+        "-e",
+        "http2.headers.path",
+    ]);
+    let out = cmd.output().expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A packet may carry several HTTP/2 HEADERS frames: each field lists all, joined by ';'.
+    let requests: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .flat_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            let (m, p) = if !f[0].is_empty() {
+                (f[0], f[1])
+            } else {
+                (f[2], f[3])
+            };
+            m.split(';')
+                .zip(p.split(';'))
+                .map(|(m, p)| (m.to_string(), p.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut v: Vec<(String, String, u64)> = requests
+        .into_iter()
+        .map(|(m, p)| (m, p.split('?').next().unwrap_or("").to_string(), 0))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every response status tshark decodes.
+fn tshark_statuses(file: &Path, opts: &[&str]) -> Vec<u64> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(opts)
+        .args([
+            "-Y",
+            "http.response or (http2.type == 1 and http2.headers.status)",
+            "-T",
+            "fields",
+            "-E",
+            "aggregator=;",
+            "-e",
+            "http.response.code",
+            "-e",
+            "http2.headers.status",
+        ])
+        .output()
+        .expect("run tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .flat_map(|l| {
+            l.split(['\t', ';'])
+                .filter_map(|s| s.trim().parse().ok())
+                .collect::<Vec<u64>>()
+        })
+        .collect()
+}
+
+/// Drops the statuses (tshark's are checked as a multiset by `tshark_statuses`).
+fn requests(v: &[(String, String, u64)]) -> Vec<(String, String, u64)> {
+    v.iter()
+        .map(|(m, p, _)| (m.clone(), p.clone(), 0))
+        .collect()
+}
+
+/// The statuses of the answered requests.
+fn statuses(v: &[(String, String, u64)]) -> Vec<u64> {
+    let mut s: Vec<u64> = v.iter().map(|r| r.2).filter(|s| *s != 0).collect();
+    s.sort();
+    s
+}
+
+/// gomodwatch decodes the requests, and answers, that tshark decodes.
+fn assert_as_tshark(name: &str, ours: &[(String, String, u64)], file: &Path, opts: &[&str]) {
+    let theirs = tshark(file, opts);
+    assert!(!theirs.is_empty(), "{name}: tshark decoded nothing");
+    assert_eq!(
+        requests(ours),
+        theirs,
+        "{name}: requests differ from tshark's"
+    );
+    let mut want = tshark_statuses(file, opts);
+    want.sort();
+    assert_eq!(
+        statuses(ours),
+        want,
+        "{name}: statuses differ from tshark's"
+    );
+}
+
+#[test]
+fn compressed_captures_read_as_the_plain_one_from_files_and_stdin() {
+    let plain = bundled("comma-after-500-go127.pcap");
+    let want = exchanges(&plain, &[]);
+    assert!(want.len() >= 5, "{want:?}");
+    for ext in ["gz", "zst", "xz"] {
+        let file = data(&format!("comma-after-500-go127.pcap.{ext}"));
+        assert_eq!(exchanges(&file, &[]), want, "{ext}");
+        let bytes = std::fs::read(&file).unwrap();
+        let out = gomodwatch(&["-r", "-", "--json"], Some(&bytes));
+        assert!(
+            out.status.success(),
+            "{ext} on stdin: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(of_exchanges(&out.stdout), want, "{ext} on stdin");
+    }
+    if have_tshark("compressed_captures") {
+        // tshark 4.0 reads gzip and zstd (not xz).
+        for ext in ["gz", "zst"] {
+            let file = data(&format!("comma-after-500-go127.pcap.{ext}"));
+            assert_as_tshark(ext, &want, &file, &[]);
+        }
+    }
+}
+
+#[test]
+fn a_damaged_or_cut_compressed_capture_is_refused_in_one_line() {
+    let gz = std::fs::read(data("comma-after-500-go127.pcap.gz")).unwrap();
+    let xz = std::fs::read(data("comma-after-500-go127.pcap.xz")).unwrap();
+    let mut flipped = gz.clone();
+    flipped[40] ^= 0xff;
+    let not_capture = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b"hello, this is text").unwrap();
+        e.finish().unwrap()
+    };
+    for (name, bytes, says) in [
+        ("gzip cut in its header", &gz[..5], "gzip"),
+        ("xz cut", &xz[..xz.len() / 2], "xz-compressed input cut off"),
+        (
+            "gzip damaged",
+            &flipped[..],
+            "gzip-compressed input is damaged",
+        ),
+        ("gzip of text", &not_capture[..], "once gzip-decompressed"),
+    ] {
+        let out = gomodwatch(&["-r", "-", "--json"], Some(bytes));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+    }
+}
+
+#[test]
+fn tls12_is_decrypted_from_client_random_lines_as_tshark_does() {
+    let file = data("tls12.pcap");
+    let keylog = data("tls12.keylog");
+    let k = keylog.to_str().unwrap();
+    let ours = exchanges(&file, &["--tls-keylog", k]);
+    // Three AEAD suites (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305), and a resumed session:
+    // s_server answers one request per connection, so curl's second request on the fourth
+    // goes unanswered and is sent again on a fifth, resumed, connection.
+    assert_eq!(ours.len(), 6, "{ours:?}");
+    assert_eq!(ours.iter().filter(|r| r.2 == 200).count(), 5, "{ours:?}");
+    if have_tshark("tls12") {
+        let opt = format!("tls.keylog_file:{k}");
+        assert_as_tshark(
+            "tls12",
+            &ours,
+            &file,
+            &["-o", &opt, "-d", "tcp.port==14412,tls"],
+        );
+    }
+    // Without the key log: nothing decrypted.
+    assert!(exchanges(&file, &[]).is_empty());
+}
+
+#[test]
+fn embedded_secrets_decrypt_without_a_key_log() {
+    // editcap --inject-secrets of the TLS 1.2 capture, and of a real go command's TLS 1.3
+    // HTTP/2 capture (captures/https-go127), gzip-compressed.
+    let tls12 = data("tls12-dsb.pcapng");
+    let go = data("https-go127-dsb.pcapng.gz");
+    let ours12 = exchanges(&tls12, &[]);
+    assert_eq!(
+        ours12,
+        exchanges(
+            &data("tls12.pcap"),
+            &["--tls-keylog", data("tls12.keylog").to_str().unwrap()]
+        )
+    );
+    let ours_go = exchanges(&go, &[]);
+    let plain_go = exchanges(
+        &bundled("https-go127.pcap"),
+        &[
+            "--tls-keylog",
+            bundled("https-go127.keylog").to_str().unwrap(),
+        ],
+    );
+    assert!(ours_go.len() >= 20, "{ours_go:?}");
+    assert_eq!(ours_go, plain_go);
+    if have_tshark("embedded_secrets") {
+        assert_as_tshark("tls12-dsb", &ours12, &tls12, &["-d", "tcp.port==14412,tls"]);
+        assert_as_tshark("go-dsb", &ours_go, &go, &[]);
+    }
+}
+
+#[test]
+fn a_mixed_key_log_decrypts_both_versions() {
+    let dir = std::env::temp_dir().join(format!("gmw-mixed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mixed = dir.join("mixed.keylog");
+    let mut text = std::fs::read_to_string(bundled("https-go127.keylog")).unwrap();
+    text.push_str(&std::fs::read_to_string(data("tls12.keylog")).unwrap());
+    std::fs::write(&mixed, text).unwrap();
+    let m = mixed.to_str().unwrap();
+    assert_eq!(
+        exchanges(&data("tls12.pcap"), &["--tls-keylog", m]).len(),
+        6
+    );
+    assert!(exchanges(&bundled("https-go127.pcap"), &["--tls-keylog", m]).len() >= 20);
+    // A key log with no secret at all is still refused, in one line.
+    let empty = dir.join("empty.keylog");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let out = gomodwatch(
+        &[
+            "-r",
+            data("tls12.pcap").to_str().unwrap(),
+            "--json",
+            "--tls-keylog",
+            empty.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
