@@ -10,7 +10,7 @@ use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::metrics::{Metrics, MetricsServer, MetricsSink};
 use gomodwatch::export::ndjson::{NdjsonFile, NdjsonWriter};
 use gomodwatch::export::push;
-use gomodwatch::export::report::Report;
+use gomodwatch::export::report::{Report, ReportNote};
 use gomodwatch::export::rotate::RotatingFile;
 use gomodwatch::gomod::goproxy::GoproxyList;
 use gomodwatch::gomod::hook::GoHookConfig;
@@ -69,6 +69,8 @@ pub(super) struct Run {
     pub(super) lean: bool,
     /// `run --tui`: raised when the child has exited and the terminal is free.
     pub(super) tui_after: Arc<AtomicBool>,
+    /// What the report says beyond the traffic (`run`: a trust failure's cause).
+    pub(super) report_note: Option<ReportNote>,
 }
 
 impl Run {
@@ -117,6 +119,7 @@ impl Run {
             name,
             lean: false,
             tui_after: Arc::default(),
+            report_note: None,
         })
     }
 
@@ -182,7 +185,10 @@ impl Run {
         }
         match self.view {
             View::Json => sinks.push(Box::new(NdjsonWriter::new(io::stdout().lock()))),
-            View::Report => sinks.push(Box::new(Report::new(io::stdout().lock()))),
+            View::Report => sinks.push(Box::new(Report::with_note(
+                io::stdout().lock(),
+                self.report_note,
+            ))),
             View::Tui => {
                 let tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
                 sinks.push(Box::new(tui));
