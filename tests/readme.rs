@@ -35,10 +35,10 @@ fn flags(text: &str) -> BTreeSet<String> {
             continue;
         }
         let rest = &text[i..];
-        let len = if rest.starts_with("--") {
-            2 + rest[2..]
+        let len = if let Some(long) = rest.strip_prefix("--") {
+            2 + long
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-                .unwrap_or(rest.len() - 2)
+                .unwrap_or(long.len())
         } else {
             match rest.as_bytes().get(1) {
                 Some(c) if c.is_ascii_alphabetic() => {

@@ -337,8 +337,7 @@ fn screenshots_at_80x24_and_200x50_cut_nothing_without_an_ellipsis() {
             }
             let bar = s
                 .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or_default();
             assert!(
                 bar.trim_end().ends_with("? help  q quit") || bar.trim_end().ends_with("? help"),

@@ -12,7 +12,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Os {
     Linux,
-    MacOs,
+    MacOS,
     Windows,
     /// The BSDs and other Unixes: crypto/x509 reads SSL_CERT_FILE there too.
     OtherUnix,
@@ -21,7 +21,7 @@ pub(crate) enum Os {
 impl Os {
     pub(crate) fn this() -> Os {
         if cfg!(target_os = "macos") {
-            Os::MacOs
+            Os::MacOS
         } else if cfg!(windows) {
             Os::Windows
         } else if cfg!(target_os = "linux") {
@@ -34,7 +34,7 @@ impl Os {
     fn name(self) -> &'static str {
         match self {
             Os::Linux => "Linux",
-            Os::MacOs => "macOS",
+            Os::MacOS => "macOS",
             Os::Windows => "Windows",
             Os::OtherUnix => "this system",
         }
@@ -78,9 +78,9 @@ pub(crate) enum Trust {
 pub(crate) fn decide(os: Os, go: Option<GoVersion>) -> Trust {
     match (os, go) {
         (Os::Linux | Os::OtherUnix, _) => Trust::Bundle,
-        (Os::MacOs | Os::Windows, Some(v)) if v >= READS_SSL_CERT_FILE_EVERYWHERE => Trust::Bundle,
-        (Os::MacOs | Os::Windows, Some(v)) => Trust::PlatformOnly(v),
-        (Os::MacOs | Os::Windows, None) => Trust::Unknown,
+        (Os::MacOS | Os::Windows, Some(v)) if v >= READS_SSL_CERT_FILE_EVERYWHERE => Trust::Bundle,
+        (Os::MacOS | Os::Windows, Some(v)) => Trust::PlatformOnly(v),
+        (Os::MacOS | Os::Windows, None) => Trust::Unknown,
     }
 }
 
@@ -93,7 +93,7 @@ pub(crate) fn route(os: Os, ca_dir: Option<&str>) -> (String, String) {
     match os {
         // The login keychain needs no sudo and is this user's alone; `untrust` with the
         // same keychain removes exactly what `trust` added (ca_trust.rs).
-        Os::MacOs => (
+        Os::MacOS => (
             format!("gomodwatch ca trust --apply --keychain login{dir}"),
             format!("gomodwatch ca untrust --apply --keychain login{dir}"),
         ),
@@ -107,7 +107,7 @@ pub(crate) fn route(os: Os, ca_dir: Option<&str>) -> (String, String) {
 
 fn store(os: Os) -> &'static str {
     match os {
-        Os::MacOs => "the keychain",
+        Os::MacOS => "the keychain",
         _ => "the system certificate store",
     }
 }
@@ -173,7 +173,7 @@ pub(crate) fn after_failure(
 mod tests {
     use super::*;
 
-    const OSES: [Os; 4] = [Os::Linux, Os::MacOs, Os::Windows, Os::OtherUnix];
+    const OSES: [Os; 4] = [Os::Linux, Os::MacOS, Os::Windows, Os::OtherUnix];
 
     #[test]
     fn versions_as_go_env_prints_them() {
@@ -214,7 +214,7 @@ mod tests {
                 let got = decide(os, v);
                 let want = match os {
                     Os::Linux | Os::OtherUnix => Trust::Bundle,
-                    Os::MacOs | Os::Windows => match v {
+                    Os::MacOS | Os::Windows => match v {
                         None => Trust::Unknown,
                         Some(_) if reads => Trust::Bundle,
                         Some(v) => Trust::PlatformOnly(v),
@@ -230,23 +230,23 @@ mod tests {
 
     #[test]
     fn macos_before_127_is_told_the_keychain_route() {
-        let t = decide(Os::MacOs, GoVersion::parse("go1.26.1"));
+        let t = decide(Os::MacOS, GoVersion::parse("go1.26.1"));
         assert_eq!(
-            before_start(Os::MacOs, t, None).unwrap(),
+            before_start(Os::MacOS, t, None).unwrap(),
             "go1.26 on macOS verifies certificates with the keychain and does not read \
              SSL_CERT_FILE (Go 1.27 does), so it will not trust gomodwatch's CA unless the \
              keychain holds it: trust it there for the run with `gomodwatch ca trust --apply \
              --keychain login`, and afterwards `gomodwatch ca untrust --apply --keychain login`"
         );
         assert_eq!(
-            after_failure(Os::MacOs, t, Some("/Users/a/my ca"), 3).unwrap(),
+            after_failure(Os::MacOS, t, Some("/Users/a/my ca"), 3).unwrap(),
             "the go command reported 3 certificate errors; this was the cause: go1.26 on macOS \
              does not read SSL_CERT_FILE, so it did not trust gomodwatch's CA. Trust the CA in \
              the keychain for the run (`gomodwatch ca trust --apply --keychain login --ca-dir \
              '/Users/a/my ca'`), run again, then `gomodwatch ca untrust --apply --keychain login \
              --ca-dir '/Users/a/my ca'`"
         );
-        assert!(after_failure(Os::MacOs, t, None, 1)
+        assert!(after_failure(Os::MacOS, t, None, 1)
             .unwrap()
             .starts_with("the go command reported 1 certificate error;"));
     }
@@ -261,10 +261,10 @@ mod tests {
             after_failure(Os::Linux, decide(Os::Linux, None), None, 5),
             None
         );
-        let old = decide(Os::MacOs, Some(GoVersion(1, 20)));
-        assert_eq!(after_failure(Os::MacOs, old, None, 0), None);
+        let old = decide(Os::MacOS, Some(GoVersion(1, 20)));
+        assert_eq!(after_failure(Os::MacOS, old, None, 0), None);
         // Unknown go on macOS: said as a likelihood, not as the cause.
-        let unknown = after_failure(Os::MacOs, Trust::Unknown, None, 2).unwrap();
+        let unknown = after_failure(Os::MacOS, Trust::Unknown, None, 2).unwrap();
         assert!(unknown.contains("probably the cause"), "{unknown}");
         let windows = before_start(
             Os::Windows,
