@@ -89,6 +89,13 @@ pub(crate) enum Command {
     Run(Box<RunArgs>),
     /// The MITM certificate authority: create it, show it, trust it system-wide.
     Ca(CaArgs),
+    /// Print shell completions for SHELL (packages install them; see contrib/).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these options.
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -208,7 +215,10 @@ pub(crate) enum CaAction {
     /// Print the CA certificate (PEM) and what it permits.
     Show,
     /// Print the commands that trust the CA system-wide on this platform; --apply runs them.
+    /// On macOS with Go before 1.27 this is how the go command trusts gomodwatch (it ignores
+    /// SSL_CERT_FILE there): `--apply --keychain login` needs no sudo.
     Trust {
+        /// Run the commands as printed (root for the system store).
         #[arg(long)]
         apply: bool,
         /// macOS: the keychain (system needs sudo; login is this user's).
@@ -217,8 +227,10 @@ pub(crate) enum CaAction {
     },
     /// Print (or with --apply run) the commands that undo `trust`.
     Untrust {
+        /// Run the commands as printed.
         #[arg(long)]
         apply: bool,
+        /// macOS: the keychain `trust` used.
         #[arg(long, value_enum, default_value = "system")]
         keychain: Keychain,
     },
@@ -279,7 +291,8 @@ pub(crate) struct FleetOpts {
 /// Live capture.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct LiveOpts {
-    /// BPF capture filter (tcpdump syntax) [default: TCP and DNS, VLAN-tagged or not].
+    /// BPF capture filter (tcpdump syntax) [default: TCP, DNS and ICMP destination-unreachable,
+    /// VLAN-tagged or not].
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub(crate) filter: Option<String>,
 
@@ -390,6 +403,8 @@ pub(crate) struct ModelOpts {
 pub(crate) enum Mode<'a> {
     Run(&'a RunArgs),
     Ca(&'a CaArgs),
+    Completions(clap_complete::Shell),
+    Man,
     ListInterfaces,
     PrintCa,
     Mitm(SocketAddr),
@@ -429,6 +444,8 @@ impl Cli {
             return Some(match c {
                 Command::Run(r) => Mode::Run(r),
                 Command::Ca(c) => Mode::Ca(c),
+                Command::Completions { shell } => Mode::Completions(*shell),
+                Command::Man => Mode::Man,
             });
         }
         if self.list_interfaces {

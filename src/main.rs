@@ -3,6 +3,7 @@
 
 mod cli;
 mod modes;
+mod usage;
 
 use clap::Parser;
 use modes::Failure;
@@ -22,14 +23,29 @@ fn keep_freed_memory_for_reuse() {
     }
 }
 
+/// A usage error in one line, exit status 2; `--help` and `--version` as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match usage::one_line(&e, &args) {
+        Some(line) => {
+            eprintln!("gomodwatch: {line}");
+            ExitCode::from(2)
+        }
+        None => e.exit(),
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory_for_reuse();
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
     if let Some(why) = cli.misplaced_flag() {
         use clap::CommandFactory;
-        cli::Cli::command()
-            .error(clap::error::ErrorKind::MissingRequiredArgument, why)
-            .exit();
+        return usage_error(
+            cli::Cli::command().error(clap::error::ErrorKind::MissingRequiredArgument, why),
+        );
     }
     match modes::run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, as CI runs it: system packages, formatting, lints, then the whole test suite
-# (the `ci` profile: optimised, as the replay and live-capture tests push real traffic), then the fuzz
+# (the `ci` profile: optimised, as the replay and live-capture tests push real traffic), then the
+# README's install and the .deb installed and run (tests/install.sh), then the fuzz
 # targets: corpora replayed and 10 s of fuzzing each (tests/fuzz.sh; GMW_FUZZ_SECONDS
 # changes it). The live-capture tests need root (they open interfaces and create network
 # namespaces).
@@ -14,4 +15,5 @@ fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --profile ci --locked "$@"
+tests/install.sh
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"

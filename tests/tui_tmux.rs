@@ -22,6 +22,12 @@ impl Tmux {
     /// Starts `gomodwatch ARGS` in a detached 100×30 terminal; afterwards the shell prints
     /// the exit status and whether the terminal is back in cooked mode.
     fn start(tag: &str, args: &str) -> Tmux {
+        Tmux::start_sized(tag, args, 100, 30)
+    }
+
+    /// The same in a `width`×`height` terminal.
+    fn start_sized(tag: &str, args: &str, width: u16, height: u16) -> Tmux {
+        let (width, height) = (width.to_string(), height.to_string());
         let name = format!("gmw-{tag}-{}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_gomodwatch");
         let script = format!(
@@ -36,9 +42,9 @@ impl Tmux {
                 "-s",
                 &name,
                 "-x",
-                "100",
+                &width,
                 "-y",
-                "30",
+                &height,
                 "bash",
                 "-c",
                 &script,
@@ -139,7 +145,7 @@ fn navigate_a_fallback_chain_filter_switch_views_and_quit() {
     t.keys(&["/", "y", "a", "m", "l"]);
     t.wait_for(&["filter: yaml"]);
     t.keys(&["Enter"]);
-    let s = t.wait_for(&["3 modules"]);
+    let s = t.wait_for(&["3 of 5 modules"]);
     assert!(!s.contains("BurntSushi"), "{s}");
     t.keys(&["Tab"]);
     t.wait_for(&["GOPROXY", "configured", "p50"]);
@@ -267,4 +273,94 @@ fn cpu_ticks(pid: &str) -> u64 {
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = after.split_whitespace().collect();
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Screenshots of three bundled captures at 80×24 and 200×50, every view: no word is cut
+/// without an ellipsis. Each module path and version in the modules table is whole (one
+/// the capture's NDJSON names) or a prefix of one ending in `…`; the status bar ends with
+/// the keys' hint, whole; no line of a view ends mid-word against the border unless with `…`.
+#[test]
+fn screenshots_at_80x24_and_200x50_cut_nothing_without_an_ellipsis() {
+    if !can_run(
+        "screenshots_at_80x24_and_200x50_cut_nothing_without_an_ellipsis",
+        &[Need::Program("tmux")],
+    ) {
+        return;
+    }
+    let captures = [
+        "captures/fallback-404-go127.pcap",
+        "captures/checksum-mismatch-go127.pcap",
+        "captures/refused-go127.pcap",
+    ];
+    for capture in captures {
+        // The capture's modules and versions as the NDJSON names them, in full.
+        let json = Command::new(env!("CARGO_BIN_EXE_gomodwatch"))
+            .args(["-r", capture, "--json"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let mut words: Vec<String> = Vec::new();
+        for line in String::from_utf8_lossy(&json.stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["type"] == "module" {
+                for k in ["module", "version"] {
+                    if let Some(s) = v[k].as_str() {
+                        words.push(s.to_string());
+                    }
+                }
+            }
+        }
+        assert!(!words.is_empty(), "{capture} has modules");
+        for (w, h) in [(80u16, 24u16), (200, 50)] {
+            let t = Tmux::start_sized("shot", &format!("-r {capture}"), w, h);
+            let s = t.wait_for(&[" done ", "Modules"]);
+            let rows: Vec<&str> = s
+                .lines()
+                .skip_while(|l| !l.contains("Module ") || !l.contains("Version"))
+                .skip(1)
+                .take_while(|l| l.starts_with('│'))
+                .filter(|l| !l.trim_matches(['│', ' ']).is_empty())
+                .collect();
+            assert!(!rows.is_empty(), "{capture} {w}x{h}: no table\n{s}");
+            for row in &rows {
+                let cells: Vec<&str> = row.trim_matches(['│', ' ']).split_whitespace().collect();
+                for cell in &cells[..2] {
+                    let whole = words.iter().any(|m| m == cell);
+                    let cut = cell.strip_suffix('…').is_some_and(|p| {
+                        words.iter().any(|m| m.starts_with(p) && m.len() > p.len())
+                    });
+                    assert!(
+                        whole || cut,
+                        "{capture} {w}x{h}: {cell:?} is cut without an ellipsis\n{s}"
+                    );
+                }
+            }
+            let bar = s
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            assert!(
+                bar.trim_end().ends_with("? help  q quit") || bar.trim_end().ends_with("? help"),
+                "{capture} {w}x{h}: the status bar is cut: {bar:?}"
+            );
+            // The other views: no line ends in a word against the right border (a cut),
+            // except one ending in an ellipsis.
+            for _ in 0..3 {
+                t.keys(&["Tab"]);
+                std::thread::sleep(Duration::from_millis(300));
+                let s = t.screen();
+                for l in s.lines().filter(|l| l.starts_with('│') && l.ends_with('│')) {
+                    let inner = l.trim_end_matches('│');
+                    let last = inner.chars().last().unwrap_or(' ');
+                    let before = inner.chars().rev().nth(1).unwrap_or(' ');
+                    // Wrapped paragraphs end at a space or punctuation; a table cell cut at
+                    // the edge ends in two word characters.
+                    assert!(
+                        !(last.is_alphanumeric() && before.is_alphanumeric()) || last == '…',
+                        "{capture} {w}x{h}: cut at the border: {l:?}\n{s}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -11,20 +11,36 @@ use crate::session::{Session, Sink};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+/// What the mode knows that the traffic does not, asked when the report is printed (`run`:
+/// that the child failed on trust because its go ignores SSL_CERT_FILE).
+pub type ReportNote = Box<dyn FnMut() -> Option<String>>;
+
 /// The report as a view: printed to `out` when the input is over.
 pub struct Report<W: Write> {
     out: W,
+    note: Option<ReportNote>,
 }
 
 impl<W: Write> Report<W> {
     pub fn new(out: W) -> Self {
-        Report { out }
+        Report { out, note: None }
+    }
+
+    /// The report with a NOTE section, above the problems, when `note` gives one.
+    pub fn with_note(out: W, note: Option<ReportNote>) -> Self {
+        Report { out, note }
     }
 }
 
 impl<W: Write> Sink for Report<W> {
     fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
-        self.out.write_all(render(end).as_bytes())?;
+        let mut text = render(end);
+        if let Some(n) = self.note.as_mut().and_then(|f| f()) {
+            // After the header lines (up to GOPROXY), before PROBLEMS.
+            let at = text.find("\nPROBLEMS").unwrap_or(text.len());
+            text.insert_str(at, &format!("\nNOTE\n  {}\n", sanitize(&n)));
+        }
+        self.out.write_all(text.as_bytes())?;
         self.out.flush()
     }
 }

@@ -8,12 +8,14 @@ mod ca_trust;
 mod config;
 mod environment;
 mod failure;
+mod generate;
 mod live;
 mod mitm;
 mod output;
 mod replay;
 mod run;
 mod run_env;
+mod run_trust;
 mod setup;
 mod signals;
 mod transparent_rules;
@@ -27,6 +29,8 @@ pub(crate) fn run(cli: &Cli) -> Result<(), Failure> {
     match cli.mode() {
         Some(Mode::Run(args)) => run::run(cli, args),
         Some(Mode::Ca(args)) => ca::run(args),
+        Some(Mode::Completions(shell)) => generate::completions(shell),
+        Some(Mode::Man) => generate::man(),
         Some(Mode::ListInterfaces) => live::list_interfaces(),
         Some(Mode::PrintCa) => mitm::print_ca(cli),
         Some(Mode::Mitm(addr)) => mitm::run(cli, addr),

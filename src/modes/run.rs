@@ -7,9 +7,11 @@
 use super::environment;
 use super::failure::Failure;
 use super::run_env::{self, Bundle};
+use super::run_trust;
 use super::setup::{Run, View};
 use super::signals::Signals;
 use crate::cli::{Cli, RunArgs};
+use gomodwatch::gomod::cause::Cause;
 use gomodwatch::gomod::gosaid::GoRun;
 use gomodwatch::source::capture::LiveCapture;
 use gomodwatch::source::file::FileError;
@@ -71,6 +73,24 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         }
         setup.config.go_env = Some(env);
     }
+    // Whether the child's go reads SSL_CERT_FILE at all (macOS/Windows before Go 1.27 do
+    // not): said before it starts, and in the report when it then failed on trust.
+    let os = run_trust::Os::this();
+    let trust = run_trust::decide(
+        os,
+        goenv
+            .as_ref()
+            .and_then(|g| g.get("GOVERSION"))
+            .and_then(|v| run_trust::GoVersion::parse(v)),
+    );
+    let ca_dir = args
+        .certs
+        .ca_dir
+        .as_ref()
+        .map(|d| d.to_string_lossy().into_owned());
+    if let Some(why) = run_trust::before_start(os, trust, ca_dir.as_deref()) {
+        eprintln!("gomodwatch: {why}");
+    }
     // What the go command would have used without us: now our upstream.
     setup.config.proxy_env = Some(environment::proxy_env());
     if let Some(g) = &goenv {
@@ -103,6 +123,21 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     // The go command is the oracle: its error lines and exit status go to the verdicts.
     let go_run = Arc::new(GoRun::default());
     setup.config.go_run = Some(go_run.clone());
+    let trust_note = {
+        let go_run = go_run.clone();
+        move || {
+            let failed = go_run
+                .all()
+                .iter()
+                .filter(|s| s.cause == Some(Cause::TlsTrust))
+                .count();
+            run_trust::after_failure(os, trust, ca_dir.as_deref(), failed)
+        }
+    };
+    let report = setup.view == View::Report;
+    if report {
+        setup.report_note = Some(Box::new(trust_note.clone()));
+    }
     let mut child = Command::new(&program)
         .args(&args.command[1..])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -157,6 +192,12 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         let _ = t.join();
     }
     fin?;
+    // The report said it; the other views have no place for it.
+    if !report {
+        if let Some(why) = trust_note() {
+            eprintln!("gomodwatch: {why}");
+        }
+    }
     let st = status.lock().unwrap_or_else(|p| p.into_inner()).take();
     match st.map(exit_code) {
         Some(0) | None => Ok(()),

@@ -11,7 +11,7 @@ use gomodwatch::export::har::HarWriter;
 use gomodwatch::export::metrics::{Metrics, MetricsServer, MetricsSink};
 use gomodwatch::export::ndjson::{NdjsonFile, NdjsonWriter};
 use gomodwatch::export::push;
-use gomodwatch::export::report::Report;
+use gomodwatch::export::report::{Report, ReportNote};
 use gomodwatch::export::rotate::RotatingFile;
 use gomodwatch::gomod::goproxy::GoproxyList;
 use gomodwatch::gomod::hook::GoHookConfig;
@@ -73,6 +73,8 @@ pub(super) struct Run {
     /// Replay: the key log that the file's Decryption Secrets Blocks fill as they are read
     /// (`--tls-keylog`'s secrets are added to it).
     pub(super) in_band_secrets: Option<Arc<KeyLog>>,
+    /// What the report says beyond the traffic (`run`: a trust failure's cause).
+    pub(super) report_note: Option<ReportNote>,
 }
 
 impl Run {
@@ -122,6 +124,7 @@ impl Run {
             lean: false,
             in_band_secrets: None,
             tui_after: Arc::default(),
+            report_note: None,
         })
     }
 
@@ -188,7 +191,10 @@ impl Run {
         }
         match self.view {
             View::Json => sinks.push(Box::new(NdjsonWriter::new(io::stdout().lock()))),
-            View::Report => sinks.push(Box::new(Report::new(io::stdout().lock()))),
+            View::Report => sinks.push(Box::new(Report::with_note(
+                io::stdout().lock(),
+                self.report_note,
+            ))),
             View::Tui => {
                 let tui = Tui::start().map_err(|e| Failure::Runtime(format!("terminal: {e}")))?;
                 sinks.push(Box::new(tui));

@@ -2,7 +2,7 @@
 //! can be tested by feeding keys.
 
 use super::data::Data;
-use crate::present::{ModuleView, Outcome};
+use crate::present::ModuleView;
 use crate::session::LogRow;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
@@ -194,17 +194,6 @@ impl App {
             .iter()
             .find(|m| &module_key(m) == key)
             .map(|m| &**m)
-    }
-
-    pub(crate) fn outcome_counts(data: &Data) -> [(Outcome, usize); 5] {
-        [
-            Outcome::Ok,
-            Outcome::NotFound,
-            Outcome::Incomplete,
-            Outcome::Failed,
-            Outcome::ChecksumMismatch,
-        ]
-        .map(|o| (o, data.count(o)))
     }
 
     /// Applies one terminal event. Returns true if the screen should be redrawn.

@@ -3,7 +3,7 @@
 //! whose requests changed), and it is done when the session changed and at most a few
 //! times a second — never per key press.
 
-use crate::present::{ModuleView, Outcome, Problem, Summary};
+use crate::present::{ModuleView, Problem, Summary};
 use crate::session::{Session, ViewCache};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,9 +76,5 @@ impl Data {
 
     pub(crate) fn problems(&self) -> &[Problem] {
         &self.summary.problems
-    }
-
-    pub(crate) fn count(&self, outcome: Outcome) -> usize {
-        self.modules.iter().filter(|m| m.outcome == outcome).count()
     }
 }

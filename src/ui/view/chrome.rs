@@ -74,22 +74,28 @@ pub(crate) fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session
         Span::styled(" live ", Style::new().bg(Color::Green).fg(Color::Black))
     };
     let drops = if status.dropped > 0 {
-        Span::styled(
-            format!(" {} dropped ", status.dropped),
-            Style::new().fg(Color::Red),
-        )
+        Style::new().fg(Color::Red)
     } else {
-        Span::raw(" 0 dropped ")
+        Style::new()
     };
-    let mut spans = vec![
-        state,
-        Span::raw(format!(" {} │ {} pkts │", status.name, status.packets)),
-        drops,
-        Span::raw(format!("│ {} gaps │ {} ", status.gaps, elapsed(status))),
+    // The MITM sees requests, not packets: it counts those.
+    let counted = if status.mitm_client_limit.is_some() {
+        super::modules::plural(session.exchanges as usize, "request")
+    } else {
+        format!("{} pkts", status.packets)
+    };
+    let mut spans: Vec<(String, Style)> = vec![
+        (status.name.clone(), Style::new()),
+        (format!(" │ {counted} │"), Style::new()),
+        (format!(" {} dropped ", status.dropped), drops),
+        (
+            format!("│ {} │ {} ", plural_gaps(status.gaps), elapsed(status)),
+            Style::new(),
+        ),
     ];
     // What the decoder's bounds cut is said, never dropped silently.
     if status.limits.any() {
-        spans.push(Span::styled(
+        spans.push((
             format!("│ {} ", status.limits.phrase()),
             Style::new().fg(Color::Red),
         ));
@@ -97,25 +103,64 @@ pub(crate) fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session
     // Past --max-modules older modules are folded into counts: say so, never silently.
     let folded = session.modules.folded.modules;
     if folded > 0 {
-        spans.push(Span::styled(
+        spans.push((
             format!("│ {folded} folded (limit {}) ", session.modules.limit),
             Style::new().fg(Color::Yellow),
         ));
     }
     if !app.filter.is_empty() {
-        spans.push(Span::styled(
+        spans.push((
             format!("│ filter: {} ", app.filter),
             Style::new().fg(Color::Cyan),
         ));
     }
-    if let Some(n) = status.notices.last() {
-        spans.push(Span::styled(format!("│ {n} "), Style::new().fg(Color::Red)));
-    }
-    spans.push(Span::styled("│ ? help  q quit", style::dim()));
+    let notice = status.notices.last().map(|n| {
+        spans.push((format!("│ {n} "), Style::new().fg(Color::Red)));
+        spans.len() - 1
+    });
+    spans.push(("│ ? help  q quit".into(), style::dim()));
+    fit_bar(
+        &mut spans,
+        notice,
+        usize::from(area.width).saturating_sub(state.width() + 1),
+    );
+    let mut line = vec![state, Span::raw(" ")];
+    line.extend(spans.into_iter().map(|(t, st)| Span::styled(t, st)));
     f.render_widget(
-        Paragraph::new(Line::from(spans)).style(Style::new().bg(Color::Black)),
+        Paragraph::new(Line::from(line)).style(Style::new().bg(Color::Black)),
         area,
     );
+}
+
+fn plural_gaps(n: u64) -> String {
+    super::modules::plural(n as usize, "gap")
+}
+
+/// The status bar in `width` columns: the keys' hint loses `q quit` first, then the
+/// source's name is cut (from the left, with an ellipsis: a path's end names the file),
+/// then the newest notice (the log view has it in full).
+fn fit_bar(spans: &mut [(String, Style)], notice: Option<usize>, width: usize) {
+    use super::fit::fit;
+    let total = |s: &[(String, Style)]| s.iter().map(|(t, _)| t.chars().count()).sum::<usize>();
+    let last = spans.len() - 1;
+    if total(spans) > width {
+        spans[last].0 = "│ ? help".into();
+    }
+    let over = total(spans).saturating_sub(width);
+    if over > 0 {
+        let name: Vec<char> = spans[0].0.chars().collect();
+        let keep = name.len().saturating_sub(over).max(4.min(name.len()));
+        if keep < name.len() {
+            let tail: String = name[name.len() - (keep - 1)..].iter().collect();
+            spans[0].0 = format!("…{tail}");
+        }
+    }
+    let over = total(spans).saturating_sub(width);
+    if let (true, Some(i)) = (over > 0, notice) {
+        let text = spans[i].0.trim_end().to_string();
+        let keep = text.chars().count().saturating_sub(over + 1).max(4);
+        spans[i].0 = format!("{} ", fit(&text, keep));
+    }
 }
 
 const HELP: &[(&str, &str)] = &[

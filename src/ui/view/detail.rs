@@ -201,7 +201,7 @@ fn waterfall(m: &ModuleView, width: usize) -> Vec<Line<'static>> {
     )];
     for (a, start, phases) in rows {
         let label = format!("{} {}", what(a), attempt::proxy(a, Width::Narrow));
-        let label: String = label.chars().take(label_w - 1).collect();
+        let label = super::fit::fit(&label, label_w - 1);
         let mut spans = vec![Span::raw(format!("{label:<label_w$}"))];
         let offset_ms = start.ms_since(t0);
         let mut at = col(offset_ms);

@@ -3,6 +3,7 @@
 
 use super::super::app::{log_matches, App};
 use super::super::style;
+use super::fit::fit;
 use crate::present::format::{sanitize, short_proxy};
 use crate::session::Session;
 use ratatui::layout::{Constraint, Rect};
@@ -51,6 +52,10 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) 
     };
     let header =
         Row::new(["+s", "Status", "TTFB", "Total", "Bytes", "Request"]).style(style::header());
+    // The request takes what the fixed columns leave (5 of them and 5 gaps); what does not
+    // fit is cut with an ellipsis.
+    let request_width =
+        usize::from(area.width.saturating_sub(2)).saturating_sub(7 + 8 + 6 + 6 + 5 + 5);
     let body: Vec<Row> = rows[start..end]
         .iter()
         .map(|r| {
@@ -70,11 +75,12 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) 
             };
             Row::new([
                 Cell::from(format!("{:.3}", r.ts.ms_since(first_ts) / 1000.0)),
-                Cell::from(answer).style(style::status(r.status, r.error.as_deref())),
+                Cell::from(fit(&answer, 8).into_owned())
+                    .style(style::status(r.status, r.error.as_deref())),
                 Cell::from(style::ms(r.ttfb_ms)),
                 Cell::from(style::ms(r.total_ms)),
                 Cell::from(style::bytes(Some(r.resp_bytes))),
-                Cell::from(request),
+                Cell::from(fit(&request, request_width).into_owned()),
             ])
         })
         .collect();

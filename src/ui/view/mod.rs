@@ -3,6 +3,7 @@
 mod chrome;
 mod detail;
 mod detail_direct;
+mod fit;
 mod log;
 mod modules;
 mod problems;
@@ -25,7 +26,7 @@ pub(crate) fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session)
     .areas(f.area());
     chrome::tabs(f, tabs, app, data, session);
     match app.view {
-        View::Modules => modules::draw(f, body, app, data),
+        View::Modules => modules::draw(f, body, app, data, session.source.done),
         View::Detail => detail::draw(f, body, app, data),
         View::Proxies => proxies::draw(f, body, app, data, session),
         View::Problems => problems::draw(f, body, app, data),

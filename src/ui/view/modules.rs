@@ -4,49 +4,78 @@
 use super::super::app::App;
 use super::super::data::Data;
 use super::super::style;
-use crate::present::attempt;
+use super::fit::{fit, share};
+use crate::present::{attempt, Outcome};
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
+pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, done: bool) {
     let rows = app.visible_modules(data);
     app.sync_selection(data);
-    let counts: Vec<String> = App::outcome_counts(data)
+    // Counts of what is shown: under a filter, the rows it keeps.
+    let mut counts = [
+        Outcome::Ok,
+        Outcome::NotFound,
+        Outcome::Incomplete,
+        Outcome::Failed,
+        Outcome::ChecksumMismatch,
+    ]
+    .map(|o| (o, 0usize));
+    for &i in &rows {
+        if let Some(c) = counts
+            .iter_mut()
+            .find(|(o, _)| *o == data.modules[i].outcome)
+        {
+            c.1 += 1;
+        }
+    }
+    let counts: Vec<String> = counts
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(o, n)| format!("{n} {}", o.as_str()))
         .collect();
+    let shown = if rows.len() == data.modules.len() {
+        plural(rows.len(), "module")
+    } else {
+        format!("{} of {}", rows.len(), plural(data.modules.len(), "module"))
+    };
     let title = format!(
-        " {} modules ({}) · sort: {} ",
-        rows.len(),
+        " {shown}{} · sort: {} ",
         if counts.is_empty() {
-            "none yet".to_string()
+            String::new()
         } else {
-            counts.join(", ")
+            format!(" ({})", counts.join(", "))
         },
         app.sort.name()
     );
     // On narrow screens proxies get letters (explained in the bottom border).
     let narrow = area.width < 110;
-    let mut block = Block::bordered().title(title);
+    let inner_width = area.width.saturating_sub(2);
+    let mut block = Block::bordered().title(fit(&title, inner_width as usize).into_owned());
     if narrow && !data.letters.is_empty() {
         let legend: Vec<String> = data
             .letters
             .iter()
             .map(|(p, c)| format!("{c}={}", style::short_proxy(p)))
             .collect();
-        block = block.title_bottom(format!(" {} ", legend.join(" ")));
+        let legend = format!(" {} ", legend.join(" "));
+        block = block.title_bottom(fit(&legend, inner_width as usize).into_owned());
     }
     if rows.is_empty() {
-        let msg = if data.modules.is_empty() {
-            "Waiting for module traffic (GOPROXY requests)…"
-        } else {
+        let msg = if !data.modules.is_empty() {
             "No module matches the filter (Esc clears it)."
+        } else if done {
+            "done: no module traffic in this capture (no GOPROXY requests or direct fetches)"
+        } else {
+            "Waiting for module traffic (GOPROXY requests)…"
         };
         f.render_widget(
-            Paragraph::new(Line::styled(msg, style::dim())).block(block),
+            Paragraph::new(Line::styled(msg, style::dim()))
+                .wrap(Wrap { trim: true })
+                .block(block),
             area,
         );
         return;
@@ -54,7 +83,7 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
     let height = area.height.saturating_sub(3) as usize;
     let offset = super::scroll::window(app.module_index, app.module_offset, height, rows.len());
     app.module_offset = offset;
-    let header = Row::new([
+    let header = [
         "Module",
         "Version",
         if narrow { "Via" } else { "Served by" },
@@ -62,9 +91,9 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
         "Outcome",
         "Bytes",
         "Time",
-    ])
-    .style(style::header());
-    let body: Vec<Row> = rows
+    ];
+    // The cells of the rows on screen, as text: the columns are sized by them.
+    let cells: Vec<(usize, [String; 7], Style)> = rows
         .iter()
         .enumerate()
         .skip(offset)
@@ -84,50 +113,95 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
                 (Some(p), false) => style::short_proxy(p).to_string(),
                 (None, _) => "-".to_string(),
             };
-            let row = Row::new([
-                Cell::from(m.module.clone()),
-                Cell::from(m.version.clone().unwrap_or_else(|| {
+            let (outcome, outcome_style) = match (&m.direct, m.outcome) {
+                // Fetched from its code host: its own colour, apart from proxy oks.
+                (Some(_), Outcome::Ok) => ("direct", style::direct()),
+                _ => (short_outcome(m.outcome), style::outcome(m.outcome)),
+            };
+            let text = [
+                m.module.clone(),
+                m.version.clone().unwrap_or_else(|| {
                     // A direct fetch whose tag the git traffic did not show.
                     if m.direct.is_some() { "(git)" } else { "-" }.into()
-                })),
-                Cell::from(served),
-                Cell::from(attempt::chain_summary(&m.attempts)),
-                match (&m.direct, m.outcome) {
-                    // Fetched from its code host: its own colour, apart from proxy oks.
-                    (Some(_), crate::present::Outcome::Ok) => {
-                        Cell::from("direct").style(style::direct())
-                    }
-                    _ => Cell::from(short_outcome(m.outcome)).style(style::outcome(m.outcome)),
-                },
-                Cell::from(style::bytes(m.zip_bytes)),
-                Cell::from(style::ms(Some(m.duration_ms))),
-            ]);
-            if pos == app.module_index {
+                }),
+                served,
+                attempt::chain_summary(&m.attempts),
+                outcome.to_string(),
+                style::bytes(m.zip_bytes),
+                time(m),
+            ];
+            (pos, text, outcome_style)
+        })
+        .collect();
+    let want: Vec<u16> = (0..7)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|(_, t, _)| t[c].chars().count())
+                .chain([header[c].chars().count()])
+                .max()
+                .unwrap_or(0) as u16
+        })
+        .collect();
+    // Module and version may be cut (with an ellipsis), the rest keep enough to read.
+    let min = [12, 8, 3, 7, 7, 5, 6];
+    let widths = share(&want, &min, inner_width);
+    let body: Vec<Row> = cells
+        .iter()
+        .map(|(pos, text, outcome_style)| {
+            let row = Row::new(text.iter().enumerate().map(|(c, t)| {
+                let cell = Cell::from(fit(t, widths[c] as usize).into_owned());
+                if c == 4 {
+                    cell.style(*outcome_style)
+                } else {
+                    cell
+                }
+            }));
+            if *pos == app.module_index {
                 row.style(style::selected())
             } else {
                 row
             }
         })
         .collect();
-    let widths = [
-        Constraint::Fill(5),
-        Constraint::Fill(2),
-        if narrow {
-            Constraint::Length(6)
-        } else {
-            Constraint::Fill(3)
-        },
-        Constraint::Length(11),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Length(6),
-    ];
-    f.render_widget(Table::new(body, widths).header(header).block(block), area);
+    let header = Row::new(
+        header
+            .iter()
+            .enumerate()
+            .map(|(c, h)| Cell::from(fit(h, widths[c] as usize).into_owned())),
+    )
+    .style(style::header());
+    let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
+    f.render_widget(
+        Table::new(body, constraints).header(header).block(block),
+        area,
+    );
+}
+
+/// `1 module`, `3 modules`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The module's time. One left waiting (incomplete) has no answer time: what it waited
+/// is a lower bound (`≥`), and nothing when the wait was not measured, never a `0.0ms`
+/// that reads as a fast answer.
+fn time(m: &crate::present::ModuleView) -> String {
+    match m.outcome {
+        Outcome::Incomplete if m.duration_ms > 0.0 => {
+            format!("≥{}", style::ms(Some(m.duration_ms)))
+        }
+        Outcome::Incomplete => "-".into(),
+        _ => style::ms(Some(m.duration_ms)),
+    }
 }
 
 /// Outcomes in at most 9 columns.
-fn short_outcome(o: crate::present::Outcome) -> &'static str {
-    use crate::present::Outcome;
+fn short_outcome(o: Outcome) -> &'static str {
     match o {
         Outcome::ChecksumMismatch => "MISMATCH",
         Outcome::Incomplete => "partial",

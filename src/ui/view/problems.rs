@@ -11,8 +11,10 @@ use ratatui::Frame;
 
 pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data) {
     let problems = data.problems();
-    let block =
-        Block::bordered().title(format!(" {} problems · Enter: the module ", problems.len()));
+    let block = Block::bordered().title(format!(
+        " {} · Enter: the module ",
+        super::modules::plural(problems.len(), "problem")
+    ));
     if problems.is_empty() {
         let line = Line::styled(
             "No problems: every request was answered as the go command wants.",

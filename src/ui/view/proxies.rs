@@ -107,16 +107,32 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, sessio
 
 /// GOPROXY as configured (flag or go env) and as the traffic walked it.
 fn chain(f: &mut Frame, area: Rect, data: &Data, session: &Session) {
-    let configured = match &session.config.goproxy {
+    // The same words as the report's GOPROXY line: what was given, or what the traffic
+    // shows when nothing was.
+    let (label, configured) = match session
+        .config
+        .goproxy
+        .as_ref()
+        .or(data.summary.goproxy.as_ref())
+    {
         Some(l) => {
             let from = match l.source {
                 ChainSource::Flag => "--goproxy",
                 ChainSource::GoEnv => "go env",
-                ChainSource::Inferred => "inferred",
+                ChainSource::Inferred => "inferred from the traffic; --goproxy gives the real one",
             };
-            format!("{} ({from})", l.display())
+            let label = if l.source == ChainSource::Inferred {
+                "inferred   "
+            } else {
+                "configured "
+            };
+            (label, format!("{} ({from})", l.display()))
         }
-        None => "unknown (give --goproxy, or capture live where go env tells)".into(),
+        None => (
+            "configured ",
+            "unknown: no proxy requests seen (give --goproxy, or capture live where go env tells)"
+                .into(),
+        ),
     };
     let observed = match &data.summary.goproxy {
         Some(l) => {
@@ -149,14 +165,16 @@ fn chain(f: &mut Frame, area: Rect, data: &Data, session: &Session) {
         }
         None => "no proxy asked yet".into(),
     };
+    // One line each: what does not fit is cut with an ellipsis.
+    let room = usize::from(area.width.saturating_sub(2)).saturating_sub(11);
     let lines = vec![
         Line::from(vec![
-            Span::styled("configured ", style::header()),
-            Span::raw(configured),
+            Span::styled(label, style::header()),
+            Span::raw(super::fit::fit(&configured, room).into_owned()),
         ]),
         Line::from(vec![
             Span::styled("observed   ", style::header()),
-            Span::raw(observed),
+            Span::raw(super::fit::fit(&observed, room).into_owned()),
         ]),
     ];
     f.render_widget(
