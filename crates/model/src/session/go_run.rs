@@ -2,7 +2,7 @@
 //! failed on is not `ok`; one it named but gomodwatch never saw a request for is a record
 //! too; a run it completed (exit 0) has no ERROR.
 
-use super::mitm_problems::MitmCause;
+use crate::gomod::cause::Cause;
 use crate::gomod::gosaid::GoRun;
 use crate::gomod::verdict::{Outcome, Severity};
 use crate::present::ModuleView;
@@ -34,6 +34,15 @@ pub(super) fn reconcile(v: &mut ModuleView, run: &GoRun) {
             p.push_str(" (the go command recovered: it exited 0)");
         }
     }
+}
+
+/// What gomodwatch's MITM knows of why it answered the go command 502/504 for `host`
+/// (a name or `ip:port` as the MITM keyed it): its cause class, step and message.
+pub(super) struct MitmCause {
+    pub(super) cause: Cause,
+    pub(super) step: &'static str,
+    pub(super) host: String,
+    pub(super) message: String,
 }
 
 /// Modules the go command failed on that no request was seen for. When what it got was
