@@ -4,6 +4,7 @@
 //! certificate, a server that never answered. The go command sees only a 502/504 from
 //! gomodwatch; these say why.
 
+use super::go_run::MitmCause;
 use super::model::Session;
 use super::network::MitmFailure;
 use crate::gomod::cause::Cause;
@@ -49,15 +50,6 @@ impl Session {
             );
         }
     }
-}
-
-/// What gomodwatch's MITM knows of why it answered the go command 502/504 for `host`
-/// (a name or `ip:port` as the MITM keyed it): its cause class, step and message.
-pub(super) struct MitmCause {
-    pub(super) cause: Cause,
-    pub(super) step: &'static str,
-    pub(super) host: String,
-    pub(super) message: String,
 }
 
 impl Session {
