@@ -68,6 +68,10 @@ pub fn parse_line(line: &str) -> Option<GoSaid> {
     let rest = line.strip_prefix("go: ").unwrap_or(line);
     let rest = rest.strip_prefix("verifying ").unwrap_or(rest);
     let (subject, text) = rest.split_once(": ")?;
+    // `A@v requires B@v: parsing go.mod: ...`: the error is B's.
+    let subject = subject
+        .rsplit_once(" requires ")
+        .map_or(subject, |(_, b)| b);
     let subject = subject.trim_end_matches("/go.mod");
     let (module, version) = subject.split_once('@')?;
     if module.is_empty() || version.is_empty() || subject.contains(' ') {
@@ -102,7 +106,12 @@ pub fn classify(text: &str) -> Option<Cause> {
         Cause::Timeout
     } else if has("no such host") || has("server misbehaving") {
         Cause::Dns
-    } else if has("invalid response") || has("invalid character") || has("malformed") {
+    } else if has("invalid response")
+        || has("invalid character")
+        || has("malformed")
+        || has("parsing go.mod")
+        || has("module declares its path as")
+    {
         Cause::InvalidResponse
     } else if has("connection reset") || has("unexpected EOF") {
         Cause::Reset

@@ -2,6 +2,7 @@
 //! failed on is not `ok`; one it named but gomodwatch never saw a request for is a record
 //! too; a run it completed (exit 0) has no ERROR.
 
+use super::mitm_problems::MitmCause;
 use crate::gomod::gosaid::GoRun;
 use crate::gomod::verdict::{Outcome, Severity};
 use crate::present::ModuleView;
@@ -35,25 +36,93 @@ pub(super) fn reconcile(v: &mut ModuleView, run: &GoRun) {
     }
 }
 
-/// Modules the go command failed on that no request was seen for.
-pub(super) fn add_unseen(views: &mut Vec<ModuleView>, run: &GoRun, at: Ts) {
+/// Modules the go command failed on that no request was seen for. When what it got was
+/// gomodwatch's own 502/504 (its MITM could not reach the host the go command named), the
+/// MITM's reason is the cause: the go command only saw "Bad Gateway".
+pub(super) fn add_unseen(
+    views: &mut Vec<ModuleView>,
+    run: &GoRun,
+    at: Ts,
+    mitm_cause: impl Fn(&str) -> Option<MitmCause>,
+) {
     for said in run.all() {
         if views.iter().any(|v| v.subject() == said.subject) {
             continue;
         }
         let (module, version) = said.subject.split_once('@').unwrap_or((&said.subject, ""));
-        views.push(ModuleView::go_only(
+        let own = gateway_answer(&said.line)
+            .then(|| url_host(&said.line))
+            .flatten()
+            .and_then(&mitm_cause);
+        let Some(own) = own else {
+            views.push(ModuleView::go_only(
+                module.to_string(),
+                version.to_string(),
+                said.cause,
+                format!(
+                    "the go command failed on it and gomodwatch saw no request for it (it went \
+                     direct, came from a path the MITM does not see, or failed before asking); \
+                     it said `{}`",
+                    said.line
+                ),
+                said.line,
+                at,
+            ));
+            continue;
+        };
+        let mut v = ModuleView::go_only(
             module.to_string(),
             version.to_string(),
-            said.cause,
+            Some(own.cause),
             format!(
-                "the go command failed on it and gomodwatch saw no request for it (it went \
-                 direct, came from a path the MITM does not see, or failed before asking); it \
-                 said `{}`",
-                said.line
+                "the go command failed on it because gomodwatch's MITM could not reach {} for \
+                 it: {} (the go command only saw gomodwatch's own answer: `{}`)",
+                own.host, own.message, said.line
             ),
             said.line,
             at,
+        );
+        v.step = Some(own.step);
+        v.host = Some(own.host);
+        v.inferred = false;
+        views.push(v);
+    }
+}
+
+/// The go command's error is an HTTP proxy's "could not reach it" (gomodwatch's 502/504 to a
+/// CONNECT, or to a request inside the tunnel).
+fn gateway_answer(line: &str) -> bool {
+    line.contains("Bad Gateway") || line.contains("Gateway Timeout")
+}
+
+/// The host of the first URL in a go command's error line (`reading https://HOST:PORT/...`,
+/// `Get "https://HOST/..."`), without its port.
+fn url_host(line: &str) -> Option<&str> {
+    let rest = &line[line.find("://")? + 3..];
+    let end = rest.find(['/', '"', ' ']).unwrap_or(rest.len());
+    let hostport = &rest[..end];
+    let host = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => hostport,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gateway_answer, url_host};
+
+    #[test]
+    fn the_host_the_go_command_named() {
+        let l = "go: a.b/c@v1.0.0: reading https://goproxy.test:3000/a.b/c/@v/v1.0.0.info: 502 Bad Gateway";
+        assert_eq!(url_host(l), Some("goproxy.test"));
+        assert!(gateway_answer(l));
+        let l = r#"go: a.b/c@v1.0.0: Get "https://proxy.example/a.b/c/@v/v1.0.0.info": Gateway Timeout"#;
+        assert_eq!(url_host(l), Some("proxy.example"));
+        assert!(gateway_answer(l));
+        assert_eq!(url_host("go: a@v1: no url here"), None);
+        assert!(!gateway_answer(
+            "go: a@v1: reading http://x/: 404 Not Found"
         ));
     }
 }
