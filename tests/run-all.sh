@@ -14,6 +14,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# fuzz/ is a workspace of its own: formatted and linted as well (its checks share target/).
+(cd fuzz && cargo fmt --check && CARGO_TARGET_DIR=../target cargo clippy --locked --bins -- -D warnings)
 cargo test --workspace --profile ci --locked "$@"
 tests/install.sh
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"
