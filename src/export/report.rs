@@ -64,16 +64,16 @@ pub(crate) fn render(end: &Ending<'_>) -> String {
 fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "gomodwatch report: {}", session.source.name);
+    // The MITM sees connections and requests, not packets: it has no packet count to give.
+    let seen = if session.source.mitm_client_limit.is_some() {
+        format!("{} relayed", human_bytes(s.bytes))
+    } else {
+        format!("{} packets ({})", s.packets, human_bytes(s.bytes))
+    };
     let _ = writeln!(
         o,
-        "{} packets ({}), {} connections, {} requests, {} modules, {} dropped, {} gaps",
-        s.packets,
-        human_bytes(s.bytes),
-        s.connections,
-        s.exchanges,
-        s.modules,
-        s.dropped,
-        s.gaps
+        "{seen}, {} connections, {} requests, {} modules, {} dropped, {} gaps",
+        s.connections, s.exchanges, s.modules, s.dropped, s.gaps
     );
     if s.limits.any() {
         let _ = writeln!(
