@@ -4,7 +4,7 @@
 # Xcode's command-line tools SDK, which `xcode-select --install` provides; with Homebrew it
 # checks that). Anywhere else it says what to install and stops. With --test (Debian/Ubuntu
 # only: CI's machine) also the real things the tests drive (two go commands, a GOPROXY server
-# built from source, tcpdump, network namespaces, tmux, jq, squid and iptables for the
+# built from source, tcpdump, network namespaces, tmux, jq, dpkg-dev (the .deb's dependencies), squid and iptables for the
 # proxy/firewall tests, openssl and ca-certificates for the CA tests, Prometheus, its
 # Pushgateway and promtool for the metrics tests, systemd-analyze for the unit, cargo-fuzz
 # for tests/fuzz.sh). Idempotent; uses sudo when not root.
@@ -36,7 +36,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpdump jq golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
+  pkgs+=(tcpdump jq dpkg-dev golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
          squid iptables openssl ca-certificates prometheus prometheus-pushgateway systemd
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev
