@@ -258,7 +258,14 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
             version,
             outcome_mark(m.outcome),
             size,
-            ms(Some(m.duration_ms))
+            // A module left waiting has no answer time: what it waited is a lower bound,
+            // and an unmeasured wait is no `0.0 ms` that reads as a fast answer.
+            match m.outcome {
+                Outcome::Incomplete if m.duration_ms > 0.0 =>
+                    format!("≥{}", ms(Some(m.duration_ms))),
+                Outcome::Incomplete => "(no answer)".into(),
+                _ => ms(Some(m.duration_ms)),
+            }
         );
         if let Some(p) = &m.problem {
             let _ = writeln!(o, "    ! {p}");
