@@ -121,7 +121,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     );
     let signals = Signals::install(&setup)?;
     // The go command is the oracle: its error lines and exit status go to the verdicts.
-    let go_run = Arc::new(GoRun::default());
+    let go_run = Arc::new(GoRun::new(&args.command[1..]));
     setup.config.go_run = Some(go_run.clone());
     let trust_note = {
         let go_run = go_run.clone();

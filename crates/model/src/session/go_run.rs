@@ -89,6 +89,42 @@ pub(super) fn add_unseen(
     }
 }
 
+/// Modules the go command was asked for (its arguments) that it named in no error line and
+/// no request was seen for, when it did not succeed: it ended (or was stopped) before it
+/// asked for them, so nothing can be said of them but that.
+pub(super) fn add_asked(views: &mut Vec<ModuleView>, run: &GoRun, at: Ts) {
+    let Some(code) = run.exit().filter(|c| *c != 0) else {
+        return;
+    };
+    for subject in run.asked() {
+        if views.iter().any(|v| {
+            let s = v.subject();
+            s == *subject
+                || (subject.ends_with("@latest")
+                    && s.split('@').next() == subject.split('@').next())
+        }) {
+            continue;
+        }
+        let (module, version) = subject.split_once('@').unwrap_or((subject, ""));
+        let mut v = ModuleView::go_only(
+            module.to_string(),
+            version.to_string(),
+            None,
+            format!(
+                "the go command was asked for it and exited {code} before any request for it \
+                 was seen or any error about it was said: it stopped first (another module's \
+                 failure, a signal), or found it in its module cache"
+            ),
+            String::new(),
+            at,
+        );
+        v.outcome = Outcome::Incomplete;
+        v.severity = Some(Severity::Warning);
+        v.go_said = None;
+        views.push(v);
+    }
+}
+
 /// The go command's error is an HTTP proxy's "could not reach it" (gomodwatch's 502/504 to a
 /// CONNECT, or to a request inside the tunnel).
 fn gateway_answer(line: &str) -> bool {
@@ -110,7 +146,32 @@ fn url_host(line: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gateway_answer, url_host};
+    use super::{add_asked, gateway_answer, url_host};
+    use crate::gomod::gosaid::GoRun;
+    use crate::gomod::verdict::Outcome;
+    use gomodwatch_wire::vocab::Ts;
+
+    #[test]
+    fn asked_for_and_never_seen_is_incomplete_when_the_run_failed() {
+        let run = GoRun::new(&["get", "a.test/x@v1.0.0", "b.test/y@latest"]);
+        let mut views = Vec::new();
+        add_asked(&mut views, &run, Ts::default());
+        assert!(views.is_empty(), "still running: nothing to say yet");
+        run.exited(0);
+        add_asked(&mut views, &run, Ts::default());
+        assert!(views.is_empty(), "it succeeded: from its cache");
+        let run = GoRun::new(&["get", "a.test/x@v1.0.0", "b.test/y@latest"]);
+        run.exited(1);
+        add_asked(&mut views, &run, Ts::default());
+        let got: Vec<_> = views.iter().map(|v| (v.subject(), v.outcome)).collect();
+        assert_eq!(
+            got,
+            [
+                ("a.test/x@v1.0.0".to_string(), Outcome::Incomplete),
+                ("b.test/y@latest".to_string(), Outcome::Incomplete)
+            ]
+        );
+    }
 
     #[test]
     fn the_host_the_go_command_named() {
