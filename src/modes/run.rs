@@ -121,7 +121,11 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     );
     let signals = Signals::install(&setup)?;
     // The go command is the oracle: its error lines and exit status go to the verdicts.
-    let go_run = Arc::new(GoRun::new(&args.command[1..]));
+    let go_args: Vec<String> = args.command[1..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let go_run = Arc::new(GoRun::new(&go_args));
     setup.config.go_run = Some(go_run.clone());
     let trust_note = {
         let go_run = go_run.clone();
