@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what gomodwatch needs to build: libpcap's headers and pkg-config, with the system's
-# package manager (apt on Debian/Ubuntu, dnf on Fedora/RHEL, nothing on macOS: libpcap is in
-# Xcode's command-line tools SDK, which `xcode-select --install` provides; with Homebrew it
-# checks that). Anywhere else it says what to install and stops. With --test (Debian/Ubuntu
-# only: CI's machine) also the real things the tests drive (two go commands, a GOPROXY server
-# built from source, tcpdump, network namespaces, tmux, jq, squid and iptables for the
-# proxy/firewall tests, openssl and ca-certificates for the CA tests, Prometheus, its
+# package manager (apt on Debian/Ubuntu, dnf on Fedora/RHEL, brew where neither is; nothing on
+# macOS, where libpcap is in Xcode's command-line tools SDK: it checks `xcode-select -p`).
+# Anywhere else it says what to install and stops. With --test (Debian/Ubuntu only: CI's
+# machine) also the real things the tests drive (two go commands, a GOPROXY server built from
+# source, tcpdump, network namespaces, tmux, jq, dpkg-dev for the .deb's dependencies, squid
+# and iptables for the proxy/firewall tests, openssl and ca-certificates for the CA tests, Prometheus, its
 # Pushgateway and promtool for the metrics tests, systemd-analyze for the unit, cargo-fuzz
 # for tests/fuzz.sh, tshark as the oracle that
 # tests/capture_file/real_formats.rs compares decoding with). Idempotent; uses sudo when not root.
@@ -37,7 +37,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tcpdump jq golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
+  pkgs+=(tcpdump jq dpkg-dev golang-go golang-golang-x-mod-dev iproute2 tmux ethtool dnsmasq-base procps curl
          squid iptables openssl ca-certificates prometheus prometheus-pushgateway systemd
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev

@@ -64,16 +64,16 @@ pub(crate) fn render(end: &Ending<'_>) -> String {
 fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "gomodwatch report: {}", session.source.name);
+    // The MITM sees connections and requests, not packets: it has no packet count to give.
+    let seen = if session.source.mitm_client_limit.is_some() {
+        format!("{} relayed", human_bytes(s.bytes))
+    } else {
+        format!("{} packets ({})", s.packets, human_bytes(s.bytes))
+    };
     let _ = writeln!(
         o,
-        "{} packets ({}), {} connections, {} requests, {} modules, {} dropped, {} gaps",
-        s.packets,
-        human_bytes(s.bytes),
-        s.connections,
-        s.exchanges,
-        s.modules,
-        s.dropped,
-        s.gaps
+        "{seen}, {} connections, {} requests, {} modules, {} dropped, {} gaps",
+        s.connections, s.exchanges, s.modules, s.dropped, s.gaps
     );
     if s.limits.any() {
         let _ = writeln!(
@@ -258,7 +258,14 @@ fn modules(o: &mut String, mods: &[ModuleView]) {
             version,
             outcome_mark(m.outcome),
             size,
-            ms(Some(m.duration_ms))
+            // A module left waiting has no answer time: what it waited is a lower bound,
+            // and an unmeasured wait is no `0.0 ms` that reads as a fast answer.
+            match m.outcome {
+                Outcome::Incomplete if m.duration_ms > 0.0 =>
+                    format!("≥{}", ms(Some(m.duration_ms))),
+                Outcome::Incomplete => "(no answer)".into(),
+                _ => ms(Some(m.duration_ms)),
+            }
         );
         if let Some(p) = &m.problem {
             let _ = writeln!(o, "    ! {p}");

@@ -25,12 +25,30 @@ pub(crate) fn print_ca(cli: &Cli) -> Result<(), Failure> {
     let pem = std::fs::read_to_string(&ca.cert_path)
         .map_err(|e| Failure::Runtime(format!("{}: {e}", ca.cert_path.display())))?;
     print!("{pem}");
+    // The same commands `ca trust` prints for this system (one place says them: ca_trust.rs).
+    let path = ca.cert_path.display().to_string();
+    let system = match super::ca_trust::detect() {
+        Some(p) => {
+            let home = std::env::var("HOME").unwrap_or_default();
+            let cmds: Vec<String> =
+                super::ca_trust::trust(p, &path, crate::cli::Keychain::System, &home)
+                    .iter()
+                    .map(|c| format!("sudo {}", super::ca_trust::shell(c)))
+                    .collect();
+            format!(
+                "{}\n  (`gomodwatch ca trust --apply` runs them; `ca untrust --apply` undoes them)",
+                cmds.join(" && ")
+            )
+        }
+        None => "see `gomodwatch ca trust`".into(),
+    };
     eprintln!(
-        "gomodwatch: CA certificate {path}\n  the go command alone:  SSL_CERT_FILE={path} HTTPS_PROXY=http://127.0.0.1:8080 go ...\n  \
-         Debian/Ubuntu:         sudo cp {path} /usr/local/share/ca-certificates/gomodwatch.crt && sudo update-ca-certificates\n  \
-         macOS:                 sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}\n  \
-         (details: certs/README.md)",
-        path = ca.cert_path.display()
+        "gomodwatch: CA certificate {path}\n  the go command alone:  SSL_CERT_FILE={path} \
+         HTTPS_PROXY=http://127.0.0.1:8080 go ...\n  \
+         (macOS and Windows before Go 1.27 ignore SSL_CERT_FILE: there, `gomodwatch ca trust \
+         --apply --keychain login`)\n  \
+         system-wide here:      {system}\n  \
+         (details: certs/README.md)"
     );
     Ok(())
 }

@@ -350,6 +350,15 @@ impl PacketSource for RunSource {
         self.mitm.dropped() + self.lo.as_ref().map_or(0, |l| l.dropped())
     }
 
+    // The MITM's refusals and cap, as for --mitm: the run is a MITM run.
+    fn refused(&self) -> Option<u64> {
+        self.mitm.refused()
+    }
+
+    fn client_limit(&self) -> Option<u64> {
+        self.mitm.client_limit()
+    }
+
     fn notices(&mut self) -> Vec<String> {
         let mut n = self.mitm.notices();
         if let Some(l) = &mut self.lo {
