@@ -90,6 +90,7 @@ one() {   # one BUILD MODE: appends "wall_ms cpu_s sys_s rss_kib" to $TMP/BUILD-
     read -r u s m < "$TMP/t"
     echo "$(( (t1 - t0) / 1000000 )) $(echo "$u + $s" | bc) $s $m" >> "$TMP/$build-$mode"
 }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "timing: $RUNS interleaved pairs per mode on $CAPTURE"
 for i in $(seq "$RUNS"); do
     for mode in hash nohash; do
@@ -103,6 +104,8 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else pr
 col() { cut -d' ' -f"$2" "$TMP/$1" | median; }
 declare -A M
 echo "capture $CAPTURE ($SIZE bytes), $RUNS interleaved pairs per mode; old = $SHORT, new = $NEW_DESC"
+# Wall times mean little on a busy machine: say how busy it was ($(nproc) cores).
+echo "load average before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 for mode in hash nohash; do
     for build in old new; do
         f=$build-$mode

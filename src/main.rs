@@ -15,6 +15,13 @@ use std::process::ExitCode;
 /// faulted in afresh: up to 17 000 page faults per 144 MB relayed, about a tenth of the
 /// proxy's CPU (benches/README.md). Keeping up to 4 MiB free per heap ends that; peak RSS,
 /// the memory target, is not raised by it (what is kept was resident at the peak anyway).
+///
+/// Setting it also fixes glibc's mmap threshold at 128 KiB (no longer raised as large blocks
+/// are freed): every allocation from 128 KiB up is its own mmap, every growth an mremap,
+/// every free a munmap. The hot paths therefore allocate nothing that large per item: zip
+/// bytes travel in recycled 64 KiB chunks and a speculating download keeps its chunks
+/// (gomod/hashpool/chunks.rs); before that, a hashed replay made ~650 mmaps, ~600 munmaps
+/// and ~180 mremaps per 300 MB (issue 31, benches/README.md).
 fn keep_freed_memory_for_reuse() {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
