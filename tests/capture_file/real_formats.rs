@@ -393,3 +393,14 @@ fn pktap_is_read_and_an_unsupported_interface_is_skipped_and_counted() {
         .unwrap();
     assert_eq!(summary["skipped_packets"], 1, "{summary}");
 }
+
+#[test]
+fn h2c_is_read_when_the_server_speaks_first() {
+    // nghttpd --no-tls sent its SETTINGS before curl's and nghttp's prefaces reached it.
+    let file = data("h2c-server-first.pcap");
+    let ours = exchanges(&file, &[]);
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    if have_tshark("h2c") {
+        assert_as_tshark("h2c", &ours, &file, &["-d", "tcp.port==18080,http2"]);
+    }
+}
