@@ -89,6 +89,7 @@ impl Outputs {
         };
         s.dropped = src.dropped();
         s.skipped_bytes = src.skipped_bytes();
+        s.skipped_packets = src.skipped_packets();
         s.mitm_refused = src.refused();
         s.mitm_client_limit = src.client_limit();
         let mut notices = src.notices();

@@ -90,6 +90,13 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
             s.malformed
         );
     }
+    if s.skipped_packets > 0 {
+        let _ = writeln!(
+            o,
+            "{} packets skipped on interfaces of a link type not read",
+            s.skipped_packets
+        );
+    }
     if s.skipped_bytes > 0 {
         let _ = writeln!(
             o,

@@ -13,6 +13,8 @@ pub struct FileSource<R: Read> {
     pace: Option<Pace>,
     /// Damage entries already told as notices.
     damage_told: usize,
+    /// Interfaces already looked at for an unsupported link type.
+    ifaces_told: usize,
 }
 
 struct Pace {
@@ -43,6 +45,7 @@ impl<R: Read> FileSource<R> {
                 released: false,
             }),
             damage_told: 0,
+            ifaces_told: 0,
         }
     }
 }
@@ -103,17 +106,40 @@ impl<R: Read> PacketSource for FileSource<R> {
         self.file.skipped_bytes()
     }
 
+    fn skipped_packets(&self) -> u64 {
+        self.file.skipped_packets()
+    }
+
     fn notices(&mut self) -> Vec<String> {
+        let ifaces = self.file.interfaces();
+        let mut out: Vec<String> = ifaces
+            .iter()
+            .enumerate()
+            .skip(self.ifaces_told)
+            .filter_map(|(n, i)| {
+                let why = i.unsupported.as_ref()?;
+                let name = i
+                    .name
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let why = why.to_string();
+                let why = why.split(';').next().unwrap_or_default();
+                Some(format!(
+                    "interface {n}{name}: {why}; its packets are skipped (summary.skipped_packets)"
+                ))
+            })
+            .collect();
+        self.ifaces_told = ifaces.len();
         let damage = self.file.damage();
         let new = damage.get(self.damage_told..).unwrap_or_default();
         self.damage_told = damage.len();
-        new.iter()
-            .map(|d| {
-                format!(
-                    "skipped {} bytes of damage at byte {} ({}); reading on after it",
-                    d.skipped, d.offset, d.what
-                )
-            })
-            .collect()
+        out.extend(new.iter().map(|d| {
+            format!(
+                "skipped {} bytes of damage at byte {} ({}); reading on after it",
+                d.skipped, d.offset, d.what
+            )
+        }));
+        out
     }
 }

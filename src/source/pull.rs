@@ -27,6 +27,10 @@ pub trait PacketSource {
     fn skipped_bytes(&self) -> u64 {
         0
     }
+    /// Packets read but not decoded: their interface's link type is not read (capture files).
+    fn skipped_packets(&self) -> u64 {
+        0
+    }
     /// Messages worth showing (an interface went away, damage skipped), taken once.
     fn notices(&mut self) -> Vec<String> {
         Vec::new()

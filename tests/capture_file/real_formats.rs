@@ -340,3 +340,67 @@ fn a_mixed_key_log_decrypts_both_versions() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real capture's Ethernet frames behind macOS's PKTAP header (`struct pktap_header`:
+/// length 108, record type 1, the frame's DLT, the interface name, then zeros for flags,
+/// process and service fields), as `tcpdump -i any` writes on macOS; this machine cannot
+/// record PKTAP, so the frames are rewritten mechanically, as captures/README.md's
+/// `-null`/`-loop` files are. The pcapng also has a radiotap interface with a packet on it.
+fn pktap_pcapng(plain: &Path) -> Vec<u8> {
+    use super::common::{Ng, E};
+    use gomodwatch::source::file::CaptureFile;
+    let mut ng = Ng::new(E::Le);
+    ng.idb(258, &[(2, b"pktap")]).idb(127, &[(2, b"wlan0mon")]);
+    let mut f = CaptureFile::new(std::fs::File::open(plain).unwrap()).unwrap();
+    let mut first = true;
+    while let Some(p) = f.next_packet().unwrap() {
+        let mut frame = Vec::new();
+        frame.extend(108u32.to_le_bytes());
+        frame.extend(1u32.to_le_bytes());
+        frame.extend(1u32.to_le_bytes()); // DLT_EN10MB
+        let mut name = [0u8; 24];
+        name[..2].copy_from_slice(b"lo");
+        frame.extend(name);
+        frame.resize(108, 0);
+        frame.extend(p.data);
+        let us = (p.ts.0 / 1000) as u64;
+        ng.epb(0, us, &frame, p.wire_len + 108);
+        if first {
+            ng.epb(1, us, &[0u8; 40], 40);
+            first = false;
+        }
+    }
+    ng.out
+}
+
+#[test]
+fn pktap_is_read_and_an_unsupported_interface_is_skipped_and_counted() {
+    let plain = bundled("comma-after-500-go127.pcap");
+    let want = exchanges(&plain, &[]);
+    let bytes = pktap_pcapng(&plain);
+    let out = gomodwatch(&["-r", "-", "--json"], Some(&bytes));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(of_exchanges(&out.stdout), want);
+    assert!(
+        err.contains("interface 1 (wlan0mon): unsupported link type 127 (IEEE802_11_RADIOTAP); its packets are skipped"),
+        "{err}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["type"] == "summary")
+        .unwrap();
+    assert_eq!(summary["skipped_packets"], 1, "{summary}");
+}
+
+#[test]
+fn h2c_is_read_when_the_server_speaks_first() {
+    // nghttpd --no-tls sent its SETTINGS before curl's and nghttp's prefaces reached it.
+    let file = data("h2c-server-first.pcap");
+    let ours = exchanges(&file, &[]);
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    if have_tshark("h2c") {
+        assert_as_tshark("h2c", &ours, &file, &["-d", "tcp.port==18080,http2"]);
+    }
+}

@@ -131,6 +131,11 @@ impl<R: Read> CaptureFile<R> {
         self.st.interfaces.iter().map(|i| i.dropped).sum()
     }
 
+    /// Packets skipped because their interface's link type is not read (pcapng).
+    pub fn skipped_packets(&self) -> u64 {
+        self.st.interfaces.iter().map(|i| i.skipped_packets).sum()
+    }
+
     /// Bytes consumed so far (after an error: the offset of the record that failed).
     pub fn position(&self) -> u64 {
         self.st.base + self.st.pending as u64

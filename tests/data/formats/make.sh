@@ -44,4 +44,17 @@ stop_capture
 kill $server
 cp tls12.pcap tls12.keylog "$out/"
 editcap --inject-secrets "tls,tls12.keylog" tls12.pcap "$out/tls12-dsb.pcapng"
+# h2c by prior knowledge: nghttpd sends its SETTINGS as soon as it accepts, before the
+# client's preface.
+mkdir -p h2www/$base
+printf 'v1.0.0\n' > h2www/$base/list
+nghttpd --no-tls -d h2www 18080 >/dev/null 2>&1 &
+server=$!
+sleep 1
+capture h2c-server-first 18080
+curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:18080/$base/list"
+nghttp -n "http://127.0.0.1:18080/$base/list"
+stop_capture
+kill $server
+cp h2c-server-first.pcap "$out/"
 echo "recorded into $out"

@@ -193,6 +193,9 @@ pub struct Summary {
     pub malformed: u64,
     /// Extension: bytes of a damaged capture file skipped to read on.
     pub skipped_bytes: u64,
+    /// Extension: packets of a capture file skipped because their interface's link type is
+    /// not read (a pcapng's other interfaces are).
+    pub skipped_packets: u64,
     /// Extension (MITM; null otherwise): clients answered 503 because more than
     /// `mitm_client_limit` were being served at once, or no descriptor was left.
     pub(crate) mitm_refused: Option<u64>,

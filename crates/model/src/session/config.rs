@@ -86,6 +86,8 @@ pub struct SourceStatus {
     pub gaps: u64,
     /// Bytes of a damaged capture file that were skipped.
     pub skipped_bytes: u64,
+    /// Packets on capture interfaces whose link type is not read (skipped).
+    pub skipped_packets: u64,
     /// What the decoder's own bounds cut.
     pub limits: LimitCounts,
     /// HTTP/1 messages the go command's client would reject.

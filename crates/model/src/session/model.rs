@@ -182,6 +182,7 @@ impl Session {
             limits: s.limits,
             malformed: s.malformed,
             skipped_bytes: s.skipped_bytes,
+            skipped_packets: s.skipped_packets,
             mitm_refused: s.mitm_refused,
             mitm_client_limit: s.mitm_client_limit,
         }

@@ -2,6 +2,7 @@
 //! reads it (`App`); a TLS connection decrypted with the key log runs its plaintext
 //! through a codec of its own (`Decrypted`).
 
+use super::classify::{classify, Verdict};
 use super::context::{Close, ConnCtx};
 use super::http1::{self, Http1, TunnelStart};
 use super::http2::{self, Http2};
@@ -17,6 +18,8 @@ pub(crate) enum App {
     /// No payload yet.
     #[default]
     Undecided,
+    /// First bytes that do not tell yet (`classify.rs`), held until they do.
+    Sniffing(Box<Held>),
     Http(Box<Http1>),
     Http2(Box<Http2>),
     Tls(Box<TlsConn>),
@@ -29,7 +32,7 @@ pub(crate) enum App {
 impl App {
     pub(crate) fn protocol(&self) -> &'static str {
         match self {
-            App::Undecided => "none",
+            App::Undecided | App::Sniffing(_) => "none",
             App::Http(_) => "http1",
             App::Http2(_) => "http2",
             App::Tls(_) => "tls",
@@ -44,6 +47,7 @@ impl App {
     pub(crate) fn state_bytes(&self) -> usize {
         match self {
             App::Undecided | App::Opaque => 0,
+            App::Sniffing(h) => h.bytes(Dir::Up) + h.bytes(Dir::Down),
             App::Http(h) => std::mem::size_of::<Http1>() + h.state_bytes(),
             App::Http2(h) => std::mem::size_of::<Http2>() + h.state_bytes(),
             App::Tls(t) => {
@@ -92,6 +96,58 @@ impl App {
         };
     }
 
+    /// Classifies by the first bytes of both directions (`classify.rs`). `true`: decided by
+    /// this chunk alone, which the caller feeds to the codec; `false`: held, or decided with
+    /// bytes held before, which are all fed here (this chunk among them).
+    fn sniff(&mut self, dir: Dir, ts: Ts, data: &[u8], ctx: &mut ConnCtx<'_>) -> bool {
+        let verdict = match self {
+            App::Sniffing(h) => {
+                h.chunks.push((dir, ts, data.to_vec()));
+                classify(&h.joined(Dir::Up), &h.joined(Dir::Down))
+            }
+            _ => {
+                let (up, down): (&[u8], &[u8]) = match dir {
+                    Dir::Up => (data, &[]),
+                    Dir::Down => (&[], data),
+                };
+                match classify(up, down) {
+                    Verdict::Wait => {
+                        *self = App::Sniffing(Box::new(Held {
+                            chunks: vec![(dir, ts, data.to_vec())],
+                        }));
+                        return false;
+                    }
+                    v => {
+                        *self = App::from_verdict(v);
+                        return !matches!(v, Verdict::Opaque);
+                    }
+                }
+            }
+        };
+        if verdict == Verdict::Wait {
+            return false;
+        }
+        let App::Sniffing(held) = std::mem::replace(self, App::from_verdict(verdict)) else {
+            return false;
+        };
+        // The client's bytes first: a codec is chosen by them and reads the server's after.
+        for d in [Dir::Up, Dir::Down] {
+            for (_, ts, bytes) in held.chunks.iter().filter(|c| c.0 == d) {
+                self.chunk(d, Chunk::Data(*ts, bytes, None), false, ctx);
+            }
+        }
+        false
+    }
+
+    fn from_verdict(v: Verdict) -> App {
+        match v {
+            Verdict::Tls => App::Tls(Box::default()),
+            Verdict::Http2 => App::Http2(Box::default()),
+            Verdict::Http1 => App::Http(Box::default()),
+            Verdict::Wait | Verdict::Opaque => App::Opaque,
+        }
+    }
+
     pub(crate) fn chunk(
         &mut self,
         dir: Dir,
@@ -99,15 +155,23 @@ impl App {
         mid_stream: bool,
         ctx: &mut ConnCtx<'_>,
     ) {
-        match (&*self, &chunk) {
-            (App::Undecided, Chunk::Data(_, data, _)) => self.decide(dir, data, mid_stream),
+        let undecided = matches!(self, App::Undecided | App::Sniffing(_));
+        match &chunk {
+            // Joined mid-stream: the first bytes decide at once, as before.
+            Chunk::Data(_, data, _) if mid_stream && matches!(self, App::Undecided) => {
+                self.decide(dir, data, mid_stream)
+            }
+            // Held, or fed with the bytes held before it.
+            Chunk::Data(ts, data, _) if undecided && !self.sniff(dir, *ts, data, ctx) => return,
             // Bytes lost before the first ones we see: look for the next message.
-            (App::Undecided, Chunk::Gap(..)) => *self = App::Http(Box::new(Http1::resyncing())),
+            Chunk::Gap(..) if undecided => *self = App::Http(Box::new(Http1::resyncing())),
+            // The connection ended before its first bytes told what it is.
+            Chunk::Fin(_) if matches!(self, App::Sniffing(_)) => *self = App::Opaque,
             _ => {}
         }
         let mut opened = None;
         match (&mut *self, chunk) {
-            (App::Undecided | App::Opaque, _) => {}
+            (App::Undecided | App::Sniffing(_) | App::Opaque, _) => {}
             (App::Http(h), Chunk::Data(ts, d, acked)) => match dir {
                 Dir::Up => h.client_data(ts, d, ctx),
                 Dir::Down => {
@@ -196,6 +260,30 @@ impl App {
             App::Tunnel(t) => t.inner.end(),
             _ => {}
         }
+    }
+}
+
+/// First bytes held while they do not tell the protocol (at most `classify::MAX_HELD` per
+/// direction, as chunks with their times).
+pub(crate) struct Held {
+    chunks: Vec<(Dir, Ts, Vec<u8>)>,
+}
+
+impl Held {
+    fn bytes(&self, dir: Dir) -> usize {
+        self.chunks
+            .iter()
+            .filter(|c| c.0 == dir)
+            .map(|c| c.2.len())
+            .sum()
+    }
+
+    fn joined(&self, dir: Dir) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.bytes(dir));
+        for c in self.chunks.iter().filter(|c| c.0 == dir) {
+            v.extend_from_slice(&c.2);
+        }
+        v
     }
 }
 

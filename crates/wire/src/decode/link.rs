@@ -30,5 +30,21 @@ pub(crate) fn strip(link: LinkType, frame: &[u8]) -> Option<L3<'_>> {
             let ty = u16::from_be_bytes([*frame.first()?, *frame.get(1)?]);
             Some(L3::Ether(ty, frame.get(20..)?))
         }
+        LinkType::Pktap => pktap(frame),
+    }
+}
+
+/// macOS PKTAP (`struct pktap_header`, little-endian as the hosts that write it): its
+/// length, the record type (1: a packet), the packet's own DLT; the packet follows. The
+/// inner link type is decoded as any other (but not PKTAP again).
+fn pktap(frame: &[u8]) -> Option<L3<'_>> {
+    let le = |at: usize| Some(u32::from_le_bytes(frame.get(at..at + 4)?.try_into().ok()?));
+    let (len, record, dlt) = (le(0)? as usize, le(4)?, le(8)?);
+    if record != 1 || len < 12 {
+        return None;
+    }
+    match LinkType::from_code(dlt).ok()? {
+        LinkType::Pktap => None,
+        inner => strip(inner, frame.get(len..)?),
     }
 }

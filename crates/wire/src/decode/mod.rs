@@ -4,6 +4,7 @@
 //! [`hook::ExchangeHook`]; nothing here knows about Go modules.
 
 pub(crate) mod app;
+mod classify;
 pub mod context;
 pub mod dns;
 pub mod hook;

@@ -121,15 +121,23 @@ impl<R: Read> Read for Input<R> {
     }
 }
 
-/// Reads until `head` holds `n` bytes or the input ends.
+/// Reads until `head` holds `n` bytes or the input ends, a read of up to 64 KiB at a time
+/// (what the file header's reader asks for too: one read usually brings the whole header).
 pub(super) fn fill<R: Read>(r: &mut R, head: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    let mut chunk = [0u8; 64];
     while head.len() < n {
-        match r.read(&mut chunk[..(n - head.len()).min(64)]) {
-            Ok(0) => break,
-            Ok(k) => head.extend_from_slice(&chunk[..k]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        let start = head.len();
+        head.resize(start + (64 << 10), 0);
+        match r.read(&mut head[start..]) {
+            Ok(0) => {
+                head.truncate(start);
+                break;
+            }
+            Ok(k) => head.truncate(start + k),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => head.truncate(start),
+            Err(e) => {
+                head.truncate(start);
+                return Err(e);
+            }
         }
     }
     Ok(())
@@ -137,7 +145,7 @@ pub(super) fn fill<R: Read>(r: &mut R, head: &mut Vec<u8>, n: usize) -> io::Resu
 
 /// Peeks at the input: decompresses it when its first bytes name a compression.
 pub(super) fn open<R: Read>(mut inner: R) -> io::Result<(Input<R>, Vec<u8>)> {
-    let mut head = Vec::with_capacity(8);
+    let mut head = Vec::new();
     fill(&mut inner, &mut head, 6)?;
     match Compression::sniff(&head) {
         Some(kind) => Ok((Input::new(head, inner, kind)?, Vec::new())),

@@ -37,6 +37,8 @@ pub(super) fn open<R: Read>(
     st.snaplen = header.snaplen;
     st.interfaces.push(Interface {
         link,
+        unsupported: None,
+        skipped_packets: 0,
         name: None,
         tsresol: TsResol::Pow10(if nanos { 9 } else { 6 }),
         tsoffset_s: 0,

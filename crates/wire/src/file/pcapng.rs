@@ -182,6 +182,14 @@ pub(super) fn next_pcapng<'a, R: Read>(
                     // Simple Packet Blocks carry no time; the packets still decode.
                     None => Ts(0),
                 };
+                if info.unsupported.is_some() {
+                    if let Some(i) = st.interfaces.get_mut(iface) {
+                        i.skipped_packets += 1;
+                    }
+                    r.consume_noshift(len);
+                    st.base += len as u64;
+                    continue;
+                }
                 let link = info.link;
                 st.pending = len;
                 let data = (r.data().get(data_at..data_at + caplen)).ok_or_else(|| lost(at))?;
@@ -320,9 +328,16 @@ fn interface(
     idb: &pcap_parser::pcapng::InterfaceDescriptionBlock<'_>,
     e: Endian,
 ) -> Result<Interface, FileError> {
-    let link = LinkType::from_code(idb.linktype.0 as u32)?;
+    // A link type not read here skips this interface's packets only: a capture of
+    // `-i en0 -i awdl0` or with a radiotap interface is still read for the others.
+    let (link, unsupported) = match LinkType::from_code(idb.linktype.0 as u32) {
+        Ok(link) => (link, None),
+        Err(e) => (LinkType::Raw, Some(e)),
+    };
     let mut iface = Interface {
         link,
+        unsupported,
+        skipped_packets: 0,
         name: None,
         tsresol: TsResol::Pow10(6),
         tsoffset_s: 0,

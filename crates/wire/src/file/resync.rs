@@ -159,6 +159,8 @@ fn link_ok(link: LinkType, frame: &[u8]) -> bool {
         // Packet type: to us, broadcast, multicast, to another host, outgoing.
         LinkType::LinuxSll => frame.get(..2).is_none_or(|t| t[0] == 0 && t[1] <= 4),
         LinkType::LinuxSll2 => frame.get(10).is_none_or(|t| *t <= 4),
+        // The header's record type: 1, a packet.
+        LinkType::Pktap => frame.get(4..8).is_none_or(|t| t == [1, 0, 0, 0]),
     }
 }
 
@@ -273,7 +275,9 @@ pub(super) fn pcapng_candidate(st: &State, d: &[u8], eof: bool) -> Verdict {
             return Verdict::No;
         };
         let caplen = e.u32(&d[20..]) as usize;
-        if 32 + caplen > len || !link_ok(info.link, &d[28..28 + caplen]) {
+        if 32 + caplen > len
+            || (info.unsupported.is_none() && !link_ok(info.link, &d[28..28 + caplen]))
+        {
             return Verdict::No;
         }
         let units = (e.u32(&d[12..]) as u64) << 32 | e.u32(&d[16..]) as u64;

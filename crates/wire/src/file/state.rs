@@ -4,7 +4,7 @@
 //! refilling the buffer ([`ensure`]).
 
 use super::error::FileError;
-use crate::vocab::LinkType;
+use crate::vocab::{LinkType, UnsupportedLinkType};
 use pcap_parser::traits::PcapReaderIterator;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
@@ -22,8 +22,13 @@ pub(super) const MAX_DAMAGE_ENTRIES: usize = 1000;
 /// One capture interface as the file describes it.
 #[derive(Debug, Clone)]
 pub struct Interface {
-    /// Its link type.
+    /// Its link type (for one gomodwatch does not read, a stand-in: see `unsupported`).
     pub link: LinkType,
+    /// The link type, when gomodwatch does not read it: the interface's packets are
+    /// skipped and counted (`skipped_packets`), the rest of the file is read.
+    pub unsupported: Option<UnsupportedLinkType>,
+    /// Packets skipped on this interface (its link type is not read).
+    pub skipped_packets: u64,
     /// Its name (pcapng `if_name`), when the file gives one.
     pub name: Option<String>,
     /// Timestamp resolution: units per second as (base, exponent): 10^-6 by default.

@@ -23,6 +23,9 @@ pub enum LinkType {
     LinuxSll,
     /// LINUX_SLL2: v2, 20 bytes (`-i any` with tcpdump ≥ 4.99).
     LinuxSll2,
+    /// PKTAP: macOS `tcpdump -i any` (and `-k`): a header naming each packet's own link
+    /// type, then the packet.
+    Pktap,
 }
 
 /// A LINKTYPE value that gomodwatch does not decode.
@@ -39,7 +42,7 @@ impl fmt::Display for UnsupportedLinkType {
         }?;
         write!(
             f,
-            "; gomodwatch reads EN10MB, NULL, LOOP, RAW, IPV4, IPV6, LINUX_SLL and LINUX_SLL2"
+            "; gomodwatch reads EN10MB, NULL, LOOP, RAW, IPV4, IPV6, LINUX_SLL, LINUX_SLL2 and PKTAP"
         )
     }
 }
@@ -58,6 +61,8 @@ impl LinkType {
             228 => LinkType::Ipv4,
             229 => LinkType::Ipv6,
             276 => LinkType::LinuxSll2,
+            // LINKTYPE_PKTAP; DLT_PKTAP as macOS's libpcap hands it out live is 149.
+            258 | 149 => LinkType::Pktap,
             other => return Err(UnsupportedLinkType(other)),
         })
     }
@@ -73,6 +78,7 @@ impl LinkType {
             LinkType::Ipv4 => 228,
             LinkType::Ipv6 => 229,
             LinkType::LinuxSll2 => 276,
+            LinkType::Pktap => 258,
         }
     }
 
@@ -118,7 +124,7 @@ mod tests {
 
     #[test]
     fn every_supported_code_round_trips() {
-        for code in [0, 1, 101, 108, 113, 228, 229, 276] {
+        for code in [0, 1, 101, 108, 113, 228, 229, 276, 258] {
             assert_eq!(LinkType::from_code(code).unwrap().code(), code);
         }
     }

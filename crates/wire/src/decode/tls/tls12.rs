@@ -35,7 +35,7 @@ pub(super) fn suite(id: u16) -> Option<Suite12> {
         // ... _WITH_AES_256_GCM_SHA384
         0xc030 | 0xc02c | 0x009d | 0x009f => (&aead::AES_256_GCM, hmac::HMAC_SHA384, Sealing::Gcm),
         // ECDHE_RSA / ECDHE_ECDSA / DHE_RSA _WITH_CHACHA20_POLY1305_SHA256
-        0xcca8 | 0xcca9 | 0xccaa => (&aead::CHACHA20_POLY1305, hmac::HMAC_SHA256, Sealing::Chacha),
+        0xcca8..=0xccaa => (&aead::CHACHA20_POLY1305, hmac::HMAC_SHA256, Sealing::Chacha),
         _ => return None,
     };
     Some(Suite12 { aead, prf, sealing })
