@@ -244,6 +244,8 @@ fn matrix_replay() {
 const LIVE_SAMPLE: &[&str] = &[
     "http-ok-one-sumoff-go127",
     "http-500-comma-sumoff-go127",
+    // user:password@ in a GOPROXY list: gomodwatch's "go env" line once showed it (rule 4)
+    "http-authurl-comma-sumoff-go127",
     "https-ok-one-sumoff-go127",
     "https-ok-one-sumoff-go119",
     "https-miss404-comma-sumoff-go127",

@@ -99,11 +99,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
             .filter_map(|k| {
                 g.get(*k).filter(|v| !v.is_empty()).map(|v| {
                     // GOPROXY may carry user:password@: never on the terminal.
-                    let v: Vec<String> = v
-                        .split_inclusive([',', '|'])
-                        .map(gomodwatch_wire::vocab::url::redact_password)
-                        .collect();
-                    format!("{k}={}", v.concat())
+                    format!("{k}={}", run_env::redact_list(v))
                 })
             })
             .collect();

@@ -147,6 +147,21 @@ fn system_roots_pem() -> String {
     out
 }
 
+/// A GOPROXY-style list with every entry's password replaced (`a,b|c`: each entry on its
+/// own, the separators kept; an entry with its separator attached would not parse as a URL
+/// and would be shown as written).
+pub(super) fn redact_list(list: &str) -> String {
+    let mut out = String::with_capacity(list.len());
+    let mut rest = list;
+    while let Some(i) = rest.find([',', '|']) {
+        out.push_str(&gomodwatch_wire::vocab::url::redact_password(&rest[..i]));
+        out.push_str(&rest[i..=i]);
+        rest = &rest[i + 1..];
+    }
+    out.push_str(&gomodwatch_wire::vocab::url::redact_password(rest));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +177,20 @@ mod tests {
         assert!(is_go(OsStr::new("/usr/lib/go-1.19/bin/go")));
         assert!(is_go(OsStr::new("go")));
         assert!(!is_go(OsStr::new("gofmt")));
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_list;
+
+    #[test]
+    fn every_entry_of_a_list_is_redacted() {
+        assert_eq!(
+            redact_list("http://u:pw1@a:3000,https://v:pw2@b|direct"),
+            "http://u:xxxxx@a:3000,https://v:xxxxx@b|direct"
+        );
+        assert_eq!(redact_list("off"), "off");
+        assert_eq!(redact_list(""), "");
     }
 }
