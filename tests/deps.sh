@@ -3,7 +3,8 @@
 # real things the tests drive (two go commands, a GOPROXY server built from source, tcpdump,
 # network namespaces, tmux, squid and iptables for the proxy/firewall tests, openssl and
 # ca-certificates for the CA tests, Prometheus, its Pushgateway and promtool for the metrics
-# tests, systemd-analyze for the unit, cargo-fuzz for tests/fuzz.sh). Idempotent;
+# tests, systemd-analyze for the unit, cargo-fuzz for tests/fuzz.sh, Debian's rustc with its
+# standard library's source for tests/darwin-check.sh). Idempotent;
 # uses sudo when not root.
 set -euo pipefail
 SUDO=""
@@ -14,7 +15,8 @@ if [ "${1:-}" = "--test" ]; then
          squid iptables openssl ca-certificates prometheus prometheus-pushgateway systemd
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev
-         golang-github-mitchellh-go-homedir-dev golang-github-hashicorp-errwrap-dev)
+         golang-github-mitchellh-go-homedir-dev golang-github-hashicorp-errwrap-dev
+         rustc-web rust-web-src)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

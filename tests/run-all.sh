@@ -13,5 +13,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+tests/darwin-check.sh # macOS type-checked, both architectures (cost: see the script)
 cargo test --workspace --profile ci --locked "$@"
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"
