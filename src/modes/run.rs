@@ -102,7 +102,11 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     );
     let signals = Signals::install(&setup)?;
     // The go command is the oracle: its error lines and exit status go to the verdicts.
-    let go_run = Arc::new(GoRun::default());
+    let child_args: Vec<String> = args.command[1..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let go_run = Arc::new(GoRun::new(&child_args));
     setup.config.go_run = Some(go_run.clone());
     let mut child = Command::new(&program)
         .args(&args.command[1..])

@@ -240,7 +240,26 @@ pub fn check(rec: &Recording, said: &Said) -> Vec<Disagreement> {
             }
         }
         let want = e.causes[0];
-        if !named.iter().any(|c| e.causes.contains(c)) {
+        let mut accepted = e.causes.clone();
+        if e.text
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with("\": Bad Gateway"))
+        {
+            // Through `run`, "Bad Gateway" is gomodwatch's own answer to the CONNECT; what
+            // the corporate proxy behind it said is in squid's log: its 407 is a
+            // credentials problem of the proxy, as the go command says when it meets squid
+            // directly.
+            let host = e
+                .text
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split([':', '/']).next());
+            if host.is_some_and(|h| rec.squid_connect_statuses(h).contains(&407)) {
+                accepted.push(Cause::Credentials);
+            }
+        }
+        if !named.iter().any(|c| accepted.contains(c)) {
             named.sort();
             named.dedup();
             let got = if !any_named {

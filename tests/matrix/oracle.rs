@@ -121,7 +121,9 @@ pub fn classify(text: &str) -> Vec<Cause> {
     if has("i/o timeout") || has("timed out") || has("deadline exceeded") || has("timeout") {
         return vec![Cause::Timeout, Cause::Hang];
     }
-    if has("invalid character")
+    if has("module declares its path as")
+        || has("parsing go.mod")
+        || has("invalid character")
         || has("invalid response")
         || has("unexpected end of json")
         || has("not a valid zip")
@@ -214,6 +216,9 @@ pub fn go_errors(xlog: &str) -> Vec<GoError> {
             let Some((module, text)) = rest.split_once(": ") else {
                 continue;
             };
+            // `A@v requires B@v: ...`: the error is B's (go 1.27's form for a bad go.mod)
+            let module = module.rsplit_once(" requires ").map_or(module, |(_, b)| b);
+            let module = module.trim_end_matches("/go.mod");
             if module.contains(' ') || module.starts_with("downloading") || !module.contains('.') {
                 continue;
             }
@@ -281,8 +286,12 @@ impl Recording {
     }
 
     /// Whether the go command got the module: it is extracted in its GOMODCACHE.
+    /// The go command got the module: it is in the module cache and no error line of the
+    /// go command names it (a go.mod that failed its checksum or declared another path
+    /// leaves the zip extracted, yet the command failed on that module).
     pub fn got(&self, mv: &str) -> bool {
         self.meta["got"][mv]["extracted"].as_bool().unwrap_or(false)
+            && !go_errors(&self.xlog).iter().any(|e| e.module == mv)
     }
 
     pub fn passwords(&self) -> Vec<String> {
@@ -294,6 +303,22 @@ impl Recording {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The HTTP statuses squid gave to CONNECTs for `host` (its access.log, when the
+    /// recording had squid on the path): the servers' side of the oracle, for a go error
+    /// that is only gomodwatch's "Bad Gateway" relaying squid's refusal.
+    pub fn squid_connect_statuses(&self, host: &str) -> Vec<u16> {
+        let log = std::fs::read_to_string(self.path("squid.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let target = f.get(6)?;
+                (f.get(5) == Some(&"CONNECT") && target.split(':').next() == Some(host))
+                    .then(|| f.get(3)?.rsplit('/').next()?.parse().ok())
+                    .flatten()
+            })
+            .collect()
     }
 
     /// Killed by the recorder's timeout (a proxy that never answers).

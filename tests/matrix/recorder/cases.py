@@ -33,6 +33,7 @@ MODES = {
     'cdn404': ('redirects .zip to a CDN that answers 404', {'args': ['-redirect', '{CDN}']}),
     'cdnrefused': ('redirects .zip to a CDN address where nothing listens', {'args': ['-redirect', '{CDNREF}']}),
     'tampered': ('serves a tampered go-homedir zip (the checksum database has the genuine hash)', {'args': [], 'tampered': True}),
+    'badmod': ('serves a go-homedir .mod that declares another module path', {'args': [], 'badmod': True}),
 }
 SHAPES = {'one': 'A', 'comma': 'A,B', 'pipe': 'A|B', 'direct': 'A,direct'}
 SUMDBS = {
@@ -106,7 +107,7 @@ def cases():
     # 1. The GOPROXY walk over plain http, GOSUMDB=off: every server behaviour x every shape.
     for go in GOS:
         for mode in MODES:
-            if mode == 'tampered':
+            if mode in ('tampered', 'badmod'):
                 continue
             for shape in SHAPES:
                 if mode == 'hang' and shape in ('comma', 'direct'):
@@ -114,7 +115,8 @@ def cases():
                 out.append(proxy_case(go, mode, shape, 'sumoff'))
     # 2. The checksum database: through the proxy, its own URL, refused, the default.
     for go in GOS:
-        for mode, shape in (('ok', 'one'), ('miss404', 'comma'), ('500', 'pipe'), ('html', 'one'), ('tampered', 'one')):
+        for mode, shape in (('ok', 'one'), ('miss404', 'comma'), ('500', 'pipe'), ('html', 'one'), ('tampered', 'one'),
+                            ('badmod', 'pipe')):
             for sumdb in ('sumproxy', 'sumdirect', 'sumrefused', 'sumdefault'):
                 out.append(proxy_case(go, mode, shape, sumdb))
     # 3. GOPRIVATE / GONOPROXY / GONOSUMDB
@@ -151,7 +153,7 @@ def cases():
                                    ('500', 'pipe', 'sumoff'), ('500', 'comma', 'sumoff'), ('html', 'one', 'sumoff'),
                                    ('auth', 'one', 'sumoff'), ('authnetrc', 'one', 'sumoff'), ('authwrong', 'one', 'sumoff'),
                                    ('authurl', 'one', 'sumoff'), ('cdn', 'one', 'sumoff'), ('tampered', 'one', 'sumproxy'),
-                                   ('ok', 'one', 'sumproxy')):
+                                   ('ok', 'one', 'sumproxy'), ('badmod', 'one', 'sumoff')):
             out.append(proxy_case(go, mode, shape, sumdb, tls=True))
         for shape in ('one', 'pipe'):
             c = proxy_case(go, 'ok', shape, 'sumoff', tls=True)

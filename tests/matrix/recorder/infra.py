@@ -176,6 +176,12 @@ class Kit:
         sh([os.path.join(self.bin, 'mkproxy'), t1, '%s@%s=%s' % (MODS[0][0], MODS[0][1], tsrc)])
         rel = '%s/@v/%s.zip' % (escape_path(MODS[0][0]), MODS[0][1])
         shutil.copy(os.path.join(t1, rel), os.path.join(self.tree_bad, rel))
+        # A tree whose go-homedir .mod declares another module (a proxy serving the wrong
+        # go.mod): the go command fails with "module declares its path as".
+        self.tree_badmod = os.path.join(work, 'tree-badmod')
+        shutil.copytree(self.tree, self.tree_badmod)
+        with open(os.path.join(self.tree_badmod, '%s/@v/%s.mod' % (escape_path(MODS[0][0]), MODS[0][1])), 'w') as f:
+            f.write('module github.com/someone/else\n')
         self.pki = os.path.join(work, 'pki')
         self.make_pki()
         self.repos = os.path.join(work, 'repos')

@@ -78,7 +78,7 @@ class Recording:
         port = s['port']
         addr = '%s:%d' % (self.srv_host, port)
         args = [self.kit.goproxyd, '-addr', addr, '-log', os.path.join(self.sc, 'srv-%s.jsonl' % s['role'])]
-        args += ['-root', self.kit.tree_bad if s.get('tampered') else self.kit.tree]
+        args += ['-root', self.kit.tree_bad if s.get('tampered') else self.kit.tree_badmod if s.get('badmod') else self.kit.tree]
         if s.get('sumdb'):
             keyf = os.path.join(self.sc, 'sumkey-%s' % s['role'])
             args += ['-sumdb', 'sum.test', '-sumkey', keyf]

@@ -26,9 +26,30 @@ pub struct GoSaid {
 pub struct GoRun {
     said: Mutex<Vec<GoSaid>>,
     exit: Mutex<Option<i32>>,
+    asked: Vec<String>,
 }
 
 impl GoRun {
+    /// A run of the go command with these arguments (after the program's name): the
+    /// `module@version` arguments are what it was asked for.
+    pub fn new<S: AsRef<str>>(args: &[S]) -> Self {
+        GoRun {
+            asked: args
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|a| is_module_query(a))
+                .take(MAX_LINES)
+                .map(str::to_string)
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The `module@version` arguments it was given, in order.
+    pub fn asked(&self) -> &[String] {
+        &self.asked
+    }
+
     /// One line of the go command's stderr.
     pub fn line(&self, line: &str) {
         if let Some(s) = parse_line(line) {
@@ -61,6 +82,20 @@ impl GoRun {
     }
 }
 
+/// `example.com/a@v1.2.3` (or `@latest`, `@master`): a module path with a dot in its first
+/// element, then a query; not a flag, a file or a package pattern (`./...`).
+fn is_module_query(arg: &str) -> bool {
+    let Some((path, query)) = arg.split_once('@') else {
+        return false;
+    };
+    let first = path.split('/').next().unwrap_or("");
+    !arg.starts_with('-')
+        && !path.starts_with('.')
+        && first.contains('.')
+        && !query.is_empty()
+        && !query.contains(['@', ' '])
+}
+
 /// A module error line: `go: M@V: ...`, `verifying M@V: ...`, `go: verifying M@V: ...`,
 /// `go: downloading`-style progress lines are not errors.
 pub fn parse_line(line: &str) -> Option<GoSaid> {
@@ -68,6 +103,10 @@ pub fn parse_line(line: &str) -> Option<GoSaid> {
     let rest = line.strip_prefix("go: ").unwrap_or(line);
     let rest = rest.strip_prefix("verifying ").unwrap_or(rest);
     let (subject, text) = rest.split_once(": ")?;
+    // `A@v requires B@v: parsing go.mod: ...`: the error is B's.
+    let subject = subject
+        .rsplit_once(" requires ")
+        .map_or(subject, |(_, b)| b);
     let subject = subject.trim_end_matches("/go.mod");
     let (module, version) = subject.split_once('@')?;
     if module.is_empty() || version.is_empty() || subject.contains(' ') {
@@ -102,7 +141,12 @@ pub fn classify(text: &str) -> Option<Cause> {
         Cause::Timeout
     } else if has("no such host") || has("server misbehaving") {
         Cause::Dns
-    } else if has("invalid response") || has("invalid character") || has("malformed") {
+    } else if has("invalid response")
+        || has("invalid character")
+        || has("malformed")
+        || has("parsing go.mod")
+        || has("module declares its path as")
+    {
         Cause::InvalidResponse
     } else if has("connection reset") || has("unexpected EOF") {
         Cause::Reset
@@ -141,6 +185,24 @@ fn status_in(text: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_arguments_are_what_it_was_asked_for() {
+        let run = GoRun::new(&[
+            "get",
+            "-x",
+            "github.com/a/b@v1.0.0",
+            "example.com/c@latest",
+            "./...",
+            "-ldflags=-X a@b",
+            "golang.org/x/mod",
+            "local@v1",
+        ]);
+        assert_eq!(
+            run.asked(),
+            ["github.com/a/b@v1.0.0", "example.com/c@latest"]
+        );
+    }
 
     /// Lines as go 1.27 prints them (tests/matrix recordings).
     #[test]

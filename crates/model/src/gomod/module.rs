@@ -163,6 +163,11 @@ pub(crate) struct ModuleRecord {
     pub(crate) zip_bytes: Option<u64>,
     pub(crate) zip_hash_error: Option<String>,
     pub(crate) mod_h1: Option<String>,
+    /// The proxy that served `mod_h1`.
+    pub(crate) mod_proxy: Option<String>,
+    /// An earlier go.mod for the same version whose hash differs from `mod_h1`, and its
+    /// proxy (A served one go.mod, B another): the go command checks each one it reads.
+    pub(crate) other_mod_h1: Option<(String, Option<String>)>,
     pub(crate) first: Ts,
     pub(crate) last: Ts,
     /// When the record last changed (the session's module generation): views recompute
@@ -182,6 +187,8 @@ impl ModuleRecord {
             zip_bytes: None,
             zip_hash_error: None,
             mod_h1: None,
+            mod_proxy: None,
+            other_mod_h1: None,
             first: ts,
             last: ts,
             gen: 0,

@@ -120,6 +120,20 @@ pub(super) fn credentials_sentence(a: &Attempt, status: u16, cause: &str) -> Str
 /// HTML block page from a web filter, a captive portal, a misconfigured server).
 pub(super) fn invalid_response_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> String {
     let p = proxy_name(a);
+    if kind == Kind::Mod {
+        let looks = if a.html {
+            "an HTML page, not a go.mod"
+        } else {
+            "a go.mod that does not declare this module"
+        };
+        return format!(
+            "proxy {p} answered the go.mod request with 200 but the body is {looks}; the go \
+             command fails with `parsing go.mod: module declares its path as: ... but was \
+             required as: ...` (a 200 is not a miss, so no GOPROXY separator falls back \
+             from it): a web filter answers in the proxy's place, or the proxy serves a wrong \
+             go.mod for this version — fix GOPROXY, the filter, or the proxy's copy"
+        );
+    }
     let looks = if a.html { "an HTML page" } else { "not JSON" };
     let walk = match ctx
         .goproxy
@@ -195,6 +209,9 @@ pub(super) fn checksum_problem(
     let by = rec.zip_proxy.as_deref().unwrap_or("the proxy");
     let mod_by = rec.served_by(Kind::Mod).unwrap_or("the proxy");
     let db = ctx.sumdb_source.unwrap_or("the checksum database");
+    let other = rec.other_mod_h1.as_ref();
+    let other_by = other.and_then(|(_, p)| p.as_deref()).unwrap_or("the proxy");
+    let other = other.map(|(h, _)| h.as_str());
     let checks = [
         (
             rec.zip_h1.as_deref(),
@@ -222,6 +239,21 @@ pub(super) fn checksum_problem(
             ctx.gosum.and_then(|s| s.gomod.as_deref()),
             "go.mod",
             mod_by,
+            "go.sum",
+        ),
+        // A go.mod served earlier for the same version (the go command read it too).
+        (
+            other,
+            ctx.sumdb.and_then(|s| s.gomod.as_deref()),
+            "go.mod",
+            other_by,
+            db,
+        ),
+        (
+            other,
+            ctx.gosum.and_then(|s| s.gomod.as_deref()),
+            "go.mod",
+            other_by,
             "go.sum",
         ),
     ];

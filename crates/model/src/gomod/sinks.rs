@@ -1,6 +1,6 @@
 //! What happens to a response body as it streams past: for the few bodies the module model
 //! reads (checksum DB lookups, `.info`, `@v/list`) a capped copy; for `.mod` an `h1:` hash
-//! computed on the fly; for `.zip` chunks handed to the hashing threads.
+//! computed on the fly and a capped copy; for `.zip` chunks handed to the hashing threads.
 
 use super::h1::{HashError, ModHasher};
 use super::hashpool::{HashPool, Job, CHUNK};
@@ -31,7 +31,13 @@ pub(crate) fn for_response(
         // A git answer can be a whole pack: its first pkt-lines say what it was
         // (`ls-refs` refs or `fetch` sections, gomod::direct), the rest is only counted.
         Kind::Vcs => Some(Box::new(Head { buf: Vec::new() })),
-        Kind::Mod => Some(Box::new(ModHasher::default())),
+        Kind::Mod => Some(Box::new(ModSink {
+            hasher: ModHasher::default(),
+            text: Text {
+                buf: Vec::new(),
+                overflow: false,
+            },
+        })),
         Kind::Zip => pool.map(|pool| {
             Box::new(ZipJob {
                 id: exchange,
@@ -92,15 +98,25 @@ impl BodySink for Text {
     }
 }
 
-impl BodySink for ModHasher {
+/// A `.mod`: its `h1:` computed on the fly, and the text kept (up to the cap) for the
+/// module line the go command checks (gomod::validate).
+struct ModSink {
+    hasher: ModHasher,
+    text: Text,
+}
+
+impl BodySink for ModSink {
     fn feed(&mut self, data: &[u8]) {
-        self.update(data)
+        self.hasher.update(data);
+        self.text.feed(data);
     }
 
     fn finish(self: Box<Self>, complete: bool) -> BodyInfo {
+        let ModSink { hasher, text } = *self;
         if complete {
             BodyInfo {
-                h1: Some((*self).finish()),
+                h1: Some(hasher.finish()),
+                text: Box::new(text).finish(true).text,
                 ..Default::default()
             }
         } else {

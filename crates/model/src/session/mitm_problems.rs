@@ -51,6 +51,38 @@ impl Session {
     }
 }
 
+/// What gomodwatch's MITM knows of why it answered the go command 502/504 for `host`
+/// (a name or `ip:port` as the MITM keyed it): its cause class, step and message.
+pub(super) struct MitmCause {
+    pub(super) cause: Cause,
+    pub(super) step: &'static str,
+    pub(super) host: String,
+    pub(super) message: String,
+}
+
+impl Session {
+    pub(super) fn mitm_cause(&self, host: &str) -> Option<MitmCause> {
+        let bare = |h: &str| {
+            h.rsplit_once(':')
+                .map_or(h, |(n, p)| if p.parse::<u16>().is_ok() { n } else { h })
+                .to_string()
+        };
+        self.network
+            .mitm_failures
+            .iter()
+            .find(|((h, _), _)| h == host || bare(h) == bare(host))
+            .map(|((h, message), f)| {
+                let (cause, step) = cause_of(f, message);
+                MitmCause {
+                    cause,
+                    step,
+                    host: h.clone(),
+                    message: message.clone(),
+                }
+            })
+    }
+}
+
 /// The cause class and step of a MITM failure.
 fn cause_of(f: &MitmFailure, message: &str) -> (Cause, &'static str) {
     match f.error {

@@ -152,7 +152,8 @@ impl Session {
         let chain = self.chain();
         let mut views = module_views::views(&self.modules, &self.judging(chain.as_ref()));
         if let Some(run) = &self.config.go_run {
-            super::go_run::add_unseen(&mut views, run, self.last);
+            super::go_run::add_unseen(&mut views, run, self.last, |h| self.mitm_cause(h));
+            super::go_run::add_asked(&mut views, run, self.last);
         }
         views
     }

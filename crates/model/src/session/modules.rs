@@ -153,7 +153,13 @@ impl Modules {
                 }
             }
             Kind::Mod if ex.status == Some(200) && ex.body.h1.is_some() => {
+                if let Some(old) = rec.mod_h1.take().filter(|o| Some(o) != ex.body.h1.as_ref()) {
+                    if rec.other_mod_h1.is_none() {
+                        rec.other_mod_h1 = Some((old, rec.mod_proxy.take()));
+                    }
+                }
                 rec.mod_h1 = ex.body.h1.clone();
+                rec.mod_proxy = go.proxy.clone();
             }
             _ => {}
         }
