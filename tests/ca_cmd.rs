@@ -3,6 +3,10 @@
 //! `trust --apply`/`untrust --apply` add the CA to Debian's bundle and take it out again
 //! (root only; a guard restores the store whatever happens).
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -2,6 +2,10 @@
 //! reopens the file (after logrotate moved it), SIGTERM writes the summary and exits 0;
 //! the systemd unit and the launchd plist in contrib/.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -8,7 +8,8 @@
 # and iptables for the proxy/firewall tests, openssl and ca-certificates for the CA tests, Prometheus, its
 # Pushgateway and promtool for the metrics tests, systemd-analyze for the unit, cargo-fuzz
 # for tests/fuzz.sh, tshark as the oracle that
-# tests/capture_file/real_formats.rs compares decoding with). Idempotent; uses sudo when not root.
+# tests/capture_file/real_formats.rs compares decoding with, Debian's rustc with its standard
+# library's source for tests/darwin-check.sh). Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -42,7 +43,7 @@ if [ "${1:-}" = "--test" ]; then
          golang-github-burntsushi-toml-dev golang-github-dustin-go-humanize-dev
          golang-gopkg-yaml.v2-dev golang-github-ghodss-yaml-dev
          golang-github-mitchellh-go-homedir-dev golang-github-hashicorp-errwrap-dev
-         tshark)
+         tshark rustc-web rust-web-src)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

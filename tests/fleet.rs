@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn synth_capture(tag: &str, o: &Opts) -> PathBuf {
-    let dir = fixture::tempdir(tag);
+    let dir = tempdir(tag);
     let path = dir.join("synth.pcap");
     let f = std::fs::File::create(&path).unwrap();
     synth::write(std::io::BufWriter::new(f), o).unwrap();

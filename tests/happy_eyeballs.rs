@@ -9,6 +9,10 @@
 //! no ICMP: a dead route), while goproxyd answers on 127.0.0.1. The resolver (RFC 6724:
 //! a global IPv6 source beats IPv4) gives the IPv6 address first, as the go command's does.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

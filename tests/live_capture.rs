@@ -2,6 +2,10 @@
 //! GOPROXY server while gomodwatch captures; the go command's own `-x` output is the truth.
 //! Needs root (CI runs as root).
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -241,6 +241,7 @@ fn matrix_replay() {
 /// Mostly https (through the MITM): plain-http loopback traffic bypasses the MITM and is
 /// judged from gomodwatch's own capture of `lo`, whose verdicts vary from run to run today
 /// (http-html-one-sumoff-go127 and http-ok-one-sumrefused-go127 flip between ok and not).
+#[cfg(target_os = "linux")]
 const LIVE_SAMPLE: &[&str] = &[
     "http-ok-one-sumoff-go127",
     "http-500-comma-sumoff-go127",
@@ -263,6 +264,7 @@ const LIVE_SAMPLE: &[&str] = &[
 ];
 
 #[test]
+#[cfg(target_os = "linux")] // tests/common/fixture.rs
 fn matrix_run_live() {
     use common::fixture::{can_run, Need, LIVE};
     let mut needs = LIVE.to_vec();

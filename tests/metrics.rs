@@ -3,6 +3,10 @@
 //! downloads from the fixture GOPROXY; and a push of a run's metrics to a real
 //! Pushgateway. Prometheus and the Pushgateway are Debian's (tests/deps.sh installs them).
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

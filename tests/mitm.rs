@@ -2,6 +2,10 @@
 //! a network namespace (the go command never sends loopback addresses through a proxy).
 //! Upstream certificates come from a test CA that gomodwatch is told to trust.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

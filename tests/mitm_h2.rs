@@ -6,6 +6,10 @@
 //! what gomodwatch saw. Also: plain HTTP_PROXY requests, RST_STREAM and GOAWAY from the
 //! fixture, an upstream that does not verify, an upstream proxy, and the key log.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -5,6 +5,10 @@
 //! answers). Timeouts are configured short and every wait has a generous margin: nothing
 //! here measures speed.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

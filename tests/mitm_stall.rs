@@ -6,6 +6,10 @@
 //! decoded (the exchanges cut by the gap, their hashes given up, the drops counted) and the
 //! proxy's memory stayed bounded.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -3,6 +3,10 @@
 //! hanging proxy). Ground truth: the go command's `-x` output, squid's access.log, the
 //! recording's metadata, and the packets themselves.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

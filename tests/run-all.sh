@@ -16,6 +16,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # fuzz/ is a workspace of its own: formatted and linted as well (its checks share target/).
 (cd fuzz && cargo fmt --check && CARGO_TARGET_DIR=../target cargo clippy --locked --bins -- -D warnings)
+tests/darwin-check.sh # macOS type-checked, both architectures (cost: see the script)
 cargo test --workspace --profile ci --locked "$@"
 tests/install.sh
 tests/fuzz.sh "${GMW_FUZZ_SECONDS:-10}"

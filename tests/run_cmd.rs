@@ -5,6 +5,10 @@
 //! command printed (`-x`) is exactly what gomodwatch saw; the exit status is the go
 //! command's; an HTTPS_PROXY the user had (a real squid) carries the traffic.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

@@ -4,6 +4,10 @@
 //! original destination (SO_ORIGINAL_DST) and the name (SNI), verifies the real server and
 //! decodes everything. What the go command printed (`-x`) is exactly what gomodwatch saw.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::*;

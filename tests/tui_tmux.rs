@@ -1,5 +1,9 @@
 //! The real binary in a real terminal (tmux), used as a person would: keys in, screens out.
 
+// Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
+// root); tests/darwin-check.sh type-checks the other tests for macOS.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::{can_run, Need};

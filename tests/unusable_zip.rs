@@ -525,6 +525,7 @@ fn with_no_hash_nothing_is_blamed() {
 // ---------------------------------------------------------------------------------------
 // The real go command on the same zips
 
+#[cfg(target_os = "linux")] // tests/common/fixture.rs
 mod live {
     use super::*;
     use common::fixture::{go127, goproxyd, run_go_with, tempdir, tools, LiveRun, LIVE};

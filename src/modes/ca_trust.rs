@@ -4,6 +4,7 @@
 //! in the local anchors directory, or one certificate in one keychain.
 
 use crate::cli::Keychain;
+use gomodwatch::source::platform::Os;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +24,17 @@ const SYSTEM_KEYCHAIN: &str = "/Library/Keychains/System.keychain";
 const CA_NAME: &str = "gomodwatch local CA";
 
 pub(crate) fn detect() -> Option<Platform> {
-    if cfg!(target_os = "macos") {
+    detect_on(Os::current(), |p| Path::new(p).exists())
+}
+
+/// The trust store on `os`, given which files exist: the keychain on macOS, else the tool
+/// that rebuilds the system bundle.
+fn detect_on(os: Os, exists: impl Fn(&str) -> bool) -> Option<Platform> {
+    if os == Os::MacOs {
         Some(Platform::MacOs)
-    } else if Path::new("/usr/sbin/update-ca-certificates").exists() {
+    } else if exists("/usr/sbin/update-ca-certificates") {
         Some(Platform::Debian)
-    } else if Path::new("/usr/bin/update-ca-trust").exists() {
+    } else if exists("/usr/bin/update-ca-trust") {
         Some(Platform::Fedora)
     } else {
         None
@@ -152,6 +159,20 @@ mod tests {
                 "security delete-certificate -c 'gomodwatch local CA' /Users/a/Library/Keychains/login.keychain-db"
             ]
         );
+    }
+
+    #[test]
+    fn the_trust_store_follows_the_os() {
+        let debian = |p: &str| p == "/usr/sbin/update-ca-certificates";
+        let fedora = |p: &str| p == "/usr/bin/update-ca-trust";
+        // macOS: the keychain, whatever files a Mac happens to have.
+        assert_eq!(detect_on(Os::MacOs, |_| true), Some(Platform::MacOs));
+        assert_eq!(detect_on(Os::MacOs, |_| false), Some(Platform::MacOs));
+        assert_eq!(detect_on(Os::Linux, debian), Some(Platform::Debian));
+        assert_eq!(detect_on(Os::Linux, fedora), Some(Platform::Fedora));
+        assert_eq!(detect_on(Os::Linux, |_| false), None);
+        assert_eq!(detect_on(Os::Other, |_| false), None);
+        assert_eq!(anchor(Platform::MacOs), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use gomodwatch::source::capture::LiveCapture;
 use gomodwatch::source::file::FileError;
 use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::merge::Next;
+use gomodwatch::source::platform::{self, Os};
 use gomodwatch::source::{LiveSource, MitmSource, PacketSource, Pull};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
@@ -258,23 +259,25 @@ fn loopback_capture(setup: &Run) -> Option<(LiveCapture, LiveSource)> {
         .map(|p| format!("tcp port {p}"))
         .collect::<Vec<_>>()
         .join(" or ");
+    let lo = platform::loopback_interface(Os::current());
     let opened = live::open_all(&LiveConfig {
-        interfaces: vec!["lo".into()],
+        interfaces: vec![lo.into()],
         filter: Some(filter),
         snaplen: live::DEFAULT_SNAPLEN,
     });
     match opened {
         Ok(o) => {
             eprintln!(
-                "gomodwatch: capturing loopback (lo) for it instead (https there stays opaque)"
+                "gomodwatch: capturing loopback ({lo}) for it instead (https there stays opaque)"
             );
             Some(LiveCapture::start(o, None))
         }
         Err(e) => {
             eprintln!(
                 "gomodwatch: cannot capture loopback ({e}); to see it, run gomodwatch as root or \
-                 give it CAP_NET_RAW (sudo setcap cap_net_raw+ep \"$(command -v gomodwatch)\"), \
-                 or use a name for the proxy (an /etc/hosts entry) so it goes through the MITM"
+                 {}, or use a name for the proxy (an /etc/hosts entry) so it goes through the \
+                 MITM",
+                platform::capture_without_root(Os::current())
             );
             None
         }

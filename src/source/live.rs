@@ -3,6 +3,7 @@
 //! when the decoder falls behind, whole batches are dropped and counted, and libpcap is
 //! never kept waiting. Kernel drops come from `pcap_stats`.
 
+use super::platform::{self, Os};
 use crate::vocab::time::Ts;
 use crate::vocab::{LinkType, UnsupportedLinkType};
 use pcap::{Active, BreakLoop, Capture, Device, Linktype, Precision};
@@ -52,29 +53,12 @@ pub enum LiveError {
     Pcap { iface: String, msg: String },
 }
 
-fn permission_hint() -> String {
-    if cfg!(target_os = "macos") {
-        "permission denied on /dev/bpf*: run it with sudo, or install Wireshark's ChmodBPF \
-         (or add yourself to the access_bpf group)"
-            .into()
-    } else {
-        "permission denied: run it with sudo, or give the binary the capture capabilities: \
-         sudo setcap cap_net_raw,cap_net_admin+eip $(command -v gomodwatch)"
-            .into()
-    }
-}
-
 fn classify_error(iface: &str, e: pcap::Error) -> LiveError {
     let msg = e.to_string();
-    let lower = msg.to_lowercase();
-    // macOS reports a missing BPF permission as "No such file or directory" (bandwhich#486).
-    let denied = lower.contains("permission")
-        || lower.contains("not permitted")
-        || (cfg!(target_os = "macos") && lower.contains("no such file"));
-    if denied {
+    if platform::is_permission_error(Os::current(), &msg) {
         LiveError::Permission {
             iface: iface.to_string(),
-            hint: permission_hint(),
+            hint: platform::permission_hint(Os::current()).to_string(),
         }
     } else {
         LiveError::Pcap {
@@ -148,15 +132,22 @@ pub fn open_all(cfg: &LiveConfig) -> Result<Vec<Opened>, LiveError> {
 }
 
 fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, LiveError> {
-    if !devices.is_empty() && !devices.iter().any(|d| d.name == name) {
+    let is_loopback = devices
+        .iter()
+        .any(|d| d.name == name && d.flags.is_loopback());
+    let plan = platform::open_plan(Os::current(), name, is_loopback);
+    if !plan.made_on_open && !devices.is_empty() && !devices.iter().any(|d| d.name == name) {
         let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
         return Err(LiveError::NoSuchDevice {
             name: name.to_string(),
             available: names.join(", "),
         });
     }
-    let mut cap = Capture::from_device(name)
-        .map_err(|e| classify_error(name, e))?
+    let cap = Capture::from_device(name).map_err(|e| classify_error(name, e))?;
+    // Only Apple's libpcap has the switch (see `OpenPlan::want_pktap`).
+    #[cfg(target_os = "macos")]
+    let cap = cap.want_pktap(plan.want_pktap);
+    let mut cap = cap
         .immediate_mode(true)
         .snaplen(cfg.snaplen)
         .timeout(15)
@@ -173,20 +164,15 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
             }
         }
     }
-    let link =
-        LinkType::from_code(cap.get_datalink().0 as u32).map_err(|source| LiveError::LinkType {
+    let link = platform::live_link_type(Os::current(), cap.get_datalink().0).map_err(|source| {
+        LiveError::LinkType {
             iface: name.to_string(),
             source,
-        })?;
+        }
+    })?;
     let filter = cfg.filter.as_deref().unwrap_or(DEFAULT_FILTER);
-    // Linux loopback hands the kernel ring every packet twice (out and in) and libpcap
-    // throws one copy away afterwards: the ring fills twice as fast and its drop counter
-    // counts both copies. Keeping only `inbound` in the kernel filter fixes both.
-    let loopback = cfg!(target_os = "linux")
-        && devices
-            .iter()
-            .any(|d| d.name == name && d.flags.is_loopback());
-    if loopback && cap.filter(&format!("inbound and ({filter})"), true).is_ok() {
+    // Linux loopback: `inbound` only (`OpenPlan::inbound_only` says why).
+    if plan.inbound_only && cap.filter(&format!("inbound and ({filter})"), true).is_ok() {
         return Ok(Opened {
             name: name.to_string(),
             link,

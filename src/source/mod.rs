@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod live;
 pub mod merge;
+pub mod platform;
 pub mod privdrop;
 
 /// The capture-file reader and the `-w` writer live in the wire crate, the proxy in a crate

@@ -469,15 +469,7 @@ pub fn hermetic_go_env<'c>(cmd: &'c mut Command, home: &Path, goproxy: &str) -> 
         .env("GOPROXY", goproxy)
 }
 
-pub fn tempdir(tag: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+pub use super::tempdir;
 
 /// A network namespace with only loopback, where `goproxy.test` resolves to 127.0.0.1
 /// (`/etc/netns/NAME/hosts`, which `ip netns exec` mounts over /etc/hosts). The go command

@@ -11,6 +11,17 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_gomodwatch")
 }
 
+/// A fresh directory under the test target's temporary directory.
+pub fn tempdir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 pub fn captures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
 }
@@ -107,5 +118,9 @@ pub fn parse_xlog(text: &str) -> Vec<XRequest> {
     }
     out
 }
+// The real things the end-to-end tests drive (go commands in network namespaces, tcpdump,
+// squid, ...) are Linux's; on macOS only the tests without them are compiled
+// (tests/darwin-check.sh).
+#[cfg(target_os = "linux")]
 pub mod fixture;
 pub mod synth;

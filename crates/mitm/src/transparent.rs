@@ -105,7 +105,11 @@ pub(crate) fn original_dst(s: &TcpStream) -> std::io::Result<SocketAddr> {
     }
 }
 
+/// Never reached: `--transparent` is refused at start where it is not `supported`.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn original_dst(_: &TcpStream) -> std::io::Result<SocketAddr> {
-    Err(std::io::Error::other(supported().unwrap_err()))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "transparent interception needs Linux's SO_ORIGINAL_DST",
+    ))
 }
