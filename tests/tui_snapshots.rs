@@ -198,7 +198,7 @@ fn problem_enter_opens_its_module() {
     // opened: "│SEVERITY  path@version, ...: what happened".
     let first = problems
         .lines()
-        .skip_while(|l| !l.contains(" problems · "))
+        .skip_while(|l| !l.contains(" · Enter: the module"))
         .nth(1)
         .unwrap_or_default();
     let named = first
