@@ -141,6 +141,14 @@ impl Session {
                 .iter()
                 .filter(|(_, l)| l.resolved == 0 && !l.failed.is_empty())
                 .map(|(n, _)| n.clone())
+                // Through the MITM, the names it could not resolve for the go command.
+                .chain(
+                    self.network
+                        .mitm_failures
+                        .keys()
+                        .filter(|(_, m)| m.starts_with("DNS lookup failed"))
+                        .map(|(h, _)| h.clone()),
+                )
                 .collect(),
             go_run: self.config.go_run.as_deref(),
         }

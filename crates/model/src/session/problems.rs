@@ -135,6 +135,7 @@ impl Session {
                 }
             }
         }
+        fold_refused_fallbacks(&mut out);
         // Most serious first; a stable order within a severity. The same sentence for
         // several modules is told once, naming them all.
         out.sort_by_key(|p| std::cmp::Reverse(p.severity));
@@ -172,6 +173,57 @@ impl Session {
                 sumdb_supported: &self.checksum_db.supported,
             },
         )
+    }
+}
+
+/// One warning per cause: a GOPROXY entry that refused connections is told once, with the
+/// module versions whose requests fell back from it through '|' (each module's record keeps
+/// its own sentence), instead of one warning per artifact and another for the address.
+fn fold_refused_fallbacks(out: &mut Vec<Problem>) {
+    let entries: Vec<String> = out
+        .iter()
+        .filter(|p| p.subject.is_none() && p.cause == Some(Cause::Refused))
+        .filter_map(|p| p.proxy.clone())
+        .collect();
+    for url in entries {
+        let mut subjects: Vec<String> = Vec::new();
+        out.retain(|p| {
+            let fell_back = p.severity == Severity::Warning
+                && p.cause == Some(Cause::Refused)
+                && p.host.as_deref() == Some(url.as_str());
+            match (&p.subject, fell_back) {
+                (Some(s), true) => {
+                    subjects.push(s.clone());
+                    false
+                }
+                _ => true,
+            }
+        });
+        if subjects.is_empty() {
+            continue;
+        }
+        subjects.sort();
+        subjects.dedup();
+        let n = subjects.len();
+        let shown = if n > 3 {
+            format!("{}, and {} more", subjects[..3].join(", "), n - 3)
+        } else {
+            subjects.join(", ")
+        };
+        let what = format!(
+            "; GOPROXY's '|' fell back from it for {n} module version{} ({shown}), each of \
+             their requests paying that failed round trip",
+            if n == 1 { "" } else { "s" }
+        );
+        if let Some(p) = out
+            .iter_mut()
+            .find(|p| p.subject.is_none() && p.proxy.as_deref() == Some(url.as_str()))
+        {
+            match p.text.find(": remove it from GOPROXY") {
+                Some(at) => p.text.insert_str(at, &what),
+                None => p.text.push_str(&what),
+            }
+        }
     }
 }
 

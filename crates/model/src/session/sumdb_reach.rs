@@ -104,7 +104,18 @@ impl Session {
             None => "https://sum.golang.org".to_string(),
         };
         let host = url::parse(&url)?.host_str()?.to_string();
-        let l = self.network.lookups.get(&host)?;
+        let Some(l) = self.network.lookups.get(&host) else {
+            // Through gomodwatch's MITM the go command resolves nothing: the MITM's own
+            // failure to reach the database (its name, its port) is what tells.
+            let m = self.mitm_cause(&host)?;
+            return Some(SumdbDown {
+                who: format!("the checksum database {url} (GOSUMDB)"),
+                url,
+                addr: None,
+                cause: m.cause,
+                what: format!("could not be reached by gomodwatch's MITM: {}", m.message),
+            });
+        };
         if l.resolved > 0 || l.failed.is_empty() {
             return None;
         }
