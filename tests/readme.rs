@@ -2,6 +2,9 @@
 //! shows, and every command in its code blocks that can run here runs (with the jq on this
 //! machine: Debian's is 1.6, where `module` is a keyword) and succeeds.
 
+// Linux only: its runner needs the Linux fixtures (can_run) (tests/common/fixture.rs).
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::fixture::{can_run, Need};
