@@ -306,9 +306,16 @@ impl Session {
             .silent
             .iter()
             .map(|(a, s)| (a, s.name.as_deref(), Cause::Timeout));
+        // Through gomodwatch's MITM the go command connects to nothing itself: a redirect
+        // target the MITM could not reach is down by the MITM's own cause.
+        let via_mitm = self.network.redirect_targets.keys().filter_map(|origin| {
+            let host = url::parse(origin)?.host_str()?.to_string();
+            self.mitm_cause(&host).map(|m| (origin.clone(), m.cause))
+        });
         refused
             .chain(silent)
             .filter_map(|(a, name, c)| self.redirect_target(a, name).map(|(o, _)| (o, c)))
+            .chain(via_mitm)
             .collect()
     }
 
