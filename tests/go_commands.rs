@@ -34,6 +34,16 @@ fn a_go_command_of_another_version_is_refused() {
     let fake = dir.join("go");
     std::fs::write(&fake, "#!/bin/sh\necho 'go version go1.27.2 linux/amd64'\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A child forked by another test thread may still hold the write descriptor until it
+    // execs (ETXTBSY, "Text file busy"): wait until the script can be run.
+    for _ in 0..200 {
+        match std::process::Command::new(&fake).output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
     assert_go_version(&fake, "go1.27.2 ");
     let refused = std::panic::catch_unwind(|| assert_go_version(&fake, "go1.27.3 "));
     let _ = std::fs::remove_dir_all(&dir);
