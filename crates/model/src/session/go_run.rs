@@ -145,17 +145,25 @@ fn gateway_answer(line: &str) -> bool {
 fn url_host(line: &str) -> Option<&str> {
     let rest = &line[line.find("://")? + 3..];
     let end = rest.find(['/', '"', ' ']).unwrap_or(rest.len());
-    let hostport = &rest[..end];
-    let host = match hostport.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => hostport,
-    };
+    let host = without_port(&rest[..end]);
     (!host.is_empty()).then_some(host)
+}
+
+/// A host without its `:port`: `[::1]:443` → `[::1]`, `h:443` → `h`; a bare IPv6 address (more
+/// than one colon, no brackets) has no port to strip.
+pub(super) fn without_port(hostport: &str) -> &str {
+    if hostport.starts_with('[') {
+        return hostport.find(']').map_or(hostport, |end| &hostport[..=end]);
+    }
+    match hostport.split_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => hostport,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{add_asked, gateway_answer, url_host};
+    use super::{add_asked, gateway_answer, url_host, without_port};
     use crate::gomod::gosaid::GoRun;
     use crate::gomod::verdict::Outcome;
     use gomodwatch_wire::vocab::Ts;
@@ -194,5 +202,20 @@ mod tests {
         assert!(!gateway_answer(
             "go: a@v1: reading http://x/: 404 Not Found"
         ));
+    }
+
+    #[test]
+    fn ports_are_stripped_but_never_part_of_an_address() {
+        assert_eq!(without_port("proxy.test:443"), "proxy.test");
+        assert_eq!(without_port("proxy.test"), "proxy.test");
+        assert_eq!(without_port("[::1]:8443"), "[::1]");
+        assert_eq!(without_port("[::1]"), "[::1]");
+        assert_eq!(
+            without_port("::1"),
+            "::1",
+            "a bare IPv6 address has no port"
+        );
+        assert_eq!(without_port("fe80::1:80"), "fe80::1:80");
+        assert_eq!(without_port("host:"), "host:");
     }
 }

@@ -54,11 +54,7 @@ impl Session {
 
 impl Session {
     pub(super) fn mitm_cause(&self, host: &str) -> Option<MitmCause> {
-        let bare = |h: &str| {
-            h.rsplit_once(':')
-                .map_or(h, |(n, p)| if p.parse::<u16>().is_ok() { n } else { h })
-                .to_string()
-        };
+        let bare = super::go_run::without_port;
         self.network
             .mitm_failures
             .iter()
