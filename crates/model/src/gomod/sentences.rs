@@ -7,6 +7,7 @@ use super::judgement::{
 use crate::gomod::cause::Cause;
 use crate::gomod::classify::Kind;
 use crate::gomod::module::{Attempt, ModuleRecord};
+use crate::gomod::sumdb::Sums;
 
 /// Everything came from the proxies, but the go command must verify the download with a
 /// checksum database it could not reach: it fails with `verifying module: ...`.
@@ -201,6 +202,16 @@ pub(super) fn failure_sentence(a: &Attempt, kind: Kind, ctx: &JudgeCtx<'_>) -> S
     }
 }
 
+/// What an authority (the checksum database, go.sum) says a zip or go.mod hashes to.
+fn wanted<'a>(what: &str, sum: Option<&'a Sums>) -> Option<&'a str> {
+    let sum = sum?;
+    if what == "zip" {
+        sum.zip.as_deref()
+    } else {
+        sum.gomod.as_deref()
+    }
+}
+
 /// Compares the hashes seen on the wire with the checksum database and go.sum.
 pub(super) fn checksum_problem(
     rec: &ModuleRecord,
@@ -212,52 +223,18 @@ pub(super) fn checksum_problem(
     let other = rec.other_mod_h1.as_ref();
     let other_by = other.and_then(|(_, p)| p.as_deref()).unwrap_or("the proxy");
     let other = other.map(|(h, _)| h.as_str());
-    let checks = [
-        (
-            rec.zip_h1.as_deref(),
-            ctx.sumdb.and_then(|s| s.zip.as_deref()),
-            "zip",
-            by,
-            db,
-        ),
-        (
-            rec.zip_h1.as_deref(),
-            ctx.gosum.and_then(|s| s.zip.as_deref()),
-            "zip",
-            by,
-            "go.sum",
-        ),
-        (
-            rec.mod_h1.as_deref(),
-            ctx.sumdb.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            mod_by,
-            db,
-        ),
-        (
-            rec.mod_h1.as_deref(),
-            ctx.gosum.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            mod_by,
-            "go.sum",
-        ),
-        // A go.mod served earlier for the same version (the go command read it too).
-        (
-            other,
-            ctx.sumdb.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            other_by,
-            db,
-        ),
-        (
-            other,
-            ctx.gosum.and_then(|s| s.gomod.as_deref()),
-            "go.mod",
-            other_by,
-            "go.sum",
-        ),
+    // What was served (zip, go.mod, an earlier go.mod for the same version the go command read
+    // too) against each authority that says what it should hash to, in that order.
+    let served = [
+        (rec.zip_h1.as_deref(), "zip", by),
+        (rec.mod_h1.as_deref(), "go.mod", mod_by),
+        (other, "go.mod", other_by),
     ];
-    checks.into_iter().find_map(|(seen, want, what, proxy, source)| {
+    let mut checks = served.into_iter().flat_map(|(seen, what, proxy)| {
+        [(ctx.sumdb, db), (ctx.gosum, "go.sum")]
+            .map(|(sum, source)| (seen, wanted(what, sum), what, proxy, source))
+    });
+    checks.find_map(|(seen, want, what, proxy, source)| {
         let (seen, want) = (seen?, want?);
         (seen != want).then(|| {
             (
