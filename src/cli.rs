@@ -122,12 +122,7 @@ pub(crate) struct RunArgs {
     pub(crate) tui: bool,
 
     /// The command and its arguments (put `--` before it).
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub(crate) command: Vec<OsString>,
 }
 

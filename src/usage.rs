@@ -122,6 +122,33 @@ mod tests {
         }
     }
 
+    /// A misspelt option of `run` is a usage error, not the command to run (`gomodwatch run
+    /// --jsno -- go ...` once tried to execute `--jsno`); the child's own options still pass,
+    /// after its name or after `--`.
+    #[test]
+    fn run_options_are_checked_and_the_childs_are_passed_on() {
+        assert_eq!(
+            line(&["gomodwatch", "run", "--bogus", "go", "version"]),
+            "error: unexpected argument '--bogus' found; to pass '--bogus' as a value, use \
+             '-- --bogus' (see `gomodwatch run --help`)"
+        );
+        for (args, child) in [
+            (
+                &["gomodwatch", "run", "go", "mod", "download", "-x", "--json"][..],
+                5,
+            ),
+            (&["gomodwatch", "run", "--json", "--", "go", "-x"][..], 2),
+            (&["gomodwatch", "run", "--", "--bogus"][..], 1),
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let Some(crate::cli::Command::Run(run)) = cli.command else {
+                panic!("{args:?}: not run");
+            };
+            let got: Vec<_> = run.command.iter().map(|a| a.to_str().unwrap()).collect();
+            assert_eq!(got, args[args.len() - child..], "{args:?}");
+        }
+    }
+
     #[test]
     fn help_and_version_are_not_errors() {
         for args in [
