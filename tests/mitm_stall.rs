@@ -63,6 +63,10 @@ fn curl_within(ns: &str, ca: &Path, max_secs: u32, args: &[&str]) -> (bool, Stri
 /// after 20 s, the sockets of the namespace (`ss -tnie`: queues, retransmissions, drops)
 /// are taken for the failure message while the stall lasts.
 fn download(st: &Stalled, args: &[&str]) -> (bool, String) {
+    download_within(st, 60, args)
+}
+
+fn download_within(st: &Stalled, max_secs: u32, args: &[&str]) -> (bool, String) {
     let mut child = Command::new("ip")
         .args([
             "netns",
@@ -72,8 +76,8 @@ fn download(st: &Stalled, args: &[&str]) -> (bool, String) {
             "-sS",
             "--http2",
             "--max-time",
-            "60",
         ])
+        .arg(max_secs.to_string())
         .args(["--proxy", "http://127.0.0.1:8080", "--cacert"])
         .arg(&st.ca)
         .args(args)
@@ -354,4 +358,35 @@ fn a_stalled_decoder_loses_http2_bodies_not_the_connection() {
         assert_eq!(e["connection"], zip["connection"], "{e}");
     }
     assert!(module["resp_bytes"].as_u64().unwrap() > 0, "{module}");
+}
+
+/// The check above can fail: a relay that stalls for a while makes `download` fail, where
+/// the three tries of earlier versions passed (the second try, after the stall, succeeded).
+/// The stall is seeded from outside: the proxy is stopped (SIGSTOP) for 4 s while a
+/// download with a 3 s limit runs.
+#[test]
+fn a_relay_that_stalls_fails_the_download_check() {
+    if !can_run("a_relay_that_stalls_fails_the_download_check", LIVE_CURL) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let st = Stalled::start("stall-seed");
+    let pid = st.run.pid as libc::pid_t;
+    // SAFETY: signals to the proxy this test started; it is continued below.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let cont = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(4));
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    });
+    let url = format!("https://goproxy.test:{PORT}/example.com/big/@v/v1.0.0.info");
+    let (ok, err) = download_within(&st, 3, &["-o", "/dev/null", &url]);
+    cont.join().unwrap();
+    assert!(!ok, "a 4 s stall went unnoticed");
+    assert!(err.contains("timed out"), "{err}");
+    // Continued, the proxy serves again: the stall was the only cause.
+    let (ok, err) = download_within(&st, 30, &["-o", "/dev/null", &url]);
+    assert!(ok, "{err}");
+    let out = st.run.stop();
+    assert!(out.status.success(), "{}", out.stderr);
 }
