@@ -69,6 +69,20 @@ struct RcodeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabel {
+    phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProxyPhase {
+    proxy: String,
+    phase: String,
+}
+
+/// A gauge of seconds.
+type Seconds = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -88,6 +102,8 @@ pub struct Metrics {
     dropped: Counter,
     gaps: Counter,
     folded: Counter,
+    budget: Family<PhaseLabel, Seconds>,
+    budget_proxy: Family<ProxyPhase, Seconds>,
 }
 
 /// Makes the histograms of the time-to-first-byte family, with these buckets.
@@ -130,6 +146,8 @@ impl Metrics {
             dropped: Counter::default(),
             gaps: Counter::default(),
             folded: Counter::default(),
+            budget: Family::default(),
+            budget_proxy: Family::default(),
         };
         registry.register(
             "gomodwatch_requests",
@@ -185,6 +203,16 @@ impl Metrics {
             "gomodwatch_modules_folded",
             "Module versions folded out of memory past --max-modules (still counted)",
             m.folded.clone(),
+        );
+        registry.register(
+            "gomodwatch_budget_seconds",
+            "The run's wall clock split along its critical path (phase: dns, connect, tls, wait, fallback, transfer, checksum_db, idle; wall: the whole)",
+            m.budget.clone(),
+        );
+        registry.register(
+            "gomodwatch_budget_proxy_seconds",
+            "Per proxy, the critical path's time waiting on it (phase: wait, transfer, fallback)",
+            m.budget_proxy.clone(),
         );
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
@@ -362,6 +390,7 @@ impl MetricsSink {
                     .inc_by(n - before);
             }
         }
+        self.budget(session);
         self.cache.update(session);
         let folded = &session.modules.folded;
         for o in [
@@ -427,6 +456,43 @@ fn rcode_name(rcode: Option<u8>) -> String {
         5 => "REFUSED".into(),
         n if n < 24 => n.to_string(),
         _ => "other".into(),
+    }
+}
+
+impl MetricsSink {
+    /// The time budget as it stands: gauges, set afresh.
+    fn budget(&mut self, session: &Session) {
+        let Some(b) = session.budget() else {
+            return;
+        };
+        let m = &self.metrics;
+        for (phase, ms) in b.phases().into_iter().chain([("wall", b.wall_ms)]) {
+            m.budget
+                .get_or_create(&PhaseLabel {
+                    phase: phase.into(),
+                })
+                .set(ms / 1000.0);
+        }
+        // Proxies sharing `other` are added up.
+        let mut by: BTreeMap<(String, &str), f64> = BTreeMap::new();
+        for p in &b.proxies {
+            let proxy = self.proxies.value(&p.proxy);
+            for (phase, ms) in [
+                ("wait", p.wait_ms),
+                ("transfer", p.transfer_ms),
+                ("fallback", p.fallback_ms),
+            ] {
+                *by.entry((proxy.clone(), phase)).or_default() += ms;
+            }
+        }
+        for ((proxy, phase), ms) in by {
+            m.budget_proxy
+                .get_or_create(&ProxyPhase {
+                    proxy,
+                    phase: phase.into(),
+                })
+                .set(ms / 1000.0);
+        }
     }
 }
 
