@@ -327,8 +327,15 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
         .max()
         .unwrap_or(0)
         .clamp(12, 40);
+    // The first column fits the longest module@version (up to a point).
+    let names = module_keys(t)
+        .iter()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(24, 60);
     let row = |o: &mut String, name: &str, cells: Vec<String>| {
-        let _ = write!(o, "  {name:<24}");
+        let _ = write!(o, "  {name:<names$}");
         for c in cells {
             let _ = write!(o, " {c:>w$}");
         }
@@ -361,9 +368,12 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
         row(&mut o, &label, t.iter().map(|c| d(c.phase_median(p))).collect());
     }
     let order = ranking(t);
-    if let (Some(&best), Some(&next)) = (order.first(), order.get(1)) {
-        let (b, n) = (stats[best].0, stats[next].0);
-        if let (Some(b), Some(n)) = (b, n) {
+    match (order.first(), order.get(1)) {
+        (Some(&best), _) if t[best].ok() == 0 => {
+            let _ = writeln!(o, "\nno candidate completed a run: see FAILURES");
+        }
+        (Some(&best), Some(&next)) => {
+            let (b, n) = (stats[best].0.unwrap_or(0.0), stats[next].0.unwrap_or(0.0));
             let _ = writeln!(
                 o,
                 "\nfastest: {} (median {}, {} less than {})",
@@ -373,14 +383,15 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
                 t[next].goproxy
             );
         }
+        _ => {}
     }
-    modules_table(&mut o, t, w);
+    modules_table(&mut o, t, names, w);
     failures(&mut o, t);
     o.lines().map(|l| sanitize(l) + "\n").collect()
 }
 
 /// Per module: each candidate's median, `*` on the slowest, failures by name.
-fn modules_table(o: &mut String, t: &[Tally], w: usize) {
+fn modules_table(o: &mut String, t: &[Tally], names: usize, w: usize) {
     let keys = module_keys(t);
     if keys.is_empty() {
         return;
@@ -435,7 +446,7 @@ fn modules_table(o: &mut String, t: &[Tally], w: usize) {
     );
     let n = rows.len();
     for (_, key, cells) in rows.into_iter().take(MODULE_ROWS) {
-        let _ = write!(o, "  {key:<24}");
+        let _ = write!(o, "  {key:<names$}");
         for c in cells {
             let _ = write!(o, " {c:>w$}");
         }
