@@ -41,7 +41,10 @@ fn assert_adds_up(b: &Value, what: &str) {
     let mut at = 0.0;
     for s in b["critical_path"].as_array().unwrap() {
         let start = s["start_ms"].as_f64().unwrap();
-        assert!(start + 1e-6 >= at, "{what}: step before the last ended: {s}");
+        assert!(
+            start + 1e-6 >= at,
+            "{what}: step before the last ended: {s}"
+        );
         at = start
             + ["dns_ms", "connect_ms", "tls_ms", "wait_ms", "transfer_ms"]
                 .iter()
@@ -105,7 +108,9 @@ fn a_fallback_capture_names_the_time_lost_and_the_proxy_that_served_nothing() {
         assert!(fell_back_from.contains(*p), "{p} did not fall back: {b}");
     }
     let steps: Vec<&Value> = b["critical_path"].as_array().unwrap().iter().collect();
-    assert!(steps.iter().any(|s| s["phase"] == "fallback" && s["status"] == 404));
+    assert!(steps
+        .iter()
+        .any(|s| s["phase"] == "fallback" && s["status"] == 404));
     // The report says it too.
     let out = run(&[
         "-r",

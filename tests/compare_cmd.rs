@@ -31,13 +31,21 @@ fn zips_logged(log: &std::path::Path) -> usize {
 
 #[test]
 fn compare_ranks_a_slow_proxy_second_and_its_budgets_add_up() {
-    if !can_run("compare_ranks_a_slow_proxy_second_and_its_budgets_add_up", NEEDS) {
+    if !can_run(
+        "compare_ranks_a_slow_proxy_second_and_its_budgets_add_up",
+        NEEDS,
+    ) {
         return;
     }
     let ns = LoNetns::create("cmp");
     let dir = tempdir("compare-cmd");
     let (ca, crt, key) = server_certs(&dir, "gomodwatch test upstream CA", &["goproxy.test"]);
-    let tls = ["-cert", crt.to_str().unwrap(), "-key", key.to_str().unwrap()];
+    let tls = [
+        "-cert",
+        crt.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+    ];
     let (fast_log, slow_log) = (dir.join("fast.jsonl"), dir.join("slow.jsonl"));
     let mut fast_args = tls.to_vec();
     fast_args.extend(["-log", fast_log.to_str().unwrap()]);
@@ -50,7 +58,15 @@ fn compare_ranks_a_slow_proxy_second_and_its_budgets_add_up() {
     let home = tempdir("compare-go");
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &ns.name, bin(), "compare"])
-        .args(["--goproxy", slow, "--goproxy", fast, "--runs", "2", "--json"])
+        .args([
+            "--goproxy",
+            slow,
+            "--goproxy",
+            fast,
+            "--runs",
+            "2",
+            "--json",
+        ])
         .arg("--upstream-ca")
         .arg(&ca)
         .arg("--ca-dir")
@@ -79,7 +95,10 @@ fn compare_ranks_a_slow_proxy_second_and_its_budgets_add_up() {
                 .map(|v| v.as_f64().unwrap())
                 .sum();
             assert_eq!(r["budget_ms"].as_object().unwrap().len(), 8, "{r}");
-            assert!((sum - wall).abs() <= 0.05 * wall, "parts {sum} of {wall}: {r}");
+            assert!(
+                (sum - wall).abs() <= 0.05 * wall,
+                "parts {sum} of {wall}: {r}"
+            );
         }
         for m in [TOML, YAML] {
             let row = c["modules"]
@@ -127,9 +146,33 @@ fn compare_ranks_a_slow_proxy_second_and_its_budgets_add_up() {
 fn compare_usage_errors_are_one_line_and_exit_2() {
     for args in [
         &["compare", "--goproxy", "https://a", "--", "go", "version"][..],
-        &["compare", "--goproxy", "https://a", "--goproxy", "https://b"][..],
-        &["compare", "--goproxy", "https://a", "--goproxy", "", "--", "go"][..],
-        &["compare", "--goproxy", "a", "--goproxy", "b", "--runs", "0", "--", "go"][..],
+        &[
+            "compare",
+            "--goproxy",
+            "https://a",
+            "--goproxy",
+            "https://b",
+        ][..],
+        &[
+            "compare",
+            "--goproxy",
+            "https://a",
+            "--goproxy",
+            "",
+            "--",
+            "go",
+        ][..],
+        &[
+            "compare",
+            "--goproxy",
+            "a",
+            "--goproxy",
+            "b",
+            "--runs",
+            "0",
+            "--",
+            "go",
+        ][..],
     ] {
         let out = run(args);
         let err = String::from_utf8_lossy(&out.stderr);

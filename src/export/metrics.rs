@@ -9,6 +9,7 @@
 //! statuses, outcomes and rcodes come from small vocabularies. Module paths are never
 //! labels.
 
+use super::metrics_budget::BudgetGauges;
 use crate::present::{Event, Exchange, Outcome};
 use crate::session::sink::Ending;
 use crate::session::{Control, Session, Sink, ViewCache};
@@ -69,20 +70,6 @@ struct RcodeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PhaseLabel {
-    phase: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProxyPhase {
-    proxy: String,
-    phase: String,
-}
-
-/// A gauge of seconds.
-type Seconds = Gauge<f64, std::sync::atomic::AtomicU64>;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -102,8 +89,7 @@ pub struct Metrics {
     dropped: Counter,
     gaps: Counter,
     folded: Counter,
-    budget: Family<PhaseLabel, Seconds>,
-    budget_proxy: Family<ProxyPhase, Seconds>,
+    budget: BudgetGauges,
 }
 
 /// Makes the histograms of the time-to-first-byte family, with these buckets.
@@ -146,8 +132,7 @@ impl Metrics {
             dropped: Counter::default(),
             gaps: Counter::default(),
             folded: Counter::default(),
-            budget: Family::default(),
-            budget_proxy: Family::default(),
+            budget: BudgetGauges::default(),
         };
         registry.register(
             "gomodwatch_requests",
@@ -204,16 +189,7 @@ impl Metrics {
             "Module versions folded out of memory past --max-modules (still counted)",
             m.folded.clone(),
         );
-        registry.register(
-            "gomodwatch_budget_seconds",
-            "The run's wall clock split along its critical path (phase: dns, connect, tls, wait, fallback, transfer, checksum_db, idle; wall: the whole)",
-            m.budget.clone(),
-        );
-        registry.register(
-            "gomodwatch_budget_proxy_seconds",
-            "Per proxy, the critical path's time waiting on it (phase: wait, transfer, fallback)",
-            m.budget_proxy.clone(),
-        );
+        m.budget.register(&mut registry);
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -390,7 +366,10 @@ impl MetricsSink {
                     .inc_by(n - before);
             }
         }
-        self.budget(session);
+        if let Some(b) = session.budget() {
+            let proxies = &mut self.proxies;
+            m.budget.set(&b, &mut |p| proxies.value(p));
+        }
         self.cache.update(session);
         let folded = &session.modules.folded;
         for o in [
@@ -456,43 +435,6 @@ fn rcode_name(rcode: Option<u8>) -> String {
         5 => "REFUSED".into(),
         n if n < 24 => n.to_string(),
         _ => "other".into(),
-    }
-}
-
-impl MetricsSink {
-    /// The time budget as it stands: gauges, set afresh.
-    fn budget(&mut self, session: &Session) {
-        let Some(b) = session.budget() else {
-            return;
-        };
-        let m = &self.metrics;
-        for (phase, ms) in b.phases().into_iter().chain([("wall", b.wall_ms)]) {
-            m.budget
-                .get_or_create(&PhaseLabel {
-                    phase: phase.into(),
-                })
-                .set(ms / 1000.0);
-        }
-        // Proxies sharing `other` are added up.
-        let mut by: BTreeMap<(String, &str), f64> = BTreeMap::new();
-        for p in &b.proxies {
-            let proxy = self.proxies.value(&p.proxy);
-            for (phase, ms) in [
-                ("wait", p.wait_ms),
-                ("transfer", p.transfer_ms),
-                ("fallback", p.fallback_ms),
-            ] {
-                *by.entry((proxy.clone(), phase)).or_default() += ms;
-            }
-        }
-        for ((proxy, phase), ms) in by {
-            m.budget_proxy
-                .get_or_create(&ProxyPhase {
-                    proxy,
-                    phase: phase.into(),
-                })
-                .set(ms / 1000.0);
-        }
     }
 }
 

@@ -105,10 +105,7 @@ fn one_run(
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let keep = matches!(
-                    v["type"].as_str(),
-                    Some("budget" | "module" | "summary")
-                );
+                let keep = matches!(v["type"].as_str(), Some("budget" | "module" | "summary"));
                 if keep {
                     events.push(v);
                 }
@@ -152,9 +149,8 @@ impl TempCache {
             std::process::id()
         ));
         let _ = remove_all(&path);
-        std::fs::create_dir_all(&path).map_err(|e| {
-            Failure::Runtime(format!("cannot create {}: {e}", path.display()))
-        })?;
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Failure::Runtime(format!("cannot create {}: {e}", path.display())))?;
         Ok(TempCache { path })
     }
 }

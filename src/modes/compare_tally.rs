@@ -97,7 +97,13 @@ impl RunResult {
             .collect();
         if said.is_empty() && exit != 0 {
             // Not a go command's error line: its last line (or gomodwatch's) says why.
-            said.extend(stderr.lines().rev().find(|l| !l.trim().is_empty()).map(String::from));
+            said.extend(
+                stderr
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .map(String::from),
+            );
         }
         RunResult {
             round,
@@ -341,7 +347,11 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
         }
         o.push('\n');
     };
-    row(&mut o, "GOPROXY", t.iter().map(|c| c.goproxy.clone()).collect());
+    row(
+        &mut o,
+        "GOPROXY",
+        t.iter().map(|c| c.goproxy.clone()).collect(),
+    );
     row(
         &mut o,
         "runs ok",
@@ -350,7 +360,11 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
             .collect(),
     );
     let stats: Vec<(Option<f64>, Option<f64>)> = t.iter().map(|c| median_p95(&c.walls())).collect();
-    row(&mut o, "wall median", stats.iter().map(|s| d(s.0)).collect());
+    row(
+        &mut o,
+        "wall median",
+        stats.iter().map(|s| d(s.0)).collect(),
+    );
     row(&mut o, "wall p95", stats.iter().map(|s| d(s.1)).collect());
     for p in PHASES {
         let label = match p {
@@ -365,7 +379,11 @@ pub(super) fn table(command: &str, runs: u32, t: &[Tally]) -> String {
         } else {
             format!("  {label}")
         };
-        row(&mut o, &label, t.iter().map(|c| d(c.phase_median(p))).collect());
+        row(
+            &mut o,
+            &label,
+            t.iter().map(|c| d(c.phase_median(p))).collect(),
+        );
     }
     let order = ranking(t);
     match (order.first(), order.get(1)) {
@@ -406,9 +424,7 @@ fn modules_table(o: &mut String, t: &[Tally], names: usize, w: usize) {
                 times.iter().copied().fold(f64::INFINITY, f64::min),
                 times.iter().copied().fold(0.0, f64::max),
             );
-            let failing = per
-                .iter()
-                .any(|(_, outs)| outs.keys().any(|o| o != "ok"));
+            let failing = per.iter().any(|(_, outs)| outs.keys().any(|o| o != "ok"));
             let cells = per
                 .iter()
                 .map(|(ms, outs)| {
@@ -433,7 +449,11 @@ fn modules_table(o: &mut String, t: &[Tally], names: usize, w: usize) {
                 })
                 .collect();
             // Failures first, then the largest difference.
-            let spread = if failing { f64::INFINITY } else { hi - lo.min(hi) };
+            let spread = if failing {
+                f64::INFINITY
+            } else {
+                hi - lo.min(hi)
+            };
             (spread, k.clone(), cells)
         })
         .collect();

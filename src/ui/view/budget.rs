@@ -22,9 +22,7 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, session: &Session) 
         .into_iter()
         .map(|l| Line::raw(sanitize(&l).into_owned()))
         .collect();
-    app.detail_scroll = app
-        .detail_scroll
-        .min(lines.len().saturating_sub(1) as u16);
+    app.detail_scroll = app.detail_scroll.min(lines.len().saturating_sub(1) as u16);
     f.render_widget(
         Paragraph::new(lines)
             .scroll((app.detail_scroll, 0))

@@ -142,7 +142,12 @@ impl Budget {
             other => other,
         };
         for (name, ms) in self.phases() {
-            out.push(format!("  {:<30} {:>9} {:>5.1}%", label(name), d(ms), pct(ms)));
+            out.push(format!(
+                "  {:<30} {:>9} {:>5.1}%",
+                label(name),
+                d(ms),
+                pct(ms)
+            ));
         }
         for p in &self.proxies {
             let lost = if p.fallback_ms > 0.0 {

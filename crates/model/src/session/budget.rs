@@ -84,8 +84,7 @@ impl Budget {
             ns(ex.setup.connect_ms),
             ns(ex.setup.tls_ms),
         );
-        let served =
-            ex.error.is_none() && ex.status.is_some_and(|s| (200..400).contains(&s));
+        let served = ex.error.is_none() && ex.status.is_some_and(|s| (200..400).contains(&s));
         let key = (ex.go.kind.is_proxy_artifact() && ex.redirect_of.is_none()).then(|| {
             format!(
                 "{}|{}|{}",
@@ -115,7 +114,11 @@ impl Budget {
             }
         }
         let sent = ex.ts;
-        let end = ex.last_byte_at.or(ex.first_byte_at).unwrap_or(sent).max(sent);
+        let end = ex
+            .last_byte_at
+            .or(ex.first_byte_at)
+            .unwrap_or(sent)
+            .max(sent);
         let seq = self.first_seq + self.reqs.len() as u64;
         if !served {
             if let Some(k) = &key {
