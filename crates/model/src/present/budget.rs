@@ -184,7 +184,7 @@ impl Budget {
                     String::new()
                 };
                 out.push(format!(
-                    "    +{:<9} {:<14} {:<4} {}{setup} wait {} transfer {}  {}",
+                    "    +{:<9} {:<14} {:<4} {:<11}{setup} wait {} transfer {}  {}",
                     d(s.start_ms),
                     s.kind,
                     status,
