@@ -59,8 +59,9 @@ fn ns(ms: Option<f64>) -> i64 {
         .map_or(0, |v| (v * 1e6) as i64)
 }
 
+/// Milliseconds, to the microsecond (as every duration of the NDJSON).
 fn ms(ns: i64) -> f64 {
-    ns as f64 / 1e6
+    (ns / 1_000) as f64 / 1_000.0
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -266,8 +267,11 @@ impl Budget {
                 phase,
             });
         }
-        let busy: i64 = sum.iter().sum();
-        let idle = (w1.0 - w0.0 - busy).max(0);
+        // Whole microseconds, and idle what is left: the parts add up to the wall clock
+        // as written, not only before rounding.
+        let sum = sum.map(|ns| ns / 1_000 * 1_000);
+        let wall = (w1.0 - w0.0) / 1_000 * 1_000;
+        let idle = (wall - sum.iter().sum::<i64>()).max(0);
         v.dns_ms = ms(sum[0]);
         v.connect_ms = ms(sum[1]);
         v.tls_ms = ms(sum[2]);
