@@ -333,8 +333,7 @@ fn a_run_pushes_its_metrics_to_a_pushgateway() {
     let phase = |p: &str| {
         ours.lines()
             .find(|l| {
-                l.starts_with("gomodwatch_budget_seconds{")
-                    && l.contains(&format!("phase=\"{p}\""))
+                l.starts_with("gomodwatch_budget_seconds{") && l.contains(&format!("phase=\"{p}\""))
             })
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .unwrap_or_else(|| panic!("no budget phase {p}: {ours}"))

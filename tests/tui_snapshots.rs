@@ -253,7 +253,11 @@ fn budget_view_names_the_fallback_time() {
         "fallback-404-go127",
         120,
         40,
-        &[key(KeyCode::Tab), key(KeyCode::Char('b')), key(KeyCode::Esc)],
+        &[
+            key(KeyCode::Tab),
+            key(KeyCode::Char('b')),
+            key(KeyCode::Esc),
+        ],
     );
     assert!(back.contains("PROXY") || back.contains("Proxy"), "{back}");
 }

@@ -12,7 +12,7 @@ use gomodwatch_wire::vocab::{Exchange, Kind, Ts};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Requests kept for the critical path; past it the oldest are forgotten (counted).
-const MAX_BUDGET_REQUESTS: usize = 32_768;
+const MAX_BUDGET_REQUESTS: usize = 16_384;
 /// Steps of the critical path the event lists (the last ones); `path_steps` counts all.
 const PATH_SHOWN: usize = 64;
 /// Unserved requests for one thing remembered as possible fallbacks (the go command asks
@@ -210,8 +210,10 @@ impl Budget {
         let mut sum = [0i64; 7];
         let mut per_proxy: BTreeMap<String, [i64; 3]> = BTreeMap::new();
         let clip = |from: i64, to: i64| (to.min(w1.0) - from.max(w0.0)).max(0);
-        let mut steps = Vec::with_capacity(path.len());
-        for &i in &path {
+        // Only the last steps are listed (their URLs copied).
+        let listed_from = path.len().saturating_sub(PATH_SHOWN);
+        let mut steps = Vec::with_capacity(path.len() - listed_from);
+        for (n, &i) in path.iter().enumerate() {
             let r = &self.reqs[i];
             let mut at = r.start.0;
             let mut seg = |len: i64| {
@@ -252,6 +254,9 @@ impl Budget {
                     p[1] += transfer;
                 }
             }
+            if n < listed_from {
+                continue;
+            }
             steps.push(PathStep {
                 exchange: r.exchange,
                 url: r.url.clone(),
@@ -289,8 +294,7 @@ impl Budget {
                 fallback_ms: ms(f),
             })
             .collect();
-        let skip = steps.len().saturating_sub(PATH_SHOWN);
-        v.critical_path = steps.split_off(skip);
+        v.critical_path = steps;
         Some(v)
     }
 
@@ -370,6 +374,13 @@ mod tests {
         }
         let v = b.view(None).unwrap();
         assert_eq!(v.requests_not_kept, 3);
+        // One request after the other: all on the path, the last 64 listed.
+        assert_eq!(v.path_steps, MAX_BUDGET_REQUESTS as u64);
+        assert_eq!(v.critical_path.len(), PATH_SHOWN);
+        assert_eq!(
+            v.critical_path.last().map(|s| s.exchange),
+            Some(MAX_BUDGET_REQUESTS as u64 + 2)
+        );
         assert!(b.unserved.values().map(VecDeque::len).sum::<usize>() <= UNSERVED_PER_ASK);
         assert!((total(&v) - v.wall_ms).abs() < 1e-6);
     }
