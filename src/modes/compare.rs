@@ -13,6 +13,8 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
@@ -29,10 +31,18 @@ pub(crate) fn run(args: &CompareArgs) -> Result<(), Failure> {
         .map(|a| a.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ");
+    let stop = Stop::install()?;
     let mut results: Vec<Vec<RunResult>> = vec![Vec::new(); args.goproxy.len()];
     for round in 0..args.runs {
         for (c, goproxy) in args.goproxy.iter().enumerate() {
-            let r = one_run(&me, args, goproxy, c, round)?;
+            let r = one_run(&me, args, goproxy, c, round, &stop)?;
+            if stop.asked.load(Ordering::Relaxed) {
+                // The run's temporary cache is gone already; nothing half-measured is shown.
+                return Err(Failure::Exit(
+                    130,
+                    Some("compare: interrupted; no comparison written".into()),
+                ));
+            }
             eprintln!(
                 "gomodwatch: compare: {} run {}/{}: {:.2} s, exit {}",
                 compare_tally::redact(goproxy),
@@ -69,6 +79,7 @@ fn one_run(
     goproxy: &str,
     candidate: usize,
     round: u32,
+    stop: &Stop,
 ) -> Result<RunResult, Failure> {
     let dir = TempCache::new(candidate, round)?;
     let mut cmd = Command::new(me);
@@ -93,6 +104,7 @@ fn one_run(
     let mut child = cmd
         .spawn()
         .map_err(|e| Failure::Runtime(format!("cannot run {}: {e}", me.display())))?;
+    stop.child.store(child.id() as i32, Ordering::Relaxed);
     // stderr on a thread of its own, so neither pipe can fill up and stall the child.
     let stderr = child.stderr.take().map(|mut e| {
         std::thread::spawn(move || {
@@ -115,6 +127,7 @@ fn one_run(
     let status = child
         .wait()
         .map_err(|e| Failure::Runtime(format!("waiting for a run: {e}")))?;
+    stop.child.store(0, Ordering::Relaxed);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
     drop(dir);
@@ -182,5 +195,43 @@ fn remove_all(path: &Path) -> std::io::Result<()> {
         std::fs::remove_dir(path)
     } else {
         std::fs::remove_file(path)
+    }
+}
+
+/// SIGINT and SIGTERM: the run under way is told (SIGTERM; from a terminal, Ctrl-C reached
+/// it already) and finishes as `run` does, its temporary cache is removed, and compare
+/// stops there instead of dying with the cache left behind.
+struct Stop {
+    asked: Arc<AtomicBool>,
+    /// The run under way (0: none).
+    child: Arc<AtomicI32>,
+}
+
+impl Stop {
+    fn install() -> Result<Stop, Failure> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let s = Stop {
+            asked: Arc::default(),
+            child: Arc::default(),
+        };
+        let mut incoming = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .map_err(|e| Failure::Runtime(format!("installing the signal handler: {e}")))?;
+        let (asked, child) = (s.asked.clone(), s.child.clone());
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for _ in incoming.forever() {
+                    asked.store(true, Ordering::Relaxed);
+                    let pid = child.load(Ordering::Relaxed);
+                    if pid > 0 {
+                        // SAFETY: signalling our own child.
+                        unsafe {
+                            libc::kill(pid, libc::SIGTERM);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Failure::Runtime(format!("starting the signal thread: {e}")))?;
+        Ok(s)
     }
 }
