@@ -21,12 +21,21 @@ const TOML: &str = "github.com/BurntSushi/toml@v1.2.0";
 const YAML: &str = "github.com/ghodss/yaml@v1.0.0";
 const DELAY_MS: f64 = 150.0;
 
-fn zips_logged(log: &std::path::Path) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(".zip"))
-        .count()
+/// Requests in a goproxyd log (one JSON line each), and those for a `.zip`.
+fn logged(log: &std::path::Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let all = text.lines().filter(|l| !l.trim().is_empty()).count();
+    (all, text.lines().filter(|l| l.contains(".zip")).count())
+}
+
+/// The requests the candidate's runs saw, all together.
+fn requests_seen(c: &Value) -> u64 {
+    c["each_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum()
 }
 
 #[test]
@@ -124,8 +133,12 @@ fn compare_ranks_a_slow_proxy_second_and_its_budgets_add_up() {
     let waited = |c: &Value| c["budget_median_ms"]["wait"].as_f64().unwrap();
     assert!(waited(s) - waited(f) >= 3.0 * DELAY_MS * 0.85, "{s} {f}");
     // A fresh module cache per run: each server served both zips in each of its runs.
-    assert_eq!(zips_logged(&fast_log), 4);
-    assert_eq!(zips_logged(&slow_log), 4);
+    // and every request the server logged is one the runs saw, no more.
+    let (fast_all, fast_zips) = logged(&fast_log);
+    let (slow_all, slow_zips) = logged(&slow_log);
+    assert_eq!((fast_zips, slow_zips), (4, 4));
+    assert_eq!(requests_seen(f), fast_all as u64, "{f}");
+    assert_eq!(requests_seen(s), slow_all as u64, "{s}");
     // The user's cache (the hermetic one here) was not touched, and the runs' are gone.
     assert!(!home.join("modcache").exists());
     let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())

@@ -53,6 +53,8 @@ pub(super) struct RunResult {
     modules: BTreeMap<String, ModuleRun>,
     /// The go command's error lines.
     said: Vec<String>,
+    /// The requests the run saw (the summary's `exchanges`).
+    requests: Option<u64>,
 }
 
 impl RunResult {
@@ -106,6 +108,10 @@ impl RunResult {
             );
         }
         RunResult {
+            requests: events
+                .iter()
+                .find(|e| e["type"] == "summary")
+                .and_then(|s| s["exchanges"].as_u64()),
             round,
             exit,
             wall_ms: budget
@@ -163,6 +169,7 @@ struct RunLine<'a> {
     run: u32,
     exit: i32,
     wall_ms: f64,
+    requests: Option<u64>,
     budget_ms: &'a BTreeMap<&'static str, f64>,
 }
 
@@ -303,6 +310,7 @@ pub(super) fn ndjson(t: &[Tally]) -> String {
                     run: r.round + 1,
                     exit: r.exit,
                     wall_ms: r.wall_ms,
+                    requests: r.requests,
                     budget_ms: &r.phases,
                 })
                 .collect(),
