@@ -32,8 +32,8 @@ pub struct Budget {
     /// Waiting for the first byte of answers that served (every proxy together; per proxy
     /// in `proxies`).
     pub wait_ms: f64,
-    /// Time on requests a proxy answered without serving, which the go command then asked
-    /// of the next GOPROXY entry: lost to fallbacks.
+    /// Time on requests a proxy answered without serving, for a module path the go command
+    /// then asked of another GOPROXY entry (or fetched direct): lost to fallbacks.
     pub fallback_ms: f64,
     /// First to last response byte of answers that served.
     pub transfer_ms: f64,

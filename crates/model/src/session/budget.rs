@@ -36,9 +36,10 @@ struct Req {
     dns_ns: i64,
     connect_ns: i64,
     tls_ns: i64,
-    /// Served nothing, and the go command then asked another proxy for the same thing.
+    /// Served nothing, and the go command then asked another proxy for the same module
+    /// (or fetched it direct).
     fell_back: bool,
-    /// What it asked for (kind, module, version), for requests that served nothing.
+    /// The module path it asked for, for requests that served nothing.
     key: Option<String>,
 }
 
@@ -49,7 +50,7 @@ pub struct Budget {
     /// The sequence number of `reqs[0]`.
     first_seq: u64,
     not_kept: u64,
-    /// What was asked → the unserved requests for it still kept (sequence numbers, the
+    /// A module path → the unserved requests for it still kept (sequence numbers, the
     /// last `UNSERVED_PER_ASK`).
     unserved: HashMap<String, VecDeque<u64>>,
 }
@@ -86,15 +87,15 @@ impl Budget {
             ns(ex.setup.tls_ms),
         );
         let served = ex.error.is_none() && ex.status.is_some_and(|s| (200..400).contains(&s));
-        let key = (ex.go.kind.is_proxy_artifact() && ex.redirect_of.is_none()).then(|| {
-            format!(
-                "{}|{}|{}",
-                ex.go.kind.as_str(),
-                ex.go.module.as_deref().unwrap_or(""),
-                ex.go.version.as_deref().unwrap_or("")
-            )
-        });
-        // Asked again of another proxy: the earlier unserved answers were fallbacks.
+        // The module path asked for: a GOPROXY request's, or a direct fetch's discovery
+        // (`?go-get=1`), so that falling back to `direct` counts too.
+        let asks = matches!(ex.go.kind, Kind::GoGet) || ex.go.kind.is_proxy_artifact();
+        let key = ex
+            .go
+            .module
+            .clone()
+            .filter(|_| asks && ex.redirect_of.is_none());
+        // Asked again elsewhere: the earlier unserved answers were fallbacks.
         if let Some(k) = &key {
             if let Some(seqs) = self.unserved.get_mut(k) {
                 let (first_seq, reqs) = (self.first_seq, &mut self.reqs);
@@ -364,6 +365,29 @@ mod tests {
         assert!((total(&v) - v.wall_ms).abs() < 1e-9);
         assert_eq!(v.proxies[0].proxy, "http://a");
         assert_eq!(v.proxies[0].fallback_ms, 250.0);
+    }
+
+    #[test]
+    fn falling_back_to_direct_is_a_fallback_and_the_same_proxy_again_is_not() {
+        let mut b = Budget::default();
+        b.apply(&ex(1, "http://a", Kind::Info, 404, (0, 100, 100)));
+        // Go >= 1.24 asks a 4xx twice of the same proxy: not a fallback by itself.
+        b.apply(&ex(2, "http://a", Kind::Info, 404, (100, 200, 200)));
+        let v = b.view(None).unwrap();
+        assert_eq!(v.fallback_ms, 0.0);
+        let mut get = ex(3, "https://m", Kind::GoGet, 200, (210, 220, 230));
+        get.go.proxy = None;
+        b.apply(&get);
+        let v = b.view(None).unwrap();
+        assert_eq!(v.fallback_ms, 200.0);
+        assert_eq!(
+            v.proxies
+                .iter()
+                .map(|p| p.proxy.as_str())
+                .collect::<Vec<_>>(),
+            ["http://a", "https://m"]
+        );
+        assert!((total(&v) - v.wall_ms).abs() < 1e-9);
     }
 
     #[test]
