@@ -2,6 +2,7 @@
 //! checked by clap's value parsers, so a bad `--slo`, `-s` or `--mitm` address is a usage
 //! error (exit 2) before anything starts; [`Cli::mode`] says what to run.
 
+pub(crate) use crate::cli_compare::CompareArgs;
 use clap::{Args, Parser, Subcommand};
 use gomodwatch::source::live::DEFAULT_SNAPLEN;
 use gomodwatch::source::mitm::limits::{Timeouts, MAX_CLIENTS};
@@ -87,6 +88,10 @@ pub(crate) enum Command {
     /// Run COMMAND with its HTTPS traffic through the MITM (a free loopback port, the CA
     /// trusted for the child alone), then show what it did. The exit status is COMMAND's.
     Run(Box<RunArgs>),
+    /// Run COMMAND (through `run`) once per candidate GOPROXY, each time with a fresh
+    /// module cache, N times interleaved, and compare them side by side: wall clock
+    /// (median, p95), the time budget, per-module differences, failures.
+    Compare(Box<CompareArgs>),
     /// The MITM certificate authority: create it, show it, trust it system-wide.
     Ca(CaArgs),
     /// Print shell completions for SHELL (packages install them; see contrib/).
@@ -397,6 +402,7 @@ pub(crate) struct ModelOpts {
 /// What to run.
 pub(crate) enum Mode<'a> {
     Run(&'a RunArgs),
+    Compare(&'a CompareArgs),
     Ca(&'a CaArgs),
     Completions(clap_complete::Shell),
     Man,
@@ -438,6 +444,7 @@ impl Cli {
         if let Some(c) = &self.command {
             return Some(match c {
                 Command::Run(r) => Mode::Run(r),
+                Command::Compare(c) => Mode::Compare(c),
                 Command::Ca(c) => Mode::Ca(c),
                 Command::Completions { shell } => Mode::Completions(*shell),
                 Command::Man => Mode::Man,

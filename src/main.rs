@@ -2,6 +2,7 @@
 //! (0 success; 2 bad usage or unreadable/corrupt input; 1 other runtime failure).
 
 mod cli;
+mod cli_compare;
 mod modes;
 mod usage;
 

@@ -327,6 +327,42 @@ fn a_run_pushes_its_metrics_to_a_pushgateway() {
         fallbacks >= 3.0,
         "the 404s fell back to the next proxy: {ours}"
     );
+    // The time budget by phase: the same figures as the `budget` event, adding up to the
+    // wall clock; the fallback time per proxy as its `proxies`.
+    let budget = of_type(&events, "budget")[0];
+    let phase = |p: &str| {
+        ours.lines()
+            .find(|l| {
+                l.starts_with("gomodwatch_budget_seconds{") && l.contains(&format!("phase=\"{p}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no budget phase {p}: {ours}"))
+    };
+    let wall = phase("wall");
+    assert!((wall * 1000.0 - budget["wall_ms"].as_f64().unwrap()).abs() < 1e-3);
+    let parts: f64 = [
+        "dns",
+        "connect",
+        "tls",
+        "wait",
+        "fallback",
+        "transfer",
+        "checksum_db",
+        "idle",
+    ]
+    .iter()
+    .map(|p| phase(p))
+    .sum();
+    assert!((parts - wall).abs() < 1e-6, "{parts} vs {wall}: {ours}");
+    let lost: f64 = ours
+        .lines()
+        .filter(|l| {
+            l.starts_with("gomodwatch_budget_proxy_seconds{") && l.contains("phase=\"fallback\"")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert!(lost > 0.0, "{ours}");
+    assert!((lost * 1000.0 - budget["fallback_ms"].as_f64().unwrap()).abs() < 1e-3);
     // The API has the group too.
     let (_, api) = get(&format!("http://{addr}/api/v1/metrics"), None);
     let v: Value = serde_json::from_str(&api).unwrap();

@@ -120,6 +120,7 @@ fn readme_option_table_and_help_agree() {
     // `run` and `ca`: the options their --help shows are in the README too.
     for sub in [
         &["run"][..],
+        &["compare"],
         &["ca", "init"],
         &["ca", "trust"],
         &["ca", "untrust"],
@@ -181,7 +182,7 @@ fn cannot_run_here(cmd: &str) -> Option<&'static str> {
     }
     if words
         .iter()
-        .any(|w| *w == "-i" || *w == "--mitm" || *w == "run")
+        .any(|w| *w == "-i" || *w == "--mitm" || *w == "run" || *w == "compare")
     {
         return Some("captures, proxies or drives a go command until stopped");
     }

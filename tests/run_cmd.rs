@@ -161,6 +161,31 @@ fn a_go_command_run_through_the_mitm_is_seen_whole() {
     assert!(of_type(&events, "exchange")
         .iter()
         .all(|e| e["http_version"] == "HTTP/2"));
+    // The time budget is over the go command's lifetime, which holds every request, and
+    // its parts add up to it.
+    let b = of_type(&events, "budget")[0];
+    assert_eq!(b["wall_from"], "run", "{b}");
+    let (start, end) = (b["start"].as_str().unwrap(), b["end"].as_str().unwrap());
+    for e in of_type(&events, "exchange") {
+        // RFC 3339 with microseconds, all in UTC: they compare as strings.
+        assert!(start <= e["ts"].as_str().unwrap() && e["ts"].as_str().unwrap() <= end);
+    }
+    let parts: f64 = [
+        "dns_ms",
+        "connect_ms",
+        "tls_ms",
+        "wait_ms",
+        "fallback_ms",
+        "transfer_ms",
+        "checksum_db_ms",
+        "idle_ms",
+    ]
+    .iter()
+    .map(|p| b[p].as_f64().unwrap())
+    .sum();
+    assert!((parts - b["wall_ms"].as_f64().unwrap()).abs() < 1e-6, "{b}");
+    assert!(b["wait_ms"].as_f64().unwrap() > 0.0, "{b}");
+    assert!(b["path_steps"].as_u64().unwrap() >= 3, "{b}");
 }
 
 #[test]

@@ -240,6 +240,28 @@ fn help_overlay() {
     );
 }
 
+/// `b` opens the time budget from any view; Esc goes back to where it was opened.
+#[test]
+fn budget_view_names_the_fallback_time() {
+    let keys = [key(KeyCode::Tab), key(KeyCode::Char('b'))];
+    let text = screen("fallback-404-go127", 120, 40, &keys);
+    assert!(text.contains("Time budget"), "{text}");
+    assert!(text.contains("lost to fallbacks"), "{text}");
+    assert!(text.contains("critical path"), "{text}");
+    snap("budget", text);
+    let back = screen(
+        "fallback-404-go127",
+        120,
+        40,
+        &[
+            key(KeyCode::Tab),
+            key(KeyCode::Char('b')),
+            key(KeyCode::Esc),
+        ],
+    );
+    assert!(back.contains("PROXY") || back.contains("Proxy"), "{back}");
+}
+
 #[test]
 fn waiting_for_traffic() {
     let s = Session {

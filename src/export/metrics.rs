@@ -9,6 +9,7 @@
 //! statuses, outcomes and rcodes come from small vocabularies. Module paths are never
 //! labels.
 
+use super::metrics_budget::BudgetGauges;
 use crate::present::{Event, Exchange, Outcome};
 use crate::session::sink::Ending;
 use crate::session::{Control, Session, Sink, ViewCache};
@@ -88,6 +89,7 @@ pub struct Metrics {
     dropped: Counter,
     gaps: Counter,
     folded: Counter,
+    budget: BudgetGauges,
 }
 
 /// Makes the histograms of the time-to-first-byte family, with these buckets.
@@ -130,6 +132,7 @@ impl Metrics {
             dropped: Counter::default(),
             gaps: Counter::default(),
             folded: Counter::default(),
+            budget: BudgetGauges::default(),
         };
         registry.register(
             "gomodwatch_requests",
@@ -186,6 +189,7 @@ impl Metrics {
             "Module versions folded out of memory past --max-modules (still counted)",
             m.folded.clone(),
         );
+        m.budget.register(&mut registry);
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -361,6 +365,10 @@ impl MetricsSink {
                     })
                     .inc_by(n - before);
             }
+        }
+        if let Some(b) = session.budget() {
+            let proxies = &mut self.proxies;
+            m.budget.set(&b, &mut |p| proxies.value(p));
         }
         self.cache.update(session);
         let folded = &session.modules.folded;

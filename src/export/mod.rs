@@ -3,6 +3,7 @@
 
 pub mod har;
 pub mod metrics;
+mod metrics_budget;
 pub mod ndjson;
 pub mod push;
 pub mod report;

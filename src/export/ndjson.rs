@@ -1,6 +1,7 @@
 //! NDJSON (`--json`): one JSON object per line, flushed per line, so `| jq` and `| head`
-//! see events as they happen. The module events and the summary close the stream (a module
-//! folded out of memory on a long run gets its event when it is folded).
+//! see events as they happen. The module events, the time budget and the summary close
+//! the stream (a module folded out of memory on a long run gets its event when it is
+//! folded).
 
 use super::rotate::RotatingFile;
 use crate::present::Event;
@@ -46,6 +47,10 @@ impl<W: Write> Sink for NdjsonWriter<W> {
     fn finish(&mut self, end: &Ending<'_>) -> io::Result<()> {
         for m in end.modules() {
             self.write(m)?;
+        }
+        // Before the summary, which stays the last line.
+        if let Some(b) = end.session.budget() {
+            self.write(&b)?;
         }
         self.write(end.summary())
     }

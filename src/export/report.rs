@@ -131,6 +131,7 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
     problems(&mut o, s);
     modules(&mut o, modules_);
     proxies(&mut o, s);
+    budget(&mut o, session);
     http_proxies(&mut o, session);
     tls(&mut o, session);
     sumdb(&mut o, session, modules_);
@@ -173,6 +174,17 @@ fn tls(o: &mut String, session: &Session) {
             ms(t.duration.percentile(50.0)),
             dns = t.dns_name.as_ref().map(|n| format!(", DNS {n}")).unwrap_or_default(),
         );
+    }
+}
+
+/// Where the wall-clock time went, along the critical path.
+fn budget(o: &mut String, session: &Session) {
+    let Some(b) = session.budget() else {
+        return;
+    };
+    let _ = writeln!(o, "\nTIME BUDGET");
+    for line in b.lines(Width::Wide) {
+        let _ = writeln!(o, "  {line}");
     }
 }
 

@@ -1,10 +1,12 @@
-//! What each mode does (`live`, `replay`, `mitm`, `run`, `ca`), and what they share: a
+//! What each mode does (`live`, `replay`, `mitm`, `run`, `compare`, `ca`), and what they share: a
 //! run being set up with its session configuration and views (`setup`, `config`), output
 //! files that are never overwritten unasked (`output`), what the environment says
 //! (`environment`), one signal handler (`signals`), and how a mode fails (`failure`).
 
 mod ca;
 mod ca_trust;
+mod compare;
+mod compare_tally;
 mod config;
 mod environment;
 mod failure;
@@ -28,6 +30,7 @@ use crate::cli::{Cli, Mode};
 pub(crate) fn run(cli: &Cli) -> Result<(), Failure> {
     match cli.mode() {
         Some(Mode::Run(args)) => run::run(cli, args),
+        Some(Mode::Compare(args)) => compare::run(args),
         Some(Mode::Ca(args)) => ca::run(args),
         Some(Mode::Completions(shell)) => generate::completions(shell),
         Some(Mode::Man) => generate::man(),

@@ -19,6 +19,7 @@ use gomodwatch::source::live::{self, LiveConfig};
 use gomodwatch::source::merge::Next;
 use gomodwatch::source::platform::{self, Os};
 use gomodwatch::source::{LiveSource, MitmSource, PacketSource, Pull};
+use gomodwatch::vocab::Ts;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::atomic::AtomicBool;
@@ -139,6 +140,8 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     if report {
         setup.report_note = Some(Box::new(trust_note.clone()));
     }
+    // The budget's wall clock is the child's lifetime, on the MITM's clock.
+    go_run.started(Ts::now());
     let mut child = Command::new(&program)
         .args(&args.command[1..])
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -309,6 +312,7 @@ impl PacketSource for RunSource {
             if let Ok(Some(st)) = self.child.try_wait() {
                 *self.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(st);
                 self.go_run.exited(i32::from(exit_code(st)));
+                self.go_run.ended(Ts::now());
                 self.exited = Some(Instant::now());
                 self.tui_after
                     .store(true, std::sync::atomic::Ordering::Relaxed);

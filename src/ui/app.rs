@@ -13,6 +13,8 @@ pub(crate) enum View {
     Proxies,
     Problems,
     Log,
+    /// The time budget (key `b`), entered like the detail view.
+    Budget,
 }
 
 /// The views Tab cycles through (the detail view is entered with Enter).
@@ -26,6 +28,7 @@ impl View {
             View::Proxies => "Proxies",
             View::Problems => "Problems",
             View::Log => "Log",
+            View::Budget => "Budget",
         }
     }
 }
@@ -249,6 +252,13 @@ impl App {
                 self.sync_selection(data);
             }
             KeyCode::Char('f') if self.view == View::Log => self.log_back = None,
+            KeyCode::Char('b') if self.view != View::Budget => {
+                if self.view != View::Detail {
+                    self.back_to = self.view;
+                }
+                self.detail_scroll = 0;
+                self.view = View::Budget;
+            }
             KeyCode::Tab => self.cycle(1),
             KeyCode::BackTab => self.cycle(-1),
             KeyCode::Down | KeyCode::Char('j') => return self.move_by(1, data),
@@ -259,7 +269,7 @@ impl App {
             KeyCode::End | KeyCode::Char('G') => return self.move_by(isize::MAX / 2, data),
             KeyCode::Enter => self.enter(data),
             KeyCode::Esc | KeyCode::Backspace | KeyCode::Left => {
-                if self.view == View::Detail {
+                if matches!(self.view, View::Detail | View::Budget) {
                     self.view = self.back_to;
                 } else if !self.filter.is_empty() && k.code == KeyCode::Esc {
                     self.filter.clear();
@@ -274,7 +284,7 @@ impl App {
     }
 
     fn cycle(&mut self, step: isize) {
-        let from = if self.view == View::Detail {
+        let from = if matches!(self.view, View::Detail | View::Budget) {
             self.back_to
         } else {
             self.view
@@ -332,7 +342,7 @@ impl App {
             }
             View::Proxies => self.proxy_index = clamp(self.proxy_index, data.summary.proxies.len()),
             View::Problems => self.problem_index = clamp(self.problem_index, data.problems().len()),
-            View::Detail => {
+            View::Detail | View::Budget => {
                 self.detail_scroll = (self.detail_scroll as isize + delta).clamp(0, 10_000) as u16
             }
             View::Log => {

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub(crate) fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &Session) {
-    let current = if app.view == View::Detail {
+    let current = if matches!(app.view, View::Detail | View::Budget) {
         app.back_to
     } else {
         app.view
@@ -26,7 +26,7 @@ pub(crate) fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &
             View::Proxies => data.summary.proxies.len(),
             View::Problems => data.problems().len(),
             View::Log => session.exchanges as usize,
-            View::Detail => 0,
+            View::Detail | View::Budget => 0,
         };
         let label = format!(" {} {} ", v.title(), n);
         let st = if v == current {
@@ -39,10 +39,10 @@ pub(crate) fn tabs(f: &mut Frame, area: Rect, app: &App, data: &Data, session: &
         spans.push(Span::raw("│"));
         spans.push(Span::styled(label, st));
     }
-    if app.view == View::Detail {
+    if matches!(app.view, View::Detail | View::Budget) {
         spans.push(Span::raw("│"));
         spans.push(Span::styled(
-            " Detail ",
+            format!(" {} ", app.view.title()),
             Style::new().add_modifier(Modifier::REVERSED),
         ));
     }
@@ -173,6 +173,7 @@ const HELP: &[(&str, &str)] = &[
     ("s", "sort: recent, outcome, module, bytes, time"),
     ("p", "pause / resume decoding"),
     ("f", "log: follow new exchanges (tail -f)"),
+    ("b", "time budget: where the run's time went"),
     ("mouse wheel", "scroll"),
     ("q  Ctrl-C", "quit"),
 ];

@@ -1,5 +1,6 @@
 //! Drawing: one module per view, plus the chrome around them (tabs, status bar, help).
 
+mod budget;
 mod chrome;
 mod detail;
 mod detail_direct;
@@ -31,6 +32,7 @@ pub(crate) fn draw(f: &mut Frame, app: &mut App, data: &Data, session: &Session)
         View::Proxies => proxies::draw(f, body, app, data, session),
         View::Problems => problems::draw(f, body, app, data),
         View::Log => log::draw(f, body, app, session),
+        View::Budget => budget::draw(f, body, app, session),
     }
     chrome::status_bar(f, bar, app, session);
     if app.help {

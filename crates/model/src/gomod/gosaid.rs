@@ -4,6 +4,7 @@
 //! seemed to say, and a run it completed has no ERROR.
 
 use super::cause::Cause;
+use gomodwatch_wire::vocab::Ts;
 use std::sync::Mutex;
 
 /// Error lines kept (a run failing on thousands of modules tells the first ones).
@@ -26,6 +27,8 @@ pub struct GoSaid {
 pub struct GoRun {
     said: Mutex<Vec<GoSaid>>,
     exit: Mutex<Option<i32>>,
+    /// When it started and when it exited (the clock of the MITM's timestamps).
+    lifetime: Mutex<(Option<Ts>, Option<Ts>)>,
     asked: Vec<String>,
 }
 
@@ -63,6 +66,21 @@ impl GoRun {
     /// The go command exited with this status (128+N for a signal).
     pub fn exited(&self, code: i32) {
         *self.exit.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+    }
+
+    /// It started at `at`.
+    pub fn started(&self, at: Ts) {
+        self.lifetime.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(at);
+    }
+
+    /// It was seen to have exited at `at`.
+    pub fn ended(&self, at: Ts) {
+        self.lifetime.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(at);
+    }
+
+    /// When it started and when it exited, as far as known.
+    pub fn lifetime(&self) -> (Option<Ts>, Option<Ts>) {
+        *self.lifetime.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Its exit status, once it has exited.

@@ -5,12 +5,14 @@
 //! re-exported here.
 
 pub mod attempt;
+pub mod budget;
 pub mod format;
 pub(crate) mod records;
 
 pub use crate::gomod::goproxy::{ChainSource, GoproxyList};
 pub use crate::gomod::module::{walks, Attempt};
 pub use crate::gomod::verdict::{artifact_name, Outcome, Problem, Severity};
+pub use budget::{Budget, BudgetProxy, PathStep};
 pub use format::{sanitize, Width};
 pub use gomodwatch_wire::vocab::{Event, Exchange, Kind, Ts};
 pub use records::{LimitCounts, ModuleView, ProxySummary, ServedBy, Summary};

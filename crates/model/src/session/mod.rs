@@ -5,6 +5,7 @@
 //! the raw log. What they add up to — module verdicts, problems, the summary — is derived
 //! on demand.
 
+pub(crate) mod budget;
 pub(crate) mod checksum_db;
 pub(crate) mod config;
 mod config_problems;

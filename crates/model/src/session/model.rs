@@ -2,6 +2,7 @@
 //! add up to, derived on demand: the GOPROXY chain, module views, the summary, and folding
 //! the least recently active modules past the module limit.
 
+use super::budget::Budget;
 use super::checksum_db::ChecksumDb;
 use super::config::{SessionConfig, SourceStatus};
 use super::connections::Connections;
@@ -15,7 +16,7 @@ use super::tls_servers::TlsServers;
 use crate::gomod::chain;
 use crate::gomod::goproxy::GoproxyList;
 use crate::gomod::module::ModuleRecord;
-use crate::present::{ModuleView, Summary};
+use crate::present::{Budget as BudgetView, ModuleView, Summary};
 use gomodwatch_wire::vocab::{url, Event, Ts};
 use std::borrow::Borrow;
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct Session {
     pub log: ExchangeLog,
     /// Name lookups, TLS failures, HTTP proxies: the way to the proxies.
     pub network: Network,
+    /// The go command's requests as intervals, for the time budget.
+    pub budget: Budget,
     /// Exchanges seen.
     pub exchanges: u64,
     /// The first event's time.
@@ -90,6 +93,7 @@ impl Session {
                 self.proxies.apply(ex);
                 self.checksum_db.apply(ex);
                 self.network.exchange(ex);
+                self.budget.apply(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at =
                     |s: &SocketAddr| (proxy_at(config, proxies, s), config.may_be_goproxy_entry(s));
@@ -164,6 +168,16 @@ impl Session {
             super::go_run::add_asked(&mut views, run, self.last);
         }
         views
+    }
+
+    /// Where the run's wall-clock time went (the `budget` event): over the go command's
+    /// lifetime under `run`, else over its traffic; `None` when there is neither.
+    pub fn budget(&self) -> Option<BudgetView> {
+        let lifetime = self.config.go_run.as_ref().and_then(|r| {
+            let (start, end) = r.lifetime();
+            Some((start?, end.unwrap_or(self.last)))
+        });
+        self.budget.view(lifetime)
     }
 
     /// The run's summary, given the module views (the last NDJSON line, the report's end).
