@@ -11,6 +11,4 @@ pub use flow::{Flow, Outcome};
 pub use table::{FlowTable, Limits, Lookup};
 
 #[cfg(test)]
-mod flow_tests;
-#[cfg(test)]
 mod tests;

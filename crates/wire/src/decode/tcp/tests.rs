@@ -1,6 +1,8 @@
 //! The table's bounds and consistency under random operations, and reassembly of both
 //! directions against a model under random segmentation, loss and reordering.
 
+mod flow;
+
 use super::flow::MAX_WAITING;
 use super::table::Slot;
 use super::*;

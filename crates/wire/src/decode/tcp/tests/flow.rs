@@ -4,7 +4,7 @@
 //! only changes *when* bytes are delivered or *which direction* a gap is told in, and that
 //! test compares the final bytes only.
 
-use super::flow::{Flow, Outcome, MAX_WAITING};
+use super::super::flow::{Flow, Outcome, MAX_WAITING};
 use crate::decode::ip::{TcpFlags, TcpSegment};
 use crate::decode::reassembly::Budget;
 use crate::decode::reassembly::Chunk;
