@@ -404,3 +404,86 @@ fn h2c_is_read_when_the_server_speaks_first() {
         assert_as_tshark("h2c", &ours, &file, &["-d", "tcp.port==18080,http2"]);
     }
 }
+
+/// Frames tshark's display filter picks (with the given options).
+fn tshark_count(file: &Path, opts: &[&str], filter: &str) -> usize {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(opts)
+        .args(["-Y", filter])
+        .output()
+        .expect("run tshark");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn tls13_resumption_and_early_data_are_decrypted_as_tshark_does() {
+    // openssl s_client: a full handshake, then a resumed one whose request is all 0-RTT
+    // early data (CLIENT_EARLY_TRAFFIC_SECRET); curl: two connections, the second resumed.
+    let file = data("tls13-resume.pcap");
+    let keylog = data("tls13-resume.keylog");
+    let k = keylog.to_str().unwrap();
+    let ours = exchanges(&file, &["--tls-keylog", k]);
+    let early = ("GET".to_string(), "/example.com/m/@v/v1.1.0.info".to_string(), 200);
+    assert!(ours.contains(&early), "{ours:?}");
+    // s_server -HTTP answers one request per connection: curl's second request on the
+    // first connection goes unanswered and is sent again on the resumed one.
+    assert_eq!(ours.len(), 5, "{ours:?}");
+    assert_eq!(ours.iter().filter(|r| r.2 == 200).count(), 4, "{ours:?}");
+    if have_tshark("tls13_resumption") {
+        let opt = format!("tls.keylog_file:{k}");
+        let opts = [
+            "-o",
+            opt.as_str(),
+            "-d",
+            "tcp.port==14413,tls",
+            "-d",
+            "tcp.port==14414,tls",
+        ];
+        // The capture is what it says: two ServerHellos accept a pre-shared key, and the
+        // server's EncryptedExtensions accept early data.
+        let psk = "tls.handshake.type == 2 && tls.handshake.extension.type == 41";
+        assert_eq!(tshark_count(&file, &opts, psk), 2);
+        let accepted = "tls.handshake.type == 8 && tls.handshake.extension.type == 42";
+        assert_eq!(tshark_count(&file, &opts, accepted), 1);
+        assert_as_tshark("tls13-resume", &ours, &file, &opts);
+    }
+}
+
+#[test]
+fn an_upgrade_to_h2c_is_one_exchange_answered_on_stream_1() {
+    // nghttp -u and curl --http2: GET with `Upgrade: h2c`, 101, then HTTP/2 whose stream 1
+    // carries the answer.
+    let file = data("h2c-upgrade.pcap");
+    let out = gomodwatch(&["-r", file.to_str().unwrap(), "--json"], None);
+    assert!(out.status.success());
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let exchanges: Vec<_> = events.iter().filter(|e| e["type"] == "exchange").collect();
+    assert_eq!(exchanges.len(), 2, "{exchanges:?}");
+    for e in &exchanges {
+        assert_eq!(e["status"], 200, "{e}");
+        assert_eq!(e["http_version"], "HTTP/2", "{e}");
+        assert_eq!(e["resp_bytes"], 7, "{e}");
+        assert!(e["error"].is_null(), "{e}");
+    }
+    let protocols: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .map(|e| e["protocol"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(protocols, ["http2", "http2"]);
+    if have_tshark("h2c_upgrade") {
+        let ours = of_exchanges(&out.stdout);
+        let opts = ["-d", "tcp.port==18081,http"];
+        assert_eq!(requests(&ours), tshark(&file, &opts));
+        // tshark lists the 101 and stream 1's 200; the exchange ends with the 200.
+        let mut want: Vec<u64> = tshark_statuses(&file, &opts);
+        assert_eq!(want.iter().filter(|s| **s == 101).count(), 2, "{want:?}");
+        want.retain(|s| *s != 101);
+        assert_eq!(statuses(&ours), want);
+    }
+}

@@ -96,6 +96,10 @@ pub enum ConnError {
     Truncated,
     /// Bytes are missing from the capture.
     Gap,
+    /// Extension: only the client's packets are in the capture (a filter on one direction,
+    /// such as `src host`): the client sent data, which it cannot before the server's
+    /// SYN-ACK, yet no packet of the server's is there. What the server did is not known.
+    OneWay,
     /// Extension (MITM): the TLS handshake failed (a certificate that did not verify, or a
     /// client that does not trust the local CA).
     Tls,

@@ -165,8 +165,10 @@ pub(crate) struct Decryptor {
     early_offered: bool,
 }
 
-/// Plaintext application data of one direction, in order.
-pub(crate) type Plain = Vec<u8>;
+/// Plaintext application data, in order, and whose it is (`true`: the client's). Feeding
+/// one side can give the other's: the client's 0-RTT records are held until the server's
+/// hello gives their keys.
+pub(crate) type Plain = (bool, Vec<u8>);
 
 impl Decryptor {
     pub(crate) fn new(log: std::sync::Arc<KeyLog>) -> Decryptor {
@@ -271,7 +273,7 @@ impl Decryptor {
         };
         side.opened = true;
         if inner == CONTENT_APP_DATA && !plain.is_empty() {
-            out.push(plain.to_vec());
+            out.push((i == 0, plain.to_vec()));
         }
         true
     }
