@@ -487,3 +487,96 @@ fn an_upgrade_to_h2c_is_one_exchange_answered_on_stream_1() {
         assert_eq!(statuses(&ours), want);
     }
 }
+
+/// What tshark's Info column says of each HTTP/1 message: (method, path, 0) of requests
+/// and the statuses of responses. With a snap length tshark's request fields are not
+/// filled for every cut packet, but its summary line always reads the start line.
+fn tshark_start_lines(file: &Path) -> (Vec<(String, String, u64)>, Vec<u64>) {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "http", "-T", "fields", "-e", "_ws.col.Info"])
+        .output()
+        .expect("run tshark");
+    let (mut requests, mut statuses) = (Vec::new(), Vec::new());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if line.starts_with("HTTP/1.") {
+            statuses.push(f[1].parse().unwrap());
+        } else if f.len() > 2 && f[2].starts_with("HTTP/1.") {
+            requests.push((f[0].to_string(), f[1].to_string(), 0));
+        }
+    }
+    requests.sort();
+    statuses.sort();
+    (requests, statuses)
+}
+
+fn events(file: &Path) -> Vec<serde_json::Value> {
+    let out = gomodwatch(&["-r", file.to_str().unwrap(), "--json"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn heads_cut_by_a_snap_length_still_give_method_url_and_status() {
+    // Every packet of a real go command's run cut to 200 bytes (`tcpdump -s 200`).
+    let file = data("snaplen200-go127.pcap");
+    let ours = exchanges(&file, &[]);
+    let whole = exchanges(&bundled("one-proxy-go127.pcap"), &[]);
+    assert_eq!(ours, whole, "the same requests and statuses as the whole capture");
+    let events = events(&file);
+    let cut: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "exchange" && e["missing_bytes"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(cut.len(), ours.len(), "every exchange lost bytes to the snap length");
+    let summary = events.iter().find(|e| e["type"] == "summary").unwrap();
+    assert!(summary["snaplen_bytes"].as_u64() > Some(300_000), "{summary}");
+    if have_tshark("snaplen") {
+        let (requests_seen, statuses_seen) = tshark_start_lines(&file);
+        assert_eq!(requests(&ours), requests_seen);
+        assert_eq!(statuses(&ours), statuses_seen);
+    }
+}
+
+#[test]
+fn a_capture_of_the_client_side_only_is_said_to_be_one() {
+    // `tcpdump "tcp dst port 3000"`: the requests are there, nothing of the server's.
+    let http = data("one-way-http.pcap");
+    let events = events(&http);
+    let conns: Vec<_> = events.iter().filter(|e| e["type"] == "connection").collect();
+    assert_eq!(conns.len(), 6);
+    assert!(conns.iter().all(|c| c["error"] == "one-way"), "{conns:?}");
+    let ours = exchanges(&http, &[]);
+    assert_eq!(ours.len(), 18);
+    assert!(events
+        .iter()
+        .filter(|e| e["type"] == "exchange")
+        .all(|e| e["error"] == "one-way" && e["status"].is_null()));
+    if have_tshark("one_way") {
+        assert_eq!(requests(&ours), tshark(&http, &[]));
+    }
+    // TLS: no handshake is judged failed (the server's half was filtered out, not silent).
+    let tls = data("one-way-tls.pcap");
+    let out = gomodwatch(&["-r", tls.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(!report.contains("ended the TLS handshake"), "{report}");
+    assert!(!report.contains("nothing answered"), "{report}");
+    assert!(
+        report.contains("the capture holds only the client's packets of 6 connections to 127.0.0.1:3000"),
+        "{report}"
+    );
+    for e in self::events(&tls).iter().filter(|e| e["type"] == "connection") {
+        assert_eq!(e["error"], "one-way", "{e}");
+        assert!(e["tls"]["failure"].is_null(), "{e}");
+    }
+}

@@ -3,7 +3,7 @@
 # s_server (TLS 1.2 only, then TLS 1.3 with session tickets and early data) serving files
 # over HTTP/1.1 (-HTTP: each file is a whole response), curl and openssl s_client as clients writing SSLKEYLOGFILE, tcpdump on lo,
 # editcap --inject-secrets for the DSB copies. Run as root from anywhere; rewrites the files
-# of the parts named (tls12 h2c tls13 upgrade), or of all of them.
+# of the parts named (tls12 h2c tls13 upgrade oneway snaplen), or of all of them.
 set -euo pipefail
 out=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -122,7 +122,22 @@ kill $server
 cp h2c-upgrade.pcap "$out/"
 }
 
-for part in "${@:-tls12 h2c tls13 upgrade}"; do
+oneway() {
+# One direction only, as `tcpdump "dst port 3000"` on a live run writes it: the client's
+# packets of two bundled real captures (cleartext HTTP/1.1, and TLS 1.3), the server's left
+# out by the same filter applied with tcpdump -r.
+local caps="$out/../../../captures"
+tcpdump -r "$caps/one-proxy-go127.pcap" -w "$out/one-way-http.pcap" "tcp dst port 3000"
+tcpdump -r "$caps/https-go127.pcap" -w "$out/one-way-tls.pcap" "tcp dst port 3000 or tcp dst port 3001"
+}
+
+snaplen() {
+# A snap length of 200 bytes (what `tcpdump -s 200` keeps): every packet of a bundled real
+# go command's capture cut to 200 bytes by editcap, as tcpdump would have cut it on the wire.
+editcap -s 200 "$out/../../../captures/one-proxy-go127.pcap" "$out/snaplen200-go127.pcap"
+}
+
+for part in "${@:-tls12 h2c tls13 upgrade oneway snaplen}"; do
   for p in $part; do "$p"; done
 done
 echo "recorded into $out"

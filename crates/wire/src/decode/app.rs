@@ -191,7 +191,7 @@ impl App {
                 }
             },
             (App::Http(h), Chunk::Gap(ts, n)) => match dir {
-                Dir::Up => h.client_gap(n),
+                Dir::Up => h.client_gap(n, ctx),
                 Dir::Down => h.server_gap(ts, n, ctx),
             },
             (App::Http(h), Chunk::Fin(ts)) => {

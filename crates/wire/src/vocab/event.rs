@@ -148,6 +148,10 @@ pub struct Tried {
     pub error: Option<String>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A TCP connection (or a proxied one), told when it ends: the `connection` event.
 #[derive(Serialize, Clone, Debug)]
 pub struct Connection {
@@ -299,6 +303,11 @@ pub struct Exchange {
     pub req_bytes: u64,
     /// Response body bytes.
     pub resp_bytes: u64,
+    /// Extension: bytes of its request or response on the wire but not in the capture (a
+    /// snap length that cut a head, lost segments), as far as they were known when it was
+    /// told; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_bytes: u64,
     /// How long it took.
     pub timing: Timing,
     /// What the go command asked for (the `go` object).

@@ -95,6 +95,8 @@ pub struct Head {
     /// `Upgrade` names `h2c`: a request asking to switch to cleartext HTTP/2 (RFC 7540
     /// §3.2), or the 101 agreeing to it.
     pub(crate) upgrade_h2c: bool,
+    /// Only its first lines were captured (`codec::cut_head`): its framing is unknown.
+    pub(crate) cut: bool,
 }
 
 impl Head {
