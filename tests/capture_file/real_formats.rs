@@ -425,7 +425,11 @@ fn tls13_resumption_and_early_data_are_decrypted_as_tshark_does() {
     let keylog = data("tls13-resume.keylog");
     let k = keylog.to_str().unwrap();
     let ours = exchanges(&file, &["--tls-keylog", k]);
-    let early = ("GET".to_string(), "/example.com/m/@v/v1.1.0.info".to_string(), 200);
+    let early = (
+        "GET".to_string(),
+        "/example.com/m/@v/v1.1.0.info".to_string(),
+        200,
+    );
     assert!(ours.contains(&early), "{ours:?}");
     // s_server -HTTP answers one request per connection: curl's second request on the
     // first connection goes unanswered and is sent again on the resumed one.
@@ -531,15 +535,25 @@ fn heads_cut_by_a_snap_length_still_give_method_url_and_status() {
     let file = data("snaplen200-go127.pcap");
     let ours = exchanges(&file, &[]);
     let whole = exchanges(&bundled("one-proxy-go127.pcap"), &[]);
-    assert_eq!(ours, whole, "the same requests and statuses as the whole capture");
+    assert_eq!(
+        ours, whole,
+        "the same requests and statuses as the whole capture"
+    );
     let events = events(&file);
     let cut: Vec<_> = events
         .iter()
         .filter(|e| e["type"] == "exchange" && e["missing_bytes"].as_u64() > Some(0))
         .collect();
-    assert_eq!(cut.len(), ours.len(), "every exchange lost bytes to the snap length");
+    assert_eq!(
+        cut.len(),
+        ours.len(),
+        "every exchange lost bytes to the snap length"
+    );
     let summary = events.iter().find(|e| e["type"] == "summary").unwrap();
-    assert!(summary["snaplen_bytes"].as_u64() > Some(300_000), "{summary}");
+    assert!(
+        summary["snaplen_bytes"].as_u64() > Some(300_000),
+        "{summary}"
+    );
     if have_tshark("snaplen") {
         let (requests_seen, statuses_seen) = tshark_start_lines(&file);
         assert_eq!(requests(&ours), requests_seen);
@@ -552,7 +566,10 @@ fn a_capture_of_the_client_side_only_is_said_to_be_one() {
     // `tcpdump "tcp dst port 3000"`: the requests are there, nothing of the server's.
     let http = data("one-way-http.pcap");
     let events = events(&http);
-    let conns: Vec<_> = events.iter().filter(|e| e["type"] == "connection").collect();
+    let conns: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .collect();
     assert_eq!(conns.len(), 6);
     assert!(conns.iter().all(|c| c["error"] == "one-way"), "{conns:?}");
     let ours = exchanges(&http, &[]);
@@ -572,10 +589,15 @@ fn a_capture_of_the_client_side_only_is_said_to_be_one() {
     assert!(!report.contains("ended the TLS handshake"), "{report}");
     assert!(!report.contains("nothing answered"), "{report}");
     assert!(
-        report.contains("the capture holds only the client's packets of 6 connections to 127.0.0.1:3000"),
+        report.contains(
+            "the capture holds only the client's packets of 6 connections to 127.0.0.1:3000"
+        ),
         "{report}"
     );
-    for e in self::events(&tls).iter().filter(|e| e["type"] == "connection") {
+    for e in self::events(&tls)
+        .iter()
+        .filter(|e| e["type"] == "connection")
+    {
         assert_eq!(e["error"], "one-way", "{e}");
         assert!(e["tls"]["failure"].is_null(), "{e}");
     }

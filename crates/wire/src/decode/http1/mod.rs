@@ -489,7 +489,8 @@ impl Http1 {
         p.ex.status = Some(h.status);
         p.ex.location = h.location.as_deref().map(|l| ctx.redact(l));
         p.ex.content_type = h.content_type;
-        p.ex.http_version.get_or_insert_with(|| format!("HTTP/1.{}", h.minor));
+        p.ex.http_version
+            .get_or_insert_with(|| format!("HTTP/1.{}", h.minor));
         p.ex.missing_bytes += missing;
     }
 
