@@ -602,3 +602,38 @@ fn a_capture_of_the_client_side_only_is_said_to_be_one() {
         assert!(e["tls"]["failure"].is_null(), "{e}");
     }
 }
+
+#[test]
+fn a_tls13_connection_joined_after_its_handshake_is_decrypted_from_the_key_log() {
+    // Two tcpdumps of one TLS 1.3 connection carrying three requests: one from the start,
+    // one started after the first exchange (no handshake: tshark decrypts nothing there).
+    let late = data("midway.pcap");
+    let full = data("midway-full.pcap");
+    // The right line is found among others' (the resumption capture's secrets first).
+    let dir = std::env::temp_dir().join(format!("gmw-midway-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mixed = dir.join("mixed.keylog");
+    let mut text = std::fs::read_to_string(data("tls13-resume.keylog")).unwrap();
+    text.push_str(&std::fs::read_to_string(data("midway.keylog")).unwrap());
+    std::fs::write(&mixed, text).unwrap();
+    let m = mixed.to_str().unwrap();
+    let ours = exchanges(&late, &["--tls-keylog", m]);
+    let whole = exchanges(&full, &["--tls-keylog", m]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(whole.len(), 3, "{whole:?}");
+    let want: Vec<_> = whole
+        .iter()
+        .filter(|r| !r.1.ends_with("/list"))
+        .cloned()
+        .collect();
+    assert_eq!(ours, want, "the two requests after the cut, answered");
+    // Without the key log: nothing.
+    assert!(exchanges(&late, &[]).is_empty());
+    if have_tshark("midway") {
+        let k = format!("tls.keylog_file:{}", data("midway.keylog").display());
+        let opts = ["-o", k.as_str(), "-d", "tcp.port==14415,tls"];
+        // tshark decodes the three from the whole capture, none from the late one.
+        assert_as_tshark("midway-full", &whole, &full, &opts);
+        assert_eq!(tshark_count(&late, &opts, "http"), 0);
+    }
+}

@@ -3,7 +3,7 @@
 # s_server (TLS 1.2 only, then TLS 1.3 with session tickets and early data) serving files
 # over HTTP/1.1 (-HTTP: each file is a whole response), curl and openssl s_client as clients writing SSLKEYLOGFILE, tcpdump on lo,
 # editcap --inject-secrets for the DSB copies. Run as root from anywhere; rewrites the files
-# of the parts named (tls12 h2c tls13 upgrade oneway snaplen), or of all of them.
+# of the parts named (tls12 h2c tls13 upgrade oneway snaplen midway), or of all of them.
 set -euo pipefail
 out=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -137,7 +137,45 @@ snaplen() {
 editcap -s 200 "$out/../../../captures/one-proxy-go127.pcap" "$out/snaplen200-go127.pcap"
 }
 
-for part in "${@:-tls12 h2c tls13 upgrade oneway snaplen}"; do
+midway() {
+# A capture started mid-connection: one TLS 1.3 connection (openssl s_client and s_server,
+# each fed through a FIFO so the requests and answers come when told) carries three
+# HTTP/1.1 requests a second apart; one tcpdump records all of it, a second one starts
+# after the first exchange, without the handshake.
+mkfifo cin sin
+exec 4<>cin 5<>sin
+openssl s_server -accept 127.0.0.1:14415 -cert cert.pem -key key.pem -tls1_3 -naccept 1 \
+  <&5 >/dev/null 2>&1 &
+server=$!
+sleep 1
+capture midway-full 14415
+openssl s_client -connect 127.0.0.1:14415 -servername localhost -CAfile cert.pem \
+  -keylogfile midway.keylog -ign_eof -quiet <&4 >/dev/null 2>&1 &
+client=$!
+sleep 1
+local n=0
+for f in list v1.1.0.info v1.1.0.mod; do
+  n=$((n + 1))
+  if [ $n = 2 ]; then
+    tcpdump -i lo -s 0 -U -w "$work/midway.pcap" "tcp port 14415" 2>/dev/null &
+    late=$!
+    sleep 1
+  fi
+  printf 'GET /%s HTTP/1.1\r\nHost: localhost\r\n\r\n' "$base/$f" >&4
+  sleep 0.5
+  cat "www/$base/$f" >&5
+  sleep 0.5
+done
+echo q >&5
+sleep 1
+kill -INT "$late"; wait "$late" || true
+stop_capture
+kill $server $client 2>/dev/null || true
+cp midway.pcap midway-full.pcap "$out/"
+cp midway.keylog "$out/midway.keylog"
+}
+
+for part in "${@:-tls12 h2c tls13 upgrade oneway snaplen midway}"; do
   for p in $part; do "$p"; done
 done
 echo "recorded into $out"

@@ -7,11 +7,10 @@ use super::context::{Close, ConnCtx};
 use super::http1::{self, H2cStart, Http1, Switch, TunnelStart};
 use super::http2::{self, Http2};
 use super::reassembly::Chunk;
-use super::tls::decrypt::{Decryptor, KeyLog};
+use super::tls::decrypt::Decryptor;
 use super::tls::Tls;
 use super::tunnel::Tunnel;
 use crate::vocab::{Dir, TlsInfo, Ts};
-use std::sync::Arc;
 
 #[derive(Default)]
 pub(crate) enum App {
@@ -90,6 +89,8 @@ impl App {
             Dir::Up if http2::looks_like_preface(data) => App::Http2(Box::default()),
             Dir::Up if http1::looks_like_request(data) => App::Http(Box::default()),
             Dir::Down if http1::looks_like_response(data) => App::Http(Box::default()),
+            // Joined after a TLS handshake: records of application data.
+            _ if mid_stream && Tls::detect_app_data(data) => App::Tls(Box::default()),
             // Joined mid-stream (or after a gap): look for the next HTTP message.
             _ if mid_stream => App::Http(Box::new(Http1::resyncing())),
             _ => App::Opaque,
@@ -211,12 +212,21 @@ impl App {
                 }
             }
             (App::Tls(t), Chunk::Data(ts, d, _)) => {
+                // Joined after the handshake: there is none to read.
                 match dir {
+                    _ if mid_stream => {}
                     Dir::Up => t.tls.client_data(ts, d),
                     Dir::Down => t.tls.server_data(ts, d),
                 }
-                if t.plain.is_none() && !mid_stream {
-                    t.plain = ctx.keylog.map(|k| Box::new(Decrypted::new(k.clone())));
+                if t.plain.is_none() {
+                    t.plain = ctx.keylog.map(|k| {
+                        let dec = if mid_stream {
+                            Decryptor::midway(k.clone())
+                        } else {
+                            Decryptor::new(k.clone())
+                        };
+                        Box::new(Decrypted::with(dec))
+                    });
                 }
                 if let Some(p) = &mut t.plain {
                     p.data(dir, ts, d, ctx);
@@ -357,9 +367,9 @@ pub(crate) struct Decrypted {
 }
 
 impl Decrypted {
-    fn new(log: Arc<KeyLog>) -> Decrypted {
+    fn with(dec: Decryptor) -> Decrypted {
         Decrypted {
-            dec: Decryptor::new(log),
+            dec,
             inner: App::Undecided,
             early: Vec::new(),
         }
