@@ -80,6 +80,7 @@ impl Outputs {
         s.packets = st.packets;
         s.bytes = st.bytes;
         s.gaps = st.gaps;
+        s.snaplen_bytes = st.snaplen_bytes;
         s.malformed = st.malformed;
         s.limits = LimitCounts {
             flows_evicted: st.flows_evicted,

@@ -333,3 +333,21 @@ fn detail_of_a_direct_fetch() {
     }
     snap("detail_direct", text);
 }
+
+#[test]
+fn the_status_bar_counts_skipped_packets_and_what_a_snap_length_cut() {
+    let mut s = session("one-proxy-go127");
+    s.source = SourceStatus {
+        skipped_packets: 3,
+        snaplen_bytes: 310_102,
+        ..status("one-proxy-go127")
+    };
+    let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(160, 24)).unwrap());
+    tui.draw_now(&s).unwrap();
+    let buf = tui.terminal().backend().buffer().clone();
+    let bar: String = (0..buf.area.width)
+        .map(|x| buf[(x, buf.area.height - 1)].symbol().to_string())
+        .collect();
+    assert!(bar.contains("│ 3 skipped │"), "{bar}");
+    assert!(bar.contains("│ 302.8 KiB cut by snaplen │"), "{bar}");
+}

@@ -90,6 +90,14 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
             s.malformed
         );
     }
+    if s.snaplen_bytes > 0 {
+        let _ = writeln!(
+            o,
+            "{} of TCP payload cut off packets by the capture's snap length: requests and \
+             statuses are read from the heads' first lines, bodies are incomplete",
+            human_bytes(s.snaplen_bytes)
+        );
+    }
     if s.skipped_packets > 0 {
         let _ = writeln!(
             o,

@@ -404,3 +404,236 @@ fn h2c_is_read_when_the_server_speaks_first() {
         assert_as_tshark("h2c", &ours, &file, &["-d", "tcp.port==18080,http2"]);
     }
 }
+
+/// Frames tshark's display filter picks (with the given options).
+fn tshark_count(file: &Path, opts: &[&str], filter: &str) -> usize {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(opts)
+        .args(["-Y", filter])
+        .output()
+        .expect("run tshark");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn tls13_resumption_and_early_data_are_decrypted_as_tshark_does() {
+    // openssl s_client: a full handshake, then a resumed one whose request is all 0-RTT
+    // early data (CLIENT_EARLY_TRAFFIC_SECRET); curl: two connections, the second resumed.
+    let file = data("tls13-resume.pcap");
+    let keylog = data("tls13-resume.keylog");
+    let k = keylog.to_str().unwrap();
+    let ours = exchanges(&file, &["--tls-keylog", k]);
+    let early = (
+        "GET".to_string(),
+        "/example.com/m/@v/v1.1.0.info".to_string(),
+        200,
+    );
+    assert!(ours.contains(&early), "{ours:?}");
+    // s_server -HTTP answers one request per connection: curl's second request on the
+    // first connection goes unanswered and is sent again on the resumed one.
+    assert_eq!(ours.len(), 5, "{ours:?}");
+    assert_eq!(ours.iter().filter(|r| r.2 == 200).count(), 4, "{ours:?}");
+    if have_tshark("tls13_resumption") {
+        let opt = format!("tls.keylog_file:{k}");
+        let opts = [
+            "-o",
+            opt.as_str(),
+            "-d",
+            "tcp.port==14413,tls",
+            "-d",
+            "tcp.port==14414,tls",
+        ];
+        // The capture is what it says: two ServerHellos accept a pre-shared key, and the
+        // server's EncryptedExtensions accept early data.
+        let psk = "tls.handshake.type == 2 && tls.handshake.extension.type == 41";
+        assert_eq!(tshark_count(&file, &opts, psk), 2);
+        let accepted = "tls.handshake.type == 8 && tls.handshake.extension.type == 42";
+        assert_eq!(tshark_count(&file, &opts, accepted), 1);
+        assert_as_tshark("tls13-resume", &ours, &file, &opts);
+    }
+}
+
+#[test]
+fn an_upgrade_to_h2c_is_one_exchange_answered_on_stream_1() {
+    // nghttp -u and curl --http2: GET with `Upgrade: h2c`, 101, then HTTP/2 whose stream 1
+    // carries the answer.
+    let file = data("h2c-upgrade.pcap");
+    let out = gomodwatch(&["-r", file.to_str().unwrap(), "--json"], None);
+    assert!(out.status.success());
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let exchanges: Vec<_> = events.iter().filter(|e| e["type"] == "exchange").collect();
+    assert_eq!(exchanges.len(), 2, "{exchanges:?}");
+    for e in &exchanges {
+        assert_eq!(e["status"], 200, "{e}");
+        assert_eq!(e["http_version"], "HTTP/2", "{e}");
+        assert_eq!(e["resp_bytes"], 7, "{e}");
+        assert!(e["error"].is_null(), "{e}");
+    }
+    let protocols: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .map(|e| e["protocol"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(protocols, ["http2", "http2"]);
+    if have_tshark("h2c_upgrade") {
+        let ours = of_exchanges(&out.stdout);
+        let opts = ["-d", "tcp.port==18081,http"];
+        assert_eq!(requests(&ours), tshark(&file, &opts));
+        // tshark lists the 101 and stream 1's 200; the exchange ends with the 200.
+        let mut want: Vec<u64> = tshark_statuses(&file, &opts);
+        assert_eq!(want.iter().filter(|s| **s == 101).count(), 2, "{want:?}");
+        want.retain(|s| *s != 101);
+        assert_eq!(statuses(&ours), want);
+    }
+}
+
+/// What tshark's Info column says of each HTTP/1 message: (method, path, 0) of requests
+/// and the statuses of responses. With a snap length tshark's request fields are not
+/// filled for every cut packet, but its summary line always reads the start line.
+fn tshark_start_lines(file: &Path) -> (Vec<(String, String, u64)>, Vec<u64>) {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "http", "-T", "fields", "-e", "_ws.col.Info"])
+        .output()
+        .expect("run tshark");
+    let (mut requests, mut statuses) = (Vec::new(), Vec::new());
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if line.starts_with("HTTP/1.") {
+            statuses.push(f[1].parse().unwrap());
+        } else if f.len() > 2 && f[2].starts_with("HTTP/1.") {
+            requests.push((f[0].to_string(), f[1].to_string(), 0));
+        }
+    }
+    requests.sort();
+    statuses.sort();
+    (requests, statuses)
+}
+
+fn events(file: &Path) -> Vec<serde_json::Value> {
+    let out = gomodwatch(&["-r", file.to_str().unwrap(), "--json"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn heads_cut_by_a_snap_length_still_give_method_url_and_status() {
+    // Every packet of a real go command's run cut to 200 bytes (`tcpdump -s 200`).
+    let file = data("snaplen200-go127.pcap");
+    let ours = exchanges(&file, &[]);
+    let whole = exchanges(&bundled("one-proxy-go127.pcap"), &[]);
+    assert_eq!(
+        ours, whole,
+        "the same requests and statuses as the whole capture"
+    );
+    let events = events(&file);
+    let cut: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "exchange" && e["missing_bytes"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(
+        cut.len(),
+        ours.len(),
+        "every exchange lost bytes to the snap length"
+    );
+    let summary = events.iter().find(|e| e["type"] == "summary").unwrap();
+    assert!(
+        summary["snaplen_bytes"].as_u64() > Some(300_000),
+        "{summary}"
+    );
+    if have_tshark("snaplen") {
+        let (requests_seen, statuses_seen) = tshark_start_lines(&file);
+        assert_eq!(requests(&ours), requests_seen);
+        assert_eq!(statuses(&ours), statuses_seen);
+    }
+}
+
+#[test]
+fn a_capture_of_the_client_side_only_is_said_to_be_one() {
+    // `tcpdump "tcp dst port 3000"`: the requests are there, nothing of the server's.
+    let http = data("one-way-http.pcap");
+    let events = events(&http);
+    let conns: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "connection")
+        .collect();
+    assert_eq!(conns.len(), 6);
+    assert!(conns.iter().all(|c| c["error"] == "one-way"), "{conns:?}");
+    let ours = exchanges(&http, &[]);
+    assert_eq!(ours.len(), 18);
+    assert!(events
+        .iter()
+        .filter(|e| e["type"] == "exchange")
+        .all(|e| e["error"] == "one-way" && e["status"].is_null()));
+    if have_tshark("one_way") {
+        assert_eq!(requests(&ours), tshark(&http, &[]));
+    }
+    // TLS: no handshake is judged failed (the server's half was filtered out, not silent).
+    let tls = data("one-way-tls.pcap");
+    let out = gomodwatch(&["-r", tls.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(!report.contains("ended the TLS handshake"), "{report}");
+    assert!(!report.contains("nothing answered"), "{report}");
+    assert!(
+        report.contains(
+            "the capture holds only the client's packets of 6 connections to 127.0.0.1:3000"
+        ),
+        "{report}"
+    );
+    for e in self::events(&tls)
+        .iter()
+        .filter(|e| e["type"] == "connection")
+    {
+        assert_eq!(e["error"], "one-way", "{e}");
+        assert!(e["tls"]["failure"].is_null(), "{e}");
+    }
+}
+
+#[test]
+fn a_tls13_connection_joined_after_its_handshake_is_decrypted_from_the_key_log() {
+    // Two tcpdumps of one TLS 1.3 connection carrying three requests: one from the start,
+    // one started after the first exchange (no handshake: tshark decrypts nothing there).
+    let late = data("midway.pcap");
+    let full = data("midway-full.pcap");
+    // The right line is found among others' (the resumption capture's secrets first).
+    let dir = std::env::temp_dir().join(format!("gmw-midway-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mixed = dir.join("mixed.keylog");
+    let mut text = std::fs::read_to_string(data("tls13-resume.keylog")).unwrap();
+    text.push_str(&std::fs::read_to_string(data("midway.keylog")).unwrap());
+    std::fs::write(&mixed, text).unwrap();
+    let m = mixed.to_str().unwrap();
+    let ours = exchanges(&late, &["--tls-keylog", m]);
+    let whole = exchanges(&full, &["--tls-keylog", m]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(whole.len(), 3, "{whole:?}");
+    let want: Vec<_> = whole
+        .iter()
+        .filter(|r| !r.1.ends_with("/list"))
+        .cloned()
+        .collect();
+    assert_eq!(ours, want, "the two requests after the cut, answered");
+    // Without the key log: nothing.
+    assert!(exchanges(&late, &[]).is_empty());
+    if have_tshark("midway") {
+        let k = format!("tls.keylog_file:{}", data("midway.keylog").display());
+        let opts = ["-o", k.as_str(), "-d", "tcp.port==14415,tls"];
+        // tshark decodes the three from the whole capture, none from the late one.
+        assert_as_tshark("midway-full", &whole, &full, &opts);
+        assert_eq!(tshark_count(&late, &opts, "http"), 0);
+    }
+}

@@ -100,6 +100,26 @@ pub(crate) fn status_bar(f: &mut Frame, area: Rect, app: &App, session: &Session
             Style::new().fg(Color::Red),
         ));
     }
+    // Packets not read (interfaces of a link type not read) and payload a snap length cut
+    // off: the traffic shown is not all there was.
+    if status.skipped_packets > 0 {
+        spans.push((
+            format!("│ {} skipped ", status.skipped_packets),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if status.snaplen_bytes > 0 {
+        spans.push((
+            format!(
+                "│ {} cut by snaplen ",
+                crate::present::format::bytes(
+                    status.snaplen_bytes,
+                    crate::present::format::Width::Wide
+                )
+            ),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     // Past --max-modules older modules are folded into counts: say so, never silently.
     let folded = session.modules.folded.modules;
     if folded > 0 {

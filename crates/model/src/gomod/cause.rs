@@ -67,6 +67,7 @@ impl Cause {
             "no-response" => Cause::Hang,
             "timeout" | "no-answer" => Cause::Timeout,
             INVALID_RESPONSE => Cause::InvalidResponse,
+            "one-way" => Cause::Capture,
             _ => return None,
         })
     }

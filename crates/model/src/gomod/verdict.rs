@@ -118,6 +118,23 @@ pub(crate) fn judge(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Judgement {
                     Some(Cause::NotFound),
                 )
             })
+        } else if last.status.is_none() && last.error.as_deref() == Some("one-way") {
+            // The capture holds the client's packets only: nothing is known of the answer.
+            Some(Finding {
+                inferred: true,
+                ..Finding::new(
+                    Outcome::Incomplete,
+                    Severity::Warning,
+                    format!(
+                        "the {} request to {} was captured, but no packet of the server's \
+                         was: the capture holds one direction only (a filter such as `src \
+                         host`), so its answer is not known: capture both directions",
+                        artifact_name(kind),
+                        proxy_name(last),
+                    ),
+                    Some(Cause::Capture),
+                )
+            })
         } else if ctx.lost > 0 && last.status.is_none() && last.error.as_deref() != Some("refused")
         {
             // No answer was seen, but the capture lost packets: it may have been there.

@@ -196,6 +196,9 @@ pub struct Summary {
     /// Extension: packets of a capture file skipped because their interface's link type is
     /// not read (a pcapng's other interfaces are).
     pub skipped_packets: u64,
+    /// Extension: TCP payload bytes the capture's snap length cut off packets (`tcpdump
+    /// -s 200`): heads are read from what is left, bodies are not complete.
+    pub snaplen_bytes: u64,
     /// Extension (MITM; null otherwise): clients answered 503 because more than
     /// `mitm_client_limit` were being served at once, or no descriptor was left.
     pub(crate) mitm_refused: Option<u64>,

@@ -84,6 +84,8 @@ pub struct SourceStatus {
     pub dropped: u64,
     /// Holes in TCP streams (bytes missing from the capture).
     pub gaps: u64,
+    /// TCP payload bytes the capture's snap length cut off packets.
+    pub snaplen_bytes: u64,
     /// Bytes of a damaged capture file that were skipped.
     pub skipped_bytes: u64,
     /// Packets on capture interfaces whose link type is not read (skipped).

@@ -205,6 +205,7 @@ impl Session {
             malformed: s.malformed,
             skipped_bytes: s.skipped_bytes,
             skipped_packets: s.skipped_packets,
+            snaplen_bytes: s.snaplen_bytes,
             mitm_refused: s.mitm_refused,
             mitm_client_limit: s.mitm_client_limit,
         }

@@ -108,6 +108,9 @@ pub struct Network {
     pub(crate) mitm_fallbacks: BTreeMap<String, (u64, String)>,
     /// Where proxies redirected downloads (a CDN): `scheme://host:port` → the proxy.
     pub(crate) redirect_targets: BTreeMap<String, String>,
+    /// Connections of which only the client's packets are in the capture, by server:
+    /// (connections, the name the traffic resolved).
+    pub(crate) one_way: BTreeMap<SocketAddr, (u64, Option<String>)>,
     /// Successful connections by server port: (start, server address).
     connected: BTreeMap<u16, Vec<(Ts, std::net::IpAddr)>>,
     connected_count: usize,
@@ -176,6 +179,11 @@ impl Network {
                 s.first = s.first.min(c.ts);
                 s.last = s.last.max(c.end);
                 s.name = s.name.take().or(name);
+            }
+            Some(ConnError::OneWay) if room(&self.one_way, &c.server) => {
+                let e = self.one_way.entry(c.server).or_insert((0, None));
+                e.0 += 1;
+                e.1 = e.1.take().or(name);
             }
             Some(ConnError::Unreachable) if room(&self.rejected, &c.server) => {
                 if let Some(icmp) = &c.unreachable {

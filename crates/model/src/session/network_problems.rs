@@ -56,6 +56,7 @@ impl Session {
         let mut out = Vec::new();
         self.tunnel_problems(&mut out);
         self.silent_problems(&mut out);
+        self.one_way_problems(&mut out);
         self.tls_problems(&mut out);
         self.dns_problems(&mut out);
         self.mitm_problems(&mut out);
@@ -212,6 +213,28 @@ impl Session {
                     target.clone(),
                 ));
             }
+        }
+    }
+
+    /// Connections of which the capture holds the client's side only: said as such, not
+    /// judged (no refusal, no silence, no failed handshake can be told).
+    fn one_way_problems(&self, out: &mut Vec<Problem>) {
+        for (addr, (n, name)) in &self.network.one_way {
+            let endpoint = self.endpoint(addr, name.as_deref());
+            out.push(
+                Problem {
+                    severity: Severity::Warning,
+                    text: format!(
+                        "the capture holds only the client's packets of {} to {endpoint} (a \
+                         filter on one direction, such as `src host`): what the server \
+                         answered is not known; capture both directions (`host {}`)",
+                        plural(*n, "connection", "connections"),
+                        addr.ip(),
+                    ),
+                    ..Default::default()
+                }
+                .caused(Cause::Capture, "connect", endpoint),
+            );
         }
     }
 

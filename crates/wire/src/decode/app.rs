@@ -4,14 +4,13 @@
 
 use super::classify::{classify, Verdict};
 use super::context::{Close, ConnCtx};
-use super::http1::{self, Http1, TunnelStart};
+use super::http1::{self, H2cStart, Http1, Switch, TunnelStart};
 use super::http2::{self, Http2};
 use super::reassembly::Chunk;
-use super::tls::decrypt::{Decryptor, KeyLog};
+use super::tls::decrypt::Decryptor;
 use super::tls::Tls;
 use super::tunnel::Tunnel;
 use crate::vocab::{Dir, TlsInfo, Ts};
-use std::sync::Arc;
 
 #[derive(Default)]
 pub(crate) enum App {
@@ -90,6 +89,8 @@ impl App {
             Dir::Up if http2::looks_like_preface(data) => App::Http2(Box::default()),
             Dir::Up if http1::looks_like_request(data) => App::Http(Box::default()),
             Dir::Down if http1::looks_like_response(data) => App::Http(Box::default()),
+            // Joined after a TLS handshake: records of application data.
+            _ if mid_stream && Tls::detect_app_data(data) => App::Tls(Box::default()),
             // Joined mid-stream (or after a gap): look for the next HTTP message.
             _ if mid_stream => App::Http(Box::new(Http1::resyncing())),
             _ => App::Opaque,
@@ -169,25 +170,29 @@ impl App {
             Chunk::Fin(_) if matches!(self, App::Sniffing(_)) => *self = App::Opaque,
             _ => {}
         }
-        let mut opened = None;
+        let mut switched = None;
         match (&mut *self, chunk) {
             (App::Undecided | App::Sniffing(_) | App::Opaque, _) => {}
             (App::Http(h), Chunk::Data(ts, d, acked)) => match dir {
                 Dir::Up => h.client_data(ts, d, ctx),
                 Dir::Down => {
                     ctx.acked = acked;
-                    if let Some(start) = h.server_data(ts, d, ctx) {
-                        let rest = &d[start.offset.min(d.len())..];
-                        let mut t = Tunneled::start(start, ctx);
-                        if !rest.is_empty() {
-                            t.chunk(Dir::Down, Chunk::Data(ts, rest, None), ctx);
+                    switched = match h.server_data(ts, d, ctx) {
+                        Some(Switch::Tunnel(start)) => {
+                            let rest = &d[start.offset.min(d.len())..];
+                            let mut t = Tunneled::start(start, ctx);
+                            if !rest.is_empty() {
+                                t.chunk(Dir::Down, Chunk::Data(ts, rest, None), ctx);
+                            }
+                            Some(App::Tunnel(Box::new(t)))
                         }
-                        opened = Some(t);
-                    }
+                        Some(Switch::H2c(start)) => Some(App::upgraded(start, ts, d, ctx)),
+                        None => None,
+                    };
                 }
             },
             (App::Http(h), Chunk::Gap(ts, n)) => match dir {
-                Dir::Up => h.client_gap(n),
+                Dir::Up => h.client_gap(n, ctx),
                 Dir::Down => h.server_gap(ts, n, ctx),
             },
             (App::Http(h), Chunk::Fin(ts)) => {
@@ -207,12 +212,21 @@ impl App {
                 }
             }
             (App::Tls(t), Chunk::Data(ts, d, _)) => {
+                // Joined after the handshake: there is none to read.
                 match dir {
+                    _ if mid_stream => {}
                     Dir::Up => t.tls.client_data(ts, d),
                     Dir::Down => t.tls.server_data(ts, d),
                 }
-                if t.plain.is_none() && !mid_stream {
-                    t.plain = ctx.keylog.map(|k| Box::new(Decrypted::new(k.clone())));
+                if t.plain.is_none() {
+                    t.plain = ctx.keylog.map(|k| {
+                        let dec = if mid_stream {
+                            Decryptor::midway(k.clone())
+                        } else {
+                            Decryptor::new(k.clone())
+                        };
+                        Box::new(Decrypted::with(dec))
+                    });
                 }
                 if let Some(p) = &mut t.plain {
                     p.data(dir, ts, d, ctx);
@@ -232,9 +246,24 @@ impl App {
             }
             (App::Tunnel(t), chunk) => t.chunk(dir, chunk, ctx),
         }
-        if let Some(t) = opened {
-            *self = App::Tunnel(Box::new(t));
+        if let Some(app) = switched {
+            *self = app;
         }
+    }
+
+    /// HTTP/2 after an `Upgrade: h2c` answered 101 in server chunk `d`: stream 1 answers
+    /// the upgraded request; the client's bytes held since (its preface) and the rest of
+    /// `d` are its first.
+    fn upgraded(start: H2cStart, ts: Ts, d: &[u8], ctx: &mut ConnCtx<'_>) -> App {
+        let mut h2 = Http2::upgraded(*start.ex);
+        if !start.up.is_empty() {
+            h2.client_data(ts, &start.up, ctx);
+        }
+        let rest = &d[start.offset.min(d.len())..];
+        if !rest.is_empty() {
+            h2.server_data(ts, rest, ctx);
+        }
+        App::Http2(Box::new(h2))
     }
 
     /// The connection ended by RST, was never seen to its end, or was evicted.
@@ -338,9 +367,9 @@ pub(crate) struct Decrypted {
 }
 
 impl Decrypted {
-    fn new(log: Arc<KeyLog>) -> Decrypted {
+    fn with(dec: Decryptor) -> Decrypted {
         Decrypted {
-            dec: Decryptor::new(log),
+            dec,
             inner: App::Undecided,
             early: Vec::new(),
         }
@@ -351,7 +380,8 @@ impl Decrypted {
     }
 
     fn data(&mut self, dir: Dir, ts: Ts, d: &[u8], ctx: &mut ConnCtx<'_>) {
-        for plain in self.dec.feed(dir == Dir::Up, d) {
+        for (up, plain) in self.dec.feed(dir == Dir::Up, d) {
+            let dir = if up { Dir::Up } else { Dir::Down };
             // An HTTP/2 server sends its SETTINGS right after its Finished, often before
             // the client's preface is on the wire: the codec is chosen by the client's
             // first bytes, so the server's wait until then.

@@ -52,6 +52,8 @@ pub(crate) enum Close {
     Cut,
     /// The decoder gave it up to stay within its bounds (`Stats::flows_evicted`).
     Evicted,
+    /// Only the client's packets are in the capture: what the server sent is unknown.
+    OneWay,
 }
 
 impl ConnCtx<'_> {

@@ -218,6 +218,7 @@ impl Decoder {
     }
 
     fn tcp(&mut self, ts: Ts, seg: &TcpSegment<'_>) {
+        self.core.stats.snaplen_bytes += u64::from(seg.missing);
         let slot = match self.flows.lookup(seg) {
             Lookup::Found(slot) => slot,
             Lookup::Missing { stale } => {

@@ -103,10 +103,18 @@ impl Core {
         flow.flush(ts, budget, &mut |app, dir, chunk| {
             app.chunk(dir, chunk, mid, &mut ctx)
         });
+        // Only the client's side is in the capture (a filter on one direction): it sent
+        // data, which it cannot before the server's SYN-ACK, yet nothing of the server's
+        // is here. Nothing can be said of what the server did.
+        let one_way = flow.synack_at.is_none()
+            && !flow.dirs[Dir::Down as usize].started()
+            && flow.rst != Some(Dir::Down)
+            && flow.dirs[Dir::Up as usize].bytes > 0;
         match end {
             End::Finished => {}
             End::Reset => flow.app.close(Close::Reset, ts, &mut ctx),
             End::Evicted => flow.app.close(Close::Evicted, ts, &mut ctx),
+            _ if one_way => flow.app.close(Close::OneWay, ts, &mut ctx),
             End::Cut | End::Idle => flow.app.close(Close::Cut, ts, &mut ctx),
         }
         flow.done = true;
@@ -116,6 +124,7 @@ impl Core {
         let answered = flow.synack_at.is_some() || flow.dirs[Dir::Down as usize].started();
         let both_fin = flow.dirs[0].finished() && flow.dirs[1].finished();
         let error = match end {
+            _ if one_way => Some(ConnError::OneWay),
             End::Reset if flow.rst == Some(Dir::Down) && flow.syn_at.is_some() && !answered => {
                 Some(ConnError::Refused)
             }
@@ -131,7 +140,10 @@ impl Core {
             _ => None,
         };
         let mut app = std::mem::replace(&mut flow.app, App::Opaque);
-        app.end();
+        if !one_way {
+            // A handshake left half done is judged only when both sides were seen.
+            app.end();
+        }
         self.count_h2(&app);
         let end_ts = flow.last_ts.max(ts);
         let mut c = Connection::new(&(&meta).into(), flow.first_ts, end_ts);

@@ -12,6 +12,9 @@ pub struct Stats {
     pub(crate) exchanges: u64,
     /// Holes in TCP streams (bytes missing from the capture).
     pub gaps: u64,
+    /// TCP payload bytes the capture's snap length cut off packets (on the wire, not in
+    /// the file: `tcpdump -s 200`).
+    pub snaplen_bytes: u64,
     /// Frames that were not TCP/UDP over IP, or were malformed.
     pub(crate) skipped: u64,
     /// Open connections ended early to stay within the decoder's bounds: more than

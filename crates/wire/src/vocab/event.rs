@@ -96,6 +96,10 @@ pub enum ConnError {
     Truncated,
     /// Bytes are missing from the capture.
     Gap,
+    /// Extension: only the client's packets are in the capture (a filter on one direction,
+    /// such as `src host`): the client sent data, which it cannot before the server's
+    /// SYN-ACK, yet no packet of the server's is there. What the server did is not known.
+    OneWay,
     /// Extension (MITM): the TLS handshake failed (a certificate that did not verify, or a
     /// client that does not trust the local CA).
     Tls,
@@ -142,6 +146,10 @@ pub struct Tried {
     pub ms: f64,
     /// The system's error, for `refused` and `error`.
     pub error: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A TCP connection (or a proxied one), told when it ends: the `connection` event.
@@ -295,6 +303,11 @@ pub struct Exchange {
     pub req_bytes: u64,
     /// Response body bytes.
     pub resp_bytes: u64,
+    /// Extension: bytes of its request or response on the wire but not in the capture (a
+    /// snap length that cut a head, lost segments), as far as they were known when it was
+    /// told; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_bytes: u64,
     /// How long it took.
     pub timing: Timing,
     /// What the go command asked for (the `go` object).

@@ -62,8 +62,10 @@ pub enum GapOutcome {
     Absorbed,
     /// The gap broke a body.
     LostBody,
-    /// The gap cut into a head that had begun.
-    LostHead,
+    /// The gap cut into a head that had begun: what its complete lines say (a snap length
+    /// that cut the packet: the start line and the first headers are there), when they
+    /// hold a readable start line.
+    LostHead(Option<Box<Head>>),
     /// Between messages, or already lost.
     Elsewhere,
 }
@@ -214,7 +216,10 @@ impl Reader {
                 }
                 GapOutcome::LostBody
             }
-            Phase::Head if self.started.is_some() => GapOutcome::LostHead,
+            Phase::Head if self.started.is_some() => {
+                let started = self.started.unwrap_or_default();
+                GapOutcome::LostHead(cut_head(&self.head, self.role, started).map(Box::new))
+            }
             Phase::Opaque => return GapOutcome::Elsewhere,
             _ => GapOutcome::Elsewhere,
         };
@@ -269,6 +274,22 @@ fn take_head<'a>(r: &mut Reader, data: &'a [u8]) -> HeadStep<'a> {
         None if r.head.len() >= MAX_HEAD => HeadStep::Bad(taken, Unreadable::TooLarge),
         None => HeadStep::NeedMore(data.len()),
     }
+}
+
+/// The lines of a head cut short (by a snap length, a lost segment) read as a head of
+/// their own: the start line and every header line that arrived whole. Its framing is
+/// unknown (the lines that said it may be among the lost), so the reader looks for the
+/// next message after it.
+fn cut_head(bytes: &[u8], role: Role, started: Ts) -> Option<Head> {
+    let end = memchr::memrchr(b'\n', bytes)? + 1;
+    let mut whole = bytes[..end].to_vec();
+    whole.extend_from_slice(b"\r\n");
+    let mut h = parse_head(&whole, role, started).ok()?;
+    h.malformed = None;
+    h.content_length = None;
+    h.chunked = false;
+    h.cut = true;
+    Some(h)
 }
 
 /// Index just past the blank line that ends a head (CRLFCRLF, or bare LFLF), whichever

@@ -92,6 +92,11 @@ pub struct Head {
     pub(crate) proxy_authenticate: Option<String>,
     /// `Authorization`, summarised (vocab::authorization_summary): never the password.
     pub(crate) authorization: Option<String>,
+    /// `Upgrade` names `h2c`: a request asking to switch to cleartext HTTP/2 (RFC 7540
+    /// §3.2), or the 101 agreeing to it.
+    pub(crate) upgrade_h2c: bool,
+    /// Only its first lines were captured (`codec::cut_head`): its framing is unknown.
+    pub(crate) cut: bool,
 }
 
 impl Head {
@@ -292,6 +297,11 @@ fn read_headers(hs: &[httparse::Header<'_>], h: &mut Head) {
             h.proxy_authenticate = Some(v());
         } else if name.eq_ignore_ascii_case("authorization") {
             h.authorization = Some(crate::vocab::event::authorization_summary(&v()));
+        } else if name.eq_ignore_ascii_case("upgrade") {
+            h.upgrade_h2c |= hd
+                .value
+                .split(|b| *b == b',')
+                .any(|p| trim(p).eq_ignore_ascii_case(b"h2c"));
         }
     }
     // Transfer-Encoding first, as net/http does; an HTTP/1.0 message's is ignored.

@@ -5,12 +5,13 @@
 
 pub mod codec;
 pub(crate) mod framing;
+mod gaps;
 pub mod head;
 
 use super::context::{Close, ConnCtx};
 use super::hook::BodySink;
 use crate::vocab::{Event, Exchange, Timing, Ts};
-use codec::{GapOutcome, Item, Reader};
+use codec::{Item, Reader};
 use head::{Head, Role, Unreadable};
 use std::collections::VecDeque;
 
@@ -33,12 +34,31 @@ pub(crate) struct TunnelStart {
     pub(crate) up: Vec<u8>,
 }
 
+/// A request with `Upgrade: h2c` answered 101: from here on the connection speaks HTTP/2,
+/// and stream 1 carries the answer to `ex` (RFC 7540 §3.2).
+pub(crate) struct H2cStart {
+    /// The upgraded request, not yet answered.
+    pub(crate) ex: Box<Exchange>,
+    /// Where in the server chunk being read the server's HTTP/2 begins.
+    pub(crate) offset: usize,
+    /// Client bytes sent after the request, before the 101: its connection preface.
+    pub(crate) up: Vec<u8>,
+}
+
+/// The connection stops being HTTP/1 (`server_data`'s answer).
+pub(crate) enum Switch {
+    Tunnel(TunnelStart),
+    H2c(H2cStart),
+}
+
 /// Requests waiting for a response on one connection. The go command never pipelines (one
 /// request at a time per connection), so only hostile or unusual traffic comes near this.
 pub(crate) const MAX_PENDING: usize = 1024;
 
 /// The error of a request past [`MAX_PENDING`] (see `Stats::requests_dropped`).
 pub(crate) const DROPPED: &str = "dropped: too many pending requests";
+/// The error of a request whose server's packets are not in the capture.
+pub(crate) const ONE_WAY: &str = "one-way";
 /// The error of a request whose connection was evicted before its response ended.
 pub(crate) const EVICTED: &str = "evicted";
 
@@ -47,6 +67,8 @@ struct Pending {
     ex: Exchange,
     head_request: bool,
     connect: bool,
+    /// It asked to upgrade to h2c.
+    h2c: bool,
     sink: Option<Box<dyn BodySink>>,
     /// Response bytes went missing: the exchange is reported with error "gap".
     gap: bool,
@@ -69,6 +91,7 @@ impl Pending {
             ex,
             head_request: false,
             connect: false,
+            h2c: false,
             sink: None,
             gap: false,
             req_open: false,
@@ -109,10 +132,12 @@ pub(crate) struct Http1 {
     req_start: u64,
     /// The server side just found a message start again after lost bytes.
     resynced: bool,
-    /// A CONNECT is waiting for its answer: the client's bytes since.
+    /// A CONNECT (or an `Upgrade: h2c` request) is waiting for its answer: the client's
+    /// bytes since.
     connect_hold: Option<Vec<u8>>,
-    /// The CONNECT was answered 2xx: the tunnel begins (taken by `server_data`).
-    tunnel: Option<TunnelStart>,
+    /// The CONNECT was answered 2xx, or the upgrade 101: the stream is HTTP/1 no more
+    /// (taken by `server_data`).
+    switch: Option<Switch>,
 }
 
 impl Default for Http1 {
@@ -134,7 +159,7 @@ impl Http1 {
             req_start: 0,
             resynced: false,
             connect_hold: None,
-            tunnel: None,
+            switch: None,
         }
     }
 
@@ -189,10 +214,11 @@ impl Http1 {
             match item {
                 Some(Item::Start(_)) => self.req_start = here + used as u64,
                 Some(Item::Head(h)) => {
-                    let connect = h.method == "CONNECT";
+                    // What follows a CONNECT is the tunnel's, if the proxy agrees; what
+                    // follows an upgrade request is HTTP/2, if the server agrees.
+                    let switching = h.method == "CONNECT" || upgrades_h2c(&h);
                     self.request(*h, ctx);
-                    if connect {
-                        // What follows is the tunnel's, if the proxy agrees.
+                    if switching {
                         self.up_off += off as u64;
                         self.connect_hold = Some(Vec::new());
                         self.hold_for_tunnel(&data[off..]);
@@ -236,6 +262,7 @@ impl Http1 {
     }
 
     fn request(&mut self, h: Head, ctx: &mut ConnCtx<'_>) {
+        let h2c = upgrades_h2c(&h);
         // A request whose framing is invalid: where its body ends is unknown, so the next
         // request is looked for (a server answers 400 and closes).
         let req_error = h
@@ -277,6 +304,7 @@ impl Http1 {
         let p = Pending {
             head_request: method == "HEAD",
             connect: method == "CONNECT",
+            h2c,
             req_open: body.is_some(),
             req_off: self.req_start,
             req_error,
@@ -293,14 +321,15 @@ impl Http1 {
         self.push(p);
     }
 
-    /// Reads the server's bytes; `Some` when a CONNECT was answered 2xx in them: the rest
-    /// of the stream (from the returned offset) is the tunnel's.
+    /// Reads the server's bytes; `Some` when a CONNECT was answered 2xx in them, or an
+    /// upgrade to h2c 101: the rest of the stream (from the returned offset) is the
+    /// tunnel's, or HTTP/2.
     pub(crate) fn server_data(
         &mut self,
         ts: Ts,
         data: &[u8],
         ctx: &mut ConnCtx<'_>,
-    ) -> Option<TunnelStart> {
+    ) -> Option<Switch> {
         let whole = data;
         let mut data = data;
         while !data.is_empty() {
@@ -339,9 +368,13 @@ impl Http1 {
                 }
                 None => {}
             }
-            if let Some(mut t) = self.tunnel.take() {
-                t.offset = whole.len() - data.len();
-                return Some(t);
+            if let Some(mut switch) = self.switch.take() {
+                let offset = whole.len() - data.len();
+                match &mut switch {
+                    Switch::Tunnel(t) => t.offset = offset,
+                    Switch::H2c(h) => h.offset = offset,
+                }
+                return Some(switch);
             }
         }
         // A body that ended with the last byte still has its `End` to hand out.
@@ -403,17 +436,32 @@ impl Http1 {
             p.ex.http_version = Some(format!("HTTP/1.{}", h.minor));
         }
         p.ex.proxy_authenticate = h.proxy_authenticate.clone();
+        if p.h2c && h.status == 101 && h.upgrade_h2c {
+            // Its answer comes on HTTP/2 stream 1: the exchange goes on there.
+            p.ex.status = None;
+            let up = self.connect_hold.take().unwrap_or_default();
+            if let Some(p) = self.pop() {
+                self.switch = Some(Switch::H2c(H2cStart {
+                    ex: Box::new(p.ex),
+                    offset: 0,
+                    up,
+                }));
+            }
+            self.up.stop();
+            self.down.stop();
+            return;
+        }
         p.sink = ctx.hook.response(&p.ex);
-        let connect = p.connect;
-        let opened = connect && (200..300).contains(&h.status);
+        let switching = p.connect || p.h2c;
+        let opened = p.connect && (200..300).contains(&h.status);
         if opened {
-            self.tunnel = Some(TunnelStart {
+            self.switch = Some(Switch::Tunnel(TunnelStart {
                 target: p.ex.url.clone().unwrap_or_default(),
                 ts,
                 connect_ms: ts.ms_since(p.ex.ts),
                 offset: 0,
                 up: self.connect_hold.take().unwrap_or_default(),
-            });
+            }));
         }
         let upgraded = h.status == 101 || opened;
         match h.response_body(p.head_request, upgraded) {
@@ -426,22 +474,10 @@ impl Http1 {
                 }
             }
         }
-        if connect && !opened {
+        if switching && !opened {
             // Refused: what the client sent meanwhile is HTTP again.
             if let Some(held) = self.connect_hold.take() {
                 self.client_data(ts, &held, ctx);
-            }
-        }
-    }
-
-    /// After lost bytes, the next response may not answer the oldest request: the server's
-    /// acknowledgment says which requests it had read. A response answers the newest of
-    /// those (the go command does not pipeline); older ones lost their answers in the gap.
-    fn drop_lost_responses(&mut self, ctx: &mut ConnCtx<'_>) {
-        let Some(acked) = ctx.acked else { return };
-        while self.pending.len() > 1 && self.pending[1].req_off < acked {
-            if let Some(p) = self.pop() {
-                emit(p, None, Some("gap"), ctx);
             }
         }
     }
@@ -451,32 +487,6 @@ impl Http1 {
         if let Some(p) = self.pop() {
             let error = error.or(p.gap.then_some("gap"));
             emit(p, Some(ts), error, ctx);
-        }
-    }
-
-    pub(crate) fn client_gap(&mut self, len: u64) {
-        self.up_off += len;
-        if let GapOutcome::LostBody = self.up.gap(len) {
-            self.end_request_body();
-        }
-    }
-
-    pub(crate) fn server_gap(&mut self, ts: Ts, len: u64, ctx: &mut ConnCtx<'_>) {
-        let in_body = self.down.in_body();
-        if in_body {
-            if let Some(p) = self.pending.front_mut() {
-                p.gap = true;
-                p.ex.resp_bytes += len;
-            }
-        }
-        match self.down.gap(len) {
-            GapOutcome::Absorbed => {}
-            // The body or the head of this response is partly lost: it belongs to the
-            // front request.
-            GapOutcome::LostBody | GapOutcome::LostHead => {
-                self.complete_response(ts, Some("gap"), ctx)
-            }
-            GapOutcome::Elsewhere => {}
         }
     }
 
@@ -499,6 +509,7 @@ impl Http1 {
             let error = match (how, answered) {
                 (Close::Reset, _) => "reset",
                 (Close::Evicted, _) => EVICTED,
+                (Close::OneWay, _) => ONE_WAY,
                 (Close::Cut, true) => "truncated",
                 (Close::Cut, false) => "no-response",
             };
@@ -507,6 +518,12 @@ impl Http1 {
         }
         self.dropped = 0;
     }
+}
+
+/// Does this request ask to switch to cleartext HTTP/2 (`Upgrade: h2c`, no body: a body
+/// would have to be read before the switch, which no client here does)?
+fn upgrades_h2c(h: &Head) -> bool {
+    h.upgrade_h2c && h.request_body().is_none()
 }
 
 /// Stands for the response to a dropped request (see `Http1::dropped`).

@@ -74,6 +74,27 @@ impl Http2 {
         }
     }
 
+    /// The connection an HTTP/1.1 request upgraded (`Upgrade: h2c`, 101): `ex` is that
+    /// request, answered on stream 1, which the client has already half-closed.
+    pub(crate) fn upgraded(mut ex: Exchange) -> Self {
+        let mut conn = H2Conn::new(Limits::default());
+        conn.upgraded();
+        ex.http_version = Some("HTTP/2".into());
+        let mut st = State {
+            requests: 1,
+            ..State::default()
+        };
+        st.pending.insert(
+            1,
+            Pending {
+                ex,
+                sink: None,
+                gap: false,
+            },
+        );
+        Http2 { conn, st }
+    }
+
     /// What the codec decoded, dropped and skipped on this connection.
     pub(crate) fn counters(&self) -> &Counters {
         self.conn.counters()

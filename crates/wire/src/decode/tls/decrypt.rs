@@ -11,6 +11,8 @@
 //! TLS 1.2 (`tls12.rs`): keys from the master secret; each side's key starts after its
 //! ChangeCipherSpec, and every record after it (Finished, data, alerts) is sealed.
 
+mod midway;
+
 pub use super::keylog::KeyLog;
 use super::keylog::Secrets;
 use super::tls12::{self, Key12};
@@ -149,6 +151,9 @@ struct Side {
 pub(crate) enum State {
     /// Hellos not both seen yet.
     Hellos,
+    /// Joined after the handshake (`midway.rs`): the key log line, suite and record
+    /// numbers are being tried.
+    Trial,
     Decrypting,
     /// No secrets for this connection, a suite not covered, or a record would not open (a
     /// gap, a key update): nothing more is decrypted.
@@ -165,8 +170,10 @@ pub(crate) struct Decryptor {
     early_offered: bool,
 }
 
-/// Plaintext application data of one direction, in order.
-pub(crate) type Plain = Vec<u8>;
+/// Plaintext application data, in order, and whose it is (`true`: the client's). Feeding
+/// one side can give the other's: the client's 0-RTT records are held until the server's
+/// hello gives their keys.
+pub(crate) type Plain = (bool, Vec<u8>);
 
 impl Decryptor {
     pub(crate) fn new(log: std::sync::Arc<KeyLog>) -> Decryptor {
@@ -226,6 +233,9 @@ impl Decryptor {
     /// One whole record of side `i`; false when decryption cannot go on.
     fn record(&mut self, i: usize, rec: &mut Vec<u8>, out: &mut Vec<Plain>) -> bool {
         let content = rec[0];
+        if self.state == State::Trial {
+            return self.trial(i, rec, out);
+        }
         if self.state == State::Hellos {
             let side = &mut self.sides[i];
             match content {
@@ -271,7 +281,7 @@ impl Decryptor {
         };
         side.opened = true;
         if inner == CONTENT_APP_DATA && !plain.is_empty() {
-            out.push(plain.to_vec());
+            out.push((i == 0, plain.to_vec()));
         }
         true
     }

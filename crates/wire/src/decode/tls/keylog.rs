@@ -104,6 +104,13 @@ impl KeyLog {
         self.secrets.read().ok()?.get(random).cloned()
     }
 
+    /// Every connection's secrets (to find a connection's without its hellos).
+    pub(crate) fn all(&self) -> Vec<Secrets> {
+        self.secrets
+            .read()
+            .map_or_else(|_| Vec::new(), |m| m.values().cloned().collect())
+    }
+
     /// Client randoms with secrets.
     pub fn len(&self) -> usize {
         self.secrets.read().map_or(0, |m| m.len())

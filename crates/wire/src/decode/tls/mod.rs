@@ -109,6 +109,16 @@ impl Tls {
         data.len() >= 3 && data[0] == CONTENT_HANDSHAKE && data[1] == 3 && data[2] <= 4
     }
 
+    /// Does this look like an application data record (a TLS connection joined after its
+    /// handshake)?
+    pub(crate) fn detect_app_data(data: &[u8]) -> bool {
+        data.len() >= 5
+            && data[0] == CONTENT_APP_DATA
+            && data[1] == 3
+            && data[2] == 3
+            && usize::from(u16::from_be_bytes([data[3], data[4]])) <= (1 << 14) + 256
+    }
+
     /// Bytes the client sent.
     pub fn client_data(&mut self, ts: Ts, data: &[u8]) {
         if self.state == State::Done {

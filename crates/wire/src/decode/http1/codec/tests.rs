@@ -222,3 +222,46 @@ fn resync_scans_a_line_full_of_near_misses_once() {
     assert_eq!(head_end(lf_only), Some(25));
     assert_eq!(head_end(&lf_only[25..]), Some(19));
 }
+
+/// Feeds `data` whole, then a gap: what the gap says of the head being read.
+fn cut(role: Role, data: &[u8]) -> GapOutcome {
+    let mut r = Reader::new(role);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (used, _) = r.next(Ts(7), rest);
+        rest = &rest[used..];
+    }
+    r.gap(40)
+}
+
+#[test]
+fn a_head_cut_by_a_snap_length_is_read_from_its_whole_lines() {
+    let GapOutcome::LostHead(Some(h)) = cut(
+        Role::Request,
+        b"GET /m/@v/list HTTP/1.1\r\nHost: proxy:3000\r\nUser-Agent: GoComm",
+    ) else {
+        panic!("the request line and Host are whole");
+    };
+    assert_eq!(
+        (h.method.as_str(), h.target.as_str()),
+        ("GET", "/m/@v/list")
+    );
+    assert_eq!(h.host.as_deref(), Some("proxy:3000"));
+    // The header cut in the middle is not read as a value.
+    assert_eq!(h.user_agent, None);
+    assert!(h.cut && h.request_body().is_none());
+    let GapOutcome::LostHead(Some(h)) = cut(
+        Role::Response,
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9000\r\nContent-Ty",
+    ) else {
+        panic!("the status line is whole");
+    };
+    assert_eq!(h.status, 404);
+    // Where the body ends is not trusted: the head's end is not known.
+    assert_eq!(h.content_length, None);
+    // A start line cut before its end says nothing.
+    assert_eq!(
+        cut(Role::Request, b"GET /m/@v/li"),
+        GapOutcome::LostHead(None)
+    );
+}

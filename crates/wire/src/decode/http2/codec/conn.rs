@@ -31,6 +31,18 @@ impl H2Conn {
         }
     }
 
+    /// After an HTTP/1.1 upgrade (RFC 7540 §3.2): stream 1 is open, its request sent (the
+    /// HTTP/1.1 one) and ended by the client.
+    pub(crate) fn upgraded(&mut self) {
+        if self.streams.open(1) {
+            self.counters.streams_opened += 1;
+            if let Some(s) = self.streams.get_mut(1) {
+                s.request = true;
+                s.up_ended = true;
+            }
+        }
+    }
+
     /// Does this look like the start of a client's HTTP/2 stream? True when
     /// `client_bytes` begins with the whole 24-byte connection preface.
     pub fn detect(client_bytes: &[u8]) -> bool {
