@@ -193,6 +193,11 @@ impl Session {
             skipped_packets: s.skipped_packets,
             mitm_refused: s.mitm_refused,
             mitm_client_limit: s.mitm_client_limit,
+            zips_not_hashed: modules
+                .iter()
+                .map(Borrow::borrow)
+                .filter(|m: &&ModuleView| m.direct.is_none() && m.hash_note.is_some())
+                .count() as u64,
         }
     }
 
