@@ -163,9 +163,7 @@ impl DirTap {
     async fn wait_for_room(&self, n: usize) {
         let (tap, stats) = (&self.tap, &*self.tap.stats);
         // The gap owed, the data, and one spare: events are bounded too.
-        let room = || {
-            stats.queued.load(Ordering::SeqCst) + n <= BUDGET && tap.tx.capacity() > 2
-        };
+        let room = || stats.queued.load(Ordering::SeqCst) + n <= BUDGET && tap.tx.capacity() > 2;
         if self.kept.is_none() || room() || stats.stalled.load(Ordering::Relaxed) {
             return;
         }
