@@ -194,7 +194,10 @@ for mode in modes:
     rss, worst, notfull, dropped = 0, None, 0, 0
     for f in sorted(glob.glob(f"{w}/{mode}.*.ndjson")):
         n = f.split(".")[-2]
-        rss = max(rss, int(open(f"{w}/hwm.{mode}.{n}").read() or 0))
+        try:
+            rss = max(rss, int(open(f"{w}/hwm.{mode}.{n}").read() or 0))
+        except (OSError, ValueError):
+            pass
         ev = [json.loads(l) for l in open(f) if l.startswith("{")]
         zips = [e for e in ev if e["type"] == "exchange" and e.get("go", {}).get("kind") == "zip" and e.get("status") == 200]
         hashes = [e for e in ev if e["type"] == "hash"]
