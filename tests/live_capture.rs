@@ -117,7 +117,10 @@ fn live_on_loopback_matches_the_go_command() {
         .output()
         .expect("tcpdump");
     let first = String::from_utf8_lossy(&first.stdout);
-    assert!(first.contains("Flags [S],"), "the first packet written: {first}");
+    assert!(
+        first.contains("Flags [S],"),
+        "the first packet written: {first}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
