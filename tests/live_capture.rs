@@ -109,6 +109,18 @@ fn live_on_loopback_matches_the_go_command() {
         .unwrap();
     assert!(sums.contains(toml["h1"].as_str().unwrap()), "{toml}");
     replay_matches(&pcap, &events);
+    // The capture's very first packet is kept: the go command's first SYN (issue 26: an
+    // `inbound` kernel filter made libpcap reject the ring's first block in user space).
+    let first = std::process::Command::new("tcpdump")
+        .args(["-nn", "-c", "1", "-r"])
+        .arg(&pcap)
+        .output()
+        .expect("tcpdump");
+    let first = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.contains("Flags [S],"),
+        "the first packet written: {first}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -1,10 +1,11 @@
-//! The relay never waits for the decoder. Here the decoder is stalled for real: its NDJSON
-//! goes to a pipe nobody reads (the test reads it only at the end, like a `| less` left
-//! paused), so after 64 KiB of events it blocks on write. While it is blocked, thousands of
-//! small requests fill the tap's event queue, new connections still get through, and a zip
-//! larger than the tap's budget is relayed whole; afterwards the output tells what was not
-//! decoded (the exchanges cut by the gap, their hashes given up, the drops counted) and the
-//! proxy's memory stayed bounded.
+//! The relay waits for a busy decoder (backpressure), but not for a stuck one: at most 1 s
+//! for a chunk, then not at all until the decoder has caught up. Here the decoder is
+//! stalled for real: its NDJSON goes to a pipe nobody reads (the test reads it only at the
+//! end, like a `| less` left paused), so after 64 KiB of events it blocks on write. While it
+//! is blocked, thousands of small requests fill the tap's event queue, new connections still
+//! get through, and a zip larger than the tap's budget is relayed whole; afterwards the
+//! output tells what was not decoded (the exchanges cut by the gap, their hashes given up,
+//! the drops counted) and the proxy's memory stayed bounded.
 
 // Linux only: built on tests/common/fixture.rs (real go commands, network namespaces,
 // root); tests/darwin-check.sh type-checks the other tests for macOS.

@@ -15,6 +15,11 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn session(name: &str) -> Session {
+    session_upto(name, usize::MAX)
+}
+
+/// The session after the capture's first `packets` packets.
+fn session_upto(name: &str, packets: usize) -> Session {
     let dir = env!("CARGO_MANIFEST_DIR");
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{dir}/captures/{name}.json")).unwrap(),
@@ -57,7 +62,9 @@ fn session(name: &str) -> Session {
         go_env,
         ..Default::default()
     });
-    while let Some(p) = file.next_packet().unwrap() {
+    let mut n = 0;
+    while let Some(p) = file.next_packet().unwrap().filter(|_| n < packets) {
+        n += 1;
         decoder.packet(&p);
         for ev in decoder.drain() {
             s.apply(&ev);
@@ -93,6 +100,11 @@ fn screen(name: &str, w: u16, h: u16, keys: &[Event]) -> String {
         tui.input(k, &s);
         tui.draw_now(&s).unwrap();
     }
+    text_of(&tui)
+}
+
+/// What the terminal shows, as text.
+fn text_of(tui: &Tui<TestBackend>) -> String {
     let buf = tui.terminal().backend().buffer().clone();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -114,6 +126,32 @@ fn snap(name: &str, text: String) {
 #[test]
 fn modules_view_80x24() {
     snap("modules_80x24", screen("fallback-404-go127", 80, 24, &[]));
+}
+
+/// The TUI opened while the modules were still arriving (a replay that finishes as it
+/// opens): the list is shown from its top, newest first, not scrolled down after the first
+/// module that happened to arrive; and a pseudo-version is never cut while the module path
+/// can give way.
+#[test]
+fn a_list_that_fills_up_is_shown_from_its_top_with_whole_versions() {
+    let name = "fallback-404-go127";
+    // Four rows on screen, five modules.
+    let (w, h) = (84, 7);
+    let mut tui = Tui::with_terminal(Terminal::new(TestBackend::new(w, h)).unwrap());
+    let mut early = session_upto(name, 40);
+    early.source = status(name);
+    tui.draw_now(&early).unwrap();
+    assert!(text_of(&tui).contains("2 modules"), "{}", text_of(&tui));
+    let mut s = session(name);
+    s.source = status(name);
+    tui.draw_now(&s).unwrap();
+    let opened_late = screen(name, w, h, &[]);
+    assert_eq!(text_of(&tui), opened_late);
+    let text = screen(name, w, 12, &[]);
+    assert!(
+        text.contains(" v0.0.0-20161208181325-20d25e280405 "),
+        "the version whole:\n{text}"
+    );
 }
 
 #[test]

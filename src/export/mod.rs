@@ -8,4 +8,5 @@ pub mod ndjson;
 pub mod push;
 pub mod report;
 mod report_direct;
+mod report_modules;
 pub mod rotate;

@@ -1,11 +1,9 @@
-//! `--report`: a readable text summary. Problems first, then every module with its lookup
-//! chain, then the proxies, then the checksum database.
+//! `--report`: a readable text summary. Problems first, then the modules (`report_modules`:
+//! those with something to say in full, one line for each of the others), then the proxies,
+//! then the checksum database.
 
-use crate::present::attempt;
 use crate::present::format::{self, sanitize, Width};
-use crate::present::{
-    artifact_name, Attempt, ChainSource, Kind, ModuleView, Outcome, Severity, Summary, ARTIFACTS,
-};
+use crate::present::{ChainSource, Kind, ModuleView, Severity, Summary};
 use crate::session::sink::Ending;
 use crate::session::{Session, Sink};
 use std::fmt::Write as _;
@@ -137,7 +135,7 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
         }
     }
     problems(&mut o, s);
-    modules(&mut o, modules_);
+    super::report_modules::modules(&mut o, modules_);
     proxies(&mut o, s);
     budget(&mut o, session);
     http_proxies(&mut o, session);
@@ -241,102 +239,8 @@ fn problems(o: &mut String, s: &Summary) {
     }
 }
 
-fn outcome_mark(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::NotFound => "NOT FOUND",
-        Outcome::Incomplete => "INCOMPLETE",
-        Outcome::Failed => "FAILED",
-        Outcome::ChecksumMismatch => "CHECKSUM MISMATCH",
-    }
-}
-
 fn ms(v: Option<f64>) -> String {
     format::duration(v, Width::Wide)
-}
-
-/// One attempt as `proxy 404 (0.3 ms)`.
-fn attempt_line(a: &Attempt) -> String {
-    format!(
-        "{} {}{} ({})",
-        attempt::proxy(a, Width::Wide),
-        attempt::answer(a, Width::Wide),
-        attempt::via(a),
-        ms(a.wait_ms())
-    )
-}
-
-fn modules(o: &mut String, mods: &[ModuleView]) {
-    let _ = writeln!(o, "\nMODULES ({})", mods.len());
-    // Failures first, then by time.
-    let mut order: Vec<&ModuleView> = mods.iter().collect();
-    order.sort_by_key(|m| std::cmp::Reverse(m.outcome));
-    for m in order {
-        let version = m.version.as_deref().map(sanitize).unwrap_or_else(|| {
-            super::report_direct::version(m)
-                .unwrap_or("(no version)")
-                .into()
-        });
-        let size = m.zip_bytes.map(human_bytes).unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "  {} {}  {}  {}  {}",
-            sanitize(&m.module),
-            version,
-            outcome_mark(m.outcome),
-            size,
-            // A module left waiting has no answer time: what it waited is a lower bound,
-            // and an unmeasured wait is no `0.0 ms` that reads as a fast answer.
-            match m.outcome {
-                Outcome::Incomplete if m.duration_ms > 0.0 =>
-                    format!("≥{}", ms(Some(m.duration_ms))),
-                Outcome::Incomplete => "(no answer)".into(),
-                _ => ms(Some(m.duration_ms)),
-            }
-        );
-        if let Some(p) = &m.problem {
-            let _ = writeln!(o, "    ! {p}");
-        }
-        super::report_direct::lines(o, m);
-        for kind in ARTIFACTS {
-            let chain: Vec<String> = m
-                .attempts
-                .iter()
-                .filter(|a| a.kind == kind)
-                .map(attempt_line)
-                .collect();
-            if !chain.is_empty() {
-                let _ = writeln!(o, "    {:<15} {}", artifact_name(kind), chain.join(" -> "));
-            }
-        }
-        if let Some(h) = &m.h1 {
-            let verdict = hash_verdict(h, m.sumdb_h1.as_deref(), m.gosum_h1.as_deref());
-            let _ = writeln!(o, "    zip {h}  {verdict}");
-        }
-        if let Some(h) = &m.mod_h1 {
-            let verdict = hash_verdict(h, m.sumdb_mod_h1.as_deref(), m.gosum_mod_h1.as_deref());
-            let _ = writeln!(o, "    go.mod {h}  {verdict}");
-        }
-        if !m.probes.is_empty() {
-            let _ = writeln!(o, "    same query also asked for: {}", m.probes.join(", "));
-        }
-    }
-}
-
-fn hash_verdict(seen: &str, sumdb: Option<&str>, gosum: Option<&str>) -> String {
-    let mut parts = Vec::new();
-    for (name, want) in [("checksum database", sumdb), ("go.sum", gosum)] {
-        match want {
-            Some(w) if w == seen => parts.push(format!("matches {name}")),
-            Some(w) => parts.push(format!("DIFFERS from {name} ({w})")),
-            None => {}
-        }
-    }
-    if parts.is_empty() {
-        "(no checksum database answer or go.sum line to compare with)".to_string()
-    } else {
-        parts.join(", ")
-    }
 }
 
 fn proxies(o: &mut String, s: &Summary) {

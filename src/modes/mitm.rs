@@ -109,8 +109,8 @@ pub(crate) fn run(cli: &Cli, addr: SocketAddr) -> Result<(), Failure> {
     }
     let signals = Signals::install(&setup)?;
     let mut src = MitmSource { mitm };
-    // Live: the decoder never waits for the zip hashing threads (a hash that cannot keep
-    // up is given up and said), and the proxy never waits for the decoder.
+    // Live, lean: the decoder waits for the zip hashing threads and the proxy for the
+    // decoder, within the tap's bound (gomod/hashpool/policy.rs, mitm/tap.rs).
     setup.pump(cli, &mut src, true, &signals.stop)?;
     Ok(())
 }

@@ -171,14 +171,9 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
         }
     })?;
     let filter = cfg.filter.as_deref().unwrap_or(DEFAULT_FILTER);
-    // Linux loopback: `inbound` only (`OpenPlan::inbound_only` says why).
-    if plan.inbound_only && cap.filter(&format!("inbound and ({filter})"), true).is_ok() {
-        return Ok(Opened {
-            name: name.to_string(),
-            link,
-            snaplen: cfg.snaplen as u32,
-            cap,
-        });
+    // Linux loopback: incoming copies only (`OpenPlan::inbound_only` says why).
+    if plan.inbound_only {
+        ignore_outgoing(&cap);
     }
     if let Err(e) = cap.filter(filter, true) {
         // The default's `vlan` clause does not compile on every link type.
@@ -195,6 +190,37 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
         snaplen: cfg.snaplen as u32,
         cap,
     })
+}
+
+/// Asks the kernel not to hand this socket outgoing packets at all (PACKET_IGNORE_OUTGOING,
+/// Linux 4.20 and later): on loopback each packet then reaches the ring once.
+///
+/// Not with `inbound` in the BPF filter, as before: when a filter is set, libpcap runs it
+/// again in user space over the ring's first block (its packets may predate the filter),
+/// and its user-space BPF cannot read the packet type that `inbound` tests, so it rejected
+/// every packet of that block: the first packets of a capture (a connection's SYN, which
+/// tcpdump had) never reached the decoder nor the `-w` file. Where the option is refused
+/// (an older kernel), libpcap still drops the outgoing copies itself, as for tcpdump; only
+/// the ring fills twice as fast.
+fn ignore_outgoing(cap: &Capture<Active>) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt on the capture's own socket with a c_int option value that
+        // lives across the call.
+        unsafe {
+            libc::setsockopt(
+                cap.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_IGNORE_OUTGOING,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cap;
 }
 
 fn filter_error(iface: &str, filter: &str, e: pcap::Error) -> LiveError {

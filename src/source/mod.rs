@@ -69,7 +69,7 @@ impl PacketSource for MitmSource {
         })
     }
 
-    /// Tapped chunks the decoder never got (it fell behind; the relay never waits).
+    /// Tapped chunks the decoder never got (it was stuck: the relay waits at most 1 s).
     fn dropped(&self) -> u64 {
         self.mitm.dropped_chunks()
     }

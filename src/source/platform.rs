@@ -79,10 +79,10 @@ pub struct OpenPlan {
     /// pktap interface Apple's libpcap creates on open (`pktap_create` in its
     /// pcap-darwin.c), which pcap_findalldevs does not list.
     pub made_on_open: bool,
-    /// Keep only `inbound` packets in the kernel filter. Linux loopback hands the capture
-    /// every packet twice (out and in) and libpcap throws one copy away afterwards: the
-    /// ring fills twice as fast and its drop counter counts both copies. macOS's `lo0`
-    /// (DLT_NULL) shows each packet once, and libpcap cannot filter on direction there.
+    /// Keep only incoming packets (the kernel's PACKET_IGNORE_OUTGOING, `live.rs`). Linux
+    /// loopback hands the capture every packet twice (out and in) and libpcap throws one
+    /// copy away afterwards: the ring fills twice as fast and its drop counter counts both
+    /// copies. macOS's `lo0` (DLT_NULL) shows each packet once.
     pub inbound_only: bool,
     /// Ask for Apple's PKTAP header on a pktap interface (macOS `any`). Never: without it
     /// the kernel hands the same packets over as raw IP (DLT_RAW; xnu's `bpf_setif` skips

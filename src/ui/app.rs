@@ -83,6 +83,11 @@ pub(crate) struct App {
     pub(crate) module_index: usize,
     /// First module row on screen (kept so the window moves as little as possible).
     pub(crate) module_offset: usize,
+    /// The user chose a module (moved off the top row, or opened one): the selection
+    /// follows it. Until then it stays on the top row, so a list filling up (a replay
+    /// that finished while the TUI opened) is shown from its top, not scrolled down after
+    /// the first module that happened to arrive.
+    pub(crate) module_chosen: bool,
     pub(crate) proxy_index: usize,
     pub(crate) problem_index: usize,
     /// Log position from the end; `None` follows new lines like `tail -f`.
@@ -105,6 +110,7 @@ impl Default for App {
             selected_module: None,
             module_index: 0,
             module_offset: 0,
+            module_chosen: false,
             proxy_index: 0,
             problem_index: 0,
             log_back: None,
@@ -175,6 +181,11 @@ impl App {
     /// Keeps the selection on the same module after data or order changed.
     pub(crate) fn sync_selection(&mut self, data: &Data) {
         let rows = self.visible_modules(data);
+        if !self.module_chosen {
+            self.module_index = 0;
+            self.selected_module = rows.first().map(|&i| module_key(&data.modules[i]));
+            return;
+        }
         if let Some(key) = &self.selected_module {
             if let Some(pos) = rows
                 .iter()
@@ -224,6 +235,7 @@ impl App {
                 KeyCode::Enter => {
                     self.filter = self.editing.take().unwrap_or_default();
                     self.module_index = 0;
+                    self.module_chosen = false;
                     self.selected_module = None;
                     self.sync_selection(data);
                 }
@@ -297,6 +309,7 @@ impl App {
     fn enter(&mut self, data: &Data) {
         match self.view {
             View::Modules if self.selected_module.is_some() => {
+                self.module_chosen = true;
                 self.back_to = View::Modules;
                 self.detail_scroll = 0;
                 self.view = View::Detail;
@@ -319,6 +332,7 @@ impl App {
                     .any(|m| m.module == module && m.version == version)
                 {
                     self.selected_module = Some((module, version));
+                    self.module_chosen = true;
                     self.back_to = View::Problems;
                     self.detail_scroll = 0;
                     self.view = View::Detail;
@@ -336,6 +350,8 @@ impl App {
             View::Modules => {
                 let rows = self.visible_modules(data);
                 self.module_index = clamp(self.module_index, rows.len());
+                // Back at the top: follow the top row again.
+                self.module_chosen = self.module_index > 0;
                 self.selected_module = rows
                     .get(self.module_index)
                     .map(|&i| module_key(&data.modules[i]));

@@ -200,7 +200,7 @@ async fn exchange(
     headers: &[(String, String)],
 ) -> std::io::Result<bool> {
     // The decoder sees the request as the client sent it (absolute-form: the URL).
-    s.up.data(Ts::now(), raw);
+    s.up.data(Ts::now(), raw).await;
     let fwd = forwarded_head(p, method, origin, raw, headers);
     s.io.get_mut().write_all(&fwd).await?;
     let req_body = head::request_body(headers);
@@ -221,7 +221,7 @@ async fn exchange(
             return Err(std::io::ErrorKind::TimedOut.into());
         };
         let rh = rh?;
-        s.down.data(Ts::now(), &rh);
+        s.down.data(Ts::now(), &rh).await;
         client.get_mut().write_all(&rh).await?;
         let Some(Head::Response {
             status, headers, ..
@@ -296,10 +296,10 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let pass = |bytes: Vec<u8>, tap: &mut DirTap| {
-        tap.data(Ts::now(), &bytes);
+    async fn pass(bytes: Vec<u8>, tap: &mut DirTap) -> Vec<u8> {
+        tap.data(Ts::now(), &bytes).await;
         bytes
-    };
+    }
     match body {
         Body::None => Ok(()),
         Body::Length(n) => copy_n(from, to, n, tap, idle).await,
@@ -308,7 +308,7 @@ where
             if b.is_empty() {
                 return to.shutdown().await;
             }
-            to.write_all(&pass(b, tap)).await?;
+            to.write_all(&pass(b, tap).await).await?;
         },
         Body::Chunked => loop {
             let line = stall(idle, from.line()).await?;
@@ -317,13 +317,13 @@ where
                 .and_then(|l| l.split([';', '\r', '\n']).next())
                 .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
                 .ok_or_else(|| std::io::Error::other("bad chunk size"))?;
-            to.write_all(&pass(line, tap)).await?;
+            to.write_all(&pass(line, tap).await).await?;
             if size == 0 {
                 // Trailers, up to the empty line.
                 loop {
                     let l = stall(idle, from.line()).await?;
                     let end = l == b"\r\n" || l == b"\n";
-                    to.write_all(&pass(l, tap)).await?;
+                    to.write_all(&pass(l, tap).await).await?;
                     if end {
                         return Ok(());
                     }
@@ -362,7 +362,7 @@ where
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         n -= b.len() as u64;
-        tap.data(Ts::now(), &b);
+        tap.data(Ts::now(), &b).await;
         to.write_all(&b).await?;
     }
     Ok(())

@@ -1,9 +1,12 @@
-//! The tap between the relay and the decoder: a queue bounded in bytes that the relay never
-//! waits on. When the decoder (or the hashing behind it) falls behind, plaintext chunks are
-//! dropped and counted, and the decoder is told how many bytes of which direction it missed
-//! (a `Gap`), so the affected exchanges end with `error: "gap"` and their zip hashes are
-//! given up instead of being computed on bytes that are not all there. The transfer itself
-//! never slows down and the queue never grows past its budget.
+//! The tap between the relay and the decoder: a queue bounded in bytes. When the decoder (or
+//! the zip hashing it waits for) falls behind, the relay waits for room before it reads on
+//! (backpressure: a download is slowed to the speed of decoding and hashing, and every zip
+//! gets its `h1:`), at most `WAIT_MAX` for one chunk. A decoder that makes no room in that
+//! time is stuck (its output not read, say a paused `| less`): from then until it has
+//! emptied the queue, the relay does not wait at all and chunks are dropped and counted,
+//! and the decoder is told how many bytes of which direction it missed (a `Gap`), so the
+//! affected exchanges end with `error: "gap"` and their zip hashes are given up instead of
+//! being computed on bytes that are not all there. The queue never grows past its budget.
 //!
 //! On HTTP/2 a dropped chunk would cost more than its own bytes: the frame headers and
 //! HPACK blocks in it are what every later stream on the connection is decoded with. So
@@ -19,9 +22,11 @@
 
 use super::h2frames::{Frames, Piece, PREFACE};
 use gomodwatch_wire::vocab::{ConnError, Dir, StreamEvent, Ts};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc::{self, OwnedPermit};
+use tokio::sync::Notify;
 
 /// Plaintext bytes queued for the decoder at most, over all connections. A few hundred
 /// milliseconds of a fast transfer: enough to ride out a slow frame of the TUI, small
@@ -35,6 +40,10 @@ pub(crate) const EVENTS: usize = 4096;
 pub(crate) const FRAMING_RESERVE: usize = 256 << 10;
 /// What a connection keeps room for: its open, each direction's gap and fin, its end.
 const KEPT: usize = 6;
+/// The longest the relay waits for room for one chunk. A decoder that is only busy (hashing
+/// a zip, drawing the TUI) frees room within milliseconds; one that frees none for this long
+/// is stuck, and then the relay stops waiting until the decoder has caught up.
+pub(crate) const WAIT_MAX: Duration = Duration::from_secs(1);
 
 /// The queue's capacity for a proxy serving `max_clients` at once: every client's
 /// connection can keep its room and data still has EVENTS.
@@ -53,6 +62,13 @@ pub(crate) struct TapStats {
     pub(crate) untapped: AtomicU64,
     /// Bytes queued right now.
     pub(crate) queued: AtomicUsize,
+    /// Relay tasks waiting for room, and the wake-up the decoder gives them as it takes.
+    waiting: AtomicUsize,
+    room: Notify,
+    /// A wait ran out (`WAIT_MAX`): no waiting until the decoder has emptied the queue.
+    stalled: AtomicBool,
+    /// Times the relay waited for room (backpressure), for the curious (tests, benches).
+    pub(crate) waits: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -135,11 +151,48 @@ pub(crate) struct DirTap {
 }
 
 impl DirTap {
+    /// Hands a chunk over, waiting for room first (at most `WAIT_MAX`, and not at all
+    /// while the decoder is stuck: see the module's comment).
+    pub(crate) async fn data(&mut self, ts: Ts, bytes: &[u8]) {
+        self.wait_for_room(bytes.len()).await;
+        self.hand_over(ts, bytes);
+    }
+
+    /// Backpressure: returns once the queue has room for `n` bytes and a few events, or
+    /// when the decoder made none for `WAIT_MAX` (then it is marked stuck).
+    async fn wait_for_room(&self, n: usize) {
+        let (tap, stats) = (&self.tap, &*self.tap.stats);
+        // The gap owed, the data, and one spare: events are bounded too.
+        let room = || stats.queued.load(Ordering::SeqCst) + n <= BUDGET && tap.tx.capacity() > 2;
+        if self.kept.is_none() || room() || stats.stalled.load(Ordering::Relaxed) {
+            return;
+        }
+        stats.waits.fetch_add(1, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        stats.waiting.fetch_add(1, Ordering::SeqCst);
+        let stuck = loop {
+            // Registered before the check, so a wake-up between the two is not missed.
+            let woken = stats.room.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if room() {
+                break false;
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                break !room();
+            }
+        };
+        stats.waiting.fetch_sub(1, Ordering::SeqCst);
+        if stuck {
+            stats.stalled.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Never waits: the chunk is queued if there is room, else dropped and counted. On
     /// HTTP/2 a chunk without room is thinned instead: its framing is queued (from a
     /// small reserve beyond the budget) and only DATA payload is dropped, so the decoder
     /// loses bodies — and their hashes — but not frame sync or HPACK state.
-    pub(crate) fn data(&mut self, ts: Ts, bytes: &[u8]) {
+    fn hand_over(&mut self, ts: Ts, bytes: &[u8]) {
         if self.queue(ts, bytes, BUDGET) {
             if let Some(f) = &mut self.frames {
                 f.feed(bytes, |_, _, _| {});
@@ -243,10 +296,17 @@ impl EndTap {
     }
 }
 
-/// The decoder took a chunk: its bytes leave the budget.
+/// The decoder took an event: a chunk's bytes leave the budget, relay tasks waiting for
+/// room are woken, and a decoder that has emptied the queue is no longer taken for stuck.
 pub(crate) fn taken(stats: &TapStats, ev: &StreamEvent) {
     if let StreamEvent::Data { bytes, .. } = ev {
-        stats.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+        let left = stats.queued.fetch_sub(bytes.len(), Ordering::SeqCst) - bytes.len();
+        if left == 0 && stats.stalled.load(Ordering::Relaxed) {
+            stats.stalled.store(false, Ordering::Relaxed);
+        }
+    }
+    if stats.waiting.load(Ordering::SeqCst) > 0 {
+        stats.room.notify_waiters();
     }
 }
 

@@ -308,7 +308,7 @@ where
                 break;
             }
         }
-        tap.data(ts, chunk);
+        tap.data(ts, chunk).await;
     }
     // Given up on.
     if side == Side::Down && w.fired() == Some(Fire::FirstByte) {

@@ -143,8 +143,15 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, done: 
                 .unwrap_or(0) as u16
         })
         .collect();
-    // Module and version may be cut (with an ellipsis), the rest keep enough to read.
-    let min = [12, 8, 3, 7, 7, 5, 6];
+    // Module and version may be cut (with an ellipsis), the rest keep enough to read. The
+    // version is cut last: while the other columns' minimums leave room for it whole, the
+    // module path and the rest give way first (a path's start and end still say which
+    // module it is; a cut pseudo-version says nothing).
+    let mut min = [12, 8, 3, 7, 7, 5, 6];
+    let others: u16 = min.iter().sum::<u16>() - min[1] + (min.len() as u16 - 1);
+    if others + want[1] <= inner_width {
+        min[1] = min[1].max(want[1]);
+    }
     let widths = share(&want, &min, inner_width);
     let body: Vec<Row> = cells
         .iter()

@@ -28,6 +28,8 @@ fn kinds(rx: &mut mpsc::Receiver<StreamEvent>) -> Vec<&'static str> {
         .collect()
 }
 
+/// The tap's hand-over once the relay has stopped waiting (a stuck decoder): a full
+/// queue drops, and the decoder is told the gap before the next chunk.
 #[test]
 fn a_full_queue_drops_and_reports_a_gap_before_the_next_chunk() {
     let (tx, mut rx) = mpsc::channel(capacity(1));
@@ -36,13 +38,13 @@ fn a_full_queue_drops_and_reports_a_gap_before_the_next_chunk() {
     let (_, mut down, _) = tap.open(1, open(1), false);
     assert_eq!(kinds(&mut rx), ["open"]);
     let big = vec![0u8; BUDGET - 10];
-    down.data(Ts(1), &big);
-    down.data(Ts(2), &[1u8; 100]); // no room: dropped
+    down.hand_over(Ts(1), &big);
+    down.hand_over(Ts(2), &[1u8; 100]); // no room: dropped
     assert_eq!(stats.dropped_bytes.load(Ordering::Relaxed), 100);
     // The decoder catches up.
     let first = rx.try_recv().unwrap();
     taken(&stats, &first);
-    down.data(Ts(3), b"next");
+    down.hand_over(Ts(3), b"next");
     match rx.try_recv().unwrap() {
         StreamEvent::Gap { len, .. } => assert_eq!(len, 100),
         e => panic!("{e:?}"),
@@ -75,7 +77,7 @@ fn http2_without_room_loses_data_payload_only() {
     }
     frame(&mut wire, HEADERS, END_HEADERS | END_STREAM, 3, b"next");
     for c in wire.chunks(64 << 10) {
-        down.data(Ts(1), c);
+        down.hand_over(Ts(1), c);
     }
     assert!(stats.queued.load(Ordering::Relaxed) <= BUDGET + FRAMING_RESERVE);
     assert!(stats.dropped_bytes.load(Ordering::Relaxed) > 0);
@@ -121,13 +123,13 @@ fn a_queue_full_of_events_never_stops_an_end_and_a_new_connection_goes_untapped(
     let (mut up, down, end) = tap.open(1, open(1), false);
     // Small chunks fill every free slot; the decoder takes none of them.
     for _ in 0..capacity(2) {
-        up.data(Ts(1), b"x");
+        up.hand_over(Ts(1), b"x");
     }
     assert!(stats.dropped_chunks.load(Ordering::Relaxed) > 0);
     // No room to keep for another connection: relayed untapped, counted.
     let (mut up2, down2, end2) = tap.open(2, open(2), false);
     assert_eq!(stats.untapped.load(Ordering::Relaxed), 1);
-    up2.data(Ts(2), b"lost");
+    up2.hand_over(Ts(2), b"lost");
     up2.fin(Ts(3));
     down2.fin(Ts(3));
     end2.end(Ts(3), None);
@@ -143,4 +145,83 @@ fn a_queue_full_of_events_never_stops_an_end_and_a_new_connection_goes_untapped(
     );
     assert_eq!(got[got.len() - 4..], ["gap", "fin", "fin", "end"]);
     assert!(stats.dropped_bytes.load(Ordering::Relaxed) >= 4);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// Backpressure: a decoder slower than the relay (here it takes a chunk every
+/// millisecond) slows the relay down instead of losing bytes: 16 MiB, eight times the
+/// queue's budget, all arrive, none dropped, and the relay did wait.
+#[test]
+fn a_slow_decoder_slows_the_relay_and_loses_nothing() {
+    let (tx, mut rx) = mpsc::channel(capacity(1));
+    let stats = Arc::new(TapStats::default());
+    let tap = Tap::new(tx, stats.clone());
+    let decoder = {
+        let stats = stats.clone();
+        std::thread::spawn(move || {
+            let mut bytes = 0;
+            while let Some(ev) = rx.blocking_recv() {
+                taken(&stats, &ev);
+                if let StreamEvent::Data { bytes: b, .. } = &ev {
+                    bytes += b.len();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                if matches!(ev, StreamEvent::End { .. }) {
+                    break;
+                }
+            }
+            bytes
+        })
+    };
+    let total = 16 << 20;
+    runtime().block_on(async {
+        let (up, mut down, end) = tap.open(1, open(1), false);
+        for _ in 0..total / (64 << 10) {
+            down.data(Ts(1), &[7u8; 64 << 10]).await;
+        }
+        up.fin(Ts(2));
+        down.fin(Ts(2));
+        end.end(Ts(2), None);
+    });
+    assert_eq!(decoder.join().unwrap(), total);
+    assert_eq!(stats.dropped_bytes.load(Ordering::Relaxed), 0);
+    assert!(stats.waits.load(Ordering::Relaxed) > 0);
+}
+
+/// A decoder that takes nothing (its output not read) holds the relay up once, for
+/// `WAIT_MAX`; after that chunks are dropped at once until it has emptied the queue,
+/// and then the relay waits for it again.
+#[test]
+fn a_stuck_decoder_holds_the_relay_up_once_then_loses_chunks_until_it_catches_up() {
+    let (tx, mut rx) = mpsc::channel(capacity(1));
+    let stats = Arc::new(TapStats::default());
+    let tap = Tap::new(tx, stats.clone());
+    let (_, mut down, _) = tap.open(1, open(1), false);
+    let rt = runtime();
+    let chunk = vec![1u8; 64 << 10];
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        for _ in 0..BUDGET / chunk.len() + 10 {
+            down.data(Ts(1), &chunk).await;
+        }
+    });
+    let took = started.elapsed();
+    assert!(
+        took >= WAIT_MAX && took < WAIT_MAX * 3,
+        "one wait of WAIT_MAX: {took:?}"
+    );
+    assert_eq!(stats.dropped_chunks.load(Ordering::Relaxed), 10);
+    // The decoder comes back and takes everything: the relay waits for it again.
+    while let Ok(ev) = rx.try_recv() {
+        taken(&stats, &ev);
+    }
+    assert!(!stats.stalled.load(Ordering::Relaxed));
+    rt.block_on(down.data(Ts(2), &chunk));
+    assert!(matches!(rx.try_recv(), Ok(StreamEvent::Gap { .. })));
 }

@@ -20,6 +20,7 @@
 
 mod chunks;
 mod handoff;
+mod policy;
 
 use super::h1::{HashError, ZipHasher};
 use chunks::{Kept, Spare};
@@ -30,14 +31,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub(crate) use chunks::CHUNK;
-/// Chunks in flight (bounds the memory between the threads).
-const QUEUE: usize = 256;
+pub(crate) use policy::PoolLimits;
 /// Chunks handed over together: one hand-off per 64 KiB woke a worker (a futex call on
 /// each side) some 5 000 times per 300 MB replayed. A batch also goes when the decoder
 /// polls for results (every 256 packets, every MITM stream event), so nothing waits long.
 const BATCH_CHUNKS: usize = 4;
-/// Zip bytes kept for speculative reuse, over all downloads in flight.
-const SPECULATION_BUDGET: usize = 32 << 20;
 /// Remembered (module@version → raw hash, h1) entries.
 const MAX_REMEMBERED: usize = 100_000;
 
@@ -66,38 +64,6 @@ pub(crate) struct HashResult {
 }
 
 const WORKERS: usize = 2;
-
-/// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PoolLimits {
-    pub(crate) queue: usize,
-    pub(crate) speculation: usize,
-    /// Run the workers at a lower priority (nice +10): when cores are short, the traffic
-    /// being hashed (the MITM relay) goes first and a hash that cannot keep up is given up.
-    pub(crate) background: bool,
-    /// A zip seen before that outgrows `speculation` is only checked against its remembered
-    /// raw hash (its bytes dropped) instead of being inflated from the start: a download
-    /// that differs then loses its hash. Without it, such a zip is inflated after all.
-    pub(crate) check_raw_past_budget: bool,
-}
-
-impl PoolLimits {
-    pub(crate) const DEFAULT: PoolLimits = PoolLimits {
-        queue: QUEUE,
-        speculation: SPECULATION_BUDGET,
-        background: false,
-        check_raw_past_budget: false,
-    };
-    /// For the MITM proxy, whose whole footprint is a target (24 MiB): 1 MiB of chunks
-    /// queued per worker and 2 MiB kept to speculate (small zips fetched again); a zip the
-    /// workers cannot keep up with loses its hash rather than grow memory.
-    pub(crate) const LEAN: PoolLimits = PoolLimits {
-        queue: 32,
-        speculation: 2 << 20,
-        background: true,
-        check_raw_past_budget: true,
-    };
-}
 
 pub(crate) struct HashPool {
     txs: Vec<SyncSender<Vec<Job>>>,
@@ -289,9 +255,10 @@ struct Shared {
     budget: usize,
     /// See `PoolLimits::check_raw_past_budget`.
     check_raw_past_budget: bool,
-    /// Downloads whose hash was given up (a chunk could not be handed over, or the body
-    /// lost bytes) and whose End has not been seen: their chunks still queued are skipped.
-    given_up: Mutex<HashSet<u64>>,
+    /// Downloads whose hash was given up, and why (a chunk could not be handed over: the
+    /// workers fell behind; or the body lost bytes), whose End has not been seen: their
+    /// chunks still queued are skipped.
+    given_up: Mutex<HashMap<u64, HashError>>,
     /// Emptied chunk buffers going back to the decoder.
     spare: Spare,
     /// Chunks handed to each worker and not yet taken (live mode's bound).
@@ -303,7 +270,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn given_up(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
+    fn given_up(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashError>> {
         self.given_up.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -331,16 +298,19 @@ impl Worker {
                     self.shared.queued[self.index].fetch_sub(1, Ordering::Relaxed);
                     // A hash given up costs nothing more: the megabyte or so still queued
                     // for it when a fast download outran the worker is not inflated.
-                    if self.shared.given_up().contains(&id) {
+                    if self.shared.given_up().contains_key(&id) {
                         self.shared.spare.give(bytes);
                     } else {
                         self.data(id, bytes)
                     }
                 }
                 Job::End { id, complete } => {
+                    // Why its hash was given up, if it was: the workers fell behind, or
+                    // bytes of the body went missing (said as such, never mixed up).
                     let given_up = self.shared.given_up().remove(&id);
+                    let missing = given_up.or((!complete).then_some(HashError::Incomplete));
                     match self.active.remove(&id) {
-                        Some(d) => self.end(id, d, complete && !given_up),
+                        Some(d) => self.end(id, d, missing),
                         // Its start could not be handed over (the queue was full): the
                         // hash is given up, and said, rather than missing without a word.
                         None => self.send(id, Err(HashError::FellBehind)),
@@ -430,14 +400,14 @@ impl Worker {
         let _ = self.results.send(HashResult { exchange, h1 });
     }
 
-    fn end(&mut self, id: u64, d: Download, complete: bool) {
+    fn end(&mut self, id: u64, d: Download, missing: Option<HashError>) {
         let raw: [u8; 32] = d.raw.finalize().into();
         let key = d.key;
         match d.mode {
             Mode::Speculate(buf) => {
-                if !complete {
+                if let Some(why) = missing {
                     self.release(buf);
-                    return self.send(id, Err(HashError::Incomplete));
+                    return self.send(id, Err(why));
                 }
                 let Some(k) = key else {
                     let h1 = self.inflate(&buf);
@@ -470,8 +440,8 @@ impl Worker {
                 self.send(id, h1);
             }
             Mode::CheckRaw => {
-                if !complete {
-                    return self.send(id, Err(HashError::Incomplete));
+                if let Some(why) = missing {
+                    return self.send(id, Err(why));
                 }
                 let st = self.shared.lock();
                 let same = key
@@ -482,11 +452,13 @@ impl Worker {
                 self.send(id, same.ok_or(HashError::DiffersFromEarlier))
             }
             Mode::Inflate(mut z) => {
-                let h1 = if complete {
-                    z.finish_and_reset()
-                } else {
-                    z.reset();
-                    Err(HashError::Incomplete)
+                let complete = missing.is_none();
+                let h1 = match missing {
+                    None => z.finish_and_reset(),
+                    Some(why) => {
+                        z.reset();
+                        Err(why)
+                    }
                 };
                 self.hasher = Some(z);
                 if let Some(k) = &key {

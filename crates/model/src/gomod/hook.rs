@@ -16,7 +16,7 @@ use std::rc::Rc;
 pub struct GoHookConfig {
     /// Proxy base URLs from the configured GOPROXY, to find where module paths start.
     pub proxy_bases: Vec<String>,
-    /// Live capture: never wait for the hashing threads (give up a hash instead).
+    /// Live capture or MITM: the traffic cannot be read again (see `PoolLimits::for_mode`).
     pub live: bool,
     /// Skip `h1:` hashing of zips (`--no-hash`).
     pub no_hash: bool,
@@ -40,12 +40,8 @@ impl GoHook {
     pub fn new(config: GoHookConfig) -> Self {
         GoHook {
             pool: (!config.no_hash).then(|| {
-                let limits = if config.lean {
-                    PoolLimits::LEAN
-                } else {
-                    PoolLimits::DEFAULT
-                };
-                Rc::new(RefCell::new(HashPool::with_limits(!config.live, limits)))
+                let (wait, limits) = PoolLimits::for_mode(config.live, config.lean);
+                Rc::new(RefCell::new(HashPool::with_limits(wait, limits)))
             }),
             proxy_bases: config.proxy_bases,
             origins: Default::default(),

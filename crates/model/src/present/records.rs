@@ -204,6 +204,9 @@ pub struct Summary {
     pub(crate) mitm_refused: Option<u64>,
     /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
     pub(crate) mitm_client_limit: Option<u64>,
+    /// Extension: zips a proxy served that have no `h1:` through no fault of their own
+    /// (hashing fell behind, bytes not seen): each module says why in `hash_note`.
+    pub zips_not_hashed: u64,
 }
 
 /// Traffic gomodwatch did not follow to the end because one of its bounds was reached.

@@ -208,6 +208,11 @@ impl Session {
             snaplen_bytes: s.snaplen_bytes,
             mitm_refused: s.mitm_refused,
             mitm_client_limit: s.mitm_client_limit,
+            zips_not_hashed: modules
+                .iter()
+                .map(Borrow::borrow)
+                .filter(|m: &&ModuleView| m.direct.is_none() && m.hash_note.is_some())
+                .count() as u64,
         }
     }
 

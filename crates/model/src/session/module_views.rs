@@ -326,7 +326,7 @@ fn view(
         gosum_mod_h1: gosum.and_then(|s| s.gomod),
         probes,
         direct: None,
-        hash_note: None,
+        hash_note: not_hashed(&rec),
         ts: rec.first,
         duration_ms: (duration_ms * 1000.0).round() / 1000.0,
         attempts_not_kept: rec.dropped_attempts,
@@ -334,6 +334,17 @@ fn view(
     // A merged copy gives its attempts away; a borrowed record's are copied.
     v.attempts = rec.into_owned().attempts;
     v
+}
+
+/// Why a zip a proxy served has no `h1:`, when that is gomodwatch's limit and not the
+/// zip's fault (an unusable zip is the module's problem, `gomod::verdict`): hashing fell
+/// behind, or the body was not seen in full. A hash is never given up without a word.
+fn not_hashed(rec: &ModuleRecord) -> Option<String> {
+    let error = rec.zip_hash_error.as_deref()?;
+    if rec.zip_h1.is_some() || crate::gomod::h1::invalid_zip_reason(error).is_some() {
+        return None;
+    }
+    Some(format!("the zip was not hashed: {error}"))
 }
 
 #[cfg(test)]

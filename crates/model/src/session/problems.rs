@@ -37,6 +37,18 @@ impl Session {
         for m in modules.iter().map(Borrow::borrow) {
             super::direct_views::warnings(m, &mut out);
         }
+        // A zip served by a proxy but not hashed: its checksum was not checked on the wire
+        // (told once per reason, naming the modules).
+        for m in modules.iter().map(Borrow::borrow) {
+            if let (None, Some(note)) = (&m.direct, &m.hash_note) {
+                out.push(Problem {
+                    severity: Severity::Warning,
+                    text: format!("{note}, so its checksum was not checked on the wire"),
+                    subject: Some(m.subject()),
+                    ..Default::default()
+                });
+            }
+        }
         for (server, n) in &self.connections.refused_by_server {
             if self.modules.direct.refused_here(server) {
                 continue;

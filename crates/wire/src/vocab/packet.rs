@@ -67,8 +67,8 @@ pub enum StreamEvent {
         /// The bytes.
         bytes: Vec<u8>,
     },
-    /// `len` bytes of `dir` were not handed over (the decoder fell behind and the proxy,
-    /// which never waits for it, dropped them).
+    /// `len` bytes of `dir` were not handed over (the decoder was stuck and the proxy,
+    /// which waits for it only so long, dropped them).
     Gap {
         /// The connection.
         id: u64,

@@ -1,7 +1,7 @@
 //! Handing jobs to the workers: gathered per worker and sent in batches; live, a batch
 //! that finds its worker behind loses its downloads' hashes, and says so.
 
-use super::{HashPool, Job, BATCH_CHUNKS, WORKERS};
+use super::{HashError, HashPool, Job, BATCH_CHUNKS, WORKERS};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::TrySendError;
 
@@ -74,9 +74,13 @@ impl HashPool {
         }
     }
 
+    /// The workers were behind: said as such (`FellBehind`), not as bytes missing.
     fn lose(&mut self, id: u64) {
         self.lost.insert(id);
-        self.give_up(id);
+        self.shared
+            .given_up()
+            .entry(id)
+            .or_insert(HashError::FellBehind);
     }
 
     pub(super) fn flush_all(&mut self) {
@@ -85,9 +89,12 @@ impl HashPool {
         }
     }
 
-    /// The download `id` will not be hashed (a chunk was lost): the worker skips what is
-    /// still queued for it. Its End must still be sent.
+    /// The download `id` will not be hashed (bytes of its body went missing): the worker
+    /// skips what is still queued for it. Its End must still be sent.
     pub(crate) fn give_up(&mut self, id: u64) {
-        self.shared.given_up().insert(id);
+        self.shared
+            .given_up()
+            .entry(id)
+            .or_insert(HashError::Incomplete);
     }
 }

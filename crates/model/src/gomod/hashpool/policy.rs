@@ -1,0 +1,72 @@
+//! How the decoder hands zips to the hashing threads in each mode, and the memory that may
+//! take: the one place that decides whether a hash may be given up.
+//!
+//! Every zip is hashed in every mode (issue 26). What differs is who waits when hashing
+//! falls behind:
+//!
+//! * a replay: the decoder waits (nothing is lost by reading a file later);
+//! * the MITM proxy (`--mitm`, `run`): the decoder waits too, and the tap in front of it
+//!   (gomodwatch-mitm's `tap.rs`) makes the relay wait for room, within its stated bound: a
+//!   download is slowed to the speed of hashing instead of losing its hash;
+//! * a live capture: packets cannot be slowed, and a decoder that stops reading loses
+//!   packets (worse: whole exchanges). The workers' queue is a spill of up to
+//!   `LIVE_SPILL` bytes, taken only while they are behind; past it a download's hash is
+//!   given up, and said (`HashError::FellBehind`: the hash event, the module's `hash_note`,
+//!   the summary's count and a problem).
+
+/// Chunks queued per pool by default (a replay waits when they are all taken): 16 MiB.
+const QUEUE: usize = 256;
+/// Zip bytes kept for speculative reuse, over all downloads in flight.
+const SPECULATION_BUDGET: usize = 32 << 20;
+/// A live capture's spill: zip bytes the workers may have queued while they are behind
+/// (64 MiB: above the largest zip of a real service's graph, 36 MB in bigtree.py's, arriving
+/// at loopback speed while another is being inflated). Allocated only while they are behind.
+pub(crate) const LIVE_SPILL: usize = 64 << 20;
+
+/// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolLimits {
+    pub(crate) queue: usize,
+    pub(crate) speculation: usize,
+    /// Run the workers at a lower priority (nice +10). Only where a hash may be given up
+    /// for the traffic's sake; never when something waits for the workers.
+    pub(crate) background: bool,
+    /// A zip seen before that outgrows `speculation` is only checked against its remembered
+    /// raw hash (its bytes dropped) instead of being inflated from the start: a download
+    /// that differs then loses its hash. Without it, such a zip is inflated after all.
+    pub(crate) check_raw_past_budget: bool,
+}
+
+impl PoolLimits {
+    pub(crate) const DEFAULT: PoolLimits = PoolLimits {
+        queue: QUEUE,
+        speculation: SPECULATION_BUDGET,
+        background: false,
+        check_raw_past_budget: false,
+    };
+    /// For the MITM proxy, whose whole footprint is a target (32 MiB): 1 MiB of chunks
+    /// queued per worker and 2 MiB kept to speculate (small zips fetched again). The
+    /// decoder waits for room (see the module's comment), so the workers run at normal
+    /// priority: at nice +10 they lost the core to the go command and slowed its downloads.
+    pub(crate) const LEAN: PoolLimits = PoolLimits {
+        queue: 32,
+        speculation: 2 << 20,
+        background: false,
+        check_raw_past_budget: true,
+    };
+    /// A live capture: the spill (see `LIVE_SPILL`), and the default speculation budget.
+    pub(crate) const LIVE: PoolLimits = PoolLimits {
+        queue: LIVE_SPILL / super::CHUNK,
+        ..PoolLimits::DEFAULT
+    };
+
+    /// The hand-off for a mode: whether the decoder waits for the workers (`true`), and
+    /// the limits. `live`: packets from an interface or the MITM's tap; `lean`: the MITM.
+    pub(crate) fn for_mode(live: bool, lean: bool) -> (bool, PoolLimits) {
+        match (live, lean) {
+            (_, true) => (true, PoolLimits::LEAN),
+            (true, false) => (false, PoolLimits::LIVE),
+            (false, false) => (true, PoolLimits::DEFAULT),
+        }
+    }
+}
