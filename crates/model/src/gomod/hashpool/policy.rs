@@ -56,7 +56,7 @@ impl PoolLimits {
     };
     /// A live capture: the spill (see `LIVE_SPILL`), and the default speculation budget.
     pub(crate) const LIVE: PoolLimits = PoolLimits {
-        queue: LIVE_SPILL / super::CHUNK,
+        queue: LIVE_SPILL / super::chunks::CHUNK,
         ..PoolLimits::DEFAULT
     };
 
