@@ -1176,7 +1176,8 @@ sc_dead_ipv6() {
   start_proxy $NS_S http://goproxy.test:3000 "[::]:3000" -root "$TREE"
   setup_go "$GO127" http://goproxy.test:3000 off
   timing_capture
-  run_go mod download -x "${TIMING_MODS[@]}"
+  run_go mod download -x "${TIMING_MODS[@]}" github.com/google/go-cmp@v0.5.9 github.com/dustin/go-humanize@v1.0.0 \
+    github.com/BurntSushi/toml@v1.2.0 gopkg.in/yaml.v2@v2.4.0 github.com/davecgh/go-spew@v1.1.1
   finish
 }
 sc_fallback_cost() {
