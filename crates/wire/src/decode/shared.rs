@@ -145,6 +145,7 @@ impl Core {
         c.protocol = app.protocol();
         c.syns = flow.syns;
         c.unreachable = flow.unreachable.take();
+        c.tcp = flow.timing.stats().map(Box::new);
         let tunnel = app.tunnel().map(|t| {
             // The tunnel: a connection of its own, to the target, through the proxy.
             let (inner, t) = (&t.inner, &t.tunnel);

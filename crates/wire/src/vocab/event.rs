@@ -144,6 +144,47 @@ pub struct Tried {
     pub error: Option<String>,
 }
 
+/// What a connection's packets say about the path and the server (the `tcp` object of the
+/// `connection` event). Legs are split at the capture point: the server's leg is capture →
+/// server → capture, the client's capture → client → capture; their sum is the round trip.
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct TcpStats {
+    /// The round trip (both legs), null when one of them was not measured.
+    pub rtt_ms: Option<f64>,
+    /// How it was measured: `handshake`, `timestamps` (TSval echoed in TSecr: a capture
+    /// that joined mid-connection), `acks` (data → the ACK covering it), `connect` (MITM:
+    /// the upstream dial's connect time).
+    pub rtt_from: Option<&'static str>,
+    /// Capture → server → capture.
+    pub server_leg_ms: Option<f64>,
+    /// Capture → client → capture.
+    pub client_leg_ms: Option<f64>,
+    /// Turns: client data answered by server data (a request and its response, a TLS
+    /// hello and its answer).
+    pub turns: u32,
+    /// The server's own time per turn (request's last byte → response's first byte, less
+    /// the server's leg), mean and largest.
+    pub server_ms: Option<f64>,
+    /// The largest of them.
+    pub server_max_ms: Option<f64>,
+    /// Bits per second the server's new data arrived at, first to last new segment.
+    pub down_bps: Option<f64>,
+    /// Segments that repeated data already sent, both directions.
+    pub retransmits: u32,
+    /// The bytes they repeated.
+    pub retransmit_bytes: u64,
+    /// The client's share of `retransmits`.
+    pub retransmits_up: u32,
+    /// Segments that filled a hole soon after it opened (reordered, or a prompt resend).
+    pub out_of_order: u32,
+    /// The same ACK sent again while data was outstanding (the receiver saw a hole).
+    pub dup_acks: u32,
+    /// Segments that advertised a zero receive window (the receiver could not keep up).
+    pub zero_windows: u32,
+    /// Time spent waiting for lost data to be sent again.
+    pub recovery_ms: f64,
+}
+
 /// A TCP connection (or a proxied one), told when it ends: the `connection` event.
 #[derive(Serialize, Clone, Debug)]
 pub struct Connection {
@@ -183,6 +224,9 @@ pub struct Connection {
     pub unreachable: Option<Unreachable>,
     /// Extension (MITM): why the server could not be reached (null otherwise).
     pub upstream: Option<Box<Upstream>>,
+    /// Extension: round trip, server time, rate and loss (null when nothing was measured).
+    /// Boxed: the event stays small for the connections that carry none.
+    pub tcp: Option<Box<TcpStats>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub(crate) connected_at: Option<Ts>,
@@ -222,6 +266,7 @@ impl Connection {
             syns: 0,
             unreachable: None,
             upstream: None,
+            tcp: None,
             connected_at: None,
             end,
         }

@@ -28,6 +28,8 @@ fn syn(client: SocketAddr) -> TcpSegment<'static> {
         },
         payload: &[],
         missing: 0,
+        window: 64240,
+        timestamps: None,
     }
 }
 
@@ -307,6 +309,8 @@ fn run_flow(segs: &[Seg], data: [&[u8]; 2], budget: &mut Budget) -> [Vec<Option<
             },
             payload: &[],
             missing: 0,
+            window: 64240,
+            timestamps: None,
         };
         flow.segment(Ts(0), &seg, budget, &mut sink);
     }
@@ -328,6 +332,8 @@ fn run_flow(segs: &[Seg], data: [&[u8]; 2], budget: &mut Budget) -> [Vec<Option<
             },
             payload: &bytes[s.start..s.start + s.len - s.missing],
             missing: s.missing as u32,
+            window: 64240,
+            timestamps: None,
         };
         flow.segment(Ts(0), &seg, budget, &mut sink);
         let held: usize = flow.dirs.iter().map(HalfStream::held_bytes).sum();
