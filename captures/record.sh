@@ -1141,6 +1141,22 @@ delay_net() {  # delay_net V6(v4|v6) DELAYLINE-ARGS...
 }
 TIMING_MODS=(github.com/pkg/errors@v0.9.1 github.com/google/uuid@v1.3.0)
 timing_capture() { start_tcpdump $NS_C "$NAME.pcap" tun0 "tcp port 3000 or tcp port 3001 or udp port 53"; }
+timing_finish() {  # finish, then what tshark's TCP analysis says of the capture (ground truth for the tests)
+  finish
+  local f k counts=()
+  for k in retransmission fast_retransmission out_of_order duplicate_ack zero_window; do
+    counts+=("$k:j=$(tshark -r "$OUT/$NAME.pcap" -Y "tcp.analysis.$k" 2>/dev/null | wc -l)")
+  done
+  "$PY" - "$OUT/$NAME.json" "$(jobj version="$(tshark --version 2>/dev/null | sed -n '1s/^TShark (Wireshark) \([^ ]*\).*/\1/p')" \
+    filter="tshark -r $NAME.pcap -Y tcp.analysis.KEY | wc -l" "${counts[@]}")" <<'PYEOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["tshark_tcp_analysis"] = json.loads(sys.argv[2])
+json.dump(d, open(p, "w"), indent=2)
+open(p, "a").write("\n")
+PYEOF
+}
 
 sc_far_proxy() {
   begin far-proxy-go127 "A proxy 100 ms away that answers at once: delayline.py adds 50 ms each way (round trip 100 ms), goproxyd has no delay. Every connection's SYN -> SYN-ACK is ~100 ms and every time to first byte ~100 ms: distance, not the server."
@@ -1149,7 +1165,7 @@ sc_far_proxy() {
   setup_go "$GO127" http://goproxy.test:3000 off
   timing_capture
   run_go mod download -x "${TIMING_MODS[@]}"
-  finish
+  timing_finish
 }
 sc_slow_think() {
   begin slow-think-go127 "A proxy next door (1 ms each way through delayline.py) that takes 200 ms to think before every response (goproxyd -delay 200ms): round trips ~2 ms, time to first byte ~200 ms: the server, not distance."
@@ -1158,7 +1174,7 @@ sc_slow_think() {
   setup_go "$GO127" http://goproxy.test:3000 off
   timing_capture
   run_go mod download -x "${TIMING_MODS[@]}"
-  finish
+  timing_finish
 }
 sc_lossy_path() {
   begin lossy-path-go127 "A path 20 ms each way that loses 3 % of the packets in each direction (delayline.py --loss-ab 0.03 --loss-ba 0.03, fixed seed): the capture on the client side shows the client's retransmissions and the gaps the server's retransmissions fill; the go command still succeeds."
@@ -1168,7 +1184,7 @@ sc_lossy_path() {
   timing_capture
   run_go mod download -x "${TIMING_MODS[@]}" github.com/google/go-cmp@v0.5.9 github.com/dustin/go-humanize@v1.0.0 \
     github.com/BurntSushi/toml@v1.2.0 gopkg.in/yaml.v2@v2.4.0 github.com/davecgh/go-spew@v1.1.1
-  finish
+  timing_finish
 }
 sc_dead_ipv6() {
   begin dead-ipv6-go127 "goproxy.test has an AAAA (2001:db8:77::2) and an A (10.77.0.2) record, and the client has an IPv6 address, but the path carries no IPv6 (delayline.py --drop-v6; 5 ms each way): every new connection first sends SYNs to [2001:db8:77::2]:3000 that are never answered, and the go command's Happy Eyeballs dialer falls back to IPv4 after 300 ms. A cost per connection, not a failure: the go command succeeds."
@@ -1178,7 +1194,7 @@ sc_dead_ipv6() {
   timing_capture
   run_go mod download -x "${TIMING_MODS[@]}" github.com/google/go-cmp@v0.5.9 github.com/dustin/go-humanize@v1.0.0 \
     github.com/BurntSushi/toml@v1.2.0 gopkg.in/yaml.v2@v2.4.0 github.com/davecgh/go-spew@v1.1.1
-  finish
+  timing_finish
 }
 sc_fallback_cost() {
   begin fallback-cost-go127 "GOPROXY=http://goproxy.test:3000,http://goproxy.test:3001 (5 ms each way): A (3000) answers 404 to everything after 250 ms (goproxyd -mode 404 -delay 250ms), B (3001) serves everything at once. A served nothing in this run, and every lookup paid A's 250 ms + a round trip before B: putting B first (or dropping A) removes that."
@@ -1188,7 +1204,7 @@ sc_fallback_cost() {
   setup_go "$GO127" http://goproxy.test:3000,http://goproxy.test:3001 off
   timing_capture
   run_go mod download -x "${TIMING_MODS[@]}"
-  finish
+  timing_finish
 }
 
 convert_one() {  # convert_one NAME (e.g. fallback-404-go119-null)
