@@ -10,6 +10,7 @@ use super::log::ExchangeLog;
 use super::module_views;
 use super::modules::Modules;
 use super::network::Network;
+use super::path_timing::PathTiming;
 use super::proxies::Proxies;
 use super::tls_servers::TlsServers;
 use crate::gomod::chain;
@@ -41,6 +42,8 @@ pub struct Session {
     pub log: ExchangeLog,
     /// Name lookups, TLS failures, HTTP proxies: the way to the proxies.
     pub network: Network,
+    /// Loss per server and what each GOPROXY entry served: timing verdicts.
+    pub path_timing: PathTiming,
     /// Exchanges seen.
     pub exchanges: u64,
     /// The first event's time.
@@ -79,6 +82,7 @@ impl Session {
                 self.connections.apply(c);
                 self.tls.apply(c);
                 self.network.connection(c);
+                self.path_timing.connection(c);
             }
             Event::Exchange(ex) => {
                 self.exchanges += 1;
@@ -90,6 +94,7 @@ impl Session {
                 self.proxies.apply(ex);
                 self.checksum_db.apply(ex);
                 self.network.exchange(ex);
+                self.path_timing.exchange(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at =
                     |s: &SocketAddr| (proxy_at(config, proxies, s), config.may_be_goproxy_entry(s));

@@ -90,6 +90,7 @@ impl Core {
                 dns_ms: self.dns.lookup_ms(&flow.server.ip()),
                 connect_ms: ms_between(flow.syn_at, flow.synack_at),
                 tls_ms: None,
+                path: flow.timing.path(),
             },
         }
     }

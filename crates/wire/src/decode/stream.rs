@@ -45,6 +45,8 @@ impl Streams {
             } => {
                 core.stats.connections += 1;
                 core.last_ts = core.last_ts.max(ts);
+                let mut setup = setup;
+                setup.path = mitm_path(setup.connect_ms, upstream.as_deref());
                 let meta = ConnMeta {
                     id,
                     client,
@@ -180,4 +182,22 @@ fn end(s: &mut Stream, ts: Ts, error: Option<ConnError>, core: &mut Core) {
     c.protocol = s.app.protocol();
     c.upstream = s.upstream.take();
     core.out.push(Event::Connection(c));
+}
+
+/// The upstream leg's round trip as the MITM's dial timed it: its connect is one SYN →
+/// SYN-ACK, and the MITM is the client, so all of it lies towards the server. When the dial
+/// tried several addresses, the one that connected timed it (the whole phase includes the
+/// Happy Eyeballs delay).
+fn mitm_path(
+    connect_ms: Option<f64>,
+    upstream: Option<&crate::vocab::Upstream>,
+) -> Option<crate::vocab::event::PathRtt> {
+    let won = upstream
+        .and_then(|u| u.tried.iter().find(|t| t.outcome == "connected"))
+        .map(|t| t.ms);
+    let ms = won.or(connect_ms)?;
+    Some(crate::vocab::event::PathRtt {
+        rtt_ms: ms,
+        server_leg_ms: ms,
+    })
 }

@@ -169,6 +169,8 @@ pub struct TcpStats {
     pub server_max_ms: Option<f64>,
     /// Bits per second the server's new data arrived at, first to last new segment.
     pub down_bps: Option<f64>,
+    /// Segments that carried data, both directions (what the loss counts are out of).
+    pub data_segments: u64,
     /// Segments that repeated data already sent, both directions.
     pub retransmits: u32,
     /// The bytes they repeated.
@@ -289,12 +291,17 @@ pub struct Timing {
     pub(crate) transfer_ms: Option<f64>,
     /// Extension: the exchange ran on a connection an earlier exchange had opened.
     pub reused: bool,
+    /// Extension: its connection's round trip (null when not measured).
+    pub rtt_ms: Option<f64>,
+    /// Extension: the server's own time: time to first byte less the leg of the round trip
+    /// between the observer and the server (null when either is unknown).
+    pub server_ms: Option<f64>,
 }
 
 impl Timing {
     /// The timing of `ex` from its timestamps and setup; `reused` says whether an
     /// earlier exchange opened its connection (then the phases are 0: nothing was paid).
-    pub(crate) fn measure(ex: &Exchange, reused: bool) -> Timing {
+    pub(crate) fn measure(ex: &Exchange, reused: bool, path: Option<PathRtt>) -> Timing {
         let phase = |v: Option<f64>| if reused { Some(0.0) } else { v };
         Timing {
             ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
@@ -307,6 +314,10 @@ impl Timing {
                 _ => None,
             },
             reused,
+            rtt_ms: path.map(|p| p.rtt_ms),
+            server_ms: path
+                .zip(ex.first_byte_at)
+                .map(|(p, t)| ((t.ms_since(ex.ts) - p.server_leg_ms).max(0.0) * 1000.0).round() / 1000.0),
         }
     }
 }
@@ -385,6 +396,30 @@ pub struct Setup {
     pub connect_ms: Option<f64>,
     /// The TLS handshake.
     pub tls_ms: Option<f64>,
+    /// Extension: the connection's round trip as measured so far (each exchange is told
+    /// the one known when it was answered).
+    pub(crate) path: Option<PathRtt>,
+}
+
+impl Setup {
+    /// The phases as a stream source (the MITM) timed them; the round trip is derived
+    /// from them by the decoder.
+    pub fn phases(dns_ms: Option<f64>, connect_ms: Option<f64>, tls_ms: Option<f64>) -> Setup {
+        Setup {
+            dns_ms,
+            connect_ms,
+            tls_ms,
+            path: None,
+        }
+    }
+}
+
+/// A connection's round trip and the part of it between the observer and the server (the
+/// whole of it when the observer is the client: the MITM's own dial).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct PathRtt {
+    pub(crate) rtt_ms: f64,
+    pub(crate) server_leg_ms: f64,
 }
 
 /// Facts taken from a response body while it streamed past.

@@ -18,7 +18,7 @@
 //! counts together are the repairs.
 
 use super::super::ip::TcpSegment;
-use crate::vocab::event::TcpStats;
+use crate::vocab::event::{PathRtt, TcpStats};
 use crate::vocab::time::Ts;
 use crate::vocab::Dir;
 
@@ -40,6 +40,8 @@ struct Side {
     first_new: Option<Ts>,
     last_new: Option<Ts>,
     new_bytes: u64,
+    /// Segments that carried data (new or not).
+    data_segments: u64,
     retransmits: u32,
     retransmit_bytes: u64,
     out_of_order: u32,
@@ -178,6 +180,7 @@ impl Timing {
         };
         let side = &mut self.sides[me];
         let prev = side.last_new;
+        side.data_segments += u64::from(len > 0);
         match side.next {
             Some(next) if !after(seg.seq, next) && seg.seq != next => {
                 // Below what this side already sent: resent, or overtaken on the way.
@@ -287,6 +290,16 @@ impl Timing {
         }
     }
 
+    /// The round trip so far, for the exchanges answered now.
+    pub(crate) fn path(&self) -> Option<PathRtt> {
+        let [server, client] = self.legs;
+        let (s, c) = server.ns.zip(client.ns)?;
+        Some(PathRtt {
+            rtt_ms: (s + c) as f64 / 1e6,
+            server_leg_ms: s as f64 / 1e6,
+        })
+    }
+
     /// The counters as the connection event carries them; `None` when the connection
     /// carried nothing to measure (an unanswered SYN).
     pub(crate) fn stats(&self) -> Option<TcpStats> {
@@ -315,9 +328,11 @@ impl Timing {
             server_leg_ms: server_leg.ns.map(ms),
             client_leg_ms: client_leg.ns.map(ms),
             turns: self.turns,
-            server_ms: (self.turns > 0).then(|| ms(self.server_ns_sum) / f64::from(self.turns)),
+            server_ms: (self.turns > 0)
+                .then(|| round_us(ms(self.server_ns_sum) / f64::from(self.turns))),
             server_max_ms: (self.turns > 0).then(|| ms(self.server_ns_max)),
             down_bps: rate,
+            data_segments: up.data_segments + down.data_segments,
             retransmits: up.retransmits + down.retransmits,
             retransmit_bytes: up.retransmit_bytes + down.retransmit_bytes,
             retransmits_up: up.retransmits,
@@ -327,6 +342,11 @@ impl Timing {
             recovery_ms: ms(up.recovery_ns + down.recovery_ns),
         })
     }
+}
+
+/// Milliseconds to the microsecond (the capture's own resolution at best).
+fn round_us(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
 }
 
 impl Side {
