@@ -64,6 +64,11 @@ struct ConnErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabel {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RcodeLabel {
     rcode: String,
 }
@@ -79,6 +84,10 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     ttfb: Family<ProxyKind, Histogram, Buckets>,
+    rtt: Family<ProxyKind, Histogram, Buckets>,
+    server_time: Family<ProxyKind, Histogram, Buckets>,
+    tcp_retransmits: Family<EndpointLabel, Counter>,
+    tcp_out_of_order: Family<EndpointLabel, Counter>,
     response_bytes: Family<ProxyKind, Counter>,
     fallbacks: Family<FallbackLabels, Counter>,
     modules: Family<OutcomeLabel, Counter>,
@@ -115,12 +124,23 @@ impl Metrics {
     pub fn new(slo_ms: f64) -> Arc<Metrics> {
         let mut registry = Registry::default();
         let buckets = ttfb_buckets(slo_ms);
+        let buckets = Buckets(Arc::new(buckets));
         let ttfb: Family<ProxyKind, Histogram, Buckets> =
-            Family::new_with_constructor(Buckets(Arc::new(buckets)));
+            Family::new_with_constructor(buckets.clone());
+        // The round trip and the server's time are parts of the time to first byte: the
+        // same buckets make the three comparable.
+        let rtt: Family<ProxyKind, Histogram, Buckets> =
+            Family::new_with_constructor(buckets.clone());
+        let server_time: Family<ProxyKind, Histogram, Buckets> =
+            Family::new_with_constructor(buckets);
         let m = Metrics {
             registry: Registry::default(),
             requests: Family::default(),
             ttfb,
+            rtt,
+            server_time,
+            tcp_retransmits: Family::default(),
+            tcp_out_of_order: Family::default(),
             response_bytes: Family::default(),
             fallbacks: Family::default(),
             modules: Family::default(),
@@ -140,6 +160,26 @@ impl Metrics {
             "gomodwatch_ttfb_seconds",
             "Time from the first request byte to the first response byte",
             m.ttfb.clone(),
+        );
+        registry.register(
+            "gomodwatch_rtt_seconds",
+            "Round trip of the connection each request ran on (handshake, or the MITM's connect)",
+            m.rtt.clone(),
+        );
+        registry.register(
+            "gomodwatch_server_seconds",
+            "The server's own time per request: time to first byte less the round trip's leg towards the server",
+            m.server_time.clone(),
+        );
+        registry.register(
+            "gomodwatch_tcp_retransmits",
+            "TCP segments that repeated data already sent (both directions; Wireshark's tcp.analysis.retransmission)",
+            m.tcp_retransmits.clone(),
+        );
+        registry.register(
+            "gomodwatch_tcp_out_of_order",
+            "TCP segments that filled a hole soon after it opened (reordered, or resent promptly)",
+            m.tcp_out_of_order.clone(),
         );
         registry.register(
             "gomodwatch_response_bytes",
@@ -332,6 +372,12 @@ impl MetricsSink {
         if let Some(t) = ex.timing.ttfb_ms {
             m.ttfb.get_or_create(&pk).observe(t / 1000.0);
         }
+        if let Some(t) = ex.timing.rtt_ms {
+            m.rtt.get_or_create(&pk).observe(t / 1000.0);
+        }
+        if let Some(t) = ex.timing.server_ms {
+            m.server_time.get_or_create(&pk).observe(t / 1000.0);
+        }
         m.response_bytes.get_or_create(&pk).inc_by(ex.resp_bytes);
     }
 
@@ -443,6 +489,20 @@ impl Sink for MetricsSink {
         match ev {
             Event::Exchange(ex) => self.exchange(ex),
             Event::Connection(c) => {
+                if let Some(t) = c.tcp.as_deref() {
+                    if t.retransmits > 0 || t.out_of_order > 0 {
+                        let label = EndpointLabel {
+                            endpoint: self.endpoints.value(&c.server.to_string()),
+                        };
+                        let m = &self.metrics;
+                        m.tcp_retransmits
+                            .get_or_create(&label)
+                            .inc_by(u64::from(t.retransmits));
+                        m.tcp_out_of_order
+                            .get_or_create(&label)
+                            .inc_by(u64::from(t.out_of_order));
+                    }
+                }
                 if let Some(e) = c.error {
                     let error = serde_json::to_value(e)
                         .ok()
