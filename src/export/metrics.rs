@@ -40,7 +40,7 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProxyKind {
+pub(super) struct ProxyKind {
     proxy: String,
     kind: String,
 }
@@ -64,11 +64,6 @@ struct ConnErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EndpointLabel {
-    endpoint: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RcodeLabel {
     rcode: String,
 }
@@ -84,10 +79,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     ttfb: Family<ProxyKind, Histogram, Buckets>,
-    rtt: Family<ProxyKind, Histogram, Buckets>,
-    server_time: Family<ProxyKind, Histogram, Buckets>,
-    tcp_retransmits: Family<EndpointLabel, Counter>,
-    tcp_out_of_order: Family<EndpointLabel, Counter>,
+    timing: super::timing_metrics::TimingMetrics,
     response_bytes: Family<ProxyKind, Counter>,
     fallbacks: Family<FallbackLabels, Counter>,
     modules: Family<OutcomeLabel, Counter>,
@@ -101,7 +93,7 @@ pub struct Metrics {
 
 /// Makes the histograms of the time-to-first-byte family, with these buckets.
 #[derive(Clone)]
-struct Buckets(Arc<Vec<f64>>);
+pub(super) struct Buckets(Arc<Vec<f64>>);
 
 impl MetricConstructor<Histogram> for Buckets {
     fn new_metric(&self) -> Histogram {
@@ -127,20 +119,11 @@ impl Metrics {
         let buckets = Buckets(Arc::new(buckets));
         let ttfb: Family<ProxyKind, Histogram, Buckets> =
             Family::new_with_constructor(buckets.clone());
-        // The round trip and the server's time are parts of the time to first byte: the
-        // same buckets make the three comparable.
-        let rtt: Family<ProxyKind, Histogram, Buckets> =
-            Family::new_with_constructor(buckets.clone());
-        let server_time: Family<ProxyKind, Histogram, Buckets> =
-            Family::new_with_constructor(buckets);
         let m = Metrics {
             registry: Registry::default(),
             requests: Family::default(),
             ttfb,
-            rtt,
-            server_time,
-            tcp_retransmits: Family::default(),
-            tcp_out_of_order: Family::default(),
+            timing: super::timing_metrics::TimingMetrics::new(&buckets),
             response_bytes: Family::default(),
             fallbacks: Family::default(),
             modules: Family::default(),
@@ -161,26 +144,7 @@ impl Metrics {
             "Time from the first request byte to the first response byte",
             m.ttfb.clone(),
         );
-        registry.register(
-            "gomodwatch_rtt_seconds",
-            "Round trip of the connection each request ran on (handshake, or the MITM's connect)",
-            m.rtt.clone(),
-        );
-        registry.register(
-            "gomodwatch_server_seconds",
-            "The server's own time per request: time to first byte less the round trip's leg towards the server",
-            m.server_time.clone(),
-        );
-        registry.register(
-            "gomodwatch_tcp_retransmits",
-            "TCP segments that repeated data already sent (both directions; Wireshark's tcp.analysis.retransmission)",
-            m.tcp_retransmits.clone(),
-        );
-        registry.register(
-            "gomodwatch_tcp_out_of_order",
-            "TCP segments that filled a hole soon after it opened (reordered, or resent promptly)",
-            m.tcp_out_of_order.clone(),
-        );
+        m.timing.register(&mut registry);
         registry.register(
             "gomodwatch_response_bytes",
             "Response body bytes",
@@ -372,12 +336,7 @@ impl MetricsSink {
         if let Some(t) = ex.timing.ttfb_ms {
             m.ttfb.get_or_create(&pk).observe(t / 1000.0);
         }
-        if let Some(t) = ex.timing.rtt_ms {
-            m.rtt.get_or_create(&pk).observe(t / 1000.0);
-        }
-        if let Some(t) = ex.timing.server_ms {
-            m.server_time.get_or_create(&pk).observe(t / 1000.0);
-        }
+        m.timing.exchange(&pk, ex);
         m.response_bytes.get_or_create(&pk).inc_by(ex.resp_bytes);
     }
 
@@ -489,19 +448,9 @@ impl Sink for MetricsSink {
         match ev {
             Event::Exchange(ex) => self.exchange(ex),
             Event::Connection(c) => {
-                if let Some(t) = c.tcp.as_deref() {
-                    if t.retransmits > 0 || t.out_of_order > 0 {
-                        let label = EndpointLabel {
-                            endpoint: self.endpoints.value(&c.server.to_string()),
-                        };
-                        let m = &self.metrics;
-                        m.tcp_retransmits
-                            .get_or_create(&label)
-                            .inc_by(u64::from(t.retransmits));
-                        m.tcp_out_of_order
-                            .get_or_create(&label)
-                            .inc_by(u64::from(t.out_of_order));
-                    }
+                if c.tcp.as_deref().is_some_and(|t| t.retransmits + t.out_of_order > 0) {
+                    let endpoint = self.endpoints.value(&c.server.to_string());
+                    self.metrics.timing.connection(endpoint, c);
                 }
                 if let Some(e) = c.error {
                     let error = serde_json::to_value(e)

@@ -8,3 +8,4 @@ pub mod push;
 pub mod report;
 mod report_direct;
 pub mod rotate;
+mod timing_metrics;
