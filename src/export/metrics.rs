@@ -9,13 +9,14 @@
 //! statuses, outcomes and rcodes come from small vocabularies. Module paths are never
 //! labels.
 
+use super::metric_families::{Buckets, ProxyKind};
 use crate::present::{Event, Exchange, Outcome};
 use crate::session::sink::Ending;
 use crate::session::{Control, Session, Sink, ViewCache};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -39,11 +40,6 @@ struct RequestLabels {
     status: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(super) struct ProxyKind {
-    proxy: String,
-    kind: String,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FallbackLabels {
@@ -91,15 +87,6 @@ pub struct Metrics {
     folded: Counter,
 }
 
-/// Makes the histograms of the time-to-first-byte family, with these buckets.
-#[derive(Clone)]
-pub(super) struct Buckets(Arc<Vec<f64>>);
-
-impl MetricConstructor<Histogram> for Buckets {
-    fn new_metric(&self) -> Histogram {
-        Histogram::new(self.0.iter().copied())
-    }
-}
 
 /// Time-to-first-byte buckets around the SLO (seconds): from a sixteenth of it to 128
 /// times it, densest near it.
@@ -449,8 +436,12 @@ impl Sink for MetricsSink {
             Event::Exchange(ex) => self.exchange(ex),
             Event::Connection(c) => {
                 if c.tcp.as_deref().is_some_and(|t| t.retransmits + t.out_of_order > 0) {
-                    let endpoint = self.endpoints.value(&c.server.to_string());
-                    self.metrics.timing.connection(endpoint, c);
+                    if let Some(t) = c.tcp.as_deref() {
+                        let endpoint = self.endpoints.value(&c.server.to_string());
+                        self.metrics
+                            .timing
+                            .repairs(endpoint, t.retransmits, t.out_of_order);
+                    }
                 }
                 if let Some(e) = c.error {
                     let error = serde_json::to_value(e)

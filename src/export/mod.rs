@@ -2,6 +2,7 @@
 //! the report, HAR, and Prometheus metrics (served and pushed).
 
 pub mod har;
+mod metric_families;
 pub mod metrics;
 pub mod ndjson;
 pub mod push;

@@ -2,9 +2,8 @@
 //! request (histograms with the time-to-first-byte buckets, since both are parts of it) and
 //! TCP repairs per endpoint.
 
-use super::metrics::{Buckets, ProxyKind};
+use super::metric_families::{Buckets, ProxyKind};
 use crate::present::Exchange;
-use gomodwatch_wire::vocab::Connection;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -66,15 +65,15 @@ impl TimingMetrics {
         }
     }
 
-    /// A connection's repairs, counted under `endpoint` (a bounded label value).
-    pub(super) fn connection(&self, endpoint: String, c: &Connection) {
-        let Some(t) = c.tcp.as_deref() else { return };
+    /// A connection's repairs (its `tcp` counters), counted under `endpoint` (a bounded
+    /// label value).
+    pub(super) fn repairs(&self, endpoint: String, retransmits: u32, out_of_order: u32) {
         let label = EndpointLabel { endpoint };
         self.retransmits
             .get_or_create(&label)
-            .inc_by(u64::from(t.retransmits));
+            .inc_by(u64::from(retransmits));
         self.out_of_order
             .get_or_create(&label)
-            .inc_by(u64::from(t.out_of_order));
+            .inc_by(u64::from(out_of_order));
     }
 }

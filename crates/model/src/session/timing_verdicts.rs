@@ -92,7 +92,11 @@ impl Session {
         let Some(chain) = self.chain() else { return };
         let urls: Vec<&str> = chain.entries.iter().map(|e| e.url.as_str()).collect();
         for (i, a) in urls.iter().enumerate() {
-            let Some(e) = self.served_nothing(a) else {
+            // Only a cost worth telling: at least the SLO's worth of waiting in all.
+            let Some(e) = self
+                .served_nothing(a)
+                .filter(|e| e.failed_ms >= self.config.slo_ms)
+            else {
                 continue;
             };
             // The entry that served what A did not: a later one that served something.
