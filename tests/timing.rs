@@ -114,7 +114,10 @@ fn a_far_proxy_is_far_not_slow() {
     assert!(!conns.is_empty());
     for t in conns {
         let rtt = t["rtt_ms"].as_f64().unwrap();
-        assert!(within(rtt, want, 0.15), "rtt {rtt} vs the path's {want}: {t}");
+        assert!(
+            within(rtt, want, 0.15),
+            "rtt {rtt} vs the path's {want}: {t}"
+        );
         assert_eq!(t["rtt_from"], "handshake", "{t}");
     }
     r.verdicts_are(&[FAR]);
@@ -136,13 +139,14 @@ fn a_slow_server_next_door_is_slow_not_far() {
         let url = ex["url"].as_str().unwrap();
         let line = served
             .iter()
-            .find(|s| {
-                s["remote"] == ex["client"] && url.ends_with(s["uri"].as_str().unwrap())
-            })
+            .find(|s| s["remote"] == ex["client"] && url.ends_with(s["uri"].as_str().unwrap()))
             .unwrap_or_else(|| panic!("no server log line for {ex}"));
         let own = line["dur_us"].as_f64().unwrap() / 1000.0;
         let got = ex["timing"]["server_ms"].as_f64().unwrap();
-        assert!(within(got, own, 0.15), "server time {got} vs its log's {own}: {ex}");
+        assert!(
+            within(got, own, 0.15),
+            "server time {got} vs its log's {own}: {ex}"
+        );
         assert!(ex["timing"]["rtt_ms"].as_f64().unwrap() < 20.0, "{ex}");
     }
     r.verdicts_are(&[SLOW]);
@@ -158,12 +162,18 @@ fn a_lossy_path_counts_its_retransmissions_as_tshark_does() {
     ] {
         let (got, want) = (r.sum(ours), r.tshark(theirs));
         assert!(want > 0.0, "the recording lost nothing: re-record it");
-        assert!(within(got, want, 0.25), "{ours} {got} vs tshark's {theirs} {want}");
+        assert!(
+            within(got, want, 0.25),
+            "{ours} {got} vs tshark's {theirs} {want}"
+        );
     }
     let want = r.path_rtt_ms();
     for t in r.tcp() {
         let rtt = t["rtt_ms"].as_f64().unwrap();
-        assert!(within(rtt, want, 0.15), "rtt {rtt} vs the path's {want}: {t}");
+        assert!(
+            within(rtt, want, 0.15),
+            "rtt {rtt} vs the path's {want}: {t}"
+        );
     }
     r.verdicts_are(&[LOSSY]);
     let text = r.texts().into_iter().find(|t| t.contains(LOSSY)).unwrap();
@@ -223,5 +233,8 @@ fn a_proxy_that_served_nothing_is_told_with_its_cost_and_the_fix() {
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no cost in {text}"));
-    assert!(within(told, at_a, 0.15), "told {told} s, the go command waited {at_a} s");
+    assert!(
+        within(told, at_a, 0.15),
+        "told {told} s, the go command waited {at_a} s"
+    );
 }

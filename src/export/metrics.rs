@@ -40,7 +40,6 @@ struct RequestLabels {
     status: String,
 }
 
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FallbackLabels {
     from: String,
@@ -86,7 +85,6 @@ pub struct Metrics {
     gaps: Counter,
     folded: Counter,
 }
-
 
 /// Time-to-first-byte buckets around the SLO (seconds): from a sixteenth of it to 128
 /// times it, densest near it.
@@ -435,7 +433,10 @@ impl Sink for MetricsSink {
         match ev {
             Event::Exchange(ex) => self.exchange(ex),
             Event::Connection(c) => {
-                if c.tcp.as_deref().is_some_and(|t| t.retransmits + t.out_of_order > 0) {
+                if c.tcp
+                    .as_deref()
+                    .is_some_and(|t| t.retransmits + t.out_of_order > 0)
+                {
                     if let Some(t) = c.tcp.as_deref() {
                         let endpoint = self.endpoints.value(&c.server.to_string());
                         self.metrics

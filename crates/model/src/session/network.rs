@@ -199,10 +199,11 @@ impl Network {
             }
             None if c.connect_ms.is_some() && self.connected_count < MAX_CONNECTED => {
                 self.connected_count += 1;
-                self.connected
-                    .entry(c.server.port())
-                    .or_default()
-                    .push((c.ts, c.end, c.server.ip()));
+                self.connected.entry(c.server.port()).or_default().push((
+                    c.ts,
+                    c.end,
+                    c.server.ip(),
+                ));
             }
             _ => {}
         }

@@ -173,30 +173,28 @@ fn lossy(addr: &std::net::SocketAddr, l: &Loss) -> Option<Problem> {
         Some(n) => format!("{addr} ({n})"),
         None => addr.to_string(),
     };
-    Some(
-        Problem {
-            severity: Severity::Warning,
-            text: format!(
-                "the path to {endpoint} loses packets: {repairs} of {} data segments had to \
+    Some(Problem {
+        severity: Severity::Warning,
+        text: format!(
+            "the path to {endpoint} loses packets: {repairs} of {} data segments had to \
                  be repaired ({} retransmitted, {} bytes; {} arrived after a hole; {} \
                  duplicate ACKs) on {} connection{}, about {:.1} % lost, and waiting for the \
                  repairs cost {:.2} s; the traffic shows the loss, not where it happens: a \
                  congested or wireless link, a VPN, or a proxy on a better path would tell",
-                l.data_segments,
-                l.retransmits,
-                l.retransmit_bytes,
-                l.out_of_order,
-                l.dup_acks,
-                l.connections,
-                if l.connections == 1 { "" } else { "s" },
-                share * 100.0,
-                l.recovery_ms / 1000.0,
-            ),
-            subject: None,
-            proxy: None,
-            host: Some(addr.to_string()),
-            inferred: true,
-            ..Default::default()
-        },
-    )
+            l.data_segments,
+            l.retransmits,
+            l.retransmit_bytes,
+            l.out_of_order,
+            l.dup_acks,
+            l.connections,
+            if l.connections == 1 { "" } else { "s" },
+            share * 100.0,
+            l.recovery_ms / 1000.0,
+        ),
+        subject: None,
+        proxy: None,
+        host: Some(addr.to_string()),
+        inferred: true,
+        ..Default::default()
+    })
 }

@@ -315,9 +315,9 @@ impl Timing {
             },
             reused,
             rtt_ms: path.map(|p| p.rtt_ms),
-            server_ms: path
-                .zip(ex.first_byte_at)
-                .map(|(p, t)| ((t.ms_since(ex.ts) - p.server_leg_ms).max(0.0) * 1000.0).round() / 1000.0),
+            server_ms: path.zip(ex.first_byte_at).map(|(p, t)| {
+                ((t.ms_since(ex.ts) - p.server_leg_ms).max(0.0) * 1000.0).round() / 1000.0
+            }),
         }
     }
 }

@@ -432,7 +432,11 @@ mod timing {
     fn handshake(t: &mut Timing) {
         t.segment(Ts(0), Dir::Up, &seg(Dir::Up, 0, 0, 0, true));
         t.segment(Ts(100 * MS), Dir::Down, &seg(Dir::Down, 5000, 1, 0, true));
-        t.segment(Ts(100 * MS + MS / 2), Dir::Up, &seg(Dir::Up, 1, 5001, 0, false));
+        t.segment(
+            Ts(100 * MS + MS / 2),
+            Dir::Up,
+            &seg(Dir::Up, 1, 5001, 0, false),
+        );
     }
 
     #[test]
@@ -442,7 +446,11 @@ mod timing {
         // A 100-byte request at 101 ms, its answer's first byte at 301 ms: 200 ms of gap,
         // 100 of which are the way there and back.
         t.segment(Ts(101 * MS), Dir::Up, &seg(Dir::Up, 1, 5001, 100, false));
-        t.segment(Ts(301 * MS), Dir::Down, &seg(Dir::Down, 5001, 101, 1000, false));
+        t.segment(
+            Ts(301 * MS),
+            Dir::Down,
+            &seg(Dir::Down, 5001, 101, 1000, false),
+        );
         let s = t.stats().unwrap();
         assert_eq!(s.rtt_from, Some("handshake"));
         assert_eq!(s.rtt_ms, Some(100.5));
@@ -461,10 +469,26 @@ mod timing {
             s.timestamps = Some((val, ecr));
             s
         };
-        t.segment(Ts(0), Dir::Up, &stamp(seg(Dir::Up, 1, 5001, 100, false), 1000, 7));
-        t.segment(Ts(30 * MS), Dir::Down, &stamp(seg(Dir::Down, 5001, 101, 0, false), 9000, 1000));
-        t.segment(Ts(40 * MS), Dir::Down, &stamp(seg(Dir::Down, 5001, 101, 500, false), 9001, 1000));
-        t.segment(Ts(42 * MS), Dir::Up, &stamp(seg(Dir::Up, 101, 5501, 0, false), 1001, 9001));
+        t.segment(
+            Ts(0),
+            Dir::Up,
+            &stamp(seg(Dir::Up, 1, 5001, 100, false), 1000, 7),
+        );
+        t.segment(
+            Ts(30 * MS),
+            Dir::Down,
+            &stamp(seg(Dir::Down, 5001, 101, 0, false), 9000, 1000),
+        );
+        t.segment(
+            Ts(40 * MS),
+            Dir::Down,
+            &stamp(seg(Dir::Down, 5001, 101, 500, false), 9001, 1000),
+        );
+        t.segment(
+            Ts(42 * MS),
+            Dir::Up,
+            &stamp(seg(Dir::Up, 101, 5501, 0, false), 1001, 9001),
+        );
         let s = t.stats().unwrap();
         assert_eq!(s.rtt_from, Some("timestamps"));
         assert_eq!(s.server_leg_ms, Some(30.0));
@@ -477,10 +501,18 @@ mod timing {
         let mut t = Timing::default();
         handshake(&mut t);
         let down = |t: &mut Timing, ms: i64, seq: u32, len: usize| {
-            t.segment(Ts(ms * MS), Dir::Down, &seg(Dir::Down, 5001 + seq, 1, len, false));
+            t.segment(
+                Ts(ms * MS),
+                Dir::Down,
+                &seg(Dir::Down, 5001 + seq, 1, len, false),
+            );
         };
         let ack = |t: &mut Timing, ms: i64, upto: u32| {
-            t.segment(Ts(ms * MS), Dir::Up, &seg(Dir::Up, 1, 5001 + upto, 0, false));
+            t.segment(
+                Ts(ms * MS),
+                Dir::Up,
+                &seg(Dir::Up, 1, 5001 + upto, 0, false),
+            );
         };
         down(&mut t, 200, 0, 1000);
         down(&mut t, 201, 2000, 1000); // 1000..2000 lost before the capture: a hole
@@ -514,7 +546,11 @@ mod timing {
         let mut t = Timing::default();
         handshake(&mut t);
         let s0 = |t: &mut Timing, ms: i64, seq: u32| {
-            t.segment(Ts(ms * MS), Dir::Down, &seg(Dir::Down, 5001 + seq, 1, 1000, false));
+            t.segment(
+                Ts(ms * MS),
+                Dir::Down,
+                &seg(Dir::Down, 5001 + seq, 1, 1000, false),
+            );
         };
         s0(&mut t, 200, 0);
         s0(&mut t, 201, 2000);

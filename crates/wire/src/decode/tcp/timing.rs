@@ -162,10 +162,7 @@ impl Timing {
         }
         self.sides[me].last_ack = None;
         self.sides[me].dup_run = 0;
-        let end = seg
-            .seq
-            .wrapping_add(len)
-            .wrapping_add(u32::from(f.fin));
+        let end = seg.seq.wrapping_add(len).wrapping_add(u32::from(f.fin));
         let ooo_ns = self.legs[0]
             .ns
             .zip(self.legs[1].ns)
@@ -238,8 +235,7 @@ impl Timing {
         // The leg a sample of the other side's segment measures: the client's data is
         // answered by the server (leg 0), the server's by the client (leg 1).
         let leg = other;
-        if let (Some((_, tsecr)), Some((v, at))) = (seg.timestamps, self.sides[other].probe_tsval)
-        {
+        if let (Some((_, tsecr)), Some((v, at))) = (seg.timestamps, self.sides[other].probe_tsval) {
             if tsecr == v || after(tsecr, v) {
                 self.legs[leg].sample(ts.0 - at.0, "timestamps");
                 self.sides[other].probe_tsval = None;
