@@ -201,3 +201,33 @@ fn mitm_path(
         server_leg_ms: ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mitm_path;
+    use crate::vocab::event::{Tried, Upstream};
+
+    #[test]
+    fn the_mitm_times_the_upstream_leg_by_the_address_that_connected() {
+        let p = mitm_path(Some(12.5), None).unwrap();
+        assert_eq!((p.rtt_ms, p.server_leg_ms), (12.5, 12.5));
+        assert!(mitm_path(None, None).is_none());
+        // Happy Eyeballs: the phase holds the 300 ms wait; the IPv4 connect took 4 ms.
+        let tried = |address: &str, outcome, start_ms, ms| Tried {
+            address: address.parse().unwrap(),
+            outcome,
+            start_ms,
+            ms,
+            error: None,
+        };
+        let up = Upstream {
+            tried: vec![
+                tried("[2001:db8::1]:443", "abandoned", 0.0, 304.0),
+                tried("127.0.0.1:443", "connected", 300.0, 4.0),
+            ],
+            ..Default::default()
+        };
+        let p = mitm_path(Some(304.0), Some(&up)).unwrap();
+        assert_eq!(p.rtt_ms, 4.0);
+    }
+}
