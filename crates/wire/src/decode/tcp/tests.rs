@@ -576,3 +576,11 @@ mod timing {
         assert!(lone.stats().is_none());
     }
 }
+
+/// Every flow holds its timing counters: thousands of flows must stay within the memory
+/// bound of `tests/hostile.rs`.
+#[test]
+fn timing_counters_stay_small() {
+    let size = std::mem::size_of::<super::timing::Timing>();
+    assert!(size <= 280, "Timing is {size} bytes");
+}

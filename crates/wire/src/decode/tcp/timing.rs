@@ -37,64 +37,90 @@ struct Side {
     /// One past the highest sequence number sent (data or FIN).
     next: Option<u32>,
     /// First and last segment that carried new data, and how much new data (for the rate).
-    first_new: Option<Ts>,
-    last_new: Option<Ts>,
+    first_new: Option<At>,
+    last_new: Option<At>,
     new_bytes: u64,
     /// Segments that carried data (new or not).
-    data_segments: u64,
+    data_segments: u32,
     retransmits: u32,
     retransmit_bytes: u64,
     out_of_order: u32,
     /// Time the capture waited for a lost segment: from the first segment after a hole
     /// (or the last new data before a resend) to the segment that repaired it.
-    recovery_ns: i64,
+    recovery_us: u64,
     /// A hole in this side's data opened at this time and is not repaired yet.
-    hole_since: Option<Ts>,
+    hole_since: Option<At>,
     /// The last pure ACK this side sent (ack number, window), for duplicates.
     last_ack: Option<(u32, u16)>,
     /// Duplicates of `last_ack` in a row, and when the last one was seen.
     dup_run: u32,
-    dup_at: Option<Ts>,
+    dup_at: Option<At>,
     dup_acks: u32,
     zero_windows: u32,
     /// One segment being timed: (what the peer must acknowledge or echo, when it was seen).
-    probe_seq: Option<(u32, Ts)>,
-    probe_tsval: Option<(u32, Ts)>,
+    probe_seq: Option<(u32, At)>,
+    probe_tsval: Option<(u32, At)>,
 }
 
-/// The smallest samples of each leg and how they were taken.
-#[derive(Default, Clone, Copy)]
+/// The smallest sample of one leg (microseconds; `u32::MAX` while unmeasured) and how it
+/// was taken (its rank, see `Leg::rank`).
+#[derive(Clone, Copy)]
 struct Leg {
-    ns: Option<i64>,
-    from: Option<&'static str>,
+    us: u32,
+    rank: u8,
 }
+
+impl Default for Leg {
+    fn default() -> Self {
+        Leg {
+            us: u32::MAX,
+            rank: 0,
+        }
+    }
+}
+
+const WITNESSES: [&str; 4] = ["", "acks", "timestamps", "handshake"];
 
 impl Leg {
     /// How much a witness is trusted: the handshake (one exchange of flags, answered at
     /// once) over echoed timestamps (no doubt about which segment was answered) over ACKs.
-    fn rank(from: Option<&'static str>) -> u8 {
-        match from {
-            Some("handshake") => 3,
-            Some("timestamps") => 2,
-            Some(_) => 1,
-            None => 0,
-        }
+    fn rank(from: &str) -> u8 {
+        WITNESSES.iter().position(|w| *w == from).unwrap_or(0) as u8
+    }
+
+    fn ns(self) -> Option<i64> {
+        (self.rank > 0).then_some(i64::from(self.us) * 1000)
+    }
+
+    fn from(self) -> Option<&'static str> {
+        (self.rank > 0).then(|| WITNESSES[usize::from(self.rank)])
     }
 
     fn sample(&mut self, ns: i64, from: &'static str) {
         if ns < 0 {
             return;
         }
-        let (new, old) = (Leg::rank(Some(from)), Leg::rank(self.from));
-        if new > old {
-            *self = Leg {
-                ns: Some(ns),
-                from: Some(from),
-            };
-        } else if new == old {
+        let us = u32::try_from(ns / 1000).unwrap_or(u32::MAX - 1);
+        let new = Leg::rank(from);
+        if new > self.rank {
+            *self = Leg { us, rank: new };
+        } else if new == self.rank {
             // The smallest sample: a delayed or piggybacked answer only ever adds.
-            self.ns = Some(self.ns.map_or(ns, |m| m.min(ns)));
+            self.us = self.us.min(us);
         }
+    }
+}
+
+/// A time within one connection: microseconds after the connection's first segment (at
+/// least 1, so that `Option<At>` takes four bytes; a flow is kept at most 71 minutes of
+/// capture time apart, later times saturate). Thousands of flows each hold a dozen of
+/// these: they are kept small.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct At(std::num::NonZeroU32);
+
+impl At {
+    fn ns(self) -> i64 {
+        i64::from(self.0.get()) * 1000
     }
 }
 
@@ -105,15 +131,17 @@ pub(crate) struct Timing {
     /// Leg 0: capture → server → capture (timed by the client's segments); leg 1: capture →
     /// client → capture (timed by the server's).
     legs: [Leg; 2],
-    last_syn: Option<Ts>,
-    synack: Option<Ts>,
+    /// The connection's first segment: what `At` counts from.
+    base: Option<Ts>,
+    last_syn: Option<At>,
+    synack: Option<At>,
     /// The client sent data and the server has not answered it yet: when its last byte was
     /// seen.
-    asked_at: Option<Ts>,
+    asked_at: Option<At>,
     /// Turns (a request answered) and the server's time on them.
     turns: u32,
-    server_ns_sum: i64,
-    server_ns_max: i64,
+    server_us_sum: u64,
+    server_us_max: u32,
 }
 
 /// `a` is after `b` in sequence space.
@@ -124,6 +152,7 @@ fn after(a: u32, b: u32) -> bool {
 impl Timing {
     /// Takes one segment, sent by the `dir` side, seen at `ts`.
     pub(crate) fn segment(&mut self, ts: Ts, dir: Dir, seg: &TcpSegment<'_>) {
+        let ts = self.at(ts);
         let me = dir as usize;
         let f = seg.flags;
         if f.rst {
@@ -136,7 +165,7 @@ impl Timing {
                     if self.synack.is_none() {
                         self.synack = Some(ts);
                         if let Some(s) = self.last_syn {
-                            self.legs[0].sample(ts.0 - s.0, "handshake");
+                            self.legs[0].sample(ts.ns() - s.ns(), "handshake");
                         }
                     }
                 }
@@ -145,10 +174,10 @@ impl Timing {
             side.next.get_or_insert(seg.seq.wrapping_add(1));
             return;
         }
-        if dir == Dir::Up && self.synack.is_some() && self.legs[1].from != Some("handshake") {
+        if dir == Dir::Up && self.synack.is_some() && self.legs[1].from() != Some("handshake") {
             // The client's first segment after the SYN-ACK: the client's leg.
             if let (Some(sa), true) = (self.synack, f.ack) {
-                self.legs[1].sample(ts.0 - sa.0, "handshake");
+                self.legs[1].sample(ts.ns() - sa.ns(), "handshake");
             }
         }
         self.answers(ts, dir, seg);
@@ -164,8 +193,8 @@ impl Timing {
         self.sides[me].dup_run = 0;
         let end = seg.seq.wrapping_add(len).wrapping_add(u32::from(f.fin));
         let ooo_ns = self.legs[0]
-            .ns
-            .zip(self.legs[1].ns)
+            .ns()
+            .zip(self.legs[1].ns())
             .map_or(OOO_DEFAULT_NS, |(a, b)| a + b);
         // The receiver asked for exactly this segment again (two duplicate ACKs or more):
         // a fast retransmission, whatever its timing.
@@ -173,16 +202,17 @@ impl Timing {
             let o = &self.sides[1 - me];
             o.dup_run >= 2
                 && o.last_ack.is_some_and(|(a, _)| a == seg.seq)
-                && o.dup_at.is_some_and(|d| ts.0 - d.0 < FAST_RETRANSMIT_NS)
+                && o.dup_at
+                    .is_some_and(|d| ts.ns() - d.ns() < FAST_RETRANSMIT_NS)
         };
         let side = &mut self.sides[me];
         let prev = side.last_new;
-        side.data_segments += u64::from(len > 0);
+        side.data_segments += u32::from(len > 0);
         match side.next {
             Some(next) if !after(seg.seq, next) && seg.seq != next => {
                 // Below what this side already sent: resent, or overtaken on the way.
                 let overlap = next.wrapping_sub(seg.seq).min(len);
-                let soon = prev.is_some_and(|p| ts.0 - p.0 < ooo_ns);
+                let soon = prev.is_some_and(|p| ts.ns() - p.ns() < ooo_ns);
                 if !asked_again && soon && end != next {
                     side.out_of_order += 1;
                 } else if len > 0 {
@@ -194,7 +224,7 @@ impl Timing {
                 let since = side.hole_since.take().or(side.last_new);
                 if len > 0 {
                     if let Some(s) = since {
-                        side.recovery_ns += (ts.0 - s.0).max(0);
+                        side.recovery_us += ((ts.ns() - s.ns()).max(0) / 1000) as u64;
                     }
                 }
                 if after(end, next) {
@@ -230,26 +260,26 @@ impl Timing {
     }
 
     /// What this segment acknowledges or echoes of the other side's timed segment.
-    fn answers(&mut self, ts: Ts, dir: Dir, seg: &TcpSegment<'_>) {
+    fn answers(&mut self, ts: At, dir: Dir, seg: &TcpSegment<'_>) {
         let other = 1 - dir as usize;
         // The leg a sample of the other side's segment measures: the client's data is
         // answered by the server (leg 0), the server's by the client (leg 1).
         let leg = other;
         if let (Some((_, tsecr)), Some((v, at))) = (seg.timestamps, self.sides[other].probe_tsval) {
             if tsecr == v || after(tsecr, v) {
-                self.legs[leg].sample(ts.0 - at.0, "timestamps");
+                self.legs[leg].sample(ts.ns() - at.ns(), "timestamps");
                 self.sides[other].probe_tsval = None;
             }
         }
         if let (true, Some((end, at))) = (seg.flags.ack, self.sides[other].probe_seq) {
             if seg.ack == end || after(seg.ack, end) {
-                self.legs[leg].sample(ts.0 - at.0, "acks");
+                self.legs[leg].sample(ts.ns() - at.ns(), "acks");
                 self.sides[other].probe_seq = None;
             }
         }
     }
 
-    fn pure_ack(&mut self, ts: Ts, dir: Dir, seg: &TcpSegment<'_>) {
+    fn pure_ack(&mut self, ts: At, dir: Dir, seg: &TcpSegment<'_>) {
         if !seg.flags.ack {
             return;
         }
@@ -271,25 +301,34 @@ impl Timing {
     /// A request's bytes and the answer to them: the server's time is the gap between the
     /// request's last byte and the response's first, less the server's leg of the round
     /// trip (what the bytes spent on the way).
-    fn turn(&mut self, ts: Ts, dir: Dir) {
+    fn turn(&mut self, ts: At, dir: Dir) {
         match dir {
             Dir::Up => self.asked_at = Some(ts),
             Dir::Down => {
                 if let Some(asked) = self.asked_at.take() {
-                    let leg = self.legs[0].ns.unwrap_or(0);
-                    let ns = (ts.0 - asked.0 - leg).max(0);
+                    let leg = self.legs[0].ns().unwrap_or(0);
+                    let us = u32::try_from((ts.ns() - asked.ns() - leg).max(0) / 1000)
+                        .unwrap_or(u32::MAX);
                     self.turns += 1;
-                    self.server_ns_sum += ns;
-                    self.server_ns_max = self.server_ns_max.max(ns);
+                    self.server_us_sum += u64::from(us);
+                    self.server_us_max = self.server_us_max.max(us);
                 }
             }
         }
     }
 
+    /// `ts` as a time within this connection.
+    fn at(&mut self, ts: Ts) -> At {
+        let base = *self.base.get_or_insert(ts);
+        let us = ts.0.saturating_sub(base.0) / 1000 + 1;
+        let us = u32::try_from(us.max(1)).unwrap_or(u32::MAX);
+        At(std::num::NonZeroU32::new(us).expect("at least 1"))
+    }
+
     /// The round trip so far, for the exchanges answered now.
     pub(crate) fn path(&self) -> Option<PathRtt> {
         let [server, client] = self.legs;
-        let (s, c) = server.ns.zip(client.ns)?;
+        let (s, c) = server.ns().zip(client.ns())?;
         Some(PathRtt {
             rtt_ms: (s + c) as f64 / 1e6,
             server_leg_ms: s as f64 / 1e6,
@@ -302,40 +341,40 @@ impl Timing {
         let ms = |ns: i64| ns as f64 / 1e6;
         let [up, down] = &self.sides;
         let [server_leg, client_leg] = self.legs;
-        if server_leg.ns.is_none() && client_leg.ns.is_none() && down.next.is_none() {
+        if server_leg.rank == 0 && client_leg.rank == 0 && down.next.is_none() {
             return None;
         }
-        let rtt = server_leg.ns.zip(client_leg.ns).map(|(a, b)| ms(a + b));
-        let from = match (server_leg.from, client_leg.from) {
+        let rtt = server_leg.ns().zip(client_leg.ns()).map(|(a, b)| ms(a + b));
+        let from = match (server_leg.from(), client_leg.from()) {
             (Some(a), Some(b)) if a == b => Some(a),
             (Some("handshake"), Some(b)) | (Some(b), Some("handshake")) => Some(b),
             (Some(_), Some(_)) => Some("acks"),
             _ => None,
         };
         let rate = match (down.first_new, down.last_new) {
-            (Some(a), Some(b)) if b.0 > a.0 && down.new_bytes > 0 => {
-                Some(down.new_bytes as f64 * 8.0 / ((b.0 - a.0) as f64 / 1e9))
+            (Some(a), Some(b)) if b.ns() > a.ns() && down.new_bytes > 0 => {
+                Some(down.new_bytes as f64 * 8.0 / ((b.ns() - a.ns()) as f64 / 1e9))
             }
             _ => None,
         };
         Some(TcpStats {
             rtt_ms: rtt,
             rtt_from: from,
-            server_leg_ms: server_leg.ns.map(ms),
-            client_leg_ms: client_leg.ns.map(ms),
+            server_leg_ms: server_leg.ns().map(ms),
+            client_leg_ms: client_leg.ns().map(ms),
             turns: self.turns,
             server_ms: (self.turns > 0)
-                .then(|| round_us(ms(self.server_ns_sum) / f64::from(self.turns))),
-            server_max_ms: (self.turns > 0).then(|| ms(self.server_ns_max)),
+                .then(|| round_us(self.server_us_sum as f64 / 1e3 / f64::from(self.turns))),
+            server_max_ms: (self.turns > 0).then(|| f64::from(self.server_us_max) / 1e3),
             down_bps: rate,
-            data_segments: up.data_segments + down.data_segments,
+            data_segments: u64::from(up.data_segments) + u64::from(down.data_segments),
             retransmits: up.retransmits + down.retransmits,
             retransmit_bytes: up.retransmit_bytes + down.retransmit_bytes,
             retransmits_up: up.retransmits,
             out_of_order: up.out_of_order + down.out_of_order,
             dup_acks: up.dup_acks + down.dup_acks,
             zero_windows: up.zero_windows + down.zero_windows,
-            recovery_ms: ms(up.recovery_ns + down.recovery_ns),
+            recovery_ms: (up.recovery_us + down.recovery_us) as f64 / 1e3,
         })
     }
 }
@@ -346,7 +385,7 @@ fn round_us(ms: f64) -> f64 {
 }
 
 impl Side {
-    fn new_data(&mut self, ts: Ts, bytes: u64) {
+    fn new_data(&mut self, ts: At, bytes: u64) {
         if bytes == 0 {
             return;
         }
