@@ -25,6 +25,7 @@ NS_LO=gmwrec-lo   # loopback-only scenarios: client and proxies share this names
 NS_S=gmwrec       # server side of the veth scenarios (goproxyd, dnsmasq)
 NS_C=gmwrec-c     # client side of the veth scenarios (the go command, the capture)
 NS_P=gmwrec-p     # the "corporate proxy" host between gmwrec-c and gmwrec (squid scenarios)
+# timing scenarios: gmwrec-c <-> gmwrec through tools/delayline.py (tun0 in each, 10.77.0.1/.2)
 ALL_NS="$NS_LO $NS_S $NS_C $NS_P"
 MODS=(github.com/ghodss/yaml@v1.0.0 github.com/BurntSushi/toml@v1.2.0)
 
@@ -43,6 +44,7 @@ SCENARIOS=(
   tls-untrusted-go127 tls-untrusted-go119 tls12-untrusted-go127 hang-pipe-go127
   direct-go127 direct-go119 goprivate-go127 goprivate-go119 gonoproxy-overmatch-go127
   git-401-go127 git-netrc-go127 goinsecure-go127 goimport-mismatch-go127 git-404-go127
+  far-proxy-go127 slow-think-go127 lossy-path-go127 dead-ipv6-go127 fallback-cost-go127
 )
 # derived by tools/convert_link.py (re-made whenever their source is recorded, or asked for by name)
 CONVERTED=(fallback-404-go119-null fallback-404-go119-loop fallback-404-go119-raw
@@ -1110,6 +1112,101 @@ sc_goinsecure() {
   finish
 }
 
+# ---------------------------------------------------------------- timing scenarios (issue 25)
+# Client gmwrec-c and server gmwrec joined by tools/delayline.py (a userspace path: tun0 in each
+# namespace, one-way delay per direction, random loss, optionally no IPv6), captured on the client's
+# tun0 (LINKTYPE_RAW, as on a VPN interface). dnsmasq in gmwrec names goproxy.test, so the capture
+# holds the DNS answers that tie the addresses to the name.
+delay_net() {  # delay_net V6(v4|v6) DELAYLINE-ARGS...
+  local v6=$1; shift
+  if [ "$v6" = v6 ]; then ns_create $NS_C; ns_create $NS_S; else ns_create $NS_C noipv6; ns_create $NS_S noipv6; fi
+  : > "$SC/delayline.out"
+  spawn "$PY" "$TOOLS/delayline.py" $NS_C $NS_S "$@" > "$SC/delayline.out" 2>&1
+  wait_until 10 grep -q ready "$SC/delayline.out" || die "delayline.py did not start: $(cat "$SC/delayline.out")"
+  ip -n $NS_C addr add 10.77.0.1/24 dev tun0; ip -n $NS_C link set tun0 up
+  ip -n $NS_S addr add 10.77.0.2/24 dev tun0; ip -n $NS_S link set tun0 up
+  local answers='{"goproxy.test A": "10.77.0.2", "goproxy.test AAAA": "NOERROR, no data"}'
+  local dns=(--address=/goproxy.test/10.77.0.2 --local=/goproxy.test/)
+  if [ "$v6" = v6 ]; then
+    ip -n $NS_C addr add 2001:db8:77::1/64 dev tun0 nodad
+    ip -n $NS_S addr add 2001:db8:77::2/64 dev tun0 nodad
+    answers='{"goproxy.test A": "10.77.0.2", "goproxy.test AAAA": "2001:db8:77::2"}'
+    dns=(--address=/goproxy.test/10.77.0.2 --address=/goproxy.test/2001:db8:77::2 --local=/goproxy.test/)
+  fi
+  NS_GO=$NS_C
+  start_dnsmasq $NS_S 10.77.0.2 "$answers" "the client's resolver" "${dns[@]}"
+  client_resolver 10.77.0.2
+  metaj delayline "$(jobj tool="tools/delayline.py (a copy of ../shared/tools/delayline.py)" command="delayline.py $NS_C $NS_S $*" netns_a=$NS_C netns_b=$NS_S)"
+  meta topology "netns $NS_C (the go command and the capture; tun0 10.77.0.1/24${v6/v4/}) <-> tools/delayline.py ($*) <-> netns $NS_S (tun0 10.77.0.2/24: goproxyd, dnsmasq on 10.77.0.2:53). Captured on tun0 in $NS_C (LINKTYPE_RAW): the client's side of the path, so SYN -> SYN-ACK is the whole round trip."
+}
+TIMING_MODS=(github.com/pkg/errors@v0.9.1 github.com/google/uuid@v1.3.0)
+timing_capture() { start_tcpdump $NS_C "$NAME.pcap" tun0 "tcp port 3000 or tcp port 3001 or udp port 53"; }
+timing_finish() {  # finish, then what tshark's TCP analysis says of the capture (ground truth for the tests)
+  finish
+  local f k counts=()
+  for k in retransmission fast_retransmission out_of_order duplicate_ack zero_window; do
+    counts+=("$k:j=$(tshark -r "$OUT/$NAME.pcap" -Y "tcp.analysis.$k" 2>/dev/null | wc -l)")
+  done
+  "$PY" - "$OUT/$NAME.json" "$(jobj version="$(tshark --version 2>/dev/null | sed -n '1s/^TShark (Wireshark) \([^ ]*\).*/\1/p')" \
+    filter="tshark -r $NAME.pcap -Y tcp.analysis.KEY | wc -l" "${counts[@]}")" <<'PYEOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["tshark_tcp_analysis"] = json.loads(sys.argv[2])
+json.dump(d, open(p, "w"), indent=2)
+open(p, "a").write("\n")
+PYEOF
+}
+
+sc_far_proxy() {
+  begin far-proxy-go127 "A proxy 100 ms away that answers at once: delayline.py adds 50 ms each way (round trip 100 ms), goproxyd has no delay. Every connection's SYN -> SYN-ACK is ~100 ms and every time to first byte ~100 ms: distance, not the server."
+  delay_net v4 --delay-ab 50 --delay-ba 50
+  start_proxy $NS_S http://goproxy.test:3000 10.77.0.2:3000 -root "$TREE"
+  setup_go "$GO127" http://goproxy.test:3000 off
+  timing_capture
+  run_go mod download -x "${TIMING_MODS[@]}"
+  timing_finish
+}
+sc_slow_think() {
+  begin slow-think-go127 "A proxy next door (1 ms each way through delayline.py) that takes 200 ms to think before every response (goproxyd -delay 200ms): round trips ~2 ms, time to first byte ~200 ms: the server, not distance."
+  delay_net v4 --delay-ab 1 --delay-ba 1
+  start_proxy $NS_S http://goproxy.test:3000 10.77.0.2:3000 -root "$TREE" -delay 200ms
+  setup_go "$GO127" http://goproxy.test:3000 off
+  timing_capture
+  run_go mod download -x "${TIMING_MODS[@]}"
+  timing_finish
+}
+sc_lossy_path() {
+  begin lossy-path-go127 "A path 20 ms each way that loses 3 % of the packets in each direction (delayline.py --loss-ab 0.03 --loss-ba 0.03, fixed seed): the capture on the client side shows the client's retransmissions and the gaps the server's retransmissions fill; the go command still succeeds."
+  delay_net v4 --delay-ab 20 --delay-ba 20 --loss-ab 0.03 --loss-ba 0.03 --seed 7
+  start_proxy $NS_S http://goproxy.test:3000 10.77.0.2:3000 -root "$TREE"
+  setup_go "$GO127" http://goproxy.test:3000 off
+  timing_capture
+  run_go mod download -x "${TIMING_MODS[@]}" github.com/google/go-cmp@v0.5.9 github.com/dustin/go-humanize@v1.0.0 \
+    github.com/BurntSushi/toml@v1.2.0 gopkg.in/yaml.v2@v2.4.0 github.com/davecgh/go-spew@v1.1.1
+  timing_finish
+}
+sc_dead_ipv6() {
+  begin dead-ipv6-go127 "goproxy.test has an AAAA (2001:db8:77::2) and an A (10.77.0.2) record, and the client has an IPv6 address, but the path carries no IPv6 (delayline.py --drop-v6; 5 ms each way): every new connection first sends SYNs to [2001:db8:77::2]:3000 that are never answered, and the go command's Happy Eyeballs dialer falls back to IPv4 after 300 ms. A cost per connection, not a failure: the go command succeeds."
+  delay_net v6 --delay-ab 5 --delay-ba 5 --drop-v6
+  start_proxy $NS_S http://goproxy.test:3000 "[::]:3000" -root "$TREE"
+  setup_go "$GO127" http://goproxy.test:3000 off
+  timing_capture
+  run_go mod download -x "${TIMING_MODS[@]}" github.com/google/go-cmp@v0.5.9 github.com/dustin/go-humanize@v1.0.0 \
+    github.com/BurntSushi/toml@v1.2.0 gopkg.in/yaml.v2@v2.4.0 github.com/davecgh/go-spew@v1.1.1
+  timing_finish
+}
+sc_fallback_cost() {
+  begin fallback-cost-go127 "GOPROXY=http://goproxy.test:3000,http://goproxy.test:3001 (5 ms each way): A (3000) answers 404 to everything after 250 ms (goproxyd -mode 404 -delay 250ms), B (3001) serves everything at once. A served nothing in this run, and every lookup paid A's 250 ms + a round trip before B: putting B first (or dropping A) removes that."
+  delay_net v4 --delay-ab 5 --delay-ba 5
+  start_proxy $NS_S http://goproxy.test:3000 10.77.0.2:3000 -root "$TREE" -mode 404 -delay 250ms
+  start_proxy $NS_S http://goproxy.test:3001 10.77.0.2:3001 -root "$TREE"
+  setup_go "$GO127" http://goproxy.test:3000,http://goproxy.test:3001 off
+  timing_capture
+  run_go mod download -x "${TIMING_MODS[@]}"
+  timing_finish
+}
+
 convert_one() {  # convert_one NAME (e.g. fallback-404-go119-null)
   local name=$1 kind=${1##*-} srcname=${1%-*}
   [ -s "$OUT/$srcname.pcap" ] || die "$name needs $srcname.pcap: record $srcname first"
@@ -1148,10 +1245,12 @@ EOF
 
 # The direct-mode fixtures live in direct/ (VCS_OUT): the replay tests read every top-level
 # plain-HTTP capture as GOPROXY-only traffic, and these also carry go-get lookups and git requests.
+TIMING_NAMES=" far-proxy-go127 slow-think-go127 lossy-path-go127 dead-ipv6-go127 fallback-cost-go127 "
 VCS_NAMES=" direct-go127 direct-go119 goprivate-go127 goprivate-go119 gonoproxy-overmatch-go127 git-401-go127 git-netrc-go127 goinsecure-go127 goimport-mismatch-go127 git-404-go127 "
 record() {
   local out0=$OUT
   case "$VCS_NAMES" in *" $1 "*) OUT=$OUT/direct; mkdir -p "$OUT" ;; esac
+  case "$TIMING_NAMES" in *" $1 "*) OUT=$OUT/timing; mkdir -p "$OUT" ;; esac
   record_one "$1"
   OUT=$out0
 }
@@ -1209,6 +1308,11 @@ record_one() {
       "https://git.test/mismatch?go-get=1 answers 200 with <meta name=\"go-import\" content=\"git.test/elsewhere git https://git.test/errors.git\">, whose root is not a prefix of the import path: the go command ignores the tag, runs no git and fails (exit 1)." ;;
     git-404-go127) sc_git_fail "$1" git.test/gone@v1.0.0 'not found' \
       "https://git.test/gone?go-get=1 names https://git.test/gone.git, a repository the host does not have: git's GET /gone.git/info/refs?service=git-upload-pack gets 404 from git http-backend and the go command fails (exit 1) with git's 'repository ... not found'." ;;
+    far-proxy-go127) sc_far_proxy ;;
+    slow-think-go127) sc_slow_think ;;
+    lossy-path-go127) sc_lossy_path ;;
+    dead-ipv6-go127) sc_dead_ipv6 ;;
+    fallback-cost-go127) sc_fallback_cost ;;
     *-null|*-loop|*-raw|*-ipv4) convert_one "$1" ;;
     *) die "unknown scenario $1 (known: ${SCENARIOS[*]} ${CONVERTED[*]})" ;;
   esac

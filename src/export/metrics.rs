@@ -9,6 +9,7 @@
 //! statuses, outcomes and rcodes come from small vocabularies. Module paths are never
 //! labels.
 
+use super::metric_families::{Buckets, ProxyKind};
 use super::metrics_budget::BudgetGauges;
 use crate::present::{Event, Exchange, Outcome};
 use crate::session::sink::Ending;
@@ -16,7 +17,7 @@ use crate::session::{Control, Session, Sink, ViewCache};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -38,12 +39,6 @@ struct RequestLabels {
     proxy: String,
     kind: String,
     status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProxyKind {
-    proxy: String,
-    kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -80,6 +75,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     ttfb: Family<ProxyKind, Histogram, Buckets>,
+    timing: super::timing_metrics::TimingMetrics,
     response_bytes: Family<ProxyKind, Counter>,
     fallbacks: Family<FallbackLabels, Counter>,
     modules: Family<OutcomeLabel, Counter>,
@@ -90,16 +86,6 @@ pub struct Metrics {
     gaps: Counter,
     folded: Counter,
     budget: BudgetGauges,
-}
-
-/// Makes the histograms of the time-to-first-byte family, with these buckets.
-#[derive(Clone)]
-struct Buckets(Arc<Vec<f64>>);
-
-impl MetricConstructor<Histogram> for Buckets {
-    fn new_metric(&self) -> Histogram {
-        Histogram::new(self.0.iter().copied())
-    }
 }
 
 /// Time-to-first-byte buckets around the SLO (seconds): from a sixteenth of it to 128
@@ -117,12 +103,14 @@ impl Metrics {
     pub fn new(slo_ms: f64) -> Arc<Metrics> {
         let mut registry = Registry::default();
         let buckets = ttfb_buckets(slo_ms);
+        let buckets = Buckets(Arc::new(buckets));
         let ttfb: Family<ProxyKind, Histogram, Buckets> =
-            Family::new_with_constructor(Buckets(Arc::new(buckets)));
+            Family::new_with_constructor(buckets.clone());
         let m = Metrics {
             registry: Registry::default(),
             requests: Family::default(),
             ttfb,
+            timing: super::timing_metrics::TimingMetrics::new(&buckets),
             response_bytes: Family::default(),
             fallbacks: Family::default(),
             modules: Family::default(),
@@ -144,6 +132,7 @@ impl Metrics {
             "Time from the first request byte to the first response byte",
             m.ttfb.clone(),
         );
+        m.timing.register(&mut registry);
         registry.register(
             "gomodwatch_response_bytes",
             "Response body bytes",
@@ -336,6 +325,7 @@ impl MetricsSink {
         if let Some(t) = ex.timing.ttfb_ms {
             m.ttfb.get_or_create(&pk).observe(t / 1000.0);
         }
+        m.timing.exchange(&pk, ex);
         m.response_bytes.get_or_create(&pk).inc_by(ex.resp_bytes);
     }
 
@@ -451,6 +441,17 @@ impl Sink for MetricsSink {
         match ev {
             Event::Exchange(ex) => self.exchange(ex),
             Event::Connection(c) => {
+                if c.tcp
+                    .as_deref()
+                    .is_some_and(|t| t.retransmits + t.out_of_order > 0)
+                {
+                    if let Some(t) = c.tcp.as_deref() {
+                        let endpoint = self.endpoints.value(&c.server.to_string());
+                        self.metrics
+                            .timing
+                            .repairs(endpoint, t.retransmits, t.out_of_order);
+                    }
+                }
                 if let Some(e) = c.error {
                     let error = serde_json::to_value(e)
                         .ok()

@@ -2,6 +2,7 @@
 //! the report, HAR, and Prometheus metrics (served and pushed).
 
 pub mod har;
+mod metric_families;
 pub mod metrics;
 mod metrics_budget;
 pub mod ndjson;
@@ -10,3 +11,4 @@ pub mod report;
 mod report_direct;
 mod report_modules;
 pub mod rotate;
+mod timing_metrics;

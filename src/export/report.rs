@@ -257,14 +257,14 @@ fn proxies(o: &mut String, s: &Summary) {
         .max(5);
     let _ = writeln!(
         o,
-        "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}",
-        "PROXY", "REQS", "STATUS", "ERRS", "P50", "P95", "MAX", "BYTES"
+        "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}",
+        "PROXY", "REQS", "STATUS", "ERRS", "P50", "P95", "MAX", "BYTES", "RTT P50", "SRV P50"
     );
     for p in &s.proxies {
         let status: Vec<String> = p.status.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         let _ = writeln!(
             o,
-            "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}",
+            "  {:<width$}  {:>5}  {:<22}  {:>4}  {:>8}  {:>8}  {:>8}  {:>10}  {:>8}  {:>8}",
             p.proxy,
             p.requests,
             status.join(" "),
@@ -272,7 +272,9 @@ fn proxies(o: &mut String, s: &Summary) {
             ms(p.p50_ms),
             ms(p.p95_ms),
             ms(p.max_ms),
-            human_bytes(p.bytes)
+            human_bytes(p.bytes),
+            ms(p.rtt_p50_ms),
+            ms(p.server_p50_ms)
         );
     }
 }

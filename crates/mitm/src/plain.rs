@@ -171,11 +171,7 @@ async fn open(p: &Proxy, peer: SocketAddr, host: &str, port: u16) -> Result<Serv
             host: host.to_string(),
             scheme: "http",
             tls: None,
-            setup: Setup {
-                dns_ms: tcp.timing.dns_ms,
-                connect_ms: tcp.timing.connect_ms,
-                tls_ms: None,
-            },
+            setup: Setup::phases(tcp.timing.dns_ms, tcp.timing.connect_ms, None),
             upstream: tcp.timing.detour,
         },
         false,

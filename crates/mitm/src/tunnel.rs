@@ -152,11 +152,7 @@ pub(crate) async fn intercept(
                 handshake_ms: Some(up.tls_ms),
                 ..Default::default()
             })),
-            setup: Setup {
-                dns_ms: timing.dns_ms,
-                connect_ms: timing.connect_ms,
-                tls_ms: Some(up.tls_ms),
-            },
+            setup: Setup::phases(timing.dns_ms, timing.connect_ms, Some(up.tls_ms)),
             upstream: timing.detour,
         },
         h2,

@@ -71,6 +71,15 @@ pub(crate) fn draw(f: &mut Frame, area: Rect, app: &mut App, data: &Data, sessio
             style::ms(p.max_ms),
             format::bytes(p.bytes, Width::Wide)
         )));
+        // What the time to first byte is made of, when measured: distance and the server.
+        if p.rtt_p50_ms.is_some() || p.server_p50_ms.is_some() {
+            // Medians, to fit beside the rest (the report and NDJSON have the p95s).
+            spans.push(Span::raw(format!(
+                " · rtt {} server {}",
+                style::ms(p.rtt_p50_ms),
+                style::ms(p.server_p50_ms),
+            )));
+        }
         f.render_widget(
             Paragraph::new(Line::from(spans)),
             Rect {

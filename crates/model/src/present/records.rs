@@ -151,6 +151,16 @@ pub struct ProxySummary {
     pub max_ms: Option<f64>,
     /// Response body bytes.
     pub bytes: u64,
+    /// Extension: round trip to it (its connections' handshake or MITM connect), median
+    /// and 95th percentile over its requests.
+    pub rtt_p50_ms: Option<f64>,
+    /// See `rtt_p50_ms`.
+    pub rtt_p95_ms: Option<f64>,
+    /// Extension: the server's own time per request (time to first byte less the round
+    /// trip's leg towards the server), median and 95th percentile.
+    pub server_p50_ms: Option<f64>,
+    /// See `server_p50_ms`.
+    pub server_p95_ms: Option<f64>,
 }
 
 /// The last NDJSON line.

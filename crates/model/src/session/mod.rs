@@ -23,10 +23,12 @@ pub(crate) mod module_views;
 pub(crate) mod modules;
 pub(crate) mod network;
 mod network_problems;
+pub(crate) mod path_timing;
 mod problems;
 pub(crate) mod proxies;
 pub mod sink;
 pub(crate) mod sumdb_reach;
+mod timing_verdicts;
 pub(crate) mod tls_servers;
 pub(crate) mod view_cache;
 

@@ -11,6 +11,7 @@ use super::log::ExchangeLog;
 use super::module_views;
 use super::modules::Modules;
 use super::network::Network;
+use super::path_timing::PathTiming;
 use super::proxies::Proxies;
 use super::tls_servers::TlsServers;
 use crate::gomod::chain;
@@ -44,6 +45,8 @@ pub struct Session {
     pub network: Network,
     /// The go command's requests as intervals, for the time budget.
     pub budget: Budget,
+    /// Loss per server and what each GOPROXY entry served: timing verdicts.
+    pub path_timing: PathTiming,
     /// Exchanges seen.
     pub exchanges: u64,
     /// The first event's time.
@@ -82,6 +85,7 @@ impl Session {
                 self.connections.apply(c);
                 self.tls.apply(c);
                 self.network.connection(c);
+                self.path_timing.connection(c);
             }
             Event::Exchange(ex) => {
                 self.exchanges += 1;
@@ -94,6 +98,7 @@ impl Session {
                 self.checksum_db.apply(ex);
                 self.network.exchange(ex);
                 self.budget.apply(ex);
+                self.path_timing.exchange(ex);
                 let (config, proxies) = (&self.config, &self.proxies);
                 let proxy_at =
                     |s: &SocketAddr| (proxy_at(config, proxies, s), config.may_be_goproxy_entry(s));

@@ -46,6 +46,15 @@ const MAX_CONNECTED: usize = 8_192;
 /// little later.
 const FALLBACK_NS: std::ops::RangeInclusive<i64> = 250_000_000..=450_000_000;
 
+/// What followed a silent endpoint's attempts (see [`Network::fallbacks`]).
+#[derive(Debug, Default)]
+pub(crate) struct Fallbacks {
+    pub(crate) fell_back: usize,
+    pub(crate) abandoned: usize,
+    pub(crate) waited_ms: f64,
+    pub(crate) to: Option<std::net::IpAddr>,
+}
+
 /// One way the MITM failed for one host.
 #[derive(Debug, Clone)]
 pub(crate) struct MitmFailure {
@@ -111,8 +120,8 @@ pub struct Network {
     /// Connections of which only the client's packets are in the capture, by server:
     /// (connections, the name the traffic resolved).
     pub(crate) one_way: BTreeMap<SocketAddr, (u64, Option<String>)>,
-    /// Successful connections by server port: (start, server address).
-    connected: BTreeMap<u16, Vec<(Ts, std::net::IpAddr)>>,
+    /// Successful connections by server port: (start, end, server address).
+    connected: BTreeMap<u16, Vec<(Ts, Ts, std::net::IpAddr)>>,
     connected_count: usize,
 }
 
@@ -198,10 +207,11 @@ impl Network {
             }
             None if c.connect_ms.is_some() && self.connected_count < MAX_CONNECTED => {
                 self.connected_count += 1;
-                self.connected
-                    .entry(c.server.port())
-                    .or_default()
-                    .push((c.ts, c.server.ip()));
+                self.connected.entry(c.server.port()).or_default().push((
+                    c.ts,
+                    c.end,
+                    c.server.ip(),
+                ));
             }
             _ => {}
         }
@@ -226,32 +236,34 @@ impl Network {
         }
     }
 
-    /// How many of a silent endpoint's attempts the dialer followed, 300 ms later, with a
-    /// connection to the same port at an address of the other family that succeeded
-    /// (Happy Eyeballs), and the first such address.
-    pub(crate) fn fallbacks(
-        &self,
-        addr: &SocketAddr,
-        s: &Silence,
-    ) -> (usize, Option<std::net::IpAddr>) {
+    /// What the dialer did after each of a silent endpoint's attempts: how many it
+    /// followed, 300 ms later, with a connection to the same port at an address of the
+    /// other family that succeeded (Happy Eyeballs), and the time those waits cost; how
+    /// many it abandoned without a fallback while such a connection was open (the go
+    /// command got its answer over that one before 300 ms passed); and the first
+    /// address it fell back to.
+    pub(crate) fn fallbacks(&self, addr: &SocketAddr, s: &Silence) -> Fallbacks {
+        let mut f = Fallbacks::default();
         let Some(ok) = self.connected.get(&addr.port()) else {
-            return (0, None);
+            return f;
         };
-        let mut to = None;
-        let n = s
-            .starts
-            .iter()
-            .filter(|t| {
-                let hit = ok.iter().find(|(u, ip)| {
-                    ip.is_ipv4() != addr.is_ipv4() && FALLBACK_NS.contains(&(u.0 - t.0))
-                });
-                if let Some((_, ip)) = hit {
-                    to.get_or_insert(*ip);
-                }
-                hit.is_some()
-            })
-            .count();
-        (n, to)
+        let other = |ip: &std::net::IpAddr| ip.is_ipv4() != addr.is_ipv4();
+        for t in &s.starts {
+            let hit = ok
+                .iter()
+                .find(|(u, _, ip)| other(ip) && FALLBACK_NS.contains(&(u.0 - t.0)));
+            if let Some((u, _, ip)) = hit {
+                f.fell_back += 1;
+                f.waited_ms += u.ms_since(*t);
+                f.to.get_or_insert(*ip);
+            } else if ok
+                .iter()
+                .any(|(u, end, ip)| other(ip) && u.0 <= t.0 && t.0 <= end.0)
+            {
+                f.abandoned += 1;
+            }
+        }
+        f
     }
 
     pub(crate) fn exchange(&mut self, ex: &Exchange) {

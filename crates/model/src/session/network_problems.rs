@@ -242,8 +242,9 @@ impl Session {
         for (addr, s) in &self.network.silent {
             let span = s.last.ms_since(s.first) / 1000.0;
             let endpoint = self.endpoint(addr, s.name.as_deref());
-            let (fell_back, to) = self.network.fallbacks(addr, s);
-            if let Some(to) = to.filter(|_| fell_back == s.starts.len()) {
+            let f = self.network.fallbacks(addr, s);
+            let explained = f.fell_back + f.abandoned == s.starts.len();
+            if let Some(to) = f.to.filter(|_| explained) {
                 // Happy Eyeballs: the dialer tried the other family 300 ms later and got
                 // through. A cost on every new connection, not a failure.
                 let (family, other) = if addr.is_ipv6() {
@@ -255,12 +256,24 @@ impl Session {
                     Problem {
                         severity: Severity::Warning,
                         text: format!(
-                            "the {family} address {endpoint} never answered ({}); each time the \
-                             go command fell back to {other} ({to}) after 300 ms (Happy \
-                             Eyeballs) and got through, so every new connection costs ~300 ms \
-                             (~{:.1} s in all): fix the {family} route, or the name's {} record",
+                            "the {family} address {endpoint} never answered ({}); the go \
+                             command fell back to {other} ({to}) after 300 ms (Happy \
+                             Eyeballs) and got through{}, so every new connection costs ~300 ms \
+                             ({:.2} s in all, {:.0} ms each): a cost, not a failure; fix the \
+                             {family} route, or the name's {} record",
                             plural(s.connections, "connection", "connections"),
-                            s.connections as f64 * 0.3,
+                            if f.abandoned > 0 {
+                                format!(
+                                    " ({}; {} more were abandoned: the open {other} \
+                                     connection served their requests first)",
+                                    times(f.fell_back as u64),
+                                    plural(f.abandoned as u64, "attempt", "attempts")
+                                )
+                            } else {
+                                String::new()
+                            },
+                            f.waited_ms / 1000.0,
+                            f.waited_ms / f.fell_back.max(1) as f64,
                             if addr.is_ipv6() { "AAAA" } else { "A" },
                         ),
                         ..Default::default()

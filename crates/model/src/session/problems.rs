@@ -130,9 +130,16 @@ impl Session {
             }
         }
         out.extend(self.config_drift());
+        self.timing_problems(&mut out);
         for (proxy, t) in &self.proxies.by_base {
             if let Some(p95) = t.ttfb.percentile(95.0) {
-                if p95 > self.config.slo_ms && t.requests >= 5 {
+                let over = p95 > self.config.slo_ms;
+                // Measured round trips and server times tell far from slow.
+                if let Some(p) = self.far_or_slow(proxy, t).filter(|_| over) {
+                    out.push(p);
+                    continue;
+                }
+                if over && t.requests >= 5 {
                     out.push(Problem {
                         severity: Severity::Info,
                         text: format!(

@@ -1,5 +1,5 @@
-//! Per-proxy statistics: requests, status mix, errors, bytes and time-to-first-byte
-//! percentiles.
+//! Per-proxy statistics: requests, status mix, errors, bytes, and percentiles of time to
+//! first byte, of the round trip and of the server's own time.
 
 use super::latency::Latencies;
 use crate::present::ProxySummary;
@@ -17,12 +17,19 @@ impl Proxies {
     pub(crate) fn apply(&mut self, ex: &Exchange) {
         // A redirect hop is counted with the request that caused it.
         if let Some(proxy) = ex.go.proxy.as_ref().filter(|_| ex.redirect_of.is_none()) {
-            self.by_base.entry(proxy.clone()).or_default().add(
+            let t = self.by_base.entry(proxy.clone()).or_default();
+            t.add(
                 ex.status,
                 ex.error.is_some(),
                 ex.resp_bytes,
                 ex.timing.ttfb_ms,
             );
+            if let Some(ms) = ex.timing.rtt_ms {
+                t.rtt.add(ms);
+            }
+            if let Some(ms) = ex.timing.server_ms {
+                t.server.add(ms);
+            }
         }
     }
 
@@ -40,6 +47,10 @@ pub struct ProxyTally {
     pub(crate) bytes: u64,
     /// Its times to first byte.
     pub ttfb: Latencies,
+    /// The round trip of the connection each request ran on.
+    pub rtt: Latencies,
+    /// The server's own time per request.
+    pub server: Latencies,
 }
 
 impl ProxyTally {
@@ -70,6 +81,10 @@ impl ProxyTally {
             p95_ms: self.ttfb.percentile(95.0),
             max_ms: self.ttfb.max(),
             bytes: self.bytes,
+            rtt_p50_ms: self.rtt.percentile(50.0),
+            rtt_p95_ms: self.rtt.percentile(95.0),
+            server_p50_ms: self.server.percentile(50.0),
+            server_p95_ms: self.server.percentile(95.0),
         }
     }
 }

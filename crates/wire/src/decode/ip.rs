@@ -26,6 +26,45 @@ pub(crate) struct TcpSegment<'a> {
     pub(crate) payload: &'a [u8],
     /// Payload bytes the snap length cut off (they were on the wire, not in the file).
     pub(crate) missing: u32,
+    /// The advertised receive window (unscaled: only zero is read from it).
+    pub(crate) window: u16,
+    /// The TCP timestamps option (TSval, TSecr), when present.
+    pub(crate) timestamps: Option<(u32, u32)>,
+}
+
+/// The timestamps option (kind 8, length 10) among TCP options. Linux puts it after two
+/// NOPs, so that layout is checked first; anything else is walked option by option.
+fn timestamps(opts: &[u8]) -> Option<(u32, u32)> {
+    let at = |i: usize| -> Option<(u32, u32)> {
+        let o = opts.get(i..i + 10)?;
+        (o[0] == 8 && o[1] == 10).then(|| {
+            (
+                u32::from_be_bytes([o[2], o[3], o[4], o[5]]),
+                u32::from_be_bytes([o[6], o[7], o[8], o[9]]),
+            )
+        })
+    };
+    if opts.len() >= 12 && opts[0] == 1 && opts[1] == 1 {
+        if let Some(t) = at(2) {
+            return Some(t);
+        }
+    }
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return None,
+            1 => i += 1,
+            8 => return at(i),
+            _ => {
+                let len = *opts.get(i + 1)? as usize;
+                if len < 2 {
+                    return None;
+                }
+                i += len;
+            }
+        }
+    }
+    None
 }
 
 #[derive(Debug)]
@@ -118,6 +157,8 @@ pub(crate) fn decode<'a>(pkt: &Packet<'a>) -> Result<Transport<'a>, Skip> {
                 },
                 missing: full_payload.saturating_sub(body.len()) as u32,
                 payload: body,
+                window: tcp.window_size(),
+                timestamps: timestamps(tcp.options()),
             }))
         }
         IpNumber::UDP => {

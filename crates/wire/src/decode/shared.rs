@@ -90,6 +90,7 @@ impl Core {
                 dns_ms: self.dns.lookup_ms(&flow.server.ip()),
                 connect_ms: ms_between(flow.syn_at, flow.synack_at),
                 tls_ms: None,
+                path: flow.timing.path(),
             },
         }
     }
@@ -157,6 +158,7 @@ impl Core {
         c.protocol = app.protocol();
         c.syns = flow.syns;
         c.unreachable = flow.unreachable.take();
+        c.tcp = flow.timing.stats().map(Box::new);
         let tunnel = app.tunnel().map(|t| {
             // The tunnel: a connection of its own, to the target, through the proxy.
             let (inner, t) = (&t.inner, &t.tunnel);

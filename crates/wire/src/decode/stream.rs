@@ -45,6 +45,8 @@ impl Streams {
             } => {
                 core.stats.connections += 1;
                 core.last_ts = core.last_ts.max(ts);
+                let mut setup = setup;
+                setup.path = mitm_path(setup.connect_ms, upstream.as_deref());
                 let meta = ConnMeta {
                     id,
                     client,
@@ -180,4 +182,52 @@ fn end(s: &mut Stream, ts: Ts, error: Option<ConnError>, core: &mut Core) {
     c.protocol = s.app.protocol();
     c.upstream = s.upstream.take();
     core.out.push(Event::Connection(c));
+}
+
+/// The upstream leg's round trip as the MITM's dial timed it: its connect is one SYN →
+/// SYN-ACK, and the MITM is the client, so all of it lies towards the server. When the dial
+/// tried several addresses, the one that connected timed it (the whole phase includes the
+/// Happy Eyeballs delay).
+fn mitm_path(
+    connect_ms: Option<f64>,
+    upstream: Option<&crate::vocab::Upstream>,
+) -> Option<crate::vocab::event::PathRtt> {
+    let won = upstream
+        .and_then(|u| u.tried.iter().find(|t| t.outcome == "connected"))
+        .map(|t| t.ms);
+    let ms = won.or(connect_ms)?;
+    Some(crate::vocab::event::PathRtt {
+        rtt_ms: ms,
+        server_leg_ms: ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mitm_path;
+    use crate::vocab::event::{Tried, Upstream};
+
+    #[test]
+    fn the_mitm_times_the_upstream_leg_by_the_address_that_connected() {
+        let p = mitm_path(Some(12.5), None).unwrap();
+        assert_eq!((p.rtt_ms, p.server_leg_ms), (12.5, 12.5));
+        assert!(mitm_path(None, None).is_none());
+        // Happy Eyeballs: the phase holds the 300 ms wait; the IPv4 connect took 4 ms.
+        let tried = |address: &str, outcome, start_ms, ms| Tried {
+            address: address.parse().unwrap(),
+            outcome,
+            start_ms,
+            ms,
+            error: None,
+        };
+        let up = Upstream {
+            tried: vec![
+                tried("[2001:db8::1]:443", "abandoned", 0.0, 304.0),
+                tried("127.0.0.1:443", "connected", 300.0, 4.0),
+            ],
+            ..Default::default()
+        };
+        let p = mitm_path(Some(304.0), Some(&up)).unwrap();
+        assert_eq!(p.rtt_ms, 4.0);
+    }
 }

@@ -90,6 +90,7 @@ impl Tunnel {
                 dns_ms: None,
                 connect_ms: Some(self.connect_ms),
                 tls_ms: None,
+                path: None,
             },
             acked: None,
             via: Some(self.via),

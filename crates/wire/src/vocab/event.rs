@@ -152,6 +152,49 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// What a connection's packets say about the path and the server (the `tcp` object of the
+/// `connection` event). Legs are split at the capture point: the server's leg is capture →
+/// server → capture, the client's capture → client → capture; their sum is the round trip.
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+pub struct TcpStats {
+    /// The round trip (both legs), null when one of them was not measured.
+    pub rtt_ms: Option<f64>,
+    /// How it was measured: `handshake`, `timestamps` (TSval echoed in TSecr: a capture
+    /// that joined mid-connection), `acks` (data → the ACK covering it), `connect` (MITM:
+    /// the upstream dial's connect time).
+    pub rtt_from: Option<&'static str>,
+    /// Capture → server → capture.
+    pub server_leg_ms: Option<f64>,
+    /// Capture → client → capture.
+    pub client_leg_ms: Option<f64>,
+    /// Turns: client data answered by server data (a request and its response, a TLS
+    /// hello and its answer).
+    pub turns: u32,
+    /// The server's own time per turn (request's last byte → response's first byte, less
+    /// the server's leg), mean and largest.
+    pub server_ms: Option<f64>,
+    /// The largest of them.
+    pub server_max_ms: Option<f64>,
+    /// Bits per second the server's new data arrived at, first to last new segment.
+    pub down_bps: Option<f64>,
+    /// Segments that carried data, both directions (what the loss counts are out of).
+    pub data_segments: u64,
+    /// Segments that repeated data already sent, both directions.
+    pub retransmits: u32,
+    /// The bytes they repeated.
+    pub retransmit_bytes: u64,
+    /// The client's share of `retransmits`.
+    pub retransmits_up: u32,
+    /// Segments that filled a hole soon after it opened (reordered, or a prompt resend).
+    pub out_of_order: u32,
+    /// The same ACK sent again while data was outstanding (the receiver saw a hole).
+    pub dup_acks: u32,
+    /// Segments that advertised a zero receive window (the receiver could not keep up).
+    pub zero_windows: u32,
+    /// Time spent waiting for lost data to be sent again.
+    pub recovery_ms: f64,
+}
+
 /// A TCP connection (or a proxied one), told when it ends: the `connection` event.
 #[derive(Serialize, Clone, Debug)]
 pub struct Connection {
@@ -191,6 +234,9 @@ pub struct Connection {
     pub unreachable: Option<Unreachable>,
     /// Extension (MITM): why the server could not be reached (null otherwise).
     pub upstream: Option<Box<Upstream>>,
+    /// Extension: round trip, server time, rate and loss (null when nothing was measured).
+    /// Boxed: the event stays small for the connections that carry none.
+    pub tcp: Option<Box<TcpStats>>,
     /// Extension: when the SYN-ACK arrived (connect end), for waterfalls.
     #[serde(skip)]
     pub(crate) connected_at: Option<Ts>,
@@ -230,6 +276,7 @@ impl Connection {
             syns: 0,
             unreachable: None,
             upstream: None,
+            tcp: None,
             connected_at: None,
             end,
         }
@@ -252,12 +299,17 @@ pub struct Timing {
     pub(crate) transfer_ms: Option<f64>,
     /// Extension: the exchange ran on a connection an earlier exchange had opened.
     pub reused: bool,
+    /// Extension: its connection's round trip (null when not measured).
+    pub rtt_ms: Option<f64>,
+    /// Extension: the server's own time: time to first byte less the leg of the round trip
+    /// between the observer and the server (null when either is unknown).
+    pub server_ms: Option<f64>,
 }
 
 impl Timing {
     /// The timing of `ex` from its timestamps and setup; `reused` says whether an
     /// earlier exchange opened its connection (then the phases are 0: nothing was paid).
-    pub(crate) fn measure(ex: &Exchange, reused: bool) -> Timing {
+    pub(crate) fn measure(ex: &Exchange, reused: bool, path: Option<PathRtt>) -> Timing {
         let phase = |v: Option<f64>| if reused { Some(0.0) } else { v };
         Timing {
             ttfb_ms: ex.first_byte_at.map(|t| t.ms_since(ex.ts)),
@@ -270,6 +322,10 @@ impl Timing {
                 _ => None,
             },
             reused,
+            rtt_ms: path.map(|p| p.rtt_ms),
+            server_ms: path.zip(ex.first_byte_at).map(|(p, t)| {
+                ((t.ms_since(ex.ts) - p.server_leg_ms).max(0.0) * 1000.0).round() / 1000.0
+            }),
         }
     }
 }
@@ -353,6 +409,30 @@ pub struct Setup {
     pub connect_ms: Option<f64>,
     /// The TLS handshake.
     pub tls_ms: Option<f64>,
+    /// Extension: the connection's round trip as measured so far (each exchange is told
+    /// the one known when it was answered).
+    pub(crate) path: Option<PathRtt>,
+}
+
+impl Setup {
+    /// The phases as a stream source (the MITM) timed them; the round trip is derived
+    /// from them by the decoder.
+    pub fn phases(dns_ms: Option<f64>, connect_ms: Option<f64>, tls_ms: Option<f64>) -> Setup {
+        Setup {
+            dns_ms,
+            connect_ms,
+            tls_ms,
+            path: None,
+        }
+    }
+}
+
+/// A connection's round trip and the part of it between the observer and the server (the
+/// whole of it when the observer is the client: the MITM's own dial).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct PathRtt {
+    pub(crate) rtt_ms: f64,
+    pub(crate) server_leg_ms: f64,
 }
 
 /// Facts taken from a response body while it streamed past.

@@ -11,7 +11,7 @@ pub mod url;
 
 pub use event::{
     BodyInfo, CertSummary, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source,
-    Timing, TlsFailure, TlsInfo, Tried, Unreachable, Upstream, ZipHash,
+    TcpStats, Timing, TlsFailure, TlsInfo, Tried, Unreachable, Upstream, ZipHash,
 };
 pub use go::{GoRequest, Kind};
 pub use link::{LinkType, UnsupportedLinkType};

@@ -556,7 +556,7 @@ fn emit(p: Pending, end: Option<Ts>, error: Option<&str>, ctx: &mut ConnCtx<'_>)
         ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));
     }
     // `reused` was noted when the request was read (see `request`).
-    ex.timing = Timing::measure(&ex, ex.timing.reused);
+    ex.timing = Timing::measure(&ex, ex.timing.reused, ctx.setup.path);
     ctx.out.push(Event::Exchange(Box::new(ex)));
 }
 

@@ -465,7 +465,7 @@ fn emit(p: Pending, end: Option<Ts>, error: Option<String>, complete: bool, ctx:
             ex.last_byte_at = Some(ex.last_byte_at.map_or(end, |l| l.max(end)));
         }
     }
-    ex.timing = Timing::measure(&ex, ex.timing.reused);
+    ex.timing = Timing::measure(&ex, ex.timing.reused, ctx.setup.path);
     ctx.out.push(Event::Exchange(Box::new(ex)));
 }
 

@@ -18,6 +18,7 @@ fn harness() -> Standalone {
         dns_ms: Some(1.0),
         connect_ms: Some(2.0),
         tls_ms: Some(3.0),
+        path: None,
     };
     h
 }

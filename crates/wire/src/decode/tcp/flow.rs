@@ -33,6 +33,8 @@ pub struct Flow<A> {
     pub(super) waiting: VecDeque<(Waiting, Vec<u8>)>,
     waiting_bytes: usize,
     pub(crate) app: A,
+    /// Round trip, server time and loss, in a few counters.
+    pub(crate) timing: super::timing::Timing,
 }
 
 /// A segment held back by `Flow::segment` (its payload is stored beside it).
@@ -84,6 +86,7 @@ impl<A> Flow<A> {
             waiting: VecDeque::new(),
             waiting_bytes: 0,
             app,
+            timing: Default::default(),
         }
     }
 
@@ -112,6 +115,7 @@ impl<A> Flow<A> {
         if self.done {
             return Outcome::Open;
         }
+        self.timing.segment(ts, dir, seg);
         let f = seg.flags;
         if f.syn {
             match dir {

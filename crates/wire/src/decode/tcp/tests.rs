@@ -30,6 +30,8 @@ fn syn(client: SocketAddr) -> TcpSegment<'static> {
         },
         payload: &[],
         missing: 0,
+        window: 64240,
+        timestamps: None,
     }
 }
 
@@ -309,6 +311,8 @@ fn run_flow(segs: &[Seg], data: [&[u8]; 2], budget: &mut Budget) -> [Vec<Option<
             },
             payload: &[],
             missing: 0,
+            window: 64240,
+            timestamps: None,
         };
         flow.segment(Ts(0), &seg, budget, &mut sink);
     }
@@ -330,6 +334,8 @@ fn run_flow(segs: &[Seg], data: [&[u8]; 2], budget: &mut Budget) -> [Vec<Option<
             },
             payload: &bytes[s.start..s.start + s.len - s.missing],
             missing: s.missing as u32,
+            window: 64240,
+            timestamps: None,
         };
         flow.segment(Ts(0), &seg, budget, &mut sink);
         let held: usize = flow.dirs.iter().map(HalfStream::held_bytes).sum();
@@ -386,4 +392,197 @@ proptest! {
             }
         }
     }
+}
+
+/// Timing: segments as `timing.rs` takes them, seen at the client's side of a path.
+mod timing {
+    use super::super::timing::Timing;
+    use super::SERVER;
+    use crate::decode::ip::{TcpFlags, TcpSegment};
+    use crate::vocab::{Dir, Ts};
+    use std::net::SocketAddr;
+
+    const CLIENT: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40_000);
+    const MS: i64 = 1_000_000;
+    static DATA: [u8; 2000] = [0; 2000];
+
+    /// A segment from `dir`'s side: `seq`/`ack` numbers, `len` data bytes, SYN or not.
+    fn seg(dir: Dir, seq: u32, ack: u32, len: usize, syn: bool) -> TcpSegment<'static> {
+        let (src, dst) = match dir {
+            Dir::Up => (CLIENT, SERVER),
+            Dir::Down => (SERVER, CLIENT),
+        };
+        TcpSegment {
+            src,
+            dst,
+            seq,
+            ack,
+            flags: TcpFlags {
+                syn,
+                ack: !(syn && dir == Dir::Up),
+                ..Default::default()
+            },
+            payload: &DATA[..len],
+            missing: 0,
+            window: 64240,
+            timestamps: None,
+        }
+    }
+
+    /// SYN at 0, SYN-ACK at 100 ms, the client's ACK at 100.5 ms (ISNs 0 and 5000).
+    fn handshake(t: &mut Timing) {
+        t.segment(Ts(0), Dir::Up, &seg(Dir::Up, 0, 0, 0, true));
+        t.segment(Ts(100 * MS), Dir::Down, &seg(Dir::Down, 5000, 1, 0, true));
+        t.segment(
+            Ts(100 * MS + MS / 2),
+            Dir::Up,
+            &seg(Dir::Up, 1, 5001, 0, false),
+        );
+    }
+
+    #[test]
+    fn the_handshake_splits_the_round_trip_and_gives_the_server_its_own_time() {
+        let mut t = Timing::default();
+        handshake(&mut t);
+        // A 100-byte request at 101 ms, its answer's first byte at 301 ms: 200 ms of gap,
+        // 100 of which are the way there and back.
+        t.segment(Ts(101 * MS), Dir::Up, &seg(Dir::Up, 1, 5001, 100, false));
+        t.segment(
+            Ts(301 * MS),
+            Dir::Down,
+            &seg(Dir::Down, 5001, 101, 1000, false),
+        );
+        let s = t.stats().unwrap();
+        assert_eq!(s.rtt_from, Some("handshake"));
+        assert_eq!(s.rtt_ms, Some(100.5));
+        assert_eq!(s.server_leg_ms, Some(100.0));
+        assert_eq!(s.client_leg_ms, Some(0.5));
+        assert_eq!((s.turns, s.server_ms), (1, Some(100.0)));
+        assert_eq!((s.retransmits, s.out_of_order, s.dup_acks), (0, 0, 0));
+        let p = t.path().unwrap();
+        assert_eq!((p.rtt_ms, p.server_leg_ms), (100.5, 100.0));
+    }
+
+    #[test]
+    fn mid_stream_the_echoed_timestamps_time_both_legs() {
+        let mut t = Timing::default();
+        let stamp = |mut s: TcpSegment<'static>, val: u32, ecr: u32| {
+            s.timestamps = Some((val, ecr));
+            s
+        };
+        t.segment(
+            Ts(0),
+            Dir::Up,
+            &stamp(seg(Dir::Up, 1, 5001, 100, false), 1000, 7),
+        );
+        t.segment(
+            Ts(30 * MS),
+            Dir::Down,
+            &stamp(seg(Dir::Down, 5001, 101, 0, false), 9000, 1000),
+        );
+        t.segment(
+            Ts(40 * MS),
+            Dir::Down,
+            &stamp(seg(Dir::Down, 5001, 101, 500, false), 9001, 1000),
+        );
+        t.segment(
+            Ts(42 * MS),
+            Dir::Up,
+            &stamp(seg(Dir::Up, 101, 5501, 0, false), 1001, 9001),
+        );
+        let s = t.stats().unwrap();
+        assert_eq!(s.rtt_from, Some("timestamps"));
+        assert_eq!(s.server_leg_ms, Some(30.0));
+        assert_eq!(s.client_leg_ms, Some(2.0));
+        assert_eq!(s.rtt_ms, Some(32.0));
+    }
+
+    #[test]
+    fn retransmissions_and_out_of_order_are_told_apart_as_wireshark_does() {
+        let mut t = Timing::default();
+        handshake(&mut t);
+        let down = |t: &mut Timing, ms: i64, seq: u32, len: usize| {
+            t.segment(
+                Ts(ms * MS),
+                Dir::Down,
+                &seg(Dir::Down, 5001 + seq, 1, len, false),
+            );
+        };
+        let ack = |t: &mut Timing, ms: i64, upto: u32| {
+            t.segment(
+                Ts(ms * MS),
+                Dir::Up,
+                &seg(Dir::Up, 1, 5001 + upto, 0, false),
+            );
+        };
+        down(&mut t, 200, 0, 1000);
+        down(&mut t, 201, 2000, 1000); // 1000..2000 lost before the capture: a hole
+        ack(&mut t, 201, 1000);
+        down(&mut t, 202, 3000, 1000);
+        ack(&mut t, 202, 1000); // duplicate 1
+        down(&mut t, 203, 1000, 1000); // the hole filled 2 ms later: out of order
+        down(&mut t, 400, 3000, 1000); // 3000..4000 again, 197 ms later: retransmission
+        down(&mut t, 401, 4000, 1000);
+        down(&mut t, 402, 6000, 1000); // 5000..6000 lost
+        ack(&mut t, 402, 5000);
+        ack(&mut t, 403, 5000);
+        ack(&mut t, 404, 5000);
+        // Asked for again, but 116 ms after the last duplicate ACK and more than a round
+        // trip after the newest data: a (timeout) retransmission.
+        down(&mut t, 520, 5000, 1000);
+        ack(&mut t, 521, 7000);
+        ack(&mut t, 530, 7000);
+        let s = t.stats().unwrap();
+        assert_eq!(s.out_of_order, 1, "{s:?}");
+        assert_eq!(s.retransmits, 2, "{s:?}");
+        assert_eq!(s.retransmit_bytes, 2000, "{s:?}");
+        // The same ACK again with data outstanding; the last one with nothing owed is not.
+        assert_eq!(s.dup_acks, 3, "{s:?}");
+        assert_eq!(s.data_segments, 8, "{s:?}");
+        assert!(s.recovery_ms > 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn a_fast_retransmission_follows_duplicate_acks_closely() {
+        let mut t = Timing::default();
+        handshake(&mut t);
+        let s0 = |t: &mut Timing, ms: i64, seq: u32| {
+            t.segment(
+                Ts(ms * MS),
+                Dir::Down,
+                &seg(Dir::Down, 5001 + seq, 1, 1000, false),
+            );
+        };
+        s0(&mut t, 200, 0);
+        s0(&mut t, 201, 2000);
+        for ms in [201, 202, 203] {
+            t.segment(Ts(ms * MS), Dir::Up, &seg(Dir::Up, 1, 6001, 0, false));
+        }
+        // Within a round trip of the newest data, yet asked for: a fast retransmission.
+        s0(&mut t, 205, 1000);
+        let s = t.stats().unwrap();
+        assert_eq!((s.retransmits, s.out_of_order), (1, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_zero_window_is_counted_and_an_unanswered_syn_measures_nothing() {
+        let mut t = Timing::default();
+        handshake(&mut t);
+        let mut z = seg(Dir::Up, 1, 5001, 0, false);
+        z.window = 0;
+        t.segment(Ts(300 * MS), Dir::Up, &z);
+        assert_eq!(t.stats().unwrap().zero_windows, 1);
+        let mut lone = Timing::default();
+        lone.segment(Ts(0), Dir::Up, &seg(Dir::Up, 0, 0, 0, true));
+        assert!(lone.stats().is_none());
+    }
+}
+
+/// Every flow holds its timing counters: thousands of flows must stay within the memory
+/// bound of `tests/hostile.rs`.
+#[test]
+fn timing_counters_stay_small() {
+    let size = std::mem::size_of::<super::timing::Timing>();
+    assert!(size <= 280, "Timing is {size} bytes");
 }

@@ -74,6 +74,8 @@ impl Harness {
             flags,
             payload,
             missing,
+            window: 64240,
+            timestamps: None,
         };
         let told = &mut self.told;
         self.flow
