@@ -220,6 +220,14 @@ fn a_proxy_that_served_nothing_is_told_with_its_cost_and_the_fix() {
         text.contains(&format!("Put {b} first (GOPROXY={b},{a}) or drop {a}")),
         "{text}"
     );
+    // Said once: not again as "proxy A is slow" (its answers were slow, but the warning
+    // above is what the user acts on).
+    let slow = format!("proxy {a} is slow");
+    assert!(
+        !r.texts().iter().any(|t| t.starts_with(&slow)),
+        "{:?}",
+        r.texts()
+    );
     // The cost against the go command's own clock: its -x log times every request to A.
     let xlog = std::fs::read_to_string(dir().join("fallback-cost-go127.xlog")).unwrap();
     let at_a: f64 = parse_xlog(&xlog)

@@ -139,7 +139,9 @@ impl Session {
                     out.push(p);
                     continue;
                 }
-                if over && t.requests >= 5 {
+                // A GOPROXY entry that served nothing is told with what it cost and the fix
+                // (timing_problems); "slow" would only repeat it, less usefully.
+                if over && t.requests >= 5 && self.served_nothing(proxy).is_none() {
                     out.push(Problem {
                         severity: Severity::Info,
                         text: format!(

@@ -81,7 +81,7 @@ impl Session {
 
     /// A GOPROXY entry that answered every request it got without serving anything:
     /// what it answered, and the entry after it that served.
-    fn served_nothing(&self, proxy: &str) -> Option<&EntryUse> {
+    pub(super) fn served_nothing(&self, proxy: &str) -> Option<&EntryUse> {
         self.path_timing
             .entries
             .get(proxy)
