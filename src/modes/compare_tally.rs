@@ -6,6 +6,7 @@
 
 use super::run_env;
 use gomodwatch::gomod::gosaid;
+use gomodwatch::present::budget::PHASES;
 use gomodwatch::present::format::{self, sanitize, Width};
 use serde::Serialize;
 use serde_json::Value;
@@ -16,17 +17,6 @@ use std::fmt::Write as _;
 const SAID_PER_RUN: usize = 5;
 /// Module rows the table shows (those that differ most first); `--json` has them all.
 const MODULE_ROWS: usize = 50;
-/// The budget's phases, in the order the table lists them.
-const PHASES: [&str; 8] = [
-    "dns",
-    "connect",
-    "tls",
-    "wait",
-    "fallback",
-    "transfer",
-    "checksum_db",
-    "idle",
-];
 
 /// A GOPROXY list with any password hidden.
 pub(super) fn redact(list: &str) -> String {

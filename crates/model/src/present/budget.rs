@@ -98,19 +98,33 @@ pub struct PathStep {
     pub phase: &'static str,
 }
 
+/// The budget's phases by name, in the order views list them (`compare` reads them back from
+/// each run's `budget` event by these names).
+pub const PHASES: [&str; 8] = [
+    "dns",
+    "connect",
+    "tls",
+    "wait",
+    "fallback",
+    "transfer",
+    "checksum_db",
+    "idle",
+];
+
 impl Budget {
     /// The phases in the order views list them, with their names.
     pub fn phases(&self) -> [(&'static str, f64); 8] {
-        [
-            ("dns", self.dns_ms),
-            ("connect", self.connect_ms),
-            ("tls", self.tls_ms),
-            ("wait", self.wait_ms),
-            ("fallback", self.fallback_ms),
-            ("transfer", self.transfer_ms),
-            ("checksum_db", self.checksum_db_ms),
-            ("idle", self.idle_ms),
-        ]
+        let ms = [
+            self.dns_ms,
+            self.connect_ms,
+            self.tls_ms,
+            self.wait_ms,
+            self.fallback_ms,
+            self.transfer_ms,
+            self.checksum_db_ms,
+            self.idle_ms,
+        ];
+        std::array::from_fn(|i| (PHASES[i], ms[i]))
     }
 
     /// The budget as text lines (the report's section, the TUI's view); strings from the
