@@ -62,8 +62,13 @@ where
         };
         let _ = client.set_nodelay(true);
         let served = handle(p.clone(), client, peer);
+        let guard = p.guard.clone();
+        GuardStats::bump(&guard.serving);
         tokio::spawn(async move {
             served.await;
+            guard
+                .serving
+                .fetch_sub(1, std::sync::atomic::Ordering::Release);
             drop(permit);
         });
     }

@@ -268,6 +268,12 @@ impl Mitm {
         }
     }
 
+    /// Nothing left to tell: no client is being served and every event was taken. A
+    /// connection's events are all sent before it stops counting as served.
+    pub fn quiet(&self) -> bool {
+        self.guard.serving.load(Ordering::Acquire) == 0 && self.rx.is_empty()
+    }
+
     /// Plaintext chunks the decoder never got (it fell behind; the transfer did not wait).
     pub fn dropped_chunks(&self) -> u64 {
         self.stats.dropped_chunks.load(Ordering::Relaxed)

@@ -243,6 +243,9 @@ pub(crate) struct GuardStats {
     pub(crate) loops: AtomicU64,
     /// accept() failures (EMFILE and the like), each followed by a back-off.
     pub(crate) accept_errors: AtomicU64,
+    /// Clients admitted whose connection is still being served (its tap events not all
+    /// sent yet): `run` ends as soon as this is 0 after the child exits.
+    pub(crate) serving: AtomicU64,
 }
 
 impl GuardStats {
