@@ -34,6 +34,9 @@ pub enum HashError {
     /// Live: the hashing threads could not keep up, and the hash was given up.
     #[error("hashing fell behind")]
     FellBehind,
+    /// Its bytes, queued in the hashing threads' spill file, could not be read back.
+    #[error("its bytes could not be read back from the hashing spill file")]
+    SpillUnreadable,
     /// Past the memory budget: a download whose bytes differ from the one hashed, too big
     /// to keep for hashing on its own.
     #[error(

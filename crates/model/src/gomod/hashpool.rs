@@ -20,17 +20,21 @@
 
 mod chunks;
 mod handoff;
+mod job;
+mod lane;
 mod policy;
 
 use super::h1::{HashError, ZipHasher};
 use chunks::{Kept, Spare};
+use lane::Lane;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub(crate) use chunks::CHUNK;
+pub(crate) use job::Job;
 pub(crate) use policy::PoolLimits;
 /// Chunks handed over together: one hand-off per 64 KiB woke a worker (a futex call on
 /// each side) some 5 000 times per 300 MB replayed. A batch also goes when the decoder
@@ -38,23 +42,6 @@ pub(crate) use policy::PoolLimits;
 const BATCH_CHUNKS: usize = 4;
 /// Remembered (module@version → raw hash, h1) entries.
 const MAX_REMEMBERED: usize = 100_000;
-
-pub(crate) enum Job {
-    Start {
-        id: u64,
-        module: Option<String>,
-        version: Option<String>,
-    },
-    Data {
-        id: u64,
-        bytes: Vec<u8>,
-    },
-    /// The body ended; `complete` is false when bytes were missing.
-    End {
-        id: u64,
-        complete: bool,
-    },
-}
 
 /// An `h1:` (or why there is none) for a zip exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +53,9 @@ pub(crate) struct HashResult {
 const WORKERS: usize = 2;
 
 pub(crate) struct HashPool {
-    txs: Vec<SyncSender<Vec<Job>>>,
+    lanes: Vec<Arc<Lane>>,
     shared: Arc<Shared>,
-    rx: Receiver<HashResult>,
+    rx: mpsc::Receiver<HashResult>,
     workers: Vec<JoinHandle<()>>,
     /// Block when the worker is behind (replay) rather than give up on a hash (live).
     blocking: bool,
@@ -95,10 +82,10 @@ impl HashPool {
             check_raw_past_budget: limits.check_raw_past_budget,
             ..Shared::default()
         });
-        let mut txs = Vec::new();
+        let mut lanes = Vec::new();
         let mut workers = Vec::new();
         let queue = (limits.queue / WORKERS).max(1);
-        // A replay blocks on a full channel: batches bound the chunks. Live, batches may be
+        // A replay blocks on a full lane: batches bound the chunks. Live, batches may be
         // small (flushed at each poll), so the chunks queued are counted (`Shared::queued`).
         let batches = if blocking {
             (queue / BATCH_CHUNKS).max(1)
@@ -106,29 +93,28 @@ impl HashPool {
             queue
         };
         for i in 0..WORKERS {
-            let (tx, jobs) = mpsc::sync_channel(batches);
-            let (results, shared) = (results.clone(), shared.clone());
+            let lane = Arc::new(Lane::new(batches, limits.spill));
+            let (results, shared, jobs) = (results.clone(), shared.clone(), lane.clone());
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
                 .spawn(move || {
-                    if limits.background {
-                        lower_priority();
-                    }
+                    let lowered = limits.background && lower_priority();
                     let worker = Worker {
                         active: HashMap::new(),
                         shared,
                         results,
                         hasher: None,
                         index: i,
+                        lowered,
                     };
-                    worker.run(jobs)
+                    worker.run(&jobs)
                 })
                 .expect("spawn a zip hashing thread");
-            txs.push(tx);
+            lanes.push(lane);
             workers.push(w);
         }
         HashPool {
-            txs,
+            lanes,
             shared,
             rx,
             workers,
@@ -152,8 +138,9 @@ impl HashPool {
         let mut still = Vec::new();
         for job in self.deferred.drain(..) {
             let Job::End { id, .. } = &job else { continue };
-            if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                if let Err(TrySendError::Full(mut jobs)) = tx.try_send(vec![job]) {
+            if let Some(lane) = self.lanes.get(*id as usize % WORKERS) {
+                let shared = &self.shared;
+                if let Err(mut jobs) = lane.push(vec![job], false, &shared.spare, &shared.hurry) {
                     still.append(&mut jobs);
                 }
             }
@@ -169,12 +156,13 @@ impl HashPool {
         self.flush_all();
         for job in self.deferred.drain(..) {
             if let Job::End { id, .. } = &job {
-                if let Some(tx) = self.txs.get(*id as usize % WORKERS) {
-                    let _ = tx.send(vec![job]);
+                if let Some(lane) = self.lanes.get(*id as usize % WORKERS) {
+                    let shared = &self.shared;
+                    let _ = lane.push(vec![job], true, &shared.spare, &shared.hurry);
                 }
             }
         }
-        self.txs.clear();
+        self.close();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -185,20 +173,52 @@ impl HashPool {
     }
 }
 
-/// Nice +10 for the calling thread (Linux sets priorities per thread); elsewhere, and on
-/// failure, the priority stays as it was.
-fn lower_priority() {
+impl HashPool {
+    /// No more jobs: each worker ends once it has taken what is queued for it.
+    fn close(&mut self) {
+        for lane in &self.lanes {
+            lane.close();
+        }
+    }
+
+    /// (the most zip bytes spilled at once by a worker, batches that found its lane full).
+    #[cfg(test)]
+    pub(crate) fn spill_figures(&self) -> (u64, u64) {
+        self.lanes
+            .iter()
+            .map(|l| l.figures())
+            .fold((0, 0), |(p, w), (lp, lw)| (p.max(lp), w + lw))
+    }
+}
+
+/// Nice +19 for the calling thread (Linux sets priorities per thread): it then runs in what
+/// time the go command leaves. `false` elsewhere and on failure (the priority stays).
+fn lower_priority() -> bool {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority on this thread's own id; no memory is involved.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        return libc::setpriority(libc::PRIO_PROCESS, tid, 19) == 0;
+    }
+    #[allow(unreachable_code)]
+    false
+}
+
+/// Back to normal priority. Lowering a nice value needs CAP_SYS_NICE (or RLIMIT_NICE) on
+/// Linux, so for most users this fails and the worker stays at +19: it still gets every
+/// core the go command leaves idle, and all of it once the go command has exited.
+fn restore_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: as in `lower_priority`.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 0);
     }
 }
 
 impl Drop for HashPool {
     fn drop(&mut self) {
-        self.txs.clear();
+        self.close();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -263,6 +283,8 @@ struct Shared {
     spare: Spare,
     /// Chunks handed to each worker and not yet taken (live mode's bound).
     queued: [AtomicUsize; WORKERS],
+    /// A batch found a worker's lane full: workers at lowered priority try to get it back.
+    hurry: AtomicBool,
 }
 
 impl Shared {
@@ -283,11 +305,32 @@ struct Worker {
     hasher: Option<Box<ZipHasher>>,
     /// Which worker this is (its count in `Shared::queued`).
     index: usize,
+    /// Running at lowered priority (`PoolLimits::background`).
+    lowered: bool,
 }
 
 impl Worker {
-    fn run(mut self, batches: Receiver<Vec<Job>>) {
-        for job in batches.into_iter().flatten() {
+    fn run(mut self, lane: &Lane) {
+        while let Some((batch, unreadable)) = lane.pop(&self.shared.spare) {
+            self.hurry();
+            for id in unreadable {
+                let mut given_up = self.shared.given_up();
+                given_up.entry(id).or_insert(HashError::SpillUnreadable);
+            }
+            self.jobs(batch);
+        }
+    }
+
+    /// The decoder found a lane full: at lowered priority, ask for the normal one back.
+    fn hurry(&mut self) {
+        if self.lowered && self.shared.hurry.load(Ordering::Relaxed) {
+            restore_priority();
+            self.lowered = false;
+        }
+    }
+
+    fn jobs(&mut self, batch: Vec<Job>) {
+        for job in batch {
             match job {
                 Job::Start {
                     id,

@@ -3,7 +3,6 @@
 
 use super::{HashError, HashPool, Job, BATCH_CHUNKS, WORKERS};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::TrySendError;
 
 impl HashPool {
     /// Sends a job (with the next ones for its worker); `false` if its download is lost
@@ -39,22 +38,25 @@ impl HashPool {
         let Some((jobs, chunks)) = self.pending.get_mut(w).map(std::mem::take) else {
             return;
         };
-        let Some(tx) = self.txs.get(w) else { return };
+        let Some(lane) = self.lanes.get(w) else {
+            return;
+        };
         if jobs.is_empty() {
             return;
         }
+        let (spare, hurry) = (&self.shared.spare, &self.shared.hurry);
         let queued = &self.shared.queued[w];
         if self.blocking {
             queued.fetch_add(chunks, Ordering::Relaxed);
-            let _ = tx.send(jobs);
+            let _ = lane.push(jobs, true, spare, hurry);
             return;
         }
         let room = queued.load(Ordering::Relaxed) + chunks <= self.queue;
         let refused = if room {
             queued.fetch_add(chunks, Ordering::Relaxed);
-            match tx.try_send(jobs) {
+            match lane.push(jobs, false, spare, hurry) {
                 Ok(()) => return,
-                Err(TrySendError::Full(jobs) | TrySendError::Disconnected(jobs)) => {
+                Err(jobs) => {
                     queued.fetch_sub(chunks, Ordering::Relaxed);
                     jobs
                 }

@@ -5,9 +5,12 @@
 //! falls behind:
 //!
 //! * a replay: the decoder waits (nothing is lost by reading a file later);
-//! * the MITM proxy (`--mitm`, `run`): the decoder waits too, and the tap in front of it
-//!   (gomodwatch-mitm's `tap.rs`) makes the relay wait for room, within its stated bound: a
-//!   download is slowed to the speed of hashing instead of losing its hash;
+//! * the MITM proxy (`--mitm`, `run`): past 1 MiB a worker in memory, zip bytes go to a
+//!   spill file (`MITM_SPILL`, `lane.rs`) and the workers run at nice +19, so the go command
+//!   is not slowed to the speed of hashing: the hashes are computed in the time it leaves
+//!   idle, and the rest once it has exited. Past the spill the decoder waits, and the tap in
+//!   front of it (gomodwatch-mitm's `tap.rs`) makes the relay wait for room, within its
+//!   stated bound: a download is slowed instead of losing its hash;
 //! * a live capture: packets cannot be slowed, and a decoder that stops reading loses
 //!   packets (worse: whole exchanges). The workers' queue is a spill of up to
 //!   `LIVE_SPILL` bytes, taken only while they are behind; past it a download's hash is
@@ -23,14 +26,22 @@ const SPECULATION_BUDGET: usize = 32 << 20;
 /// at loopback speed while another is being inflated). Allocated only while they are behind.
 pub(crate) const LIVE_SPILL: usize = 64 << 20;
 
+/// Zip bytes a MITM worker may have spilled to its file while it is behind (512 MiB each:
+/// several times a real service's whole graph, 114 MiB in bigtree.py's). Page cache and
+/// disk in the temporary directory, never the proxy's own memory; the file is truncated
+/// whenever the worker has caught up.
+pub(crate) const MITM_SPILL: u64 = 512 << 20;
+
 /// How much memory the pool may hold: chunks queued, and zip bytes kept to speculate.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PoolLimits {
     pub(crate) queue: usize,
     pub(crate) speculation: usize,
-    /// Run the workers at a lower priority (nice +10). Only where a hash may be given up
-    /// for the traffic's sake; never when something waits for the workers.
+    /// Run the workers at the lowest priority (nice +19): only where nothing waits for them
+    /// short of a full spill (they then ask for their priority back: `Worker::hurry`).
     pub(crate) background: bool,
+    /// Zip bytes a worker may spill to a file past its queue in memory (0: none).
+    pub(crate) spill: u64,
     /// A zip seen before that outgrows `speculation` is only checked against its remembered
     /// raw hash (its bytes dropped) instead of being inflated from the start: a download
     /// that differs then loses its hash. Without it, such a zip is inflated after all.
@@ -42,16 +53,19 @@ impl PoolLimits {
         queue: QUEUE,
         speculation: SPECULATION_BUDGET,
         background: false,
+        spill: 0,
         check_raw_past_budget: false,
     };
     /// For the MITM proxy, whose whole footprint is a target (32 MiB): 1 MiB of chunks
-    /// queued per worker and 2 MiB kept to speculate (small zips fetched again). The
-    /// decoder waits for room (see the module's comment), so the workers run at normal
-    /// priority: at nice +10 they lost the core to the go command and slowed its downloads.
+    /// queued per worker in memory, the spill past it, and 2 MiB kept to speculate (small
+    /// zips fetched again). When the decoder waited for room at 1 MiB, the workers had to
+    /// run at normal priority and took the cores the go command needed (`run` at 1.3-1.4x
+    /// the go command alone on bigtree.py's graph, benches/README.md).
     pub(crate) const LEAN: PoolLimits = PoolLimits {
         queue: 32,
         speculation: 2 << 20,
-        background: false,
+        background: true,
+        spill: MITM_SPILL,
         check_raw_past_budget: true,
     };
     /// A live capture: the spill (see `LIVE_SPILL`), and the default speculation budget.

@@ -89,6 +89,7 @@ fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<Strin
         queue: 1024,
         speculation: 64 << 10,
         background: false,
+        spill: 0,
         check_raw_past_budget,
     };
     let mut pool = HashPool::with_limits(true, limits);
@@ -283,4 +284,50 @@ fn the_mitm_waits_for_a_slow_hasher_and_every_zip_gets_its_h1() {
     release.join().unwrap();
     let got: Vec<_> = pool.finish().into_iter().map(|r| r.h1).collect();
     assert_eq!(got, [inflate(&zip), inflate(&zip)]);
+}
+
+#[test]
+fn zips_spilled_past_the_queue_in_memory_hash_the_same() {
+    // The MITM's limits with the smallest queue in memory: the decoder (this thread) runs
+    // far ahead of the workers (at nice +19), so most bytes go through the spill file.
+    let limits = PoolLimits {
+        queue: 2,
+        ..PoolLimits::LEAN
+    };
+    let mut pool = HashPool::with_limits(true, limits);
+    let zips: Vec<Vec<u8>> = (0..24u32)
+        .map(|i| {
+            // Incompressible (xorshift): each zip is several chunks, as real zips are.
+            let mut x = 0x9E37_79B9u32 ^ (i + 1);
+            let body: Vec<u8> = (0..400_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            deflated_zip(&body)
+        })
+        .collect();
+    for (i, zip) in zips.iter().enumerate() {
+        // Distinct module paths: every zip is inflated, none only compared raw.
+        let module = format!("example.com/m{i}");
+        send_body(&mut pool, i as u64, Some(&module), zip);
+        assert!(pool.send(Job::End {
+            id: i as u64,
+            complete: true
+        }));
+    }
+    let got = pool.finish();
+    assert!(pool.spill_figures().0 > 0, "nothing was spilled");
+    assert_eq!(got.len(), zips.len());
+    for r in got {
+        assert_eq!(
+            r.h1,
+            inflate(&zips[r.exchange as usize]),
+            "zip {}",
+            r.exchange
+        );
+    }
 }
