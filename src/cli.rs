@@ -30,6 +30,11 @@ pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
 
+    /// Set by `run` when the child is the go command: the go environment comes from it
+    /// (`run_env::go_env`), so the one on PATH is not asked as for `--mitm`.
+    #[arg(skip)]
+    pub(crate) go_env_from_child: bool,
+
     /// Capture live on this interface; repeat for several (merged in time order).
     #[arg(
         short = 'i',

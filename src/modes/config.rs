@@ -47,8 +47,11 @@ pub(super) fn session_config(cli: &Cli) -> Result<SessionConfig, Failure> {
     };
     let go_env = if cli.model.go_env.is_empty() {
         // MITM runs as the user whose go command it serves: its `go env` is theirs (live
-        // capture asks after dropping privileges, modes/live.rs).
-        cli.mitm.is_some().then(environment::user_go_env).flatten()
+        // capture asks after dropping privileges, modes/live.rs). Under `run` the child's
+        // go is asked instead (modes/run.rs): asking PATH's go too cost every run 25 ms.
+        (cli.mitm.is_some() && !cli.go_env_from_child)
+            .then(environment::user_go_env)
+            .flatten()
     } else {
         let mut env = GoEnv::default();
         for arg in &cli.model.go_env {

@@ -31,8 +31,9 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         Some(u) => Some(u.clone()),
         None => run_env::upstream_from_env()?,
     };
-    let cli = args.as_cli(base, upstream);
+    let mut cli = args.as_cli(base, upstream);
     let program = args.command[0].clone();
+    cli.go_env_from_child = run_env::is_go(&program);
     let mitm = super::mitm::start(&cli, cli.mitm.unwrap_or(([127, 0, 0, 1], 0).into()), false)?;
     for w in &mitm.warnings {
         eprintln!("gomodwatch: {w}");
