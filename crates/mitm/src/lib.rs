@@ -16,6 +16,7 @@ mod guard;
 mod h2frames;
 mod head;
 pub mod keylog;
+mod latency;
 pub mod limits;
 mod plain;
 mod proxy;
@@ -179,6 +180,7 @@ impl Mitm {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("mitm")
+            .on_thread_start(latency::prefer_latency)
             .enable_all()
             .build()
             .map_err(StartError::Runtime)?;
