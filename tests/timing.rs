@@ -228,6 +228,18 @@ fn a_proxy_that_served_nothing_is_told_with_its_cost_and_the_fix() {
         "{:?}",
         r.texts()
     );
+    // Nor per module as A's slowness to first byte: its answers were 404s, whose cost is
+    // the warning above (modules that A served nothing for are not slow modules).
+    let per_module = format!("proxy {a} took");
+    assert!(
+        !r.texts().iter().any(|t| t.contains(&per_module)),
+        "{:?}",
+        r.texts()
+    );
+    for m in of_type(&r.events, "module") {
+        let p = m["problem"]["text"].as_str().unwrap_or("");
+        assert!(!p.contains(&per_module), "{m}");
+    }
     // The cost against the go command's own clock: its -x log times every request to A.
     let xlog = std::fs::read_to_string(dir().join("fallback-cost-go127.xlog")).unwrap();
     let at_a: f64 = parse_xlog(&xlog)

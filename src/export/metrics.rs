@@ -155,7 +155,7 @@ impl Metrics {
         );
         registry.register(
             "gomodwatch_connection_errors",
-            "TCP connections that failed (refused, reset, no-answer, truncated, gap, tls)",
+            "TCP connections that failed, by error (refused, reset, no-answer, truncated, gap, tls, proxy, timeout, unreachable, one-way)",
             m.connection_errors.clone(),
         );
         registry.register(

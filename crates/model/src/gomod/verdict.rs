@@ -300,10 +300,12 @@ fn fallback_after_error(
 }
 
 fn slow_problem(rec: &ModuleRecord, ctx: &JudgeCtx<'_>) -> Option<(String, Option<String>)> {
+    // A 404/410 is a fallback's "not here": what such answers cost is told once per proxy
+    // (session/timing_verdicts.rs, "served nothing"), not again as slowness per module.
     let slowest = rec
         .attempts
         .iter()
-        .filter(|a| a.ttfb_ms.is_some())
+        .filter(|a| a.ttfb_ms.is_some() && !matches!(a.status, Some(404 | 410)))
         .max_by(|a, b| {
             a.ttfb_ms
                 .unwrap_or(0.0)

@@ -249,3 +249,32 @@ fn a_slow_first_byte_is_told_with_its_proxy() {
     let fast = record([attempt(A, Kind::Info, Some(200), None, Some(80.0))]);
     assert!(judge(&fast, &ctx()).problem.is_none());
 }
+
+/// A slow "not here" (404/410) from a fallback is not told as this module's slowness: the
+/// session says once what such answers cost (timing_verdicts.rs); a slow answer that
+/// served the module still is.
+#[test]
+fn a_slow_not_found_is_not_the_modules_slowness() {
+    let fell_back = record([
+        attempt(A, Kind::Zip, Some(404), None, Some(250.0)),
+        attempt(B, Kind::Zip, Some(200), None, Some(20.0)),
+    ]);
+    let judged = judge(&fell_back, &ctx());
+    assert!(
+        judged
+            .problem
+            .as_ref()
+            .is_none_or(|p| !p.text.contains("to first byte")),
+        "{:?}",
+        judged.problem
+    );
+    let gone = record([
+        attempt(A, Kind::Zip, Some(410), None, Some(250.0)),
+        attempt(B, Kind::Zip, Some(200), None, Some(120.0)),
+    ]);
+    let p = judge(&gone, &ctx()).problem.unwrap();
+    assert_eq!(
+        p.text,
+        "proxy https://b.test took 120 ms to first byte for .zip (SLO 80 ms)"
+    );
+}
