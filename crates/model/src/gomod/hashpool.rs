@@ -19,10 +19,12 @@
 //! Two workers share the load (downloads are spread by exchange id) and the memory.
 
 mod chunks;
+mod finish;
 mod handoff;
 mod job;
 mod lane;
 mod policy;
+mod priority;
 
 use super::h1::{HashError, ZipHasher};
 use chunks::{Kept, Spare};
@@ -56,7 +58,8 @@ pub(crate) struct HashPool {
     lanes: Vec<Arc<Lane>>,
     shared: Arc<Shared>,
     rx: mpsc::Receiver<HashResult>,
-    workers: Vec<JoinHandle<()>>,
+    /// A worker gives itself back (`Some`) when asked to hand over (see finish.rs).
+    workers: Vec<JoinHandle<Option<Worker>>>,
     /// Block when the worker is behind (replay) rather than give up on a hash (live).
     blocking: bool,
     /// Jobs whose End was sent and whose result has not come back.
@@ -98,7 +101,7 @@ impl HashPool {
             let w = std::thread::Builder::new()
                 .name(format!("zip-hash-{i}"))
                 .spawn(move || {
-                    let lowered = limits.background && lower_priority();
+                    let lowered = limits.background && priority::lower();
                     let worker = Worker {
                         active: HashMap::new(),
                         shared,
@@ -150,27 +153,6 @@ impl HashPool {
         self.outstanding -= v.len().min(self.outstanding);
         v
     }
-
-    /// Waits for every job sent so far and stops the worker.
-    pub(crate) fn finish(&mut self) -> Vec<HashResult> {
-        self.flush_all();
-        for job in self.deferred.drain(..) {
-            if let Job::End { id, .. } = &job {
-                if let Some(lane) = self.lanes.get(*id as usize % WORKERS) {
-                    let shared = &self.shared;
-                    let _ = lane.push(vec![job], true, &shared.spare, &shared.hurry);
-                }
-            }
-        }
-        self.close();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-        let mut v: Vec<HashResult> = self.rx.try_iter().collect();
-        v.sort_by_key(|r| r.exchange);
-        self.outstanding = 0;
-        v
-    }
 }
 
 impl HashPool {
@@ -188,31 +170,6 @@ impl HashPool {
             .iter()
             .map(|l| l.figures())
             .fold((0, 0), |(p, w), (lp, lw)| (p.max(lp), w + lw))
-    }
-}
-
-/// Nice +19 for the calling thread (Linux sets priorities per thread): it then runs in what
-/// time the go command leaves. `false` elsewhere and on failure (the priority stays).
-fn lower_priority() -> bool {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority on this thread's own id; no memory is involved.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        return libc::setpriority(libc::PRIO_PROCESS, tid, 19) == 0;
-    }
-    #[allow(unreachable_code)]
-    false
-}
-
-/// Back to normal priority. Lowering a nice value needs CAP_SYS_NICE (or RLIMIT_NICE) on
-/// Linux, so for most users this fails and the worker stays at +19: it still gets every
-/// core the go command leaves idle, and all of it once the go command has exited.
-fn restore_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: as in `lower_priority`.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 0);
     }
 }
 
@@ -285,6 +242,9 @@ struct Shared {
     queued: [AtomicUsize; WORKERS],
     /// A batch found a worker's lane full: workers at lowered priority try to get it back.
     hurry: AtomicBool,
+    /// The pool is finishing: workers at lowered priority stop and give themselves back,
+    /// to go on at normal priority on threads of the caller's (finish.rs).
+    handover: AtomicBool,
 }
 
 impl Shared {
@@ -310,8 +270,14 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, lane: &Lane) {
-        while let Some((batch, unreadable)) = lane.pop(&self.shared.spare) {
+    /// Until the lane is closed and empty; or, at lowered priority, until the pool
+    /// finishes, giving itself back then (see finish.rs).
+    fn run(mut self, lane: &Lane) -> Option<Worker> {
+        loop {
+            if self.lowered && self.shared.handover.load(Ordering::Acquire) {
+                return Some(self);
+            }
+            let (batch, unreadable) = lane.pop(&self.shared.spare)?;
             self.hurry();
             for id in unreadable {
                 let mut given_up = self.shared.given_up();
@@ -324,7 +290,7 @@ impl Worker {
     /// The decoder found a lane full: at lowered priority, ask for the normal one back.
     fn hurry(&mut self) {
         if self.lowered && self.shared.hurry.load(Ordering::Relaxed) {
-            restore_priority();
+            priority::restore();
             self.lowered = false;
         }
     }
