@@ -17,9 +17,9 @@ use libdeflate_sys::{
 };
 use std::cell::RefCell;
 
-/// The largest inflated entry decoded whole: larger ones stream through zlib-rs. 4 MiB covers
-/// every file but a few of x/text's tables; the buffer's pages are touched only as far as
-/// the largest entry decoded so far.
+/// The largest inflated entry decoded whole: larger ones stream through zlib-rs. The buffer's
+/// pages are touched only as far as the largest entry decoded so far; measured on the bench
+/// captures (benches/README.md), a larger buffer cost more peak RSS than it saved CPU.
 pub(crate) const MAX_OUT: usize = 4 << 20;
 
 /// What one whole-entry inflate gave.

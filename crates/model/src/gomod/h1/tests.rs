@@ -32,8 +32,7 @@ fn go_zip(files: &[(&str, Vec<u8>)], level: u32) -> Vec<u8> {
     for (name, data) in files {
         let mut crc = flate2::Crc::new();
         crc.update(data);
-        let mut z =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
         z.write_all(data).unwrap();
         let packed = z.finish().unwrap();
         let offset = out.len() as u32;
@@ -145,14 +144,23 @@ fn entries_inflated_whole_or_streamed_give_the_files_own_hash_in_any_pieces() {
         // tables.go (too big an output) streams; so does blob.bin (too big for the window)
         // unless all of it came in one piece, which needs no window.
         let blob = usize::from(piece < zip.len());
-        assert_eq!((whole, streamed), (6 - blob as u64, 1 + blob as u64), "{piece}");
+        assert_eq!(
+            (whole, streamed),
+            (6 - blob as u64, 1 + blob as u64),
+            "{piece}"
+        );
     }
 }
 
 #[test]
 fn a_zip_of_small_entries_is_all_inflated_whole() {
     let files: Vec<(String, Vec<u8>)> = (0..200)
-        .map(|i| (format!("example.com/m@v1.0.0/f{i}.go"), text(i * 97 + 1, i as u64 + 9)))
+        .map(|i| {
+            (
+                format!("example.com/m@v1.0.0/f{i}.go"),
+                text(i * 97 + 1, i as u64 + 9),
+            )
+        })
         .collect();
     let files: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
     let zip = go_zip(&files, 9);
@@ -187,7 +195,10 @@ fn a_descriptor_look_alike_inside_an_entry_is_waited_past() {
 #[test]
 fn a_corrupt_or_cut_entry_gives_the_same_error_as_streaming_did() {
     let files = [
-        ("example.com/m@v1.0.0/go.mod", b"module example.com/m\n".to_vec()),
+        (
+            "example.com/m@v1.0.0/go.mod",
+            b"module example.com/m\n".to_vec(),
+        ),
         ("example.com/m@v1.0.0/a.go", text(50_000, 21)),
     ];
     let zip = go_zip(&files, 6);
