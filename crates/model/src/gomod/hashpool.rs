@@ -87,11 +87,6 @@ pub(crate) struct HashPool {
     /// Live mode: chunks a worker may have queued (as before batching: the bound is in
     /// bytes, whatever the batches' sizes).
     queue: usize,
-    /// `PoolLimits::balance`: downloads go to the least busy worker, and stay there.
-    balance: bool,
-    /// With `balance`: the worker of each download under way, and how many each has.
-    route: HashMap<u64, usize>,
-    under_way: [usize; WORKERS],
 }
 
 impl HashPool {
@@ -145,9 +140,6 @@ impl HashPool {
             pending: (0..WORKERS).map(|_| (Vec::new(), 0)).collect(),
             lost: HashSet::new(),
             queue,
-            balance: limits.balance,
-            route: HashMap::new(),
-            under_way: [0; WORKERS],
         }
     }
 

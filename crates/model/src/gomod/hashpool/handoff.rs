@@ -12,7 +12,7 @@ impl HashPool {
         let id = match &job {
             Job::Start { id, .. } | Job::Data { id, .. } | Job::End { id, .. } => *id,
         };
-        let w = self.worker_for(&job, id);
+        let w = id as usize % WORKERS;
         if matches!(job, Job::End { .. }) {
             self.lost.remove(&id);
             self.outstanding += 1;
@@ -31,41 +31,6 @@ impl HashPool {
             self.flush(w);
         }
         !self.lost.contains(&id)
-    }
-
-    /// The worker a job goes to: by exchange id, or with `balance` the one its download
-    /// started on, chosen at its Start as the worker with the fewest downloads under way,
-    /// then the fewest chunks waiting. By id, the downloads of a big module could all land
-    /// on one worker: a replay waits for a worker whose queue is full, so the other then
-    /// idled while the one inflated (a replay of 286 distinct zips used 1.3 of 2 cores).
-    fn worker_for(&mut self, job: &Job, id: u64) -> usize {
-        let by_id = id as usize % WORKERS;
-        if !self.balance {
-            return by_id;
-        }
-        match job {
-            Job::Start { .. } => {
-                let load = |w: usize| {
-                    let waiting = self.shared.queued[w].load(Ordering::Relaxed)
-                        + self.pending.get(w).map_or(0, |p| p.1);
-                    (self.under_way[w], waiting)
-                };
-                let w = (0..WORKERS).min_by_key(|&w| load(w)).unwrap_or(by_id);
-                if let Some(old) = self.route.insert(id, w) {
-                    self.under_way[old] -= 1;
-                }
-                self.under_way[w] += 1;
-                w
-            }
-            Job::Data { .. } => self.route.get(&id).copied().unwrap_or(by_id),
-            Job::End { .. } => match self.route.remove(&id) {
-                Some(w) => {
-                    self.under_way[w] -= 1;
-                    w
-                }
-                None => by_id,
-            },
-        }
     }
 
     /// Hands worker `w` its pending jobs. Live, when it is behind, the downloads they

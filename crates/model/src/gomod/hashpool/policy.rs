@@ -35,10 +35,6 @@ pub(crate) struct PoolLimits {
     /// raw hash (its bytes dropped) instead of being inflated from the start: a download
     /// that differs then loses its hash. Without it, such a zip is inflated after all.
     pub(crate) check_raw_past_budget: bool,
-    /// Start each download on the worker with the fewest downloads under way (and then the
-    /// fewest chunks queued) instead of by exchange id: a replay of big zips kept one worker
-    /// on them while the other waited (see `HashPool::worker_for`).
-    pub(crate) balance: bool,
 }
 
 impl PoolLimits {
@@ -47,12 +43,6 @@ impl PoolLimits {
         speculation: SPECULATION_BUDGET,
         background: false,
         check_raw_past_budget: false,
-        balance: false,
-    };
-    /// A replay: the default bounds, downloads started on the least busy worker.
-    pub(crate) const REPLAY: PoolLimits = PoolLimits {
-        balance: true,
-        ..PoolLimits::DEFAULT
     };
     /// For the MITM proxy, whose whole footprint is a target (32 MiB): 1 MiB of chunks
     /// queued per worker and 2 MiB kept to speculate (small zips fetched again). The
@@ -63,7 +53,6 @@ impl PoolLimits {
         speculation: 2 << 20,
         background: false,
         check_raw_past_budget: true,
-        balance: false,
     };
     /// A live capture: the spill (see `LIVE_SPILL`), and the default speculation budget.
     pub(crate) const LIVE: PoolLimits = PoolLimits {
@@ -77,7 +66,7 @@ impl PoolLimits {
         match (live, lean) {
             (_, true) => (true, PoolLimits::LEAN),
             (true, false) => (false, PoolLimits::LIVE),
-            (false, false) => (true, PoolLimits::REPLAY),
+            (false, false) => (true, PoolLimits::DEFAULT),
         }
     }
 }

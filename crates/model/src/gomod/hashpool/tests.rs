@@ -90,7 +90,6 @@ fn hash_in_turn(check_raw_past_budget: bool, zips: &[&[u8]]) -> Vec<Result<Strin
         speculation: 64 << 10,
         background: false,
         check_raw_past_budget,
-        balance: false,
     };
     let mut pool = HashPool::with_limits(true, limits);
     for (i, zip) in zips.iter().enumerate() {
@@ -284,43 +283,4 @@ fn the_mitm_waits_for_a_slow_hasher_and_every_zip_gets_its_h1() {
     release.join().unwrap();
     let got: Vec<_> = pool.finish().into_iter().map(|r| r.h1).collect();
     assert_eq!(got, [inflate(&zip), inflate(&zip)]);
-}
-
-#[test]
-fn a_replay_starts_each_download_on_the_least_busy_worker_and_every_hash_is_right() {
-    let (wait, limits) = PoolLimits::for_mode(false, false);
-    assert!(wait && limits.balance);
-    let mut pool = HashPool::with_limits(wait, limits);
-    // Ids 0, 2, 4: by id all three would go to worker 0.
-    let zips: Vec<Vec<u8>> = (0..3u8).map(|i| deflated_zip(&[i; 200_000])).collect();
-    for (i, zip) in zips.iter().enumerate() {
-        send_body(
-            &mut pool,
-            2 * i as u64,
-            Some(&format!("example.com/m{i}")),
-            zip,
-        );
-    }
-    // Both workers have work: the second download went to the idle one.
-    let on_each = pool.under_way;
-    assert_eq!(on_each.iter().sum::<usize>(), 3);
-    assert!(on_each.iter().all(|&n| n >= 1), "{on_each:?}");
-    for i in 0..3u64 {
-        assert!(pool.send(Job::End {
-            id: 2 * i,
-            complete: true
-        }));
-    }
-    assert_eq!(pool.under_way, [0; WORKERS]);
-    let got: Vec<_> = pool
-        .finish()
-        .into_iter()
-        .map(|r| (r.exchange, r.h1))
-        .collect();
-    let want: Vec<_> = zips
-        .iter()
-        .enumerate()
-        .map(|(i, z)| (2 * i as u64, inflate(z)))
-        .collect();
-    assert_eq!(got, want);
 }
