@@ -284,6 +284,9 @@ struct Worker {
     /// Hashers whose buffers (inflate state, window) are kept for the next zips inflated:
     /// a worker often has two downloads inflating at once, and a fresh hasher's window was
     /// a fresh mapping each time.
+    /// Boxed as `Mode::Inflate` holds them: taken and given back without a move or an
+    /// allocation.
+    #[allow(clippy::vec_box)]
     hashers: Vec<Box<ZipHasher>>,
     /// Which worker this is (its count in `Shared::queued`).
     index: usize,
