@@ -18,11 +18,12 @@ use base64::Engine;
 use flate2::{Decompress, FlushDecompress, Status};
 use sha2::{Digest, Sha256};
 
-/// Compressed bytes of one entry kept while it arrives, to inflate it whole: every entry of
-/// the bench captures' zips but x/text's four largest tables (1.0-1.2 MB compressed, up to
-/// 5.4 MB inflated), which stream. A window that took them too had libdeflate's output
-/// buffer grow to 5.4 MB on each worker: 8 MiB more peak RSS for 8 % less CPU.
-pub(crate) const WINDOW: usize = 1 << 20;
+/// Compressed bytes of one entry kept while it arrives, to inflate it whole; larger entries
+/// stream. Measured on the bench captures (benches/README.md, issue 31): 256 KiB and 1 MiB
+/// took the same CPU (the entries between are few), and 1 MiB cost 2 MiB more peak RSS; a
+/// 2 MiB window also took x/text's largest tables (1.2 MB compressed, 5.4 MB inflated),
+/// for 8 % less CPU and 8 MiB more peak RSS (libdeflate's output buffer, on each worker).
+pub(crate) const WINDOW: usize = 256 << 10;
 
 /// The go command refuses zips, and zips whose total uncompressed size is, above 500 MiB
 /// (`MaxZipFile` in golang.org/x/mod/zip; docs/goproxy-protocol.md §3.6).
