@@ -11,11 +11,13 @@
 //! inflate state and a few small buffers, plus libdeflate's output buffer per thread.
 
 mod fast;
+mod le;
 #[cfg(test)]
 mod tests;
 
 use base64::Engine;
 use flate2::{Decompress, FlushDecompress, Status};
+use le::{has_zip64, le16, le32};
 use sha2::{Digest, Sha256};
 
 /// Compressed bytes of one entry kept while it arrives, to inflate it whole; larger entries
@@ -584,25 +586,4 @@ impl ZipHasher {
         self.scan = 0;
         self.retry_at_end = false;
     }
-}
-
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// Does a local header's extra field carry Zip64 sizes (header id 0x0001)?
-fn has_zip64(mut extra: &[u8]) -> bool {
-    while extra.len() >= 4 {
-        let id = le16(extra, 0);
-        let len = le16(extra, 2) as usize;
-        if id == 1 {
-            return true;
-        }
-        extra = &extra[(4 + len).min(extra.len())..];
-    }
-    false
 }
