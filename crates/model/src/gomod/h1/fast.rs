@@ -18,9 +18,10 @@ use libdeflate_sys::{
 use std::cell::RefCell;
 
 /// The largest inflated entry decoded whole: larger ones stream through zlib-rs. The buffer's
-/// pages are touched only as far as the largest entry decoded so far; measured on the bench
-/// captures (benches/README.md), a larger buffer cost more peak RSS than it saved CPU.
-pub(crate) const MAX_OUT: usize = 4 << 20;
+/// pages are touched only as far as the largest entry decoded so far. Measured on the bench
+/// captures (benches/README.md, issue 31): 512 KiB, 1 MiB and 4 MiB took the same CPU, and
+/// 512 KiB 1.1 MiB less peak RSS than 4 MiB.
+pub(crate) const MAX_OUT: usize = 512 << 10;
 
 /// What one whole-entry inflate gave.
 pub(crate) enum Inflated {
