@@ -53,6 +53,8 @@ pub(crate) struct HashResult {
 }
 
 const WORKERS: usize = 2;
+/// Hashers kept per worker for reuse.
+const KEEP_HASHERS: usize = 2;
 
 pub(crate) struct HashPool {
     lanes: Vec<Arc<Lane>>,
@@ -106,7 +108,7 @@ impl HashPool {
                         active: HashMap::new(),
                         shared,
                         results,
-                        hasher: None,
+                        hashers: Vec::new(),
                         index: i,
                         lowered,
                     };
@@ -261,8 +263,13 @@ struct Worker {
     active: HashMap<u64, Download>,
     shared: Arc<Shared>,
     results: mpsc::Sender<HashResult>,
-    /// A hasher whose buffers are kept for the next zip inflated.
-    hasher: Option<Box<ZipHasher>>,
+    /// Hashers whose buffers (inflate state, window) are kept for the next zips inflated:
+    /// a worker often has two downloads inflating at once, and a fresh hasher's window was
+    /// a fresh mapping each time.
+    /// Boxed as `Mode::Inflate` holds them: taken and given back without a move or an
+    /// allocation.
+    #[allow(clippy::vec_box)]
+    hashers: Vec<Box<ZipHasher>>,
     /// Which worker this is (its count in `Shared::queued`).
     index: usize,
     /// Running at lowered priority (`PoolLimits::background`).
@@ -348,9 +355,9 @@ impl Worker {
                 }
                 Some(k) => {
                     *st.inflating.entry(k.clone()).or_default() += 1;
-                    Mode::Inflate(self.hasher.take().unwrap_or_default())
+                    Mode::Inflate(self.hashers.pop().unwrap_or_default())
                 }
-                None => Mode::Inflate(self.hasher.take().unwrap_or_default()),
+                None => Mode::Inflate(self.hashers.pop().unwrap_or_default()),
             }
         };
         self.active.insert(
@@ -383,7 +390,7 @@ impl Worker {
                     d.mode = Mode::CheckRaw;
                 } else if out_of_room {
                     // Out of room: inflate what was kept and carry on inflating.
-                    let mut z = self.hasher.take().unwrap_or_default();
+                    let mut z = self.hashers.pop().unwrap_or_default();
                     for piece in buf.pieces() {
                         z.update(piece);
                     }
@@ -469,7 +476,7 @@ impl Worker {
                         Err(why)
                     }
                 };
-                self.hasher = Some(z);
+                self.give_hasher(z);
                 if let Some(k) = &key {
                     if complete {
                         self.remember(k, raw, &h1);
@@ -488,13 +495,27 @@ impl Worker {
         buf.release(&self.shared.spare);
     }
 
-    /// The `h1:` of kept bytes, with the worker's reused hasher.
+    /// The `h1:` of kept bytes, with one of the worker's reused hashers.
     fn inflate(&mut self, buf: &Kept) -> Result<String, HashError> {
-        let z = self.hasher.get_or_insert_with(Box::default);
+        let mut z = self.hasher();
         for piece in buf.pieces() {
             z.update(piece);
         }
-        z.finish_and_reset()
+        let h1 = z.finish_and_reset();
+        self.give_hasher(z);
+        h1
+    }
+
+    /// A hasher at a zip's first byte, reused if one is free.
+    fn hasher(&mut self) -> Box<ZipHasher> {
+        self.hashers.pop().unwrap_or_default()
+    }
+
+    /// A hasher reset after its zip, kept for the next (up to `KEEP_HASHERS`).
+    fn give_hasher(&mut self, z: Box<ZipHasher>) {
+        if self.hashers.len() < KEEP_HASHERS {
+            self.hashers.push(z);
+        }
     }
 
     fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, HashError>) {
