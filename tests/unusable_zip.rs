@@ -1,5 +1,6 @@
 //! A module zip the go command refuses (a response that is not a zip, a corrupt deflate
-//! stream, one that inflates past the 500 MiB limit, one cut before its central directory)
+//! stream, an entry whose CRC-32 is wrong, one that inflates past the 500 MiB limit, one cut
+//! before its central directory)
 //! makes the module `failed` with a problem that blames the zip: the go command fails on
 //! every one of them. A hash that gomodwatch gave up for a reason of its own (a body not
 //! seen in full, a layout it cannot stream, `--no-hash`) blames nothing.
@@ -436,6 +437,20 @@ fn a_corrupt_deflate_stream_fails_the_module_even_with_a_go_sum_line() {
     assert_eq!(
         s.module["gosum_h1"],
         "h1:n+H0uc3zfTmpVyeufnS+LZGJT8EqSJUxqAm3toShRsA="
+    );
+}
+
+/// An entry whose content differs from its CRC-32: Go 1.27's `go mod download` of such a
+/// zip (served from a file:// GOPROXY) fails with "zip: checksum error".
+#[test]
+fn a_zip_whose_crc_is_wrong_fails_the_module() {
+    let mut bad = deflated("example.com/m@v1.0.0/m.go", M_GO);
+    bad.crc ^= 0xdead_beef;
+    let z = zip(&[deflated("example.com/m@v1.0.0/go.mod", GO_MOD), bad]);
+    let s = replay(&capture("wrong-crc", &z, false), &[]);
+    assert_blamed(
+        &s,
+        "checksum error: example.com/m@v1.0.0/m.go's CRC-32 is wrong",
     );
 }
 

@@ -16,8 +16,8 @@ mod le;
 mod tests;
 
 use base64::Engine;
-use flate2::{Decompress, FlushDecompress, Status};
-use le::{has_zip64, le16, le32};
+use flate2::{Crc, Decompress, FlushDecompress, Status};
+use le::{end_signature_in, has_zip64, le16, le32};
 use sha2::{Digest, Sha256};
 
 /// Compressed bytes of one entry kept while it arrives, to inflate it whole; larger entries
@@ -164,6 +164,9 @@ pub struct ZipHasher {
     descriptor_follows: bool,
     zip64: bool,
     sha: Sha256,
+    /// The entry's CRC-32, and its local header's (archive/zip: "zip: checksum error").
+    crc: Crc,
+    local_crc: u32,
     inflate: Decompress,
     out: Vec<u8>,
     files: Vec<(String, [u8; 32])>,
@@ -206,6 +209,8 @@ impl ZipHasher {
             descriptor_follows: false,
             zip64: false,
             sha: Sha256::new(),
+            crc: Crc::new(),
+            local_crc: 0,
             inflate: Decompress::new(false),
             out: vec![0; 64 << 10],
             files: Vec::new(),
@@ -416,6 +421,8 @@ impl ZipHasher {
         self.name = String::from_utf8_lossy(&self.buf[30..30 + name_len]).into_owned();
         self.descriptor_follows = flags & 0x8 != 0;
         self.sha = Sha256::new();
+        self.crc.reset();
+        self.local_crc = le32(&self.buf, 14);
         self.buf.clear();
         if flags & 0x1 != 0 {
             self.invalid("encrypted entry");
@@ -491,32 +498,20 @@ impl ZipHasher {
         };
         used += self.gather(&data[used..], want);
         if self.buf.len() == want {
+            let crc = le32(&self.buf, want - body);
             self.buf.clear();
             self.state = State::Header;
+            self.check_crc(crc);
         }
         used
     }
 
     /// Bytes of the central directory: only the end record's signature is looked for.
     fn look_for_end(&mut self, data: &[u8]) {
-        if self.end_seen {
-            return;
-        }
-        let sig = END_OF_CENTRAL.to_le_bytes();
-        self.tail.extend_from_slice(&data[..data.len().min(3)]);
-        if memchr::memmem::find(&self.tail, &sig).is_some()
-            || memchr::memmem::find(data, &sig).is_some()
-        {
+        if !self.end_seen && end_signature_in(&mut self.tail, data, END_OF_CENTRAL) {
             self.end_seen = true;
             self.tail = Vec::new();
-            return;
         }
-        let keep = if data.len() >= 3 {
-            data[data.len() - 3..].to_vec()
-        } else {
-            self.tail[self.tail.len().saturating_sub(3)..].to_vec()
-        };
-        self.tail = keep;
     }
 
     fn content(&mut self, bytes: &[u8]) {
@@ -526,6 +521,15 @@ impl ZipHasher {
             return;
         }
         self.sha.update(bytes);
+        self.crc.update(bytes);
+    }
+
+    /// The entry's content against its header's or data descriptor's CRC-32 (0: unchecked).
+    fn check_crc(&mut self, expected: u32) {
+        if expected != 0 && self.crc.sum() != expected {
+            let name = self.files.last().map_or("", |f| f.0.as_str()).to_string();
+            self.invalid(format_args!("checksum error: {name}'s CRC-32 is wrong"));
+        }
     }
 
     fn end_entry(&mut self) {
@@ -534,11 +538,12 @@ impl ZipHasher {
         }
         let digest = std::mem::take(&mut self.sha).finalize().into();
         self.files.push((std::mem::take(&mut self.name), digest));
-        self.state = if self.descriptor_follows {
-            State::Descriptor { zip64: self.zip64 }
+        if self.descriptor_follows {
+            self.state = State::Descriptor { zip64: self.zip64 };
         } else {
-            State::Header
-        };
+            self.state = State::Header;
+            self.check_crc(self.local_crc);
+        }
     }
 
     /// The zip's `h1:` once the whole body went through, or why there is none.
@@ -577,6 +582,8 @@ impl ZipHasher {
         self.descriptor_follows = false;
         self.zip64 = false;
         self.sha = Sha256::new();
+        self.crc.reset();
+        self.local_crc = 0;
         self.inflate.reset(false);
         self.files.clear();
         self.files.shrink_to(KEEP_FILES);

@@ -234,3 +234,36 @@ fn a_hasher_reused_after_a_cut_zip_hashes_the_next_one_right() {
     z.update(&zip);
     assert_eq!(z.finish_and_reset(), Ok(expected(&files)));
 }
+
+/// The zip with the CRC-32 in the `n`-th data descriptor changed.
+fn with_wrong_crc(mut zip: Vec<u8>, n: usize) -> Vec<u8> {
+    let at = memchr::memmem::find_iter(&zip, &0x0807_4b50u32.to_le_bytes())
+        .nth(n)
+        .expect("a data descriptor");
+    zip[at + 4] ^= 0x5a;
+    zip
+}
+
+/// The go command refuses an entry whose content differs from its CRC-32 ("zip: checksum
+/// error", seen from Go 1.27 on such a zip); so does the hasher, inflating the entry whole or
+/// streaming it, and a zip without the change still hashes.
+#[test]
+fn an_entry_whose_crc_is_wrong_is_a_checksum_error_as_for_the_go_command() {
+    let small = ("example.com/m@v1.0.0/m.go", b"package m\n".repeat(40));
+    let big = ("example.com/m@v1.0.0/big.bin", noise(600_000, 3));
+    for (files, n) in [
+        (vec![small.clone()], 0),
+        (vec![small.clone(), big.clone()], 1),
+    ] {
+        let good = go_zip(&files, 6);
+        let mut z = ZipHasher::new();
+        z.update(&good);
+        assert_eq!(z.finish(), Ok(expected(&files)));
+        let mut z = ZipHasher::new();
+        z.update(&with_wrong_crc(good, n));
+        let err = z.finish().unwrap_err().to_string();
+        assert!(err.starts_with(INVALID_ZIP), "{err}");
+        assert!(err.contains("checksum error"), "{err}");
+        assert!(err.contains(files[n].0), "{err}");
+    }
+}
