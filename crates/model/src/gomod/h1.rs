@@ -16,7 +16,8 @@ mod le;
 mod tests;
 
 use base64::Engine;
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use crc32fast::Hasher as Crc;
+use flate2::{Decompress, FlushDecompress, Status};
 use le::{end_signature_in, has_zip64, le16, le32};
 use sha2::{Digest, Sha256};
 
@@ -526,7 +527,7 @@ impl ZipHasher {
 
     /// The entry's content against its header's or data descriptor's CRC-32 (0: unchecked).
     fn check_crc(&mut self, expected: u32) {
-        if expected != 0 && self.crc.sum() != expected {
+        if expected != 0 && self.crc.clone().finalize() != expected {
             let name = self.files.last().map_or("", |f| f.0.as_str()).to_string();
             self.invalid(format_args!("checksum error: {name}'s CRC-32 is wrong"));
         }
