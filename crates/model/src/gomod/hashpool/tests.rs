@@ -60,6 +60,18 @@ fn zip_of(body: &[u8], deflate: bool) -> Vec<u8> {
     out
 }
 
+/// `n` bytes deflate cannot shrink (xorshift64 from `x`, which must not be 0).
+fn noise(n: usize, mut x: u64) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// The `h1:` of a whole zip.
 fn inflate(zip: &[u8]) -> Result<String, HashError> {
     let mut z = ZipHasher::new();
@@ -188,17 +200,8 @@ fn a_hasher_reused_across_zips_gives_each_its_own_hash() {
 
 #[test]
 fn downloads_that_find_the_worker_behind_are_given_up_and_said_none_dropped() {
-    // Bytes deflate cannot shrink (xorshift), so the zip is several chunks long.
-    let mut x = 0x2545_f491_4f6c_dd1d_u64;
-    let noise: Vec<u8> = (0..300_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let zip = deflated_zip(&noise);
+    // Bytes deflate cannot shrink, so the zip is several chunks long.
+    let zip = deflated_zip(&noise(300_000, 0x2545_f491_4f6c_dd1d));
     let h1 = inflate(&zip);
     assert!(zip.len() > 3 * CHUNK, "several chunks: {}", zip.len());
     let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
@@ -297,17 +300,8 @@ fn zips_spilled_past_the_queue_in_memory_hash_the_same() {
     let mut pool = HashPool::with_limits(true, limits);
     let zips: Vec<Vec<u8>> = (0..24u32)
         .map(|i| {
-            // Incompressible (xorshift): each zip is several chunks, as real zips are.
-            let mut x = 0x9E37_79B9u32 ^ (i + 1);
-            let body: Vec<u8> = (0..400_000)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
-            deflated_zip(&body)
+            // Incompressible: each zip is several chunks, as real zips are.
+            deflated_zip(&noise(400_000, 0x9E37_79B9 ^ u64::from(i + 1)))
         })
         .collect();
     for (i, zip) in zips.iter().enumerate() {
