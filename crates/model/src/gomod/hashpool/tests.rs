@@ -292,7 +292,7 @@ fn the_mitm_waits_for_a_slow_hasher_and_every_zip_gets_its_h1() {
 #[test]
 fn zips_spilled_past_the_queue_in_memory_hash_the_same() {
     // The MITM's limits with the smallest queue in memory: the decoder (this thread) runs
-    // far ahead of the workers (at nice +19), so most bytes go through the spill file.
+    // far ahead of the workers (at the lowest priority), so most bytes go through the spill file.
     let limits = PoolLimits {
         queue: 2,
         ..PoolLimits::LEAN
@@ -324,4 +324,18 @@ fn zips_spilled_past_the_queue_in_memory_hash_the_same() {
             r.exchange
         );
     }
+}
+
+/// The MITM's hashers yield to every other thread: SCHED_IDLE, which needs no privilege.
+#[cfg(target_os = "linux")]
+#[test]
+fn lowered_workers_run_at_sched_idle() {
+    let policy = std::thread::spawn(|| {
+        assert!(super::priority::lower());
+        // SAFETY: reads the calling thread's own policy.
+        unsafe { libc::sched_getscheduler(0) }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(policy, libc::SCHED_IDLE);
 }
