@@ -63,6 +63,18 @@ impl World {
         go_args: &[&str],
         extra: &[(&str, &str)],
     ) -> Output {
+        self.run_gosum(gmw, goproxy, go_args, extra, None)
+    }
+
+    /// As `run_with`, the module's go.sum being `gosum` when given.
+    fn run_gosum(
+        &self,
+        gmw: &[&str],
+        goproxy: &str,
+        go_args: &[&str],
+        extra: &[(&str, &str)],
+        gosum: Option<&str>,
+    ) -> Output {
         let home = tempdir("run-go");
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns.name, bin(), "run", "--json"])
@@ -75,6 +87,9 @@ impl World {
             .arg(go127())
             .args(go_args);
         hermetic_go_env(&mut cmd, &home, goproxy).env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin");
+        if let Some(sums) = gosum {
+            std::fs::write(home.join("m/go.sum"), sums).unwrap();
+        }
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -186,6 +201,74 @@ fn a_go_command_run_through_the_mitm_is_seen_whole() {
     assert!((parts - b["wall_ms"].as_f64().unwrap()).abs() < 1e-6, "{b}");
     assert!(b["wait_ms"].as_f64().unwrap() > 0.0, "{b}");
     assert!(b["path_steps"].as_u64().unwrap() >= 3, "{b}");
+}
+
+/// Under `run` a zip the go command saved takes the `h1:` it saved with the same bytes (and
+/// says so); one it refused is hashed from the wire, to the hash the go command printed.
+#[test]
+fn saved_zips_take_the_go_commands_h1_and_a_refused_one_is_hashed_here() {
+    if !can_run(
+        "saved_zips_take_the_go_commands_h1_and_a_refused_one_is_hashed_here",
+        NEEDS,
+    ) {
+        return;
+    }
+    let port = PORT + 8;
+    let w = world("h", port);
+    let wrong = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let gosum = format!("github.com/ghodss/yaml v1.0.0 {wrong}\n");
+    let args = ["mod", "download", "-x", TOML, YAML];
+    let out = w.run_gosum(&[], &base(port), &args, &[], Some(&gosum));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    let downloaded = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("downloaded:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("the go command printed no hash: {stderr}"));
+    let events = parse_ndjson(&out.stdout);
+    // Refused and never saved: hashed here, to the hash the go command printed.
+    let yaml = hash_of(&events, "github.com/ghodss/yaml");
+    assert_eq!(yaml["h1"], downloaded, "{yaml}");
+    assert!(yaml.get("h1_from").is_none(), "{yaml}");
+    // The go command gave up on the other zip too (its download left as a .tmp file, never
+    // saved): hashed here as well.
+    let toml = hash_of(&events, "github.com/BurntSushi/toml");
+    let toml_h1 = toml["h1"].as_str().unwrap().to_string();
+    assert!(toml.get("h1_from").is_none(), "{toml}");
+    // With that hash in go.sum the go command verifies the zip and saves it: the hash is
+    // then the one it saved with the same bytes, and said to be.
+    let gosum = format!("github.com/BurntSushi/toml v1.2.0 {toml_h1}\n");
+    let out = w.run_gosum(
+        &[],
+        &base(port),
+        &["mod", "download", TOML],
+        &[],
+        Some(&gosum),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let again = parse_ndjson(&out.stdout);
+    let toml = hash_of(&again, "github.com/BurntSushi/toml");
+    assert_eq!(toml["h1"], toml_h1.as_str(), "{toml}");
+    assert_eq!(toml["h1_from"], "module-cache", "{toml}");
+}
+
+/// The `hash` event of `module`'s zip download.
+fn hash_of(events: &[Value], module: &str) -> Value {
+    let ex = of_type(events, "exchange")
+        .into_iter()
+        .find(|e| {
+            e["go"]["module"] == module && e["url"].as_str().is_some_and(|u| u.ends_with(".zip"))
+        })
+        .unwrap_or_else(|| panic!("no zip of {module}"))["id"]
+        .clone();
+    of_type(events, "hash")
+        .into_iter()
+        .find(|h| h["exchange"] == ex)
+        .unwrap_or_else(|| panic!("no hash of {module}"))
+        .clone()
 }
 
 #[test]

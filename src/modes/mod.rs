@@ -16,6 +16,7 @@ mod mitm;
 mod output;
 mod replay;
 mod run;
+mod run_cache;
 mod run_env;
 mod run_trust;
 mod setup;

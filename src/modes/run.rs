@@ -6,6 +6,7 @@
 
 use super::environment;
 use super::failure::Failure;
+use super::run_cache;
 use super::run_env::{self, Bundle};
 use super::run_trust;
 use super::setup::{Run, View};
@@ -68,6 +69,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
     if setup.config.goproxy.is_none() {
         setup.config.goproxy = goenv.as_ref().and_then(run_env::chain);
     }
+    setup.module_cache = goenv.as_ref().and_then(run_cache::of_go_env);
     // The child's own `go env` is what decides what goes direct and what is verified.
     if let (Some(g), true) = (&goenv, cli.model.go_env.is_empty()) {
         let mut env = gomodwatch::gomod::goenv::GoEnv::default();

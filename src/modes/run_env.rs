@@ -41,11 +41,13 @@ pub(crate) fn is_go(program: &OsStr) -> bool {
         .is_some_and(|n| n == "go" || n == "go.exe")
 }
 
-/// `go env -json` for [`GO_VARS`] and GOVERSION (which decides whether the child reads
-/// SSL_CERT_FILE: run_trust.rs), with the same binary and environment the child gets.
+/// `go env -json` for [`GO_VARS`], GOVERSION (which decides whether the child reads
+/// SSL_CERT_FILE: run_trust.rs) and GOMODCACHE (where it saves zips: run_cache.rs), with
+/// the same binary and environment the child gets.
 pub(crate) fn go_env(go: &OsStr, env: &[(String, String)]) -> Option<BTreeMap<String, String>> {
     let mut vars = GO_VARS.to_vec();
     vars.push("GOVERSION");
+    vars.push("GOMODCACHE");
     serde_json::from_slice(&go_env_output(go, &vars, env)?).ok()
 }
 

@@ -14,7 +14,7 @@ use gomodwatch::export::push;
 use gomodwatch::export::report::{Report, ReportNote};
 use gomodwatch::export::rotate::RotatingFile;
 use gomodwatch::gomod::goproxy::GoproxyList;
-use gomodwatch::gomod::hook::GoHookConfig;
+use gomodwatch::gomod::hook::{GoHookConfig, ModuleCache};
 use gomodwatch::pipeline::{self, Finished, Outputs};
 use gomodwatch::session::{Control, Session, SessionConfig, Sink};
 use gomodwatch::source::PacketSource;
@@ -68,6 +68,8 @@ pub(super) struct Run {
     pub(super) name: String,
     /// Small hashing buffers (MITM: the proxy's memory is bounded).
     pub(super) lean: bool,
+    /// `run` with a go command: its module cache (run_cache.rs).
+    pub(super) module_cache: Option<Arc<dyn ModuleCache>>,
     /// `run --tui`: raised when the child has exited and the terminal is free.
     pub(super) tui_after: Arc<AtomicBool>,
     /// Replay: the key log that the file's Decryption Secrets Blocks fill as they are read
@@ -122,6 +124,7 @@ impl Run {
             reopen: Arc::default(),
             name,
             lean: false,
+            module_cache: None,
             in_band_secrets: None,
             tui_after: Arc::default(),
             report_note: None,
@@ -161,6 +164,7 @@ impl Run {
             live,
             no_hash: cli.model.no_hash,
             lean: self.lean,
+            module_cache: self.module_cache,
         };
         let keylog = match (&cli.model.tls_keylog, self.in_band_secrets) {
             (Some(p), Some(log)) => Some(add_keylog(log, p)?),

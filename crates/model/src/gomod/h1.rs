@@ -10,10 +10,16 @@
 //! both give the same bytes for any stream both accept. Memory per zip is the window, one
 //! inflate state and a few small buffers, plus libdeflate's output buffer per thread.
 
+mod error;
 mod fast;
 mod le;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use error::invalid_zip_reason;
+pub use error::HashError;
+#[cfg(test)]
+pub(crate) use error::INVALID_ZIP;
 
 use base64::Engine;
 use crc32fast::Hasher as Crc;
@@ -32,43 +38,6 @@ pub(crate) const WINDOW: usize = 256 << 10;
 /// (`MaxZipFile` in golang.org/x/mod/zip; docs/goproxy-protocol.md §3.6).
 pub(crate) const MAX_ZIP: u64 = 500 << 20;
 
-/// The start of a hash error that is the zip's own fault: the go command would refuse the
-/// zip too (it is not a zip, an entry cannot be inflated, it is too large). Every other
-/// hash error is a limit of the observer (a body not seen in full, a layout the streaming
-/// hasher cannot follow) and says nothing about the zip.
-pub(crate) const INVALID_ZIP: &str = "not a valid module zip: ";
-
-/// Why a zip has no `h1:`; the text is its hash event's `error`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HashError {
-    /// The zip itself is unusable: the go command would refuse it too.
-    #[error("{prefix}{0}", prefix = INVALID_ZIP)]
-    InvalidZip(String),
-    /// Bytes of the body went missing, or it was cut short.
-    #[error("the body was not seen in full")]
-    Incomplete,
-    /// A layout the streaming hasher cannot follow.
-    #[error("cannot hash a stored zip entry of unknown length while streaming")]
-    Unstreamable,
-    /// Live: the hashing threads could not keep up, and the hash was given up.
-    #[error("hashing fell behind")]
-    FellBehind,
-    /// Its bytes, queued in the hashing threads' spill file, could not be read back.
-    #[error("its bytes could not be read back from the hashing spill file")]
-    SpillUnreadable,
-    /// Past the memory budget: a download whose bytes differ from the one hashed, too big
-    /// to keep for hashing on its own.
-    #[error(
-        "its bytes differ from an earlier download of this version, and it was too big to \
-         keep for hashing again"
-    )]
-    DiffersFromEarlier,
-}
-
-/// Why the zip itself is unusable, if a hash error says so (see [`INVALID_ZIP`]).
-pub(crate) fn invalid_zip_reason(error: &str) -> Option<&str> {
-    error.strip_prefix(INVALID_ZIP)
-}
 const LOCAL_HEADER: u32 = 0x0403_4b50;
 const CENTRAL_HEADER: u32 = 0x0201_4b50;
 const END_OF_CENTRAL: u32 = 0x0605_4b50;
@@ -236,7 +205,7 @@ impl ZipHasher {
         self.state = State::Failed;
     }
 
-    /// The zip itself is at fault (see [`INVALID_ZIP`]).
+    /// The zip itself is at fault (see [`error::INVALID_ZIP`]).
     fn invalid(&mut self, why: impl std::fmt::Display) {
         self.fail(HashError::InvalidZip(why.to_string()));
     }

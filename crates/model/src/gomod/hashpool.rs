@@ -25,6 +25,9 @@ mod job;
 mod lane;
 mod policy;
 mod priority;
+mod reuse;
+mod saved;
+mod vouch;
 
 use super::h1::{HashError, ZipHasher};
 use chunks::{Kept, Spare};
@@ -38,6 +41,7 @@ use std::thread::JoinHandle;
 pub(crate) use chunks::CHUNK;
 pub(crate) use job::Job;
 pub(crate) use policy::PoolLimits;
+pub use saved::ModuleCache;
 /// Chunks handed over together: one hand-off per 64 KiB woke a worker (a futex call on
 /// each side) some 5 000 times per 300 MB replayed. A batch also goes when the decoder
 /// polls for results (every 256 packets, every MITM stream event), so nothing waits long.
@@ -50,6 +54,8 @@ const MAX_REMEMBERED: usize = 100_000;
 pub(crate) struct HashResult {
     pub(crate) exchange: u64,
     pub(crate) h1: Result<String, HashError>,
+    /// The `h1:` is the one the go command saved with these same bytes (vouch.rs).
+    pub(crate) from_cache: bool,
 }
 
 const WORKERS: usize = 2;
@@ -80,11 +86,23 @@ pub(crate) struct HashPool {
 }
 
 impl HashPool {
+    #[cfg(test)]
     pub(crate) fn with_limits(blocking: bool, limits: PoolLimits) -> Self {
+        Self::with_cache(blocking, limits, None)
+    }
+
+    /// With the go command's module cache (`run`): the workers wait for the run's end and
+    /// check zips against what it saved (vouch.rs).
+    pub(crate) fn with_cache(
+        blocking: bool,
+        limits: PoolLimits,
+        cache: Option<Arc<dyn ModuleCache>>,
+    ) -> Self {
         let (results, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             budget: limits.speculation,
             check_raw_past_budget: limits.check_raw_past_budget,
+            cache,
             ..Shared::default()
         });
         let mut lanes = Vec::new();
@@ -200,6 +218,8 @@ enum Mode {
     /// Expecting the same bytes as a download hashed before, with no room to keep them:
     /// only the raw hash.
     CheckRaw,
+    /// Expecting the bytes the go command saved (vouch.rs): compared with its file.
+    Compare(Box<saved::Compare>),
 }
 
 struct Known {
@@ -247,6 +267,8 @@ struct Shared {
     /// The pool is finishing: workers at lowered priority stop and give themselves back,
     /// to go on at normal priority on threads of the caller's (finish.rs).
     handover: AtomicBool,
+    /// `run`'s go command's module cache: see vouch.rs.
+    cache: Option<Arc<dyn ModuleCache>>,
 }
 
 impl Shared {
@@ -280,6 +302,7 @@ impl Worker {
     /// Until the lane is closed and empty; or, at lowered priority, until the pool
     /// finishes, giving itself back then (see finish.rs).
     fn run(mut self, lane: &Lane) -> Option<Worker> {
+        self.defer();
         loop {
             if self.lowered && self.shared.handover.load(Ordering::Acquire) {
                 return Some(self);
@@ -338,7 +361,10 @@ impl Worker {
 
     fn start(&mut self, id: u64, key: Option<Key>) {
         let room = self.shared.kept.load(Ordering::Relaxed) < self.shared.budget;
-        let mode = {
+        let saved = key.as_ref().and_then(|k| self.saved(k));
+        let mode = if let Some(c) = saved {
+            Mode::Compare(c)
+        } else {
             let mut st = self.shared.lock();
             match &key {
                 // Seen before, or being inflated right now: expect the same bytes.
@@ -374,10 +400,25 @@ impl Worker {
         let Some(d) = self.active.get_mut(&id) else {
             return self.shared.spare.give(bytes);
         };
-        d.raw.update(&bytes);
+        // Compared bytes are hashed only if they turn out different (vouch.rs).
+        if !matches!(d.mode, Mode::Compare(_)) {
+            d.raw.update(&bytes);
+        }
         let kept = &self.shared.kept;
         match &mut d.mode {
             Mode::Inflate(z) => z.update(&bytes),
+            Mode::Compare(c) => {
+                if !c.same(&bytes) {
+                    let mut z = self.hashers.pop().unwrap_or_default();
+                    c.replay(&mut z, &mut d.raw);
+                    z.update(&bytes);
+                    d.raw.update(&bytes);
+                    d.mode = Mode::Inflate(z);
+                    if let Some(k) = &d.key {
+                        *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
+                    }
+                }
+            }
             Mode::Speculate(buf) => {
                 let out_of_room = kept.load(Ordering::Relaxed) + bytes.len() > self.shared.budget;
                 let known = || {
@@ -413,7 +454,12 @@ impl Worker {
     }
 
     fn send(&self, exchange: u64, h1: Result<String, HashError>) {
-        let _ = self.results.send(HashResult { exchange, h1 });
+        let from_cache = false;
+        let _ = self.results.send(HashResult {
+            exchange,
+            h1,
+            from_cache,
+        });
     }
 
     fn end(&mut self, id: u64, d: Download, missing: Option<HashError>) {
@@ -455,6 +501,7 @@ impl Worker {
                 self.remember(&k, raw, &h1);
                 self.send(id, h1);
             }
+            Mode::Compare(mut c) => self.compared(id, &mut c, missing, d.raw, key),
             Mode::CheckRaw => {
                 if let Some(why) = missing {
                     return self.send(id, Err(why));
@@ -485,84 +532,6 @@ impl Worker {
                 }
                 self.send(id, h1);
             }
-        }
-    }
-
-    /// Bytes kept to speculate are no longer needed: out of the budget, chunks back to
-    /// the decoder.
-    fn release(&self, buf: Kept) {
-        self.shared.kept.fetch_sub(buf.len(), Ordering::Relaxed);
-        buf.release(&self.shared.spare);
-    }
-
-    /// The `h1:` of kept bytes, with one of the worker's reused hashers.
-    fn inflate(&mut self, buf: &Kept) -> Result<String, HashError> {
-        let mut z = self.hasher();
-        for piece in buf.pieces() {
-            z.update(piece);
-        }
-        let h1 = z.finish_and_reset();
-        self.give_hasher(z);
-        h1
-    }
-
-    /// A hasher at a zip's first byte, reused if one is free.
-    fn hasher(&mut self) -> Box<ZipHasher> {
-        self.hashers.pop().unwrap_or_default()
-    }
-
-    /// A hasher reset after its zip, kept for the next (up to `KEEP_HASHERS`).
-    fn give_hasher(&mut self, z: Box<ZipHasher>) {
-        if self.hashers.len() < KEEP_HASHERS {
-            self.hashers.push(z);
-        }
-    }
-
-    fn remember(&self, k: &Key, raw: [u8; 32], h1: &Result<String, HashError>) {
-        if let Ok(h1) = h1 {
-            let mut st = self.shared.lock();
-            if st.known.len() < MAX_REMEMBERED || st.known.contains_key(k) {
-                st.known.insert(
-                    k.clone(),
-                    Known {
-                        raw,
-                        h1: h1.clone(),
-                    },
-                );
-            }
-        }
-    }
-
-    /// One inflating download of `k` ended: parked twins get its answer (same raw bytes),
-    /// or, once nothing of `k` is inflating any more, are inflated themselves.
-    fn resolve_parked(&mut self, k: &Key) {
-        let (parked, known) = {
-            let mut st = self.shared.lock();
-            let left = st.inflating.get_mut(k).map(|n| {
-                *n = n.saturating_sub(1);
-                *n
-            });
-            if left == Some(0) {
-                st.inflating.remove(k);
-            }
-            let known = st.known.get(k).map(|x| (x.raw, x.h1.clone()));
-            let all = left.unwrap_or(0) == 0;
-            let list = st.parked.remove(k).unwrap_or_default();
-            let (ready, wait): (Vec<Parked>, Vec<Parked>) = list
-                .into_iter()
-                .partition(|p| all || known.as_ref().is_some_and(|(r, _)| *r == p.raw));
-            if !wait.is_empty() {
-                st.parked.insert(k.clone(), wait);
-            }
-            (ready, known)
-        };
-        for p in parked {
-            let h1 = match &known {
-                Some((raw, h1)) if *raw == p.raw => Ok(h1.clone()),
-                _ => self.inflate(&p.buf),
-            };
-            self.release(p.buf);
-            self.send(p.id, h1);
         }
     }
 }

@@ -3,13 +3,15 @@
 //! that caused them, and the bodies the module model needs are kept or hashed.
 
 use super::classify::classify_with;
+pub use super::hashpool::ModuleCache;
 use super::hashpool::{HashPool, HashResult, PoolLimits};
 use super::redirect::Redirects;
 use super::sinks::{self, SharedPool};
 use gomodwatch_wire::decode::hook::{BodySink, ExchangeHook, Tag};
-use gomodwatch_wire::vocab::{Event, Exchange, Kind, ZipHash};
+use gomodwatch_wire::vocab::{Event, Exchange, Kind, ZipHash, H1_FROM_MODULE_CACHE};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// How the Go-module hook is set up for a run.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +24,9 @@ pub struct GoHookConfig {
     pub no_hash: bool,
     /// Keep the hashing threads' memory small (MITM mode); see `PoolLimits::LEAN`.
     pub lean: bool,
+    /// `run` with a go command: its module cache, to hash zips after it has exited and
+    /// take the `h1:` it saved with the same bytes (`hashpool/vouch.rs`).
+    pub module_cache: Option<Arc<dyn ModuleCache>>,
 }
 
 /// The decoder's hook for Go module traffic: it tags each request (`classify`), follows
@@ -41,7 +46,8 @@ impl GoHook {
         GoHook {
             pool: (!config.no_hash).then(|| {
                 let (wait, limits) = PoolLimits::for_mode(config.live, config.lean);
-                Rc::new(RefCell::new(HashPool::with_limits(wait, limits)))
+                let pool = HashPool::with_cache(wait, limits, config.module_cache);
+                Rc::new(RefCell::new(pool))
             }),
             proxy_bases: config.proxy_bases,
             origins: Default::default(),
@@ -86,7 +92,12 @@ impl ExchangeHook for GoHook {
         } else {
             pool.borrow_mut().ready()
         };
-        for HashResult { exchange, h1 } in results {
+        for HashResult {
+            exchange,
+            h1,
+            from_cache,
+        } in results
+        {
             let (h1, error) = match h1 {
                 Ok(h) => (Some(h), None),
                 Err(e) => (None, Some(e.to_string())),
@@ -95,6 +106,7 @@ impl ExchangeHook for GoHook {
                 exchange,
                 h1,
                 error,
+                h1_from: from_cache.then_some(H1_FROM_MODULE_CACHE),
             }));
         }
     }

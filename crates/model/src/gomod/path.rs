@@ -52,8 +52,8 @@ pub(crate) fn decode(s: &str) -> Option<String> {
     unescape_case(&percent_decode(s)?)
 }
 
-#[cfg(test)]
-/// The case-escaping the go command applies (`module.EscapePath`), for building URLs.
+/// The case-escaping the go command applies (`module.EscapePath`), for building URLs and
+/// module cache paths.
 pub(crate) fn escape_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);
     for c in s.chars() {

@@ -479,7 +479,15 @@ pub struct ZipHash {
     pub h1: Option<String>,
     /// Why there is no hash (the body was incomplete, not a zip, too large, ...).
     pub error: Option<String>,
+    /// Where the `h1` came from when not computed from these bytes here: under `run`,
+    /// [`H1_FROM_MODULE_CACHE`]. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h1_from: Option<&'static str>,
 }
+
+/// A `hash` event's `h1_from` under `run`: the go command saved a zip with exactly these
+/// bytes (a BLAKE3 hash of both), and this is the `h1:` it computed and saved beside it.
+pub const H1_FROM_MODULE_CACHE: &str = "module-cache";
 
 /// One event of the stream.
 #[derive(Serialize, Clone, Debug)]

@@ -12,6 +12,7 @@ pub mod url;
 pub use event::{
     BodyInfo, CertSummary, ConnError, Connection, DnsAnswer, Event, Exchange, Setup, Source,
     TcpStats, Timing, TlsFailure, TlsInfo, Tried, Unreachable, Upstream, ZipHash,
+    H1_FROM_MODULE_CACHE,
 };
 pub use go::{GoRequest, Kind};
 pub use link::{LinkType, UnsupportedLinkType};

@@ -25,6 +25,10 @@ impl HashPool {
         }
         self.shared.handover.store(true, Ordering::Release);
         self.close();
+        // Workers waiting for the run's end (vouch.rs) start now, not at their next look.
+        for w in &self.workers {
+            w.thread().unpark();
+        }
         let handed: Vec<_> = self
             .workers
             .drain(..)

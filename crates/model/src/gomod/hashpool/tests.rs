@@ -1,12 +1,12 @@
 use super::*;
 
 /// A module zip of example.com/m@v1.0.0 with go.mod and one stored file, `body`.
-fn module_zip(body: &[u8]) -> Vec<u8> {
+pub(super) fn module_zip(body: &[u8]) -> Vec<u8> {
     zip_of(body, false)
 }
 
 /// The same with every entry deflated (as the go command writes them).
-fn deflated_zip(body: &[u8]) -> Vec<u8> {
+pub(super) fn deflated_zip(body: &[u8]) -> Vec<u8> {
     zip_of(body, true)
 }
 
@@ -61,7 +61,7 @@ fn zip_of(body: &[u8], deflate: bool) -> Vec<u8> {
 }
 
 /// `n` bytes deflate cannot shrink (xorshift64 from `x`, which must not be 0).
-fn noise(n: usize, mut x: u64) -> Vec<u8> {
+pub(super) fn noise(n: usize, mut x: u64) -> Vec<u8> {
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -73,14 +73,14 @@ fn noise(n: usize, mut x: u64) -> Vec<u8> {
 }
 
 /// The `h1:` of a whole zip.
-fn inflate(zip: &[u8]) -> Result<String, HashError> {
+pub(super) fn inflate(zip: &[u8]) -> Result<String, HashError> {
     let mut z = ZipHasher::new();
     z.update(zip);
     z.finish()
 }
 
 /// Hands over the start and every chunk of download `id` (of `module`@v1.0.0).
-fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
+pub(super) fn send_body(pool: &mut HashPool, id: u64, module: Option<&str>, zip: &[u8]) {
     let module = module.map(str::to_string);
     let version = module.as_ref().map(|_| "v1.0.0".to_string());
     assert!(pool.send(Job::Start {
@@ -171,7 +171,8 @@ fn an_end_whose_start_was_lost_is_a_hash_given_up_not_a_silence() {
         results,
         vec![HashResult {
             exchange: 7,
-            h1: Err(HashError::FellBehind)
+            h1: Err(HashError::FellBehind),
+            from_cache: false,
         }]
     );
 }
