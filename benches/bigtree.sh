@@ -247,6 +247,7 @@ for mode in modes:
         zips = [e for e in ev if e["type"] == "exchange" and e.get("go", {}).get("kind") == "zip" and e.get("status") == 200]
         hashes = [e for e in ev if e["type"] == "hash"]
         good = sum(1 for h in hashes if h.get("h1") in real)
+        cached = sum(1 for h in hashes if h.get("h1") in real and h.get("h1_from") == "module-cache")
         errors = {}
         for h in hashes:
             if h.get("error"):
@@ -255,7 +256,7 @@ for mode in modes:
         s = [e for e in ev if e["type"] == "summary"]
         s = s[-1] if s else {}
         dropped += s.get("dropped") or 0
-        print(f"#   {mode} {n}: {len(zips)} zips answered 200, {good} hashed to mkproxy's h1, "
+        print(f"#   {mode} {n}: {len(zips)} zips answered 200, {good} hashed to mkproxy's h1 ({cached} of them the go command's, h1_from module-cache), "
               f"errors {errors or 'none'}; summary packets {s.get('packets')}, dropped "
               f"{s.get('dropped')}, gaps {s.get('gaps')}", file=sys.stderr)
         worst = good - len(zips) if worst is None else min(worst, good - len(zips))
