@@ -8,7 +8,7 @@
 //! hashers' priority: `run` took 1.20x the go command's time alone with the hashers at
 //! SCHED_IDLE, 1.09x with them only reading the raw bytes (benches/README.md). So under
 //! `run` the workers leave their lanes alone until the child has exited (or a lane's spill
-//! is full: then they start as before), and then, for each zip the go command saved
+//! is full: then they start at once), and then, for each zip the go command has saved
 //! (`cache/download/MODULE/@v/VERSION.zip`, and its `.ziphash`: the `h1:` it computed from
 //! that file):
 //!
@@ -46,12 +46,12 @@ impl Worker {
         }
     }
 
-    /// Once the child has exited: the zip its go command saved for `key`, with its `h1:`.
+    /// The zip the go command saved for `key`, with its `h1:`, if it has saved it. Usually
+    /// asked once it has exited; when a full spill started the workers early, the zips it
+    /// has saved by then are compared too (it writes the `.ziphash`, then renames the
+    /// finished zip into place: a zip that is there is whole).
     pub(super) fn saved(&self, key: &Key) -> Option<Box<Compare>> {
         let cache = self.shared.cache.clone()?;
-        if !self.shared.handover.load(Ordering::Acquire) {
-            return None;
-        }
         Compare::open(cache, &key.0, &key.1).map(Box::new)
     }
 
