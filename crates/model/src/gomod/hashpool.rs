@@ -410,7 +410,10 @@ impl Worker {
             Mode::Compare(c) => {
                 if !c.same(&bytes) {
                     let mut z = self.hashers.pop().unwrap_or_default();
-                    c.replay(&mut z, &mut d.raw);
+                    if !c.replay(&mut z, &mut d.raw) {
+                        let mut given_up = self.shared.given_up();
+                        given_up.entry(id).or_insert(HashError::SavedZipUnreadable);
+                    }
                     z.update(&bytes);
                     d.raw.update(&bytes);
                     d.mode = Mode::Inflate(z);

@@ -31,13 +31,13 @@ pub enum HashError {
          keep for hashing again"
     )]
     DiffersFromEarlier,
-    /// `run`: the go command saved this version's zip, and the bytes seen on the wire are not
-    /// those (checked by a BLAKE3 hash), past the memory budget to keep them for hashing.
+    /// `run`: the bytes seen matched the zip the go command saved up to a point, and that
+    /// file, needed again to hash them, could not be read again (removed or changed since).
     #[error(
-        "its bytes differ from the zip the go command saved for this version, and it was too \
-         big to keep for hashing"
+        "the zip the go command saved, whose first bytes these were, could not be read again \
+         to hash them"
     )]
-    DiffersFromModuleCache,
+    SavedZipUnreadable,
 }
 
 /// Why the zip itself is unusable, if a hash error says so (see [`INVALID_ZIP`]).

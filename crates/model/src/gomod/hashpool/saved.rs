@@ -73,21 +73,25 @@ impl Compare {
     }
 
     /// The download's bytes so far (the file's first `at` bytes, read again) into `z` and
-    /// `raw`. A file that cannot be read again leaves them short, and the zip then fails as
-    /// one cut short would: the module cache changed under a finished run.
-    pub(crate) fn replay(&mut self, z: &mut ZipHasher, raw: &mut blake3::Hasher) {
+    /// `raw`; `false` if the file could not be read again in full (it was removed or cut
+    /// since): the hash must then be given up, never computed from the rest.
+    pub(crate) fn replay(&mut self, z: &mut ZipHasher, raw: &mut blake3::Hasher) -> bool {
         let Some(file) = self.cache.open(&self.rel) else {
-            return;
+            return false;
         };
         let mut file = file.take(self.at);
         self.buf.resize(64 << 10, 0);
+        let mut fed = 0u64;
         loop {
             match file.read(&mut self.buf) {
-                Ok(0) | Err(_) => break,
+                Ok(0) => return fed == self.at,
                 Ok(n) => {
                     z.update(&self.buf[..n]);
                     raw.update(&self.buf[..n]);
+                    fed += n as u64;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
             }
         }
     }

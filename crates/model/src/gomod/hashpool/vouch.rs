@@ -79,7 +79,11 @@ impl Worker {
         }
         // Shorter than the file: every byte of it was the file's.
         let mut z = self.hasher();
-        c.replay(&mut z, &mut raw);
+        if !c.replay(&mut z, &mut raw) {
+            z.reset();
+            self.give_hasher(z);
+            return self.send(id, Err(HashError::SavedZipUnreadable));
+        }
         if let Some(k) = &key {
             *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
         }

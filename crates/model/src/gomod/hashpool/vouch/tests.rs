@@ -171,3 +171,29 @@ fn small_zips_saved_by_the_go_command_take_its_h1_too() {
         (Ok(SAVED_H1), true)
     );
 }
+
+/// A cache whose zip can be opened once only: removed by someone after the comparison began.
+#[derive(Debug)]
+struct OnceDir(Dir, std::sync::atomic::AtomicUsize);
+
+impl ModuleCache for OnceDir {
+    fn open(&self, rel: &str) -> Option<Box<dyn Read + Send>> {
+        let zips = &self.1;
+        if rel.ends_with(".zip") && zips.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0 {
+            return None;
+        }
+        self.0.open(rel)
+    }
+}
+
+#[test]
+fn a_saved_zip_that_cannot_be_read_again_loses_the_hash_and_never_blames_the_zip() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = zips(1);
+    let mut changed = wire[0].clone();
+    changed[200_000] ^= 1;
+    saved(&dir, &[(0, &changed)]);
+    let cache = Arc::new(OnceDir(Dir(dir.path().to_path_buf()), Default::default()));
+    let got = run_pool(cache, PoolLimits::LEAN, &wire);
+    assert_eq!(got[0].h1, Err(super::HashError::SavedZipUnreadable));
+}
