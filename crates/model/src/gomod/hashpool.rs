@@ -81,8 +81,10 @@ pub(crate) struct HashPool {
     /// refused, so that their sinks stop copying; forgotten at their End.
     lost: HashSet<u64>,
     /// Live mode: chunks a worker may have queued (as before batching: the bound is in
-    /// bytes, whatever the batches' sizes).
+    /// bytes, whatever the batches' sizes) when it has no spill file.
     queue: usize,
+    /// The workers' lanes spill to a file: live, the lane decides whether there is room.
+    spills: bool,
 }
 
 impl HashPool {
@@ -109,7 +111,8 @@ impl HashPool {
         let mut workers = Vec::new();
         let queue = (limits.queue / WORKERS).max(1);
         // A replay blocks on a full lane: batches bound the chunks. Live, batches may be
-        // small (flushed at each poll), so the chunks queued are counted (`Shared::queued`).
+        // small (flushed at each poll), so the chunks queued are counted (`Shared::queued`);
+        // with a spill file, `queue` batches (of at most `BATCH_CHUNKS`) stay in memory.
         let batches = if blocking {
             (queue / BATCH_CHUNKS).max(1)
         } else {
@@ -147,6 +150,7 @@ impl HashPool {
             pending: (0..WORKERS).map(|_| (Vec::new(), 0)).collect(),
             lost: HashSet::new(),
             queue,
+            spills: limits.spill > 0,
         }
     }
 

@@ -51,7 +51,8 @@ impl HashPool {
             let _ = lane.push(jobs, true, spare, hurry);
             return;
         }
-        let room = queued.load(Ordering::Relaxed) + chunks <= self.queue;
+        // With a spill file the lane says whether there is room (memory, then the file).
+        let room = self.spills || queued.load(Ordering::Relaxed) + chunks <= self.queue;
         let refused = if room {
             queued.fetch_add(chunks, Ordering::Relaxed);
             match lane.push(jobs, false, spare, hurry) {

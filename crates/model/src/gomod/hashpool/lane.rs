@@ -1,5 +1,5 @@
 //! One worker's queue: batches of jobs in order, held in memory up to a bound and, past it,
-//! in a spill file when the pool has one (the MITM's: `PoolLimits::spill`).
+//! in a spill file when the pool has one (the MITM's and a live capture's: `PoolLimits::spill`).
 //!
 //! Why a file: under `run` the go command and the hashing threads share the machine. When
 //! the relay waited for the hashers (the queue's bound being in memory, 1 MiB a worker, so

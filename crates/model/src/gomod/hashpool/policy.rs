@@ -12,19 +12,22 @@
 //!   front of it (gomodwatch-mitm's `tap.rs`) makes the relay wait for room, within its
 //!   stated bound: a download is slowed instead of losing its hash;
 //! * a live capture: packets cannot be slowed, and a decoder that stops reading loses
-//!   packets (worse: whole exchanges). The workers' queue is a spill of up to
-//!   `LIVE_SPILL` bytes, taken only while they are behind; past it a download's hash is
-//!   given up, and said (`HashError::FellBehind`: the hash event, the module's `hash_note`,
-//!   the summary's count and a problem).
+//!   packets (worse: whole exchanges). Past 1 MiB a worker in memory, zip bytes go to a
+//!   spill file of up to `LIVE_SPILL` bytes, used only while the workers are behind; past it
+//!   a download's hash is given up, and said (`HashError::FellBehind`: the hash event, the
+//!   module's `hash_note`, the summary's count and a problem). The spill was 64 MiB of the
+//!   capture's own memory before: a real service's graph (114 MiB of zips at loopback speed)
+//!   could outrun it.
 
 /// Chunks queued per pool by default (a replay waits when they are all taken): 16 MiB.
 const QUEUE: usize = 256;
 /// Zip bytes kept for speculative reuse, over all downloads in flight.
 const SPECULATION_BUDGET: usize = 32 << 20;
-/// A live capture's spill: zip bytes the workers may have queued while they are behind
-/// (64 MiB: above the largest zip of a real service's graph, 36 MB in bigtree.py's, arriving
-/// at loopback speed while another is being inflated). Allocated only while they are behind.
-pub(crate) const LIVE_SPILL: usize = 64 << 20;
+/// A live capture's spill file: zip bytes a worker may have queued while it is behind (512
+/// MiB each, as the MITM's: several times a real service's whole graph, 114 MiB in
+/// bigtree.py's, all arriving at loopback speed). Page cache and disk in the temporary
+/// directory, not the capture's memory; truncated whenever the worker has caught up.
+pub(crate) const LIVE_SPILL: u64 = 512 << 20;
 
 /// Zip bytes a MITM worker may have spilled to its file while it is behind (512 MiB each:
 /// several times a real service's whole graph, 114 MiB in bigtree.py's). Page cache and
@@ -68,9 +71,11 @@ impl PoolLimits {
         spill: MITM_SPILL,
         check_raw_past_budget: true,
     };
-    /// A live capture: the spill (see `LIVE_SPILL`), and the default speculation budget.
+    /// A live capture: 1 MiB of chunks a worker in memory, the spill file past it (see
+    /// `LIVE_SPILL`), and the default speculation budget.
     pub(crate) const LIVE: PoolLimits = PoolLimits {
-        queue: LIVE_SPILL / super::chunks::CHUNK,
+        queue: 32,
+        spill: LIVE_SPILL,
         ..PoolLimits::DEFAULT
     };
 

@@ -205,7 +205,12 @@ fn downloads_that_find_the_worker_behind_are_given_up_and_said_none_dropped() {
     let zip = deflated_zip(&noise(300_000, 0x2545_f491_4f6c_dd1d));
     let h1 = inflate(&zip);
     assert!(zip.len() > 3 * CHUNK, "several chunks: {}", zip.len());
-    let mut pool = HashPool::with_limits(false, PoolLimits::LEAN);
+    // No spill file: past its queue in memory a worker is behind.
+    let limits = PoolLimits {
+        spill: 0,
+        ..PoolLimits::LEAN
+    };
+    let mut pool = HashPool::with_limits(false, limits);
     let shared = pool.shared.clone();
     // The worker waits at the first download's start while the test holds the state:
     // its queue (16 chunks) fills up.
@@ -339,4 +344,32 @@ fn lowered_workers_run_at_sched_idle() {
     .join()
     .unwrap();
     assert_eq!(policy, libc::SCHED_IDLE);
+}
+
+/// A live capture's workers far behind (held up here) give nothing up while their spill
+/// file has room: every zip is hashed, the bytes past 1 MiB a worker having waited in the file.
+#[test]
+fn a_live_capture_spills_to_a_file_instead_of_giving_hashes_up() {
+    let zip = deflated_zip(&noise(300_000, 0x2545_f491_4f6c_dd1d));
+    let h1 = inflate(&zip);
+    let mut pool = HashPool::with_limits(false, PoolLimits::LIVE);
+    let shared = pool.shared.clone();
+    let held = shared.lock();
+    for id in (0..24).map(|i| 2 * i) {
+        assert!(pool.send(Job::Start {
+            id,
+            module: None,
+            version: None,
+        }));
+        for chunk in zip.chunks(CHUNK) {
+            let bytes = chunk.to_vec();
+            assert!(pool.send(Job::Data { id, bytes }), "download {id} refused");
+        }
+        assert!(pool.send(Job::End { id, complete: true }));
+    }
+    drop(held);
+    let results = pool.finish();
+    assert_eq!(results.len(), 24);
+    assert!(results.iter().all(|r| r.h1 == h1), "{results:?}");
+    assert!(pool.spill_figures().0 > 0, "nothing was spilled");
 }
