@@ -1,6 +1,6 @@
 //! Finishing the pool: every job sent is hashed before the results are returned.
 //!
-//! Workers that ran at lowered priority (the MITM's, SCHED_IDLE, in the time the go command
+//! Workers that ran at lowered priority (the MITM's, nice +19, in the time the go command
 //! left idle) would finish what is still queued at that priority, which an unprivileged
 //! process cannot raise again: on a machine kept busy by other work, `run` would then wait
 //! long for its report. So they stop at the next batch and give themselves back, and each

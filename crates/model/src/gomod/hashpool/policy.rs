@@ -6,7 +6,7 @@
 //!
 //! * a replay: the decoder waits (nothing is lost by reading a file later);
 //! * the MITM proxy (`--mitm`, `run`): past 1 MiB a worker in memory, zip bytes go to a
-//!   spill file (`MITM_SPILL`, `lane.rs`) and the workers run at SCHED_IDLE, so the go command
+//!   spill file (`MITM_SPILL`, `lane.rs`) and the workers run at nice +19, so the go command
 //!   is not slowed to the speed of hashing: the hashes are computed in the time it leaves
 //!   idle, and the rest once it has exited. Past the spill the decoder waits, and the tap in
 //!   front of it (gomodwatch-mitm's `tap.rs`) makes the relay wait for room, within its
@@ -40,7 +40,7 @@ pub(crate) const MITM_SPILL: u64 = 512 << 20;
 pub(crate) struct PoolLimits {
     pub(crate) queue: usize,
     pub(crate) speculation: usize,
-    /// Run the workers at the lowest priority (SCHED_IDLE): only where nothing waits for them
+    /// Run the workers at the lowest priority (nice +19): only where nothing waits for them
     /// short of a full spill (they then ask for their priority back: `Worker::hurry`).
     pub(crate) background: bool,
     /// Zip bytes a worker may spill to a file past its queue in memory (0: none).

@@ -6,9 +6,10 @@
 //! own inflating and hashing of the same files (bigtree.py's graph: 0.7 CPU-seconds for
 //! 400 MiB inflated). On two cores that time is taken from the go command however low the
 //! hashers' priority: `run` took 1.20x the go command's time alone with the hashers at
-//! SCHED_IDLE, 1.09x with them only reading the raw bytes (benches/README.md). So under
-//! `run` the workers leave their lanes alone until the child has exited (or a lane's spill
-//! is full: then they start at once), and then, for each zip the go command has saved
+//! SCHED_IDLE (the lowest there is), 1.09x with them only reading the raw bytes
+//! (benches/README.md). So under `run` the workers leave their lanes alone until the child
+//! has exited (or a lane's spill is full: then they start at once), and then, for each zip
+//! the go command has saved
 //! (`cache/download/MODULE/@v/VERSION.zip`, and its `.ziphash`: the `h1:` it computed from
 //! that file):
 //!
