@@ -93,6 +93,7 @@ impl Outputs {
         s.skipped_packets = src.skipped_packets();
         s.mitm_refused = src.refused();
         s.mitm_client_limit = src.client_limit();
+        s.mitm_relay_waits = src.relay_waits();
         let mut notices = src.notices();
         notices.extend(decoder.notices());
         if !interactive {

@@ -266,6 +266,11 @@ fn a_stalled_decoder_never_holds_up_the_relay() {
     let events = parse_ndjson(&out.stdout);
     let summary = of_type(&events, "summary").pop().expect("a summary");
     assert!(summary["dropped"].as_u64().unwrap() > 0, "{summary}");
+    // The relay waited (1 s, then stopped waiting for a decoder that made no room): said.
+    assert!(
+        summary["mitm_relay_waits"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
     assert!(
         out.stderr.contains("decoding fell behind"),
         "the drops are told: {}",

@@ -649,6 +649,8 @@ fn missing_packets_are_gaps_and_decoding_goes_on() {
         .unwrap();
     assert_eq!(gapped[0]["resp_bytes"], same["resp_bytes"]);
     assert!(of_type(&events, "summary")[0]["gaps"].as_u64().unwrap() >= 2);
+    // Not a MITM run: no relay, so no count of its waits.
+    assert!(of_type(&events, "summary")[0]["mitm_relay_waits"].is_null());
     let m = of_type(&events, "module")
         .into_iter()
         .find(|m| m["module"] == gapped[0]["go"]["module"])

@@ -171,6 +171,8 @@ fn a_go_command_run_through_the_mitm_is_seen_whole() {
     // The chain came from the go command's own configuration.
     let summary = of_type(&events, "summary")[0];
     assert_eq!(summary["goproxy"]["source"], "go-env", "{summary}");
+    // A MITM run counts the relay's waits for the decoder (a capture has none: null).
+    assert!(summary["mitm_relay_waits"].is_u64(), "{summary}");
     assert!(stderr.contains("gomodwatch: go env: GOPROXY=https://goproxy.test"));
     // HTTP/2 all the way, as without gomodwatch.
     assert!(of_type(&events, "exchange")

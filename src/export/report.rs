@@ -88,6 +88,13 @@ fn render_raw(session: &Session, modules_: &[ModuleView], s: &Summary) -> String
             s.malformed
         );
     }
+    if let Some(n @ 1..) = s.mitm_relay_waits {
+        let _ = writeln!(
+            o,
+            "the relay waited {n} times for gomodwatch's decoding to make room: those transfers \
+             were slowed by gomodwatch, not by the proxy"
+        );
+    }
     if s.snaplen_bytes > 0 {
         let _ = writeln!(
             o,

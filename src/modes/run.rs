@@ -377,6 +377,10 @@ impl PacketSource for RunSource {
         self.mitm.refused()
     }
 
+    fn relay_waits(&self) -> Option<u64> {
+        self.mitm.relay_waits()
+    }
+
     fn client_limit(&self) -> Option<u64> {
         self.mitm.client_limit()
     }

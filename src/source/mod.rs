@@ -87,4 +87,8 @@ impl PacketSource for MitmSource {
     fn client_limit(&self) -> Option<u64> {
         Some(self.mitm.max_clients as u64)
     }
+
+    fn relay_waits(&self) -> Option<u64> {
+        Some(self.mitm.relay_waits())
+    }
 }

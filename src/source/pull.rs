@@ -43,4 +43,8 @@ pub trait PacketSource {
     fn client_limit(&self) -> Option<u64> {
         None
     }
+    /// MITM: times the relay waited for the decoder (None for other sources).
+    fn relay_waits(&self) -> Option<u64> {
+        None
+    }
 }

@@ -281,6 +281,11 @@ impl Mitm {
         self.stats.dropped_chunks.load(Ordering::Relaxed)
     }
 
+    /// Times the relay waited for the decoder to make room: transfers gomodwatch slowed.
+    pub fn relay_waits(&self) -> u64 {
+        self.stats.waits.load(Ordering::Relaxed)
+    }
+
     /// Clients answered 503 (too many at once, or out of descriptors).
     pub fn refused(&self) -> u64 {
         self.guard.refused.load(Ordering::Relaxed)

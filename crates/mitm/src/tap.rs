@@ -67,7 +67,7 @@ pub(crate) struct TapStats {
     room: Notify,
     /// A wait ran out (`WAIT_MAX`): no waiting until the decoder has emptied the queue.
     stalled: AtomicBool,
-    /// Times the relay waited for room (backpressure), for the curious (tests, benches).
+    /// Times the relay waited for room (backpressure): `summary.mitm_relay_waits`.
     pub(crate) waits: AtomicU64,
 }
 

@@ -214,6 +214,9 @@ pub struct Summary {
     pub(crate) mitm_refused: Option<u64>,
     /// Extension (MITM; null otherwise): `--mitm-max-clients` in effect.
     pub(crate) mitm_client_limit: Option<u64>,
+    /// Extension (MITM; null otherwise): times the relay waited for gomodwatch's decoding
+    /// to make room, slowing a transfer (zip hashing far behind, or a slow machine).
+    pub mitm_relay_waits: Option<u64>,
     /// Extension: zips a proxy served that have no `h1:` through no fault of their own
     /// (hashing fell behind, bytes not seen): each module says why in `hash_note`.
     pub zips_not_hashed: u64,

@@ -98,6 +98,8 @@ pub struct SourceStatus {
     pub mitm_refused: Option<u64>,
     /// MITM: `--mitm-max-clients` in effect.
     pub mitm_client_limit: Option<u64>,
+    /// MITM: times the relay waited for the decoder to make room.
+    pub mitm_relay_waits: Option<u64>,
     /// When the source started (the status bar's clock).
     pub started: Option<Instant>,
     /// The source has ended.

@@ -213,6 +213,7 @@ impl Session {
             snaplen_bytes: s.snaplen_bytes,
             mitm_refused: s.mitm_refused,
             mitm_client_limit: s.mitm_client_limit,
+            mitm_relay_waits: s.mitm_relay_waits,
             zips_not_hashed: modules
                 .iter()
                 .map(Borrow::borrow)
