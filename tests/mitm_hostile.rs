@@ -205,11 +205,12 @@ fn idle_sockets_under_a_low_descriptor_limit_do_not_stop_service() {
     }
     let w = world("idle");
     let run = w.mitm(256, &["--mitm-timeouts", "head=8s"]);
-    // 256 descriptors hold 104 clients (two each, some in reserve): said, and applied.
+    // 256 descriptors hold 104 clients (two each, some in reserve): said, and applied. The
+    // warning comes after the "listening on" lines: wait for it, not for the first line.
     let said = eventually(
         Duration::from_secs(5),
         || run.stderr_so_far().join("\n"),
-        |s| !s.is_empty(),
+        |s| s.contains("lowered to"),
     );
     assert!(
         said.contains("--mitm-max-clients 512 lowered to 104"),
@@ -364,10 +365,11 @@ fn beyond_loopback_it_warns_refuses_itself_and_keeps_details_home() {
     // gomodwatch on 0.0.0.0 in a namespace behind a veth pair: the host is a remote client.
     let net = Netns::create("hany", 231);
     let run = w.proxy("0.0.0.0:8090", &[]).start(Some(&net.name));
+    // The warning comes after the "listening on" lines: wait for it, not for the first line.
     let said = eventually(
         Duration::from_secs(5),
         || run.stderr_so_far().join("\n"),
-        |s| !s.is_empty(),
+        |s| s.contains("anyone who can reach"),
     );
     assert!(
         said.contains("the MITM proxy listens on 0.0.0.0:8090: anyone who can reach this machine on port 8090 can use it as a proxy"),
