@@ -280,6 +280,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A download of `k` that was not inflating started to (see `State::inflating`).
+    fn now_inflating(&self, k: &Key) {
+        *self.lock().inflating.entry(k.clone()).or_default() += 1;
+    }
+
     fn given_up(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashError>> {
         self.given_up.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -422,7 +427,7 @@ impl Worker {
                     d.raw.update(&bytes);
                     d.mode = Mode::Inflate(z);
                     if let Some(k) = &d.key {
-                        *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
+                        self.shared.now_inflating(k);
                     }
                 }
             }
@@ -446,7 +451,7 @@ impl Worker {
                     kept.fetch_sub(buf.len(), Ordering::Relaxed);
                     std::mem::take(buf).release(&self.shared.spare);
                     if let Some(k) = &d.key {
-                        *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
+                        self.shared.now_inflating(k);
                     }
                     d.mode = Mode::Inflate(z);
                 } else {

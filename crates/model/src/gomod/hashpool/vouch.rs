@@ -70,11 +70,10 @@ impl Worker {
         }
         if c.ends() {
             let h1 = Ok(c.take_h1());
-            let from_cache = true;
             let _ = self.results.send(HashResult {
                 exchange: id,
                 h1,
-                from_cache,
+                from_cache: true,
             });
             return;
         }
@@ -86,7 +85,7 @@ impl Worker {
             return self.send(id, Err(HashError::SavedZipUnreadable));
         }
         if let Some(k) = &key {
-            *self.shared.lock().inflating.entry(k.clone()).or_default() += 1;
+            self.shared.now_inflating(k);
         }
         let d = Download {
             key,
