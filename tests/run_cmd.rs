@@ -217,9 +217,11 @@ fn saved_zips_take_the_go_commands_h1_and_a_refused_one_is_hashed_here() {
     }
     let port = PORT + 8;
     let w = world("h", port);
+    // One zip per run: with two, the go command may give up on the second before it asks
+    // for it (it fails at the first mismatch), so what it fetched would be a race.
     let wrong = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    let gosum = format!("github.com/ghodss/yaml v1.0.0 {wrong}\n");
-    let args = ["mod", "download", "-x", TOML, YAML];
+    let gosum = format!("github.com/BurntSushi/toml v1.2.0 {wrong}\n");
+    let args = ["mod", "download", "-x", TOML];
     let out = w.run_gosum(&[], &base(port), &args, &[], Some(&gosum));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -231,16 +233,10 @@ fn saved_zips_take_the_go_commands_h1_and_a_refused_one_is_hashed_here() {
         .unwrap_or_else(|| panic!("the go command printed no hash: {stderr}"));
     let events = parse_ndjson(&out.stdout);
     // Refused and never saved: hashed here, to the hash the go command printed.
-    let yaml = hash_of(&events, "github.com/ghodss/yaml");
-    assert_eq!(yaml["h1"], downloaded, "{yaml}");
-    assert!(yaml.get("h1_from").is_none(), "{yaml}");
-    // The go command gave up on the other zip too (its download left as a .tmp file, never
-    // saved): hashed here as well.
     let toml = hash_of(&events, "github.com/BurntSushi/toml");
-    let toml_h1 = toml["h1"].as_str().unwrap().to_string();
+    assert_eq!(toml["h1"], downloaded, "{toml}");
     assert!(toml.get("h1_from").is_none(), "{toml}");
-    // With that hash in go.sum the go command verifies the zip and saves it: the hash is
-    // then the one it saved with the same bytes, and said to be.
+    let toml_h1 = downloaded.to_string();
     let gosum = format!("github.com/BurntSushi/toml v1.2.0 {toml_h1}\n");
     let out = w.run_gosum(
         &[],
