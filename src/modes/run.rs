@@ -186,6 +186,7 @@ pub(crate) fn run(base: &Cli, args: &RunArgs) -> Result<(), Failure> {
         go_run: go_run.clone(),
         exited: None,
         last: Instant::now(),
+        settled_at: Ts(i64::MAX),
         tui_after: setup.tui_after.clone(),
     };
     let never = AtomicBool::new(false);
@@ -290,9 +291,14 @@ fn loopback_capture(setup: &Run) -> Option<(LiveCapture, LiveSource)> {
     }
 }
 
-/// How long the views wait for the last events once the child is gone: the proxy's
-/// connections close with it, and a loopback capture hands packets over in blocks.
+/// With a loopback capture, the packets stamped up to this long after the child's exit are
+/// waited for (the server's side of the connections the child's exit closed): not a quiet
+/// time on this thread's clock, which a starved capture thread could outlast (an answer
+/// then looked like a hang), but the capture's own word that it has them all.
+const SETTLE: Duration = Duration::from_millis(50);
+/// How long nothing may come before a connection the child left open is not waited for.
 const QUIET: Duration = Duration::from_millis(400);
+/// The longest the views wait for the last events once the child is gone.
 const LINGER_MAX: Duration = Duration::from_secs(3);
 /// Once the child has exited, how often the MITM's count is looked at.
 const EXITED_POLL: Duration = Duration::from_millis(1);
@@ -306,6 +312,9 @@ struct RunSource {
     status: Arc<Mutex<Option<ExitStatus>>>,
     go_run: Arc<GoRun>,
     exited: Option<Instant>,
+    /// The child's exit as packets are stamped, plus `SETTLE`: what a loopback capture
+    /// must have delivered before the end.
+    settled_at: Ts,
     last: Instant,
     /// Raised when the child has exited: the terminal is free for the TUI.
     tui_after: Arc<std::sync::atomic::AtomicBool>,
@@ -319,15 +328,17 @@ impl PacketSource for RunSource {
                 self.go_run.exited(i32::from(exit_code(st)));
                 self.go_run.ended(Ts::now());
                 self.exited = Some(Instant::now());
+                self.settled_at = Ts(Ts::now().0 + SETTLE.as_nanos() as i64);
                 self.tui_after
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         // Through the MITM alone, its own count says when the child's last connection has
         // been told in full: no need to wait for quiet (that wait was 0.4 s of every `run`,
-        // 10 % of a four-second `go mod download`). A loopback capture hands packets over
-        // in blocks, so it still waits.
-        let quiet = self.exited.is_some() && self.lo.is_none() && self.mitm.mitm.quiet();
+        // 10 % of a four-second `go mod download`). A loopback capture must also have
+        // delivered every packet stamped up to `settled_at` (`Merger::caught_up`).
+        let mitm_quiet = self.exited.is_some() && self.mitm.mitm.quiet();
+        let quiet = mitm_quiet && self.lo.is_none();
         let wait = match (self.exited, &self.lo) {
             // End now rather than after a pull's whole wait: the MITM polls its queue for
             // all of `wait` while events have just flowed, and they always have when the
@@ -358,10 +369,15 @@ impl PacketSource for RunSource {
             });
         }
         if let Some(at) = self.exited {
-            let now = Instant::now();
-            if now.duration_since(at.max(self.last)) >= QUIET
-                || now.duration_since(at) >= LINGER_MAX
-            {
+            // A connection still served after the child is gone (a process it left
+            // behind): its end is not waited for once nothing has come for a while.
+            let done = mitm_quiet || at.max(self.last).elapsed() >= QUIET;
+            // Here the capture came back idle: whatever it had is released.
+            let caught_up = self
+                .lo
+                .as_ref()
+                .is_none_or(|l| l.merger.caught_up(self.settled_at));
+            if (done && caught_up) || at.elapsed() >= LINGER_MAX {
                 return Ok(Pull::End);
             }
         }

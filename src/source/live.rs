@@ -19,6 +19,8 @@ const BATCH_BYTES: usize = 256 << 10;
 const BATCH_AGE: Duration = Duration::from_millis(10);
 /// How often a quiet interface says so (see `Message::Watermark`).
 const WATERMARK_EVERY: Duration = Duration::from_millis(10);
+/// How long the thread waits for a packet before it looks at `stop` again.
+const IDLE_WAIT: Duration = Duration::from_millis(15);
 /// Batches in flight between the capture threads and the decoder (≤ 16 MiB).
 pub(crate) const CHANNEL_BATCHES: usize = 64;
 
@@ -184,6 +186,12 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
             return Err(filter_error(name, filter, e));
         }
     }
+    // Non-blocking, with the thread waiting on the descriptor itself: in immediate mode
+    // libpcap's own read never returns on a quiet interface (its timeout only applies to
+    // TPACKET_V3's buffering, which immediate mode turns off), so the last packets of a
+    // burst stayed in the thread's batch until the next packet arrived, and a quiet
+    // interface never said it had nothing (the watermark the merge and `run` rely on).
+    let cap = cap.setnonblock().map_err(|e| classify_error(name, e))?;
     Ok(Opened {
         name: name.to_string(),
         link,
@@ -335,6 +343,8 @@ fn capture_loop(
     let mut started = Instant::now();
     let mut last_stats = Instant::now();
     let mut last_mark = Instant::now();
+    // The ring was found empty and no packet came while the batch could wait.
+    let mut flush = false;
     let send = |batch: Batch, stats: &LiveStats| {
         let n = batch.packets.len() as u64;
         let batch = Arc::new(batch);
@@ -371,10 +381,11 @@ fn capture_loop(
                 batch.data.extend_from_slice(p.data);
                 stats.captured.fetch_add(1, Ordering::Relaxed);
             }
-            Err(pcap::Error::TimeoutExpired) => {
-                // The ring was empty just now: nothing stamped before (now - a margin for
-                // packets between stamping and the ring) is still to come.
-                if batch.packets.is_empty() && last_mark.elapsed() >= WATERMARK_EVERY {
+            // The ring is empty (the handle does not block).
+            Err(pcap::Error::TimeoutExpired) if batch.packets.is_empty() => {
+                // Nothing stamped before now (less a margin for packets between stamping
+                // and the ring) is still to come.
+                if last_mark.elapsed() >= WATERMARK_EVERY {
                     last_mark = Instant::now();
                     let upto = Ts(Ts::now().0 - 2_000_000);
                     let _ = tx.try_send(Message::Watermark { iface, upto });
@@ -382,12 +393,21 @@ fn capture_loop(
                         let _ = w.try_send(Message::Watermark { iface, upto });
                     }
                 }
+                wait_readable(&o.cap, IDLE_WAIT);
+            }
+            // Packets are held for more only while the batch is young: with none coming
+            // in what is left of BATCH_AGE, the batch goes.
+            Err(pcap::Error::TimeoutExpired) => {
+                let left = BATCH_AGE.saturating_sub(started.elapsed());
+                flush = left.is_zero() || !wait_readable(&o.cap, left);
             }
             Err(pcap::Error::NoMorePackets) => break None,
             Err(e) => break Some(e.to_string()),
         }
         let full = batch.packets.len() >= BATCH_PACKETS || batch.data.len() >= BATCH_BYTES;
-        if full || (!batch.packets.is_empty() && started.elapsed() >= BATCH_AGE) {
+        let due = std::mem::take(&mut flush)
+            || (!batch.packets.is_empty() && started.elapsed() >= BATCH_AGE);
+        if full || due {
             if !send(std::mem::replace(&mut batch, new_batch()), &stats) {
                 return;
             }
@@ -413,4 +433,19 @@ fn capture_loop(
         let _ = w.send(Message::Ended { iface, error: None });
     }
     let _ = tx.send(Message::Ended { iface, error });
+}
+
+/// Waits until the capture has a packet to read, at most `wait`; whether it has.
+fn wait_readable(cap: &Capture<Active>, wait: Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fds = [libc::pollfd {
+        fd: cap.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // Rounded up: a wait of less than a millisecond must not become a busy loop.
+    let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    // SAFETY: `fds` is one valid pollfd that lives across the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, ms) };
+    n > 0
 }

@@ -50,6 +50,8 @@ impl Merger {
 
     fn accept(&mut self, m: Message) {
         match m {
+            // Nothing to release (a capture thread never sends one; it would be read past).
+            Message::Batch(b) if b.packets.is_empty() => {}
             Message::Batch(b) => {
                 let q = &mut self.queues[b.iface as usize];
                 if let Some(last) = b.packets.last() {
@@ -107,6 +109,15 @@ impl Merger {
         }
     }
 
+    /// Every packet stamped up to `t` has been received and released: each interface has
+    /// ended, or has sent something stamped later or said (watermark) that nothing earlier
+    /// is coming, and nothing is queued. Asked after `next` came back idle.
+    pub fn caught_up(&self, t: Ts) -> bool {
+        self.queues
+            .iter()
+            .all(|q| q.batches.is_empty() && (q.done || q.seen_upto >= t))
+    }
+
     /// The queue whose head packet is earliest, if it may be released now.
     fn pick(&self) -> Option<usize> {
         let heads: Vec<(usize, Ts, Instant)> = self
@@ -142,3 +153,6 @@ impl Merger {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

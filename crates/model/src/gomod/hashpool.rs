@@ -199,6 +199,11 @@ impl HashPool {
 
 impl Drop for HashPool {
     fn drop(&mut self) {
+        // Workers waiting for the run's end (vouch.rs) would wait for ever: it has come.
+        self.shared.handover.store(true, Ordering::Release);
+        for w in &self.workers {
+            w.thread().unpark();
+        }
         self.close();
         for w in self.workers.drain(..) {
             let _ = w.join();

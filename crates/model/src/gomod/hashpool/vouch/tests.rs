@@ -197,3 +197,23 @@ fn a_saved_zip_that_cannot_be_read_again_loses_the_hash_and_never_blames_the_zip
     let got = run_pool(cache, PoolLimits::LEAN, &wire);
     assert_eq!(got[0].h1, Err(super::HashError::SavedZipUnreadable));
 }
+
+/// A pool dropped without being finished (its owner unwinding from a panic, say) while
+/// its workers wait for the run's end: they stop waiting, and the drop returns. It once
+/// waited for ever, and a panic elsewhere became a hang.
+#[test]
+fn a_pool_dropped_while_its_workers_wait_for_the_end_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = zips(1);
+    let cache = saved(&dir, &[(0, &wire[0])]);
+    let (done, dropped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut pool = HashPool::with_cache(true, PoolLimits::LEAN, Some(cache));
+        send_body(&mut pool, 0, Some("example.com/m0"), &wire[0]);
+        drop(pool);
+        let _ = done.send(());
+    });
+    // Far longer than a drop takes; a hang never ends.
+    let waited = dropped.recv_timeout(std::time::Duration::from_secs(60));
+    assert!(waited.is_ok(), "the drop of a waiting pool never returned");
+}
