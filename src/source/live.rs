@@ -1,5 +1,7 @@
-//! Live capture with libpcap. One thread per interface reads packets in immediate mode,
-//! copies them into batches and hands the batches over a bounded channel with `try_send`:
+//! Live capture with libpcap. One thread per interface reads packets in immediate mode
+//! (non-blocking, waiting on the descriptor itself), copies them into batches (sent when
+//! full, or at most 10 ms after its first packet) and hands the batches
+//! over a bounded channel with `try_send`:
 //! when the decoder falls behind, whole batches are dropped and counted, and libpcap is
 //! never kept waiting. Kernel drops come from `pcap_stats`.
 
@@ -112,7 +114,7 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// A handle that makes this capture's blocking read return (for Ctrl-C).
+    /// A handle that makes this capture's thread stop at its next read (for Ctrl-C).
     pub(crate) fn breaker(&mut self) -> BreakLoop {
         self.cap.breakloop_handle()
     }
@@ -152,7 +154,6 @@ fn open_one(name: &str, cfg: &LiveConfig, devices: &[Device]) -> Result<Opened, 
     let mut cap = cap
         .immediate_mode(true)
         .snaplen(cfg.snaplen)
-        .timeout(15)
         .buffer_size(32 << 20)
         .precision(Precision::Nano)
         .promisc(false)
