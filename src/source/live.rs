@@ -367,6 +367,10 @@ fn capture_loop(
         if stop.load(Ordering::Relaxed) {
             break None;
         }
+        // Taken before the read, not after: a read that finds the ring empty proves nothing
+        // stamped before it is still to come, and this thread may be preempted between the
+        // two (on a loaded machine for longer than the margin below).
+        let before = batch.packets.is_empty().then(Ts::now);
         match o.cap.next_packet() {
             Ok(p) => {
                 let h = p.header;
@@ -384,11 +388,11 @@ fn capture_loop(
             }
             // The ring is empty (the handle does not block).
             Err(pcap::Error::TimeoutExpired) if batch.packets.is_empty() => {
-                // Nothing stamped before now (less a margin for packets between stamping
-                // and the ring) is still to come.
-                if last_mark.elapsed() >= WATERMARK_EVERY {
+                // Nothing stamped before the read (less a margin for packets between
+                // stamping and the ring) is still to come.
+                if let Some(before) = before.filter(|_| last_mark.elapsed() >= WATERMARK_EVERY) {
                     last_mark = Instant::now();
-                    let upto = Ts(Ts::now().0 - 2_000_000);
+                    let upto = Ts(before.0 - 2_000_000);
                     let _ = tx.try_send(Message::Watermark { iface, upto });
                     if let Some(w) = &writer {
                         let _ = w.try_send(Message::Watermark { iface, upto });
