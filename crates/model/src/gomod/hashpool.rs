@@ -200,10 +200,7 @@ impl HashPool {
 impl Drop for HashPool {
     fn drop(&mut self) {
         // Workers waiting for the run's end (vouch.rs) would wait for ever: it has come.
-        self.shared.handover.store(true, Ordering::Release);
-        for w in &self.workers {
-            w.thread().unpark();
-        }
+        self.end_the_wait();
         self.close();
         for w in self.workers.drain(..) {
             let _ = w.join();

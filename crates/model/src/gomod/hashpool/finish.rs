@@ -12,6 +12,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 impl HashPool {
+    /// The run's end has come: workers waiting for it (vouch.rs) start now, not at their
+    /// next look.
+    pub(super) fn end_the_wait(&self) {
+        self.shared.handover.store(true, Ordering::Release);
+        for w in &self.workers {
+            w.thread().unpark();
+        }
+    }
+
     /// Waits for every job sent so far and stops the workers.
     pub(crate) fn finish(&mut self) -> Vec<HashResult> {
         self.flush_all();
@@ -23,12 +32,8 @@ impl HashPool {
                 }
             }
         }
-        self.shared.handover.store(true, Ordering::Release);
+        self.end_the_wait();
         self.close();
-        // Workers waiting for the run's end (vouch.rs) start now, not at their next look.
-        for w in &self.workers {
-            w.thread().unpark();
-        }
         let handed: Vec<_> = self
             .workers
             .drain(..)
